@@ -1,0 +1,1 @@
+"""The organization-facing JSON API."""

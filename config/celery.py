@@ -1,0 +1,70 @@
+"""The Celery app and its defaults, configured for at-least-once processing.
+
+Both the receiver (which only sends tasks by name) and the workers build their app here, so
+the broker, queue and serializer settings can never disagree.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from celery import Celery
+
+from config.settings import Settings
+from config.tasks import SWEEP_INBOX
+
+
+def _transport_options(settings: Settings) -> dict[str, object]:
+    if settings.broker_url.startswith(("redis://", "rediss://")):
+        return {
+            # Longer than any task may run, so a slow task is never handed out twice.
+            "visibility_timeout": settings.visibility_timeout,
+            # A broker that is down must fail a publish fast (the sweeper re-sends later).
+            "socket_connect_timeout": 2,
+            "socket_timeout": 5,
+        }
+    if settings.broker_url.startswith("sqla+sqlite"):
+        return {"connect_args": {"timeout": 10}}
+    return {}
+
+
+def make_celery(settings: Settings) -> Celery:
+    settings.ensure_data_dir()
+    app = Celery("seatflow", broker=settings.broker_url, set_as_current=False)
+    app.conf.update(
+        # At least once: a message is acknowledged only after the task finished, and a
+        # worker that dies mid-task gives it back to the broker.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_serializer="json",
+        accept_content=["json"],
+        result_serializer="json",
+        task_ignore_result=True,
+        task_store_errors_even_if_ignored=False,
+        task_time_limit=settings.task_time_limit,
+        task_soft_time_limit=max(1, settings.task_time_limit - 10),
+        task_default_queue=settings.queue_name,
+        broker_connection_retry_on_startup=True,
+        broker_transport_options=_transport_options(settings),
+        worker_hijack_root_logger=False,
+        worker_send_task_events=False,
+        beat_schedule={
+            "sweep-inbox": {
+                "task": SWEEP_INBOX,
+                "schedule": timedelta(seconds=settings.sweep_interval_seconds),
+                "options": {"expires": settings.sweep_interval_seconds},
+            },
+        },
+    )
+    return app
+
+
+def prepare_broker(app: Celery) -> None:
+    """Declare the task queue once, before several processes race to declare it.
+
+    kombu's SQLAlchemy transport creates a queue with a get-or-create that is not safe when
+    web, worker and beat start together on a fresh SQLite file.
+    """
+    with app.connection_for_write() as connection:
+        connection.default_channel.queue_declare(queue=app.conf.task_default_queue)

@@ -1,0 +1,38 @@
+"""Engine construction shared by the receiver, the workers and the migrations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+
+from config.settings import Settings
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets the web process write while a worker reads; busy_timeout waits for a writer
+    # instead of failing at once.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def make_engine(settings: Settings, **overrides: Any) -> Engine:
+    url = settings.database_url
+    if url.startswith("sqlite"):
+        settings.ensure_data_dir()
+        engine = create_engine(url, connect_args={"timeout": 10}, **overrides)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    options: dict[str, Any] = {
+        "pool_pre_ping": True,
+        "pool_size": 5,
+        "max_overflow": 5,
+        "pool_timeout": 5,
+        # A database that does not answer must fail fast, so the receiver can say 503.
+        "connect_args": {"connect_timeout": 3},
+    }
+    options.update(overrides)
+    return create_engine(url, **options)

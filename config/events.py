@@ -1,0 +1,13 @@
+"""Stripe event types seatflow acts on; every other type is stored and marked `ignored`.
+
+The receiver reads this list to decide whether to enqueue; the workers' handler registry must
+cover exactly these types (a test holds them together).
+"""
+
+HANDLED_EVENT_TYPES: frozenset[str] = frozenset(
+    {
+        "customer.subscription.created",
+        "customer.subscription.updated",
+        "customer.subscription.deleted",
+    }
+)

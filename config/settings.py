@@ -1,0 +1,133 @@
+"""Frozen settings built once from the environment.
+
+`Settings.from_env()` is the only reader of `os.environ` in seatflow; everything else
+receives a `Settings`. Development defaults need no server (SQLite database, a broker on
+SQLite through kombu's SQLAlchemy transport); production mode refuses to start on a
+missing or malformed value and names the variable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+MODES = ("development", "test", "production")
+
+
+class ConfigError(Exception):
+    """A configuration value is missing or malformed; the message names the variable."""
+
+
+def default_data_dir() -> Path:
+    return Path.cwd() / "var"
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept Heroku-style `postgres://` and plain `postgresql://`; use psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+@dataclass(frozen=True)
+class Settings:
+    mode: str = "development"
+    database_url: str = ""
+    broker_url: str = ""
+    stripe_api_key: str = ""
+    stripe_api_base: str = ""
+    stripe_webhook_secrets: tuple[str, ...] = ()
+    stripe_webhook_tolerance: int = 300
+    webhook_max_body: int = 512 * 1024
+    task_time_limit: int = 120
+    task_max_retries: int = 8
+    sweep_after_seconds: int = 60
+    sweep_interval_seconds: float = 30.0
+    queue_name: str = "seatflow"
+    data_dir: Path = field(default_factory=default_data_dir)
+
+    @property
+    def production(self) -> bool:
+        return self.mode == "production"
+
+    @property
+    def visibility_timeout(self) -> int:
+        # A broker redelivers an unacked message after this; it must exceed the longest a
+        # task may run, or a slow task would be handed to a second worker while running.
+        return self.task_time_limit * 3
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from `env` (default `os.environ`); raise ConfigError on bad input."""
+        env = os.environ if env is None else env
+        mode = env.get("SEATFLOW_ENV", "development").strip().lower()
+        if mode not in MODES:
+            raise ConfigError(f"SEATFLOW_ENV must be one of {', '.join(MODES)}, got {mode!r}")
+        production = mode == "production"
+        data_dir = Path(env.get("SEATFLOW_DATA_DIR", "") or default_data_dir())
+
+        def text(name: str, default: str) -> str:
+            value = env.get(name, "").strip()
+            if not value and production:
+                raise ConfigError(f"{name} is required when SEATFLOW_ENV=production")
+            return value or default
+
+        def integer(name: str, default: int, minimum: int = 0) -> int:
+            raw = env.get(name, "").strip()
+            if not raw:
+                return default
+            try:
+                value = int(raw)
+            except ValueError:
+                raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+            if value < minimum:
+                raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+            return value
+
+        database_url = normalize_database_url(
+            text("DATABASE_URL", f"sqlite:///{data_dir / 'seatflow.sqlite'}")
+        )
+        if "://" not in database_url:
+            raise ConfigError(f"DATABASE_URL is not a URL: {database_url.split('@')[-1]!r}")
+        broker_url = text("CELERY_BROKER_URL", f"sqla+sqlite:///{data_dir / 'broker.sqlite'}")
+        secrets = tuple(
+            s.strip() for s in env.get("STRIPE_WEBHOOK_SECRETS", "").split(",") if s.strip()
+        )
+        if not secrets:
+            if production:
+                raise ConfigError("STRIPE_WEBHOOK_SECRETS is required when SEATFLOW_ENV=production")
+            secrets = ("whsec_development_only",)
+        for secret in secrets:
+            if not secret.startswith("whsec_"):
+                raise ConfigError("STRIPE_WEBHOOK_SECRETS entries must start with 'whsec_'")
+        api_base = env.get("STRIPE_API_BASE", "").strip().rstrip("/")
+        if api_base and not api_base.startswith(("http://", "https://")):
+            raise ConfigError(f"STRIPE_API_BASE must be an http(s) URL, got {api_base!r}")
+        return cls(
+            mode=mode,
+            database_url=database_url,
+            broker_url=broker_url,
+            stripe_api_key=text("STRIPE_API_KEY", "sk_test_development_only"),
+            stripe_api_base=api_base,
+            stripe_webhook_secrets=secrets,
+            stripe_webhook_tolerance=integer("STRIPE_WEBHOOK_TOLERANCE", 300, minimum=1),
+            webhook_max_body=integer("WEBHOOK_MAX_BODY", 512 * 1024, minimum=1024),
+            task_time_limit=integer("TASK_TIME_LIMIT", 120, minimum=1),
+            task_max_retries=integer("TASK_MAX_RETRIES", 8),
+            sweep_after_seconds=integer("SWEEP_AFTER_SECONDS", 60, minimum=1),
+            sweep_interval_seconds=float(integer("SWEEP_INTERVAL_SECONDS", 30, minimum=1)),
+            queue_name=env.get("SEATFLOW_QUEUE", "seatflow").strip() or "seatflow",
+            data_dir=data_dir,
+        )
+
+    def ensure_data_dir(self) -> None:
+        """Create the folder the embedded SQLite files live in, if they are used."""
+        if "sqlite" in self.database_url or "sqlite" in self.broker_url:
+            self.data_dir.mkdir(parents=True, exist_ok=True)

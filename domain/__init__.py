@@ -1,0 +1,1 @@
+"""seatflow's domain: plain Python, no I/O, no frameworks."""

@@ -1,0 +1,20 @@
+"""Alembic environment: the database comes from Settings, never from alembic.ini."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from config.database import make_engine
+from config.settings import Settings
+
+url = context.config.attributes.get("database_url")
+settings = Settings.from_env()
+if url:
+    settings = settings.with_overrides(database_url=url)
+engine = make_engine(settings)
+
+with engine.connect() as connection:
+    context.configure(connection=connection, render_as_batch=connection.dialect.name == "sqlite")
+    with context.begin_transaction():
+        context.run_migrations()
+engine.dispose()

@@ -1,0 +1,89 @@
+"""The receiver's side of the inbox: one lean, idempotent insert per delivery.
+
+The table itself is defined by the migrations (and mapped for the workers); the receiver
+writes with a single `INSERT ... ON CONFLICT DO NOTHING` so a duplicate delivery costs one
+round trip and stores nothing new.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import DateTime, Engine, bindparam, text
+
+_INSERT = text(
+    """
+    INSERT INTO inbox (event_id, type, api_version, account, livemode, created, payload,
+                       received_at, updated_at, secret_index, state, attempts)
+    VALUES (:event_id, :type, :api_version, :account, :livemode, :created, :payload,
+            :now, :now, :secret_index, :state, 0)
+    ON CONFLICT (event_id) DO NOTHING
+    RETURNING id
+    """
+).bindparams(bindparam("now", type_=DateTime(timezone=True)))
+
+
+class NotAnEvent(ValueError):
+    """The body is JSON but not a Stripe event."""
+
+
+@dataclass(frozen=True)
+class IncomingEvent:
+    event_id: str
+    type: str
+    api_version: str | None
+    account: str | None
+    livemode: bool
+    created: int
+
+    @classmethod
+    def parse(cls, body: bytes) -> IncomingEvent:
+        try:
+            data: Any = json.loads(body)
+        except ValueError:
+            raise NotAnEvent("body is not valid JSON") from None
+        if not isinstance(data, dict) or data.get("object") != "event":
+            raise NotAnEvent("body is not a Stripe event object")
+        event_id, event_type, created = data.get("id"), data.get("type"), data.get("created")
+        if not isinstance(event_id, str) or not event_id.startswith("evt_"):
+            raise NotAnEvent("event has no valid id")
+        if not isinstance(event_type, str) or not event_type:
+            raise NotAnEvent("event has no type")
+        if not isinstance(created, int) or isinstance(created, bool):
+            raise NotAnEvent("event has no integer created timestamp")
+        data_field = data.get("data")
+        if not isinstance(data_field, dict) or not isinstance(data_field.get("object"), dict):
+            raise NotAnEvent("event has no data.object")
+        account = data.get("account")
+        return cls(
+            event_id=event_id[:255],
+            type=event_type[:255],
+            api_version=data.get("api_version") if isinstance(data.get("api_version"), str) else None,
+            account=account if isinstance(account, str) else None,
+            livemode=bool(data.get("livemode")),
+            created=created,
+        )
+
+
+def store(engine: Engine, event: IncomingEvent, body: bytes, secret_index: int, state: str) -> bool:
+    """Insert the event; return True if it is new, False for a duplicate delivery."""
+    with engine.begin() as conn:
+        inserted = conn.execute(
+            _INSERT,
+            {
+                "event_id": event.event_id,
+                "type": event.type,
+                "api_version": event.api_version,
+                "account": event.account,
+                "livemode": event.livemode,
+                "created": event.created,
+                "payload": body.decode("utf-8"),
+                "now": datetime.now(UTC),
+                "secret_index": secret_index,
+                "state": state,
+            },
+        ).first()
+    return inserted is not None

@@ -1,0 +1,1 @@
+"""Workers: Celery tasks, handlers, persistence, the Stripe gateway and the CLI."""

@@ -1,0 +1,35 @@
+"""Composition root: builds settings, engine, unit of work and Celery app once per process."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from celery import Celery
+from sqlalchemy import Engine
+
+from config.celery import make_celery
+from config.database import make_engine
+from config.logging import configure_logging
+from config.settings import Settings
+from workers.unit_of_work import SqlUnitOfWork
+
+
+@cache
+def settings() -> Settings:
+    current = Settings.from_env()
+    configure_logging(current)
+    return current
+
+
+@cache
+def engine() -> Engine:
+    return make_engine(settings())
+
+
+def unit_of_work() -> SqlUnitOfWork:
+    return SqlUnitOfWork(engine())
+
+
+@cache
+def celery() -> Celery:
+    return make_celery(settings())

@@ -1,0 +1,136 @@
+"""`seatflow dev`: web, worker and beat as child processes, on the embedded defaults.
+
+With `--demo` it also creates a demo organization and sends it a signed sample event, then
+reports when that event is applied.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from typing import Any
+
+from sqlalchemy import select
+
+from config.celery import prepare_broker
+from config.settings import Settings
+from workers import admin, bootstrap, migrate, samples
+from workers.orm import inbox
+
+DEMO_CUSTOMER = "cus_demo"
+
+
+def process_commands(settings: Settings, port: int) -> dict[str, list[str]]:
+    python = sys.executable
+    schedule = str(settings.data_dir / "celerybeat-schedule")
+    return {
+        "web": [python, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--worker-class",
+                "gthread", "--threads", "4", "--workers", "1", "webhooks:create_app()"],
+        "worker": [python, "-m", "celery", "-A", "workers.app", "worker", "--loglevel", "INFO",
+                   "--concurrency", "2", "--without-gossip", "--without-mingle"],
+        "beat": [python, "-m", "celery", "-A", "workers.app", "beat", "--loglevel", "INFO",
+                 "--schedule", schedule],
+    }
+
+
+def send_sample(settings: Settings, url: str, customer: str) -> tuple[int, str]:
+    now = int(time.time())
+    obj = samples.subscription_object(customer=customer, period_start=now,
+                                      period_end=now + 30 * 86400)
+    body, headers = samples.signed(samples.event("customer.subscription.created", obj),
+                                   settings.stripe_webhook_secrets[0])
+    return samples.post(url, body, headers)
+
+
+def _wait_for(url: str, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return True
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
+def _demo(settings: Settings, port: int) -> None:
+    uow = bootstrap.unit_of_work()
+    with uow:
+        exists = uow.organizations.get_by_customer(DEMO_CUSTOMER) is not None
+    if not exists:
+        admin.create_organization(uow, "Demo Org", customer=DEMO_CUSTOMER)
+    if not _wait_for(f"http://127.0.0.1:{port}/healthz", 30):
+        print("demo: the web process did not come up", file=sys.stderr)
+        return
+    status, body = send_sample(settings, f"http://127.0.0.1:{port}/webhooks/stripe",
+                               DEMO_CUSTOMER)
+    print(f"demo: POST /webhooks/stripe -> HTTP {status} {body.strip()}", flush=True)
+    event_id = _newest_event_id()
+    deadline = time.monotonic() + 60
+    state = "unknown"
+    while time.monotonic() < deadline:
+        state = _state(event_id)
+        if state not in ("received", "queued"):
+            break
+        time.sleep(0.3)
+    print(f"demo: event {event_id} is {state}", flush=True)
+
+
+def _newest_event_id() -> str:
+    with bootstrap.engine().connect() as conn:
+        return str(conn.scalar(select(inbox.c.event_id).order_by(inbox.c.id.desc()).limit(1)))
+
+
+def _state(event_id: str) -> str:
+    with bootstrap.engine().connect() as conn:
+        return str(conn.scalar(select(inbox.c.state).where(inbox.c.event_id == event_id)))
+
+
+def _die_with_parent() -> None:
+    """Linux: a child gets SIGTERM when `seatflow dev` goes away, however it goes."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def run(settings: Settings, port: int = 8000, demo: bool = False) -> int:
+    settings.ensure_data_dir()
+    migrate.upgrade()
+    prepare_broker(bootstrap.celery())
+    env: dict[str, Any] = dict(os.environ)
+    children = {name: subprocess.Popen(cmd, env=env, preexec_fn=_die_with_parent)
+                for name, cmd in process_commands(settings, port).items()}
+    print(f"seatflow dev: web on http://127.0.0.1:{port}, worker and beat started "
+          f"(database {settings.database_url.split('@')[-1]})", flush=True)
+    stopping = False
+
+    def stop(*_: Any) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        if demo:
+            _demo(settings, port)
+        while not stopping and all(child.poll() is None for child in children.values()):
+            time.sleep(0.5)
+    finally:
+        for child in children.values():
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in children.values():
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+    failed = [name for name, child in children.items() if child.returncode not in (0, -15, None)]
+    return 1 if failed and not stopping else 0

@@ -1,0 +1,94 @@
+"""Command handlers (one per command) and the inbox processor that routes events to them.
+
+An event is marked done in the same transaction as its effect, so a task delivered twice
+finds the row done and does nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from domain.commands import Command, SyncSubscription
+from domain.errors import DomainError, OrganizationNotFound
+from domain.model import Organization
+from workers.repositories import DONE_STATES
+from workers.stripe_events import to_command
+from workers.unit_of_work import SqlUnitOfWork
+
+log = logging.getLogger("seatflow.workers")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _organization_for(uow: SqlUnitOfWork, cmd: SyncSubscription) -> Organization:
+    org = None
+    if cmd.stripe_customer_id:
+        org = uow.organizations.get_by_customer(cmd.stripe_customer_id, lock=True)
+    if org is None and cmd.organization_id:
+        org = uow.organizations.get(cmd.organization_id, lock=True)
+        if org is not None and org.stripe_customer_id is None:
+            org.stripe_customer_id = cmd.stripe_customer_id
+    if org is None:
+        raise OrganizationNotFound(
+            f"no organization for customer {cmd.stripe_customer_id!r} "
+            f"or organization id {cmd.organization_id!r}"
+        )
+    return org
+
+
+def sync_subscription(cmd: SyncSubscription, uow: SqlUnitOfWork) -> str:
+    org = _organization_for(uow, cmd)
+    return org.sync_subscription(cmd.snapshot).value
+
+
+HANDLERS: dict[type[Command], Callable[[Any, SqlUnitOfWork], str]] = {
+    SyncSubscription: sync_subscription,
+}
+
+
+class EventFailed(Exception):
+    """Processing failed for a reason a retry may cure (recorded on the inbox row)."""
+
+
+def process_stripe_event(event_id: str, uow: SqlUnitOfWork) -> str:
+    """Apply one stored event; return the row's final state. Safe to call any number of times."""
+    with uow:
+        row = uow.inbox.get(event_id, lock=True)
+        if row is None:
+            log.warning("event not in inbox", extra={"event_id": event_id})
+            return "missing"
+        if row.state in DONE_STATES:
+            return row.state
+        try:
+            command = to_command(json.loads(row.payload))
+            state = "ignored" if command is None else HANDLERS[type(command)](command, uow)
+        except DomainError as exc:
+            # A broken rule will not heal by retrying: park the event for a human.
+            uow.rollback()
+            uow.inbox.mark(event_id, "dead", _now(), error=f"{exc.code}: {exc}", attempt=True)
+            uow.commit()
+            log.warning("event dead", extra={"event_id": event_id, "code": exc.code})
+            return "dead"
+        uow.inbox.mark(event_id, state, _now(), attempt=True)
+        uow.commit()
+    log.info("event processed", extra={"event_id": event_id, "event_type": row.type,
+                                       "state": state})
+    return state
+
+
+def record_failure(event_id: str, uow: SqlUnitOfWork, error: BaseException, final: bool) -> None:
+    """Note a failed attempt; after the last retry the event becomes `dead`."""
+    with uow:
+        row = uow.inbox.get(event_id, lock=True)
+        if row is None or row.state in DONE_STATES:
+            return
+        state = "dead" if final else row.state
+        uow.inbox.mark(event_id, state, _now(), error=f"{type(error).__name__}: {error}"[:2000],
+                       attempt=True)
+        uow.commit()

@@ -1,0 +1,78 @@
+"""Stripe event → command. Knows the shapes of Stripe objects; knows no business rule.
+
+Since API 2025-03-31 the billing period lives on each subscription item; older versions
+carry it on the subscription. Both are read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from domain.commands import Command, SyncSubscription
+from domain.errors import UnknownLicenseType
+from domain.model import Interval, SubscriptionSnapshot
+
+
+def _ts(value: Any) -> datetime:
+    return datetime.fromtimestamp(int(value), UTC)
+
+
+def _first_item(subscription: dict[str, Any]) -> dict[str, Any]:
+    items = (subscription.get("items") or {}).get("data") or []
+    return items[0] if items else {}
+
+
+def _license_type(subscription: dict[str, Any], price: dict[str, Any]) -> str:
+    for source in (price.get("metadata"), subscription.get("metadata")):
+        if isinstance(source, dict) and source.get("license_type"):
+            return str(source["license_type"])
+    raise UnknownLicenseType(
+        f"price {price.get('id')!r} has no license_type in its or the subscription's metadata"
+    )
+
+
+def subscription_snapshot(subscription: dict[str, Any], version: int) -> SubscriptionSnapshot:
+    item = _first_item(subscription)
+    price = item.get("price") or item.get("plan") or subscription.get("plan") or {}
+    interval = (price.get("recurring") or {}).get("interval") or price.get("interval") or ""
+    start = item.get("current_period_start") or subscription.get("current_period_start")
+    end = item.get("current_period_end") or subscription.get("current_period_end")
+    return SubscriptionSnapshot(
+        stripe_subscription_id=subscription["id"],
+        stripe_item_id=item.get("id"),
+        stripe_price_id=price.get("id"),
+        license_type=_license_type(subscription, price),
+        seats=int(item.get("quantity") or subscription.get("quantity") or 0),
+        interval=Interval.parse(interval),
+        status=str(subscription.get("status") or "active"),
+        current_period_start=_ts(start),
+        current_period_end=_ts(end),
+        version=version,
+    )
+
+
+def _sync_subscription(event: dict[str, Any]) -> Command:
+    subscription = event["data"]["object"]
+    customer = subscription.get("customer")
+    if isinstance(customer, dict):
+        customer = customer.get("id")
+    return SyncSubscription(
+        snapshot=subscription_snapshot(subscription, int(event["created"])),
+        stripe_customer_id=customer,
+        organization_id=(subscription.get("metadata") or {}).get("organization_id"),
+    )
+
+
+MAPPERS: dict[str, Callable[[dict[str, Any]], Command]] = {
+    "customer.subscription.created": _sync_subscription,
+    "customer.subscription.updated": _sync_subscription,
+    "customer.subscription.deleted": _sync_subscription,
+}
+
+
+def to_command(event: dict[str, Any]) -> Command | None:
+    """The command an event asks for, or None for types seatflow does not act on."""
+    mapper = MAPPERS.get(event.get("type", ""))
+    return mapper(event) if mapper else None
