@@ -22,6 +22,9 @@ def _transport_options(settings: Settings) -> dict[str, object]:
             # A broker that is down must fail a publish fast (the sweeper re-sends later).
             "socket_connect_timeout": 2,
             "socket_timeout": 5,
+            # Publishing fails at once instead of retrying for seconds inside a request.
+            # (The worker's consumer reconnects on its own, forever: see below.)
+            "max_retries": 0,
         }
     if settings.broker_url.startswith("sqla+sqlite"):
         return {"connect_args": {"timeout": 10}}
@@ -46,6 +49,7 @@ def make_celery(settings: Settings) -> Celery:
         task_soft_time_limit=max(1, settings.task_time_limit - 10),
         task_default_queue=settings.queue_name,
         broker_connection_retry_on_startup=True,
+        broker_connection_max_retries=None,
         broker_transport_options=_transport_options(settings),
         worker_hijack_root_logger=False,
         worker_send_task_events=False,

@@ -34,11 +34,23 @@ class TextFormatter(logging.Formatter):
         return f"{line} {extras}".rstrip()
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stderr is at the time of each record."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
 def configure_logging(settings: Settings) -> None:
     root = logging.getLogger("seatflow")
     if getattr(root, "_seatflow_configured", False):
         return
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.setFormatter(JsonFormatter() if settings.production else TextFormatter())
     root.addHandler(handler)
     root.setLevel(logging.INFO)

@@ -61,7 +61,9 @@ class IncomingEvent:
         return cls(
             event_id=event_id[:255],
             type=event_type[:255],
-            api_version=data.get("api_version") if isinstance(data.get("api_version"), str) else None,
+            api_version=data.get("api_version")
+            if isinstance(data.get("api_version"), str)
+            else None,
             account=account if isinstance(account, str) else None,
             livemode=bool(data.get("livemode")),
             created=created,

@@ -65,13 +65,19 @@ def receive() -> tuple[Any, int]:
         )
     except (DBAPIError, SQLAlchemyError) as exc:
         # Stripe retries non-2xx deliveries for up to three days: nothing is lost.
-        log.error("inbox unavailable", extra={"event_id": event.event_id, "error": type(exc).__name__})
+        log.error(
+            "inbox unavailable", extra={"event_id": event.event_id, "error": type(exc).__name__}
+        )
         return _reply(503, error="storage unavailable, retry later")
 
     log.info(
         "webhook stored",
-        extra={"event_id": event.event_id, "event_type": event.type, "duplicate": not new,
-               "secret_index": secret_index},
+        extra={
+            "event_id": event.event_id,
+            "event_type": event.type,
+            "duplicate": not new,
+            "secret_index": secret_index,
+        },
     )
     if new and handled:
         _enqueue(event.event_id)
@@ -84,5 +90,7 @@ def _enqueue(event_id: str) -> None:
             PROCESS_STRIPE_EVENT, args=[event_id], retry=False
         )
     except Exception as exc:  # broker down: the stored row is swept later
-        log.warning("enqueue failed, left for the sweeper",
-                    extra={"event_id": event_id, "error": type(exc).__name__})
+        log.warning(
+            "enqueue failed, left for the sweeper",
+            extra={"event_id": event_id, "error": type(exc).__name__},
+        )

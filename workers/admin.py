@@ -16,10 +16,12 @@ from workers.orm import inbox
 from workers.unit_of_work import SqlUnitOfWork
 
 
-def create_organization(uow: SqlUnitOfWork, name: str, org_id: str | None = None,
-                        customer: str | None = None) -> dict[str, Any]:
-    org = Organization(id=org_id or f"org_{secrets.token_hex(8)}", name=name,
-                       stripe_customer_id=customer)
+def create_organization(
+    uow: SqlUnitOfWork, name: str, org_id: str | None = None, customer: str | None = None
+) -> dict[str, Any]:
+    org = Organization(
+        id=org_id or f"org_{secrets.token_hex(8)}", name=name, stripe_customer_id=customer
+    )
     with uow:
         uow.organizations.add(org)
         uow.commit()
@@ -27,8 +29,18 @@ def create_organization(uow: SqlUnitOfWork, name: str, org_id: str | None = None
 
 
 def list_events(engine: Engine, state: str | None, limit: int) -> list[dict[str, Any]]:
-    query = select(inbox.c.event_id, inbox.c.type, inbox.c.state, inbox.c.attempts,
-                   inbox.c.last_error, inbox.c.received_at).order_by(inbox.c.id.desc()).limit(limit)
+    query = (
+        select(
+            inbox.c.event_id,
+            inbox.c.type,
+            inbox.c.state,
+            inbox.c.attempts,
+            inbox.c.last_error,
+            inbox.c.received_at,
+        )
+        .order_by(inbox.c.id.desc())
+        .limit(limit)
+    )
     if state:
         query = query.where(inbox.c.state == state)
     with engine.connect() as conn:
@@ -52,8 +64,11 @@ def _reset(engine: Engine, *conditions: Any) -> list[str]:
     with engine.begin() as conn:
         ids = list(conn.scalars(select(inbox.c.event_id).where(*conditions)))
         if ids:
-            conn.execute(update(inbox).where(inbox.c.event_id.in_(ids))
-                         .values(state="received", updated_at=now, last_error=None))
+            conn.execute(
+                update(inbox)
+                .where(inbox.c.event_id.in_(ids))
+                .values(state="received", updated_at=now, last_error=None)
+            )
     return ids
 
 

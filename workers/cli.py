@@ -33,8 +33,10 @@ def cmd_org_create(args: argparse.Namespace) -> int:
 def cmd_events_list(args: argparse.Namespace) -> int:
     rows = admin.list_events(bootstrap.engine(), args.state, args.limit)
     for row in rows:
-        print(f"{row['event_id']:<32} {row['type']:<40} {row['state']:<14} "
-              f"attempts={row['attempts']} {row['last_error'] or ''}".rstrip())
+        print(
+            f"{row['event_id']:<32} {row['type']:<40} {row['state']:<14} "
+            f"attempts={row['attempts']} {row['last_error'] or ''}".rstrip()
+        )
     print(f"{len(rows)} event(s)", file=sys.stderr)
     return 0
 
@@ -79,8 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     dev = sub.add_parser("dev", help="run web + worker + beat on this machine")
     dev.add_argument("--port", type=int, default=8000)
-    dev.add_argument("--demo", action="store_true",
-                     help="create a demo organization and send it a signed sample event")
+    dev.add_argument(
+        "--demo",
+        action="store_true",
+        help="create a demo organization and send it a signed sample event",
+    )
     dev.set_defaults(func=cmd_dev)
 
     db = sub.add_parser("db", help="database schema").add_subparsers(dest="db", required=True)
@@ -94,7 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     create.set_defaults(func=cmd_org_create)
 
     events = sub.add_parser("events", help="the webhook inbox").add_subparsers(
-        dest="events", required=True)
+        dest="events", required=True
+    )
     listing = events.add_parser("list", help="list stored events")
     listing.add_argument("--state", help="received, queued, applied, ignored, skipped_stale, dead")
     listing.add_argument("--limit", type=int, default=50)
@@ -106,8 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("event_id")
     replay.set_defaults(func=cmd_events_replay)
     redrive = events.add_parser("redrive", help="send dead events back to the workers")
-    redrive.add_argument("--dead", action="store_true", required=True,
-                         help="redrive every dead event")
+    redrive.add_argument(
+        "--dead", action="store_true", required=True, help="redrive every dead event"
+    )
     redrive.add_argument("--dry-run", action="store_true", help="list, change nothing")
     redrive.set_defaults(func=cmd_events_redrive)
 

@@ -28,21 +28,57 @@ def process_commands(settings: Settings, port: int) -> dict[str, list[str]]:
     python = sys.executable
     schedule = str(settings.data_dir / "celerybeat-schedule")
     return {
-        "web": [python, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--worker-class",
-                "gthread", "--threads", "4", "--workers", "1", "webhooks:create_app()"],
-        "worker": [python, "-m", "celery", "-A", "workers.app", "worker", "--loglevel", "INFO",
-                   "--concurrency", "2", "--without-gossip", "--without-mingle"],
-        "beat": [python, "-m", "celery", "-A", "workers.app", "beat", "--loglevel", "INFO",
-                 "--schedule", schedule],
+        "web": [
+            python,
+            "-m",
+            "gunicorn",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--worker-class",
+            "gthread",
+            "--threads",
+            "4",
+            "--workers",
+            "1",
+            "webhooks:create_app()",
+        ],
+        "worker": [
+            python,
+            "-m",
+            "celery",
+            "-A",
+            "workers.app",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            "2",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        "beat": [
+            python,
+            "-m",
+            "celery",
+            "-A",
+            "workers.app",
+            "beat",
+            "--loglevel",
+            "INFO",
+            "--schedule",
+            schedule,
+        ],
     }
 
 
 def send_sample(settings: Settings, url: str, customer: str) -> tuple[int, str]:
     now = int(time.time())
-    obj = samples.subscription_object(customer=customer, period_start=now,
-                                      period_end=now + 30 * 86400)
-    body, headers = samples.signed(samples.event("customer.subscription.created", obj),
-                                   settings.stripe_webhook_secrets[0])
+    obj = samples.subscription_object(
+        customer=customer, period_start=now, period_end=now + 30 * 86400
+    )
+    body, headers = samples.signed(
+        samples.event("customer.subscription.created", obj), settings.stripe_webhook_secrets[0]
+    )
     return samples.post(url, body, headers)
 
 
@@ -67,8 +103,7 @@ def _demo(settings: Settings, port: int) -> None:
     if not _wait_for(f"http://127.0.0.1:{port}/healthz", 30):
         print("demo: the web process did not come up", file=sys.stderr)
         return
-    status, body = send_sample(settings, f"http://127.0.0.1:{port}/webhooks/stripe",
-                               DEMO_CUSTOMER)
+    status, body = send_sample(settings, f"http://127.0.0.1:{port}/webhooks/stripe", DEMO_CUSTOMER)
     print(f"demo: POST /webhooks/stripe -> HTTP {status} {body.strip()}", flush=True)
     event_id = _newest_event_id()
     deadline = time.monotonic() + 60
@@ -106,10 +141,15 @@ def run(settings: Settings, port: int = 8000, demo: bool = False) -> int:
     migrate.upgrade()
     prepare_broker(bootstrap.celery())
     env: dict[str, Any] = dict(os.environ)
-    children = {name: subprocess.Popen(cmd, env=env, preexec_fn=_die_with_parent)
-                for name, cmd in process_commands(settings, port).items()}
-    print(f"seatflow dev: web on http://127.0.0.1:{port}, worker and beat started "
-          f"(database {settings.database_url.split('@')[-1]})", flush=True)
+    children = {
+        name: subprocess.Popen(cmd, env=env, preexec_fn=_die_with_parent)
+        for name, cmd in process_commands(settings, port).items()
+    }
+    print(
+        f"seatflow dev: web on http://127.0.0.1:{port}, worker and beat started "
+        f"(database {settings.database_url.split('@')[-1]})",
+        flush=True,
+    )
     stopping = False
 
     def stop(*_: Any) -> None:

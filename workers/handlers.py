@@ -77,8 +77,9 @@ def process_stripe_event(event_id: str, uow: SqlUnitOfWork) -> str:
             return "dead"
         uow.inbox.mark(event_id, state, _now(), attempt=True)
         uow.commit()
-    log.info("event processed", extra={"event_id": event_id, "event_type": row.type,
-                                       "state": state})
+    log.info(
+        "event processed", extra={"event_id": event_id, "event_type": row.type, "state": state}
+    )
     return state
 
 
@@ -89,6 +90,7 @@ def record_failure(event_id: str, uow: SqlUnitOfWork, error: BaseException, fina
         if row is None or row.state in DONE_STATES:
             return
         state = "dead" if final else row.state
-        uow.inbox.mark(event_id, state, _now(), error=f"{type(error).__name__}: {error}"[:2000],
-                       attempt=True)
+        uow.inbox.mark(
+            event_id, state, _now(), error=f"{type(error).__name__}: {error}"[:2000], attempt=True
+        )
         uow.commit()

@@ -74,8 +74,9 @@ subscriptions = Table(
 inbox = Table(
     "inbox",
     metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-           autoincrement=True),
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
     Column("event_id", String(255), nullable=False, unique=True),
     Column("type", String(255), nullable=False),
     Column("api_version", String(64)),
@@ -107,7 +108,9 @@ def start_mappers() -> None:
         organizations,
         properties={
             "subscriptions": relationship(
-                model.Subscription, lazy="selectin", cascade="all, delete-orphan",
+                model.Subscription,
+                lazy="selectin",
+                cascade="all, delete-orphan",
                 order_by=subscriptions.c.id,
             )
         },

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from domain.model import Organization
-from workers.orm import inbox
+from workers.orm import inbox, organizations
 
 
 class SqlOrganizationRepository:
@@ -22,13 +22,11 @@ class SqlOrganizationRepository:
         self.session.add(organization)
 
     def get(self, organization_id: str, *, lock: bool = False) -> Organization | None:
-        query = select(Organization).where(Organization.id == organization_id)  # type: ignore[arg-type]
+        query = select(Organization).where(organizations.c.id == organization_id)
         return self._one(query, lock)
 
     def get_by_customer(self, customer_id: str, *, lock: bool = False) -> Organization | None:
-        query = select(Organization).where(
-            Organization.stripe_customer_id == customer_id  # type: ignore[arg-type]
-        )
+        query = select(Organization).where(organizations.c.stripe_customer_id == customer_id)
         return self._one(query, lock)
 
     def list(self) -> Sequence[Organization]:
@@ -69,8 +67,14 @@ class SqlInboxRepository:
         found = self.session.execute(query).first()
         return InboxRow(**found._mapping) if found else None
 
-    def mark(self, event_id: str, state: str, now: datetime, error: str | None = None,
-             attempt: bool = False) -> None:
+    def mark(
+        self,
+        event_id: str,
+        state: str,
+        now: datetime,
+        error: str | None = None,
+        attempt: bool = False,
+    ) -> None:
         values: dict[str, Any] = {"state": state, "updated_at": now, "last_error": error}
         if state in DONE_STATES:
             values["applied_at"] = now
@@ -80,6 +84,13 @@ class SqlInboxRepository:
 
 
 _ROW_COLUMNS = (
-    inbox.c.id, inbox.c.event_id, inbox.c.type, inbox.c.created, inbox.c.payload,
-    inbox.c.state, inbox.c.attempts, inbox.c.last_error, inbox.c.received_at,
+    inbox.c.id,
+    inbox.c.event_id,
+    inbox.c.type,
+    inbox.c.created,
+    inbox.c.payload,
+    inbox.c.state,
+    inbox.c.attempts,
+    inbox.c.last_error,
+    inbox.c.received_at,
 )

@@ -69,8 +69,9 @@ def subscription_object(
     }
 
 
-def event(event_type: str, obj: dict[str, Any], *, created: int | None = None,
-          event_id: str | None = None) -> dict[str, Any]:
+def event(
+    event_type: str, obj: dict[str, Any], *, created: int | None = None, event_id: str | None = None
+) -> dict[str, Any]:
     return {
         "id": event_id or f"evt_{secrets.token_hex(12)}",
         "object": "event",
@@ -84,7 +85,9 @@ def event(event_type: str, obj: dict[str, Any], *, created: int | None = None,
     }
 
 
-def signed(payload: dict[str, Any], secret: str, timestamp: int | None = None) -> tuple[bytes, dict[str, str]]:
+def signed(
+    payload: dict[str, Any], secret: str, timestamp: int | None = None
+) -> tuple[bytes, dict[str, str]]:
     """The body and headers of a delivery, signed the way Stripe signs it."""
     body = json.dumps(payload, separators=(",", ":"))
     header = stripe.WebhookSignature.generate_signature_header(body, secret, timestamp=timestamp)

@@ -18,8 +18,13 @@ from workers.unit_of_work import SqlUnitOfWork
 PENDING_STATES = ("received", "queued")
 
 
-def sweep(uow: SqlUnitOfWork, now: datetime, older_than: timedelta,
-          enqueue: Callable[[str], None], limit: int = 500) -> list[str]:
+def sweep(
+    uow: SqlUnitOfWork,
+    now: datetime,
+    older_than: timedelta,
+    enqueue: Callable[[str], None],
+    limit: int = 500,
+) -> list[str]:
     """Enqueue pending rows untouched for `older_than`; return their event ids."""
     with uow:
         query = (
@@ -32,9 +37,9 @@ def sweep(uow: SqlUnitOfWork, now: datetime, older_than: timedelta,
         if not event_ids:
             return []
         uow.session.execute(
-            update(inbox).where(inbox.c.event_id.in_(event_ids)).values(
-                state="queued", updated_at=now
-            )
+            update(inbox)
+            .where(inbox.c.event_id.in_(event_ids))
+            .values(state="queued", updated_at=now)
         )
         uow.commit()
     # Enqueue after the commit: a message must never reference an uncommitted state.

@@ -17,15 +17,18 @@ _settings = bootstrap.settings()
 class InboxTask(Task):  # type: ignore[misc]
     """Records every failed attempt on the inbox row; the last one makes it `dead`."""
 
-    def on_retry(self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
+    def on_retry(
+        self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any
+    ) -> None:
         handlers.record_failure(args[0], bootstrap.unit_of_work(), exc, final=False)
 
-    def on_failure(self, exc: BaseException, task_id: str, args: Any, kwargs: Any,
-                   einfo: Any) -> None:
+    def on_failure(
+        self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any
+    ) -> None:
         handlers.record_failure(args[0], bootstrap.unit_of_work(), exc, final=True)
 
 
-@app.task(
+@app.task(  # type: ignore[untyped-decorator]
     name=PROCESS_STRIPE_EVENT,
     base=InboxTask,
     autoretry_for=(Exception,),
@@ -38,7 +41,10 @@ def process_stripe_event(event_id: str) -> str:
     return handlers.process_stripe_event(event_id, bootstrap.unit_of_work())
 
 
-@app.task(name=SWEEP_INBOX, ignore_result=True)
+@app.task(
+    name=SWEEP_INBOX,  # type: ignore[untyped-decorator]
+    ignore_result=True,
+)
 def sweep_inbox() -> int:
     swept = sweeper.sweep(
         bootstrap.unit_of_work(),

@@ -26,8 +26,13 @@ def upgrade() -> None:
     op.create_table(
         "subscriptions",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("organization_id", sa.String(64), sa.ForeignKey("organizations.id"),
-                  nullable=False, index=True),
+        sa.Column(
+            "organization_id",
+            sa.String(64),
+            sa.ForeignKey("organizations.id"),
+            nullable=False,
+            index=True,
+        ),
         sa.Column("license_type", sa.String(64), nullable=False),
         sa.Column("seats", sa.Integer, nullable=False),
         sa.Column("interval", sa.String(16), nullable=False),

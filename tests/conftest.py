@@ -1,0 +1,104 @@
+"""Shared fixtures. Integration fixtures use the real PostgreSQL and Redis and fail (never skip)
+when they are missing: CI starts them, and a missing service must not pass as green."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+import redis
+from sqlalchemy import Engine, text
+
+from config.database import make_engine
+from config.settings import Settings
+from workers import migrate
+
+FIXTURES = Path(__file__).parent / "fixtures"
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+SECRET = "whsec_test_secret_primary"
+OLD_SECRET = "whsec_test_secret_previous"
+
+
+def stripe_fixture(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((FIXTURES / "stripe" / f"{name}.json").read_text())
+    return data
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    name = f"seatflow_t_{secrets.token_hex(4)}"
+    try:
+        with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"PostgreSQL is required at 127.0.0.1:5432 (run scripts/ensure-services): {exc}")
+    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    migrate.upgrade(url)
+    yield url
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def shared_redis() -> str:
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        pytest.fail(f"Redis is required at 127.0.0.1:6379 (run scripts/ensure-services): {exc}")
+    return REDIS_URL
+
+
+def clean(engine: Engine) -> None:
+    with engine.begin() as conn:
+        for table in ("inbox", "subscriptions", "organizations"):
+            conn.execute(text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture
+def pg_settings(postgres_url: str, shared_redis: str) -> Iterator[Settings]:
+    settings = Settings(
+        mode="test",
+        database_url=postgres_url,
+        broker_url=shared_redis,
+        stripe_webhook_secrets=(SECRET, OLD_SECRET),
+        queue_name=f"seatflow-test-{secrets.token_hex(4)}",
+    )
+    engine = make_engine(settings)
+    clean(engine)
+    yield settings
+    engine.dispose()
+
+
+@pytest.fixture
+def sqlite_settings(tmp_path: Path) -> Settings:
+    settings = Settings(
+        mode="test",
+        database_url=f"sqlite:///{tmp_path / 'seatflow.sqlite'}",
+        broker_url="memory://",
+        stripe_webhook_secrets=(SECRET, OLD_SECRET),
+        queue_name=f"seatflow-test-{secrets.token_hex(4)}",
+        data_dir=tmp_path,
+    )
+    migrate.upgrade(settings.database_url)
+    return settings
+
+
+def env_for(settings: Settings, **extra: str) -> dict[str, str]:
+    """The environment a child process needs to rebuild `settings` with Settings.from_env."""
+    from tests.support import service_env
+
+    return service_env(
+        SEATFLOW_ENV="development",
+        SEATFLOW_DATA_DIR=str(settings.data_dir),
+        DATABASE_URL=settings.database_url,
+        CELERY_BROKER_URL=settings.broker_url,
+        STRIPE_WEBHOOK_SECRETS=",".join(settings.stripe_webhook_secrets),
+        SEATFLOW_QUEUE=settings.queue_name,
+        **extra,
+    )

@@ -1,0 +1,166 @@
+"""Helpers for tests that run real processes: free ports, child processes, waiting."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+PYTHON = sys.executable
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 30, interval: float = 0.1) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        time.sleep(interval)
+
+
+def http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+class Process:
+    """A child process whose output goes to a log file read back on failure."""
+
+    def __init__(self, name: str, args: list[str], env: dict[str, str]) -> None:
+        self.name = name
+        self.log_path = Path(tempfile.mkstemp(prefix=f"seatflow-{name}-", suffix=".log")[1])
+        self._log = self.log_path.open("wb")
+        self.popen = subprocess.Popen(
+            args, env=env, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def output(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> None:
+        if self.popen.poll() is None:
+            try:
+                os.killpg(self.popen.pid, sig)
+            except ProcessLookupError:
+                pass
+            try:
+                self.popen.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+                self.popen.wait(timeout=5)
+        self._log.close()
+
+
+def service_env(**values: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "CELERY_"))}
+    env.update(values)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def start_gunicorn(env: dict[str, str], port: int, threads: int = 4) -> Process:
+    proc = Process(
+        "web",
+        [PYTHON, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--worker-class", "gthread",
+         "--workers", "1", "--threads", str(threads), "webhooks:create_app()"],
+        env,
+    )
+    try:
+        wait_until(lambda: http_ok(f"http://127.0.0.1:{port}/healthz") or proc.popen.poll(), 30)
+    except AssertionError:
+        proc.stop()
+        raise AssertionError(f"gunicorn did not start:\n{proc.output()}") from None
+    if proc.popen.poll() is not None:
+        raise AssertionError(f"gunicorn exited:\n{proc.output()}")
+    return proc
+
+
+def start_worker(env: dict[str, str], concurrency: int = 1, pool: str = "prefork") -> Process:
+    proc = Process(
+        "worker",
+        [PYTHON, "-m", "celery", "-A", "workers.app", "worker", "--loglevel", "INFO",
+         "--concurrency", str(concurrency), "--pool", pool, "--without-gossip",
+         "--without-mingle", "--without-heartbeat"],
+        env,
+    )
+    try:
+        wait_until(lambda: "ready." in proc.output() or proc.popen.poll() is not None, 30)
+    except AssertionError:
+        proc.stop()
+        raise AssertionError(f"worker did not start:\n{proc.output()}") from None
+    if proc.popen.poll() is not None:
+        raise AssertionError(f"worker exited:\n{proc.output()}")
+    return proc
+
+
+def start_beat(env: dict[str, str], schedule_dir: Path) -> Process:
+    return Process(
+        "beat",
+        [PYTHON, "-m", "celery", "-A", "workers.app", "beat", "--loglevel", "INFO",
+         "--schedule", str(schedule_dir / "beat-schedule")],
+        env,
+    )
+
+
+@contextmanager
+def redis_server() -> Iterator[tuple[str, Callable[[], None], Callable[[], None]]]:
+    """A throwaway Redis on a free port: (url, stop, start). Never the machine's own."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise AssertionError("redis-server is not installed")
+    port = free_port()
+    state: dict[str, subprocess.Popen[bytes] | None] = {"proc": None}
+
+    def start() -> None:
+        state["proc"] = subprocess.Popen(
+            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        wait_until(lambda: _tcp_open(port), 10)
+
+    def stop() -> None:
+        proc = state["proc"]
+        if proc and proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+
+    start()
+    try:
+        yield f"redis://127.0.0.1:{port}/0", stop, start
+    finally:
+        stop()
+
+
+def _tcp_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex(("127.0.0.1", port)) == 0

@@ -1,0 +1,60 @@
+import pytest
+
+from config.settings import ConfigError, Settings
+
+PRODUCTION = {
+    "SEATFLOW_ENV": "production",
+    "DATABASE_URL": "postgres://u:p@db:5432/seatflow",
+    "CELERY_BROKER_URL": "redis://redis:6379/0",
+    "STRIPE_API_KEY": "sk_live_x",
+    "STRIPE_WEBHOOK_SECRETS": "whsec_a, whsec_b",
+}
+
+
+def test_development_defaults_need_no_server(tmp_path) -> None:
+    settings = Settings.from_env({"SEATFLOW_DATA_DIR": str(tmp_path)})
+    assert settings.database_url == f"sqlite:///{tmp_path / 'seatflow.sqlite'}"
+    assert settings.broker_url == f"sqla+sqlite:///{tmp_path / 'broker.sqlite'}"
+    assert settings.stripe_webhook_tolerance == 300
+    assert settings.webhook_max_body == 512 * 1024
+
+
+@pytest.mark.parametrize("scheme", ["postgres://", "postgresql://"])
+def test_both_postgres_url_schemes_use_psycopg3(scheme: str) -> None:
+    settings = Settings.from_env({**PRODUCTION, "DATABASE_URL": scheme + "u:p@db/s"})
+    assert settings.database_url == "postgresql+psycopg://u:p@db/s"
+
+
+def test_rotating_secrets_are_split_and_trimmed() -> None:
+    assert Settings.from_env(PRODUCTION).stripe_webhook_secrets == ("whsec_a", "whsec_b")
+
+
+@pytest.mark.parametrize(
+    "name", ["DATABASE_URL", "CELERY_BROKER_URL", "STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRETS"]
+)
+def test_production_names_each_missing_variable(name: str) -> None:
+    env = {k: v for k, v in PRODUCTION.items() if k != name}
+    with pytest.raises(ConfigError, match=name):
+        Settings.from_env(env)
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("STRIPE_WEBHOOK_TOLERANCE", "five"),
+        ("STRIPE_WEBHOOK_TOLERANCE", "0"),
+        ("WEBHOOK_MAX_BODY", "1e6"),
+        ("STRIPE_API_BASE", "ftp://x"),
+        ("STRIPE_WEBHOOK_SECRETS", "not_a_whsec"),
+        ("SEATFLOW_ENV", "staging"),
+    ],
+)
+def test_malformed_values_are_a_clear_error_naming_the_variable(name: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=name):
+        Settings.from_env({**PRODUCTION, name: value})
+
+
+def test_settings_are_frozen() -> None:
+    settings = Settings.from_env(PRODUCTION)
+    with pytest.raises(AttributeError):
+        settings.mode = "development"  # type: ignore[misc]

@@ -1,0 +1,59 @@
+import time
+
+import pytest
+import stripe
+
+from webhooks.signature import SignatureError, verify
+
+SECRETS = ("whsec_new", "whsec_old")
+BODY = b'{"id":"evt_1","object":"event"}'
+
+
+def header(body: bytes = BODY, secret: str = "whsec_new", timestamp: int | None = None) -> str:
+    return stripe.WebhookSignature.generate_signature_header(
+        body.decode(), secret, timestamp=timestamp
+    )
+
+
+def test_a_body_signed_with_the_current_secret_verifies_as_index_0() -> None:
+    assert verify(BODY, header(), SECRETS, 300) == 0
+
+
+def test_during_rotation_the_previous_secret_still_verifies_and_is_reported() -> None:
+    assert verify(BODY, header(secret="whsec_old"), SECRETS, 300) == 1
+
+
+@pytest.mark.parametrize(
+    "sig, body, reason",
+    [
+        (None, BODY, "missing"),
+        ("", BODY, "missing"),
+        ("v1=abc", BODY, "malformed"),
+        ("t=notanumber,v1=abc", BODY, "malformed"),
+        (header(secret="whsec_wrong"), BODY, "no signature matches"),
+        (header(), BODY + b" ", "no signature matches"),
+        (header(), b'{"id":"evt_2","object":"event"}', "no signature matches"),
+    ],
+)
+def test_bad_signatures_are_rejected_with_a_reason(sig: str | None, body: bytes, reason: str) -> None:
+    with pytest.raises(SignatureError, match=reason):
+        verify(body, sig, SECRETS, 300)
+
+
+@pytest.mark.parametrize("offset", [-301, 301])
+def test_timestamps_outside_the_tolerance_in_either_direction_are_rejected(offset: int) -> None:
+    now = time.time()
+    sig = header(timestamp=int(now) + offset)
+    with pytest.raises(SignatureError, match="tolerance"):
+        verify(BODY, sig, SECRETS, 300, now=now)
+
+
+@pytest.mark.parametrize("offset", [-299, 299])
+def test_timestamps_inside_the_tolerance_verify(offset: int) -> None:
+    now = time.time()
+    assert verify(BODY, header(timestamp=int(now) + offset), SECRETS, 300, now=now) == 0
+
+
+def test_a_body_that_is_not_utf8_is_rejected() -> None:
+    with pytest.raises(SignatureError, match="UTF-8"):
+        verify(b"\xff\xfe", "t=1,v1=00", SECRETS, 300)
