@@ -37,7 +37,9 @@ def postgres_url() -> Iterator[str]:
         with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
     except psycopg.OperationalError as exc:
-        pytest.fail(f"PostgreSQL is required at 127.0.0.1:5432 (run scripts/ensure-services): {exc}")
+        pytest.fail(
+            f"PostgreSQL is required at 127.0.0.1:5432 (run scripts/ensure-services): {exc}"
+        )
     url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
     migrate.upgrade(url)
     yield url

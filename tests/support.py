@@ -12,7 +12,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +53,11 @@ class Process:
         self.log_path = Path(tempfile.mkstemp(prefix=f"seatflow-{name}-", suffix=".log")[1])
         self._log = self.log_path.open("wb")
         self.popen = subprocess.Popen(
-            args, env=env, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
+            args,
+            env=env,
+            cwd=ROOT,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
 
@@ -67,10 +71,8 @@ class Process:
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> None:
         if self.popen.poll() is None:
-            try:
+            with suppress(ProcessLookupError):
                 os.killpg(self.popen.pid, sig)
-            except ProcessLookupError:
-                pass
             try:
                 self.popen.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
@@ -89,8 +91,20 @@ def service_env(**values: str) -> dict[str, str]:
 def start_gunicorn(env: dict[str, str], port: int, threads: int = 4) -> Process:
     proc = Process(
         "web",
-        [PYTHON, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--worker-class", "gthread",
-         "--workers", "1", "--threads", str(threads), "webhooks:create_app()"],
+        [
+            PYTHON,
+            "-m",
+            "gunicorn",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--worker-class",
+            "gthread",
+            "--workers",
+            "1",
+            "--threads",
+            str(threads),
+            "webhooks:create_app()",
+        ],
         env,
     )
     try:
@@ -106,9 +120,23 @@ def start_gunicorn(env: dict[str, str], port: int, threads: int = 4) -> Process:
 def start_worker(env: dict[str, str], concurrency: int = 1, pool: str = "prefork") -> Process:
     proc = Process(
         "worker",
-        [PYTHON, "-m", "celery", "-A", "workers.app", "worker", "--loglevel", "INFO",
-         "--concurrency", str(concurrency), "--pool", pool, "--without-gossip",
-         "--without-mingle", "--without-heartbeat"],
+        [
+            PYTHON,
+            "-m",
+            "celery",
+            "-A",
+            "workers.app",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            str(concurrency),
+            "--pool",
+            pool,
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
         env,
     )
     try:
@@ -124,8 +152,18 @@ def start_worker(env: dict[str, str], concurrency: int = 1, pool: str = "prefork
 def start_beat(env: dict[str, str], schedule_dir: Path) -> Process:
     return Process(
         "beat",
-        [PYTHON, "-m", "celery", "-A", "workers.app", "beat", "--loglevel", "INFO",
-         "--schedule", str(schedule_dir / "beat-schedule")],
+        [
+            PYTHON,
+            "-m",
+            "celery",
+            "-A",
+            "workers.app",
+            "beat",
+            "--loglevel",
+            "INFO",
+            "--schedule",
+            str(schedule_dir / "beat-schedule"),
+        ],
         env,
     )
 
@@ -141,9 +179,19 @@ def redis_server() -> Iterator[tuple[str, Callable[[], None], Callable[[], None]
 
     def start() -> None:
         state["proc"] = subprocess.Popen(
-            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                binary,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         wait_until(lambda: _tcp_open(port), 10)
 

@@ -14,6 +14,7 @@ from workers.repositories import SqlInboxRepository, SqlOrganizationRepository
 class SqlUnitOfWork:
     def __init__(self, engine: Engine) -> None:
         start_mappers()
+        self.engine = engine
         self._sessions = sessionmaker(bind=engine, expire_on_commit=False)
 
     def __enter__(self) -> SqlUnitOfWork:

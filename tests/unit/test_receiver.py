@@ -171,7 +171,7 @@ def test_broker_down_still_answers_200_and_leaves_the_row_received(
 
 
 def test_no_secret_or_body_is_logged(app_and_client, capfd) -> None:
-    app, client = app_and_client
+    _app, client = app_and_client
     event = subscription_event()
     event["data"]["object"]["metadata"] = {"card": "4242424242424242"}
     post(client, event)

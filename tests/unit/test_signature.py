@@ -35,7 +35,9 @@ def test_during_rotation_the_previous_secret_still_verifies_and_is_reported() ->
         (header(), b'{"id":"evt_2","object":"event"}', "no signature matches"),
     ],
 )
-def test_bad_signatures_are_rejected_with_a_reason(sig: str | None, body: bytes, reason: str) -> None:
+def test_bad_signatures_are_rejected_with_a_reason(
+    sig: str | None, body: bytes, reason: str
+) -> None:
     with pytest.raises(SignatureError, match=reason):
         verify(body, sig, SECRETS, 300)
 

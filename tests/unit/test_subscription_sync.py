@@ -1,0 +1,156 @@
+"""Stripe subscription events → domain state, and the per-subscription version guard."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from config.database import make_engine
+from config.events import HANDLED_EVENT_TYPES
+from config.settings import Settings
+from domain.errors import UnknownLicenseType
+from domain.model import Interval, Organization, SyncOutcome
+from tests.conftest import stripe_fixture
+from workers import admin, handlers, samples
+from workers.orm import inbox
+from workers.stripe_events import MAPPERS, subscription_snapshot
+from workers.unit_of_work import SqlUnitOfWork
+
+
+def test_every_handled_event_type_has_a_mapper_and_no_more() -> None:
+    assert set(MAPPERS) == HANDLED_EVENT_TYPES
+
+
+def test_stripe_fixture_subscription_maps_period_from_its_item() -> None:
+    sub = copy.deepcopy(stripe_fixture("subscription"))
+    sub["items"]["data"][0]["price"]["metadata"] = {"license_type": "floating"}
+    snap = subscription_snapshot(sub, version=7)
+    item = sub["items"]["data"][0]
+    assert snap.stripe_subscription_id == "sub_1Pgc6rB7WZ01zgkWNy0Cn5nw"
+    assert snap.stripe_item_id == item["id"]
+    assert snap.stripe_price_id == "price_1PgafmB7WZ01zgkW6dKueIc5"
+    assert (snap.license_type, snap.seats, snap.interval) == ("floating", 1, Interval.MONTH)
+    assert snap.current_period_start == datetime.fromtimestamp(item["current_period_start"], UTC)
+    assert snap.current_period_end == datetime.fromtimestamp(item["current_period_end"], UTC)
+    assert snap.version == 7
+
+
+def test_a_price_without_license_type_is_a_named_error() -> None:
+    with pytest.raises(UnknownLicenseType) as err:
+        subscription_snapshot(stripe_fixture("subscription"), version=1)
+    assert err.value.code == "unknown_license_type"
+
+
+def _snapshot(seats: int, version: int):
+    obj = samples.subscription_object(customer="cus_1", seats=seats)
+    return subscription_snapshot(obj, version)
+
+
+def test_an_older_snapshot_never_overwrites_a_newer_one() -> None:
+    org = Organization(id="org_1", name="Acme")
+    assert org.sync_subscription(_snapshot(seats=5, version=200)) is SyncOutcome.APPLIED
+    assert org.sync_subscription(_snapshot(seats=3, version=100)) is SyncOutcome.SKIPPED_STALE
+    assert org.subscriptions[0].seats == 5
+    assert org.sync_subscription(_snapshot(seats=9, version=300)) is SyncOutcome.APPLIED
+    assert org.subscriptions[0].seats == 9
+    assert len(org.subscriptions) == 1
+
+
+# The processor on a real (SQLite) database.
+
+
+@pytest.fixture
+def uow(sqlite_settings: Settings) -> SqlUnitOfWork:
+    unit = SqlUnitOfWork(make_engine(sqlite_settings))
+    admin.create_organization(unit, "Acme", "org_acme", "cus_acme")
+    return unit
+
+
+def store(uow: SqlUnitOfWork, event: dict) -> str:
+    from webhooks import inbox as receiver_inbox
+
+    body = json.dumps(event).encode()
+    incoming = receiver_inbox.IncomingEvent.parse(body)
+    receiver_inbox.store(uow.engine, incoming, body, 0, "received")
+    return event["id"]
+
+
+def sub_event(seats: int, created: int, event_id: str | None = None, **kw) -> dict:
+    obj = samples.subscription_object(customer="cus_acme", seats=seats, **kw)
+    return samples.event("customer.subscription.updated", obj, created=created, event_id=event_id)
+
+
+def seats_of(uow: SqlUnitOfWork) -> int:
+    with uow:
+        return uow.organizations.get("org_acme").subscriptions[0].seats
+
+
+def state_of(uow: SqlUnitOfWork, event_id: str) -> tuple[str, int, str | None]:
+    with uow:
+        row = uow.inbox.get(event_id)
+        return row.state, row.attempts, row.last_error
+
+
+def test_processing_applies_the_event_and_a_second_run_is_a_no_op(uow) -> None:
+    event_id = store(uow, sub_event(seats=4, created=100))
+    assert handlers.process_stripe_event(event_id, uow) == "applied"
+    assert handlers.process_stripe_event(event_id, uow) == "applied"
+    assert seats_of(uow) == 4
+    assert state_of(uow, event_id)[:2] == ("applied", 1)
+
+
+def test_a_stale_event_is_recorded_as_skipped(uow) -> None:
+    handlers.process_stripe_event(store(uow, sub_event(seats=8, created=200)), uow)
+    stale = store(uow, sub_event(seats=2, created=100))
+    assert handlers.process_stripe_event(stale, uow) == "skipped_stale"
+    assert seats_of(uow) == 8
+
+
+def test_an_event_for_an_unknown_customer_goes_dead_with_its_code(uow) -> None:
+    event = sub_event(seats=1, created=1)
+    event["data"]["object"]["customer"] = "cus_nobody"
+    event_id = store(uow, event)
+    assert handlers.process_stripe_event(event_id, uow) == "dead"
+    state, attempts, error = state_of(uow, event_id)
+    assert (state, attempts) == ("dead", 1)
+    assert error.startswith("organization_not_found")
+
+
+def test_the_organization_is_found_by_metadata_and_learns_its_customer(uow) -> None:
+    admin.create_organization(uow, "Beta", "org_beta")
+    event = sub_event(seats=2, created=1, organization_id="org_beta")
+    event["data"]["object"]["customer"] = "cus_beta"
+    assert handlers.process_stripe_event(store(uow, event), uow) == "applied"
+    with uow:
+        assert uow.organizations.get_by_customer("cus_beta").id == "org_beta"
+
+
+def test_a_deleted_subscription_is_marked_canceled(uow) -> None:
+    handlers.process_stripe_event(store(uow, sub_event(seats=3, created=1)), uow)
+    obj = samples.subscription_object(customer="cus_acme", seats=3, status="canceled")
+    event = samples.event("customer.subscription.deleted", obj, created=2)
+    assert handlers.process_stripe_event(store(uow, event), uow) == "applied"
+    with uow:
+        assert uow.organizations.get("org_acme").subscriptions[0].status == "canceled"
+
+
+def test_replay_reruns_the_stored_payload(uow) -> None:
+    event_id = store(uow, sub_event(seats=6, created=50))
+    handlers.process_stripe_event(event_id, uow)
+    engine = uow.engine
+    assert admin.replay_event(engine, uow, event_id) == "applied"
+    assert admin.replay_event(engine, uow, "evt_missing") == "missing"
+    with engine.connect() as conn:
+        assert conn.scalar(select(inbox.c.attempts).where(inbox.c.event_id == event_id)) == 2
+
+
+def test_failures_are_counted_and_the_last_one_makes_the_event_dead(uow) -> None:
+    event_id = store(uow, sub_event(seats=1, created=1))
+    handlers.record_failure(event_id, uow, RuntimeError("stripe timeout"), final=False)
+    assert state_of(uow, event_id) == ("received", 1, "RuntimeError: stripe timeout")
+    handlers.record_failure(event_id, uow, RuntimeError("stripe timeout"), final=True)
+    assert state_of(uow, event_id)[:2] == ("dead", 2)
