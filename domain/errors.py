@@ -34,3 +34,117 @@ class UnsupportedInterval(DomainError):
     """Only monthly and yearly billing cycles are sold."""
 
     code = "unsupported_interval"
+
+
+class CurrencyMismatch(DomainError):
+    """Prices and discounts of one upgrade must be in one currency."""
+
+    code = "currency_mismatch"
+
+
+class DiscountCodeInvalid(DomainError):
+    """No such discount code."""
+
+    code = "discount_code_invalid"
+
+
+class DiscountCodeInactive(DomainError):
+    """The discount code is not active."""
+
+    code = "discount_code_inactive"
+
+
+class DiscountCodeExpired(DomainError):
+    """The discount code has expired."""
+
+    code = "discount_code_expired"
+
+
+class DiscountCodeExhausted(DomainError):
+    """The discount code reached its redemption limit."""
+
+    code = "discount_code_exhausted"
+
+
+class NotOwnerOrAdmin(DomainError):
+    """Only the organization's owner or admins can upgrade."""
+
+    code = "forbidden_role"
+    http_status = 403
+
+
+class NoLicenseBought(DomainError):
+    """Upgrade is possible only once at least one license of this type was bought."""
+
+    code = "no_license_bought"
+
+
+class OneLicenseTypePerUpgrade(DomainError):
+    """One upgrade changes one license type."""
+
+    code = "one_license_type_per_upgrade"
+
+
+class SeatsCannotDecrease(DomainError):
+    """The new total of licenses cannot be lower than the current one."""
+
+    code = "seats_cannot_decrease"
+
+
+class NothingToChange(DomainError):
+    """The upgrade must add licenses or switch to annual billing."""
+
+    code = "nothing_to_change"
+
+
+class OnlyMonthlyToAnnual(DomainError):
+    """Only monthly subscriptions can switch to annual, never back."""
+
+    code = "only_monthly_to_annual"
+
+
+class SubscriptionNotUpgradable(DomainError):
+    """Only an active or trialing subscription can be upgraded."""
+
+    code = "subscription_not_upgradable"
+
+
+class UpgradeAlreadyOpen(DomainError):
+    """This subscription already has an upgrade that is not finished."""
+
+    code = "upgrade_already_open"
+    http_status = 409
+
+
+class EstimateStale(DomainError):
+    """The estimate expired; fetch a fresh one."""
+
+    code = "estimate_stale"
+    http_status = 409
+
+
+class EstimateNotFound(DomainError):
+    """No such estimate for this organization."""
+
+    code = "estimate_not_found"
+    http_status = 404
+
+
+class UpgradeNotFound(DomainError):
+    """No such upgrade for this organization."""
+
+    code = "upgrade_not_found"
+    http_status = 404
+
+
+class PriceNotInCatalog(DomainError):
+    """The catalog has no price for this license type and interval."""
+
+    code = "price_not_in_catalog"
+
+
+class InvalidTransition(DomainError):
+    """The upgrade cannot move to that state from where it is."""
+
+    code = "invalid_transition"
+    http_status = 409

@@ -1,0 +1,49 @@
+"""Discount codes: percent off (rounded half-up) or an amount off, applied to a surcharge."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from domain.errors import (
+    CurrencyMismatch,
+    DiscountCodeExhausted,
+    DiscountCodeExpired,
+    DiscountCodeInactive,
+)
+from domain.money import div_half_up
+
+
+@dataclass(eq=False)
+class Discount:
+    code: str
+    percent_off: int | None = None  # whole percent, 1..100
+    amount_off: int | None = None  # minor units, in `currency`
+    currency: str | None = None
+    active: bool = True
+    expires_at: datetime | None = None
+    max_redemptions: int | None = None
+    times_redeemed: int = 0
+
+    def check_usable(self, now: datetime) -> None:
+        if not self.active:
+            raise DiscountCodeInactive(f"discount code {self.code!r} is not active")
+        if self.expires_at is not None and now >= self.expires_at:
+            raise DiscountCodeExpired(f"discount code {self.code!r} expired")
+        if self.max_redemptions is not None and self.times_redeemed >= self.max_redemptions:
+            raise DiscountCodeExhausted(f"discount code {self.code!r} was fully redeemed")
+
+    def take_off(self, gross: int, currency: str) -> int:
+        """How much of `gross` this discount takes off (never more than `gross`)."""
+        if self.percent_off is not None:
+            return min(gross, div_half_up(gross * self.percent_off, 100))
+        if self.amount_off is not None:
+            if (self.currency or "").lower() != currency.lower():
+                raise CurrencyMismatch(
+                    f"discount code {self.code!r} is in {self.currency}, the price in {currency}"
+                )
+            return min(gross, self.amount_off)
+        return 0
+
+    def redeem(self) -> None:
+        self.times_redeemed += 1
