@@ -11,7 +11,7 @@ from datetime import timedelta
 from celery import Celery
 
 from config.settings import Settings
-from config.tasks import SWEEP_INBOX
+from config.tasks import EXPIRE_UNPAID_UPGRADES, RESUME_UPGRADES, SWEEP_INBOX
 
 
 def _transport_options(settings: Settings) -> dict[str, object]:
@@ -58,6 +58,16 @@ def make_celery(settings: Settings) -> Celery:
                 "task": SWEEP_INBOX,
                 "schedule": timedelta(seconds=settings.sweep_interval_seconds),
                 "options": {"expires": settings.sweep_interval_seconds},
+            },
+            "resume-upgrades": {
+                "task": RESUME_UPGRADES,
+                "schedule": timedelta(minutes=1),
+                "options": {"expires": 60},
+            },
+            "expire-unpaid-upgrades": {
+                "task": EXPIRE_UNPAID_UPGRADES,
+                "schedule": timedelta(minutes=10),
+                "options": {"expires": 600},
             },
         },
     )

@@ -9,5 +9,9 @@ HANDLED_EVENT_TYPES: frozenset[str] = frozenset(
         "customer.subscription.created",
         "customer.subscription.updated",
         "customer.subscription.deleted",
+        # Upgrades are applied on a confirmed payment only: never on invoice.created or
+        # invoice.finalized, which are stored and ignored.
+        "invoice.paid",
+        "invoice.payment_failed",
     }
 )

@@ -48,6 +48,8 @@ class Settings:
     sweep_after_seconds: int = 60
     sweep_interval_seconds: float = 30.0
     queue_name: str = "seatflow"
+    estimate_ttl_seconds: int = 900
+    unpaid_upgrade_hours: int = 23
     data_dir: Path = field(default_factory=default_data_dir)
 
     @property
@@ -124,6 +126,8 @@ class Settings:
             sweep_after_seconds=integer("SWEEP_AFTER_SECONDS", 60, minimum=1),
             sweep_interval_seconds=float(integer("SWEEP_INTERVAL_SECONDS", 30, minimum=1)),
             queue_name=env.get("SEATFLOW_QUEUE", "seatflow").strip() or "seatflow",
+            estimate_ttl_seconds=integer("ESTIMATE_TTL_SECONDS", 900, minimum=1),
+            unpaid_upgrade_hours=integer("UNPAID_UPGRADE_HOURS", 23, minimum=1),
             data_dir=data_dir,
         )
 

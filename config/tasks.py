@@ -2,3 +2,7 @@
 
 PROCESS_STRIPE_EVENT = "seatflow.process_stripe_event"
 SWEEP_INBOX = "seatflow.sweep_inbox"
+CHARGE_UPGRADE = "seatflow.charge_upgrade"
+PUSH_UPGRADE = "seatflow.push_upgrade_to_stripe"
+EXPIRE_UNPAID_UPGRADES = "seatflow.expire_unpaid_upgrades"
+RESUME_UPGRADES = "seatflow.resume_upgrades"

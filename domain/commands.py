@@ -19,3 +19,51 @@ class SyncSubscription(Command):
     snapshot: SubscriptionSnapshot
     stripe_customer_id: str | None
     organization_id: str | None
+
+
+@dataclass(frozen=True)
+class RequestEstimate(Command):
+    organization_id: str
+    member_id: str
+    license_type: str
+    seats: int
+    interval: str
+    discount_code: str | None = None
+
+
+@dataclass(frozen=True)
+class SubmitUpgrade(Command):
+    organization_id: str
+    member_id: str
+    estimate_id: str
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class CancelUpgrade(Command):
+    organization_id: str
+    member_id: str
+    upgrade_id: str
+
+
+@dataclass(frozen=True)
+class ChargeUpgrade(Command):
+    upgrade_id: str
+
+
+@dataclass(frozen=True)
+class ConfirmInvoicePaid(Command):
+    """Stripe confirmed the payment of an invoice (`invoice.paid`)."""
+
+    invoice_id: str
+    upgrade_id: str | None
+    amount_paid: int
+    currency: str
+    version: int
+
+
+@dataclass(frozen=True)
+class RecordPaymentFailed(Command):
+    invoice_id: str
+    upgrade_id: str | None
+    reason: str

@@ -7,10 +7,21 @@ it, one change at a time (the workers lock its row).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 
-from domain.errors import UnsupportedInterval
+from domain.catalog import CatalogPrice
+from domain.cycles import cycle_end
+from domain.errors import (
+    NoLicenseBought,
+    NothingToChange,
+    NotOwnerOrAdmin,
+    OnlyMonthlyToAnnual,
+    SeatsCannotDecrease,
+    SubscriptionNotUpgradable,
+    UnsupportedInterval,
+)
+from domain.upgrades import Upgrade
 
 
 class Interval(StrEnum):
@@ -23,6 +34,46 @@ class Interval(StrEnum):
             return cls(value)
         except ValueError:
             raise UnsupportedInterval(f"unsupported billing interval {value!r}") from None
+
+
+class Role(StrEnum):
+    OWNER = "owner"
+    ADMIN = "admin"
+    MEMBER = "member"
+
+
+@dataclass(eq=False)
+class Member:
+    id: str
+    organization_id: str
+    email: str
+    role: str
+    removed_at: datetime | None = None
+
+    @property
+    def can_upgrade(self) -> bool:
+        return self.removed_at is None and self.role in (Role.OWNER, Role.ADMIN)
+
+    def require_upgrader(self) -> None:
+        if not self.can_upgrade:
+            raise NotOwnerOrAdmin("only the organization's owner or admins can upgrade")
+
+
+@dataclass(eq=False)
+class LedgerEntry:
+    """One row of the append-only seat ledger: what was true from `recorded_at` on."""
+
+    license_type: str
+    seats: int
+    interval: str
+    cause: str
+    reference: str
+    recorded_at: datetime
+    organization_id: str = ""
+    id: int | None = None
+
+
+UPGRADABLE_STATUSES = frozenset({"active", "trialing"})
 
 
 class SyncOutcome(StrEnum):
@@ -61,6 +112,10 @@ class Subscription:
     stripe_version: int = 0
     id: int | None = None
 
+    @property
+    def in_trial(self) -> bool:
+        return self.status == "trialing"
+
     def is_newer_than(self, snapshot: SubscriptionSnapshot) -> bool:
         return self.stripe_version > snapshot.version
 
@@ -83,6 +138,7 @@ class Organization:
     name: str
     stripe_customer_id: str | None = None
     subscriptions: list[Subscription] = field(default_factory=list)
+    ledger: list[LedgerEntry] = field(default_factory=list)
 
     def subscription_for(self, license_type: str) -> Subscription | None:
         return next((s for s in self.subscriptions if s.license_type == license_type), None)
@@ -98,6 +154,7 @@ class Organization:
         current = self.subscription_by_stripe_id(
             snapshot.stripe_subscription_id
         ) or self.subscription_for(snapshot.license_type)
+        created = current is None
         if current is None:
             current = Subscription(
                 license_type=snapshot.license_type,
@@ -110,5 +167,50 @@ class Organization:
             self.subscriptions.append(current)
         elif current.is_newer_than(snapshot):
             return SyncOutcome.SKIPPED_STALE
+        changed = (current.seats, current.interval) != (snapshot.seats, snapshot.interval.value)
         current.take(snapshot)
+        if changed or created:
+            self._record(current, "stripe_sync", snapshot.stripe_subscription_id, now=None)
         return SyncOutcome.APPLIED
+
+    def check_upgrade(
+        self, member: Member, license_type: str, seats: int, interval: str
+    ) -> Subscription:
+        """Enforce every rule of an upgrade; return the subscription it changes."""
+        member.require_upgrader()
+        current = self.subscription_for(license_type)
+        if current is None or current.seats < 1:
+            raise NoLicenseBought(f"no {license_type} license was bought yet")
+        if current.status not in UPGRADABLE_STATUSES:
+            raise SubscriptionNotUpgradable(f"the {license_type} subscription is {current.status}")
+        if seats < current.seats:
+            raise SeatsCannotDecrease(f"the new total ({seats}) is below today's {current.seats}")
+        if interval != current.interval and (current.interval, interval) != ("month", "year"):
+            raise OnlyMonthlyToAnnual(f"cannot switch from {current.interval}ly to {interval}ly")
+        if (seats, interval) == (current.seats, current.interval):
+            raise NothingToChange("the upgrade changes neither seats nor billing cycle")
+        return current
+
+    def apply_upgrade(
+        self, upgrade: Upgrade, price: CatalogPrice, version: int, now: datetime
+    ) -> Subscription:
+        """The payment is confirmed: the subscription changes now, and the ledger says so."""
+        current = self.subscription_for(upgrade.license_type)
+        if current is None:
+            raise NoLicenseBought(f"no {upgrade.license_type} subscription to upgrade")
+        current.seats = upgrade.seats
+        if upgrade.interval != current.interval:
+            current.interval = upgrade.interval
+            # The new cycle starts when the current one started.
+            current.current_period_end = cycle_end(current.current_period_start, upgrade.interval)
+        current.stripe_price_id = price.stripe_price_id
+        # Stripe events older than this payment must not undo it.
+        current.stripe_version = max(current.stripe_version, version)
+        self._record(current, "upgrade", upgrade.id, now=now)
+        return current
+
+    def _record(self, sub: Subscription, cause: str, reference: str, now: datetime | None) -> None:
+        when = now or datetime.fromtimestamp(sub.stripe_version, UTC)
+        self.ledger.append(
+            LedgerEntry(sub.license_type, sub.seats, sub.interval, cause, reference, when)
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -26,3 +27,46 @@ class UnitOfWork(Protocol):
     def commit(self) -> None: ...
 
     def rollback(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class ChargeResult:
+    """What Stripe answered when asked to charge an upgrade's invoice."""
+
+    invoice_id: str
+    paid: bool
+    failure: str | None = None
+
+
+@dataclass(frozen=True)
+class SubscriptionChange:
+    """The change to push to the Stripe subscription once an upgrade was paid and applied."""
+
+    upgrade_id: str
+    subscription_id: str
+    item_id: str
+    price_id: str
+    quantity: int
+    cycle_start: datetime
+    # Set when the billing interval changed: the new cycle, already paid for, ends here.
+    prepaid_until: datetime | None = None
+
+
+class BillingGateway(Protocol):
+    """The only way seatflow talks to Stripe. Every write carries an idempotency key
+    derived from the upgrade id and the step, so a retried task never charges twice."""
+
+    def charge(
+        self,
+        *,
+        upgrade_id: str,
+        customer_id: str,
+        amount: int,
+        currency: str,
+        description: str,
+        metadata: dict[str, str],
+    ) -> ChargeResult: ...
+
+    def update_subscription(self, change: SubscriptionChange) -> None: ...
+
+    def void_invoice(self, *, upgrade_id: str, invoice_id: str) -> bool: ...

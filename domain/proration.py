@@ -68,8 +68,14 @@ def compute_surcharge(
     if old.currency.lower() != new.currency.lower():
         raise CurrencyMismatch(f"current price is in {old.currency}, new price in {new.currency}")
     currency = new.currency.lower()
-    current_end, new_end = cycle_end(cycle_start, old.interval), cycle_end(cycle_start, new.interval)
-    old_total, new_total = whole_minutes(cycle_start, current_end), whole_minutes(cycle_start, new_end)
+    current_end, new_end = (
+        cycle_end(cycle_start, old.interval),
+        cycle_end(cycle_start, new.interval),
+    )
+    old_total, new_total = (
+        whole_minutes(cycle_start, current_end),
+        whole_minutes(cycle_start, new_end),
+    )
     old_unused = min(whole_minutes(as_of, current_end), old_total)
     new_unused = min(whole_minutes(as_of, new_end), new_total)
     old_term = _term(old.price, old_unused, old_total)

@@ -14,7 +14,12 @@ if url:
 engine = make_engine(settings)
 
 with engine.connect() as connection:
-    context.configure(connection=connection, render_as_batch=connection.dialect.name == "sqlite")
+    context.configure(
+        connection=connection,
+        render_as_batch=connection.dialect.name == "sqlite",
+        # Only `seatflow db revision` (autogenerate) passes the models' metadata.
+        target_metadata=context.config.attributes.get("target_metadata"),
+    )
     with context.begin_transaction():
         context.run_migrations()
 engine.dispose()

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, select, update
 from config.tasks import PROCESS_STRIPE_EVENT
 from domain.model import Organization
 from workers import handlers
+from workers.deps import Deps
 from workers.orm import inbox
 from workers.unit_of_work import SqlUnitOfWork
 
@@ -72,11 +73,11 @@ def _reset(engine: Engine, *conditions: Any) -> list[str]:
     return ids
 
 
-def replay_event(engine: Engine, uow: SqlUnitOfWork, event_id: str) -> str:
+def replay_event(engine: Engine, uow: SqlUnitOfWork, deps: Deps, event_id: str) -> str:
     """Process the stored payload again, here and now (the version guard still applies)."""
     if not _reset(engine, inbox.c.event_id == event_id):
         return "missing"
-    return handlers.process_stripe_event(event_id, uow)
+    return handlers.process_stripe_event(event_id, uow, deps)
 
 
 def redrive_dead(engine: Engine, celery: Celery, dry_run: bool = False) -> list[str]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import cache
+from typing import Any
 
 from celery import Celery
 from sqlalchemy import Engine
@@ -11,6 +13,8 @@ from config.celery import make_celery
 from config.database import make_engine
 from config.logging import configure_logging
 from config.settings import Settings
+from workers.deps import Deps, SystemClock
+from workers.stripe_gateway import StripeGateway
 from workers.unit_of_work import SqlUnitOfWork
 
 
@@ -26,8 +30,23 @@ def engine() -> Engine:
     return make_engine(settings())
 
 
+def _send(name: str, args: list[Any]) -> None:
+    celery().send_task(name, args=args, retry=False)
+
+
 def unit_of_work() -> SqlUnitOfWork:
-    return SqlUnitOfWork(engine())
+    return SqlUnitOfWork(engine(), enqueue=_send)
+
+
+@cache
+def deps() -> Deps:
+    current = settings()
+    return Deps(
+        gateway=StripeGateway(current.stripe_api_key, current.stripe_api_base),
+        clock=SystemClock(),
+        estimate_ttl=timedelta(seconds=current.estimate_ttl_seconds),
+        unpaid_after=timedelta(hours=current.unpaid_upgrade_hours),
+    )
 
 
 @cache

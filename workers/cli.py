@@ -51,7 +51,9 @@ def cmd_events_show(args: argparse.Namespace) -> int:
 
 
 def cmd_events_replay(args: argparse.Namespace) -> int:
-    state = admin.replay_event(bootstrap.engine(), bootstrap.unit_of_work(), args.event_id)
+    state = admin.replay_event(
+        bootstrap.engine(), bootstrap.unit_of_work(), bootstrap.deps(), args.event_id
+    )
     print(f"{args.event_id}: {state}")
     return 0 if state != "missing" else 1
 

@@ -9,12 +9,15 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from domain.commands import Command, SyncSubscription
-from domain.errors import DomainError, OrganizationNotFound
+from domain.commands import Command, ConfirmInvoicePaid, RecordPaymentFailed, SyncSubscription
+from domain.errors import DomainError, OrganizationNotFound, UnknownLicenseType
 from domain.model import Organization
+from workers import saga
+from workers.deps import Deps
 from workers.repositories import DONE_STATES
 from workers.stripe_events import to_command
 from workers.unit_of_work import SqlUnitOfWork
@@ -42,13 +45,24 @@ def _organization_for(uow: SqlUnitOfWork, cmd: SyncSubscription) -> Organization
     return org
 
 
-def sync_subscription(cmd: SyncSubscription, uow: SqlUnitOfWork) -> str:
+def sync_subscription(cmd: SyncSubscription, uow: SqlUnitOfWork, deps: Deps) -> str:
     org = _organization_for(uow, cmd)
-    return org.sync_subscription(cmd.snapshot).value
+    snapshot = cmd.snapshot
+    if not snapshot.license_type:
+        price = uow.catalog.load().by_stripe_price(snapshot.stripe_price_id)
+        if price is None:
+            raise UnknownLicenseType(
+                f"price {snapshot.stripe_price_id!r} is neither in the catalog nor has "
+                "metadata.license_type"
+            )
+        snapshot = replace(snapshot, license_type=price.license_type)
+    return org.sync_subscription(snapshot).value
 
 
-HANDLERS: dict[type[Command], Callable[[Any, SqlUnitOfWork], str]] = {
+HANDLERS: dict[type[Command], Callable[[Any, SqlUnitOfWork, Deps], str]] = {
     SyncSubscription: sync_subscription,
+    ConfirmInvoicePaid: saga.confirm_invoice_paid,
+    RecordPaymentFailed: saga.record_payment_failed,
 }
 
 
@@ -56,7 +70,7 @@ class EventFailed(Exception):
     """Processing failed for a reason a retry may cure (recorded on the inbox row)."""
 
 
-def process_stripe_event(event_id: str, uow: SqlUnitOfWork) -> str:
+def process_stripe_event(event_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
     """Apply one stored event; return the row's final state. Safe to call any number of times."""
     with uow:
         row = uow.inbox.get(event_id, lock=True)
@@ -67,7 +81,7 @@ def process_stripe_event(event_id: str, uow: SqlUnitOfWork) -> str:
             return row.state
         try:
             command = to_command(json.loads(row.payload))
-            state = "ignored" if command is None else HANDLERS[type(command)](command, uow)
+            state = "ignored" if command is None else HANDLERS[type(command)](command, uow, deps)
         except DomainError as exc:
             # A broken rule will not heal by retrying: park the event for a human.
             uow.rollback()

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -22,10 +23,14 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    event,
+    text,
 )
 from sqlalchemy.orm import registry, relationship
 
 from domain import model
+from domain.discounts import Discount
+from domain.upgrades import Estimate, Upgrade, UpgradeTransition
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -91,10 +96,151 @@ inbox = Table(
     Column("attempts", Integer, nullable=False, default=0),
     Column("last_error", Text),
     Column("applied_at", UTCDateTime),
+    Index("ix_inbox_state_updated", "state", "updated_at"),
+)
+
+members = Table(
+    "members",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("organization_id", ForeignKey("organizations.id"), nullable=False, index=True),
+    Column("email", String(320), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("removed_at", UTCDateTime),
+    UniqueConstraint("organization_id", "email"),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("member_id", ForeignKey("members.id"), nullable=False, index=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),
+)
+
+catalog_prices = Table(
+    "catalog_prices",
+    metadata,
+    Column("license_type", String(64), primary_key=True),
+    Column("interval", String(16), primary_key=True),
+    Column("unit_amount", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("stripe_price_id", String(255), nullable=False, unique=True),
+)
+
+discount_codes = Table(
+    "discount_codes",
+    metadata,
+    Column("code", String(64), primary_key=True),
+    Column("percent_off", Integer),
+    Column("amount_off", BigInteger),
+    Column("currency", String(3)),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("expires_at", UTCDateTime),
+    Column("max_redemptions", Integer),
+    Column("times_redeemed", Integer, nullable=False, default=0),
+)
+
+seat_ledger = Table(
+    "seat_ledger",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("organization_id", ForeignKey("organizations.id"), nullable=False, index=True),
+    Column("license_type", String(64), nullable=False),
+    Column("seats", Integer, nullable=False),
+    Column("interval", String(16), nullable=False),
+    Column("cause", String(32), nullable=False),
+    Column("reference", String(255), nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+)
+
+estimates = Table(
+    "estimates",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("organization_id", ForeignKey("organizations.id"), nullable=False, index=True),
+    Column("license_type", String(64), nullable=False),
+    Column("from_seats", Integer, nullable=False),
+    Column("from_interval", String(16), nullable=False),
+    Column("seats", Integer, nullable=False),
+    Column("interval", String(16), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("before_discount", BigInteger, nullable=False),
+    Column("discount_amount", BigInteger, nullable=False),
+    Column("old_term", BigInteger, nullable=False),
+    Column("new_term", BigInteger, nullable=False),
+    Column("old_unused_minutes", Integer, nullable=False),
+    Column("old_total_minutes", Integer, nullable=False),
+    Column("new_unused_minutes", Integer, nullable=False),
+    Column("new_total_minutes", Integer, nullable=False),
+    Column("cycle_start", UTCDateTime, nullable=False),
+    Column("current_cycle_end", UTCDateTime, nullable=False),
+    Column("new_cycle_end", UTCDateTime, nullable=False),
+    Column("next_invoice_at", UTCDateTime, nullable=False),
+    Column("next_invoice_amount", BigInteger, nullable=False),
+    Column("trial", Boolean, nullable=False),
+    Column("computed_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("discount_code", String(64)),
+)
+
+OPEN_UPGRADE = "state IN ('requested', 'charging', 'awaiting_payment', 'paid')"
+
+upgrades = Table(
+    "upgrades",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("organization_id", ForeignKey("organizations.id"), nullable=False, index=True),
+    Column("license_type", String(64), nullable=False),
+    Column("estimate_id", ForeignKey("estimates.id"), nullable=False),
+    Column("from_seats", Integer, nullable=False),
+    Column("from_interval", String(16), nullable=False),
+    Column("seats", Integer, nullable=False),
+    Column("interval", String(16), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("estimate_amount", BigInteger, nullable=False),
+    Column("charged_amount", BigInteger),
+    Column("state", String(32), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("discount_code", String(64)),
+    Column("idempotency_key", String(255)),
+    Column("stripe_invoice_id", String(255), unique=True),
+    Column("failure_reason", Text),
+    Column("paid_amount", BigInteger),
+    Column("stripe_synced_at", UTCDateTime),
+    UniqueConstraint("organization_id", "idempotency_key"),
+    # At most one unfinished upgrade per subscription, even under concurrent submissions.
+    Index(
+        "uq_upgrades_one_open",
+        "organization_id",
+        "license_type",
+        unique=True,
+        postgresql_where=text(OPEN_UPGRADE),
+        sqlite_where=text(OPEN_UPGRADE),
+    ),
+)
+
+upgrade_transitions = Table(
+    "upgrade_transitions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("upgrade_id", ForeignKey("upgrades.id"), nullable=False, index=True),
+    Column("from_state", String(32)),
+    Column("to_state", String(32), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("cause", String(200), nullable=False),
 )
 
 mapper_registry = registry(metadata=metadata)
 _mapped = False
+
+
+def _fresh_ledger(organization: model.Organization, _context: Any) -> None:
+    organization.ledger = []
 
 
 def start_mappers() -> None:
@@ -103,6 +249,8 @@ def start_mappers() -> None:
     if _mapped:
         return
     mapper_registry.map_imperatively(model.Subscription, subscriptions)
+    mapper_registry.map_imperatively(model.LedgerEntry, seat_ledger)
+    mapper_registry.map_imperatively(model.Member, members)
     mapper_registry.map_imperatively(
         model.Organization,
         organizations,
@@ -112,6 +260,24 @@ def start_mappers() -> None:
                 lazy="selectin",
                 cascade="all, delete-orphan",
                 order_by=subscriptions.c.id,
+            ),
+        },
+    )
+    # The seat ledger is append-only and ever growing: an aggregate holds only the entries it
+    # added in this unit of work (the repository saves them); history is read with a query.
+    event.listen(model.Organization, "load", _fresh_ledger)
+    mapper_registry.map_imperatively(Discount, discount_codes)
+    mapper_registry.map_imperatively(Estimate, estimates)
+    mapper_registry.map_imperatively(UpgradeTransition, upgrade_transitions)
+    mapper_registry.map_imperatively(
+        Upgrade,
+        upgrades,
+        properties={
+            "history": relationship(
+                UpgradeTransition,
+                lazy="selectin",
+                cascade="all, delete-orphan",
+                order_by=upgrade_transitions.c.id,
             )
         },
     )

@@ -7,19 +7,40 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from domain.model import Organization
-from workers.orm import inbox, organizations
+from domain.catalog import Catalog, CatalogPrice
+from domain.discounts import Discount
+from domain.model import Member, Organization
+from domain.upgrades import OPEN_STATES, Estimate, Upgrade, UpgradeState
+from workers.orm import (
+    api_tokens,
+    catalog_prices,
+    discount_codes,
+    inbox,
+    members,
+    organizations,
+    upgrades,
+)
 
 
 class SqlOrganizationRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
+        self.seen: list[Organization] = []
 
     def add(self, organization: Organization) -> None:
         self.session.add(organization)
+        self.seen.append(organization)
+
+    def flush_ledgers(self) -> None:
+        """Persist the seat-ledger entries the aggregates appended (append-only)."""
+        for organization in self.seen:
+            for entry in organization.ledger:
+                if entry.id is None:
+                    entry.organization_id = organization.id
+                    self.session.add(entry)
 
     def get(self, organization_id: str, *, lock: bool = False) -> Organization | None:
         query = select(Organization).where(organizations.c.id == organization_id)
@@ -37,7 +58,10 @@ class SqlOrganizationRepository:
             # One change at a time per organization: concurrent events for the same
             # organization wait here; other organizations proceed in parallel.
             query = query.with_for_update()
-        return self.session.scalars(query).first()
+        found = self.session.scalars(query).first()
+        if found is not None and found not in self.seen:
+            self.seen.append(found)
+        return found
 
 
 @dataclass(frozen=True)
@@ -94,3 +118,109 @@ _ROW_COLUMNS = (
     inbox.c.last_error,
     inbox.c.received_at,
 )
+
+
+class SqlUpgradeRepository:
+    """Estimates and upgrades (each its own aggregate, keyed to an organization)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add_estimate(self, estimate: Estimate) -> None:
+        self.session.add(estimate)
+
+    def estimate(self, organization_id: str, estimate_id: str) -> Estimate | None:
+        found = self.session.get(Estimate, estimate_id)
+        return found if found and found.organization_id == organization_id else None
+
+    def add(self, upgrade: Upgrade) -> None:
+        self.session.add(upgrade)
+
+    def get(self, upgrade_id: str, *, lock: bool = False) -> Upgrade | None:
+        query = select(Upgrade).where(upgrades.c.id == upgrade_id)
+        if lock:
+            query = query.with_for_update()
+        return self.session.scalars(query).first()
+
+    def for_organization(self, organization_id: str, upgrade_id: str) -> Upgrade | None:
+        found = self.get(upgrade_id)
+        return found if found and found.organization_id == organization_id else None
+
+    def by_idempotency_key(self, organization_id: str, key: str) -> Upgrade | None:
+        query = select(Upgrade).where(
+            upgrades.c.organization_id == organization_id, upgrades.c.idempotency_key == key
+        )
+        return self.session.scalars(query).first()
+
+    def by_invoice(self, invoice_id: str) -> Upgrade | None:
+        return self.session.scalars(
+            select(Upgrade).where(upgrades.c.stripe_invoice_id == invoice_id)
+        ).first()
+
+    def open_for(self, organization_id: str, license_type: str) -> Upgrade | None:
+        query = select(Upgrade).where(
+            upgrades.c.organization_id == organization_id,
+            upgrades.c.license_type == license_type,
+            upgrades.c.state.in_([s.value for s in OPEN_STATES]),
+        )
+        return self.session.scalars(query).first()
+
+    def unpaid_before(self, cutoff: datetime) -> list[str]:
+        query = select(upgrades.c.id).where(
+            upgrades.c.state.in_(
+                [UpgradeState.AWAITING_PAYMENT.value, UpgradeState.PAYMENT_FAILED.value]
+            ),
+            upgrades.c.created_at < cutoff,
+        )
+        return list(self.session.scalars(query))
+
+
+class SqlCatalogRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def load(self) -> Catalog:
+        rows = self.session.execute(select(catalog_prices)).all()
+        return Catalog(CatalogPrice(**row._mapping) for row in rows)
+
+    def put(self, price: CatalogPrice) -> None:
+        values = dict(vars(price))
+        same = (catalog_prices.c.license_type == price.license_type) & (
+            catalog_prices.c.interval == price.interval
+        )
+        result = self.session.execute(update(catalog_prices).where(same).values(**values))
+        if not result.rowcount:  # type: ignore[attr-defined]
+            self.session.execute(insert(catalog_prices).values(**values))
+
+    def discount(self, code: str, *, lock: bool = False) -> Discount | None:
+        query = select(Discount).where(discount_codes.c.code == code)
+        if lock:
+            query = query.with_for_update()
+        return self.session.scalars(query).first()
+
+    def add_discount(self, discount: Discount) -> None:
+        self.session.add(discount)
+
+
+class SqlMemberRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, member: Member) -> None:
+        self.session.add(member)
+
+    def get(self, member_id: str) -> Member | None:
+        return self.session.get(Member, member_id)
+
+    def by_token_hash(self, token_hash: str) -> Member | None:
+        query = (
+            select(Member)
+            .join(api_tokens, api_tokens.c.member_id == members.c.id)
+            .where(api_tokens.c.token_hash == token_hash, api_tokens.c.revoked_at.is_(None))
+        )
+        return self.session.scalars(query).first()
+
+    def add_token(self, member_id: str, token_hash: str, now: datetime) -> None:
+        self.session.execute(
+            insert(api_tokens).values(member_id=member_id, token_hash=token_hash, created_at=now)
+        )

@@ -10,8 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from domain.commands import Command, SyncSubscription
-from domain.errors import UnknownLicenseType
+from domain.commands import Command, ConfirmInvoicePaid, RecordPaymentFailed, SyncSubscription
 from domain.model import Interval, SubscriptionSnapshot
 
 
@@ -25,19 +24,38 @@ def _first_item(subscription: dict[str, Any]) -> dict[str, Any]:
 
 
 def _license_type(subscription: dict[str, Any], price: dict[str, Any]) -> str:
+    """From metadata; empty when only the catalog (by price id) can tell."""
     for source in (price.get("metadata"), subscription.get("metadata")):
         if isinstance(source, dict) and source.get("license_type"):
             return str(source["license_type"])
-    raise UnknownLicenseType(
-        f"price {price.get('id')!r} has no license_type in its or the subscription's metadata"
-    )
+    return ""
+
+
+def _paid_period(subscription: dict[str, Any]) -> tuple[str, int | None]:
+    """A `trialing` status that seatflow set to carry a prepaid annual cycle is `active`.
+
+    See workers/stripe_gateway.py: after a monthly → annual switch the Stripe subscription
+    is in a trial that ends at the paid cycle's end; the cycle itself started earlier.
+    """
+    status = str(subscription.get("status") or "active")
+    metadata = subscription.get("metadata") or {}
+    prepaid = metadata.get("seatflow_prepaid_until")
+    if status == "trialing" and prepaid and str(subscription.get("trial_end")) == prepaid:
+        start = metadata.get("seatflow_cycle_start")
+        return "active", int(start) if start else None
+    return status, None
 
 
 def subscription_snapshot(subscription: dict[str, Any], version: int) -> SubscriptionSnapshot:
     item = _first_item(subscription)
     price = item.get("price") or item.get("plan") or subscription.get("plan") or {}
     interval = (price.get("recurring") or {}).get("interval") or price.get("interval") or ""
-    start = item.get("current_period_start") or subscription.get("current_period_start")
+    status, paid_cycle_start = _paid_period(subscription)
+    start = (
+        paid_cycle_start
+        or item.get("current_period_start")
+        or subscription.get("current_period_start")
+    )
     end = item.get("current_period_end") or subscription.get("current_period_end")
     return SubscriptionSnapshot(
         stripe_subscription_id=subscription["id"],
@@ -46,7 +64,7 @@ def subscription_snapshot(subscription: dict[str, Any], version: int) -> Subscri
         license_type=_license_type(subscription, price),
         seats=int(item.get("quantity") or subscription.get("quantity") or 0),
         interval=Interval.parse(interval),
-        status=str(subscription.get("status") or "active"),
+        status=status,
         current_period_start=_ts(start),
         current_period_end=_ts(end),
         version=version,
@@ -65,10 +83,37 @@ def _sync_subscription(event: dict[str, Any]) -> Command:
     )
 
 
+def _metadata_upgrade(invoice: dict[str, Any]) -> str | None:
+    value = (invoice.get("metadata") or {}).get("upgrade_id")
+    return str(value) if value else None
+
+
+def _invoice_paid(event: dict[str, Any]) -> Command:
+    invoice = event["data"]["object"]
+    return ConfirmInvoicePaid(
+        invoice_id=invoice["id"],
+        upgrade_id=_metadata_upgrade(invoice),
+        amount_paid=int(invoice.get("amount_paid") or 0),
+        currency=str(invoice.get("currency") or ""),
+        version=int(event["created"]),
+    )
+
+
+def _invoice_payment_failed(event: dict[str, Any]) -> Command:
+    invoice = event["data"]["object"]
+    error = invoice.get("last_finalization_error") or {}
+    reason = error.get("message") or f"payment failed (attempt {invoice.get('attempt_count', 1)})"
+    return RecordPaymentFailed(
+        invoice_id=invoice["id"], upgrade_id=_metadata_upgrade(invoice), reason=str(reason)
+    )
+
+
 MAPPERS: dict[str, Callable[[dict[str, Any]], Command]] = {
     "customer.subscription.created": _sync_subscription,
     "customer.subscription.updated": _sync_subscription,
     "customer.subscription.deleted": _sync_subscription,
+    "invoice.paid": _invoice_paid,
+    "invoice.payment_failed": _invoice_payment_failed,
 }
 
 

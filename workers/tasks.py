@@ -6,12 +6,29 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from celery import Task
+from sqlalchemy.exc import OperationalError
 
-from config.tasks import PROCESS_STRIPE_EVENT, SWEEP_INBOX
-from workers import bootstrap, handlers, sweeper
+from config.tasks import (
+    CHARGE_UPGRADE,
+    EXPIRE_UNPAID_UPGRADES,
+    PROCESS_STRIPE_EVENT,
+    PUSH_UPGRADE,
+    RESUME_UPGRADES,
+    SWEEP_INBOX,
+)
+from workers import bootstrap, handlers, saga, sweeper
+from workers.stripe_gateway import StripeUnavailable
 
 app = bootstrap.celery()
 _settings = bootstrap.settings()
+# Failures a later attempt may cure; anything else is a bug or a broken rule.
+TRANSIENT = (StripeUnavailable, OperationalError, ConnectionError, TimeoutError)
+RETRY = {
+    "max_retries": _settings.task_max_retries,
+    "retry_backoff": 2,
+    "retry_backoff_max": 600,
+    "retry_jitter": True,
+}
 
 
 class InboxTask(Task):  # type: ignore[misc]
@@ -28,23 +45,32 @@ class InboxTask(Task):  # type: ignore[misc]
         handlers.record_failure(args[0], bootstrap.unit_of_work(), exc, final=True)
 
 
-@app.task(  # type: ignore[untyped-decorator]
-    name=PROCESS_STRIPE_EVENT,
-    base=InboxTask,
-    autoretry_for=(Exception,),
-    max_retries=_settings.task_max_retries,
-    retry_backoff=2,
-    retry_backoff_max=600,
-    retry_jitter=True,
-)
+@app.task(name=PROCESS_STRIPE_EVENT, base=InboxTask, autoretry_for=(Exception,), **RETRY)  # type: ignore[untyped-decorator]
 def process_stripe_event(event_id: str) -> str:
-    return handlers.process_stripe_event(event_id, bootstrap.unit_of_work())
+    return handlers.process_stripe_event(event_id, bootstrap.unit_of_work(), bootstrap.deps())
 
 
-@app.task(
-    name=SWEEP_INBOX,  # type: ignore[untyped-decorator]
-    ignore_result=True,
-)
+@app.task(name=CHARGE_UPGRADE, autoretry_for=TRANSIENT, **RETRY)  # type: ignore[untyped-decorator]
+def charge_upgrade(upgrade_id: str) -> str:
+    return saga.charge_upgrade(upgrade_id, bootstrap.unit_of_work(), bootstrap.deps())
+
+
+@app.task(name=PUSH_UPGRADE, autoretry_for=TRANSIENT, **RETRY)  # type: ignore[untyped-decorator]
+def push_upgrade_to_stripe(upgrade_id: str) -> bool:
+    return saga.push_upgrade(upgrade_id, bootstrap.unit_of_work(), bootstrap.deps())
+
+
+@app.task(name=EXPIRE_UNPAID_UPGRADES)  # type: ignore[untyped-decorator]
+def expire_unpaid_upgrades() -> int:
+    return len(saga.expire_unpaid(bootstrap.unit_of_work(), bootstrap.deps()))
+
+
+@app.task(name=RESUME_UPGRADES)  # type: ignore[untyped-decorator]
+def resume_upgrades() -> int:
+    return saga.resume_stuck(bootstrap.unit_of_work(), bootstrap.deps())
+
+
+@app.task(name=SWEEP_INBOX, ignore_result=True)  # type: ignore[untyped-decorator]
 def sweep_inbox() -> int:
     swept = sweeper.sweep(
         bootstrap.unit_of_work(),

@@ -2,25 +2,49 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from types import TracebackType
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from workers.orm import start_mappers
-from workers.repositories import SqlInboxRepository, SqlOrganizationRepository
+from workers.repositories import (
+    SqlCatalogRepository,
+    SqlInboxRepository,
+    SqlMemberRepository,
+    SqlOrganizationRepository,
+    SqlUpgradeRepository,
+)
+
+Enqueue = Callable[[str, list[Any]], None]
+log = logging.getLogger("seatflow.workers")
+
+
+def _no_broker(name: str, args: list[Any]) -> None:
+    log.info("no broker configured; task left for its beat job", extra={"task": name})
 
 
 class SqlUnitOfWork:
-    def __init__(self, engine: Engine) -> None:
+    """One transaction. Tasks asked for with `enqueue_after_commit` are sent only once the
+    commit succeeded, so a message never refers to state that was rolled back."""
+
+    def __init__(self, engine: Engine, enqueue: Enqueue = _no_broker) -> None:
         start_mappers()
         self.engine = engine
+        self._enqueue = enqueue
         self._sessions = sessionmaker(bind=engine, expire_on_commit=False)
+        self._pending: list[tuple[str, list[Any]]] = []
 
     def __enter__(self) -> SqlUnitOfWork:
         self.session: Session = self._sessions()
         self.organizations = SqlOrganizationRepository(self.session)
         self.inbox = SqlInboxRepository(self.session)
+        self.upgrades = SqlUpgradeRepository(self.session)
+        self.catalog = SqlCatalogRepository(self.session)
+        self.members = SqlMemberRepository(self.session)
         return self
 
     def __exit__(
@@ -32,8 +56,19 @@ class SqlUnitOfWork:
         self.rollback()
         self.session.close()
 
+    def enqueue_after_commit(self, task_name: str, args: list[Any]) -> None:
+        self._pending.append((task_name, args))
+
     def commit(self) -> None:
+        self.organizations.flush_ledgers()
         self.session.commit()
+        pending, self._pending = self._pending, []
+        for name, args in pending:
+            try:
+                self._enqueue(name, args)
+            except Exception as exc:  # the broker is down: a beat job finds the work later
+                log.warning("enqueue failed", extra={"task": name, "error": type(exc).__name__})
 
     def rollback(self) -> None:
+        self._pending.clear()
         self.session.rollback()

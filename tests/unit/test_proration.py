@@ -75,7 +75,10 @@ def test_cycles_end_on_the_same_day_clamped_to_the_month(start, interval, end) -
 
 def test_a_leap_year_cycle_has_366_days_of_minutes() -> None:
     s = compute_surcharge(
-        Plan(10000, 1, "month", "usd"), Plan(100000, 1, "year", "usd"), at(2024, 1, 1), at(2024, 1, 1)
+        Plan(10000, 1, "month", "usd"),
+        Plan(100000, 1, "year", "usd"),
+        at(2024, 1, 1),
+        at(2024, 1, 1),
     )
     assert s.new_total_minutes == 366 * 1440
     assert s.new_unused_minutes == s.new_total_minutes  # nothing used yet
@@ -123,13 +126,17 @@ def test_prices_in_two_currencies_are_refused() -> None:
 
 def test_a_cheaper_result_is_zero_never_a_credit() -> None:
     s = compute_surcharge(
-        Plan(10000, 1, "month", "usd"), Plan(10000, 1, "month", "usd"), at(2022, 1, 1), at(2022, 1, 5)
+        Plan(10000, 1, "month", "usd"),
+        Plan(10000, 1, "month", "usd"),
+        at(2022, 1, 1),
+        at(2022, 1, 5),
     )
     assert s.amount.amount == 0
 
 
 @pytest.mark.parametrize(
-    "num, den, expected", [(5, 10, 1), (4, 10, 0), (15, 10, 2), (25, 10, 3), (0, 7, 0), (-5, 10, -1)]
+    "num, den, expected",
+    [(5, 10, 1), (4, 10, 0), (15, 10, 2), (25, 10, 3), (0, 7, 0), (-5, 10, -1)],
 )
 def test_div_half_up(num: int, den: int, expected: int) -> None:
     assert div_half_up(num, den) == expected
@@ -146,7 +153,9 @@ def test_div_half_up_matches_exact_rounding(num: int, den: int) -> None:
         assert result == int(exact) + 1
 
 
-@given(st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1)), st.integers(0, 36))
+@given(
+    st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1)), st.integers(0, 36)
+)
 def test_add_months_lands_within_the_target_month(moment: datetime, months: int) -> None:
     result = add_months(moment, months)
     assert (result.year * 12 + result.month) - (moment.year * 12 + moment.month) == months

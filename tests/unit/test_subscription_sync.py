@@ -15,10 +15,13 @@ from config.settings import Settings
 from domain.errors import UnknownLicenseType
 from domain.model import Interval, Organization, SyncOutcome
 from tests.conftest import stripe_fixture
+from tests.fakes import fake_deps
 from workers import admin, handlers, samples
 from workers.orm import inbox
 from workers.stripe_events import MAPPERS, subscription_snapshot
 from workers.unit_of_work import SqlUnitOfWork
+
+DEPS = fake_deps()
 
 
 def test_every_handled_event_type_has_a_mapper_and_no_more() -> None:
@@ -39,10 +42,8 @@ def test_stripe_fixture_subscription_maps_period_from_its_item() -> None:
     assert snap.version == 7
 
 
-def test_a_price_without_license_type_is_a_named_error() -> None:
-    with pytest.raises(UnknownLicenseType) as err:
-        subscription_snapshot(stripe_fixture("subscription"), version=1)
-    assert err.value.code == "unknown_license_type"
+def test_a_price_without_license_type_leaves_it_to_the_catalog() -> None:
+    assert subscription_snapshot(stripe_fixture("subscription"), version=1).license_type == ""
 
 
 def _snapshot(seats: int, version: int):
@@ -97,16 +98,16 @@ def state_of(uow: SqlUnitOfWork, event_id: str) -> tuple[str, int, str | None]:
 
 def test_processing_applies_the_event_and_a_second_run_is_a_no_op(uow) -> None:
     event_id = store(uow, sub_event(seats=4, created=100))
-    assert handlers.process_stripe_event(event_id, uow) == "applied"
-    assert handlers.process_stripe_event(event_id, uow) == "applied"
+    assert handlers.process_stripe_event(event_id, uow, DEPS) == "applied"
+    assert handlers.process_stripe_event(event_id, uow, DEPS) == "applied"
     assert seats_of(uow) == 4
     assert state_of(uow, event_id)[:2] == ("applied", 1)
 
 
 def test_a_stale_event_is_recorded_as_skipped(uow) -> None:
-    handlers.process_stripe_event(store(uow, sub_event(seats=8, created=200)), uow)
+    handlers.process_stripe_event(store(uow, sub_event(seats=8, created=200)), uow, DEPS)
     stale = store(uow, sub_event(seats=2, created=100))
-    assert handlers.process_stripe_event(stale, uow) == "skipped_stale"
+    assert handlers.process_stripe_event(stale, uow, DEPS) == "skipped_stale"
     assert seats_of(uow) == 8
 
 
@@ -114,7 +115,7 @@ def test_an_event_for_an_unknown_customer_goes_dead_with_its_code(uow) -> None:
     event = sub_event(seats=1, created=1)
     event["data"]["object"]["customer"] = "cus_nobody"
     event_id = store(uow, event)
-    assert handlers.process_stripe_event(event_id, uow) == "dead"
+    assert handlers.process_stripe_event(event_id, uow, DEPS) == "dead"
     state, attempts, error = state_of(uow, event_id)
     assert (state, attempts) == ("dead", 1)
     assert error.startswith("organization_not_found")
@@ -124,26 +125,26 @@ def test_the_organization_is_found_by_metadata_and_learns_its_customer(uow) -> N
     admin.create_organization(uow, "Beta", "org_beta")
     event = sub_event(seats=2, created=1, organization_id="org_beta")
     event["data"]["object"]["customer"] = "cus_beta"
-    assert handlers.process_stripe_event(store(uow, event), uow) == "applied"
+    assert handlers.process_stripe_event(store(uow, event), uow, DEPS) == "applied"
     with uow:
         assert uow.organizations.get_by_customer("cus_beta").id == "org_beta"
 
 
 def test_a_deleted_subscription_is_marked_canceled(uow) -> None:
-    handlers.process_stripe_event(store(uow, sub_event(seats=3, created=1)), uow)
+    handlers.process_stripe_event(store(uow, sub_event(seats=3, created=1)), uow, DEPS)
     obj = samples.subscription_object(customer="cus_acme", seats=3, status="canceled")
     event = samples.event("customer.subscription.deleted", obj, created=2)
-    assert handlers.process_stripe_event(store(uow, event), uow) == "applied"
+    assert handlers.process_stripe_event(store(uow, event), uow, DEPS) == "applied"
     with uow:
         assert uow.organizations.get("org_acme").subscriptions[0].status == "canceled"
 
 
 def test_replay_reruns_the_stored_payload(uow) -> None:
     event_id = store(uow, sub_event(seats=6, created=50))
-    handlers.process_stripe_event(event_id, uow)
+    handlers.process_stripe_event(event_id, uow, DEPS)
     engine = uow.engine
-    assert admin.replay_event(engine, uow, event_id) == "applied"
-    assert admin.replay_event(engine, uow, "evt_missing") == "missing"
+    assert admin.replay_event(engine, uow, DEPS, event_id) == "applied"
+    assert admin.replay_event(engine, uow, DEPS, "evt_missing") == "missing"
     with engine.connect() as conn:
         assert conn.scalar(select(inbox.c.attempts).where(inbox.c.event_id == event_id)) == 2
 

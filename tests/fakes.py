@@ -1,0 +1,47 @@
+"""Fakes written against the domain's ports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from domain.ports import ChargeResult, SubscriptionChange
+from workers.deps import Deps
+
+
+class FixedClock:
+    def __init__(self, now: datetime | None = None) -> None:
+        self.current = now or datetime(2022, 1, 11, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, **kwargs: float) -> None:
+        self.current += timedelta(**kwargs)
+
+
+@dataclass
+class FakeGateway:
+    """Records what would be sent to Stripe; declines when told to."""
+
+    decline: str | None = None
+    charges: list[dict[str, Any]] = field(default_factory=list)
+    changes: list[SubscriptionChange] = field(default_factory=list)
+    voided: list[str] = field(default_factory=list)
+
+    def charge(self, **kwargs: Any) -> ChargeResult:
+        self.charges.append(kwargs)
+        invoice_id = f"in_{kwargs['upgrade_id']}"
+        return ChargeResult(invoice_id, paid=self.decline is None, failure=self.decline)
+
+    def update_subscription(self, change: SubscriptionChange) -> None:
+        self.changes.append(change)
+
+    def void_invoice(self, *, upgrade_id: str, invoice_id: str) -> bool:
+        self.voided.append(invoice_id)
+        return True
+
+
+def fake_deps(clock: FixedClock | None = None, gateway: FakeGateway | None = None) -> Deps:
+    return Deps(gateway=gateway or FakeGateway(), clock=clock or FixedClock())

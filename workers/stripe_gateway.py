@@ -1,0 +1,146 @@
+"""The one module that talks to Stripe.
+
+Charging an upgrade's surcharge: Stripe's own proration is not used, because the product
+documents define the amount (calendar cycles, whole minutes, half-up rounding) and Stripe
+would compute another. Instead a one-off invoice carries exactly the amount seatflow computed:
+
+1. `POST /v1/invoices` for the customer, `pending_invoice_items_behavior=exclude` (so no
+   unrelated pending item rides along), `auto_advance=false`, metadata naming the upgrade;
+2. `POST /v1/invoiceitems` with `invoice=` that invoice and the exact amount;
+3. `POST /v1/invoices/{id}/finalize`;
+4. `POST /v1/invoices/{id}/pay` with `off_session=true` (the default payment method).
+
+After `invoice.paid`, the subscription is changed without a second charge:
+`POST /v1/subscriptions/{id}` with the new price and quantity and
+`proration_behavior=none`. A seat-only change keeps the cycle, so the next invoice is the new
+full price at the current cycle's end. A monthly → annual switch would make Stripe reset the
+billing cycle and invoice the full year at once; `trial_end` set to the end of the new cycle
+(cycle start + 1 year, already paid by the surcharge) prevents that, and Stripe's next
+invoice is the full yearly price on that date (2023-01-01 in the documents' example). The
+metadata `seatflow_prepaid_until` tells seatflow's event mapping that this is a paid period,
+not a trial.
+
+Every write carries the idempotency key `seatflow-upgrade-{upgrade_id}-{step}`, so a retried
+task replays Stripe's stored answer instead of charging again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import stripe
+
+from domain.ports import ChargeResult, SubscriptionChange
+
+
+class StripeUnavailable(Exception):
+    """A transient Stripe failure (network, rate limit, 5xx): retry later."""
+
+
+def idempotency_key(upgrade_id: str, step: str) -> str:
+    return f"seatflow-upgrade-{upgrade_id}-{step}"
+
+
+class StripeGateway:
+    def __init__(self, api_key: str, api_base: str = "", max_network_retries: int = 2) -> None:
+        addresses: Any = {"api": api_base} if api_base else None
+        self.client = stripe.StripeClient(
+            api_key, base_addresses=addresses, max_network_retries=max_network_retries
+        )
+
+    def charge(
+        self,
+        *,
+        upgrade_id: str,
+        customer_id: str,
+        amount: int,
+        currency: str,
+        description: str,
+        metadata: dict[str, str],
+    ) -> ChargeResult:
+        v1 = self.client.v1
+        with _translate_errors():
+            invoice = v1.invoices.create(
+                {
+                    "customer": customer_id,
+                    "currency": currency,
+                    "collection_method": "charge_automatically",
+                    "auto_advance": False,
+                    "pending_invoice_items_behavior": "exclude",
+                    "description": description,
+                    "metadata": metadata,
+                },
+                {"idempotency_key": idempotency_key(upgrade_id, "invoice")},
+            )
+            invoice_id = str(invoice.id)
+            v1.invoice_items.create(
+                {
+                    "customer": customer_id,
+                    "invoice": invoice_id,
+                    "amount": amount,
+                    "currency": currency,
+                    "description": description,
+                    "metadata": metadata,
+                },
+                {"idempotency_key": idempotency_key(upgrade_id, "item")},
+            )
+            v1.invoices.finalize_invoice(
+                invoice_id,
+                {"auto_advance": False},
+                {"idempotency_key": idempotency_key(upgrade_id, "finalize")},
+            )
+            try:
+                paid = v1.invoices.pay(
+                    invoice_id,
+                    {"off_session": True},
+                    {"idempotency_key": idempotency_key(upgrade_id, "pay")},
+                )
+            except stripe.CardError as exc:
+                return ChargeResult(invoice_id, paid=False, failure=_reason(exc))
+        return ChargeResult(invoice_id, paid=paid.status == "paid")
+
+    def update_subscription(self, change: SubscriptionChange) -> None:
+        metadata = {"seatflow_upgrade_id": change.upgrade_id}
+        params: Any = {
+            "items": [
+                {"id": change.item_id, "price": change.price_id, "quantity": change.quantity}
+            ],
+            "proration_behavior": "none",
+            "metadata": metadata,
+        }
+        if change.prepaid_until is not None:
+            params["trial_end"] = int(change.prepaid_until.timestamp())
+            metadata["seatflow_prepaid_until"] = str(params["trial_end"])
+            metadata["seatflow_cycle_start"] = str(int(change.cycle_start.timestamp()))
+        with _translate_errors():
+            self.client.v1.subscriptions.update(
+                change.subscription_id,
+                params,
+                {"idempotency_key": idempotency_key(change.upgrade_id, "subscription")},
+            )
+
+    def void_invoice(self, *, upgrade_id: str, invoice_id: str) -> bool:
+        """Void an unpaid invoice; False if Stripe refuses (e.g. it was paid meanwhile)."""
+        with _translate_errors():
+            try:
+                self.client.v1.invoices.void_invoice(
+                    invoice_id, options={"idempotency_key": idempotency_key(upgrade_id, "void")}
+                )
+            except stripe.InvalidRequestError:
+                return False
+        return True
+
+
+def _reason(exc: stripe.StripeError) -> str:
+    return str(exc.user_message or exc.code or "payment declined")
+
+
+@contextmanager
+def _translate_errors() -> Iterator[None]:
+    """Map Stripe's transient failures to StripeUnavailable (the task retries those)."""
+    try:
+        yield
+    except (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError) as exc:
+        raise StripeUnavailable(f"{type(exc).__name__}: {exc}") from exc

@@ -1,0 +1,199 @@
+"""Handlers of the upgrade saga: estimate, submit, charge, confirm, fail, cancel, expire, push.
+
+Every handler locks the organization row first, so one organization's changes happen one at
+a time while other organizations proceed in parallel. Stripe is called outside of any
+transaction; the state written before and after each call makes a retried step safe.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import datetime
+
+from config.tasks import CHARGE_UPGRADE
+from domain.commands import (
+    CancelUpgrade,
+    RequestEstimate,
+    SubmitUpgrade,
+)
+from domain.discounts import Discount
+from domain.errors import (
+    DiscountCodeInvalid,
+    EstimateNotFound,
+    EstimateStale,
+    InvalidTransition,
+    NotOwnerOrAdmin,
+    OrganizationNotFound,
+    UpgradeAlreadyOpen,
+    UpgradeNotFound,
+)
+from domain.model import Member, Organization, Subscription
+from domain.proration import Plan, Surcharge, compute_surcharge
+from domain.upgrades import CANCELABLE, Estimate, Upgrade, UpgradeState, UpgradeTransition
+from workers.deps import Deps
+from workers.unit_of_work import SqlUnitOfWork
+
+log = logging.getLogger("seatflow.upgrades")
+S = UpgradeState
+
+
+def _new_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(10)}"
+
+
+def _locked_org(uow: SqlUnitOfWork, organization_id: str) -> Organization:
+    org = uow.organizations.get(organization_id, lock=True)
+    if org is None:
+        raise OrganizationNotFound(f"no organization {organization_id!r}")
+    return org
+
+
+def _member(uow: SqlUnitOfWork, org: Organization, member_id: str) -> Member:
+    member = uow.members.get(member_id)
+    if member is None or member.organization_id != org.id:
+        raise NotOwnerOrAdmin("not a member of this organization")
+    return member
+
+
+def _discount(uow: SqlUnitOfWork, code: str | None, now: datetime) -> Discount | None:
+    if not code:
+        return None
+    discount = uow.catalog.discount(code)
+    if discount is None:
+        raise DiscountCodeInvalid(f"no discount code {code!r}")
+    discount.check_usable(now)
+    return discount
+
+
+def _surcharge(
+    uow: SqlUnitOfWork,
+    sub: Subscription,
+    seats: int,
+    interval: str,
+    discount: Discount | None,
+    now: datetime,
+) -> Surcharge:
+    catalog = uow.catalog.load()
+    old = catalog.price(sub.license_type, sub.interval)
+    new = catalog.price(sub.license_type, interval)
+    return compute_surcharge(
+        Plan(old.unit_amount, sub.seats, sub.interval, old.currency),
+        Plan(new.unit_amount, seats, interval, new.currency),
+        sub.current_period_start,
+        now,
+        trial=sub.in_trial,
+        discount=discount,
+    )
+
+
+def request_estimate(cmd: RequestEstimate, uow: SqlUnitOfWork, deps: Deps) -> Estimate:
+    now = deps.clock.now()
+    with uow:
+        org = uow.organizations.get(cmd.organization_id)
+        if org is None:
+            raise OrganizationNotFound(f"no organization {cmd.organization_id!r}")
+        member = _member(uow, org, cmd.member_id)
+        sub = org.check_upgrade(member, cmd.license_type, cmd.seats, cmd.interval)
+        s = _surcharge(
+            uow, sub, cmd.seats, cmd.interval, _discount(uow, cmd.discount_code, now), now
+        )
+        estimate = Estimate(
+            id=_new_id("est"),
+            organization_id=org.id,
+            license_type=sub.license_type,
+            from_seats=sub.seats,
+            from_interval=sub.interval,
+            seats=cmd.seats,
+            interval=cmd.interval,
+            currency=s.amount.currency,
+            amount=s.amount.amount,
+            before_discount=s.before_discount.amount,
+            discount_amount=s.discount.amount,
+            old_term=s.old_term.amount,
+            new_term=s.new_term.amount,
+            old_unused_minutes=s.old_unused_minutes,
+            old_total_minutes=s.old_total_minutes,
+            new_unused_minutes=s.new_unused_minutes,
+            new_total_minutes=s.new_total_minutes,
+            cycle_start=s.cycle_start,
+            current_cycle_end=s.current_cycle_end,
+            new_cycle_end=s.new_cycle_end,
+            next_invoice_at=s.next_invoice_at,
+            next_invoice_amount=s.next_invoice_amount.amount,
+            trial=s.trial,
+            computed_at=now,
+            expires_at=now + deps.estimate_ttl,
+            discount_code=cmd.discount_code or None,
+        )
+        uow.upgrades.add_estimate(estimate)
+        uow.commit()
+    return estimate
+
+
+def submit_upgrade(cmd: SubmitUpgrade, uow: SqlUnitOfWork, deps: Deps) -> tuple[Upgrade, bool]:
+    """Accept an upgrade for charging; (upgrade, created). The same key gives the same one."""
+    now = deps.clock.now()
+    with uow:
+        org = _locked_org(uow, cmd.organization_id)
+        if cmd.idempotency_key:
+            earlier = uow.upgrades.by_idempotency_key(org.id, cmd.idempotency_key)
+            if earlier is not None:
+                return earlier, False
+        member = _member(uow, org, cmd.member_id)
+        estimate = uow.upgrades.estimate(org.id, cmd.estimate_id)
+        if estimate is None:
+            raise EstimateNotFound(f"no estimate {cmd.estimate_id!r}")
+        if estimate.is_stale(now):
+            raise EstimateStale("the estimate expired; request a fresh one")
+        org.check_upgrade(member, estimate.license_type, estimate.seats, estimate.interval)
+        _discount(uow, estimate.discount_code, now)
+        if uow.upgrades.open_for(org.id, estimate.license_type) is not None:
+            raise UpgradeAlreadyOpen(
+                f"the {estimate.license_type} subscription has an open upgrade"
+            )
+        upgrade = Upgrade(
+            id=_new_id("upg"),
+            organization_id=org.id,
+            license_type=estimate.license_type,
+            estimate_id=estimate.id,
+            from_seats=estimate.from_seats,
+            from_interval=estimate.from_interval,
+            seats=estimate.seats,
+            interval=estimate.interval,
+            currency=estimate.currency,
+            estimate_amount=estimate.amount,
+            state=S.REQUESTED.value,
+            created_at=now,
+            updated_at=now,
+            discount_code=estimate.discount_code,
+            idempotency_key=cmd.idempotency_key,
+        )
+        upgrade.history.append(
+            UpgradeTransition(None, S.REQUESTED.value, now, f"submitted by {member.email}")
+        )
+        uow.upgrades.add(upgrade)
+        uow.enqueue_after_commit(CHARGE_UPGRADE, [upgrade.id])
+        uow.commit()
+    return upgrade, True
+
+
+def cancel_upgrade(cmd: CancelUpgrade, uow: SqlUnitOfWork, deps: Deps) -> Upgrade:
+    now = deps.clock.now()
+    with uow:
+        org = _locked_org(uow, cmd.organization_id)
+        member = _member(uow, org, cmd.member_id)
+        member.require_upgrader()
+        upgrade = uow.upgrades.for_organization(org.id, cmd.upgrade_id)
+        if upgrade is None:
+            raise UpgradeNotFound(f"no upgrade {cmd.upgrade_id!r}")
+        if upgrade.state not in CANCELABLE:
+            raise InvalidTransition(f"an upgrade that is {upgrade.state} cannot be canceled")
+        invoice_id = upgrade.stripe_invoice_id
+        upgrade.move(S.CANCELED, now, f"canceled by {member.email}")
+        uow.commit()
+    if invoice_id and not deps.gateway.void_invoice(upgrade_id=upgrade.id, invoice_id=invoice_id):
+        log.warning(
+            "invoice not voided; a payment would still apply", extra={"upgrade_id": upgrade.id}
+        )
+    return upgrade
