@@ -1,1 +1,37 @@
-"""The organization-facing JSON API."""
+"""The organization-facing JSON API (`/api/v1`), thin views over the workers' handlers."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from config.settings import Settings
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Application factory used by gunicorn (`api:create_app()`) and by tests."""
+    from api.errors import register_error_handlers
+    from api.views import bp
+    from config.celery import make_celery
+    from config.database import make_engine
+    from config.logging import configure_logging
+    from workers.deps import build_deps
+
+    settings = settings or Settings.from_env()
+    configure_logging(settings)
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
+    celery = make_celery(settings)
+    app.extensions["seatflow.settings"] = settings
+    app.extensions["seatflow.engine"] = make_engine(settings)
+    app.extensions["seatflow.enqueue"] = lambda name, args: celery.send_task(
+        name, args=args, retry=False
+    )
+    app.extensions["seatflow.deps"] = build_deps(settings)
+    app.register_blueprint(bp)
+    register_error_handlers(app)
+
+    @app.get("/healthz")
+    def healthz() -> tuple[dict[str, str], int]:
+        return {"status": "ok"}, 200
+
+    return app

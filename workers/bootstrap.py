@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from functools import cache
 from typing import Any
 
@@ -13,8 +12,7 @@ from config.celery import make_celery
 from config.database import make_engine
 from config.logging import configure_logging
 from config.settings import Settings
-from workers.deps import Deps, SystemClock
-from workers.stripe_gateway import StripeGateway
+from workers.deps import Deps, build_deps
 from workers.unit_of_work import SqlUnitOfWork
 
 
@@ -40,13 +38,7 @@ def unit_of_work() -> SqlUnitOfWork:
 
 @cache
 def deps() -> Deps:
-    current = settings()
-    return Deps(
-        gateway=StripeGateway(current.stripe_api_key, current.stripe_api_base),
-        clock=SystemClock(),
-        estimate_ttl=timedelta(seconds=current.estimate_ttl_seconds),
-        unpaid_after=timedelta(hours=current.unpaid_upgrade_hours),
-    )
+    return build_deps(settings())
 
 
 @cache

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from config.settings import Settings
 from domain.ports import BillingGateway, Clock
 
 
@@ -19,3 +20,14 @@ class Deps:
     clock: Clock
     estimate_ttl: timedelta = timedelta(minutes=15)
     unpaid_after: timedelta = timedelta(hours=23)
+
+
+def build_deps(settings: Settings) -> Deps:
+    from workers.stripe_gateway import StripeGateway
+
+    return Deps(
+        gateway=StripeGateway(settings.stripe_api_key, settings.stripe_api_base),
+        clock=SystemClock(),
+        estimate_ttl=timedelta(seconds=settings.estimate_ttl_seconds),
+        unpaid_after=timedelta(hours=settings.unpaid_upgrade_hours),
+    )

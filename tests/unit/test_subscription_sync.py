@@ -12,7 +12,6 @@ from sqlalchemy import select
 from config.database import make_engine
 from config.events import HANDLED_EVENT_TYPES
 from config.settings import Settings
-from domain.errors import UnknownLicenseType
 from domain.model import Interval, Organization, SyncOutcome
 from tests.conftest import stripe_fixture
 from tests.fakes import fake_deps

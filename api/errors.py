@@ -1,0 +1,44 @@
+"""Every error leaves the API as JSON `{"error": {"code", "message"}}`."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, jsonify
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+
+from domain.errors import DomainError
+
+log = logging.getLogger("seatflow.api")
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def error(status: int, code: str, message: str) -> tuple[Any, int]:
+    return jsonify({"error": {"code": code, "message": message}}), status
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def _api(exc: ApiError) -> tuple[Any, int]:
+        return error(exc.status, exc.code, exc.message)
+
+    @app.errorhandler(DomainError)
+    def _domain(exc: DomainError) -> tuple[Any, int]:
+        return error(exc.http_status, exc.code, exc.message)
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> tuple[Any, int]:
+        code = (exc.name or "error").lower().replace(" ", "_")
+        return error(exc.code or 500, code, exc.description or code)
+
+    @app.errorhandler(OperationalError)
+    def _db(exc: OperationalError) -> tuple[Any, int]:
+        log.error("database unavailable", extra={"error": type(exc).__name__})
+        return error(503, "unavailable", "the service is briefly unavailable; retry")

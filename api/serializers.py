@@ -1,0 +1,92 @@
+"""JSON shapes of the org API. Money is integer minor units plus its currency."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from domain.model import Subscription
+from domain.upgrades import Estimate, Upgrade
+
+
+def _ts(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def subscription(
+    sub: Subscription, next_amount: int | None, currency: str | None
+) -> dict[str, Any]:
+    return {
+        "license_type": sub.license_type,
+        "seats": sub.seats,
+        "interval": sub.interval,
+        "status": sub.status,
+        "current_period_start": _ts(sub.current_period_start),
+        "current_period_end": _ts(sub.current_period_end),
+        "next_invoice": {
+            "at": _ts(sub.current_period_end),
+            "amount": next_amount,
+            "currency": currency,
+        },
+        "upgradable": sub.seats >= 1 and sub.status in ("active", "trialing"),
+        "offline_licenses_allowed": sub.license_type == "node_locked" and sub.interval == "year",
+    }
+
+
+def estimate(e: Estimate) -> dict[str, Any]:
+    return {
+        "id": e.id,
+        "license_type": e.license_type,
+        "current": {"seats": e.from_seats, "interval": e.from_interval},
+        "requested": {"seats": e.seats, "interval": e.interval},
+        "amount": e.amount,
+        "currency": e.currency,
+        "trial": e.trial,
+        "breakdown": {
+            "new_term": e.new_term,
+            "old_term": e.old_term,
+            "before_discount": e.before_discount,
+            "discount": e.discount_amount,
+            "discount_code": e.discount_code,
+            "old_unused_minutes": e.old_unused_minutes,
+            "old_total_minutes": e.old_total_minutes,
+            "new_unused_minutes": e.new_unused_minutes,
+            "new_total_minutes": e.new_total_minutes,
+        },
+        "cycle": {
+            "start": _ts(e.cycle_start),
+            "current_end": _ts(e.current_cycle_end),
+            "new_end": _ts(e.new_cycle_end),
+        },
+        "next_invoice": {
+            "at": _ts(e.next_invoice_at),
+            "amount": e.next_invoice_amount,
+            "currency": e.currency,
+        },
+        "computed_at": _ts(e.computed_at),
+        "expires_at": _ts(e.expires_at),
+    }
+
+
+def upgrade(u: Upgrade) -> dict[str, Any]:
+    return {
+        "id": u.id,
+        "state": u.state,
+        "license_type": u.license_type,
+        "estimate_id": u.estimate_id,
+        "from": {"seats": u.from_seats, "interval": u.from_interval},
+        "to": {"seats": u.seats, "interval": u.interval},
+        "currency": u.currency,
+        "estimate_amount": u.estimate_amount,
+        "charged_amount": u.charged_amount,
+        "paid_amount": u.paid_amount,
+        "estimate_drift": u.drift,
+        "stripe_invoice_id": u.stripe_invoice_id,
+        "failure_reason": u.failure_reason,
+        "created_at": _ts(u.created_at),
+        "updated_at": _ts(u.updated_at),
+        "history": [
+            {"from": t.from_state, "to": t.to_state, "at": _ts(t.at), "cause": t.cause}
+            for t in u.history
+        ],
+    }
