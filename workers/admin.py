@@ -10,10 +10,13 @@ from celery import Celery
 from sqlalchemy import Engine, select, update
 
 from config.tasks import PROCESS_STRIPE_EVENT
-from domain.model import Organization
+from domain.catalog import CatalogPrice
+from domain.discounts import Discount
+from domain.model import Member, Organization, Role
 from workers import handlers
 from workers.deps import Deps
 from workers.orm import inbox
+from workers.tokens import new_token, token_hash
 from workers.unit_of_work import SqlUnitOfWork
 
 
@@ -91,3 +94,105 @@ def redrive_dead(engine: Engine, celery: Celery, dry_run: bool = False) -> list[
         except Exception:  # broker down: the rows are `received`, the sweeper takes them
             break
     return ids
+
+
+def add_member(uow: SqlUnitOfWork, org_id: str, email: str, role: str) -> dict[str, Any]:
+    if role not in {r.value for r in Role}:
+        raise ValueError(f"role must be one of {', '.join(r.value for r in Role)}")
+    member = Member(
+        id=f"mem_{secrets.token_hex(8)}", organization_id=org_id, email=email, role=role
+    )
+    with uow:
+        if uow.organizations.get(org_id) is None:
+            raise ValueError(f"no organization {org_id!r}")
+        uow.members.add(member)
+        uow.commit()
+    return {"id": member.id, "organization_id": org_id, "email": email, "role": role}
+
+
+def remove_member(uow: SqlUnitOfWork, member_id: str) -> bool:
+    with uow:
+        member = uow.members.get(member_id)
+        if member is None:
+            return False
+        member.removed_at = datetime.now(UTC)
+        uow.commit()
+    return True
+
+
+def create_token(uow: SqlUnitOfWork, member_id: str) -> dict[str, Any]:
+    token = new_token()
+    with uow:
+        member = uow.members.get(member_id)
+        if member is None:
+            raise ValueError(f"no member {member_id!r}")
+        uow.members.add_token(member_id, token_hash(token), datetime.now(UTC))
+        uow.commit()
+    return {
+        "token": token,
+        "member_id": member_id,
+        "organization_id": member.organization_id,
+        "role": member.role,
+    }
+
+
+def import_catalog(uow: SqlUnitOfWork, entries: list[dict[str, Any]]) -> int:
+    prices = [
+        CatalogPrice(
+            license_type=str(e["license_type"]),
+            interval=str(e["interval"]),
+            unit_amount=int(e["unit_amount"]),
+            currency=str(e["currency"]).lower(),
+            stripe_price_id=str(e["stripe_price_id"]),
+        )
+        for e in entries
+    ]
+    for price in prices:
+        if price.interval not in ("month", "year") or price.unit_amount < 0:
+            raise ValueError(f"bad catalog entry {price}")
+    with uow:
+        for price in prices:
+            uow.catalog.put(price)
+        uow.commit()
+    return len(prices)
+
+
+def list_catalog(uow: SqlUnitOfWork) -> list[CatalogPrice]:
+    with uow:
+        return list(uow.catalog.load())
+
+
+def create_discount(
+    uow: SqlUnitOfWork,
+    code: str,
+    percent_off: int | None,
+    amount_off: int | None,
+    currency: str | None,
+    expires_at: datetime | None,
+    max_redemptions: int | None,
+) -> dict[str, Any]:
+    if (percent_off is None) == (amount_off is None):
+        raise ValueError("give exactly one of --percent-off and --amount-off")
+    if percent_off is not None and not 1 <= percent_off <= 100:
+        raise ValueError("--percent-off must be 1..100")
+    if amount_off is not None and not currency:
+        raise ValueError("--amount-off needs --currency")
+    discount = Discount(
+        code=code,
+        percent_off=percent_off,
+        amount_off=amount_off,
+        currency=currency.lower() if currency else None,
+        expires_at=expires_at,
+        max_redemptions=max_redemptions,
+    )
+    with uow:
+        uow.catalog.add_discount(discount)
+        uow.commit()
+    return {
+        "code": code,
+        "percent_off": percent_off,
+        "amount_off": amount_off,
+        "currency": discount.currency,
+        "expires_at": expires_at,
+        "max_redemptions": max_redemptions,
+    }

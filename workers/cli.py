@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from workers import admin, bootstrap, devserver
+from workers import admin, audit, bootstrap, devserver
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -67,6 +67,74 @@ def cmd_events_redrive(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_member_add(args: argparse.Namespace) -> int:
+    _print(admin.add_member(bootstrap.unit_of_work(), args.org, args.email, args.role))
+    return 0
+
+
+def cmd_member_remove(args: argparse.Namespace) -> int:
+    return 0 if admin.remove_member(bootstrap.unit_of_work(), args.member_id) else 1
+
+
+def cmd_token_create(args: argparse.Namespace) -> int:
+    created = admin.create_token(bootstrap.unit_of_work(), args.member)
+    _print(created)
+    print(
+        "keep the token: it is shown once (send it as Authorization: Bearer <token>)",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_catalog_import(args: argparse.Namespace) -> int:
+    with open(args.file) as handle:
+        entries = json.load(handle)
+    count = admin.import_catalog(bootstrap.unit_of_work(), entries)
+    print(f"{count} price(s) imported")
+    return 0
+
+
+def cmd_catalog_list(args: argparse.Namespace) -> int:
+    for p in admin.list_catalog(bootstrap.unit_of_work()):
+        print(
+            f"{p.license_type:<14} {p.interval:<6} {p.unit_amount:>10} {p.currency} "
+            f"{p.stripe_price_id}"
+        )
+    return 0
+
+
+def cmd_discount_create(args: argparse.Namespace) -> int:
+    expires = audit.parse_time(args.expires_at) if args.expires_at else None
+    _print(
+        admin.create_discount(
+            bootstrap.unit_of_work(),
+            args.code,
+            args.percent_off,
+            args.amount_off,
+            args.currency,
+            expires,
+            args.max_redemptions,
+        )
+    )
+    return 0
+
+
+def cmd_surcharge(args: argparse.Namespace) -> int:
+    if args.batch:
+        with open(args.batch) as handle:
+            for line in audit.batch(handle):
+                print(line)
+        return 0
+    case = {
+        k: v
+        for k, v in vars(args).items()
+        if k in audit.FIELDS or k in ("currency", "percent_off", "amount_off", "trial")
+    }
+    result = audit.surcharge(case)
+    _print(result)
+    return 1 if "error" in result else 0
+
+
 def cmd_send_sample(args: argparse.Namespace) -> int:
     status, body = devserver.send_sample(bootstrap.settings(), args.url, args.customer)
     print(f"HTTP {status} {body.strip()}")
@@ -120,6 +188,58 @@ def build_parser() -> argparse.ArgumentParser:
     redrive.add_argument("--dry-run", action="store_true", help="list, change nothing")
     redrive.set_defaults(func=cmd_events_redrive)
 
+    member = sub.add_parser("member", help="organization members").add_subparsers(
+        dest="member", required=True
+    )
+    madd = member.add_parser("add", help="add a member with a role")
+    madd.add_argument("--org", required=True)
+    madd.add_argument("--email", required=True)
+    madd.add_argument("--role", required=True, choices=["owner", "admin", "member"])
+    madd.set_defaults(func=cmd_member_add)
+    mremove = member.add_parser("remove", help="remove a member (their tokens stop working)")
+    mremove.add_argument("member_id")
+    mremove.set_defaults(func=cmd_member_remove)
+
+    token = sub.add_parser("token", help="API tokens").add_subparsers(dest="token", required=True)
+    tcreate = token.add_parser("create", help="create a bearer token for a member")
+    tcreate.add_argument("--member", required=True)
+    tcreate.set_defaults(func=cmd_token_create)
+
+    catalog = sub.add_parser("catalog", help="prices by license type and interval")
+    catalog_sub = catalog.add_subparsers(dest="catalog", required=True)
+    cimport = catalog_sub.add_parser("import", help="import prices from a JSON list")
+    cimport.add_argument("file")
+    cimport.set_defaults(func=cmd_catalog_import)
+    catalog_sub.add_parser("list", help="list prices").set_defaults(func=cmd_catalog_list)
+
+    discount = sub.add_parser("discount", help="discount codes").add_subparsers(
+        dest="discount", required=True
+    )
+    dcreate = discount.add_parser("create", help="create a discount code")
+    dcreate.add_argument("code")
+    dcreate.add_argument("--percent-off", type=int)
+    dcreate.add_argument("--amount-off", type=int, help="minor units")
+    dcreate.add_argument("--currency")
+    dcreate.add_argument("--expires-at", help="ISO 8601 time")
+    dcreate.add_argument("--max-redemptions", type=int)
+    dcreate.set_defaults(func=cmd_discount_create)
+
+    sur = sub.add_parser("surcharge", help="compute a surcharge from explicit inputs (JSON)")
+    sur.add_argument("--batch", metavar="FILE.jsonl", help="one case per line in, one result out")
+    sur.add_argument("--old-unit-amount", type=int, help="minor units per seat")
+    sur.add_argument("--old-seats", type=int)
+    sur.add_argument("--old-interval", choices=["month", "year"])
+    sur.add_argument("--new-unit-amount", type=int)
+    sur.add_argument("--new-seats", type=int)
+    sur.add_argument("--new-interval", choices=["month", "year"])
+    sur.add_argument("--cycle-start", help="ISO 8601, e.g. 2022-01-01T00:00:00Z")
+    sur.add_argument("--as-of", help="ISO 8601, e.g. 2022-01-11T00:00:00Z")
+    sur.add_argument("--currency", default="usd")
+    sur.add_argument("--percent-off", type=int)
+    sur.add_argument("--amount-off", type=int)
+    sur.add_argument("--trial", action="store_true")
+    sur.set_defaults(func=cmd_surcharge)
+
     sample = sub.add_parser("send-sample", help="post a signed sample subscription event")
     sample.add_argument("--url", default="http://127.0.0.1:8000/webhooks/stripe")
     sample.add_argument("--customer", default="cus_demo")
@@ -136,6 +256,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
+    except (ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

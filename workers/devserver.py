@@ -6,22 +6,27 @@ reports when that event is applied.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
 import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
 from config.celery import prepare_broker
 from config.settings import Settings
+from domain.cycles import cycle_end
 from workers import admin, bootstrap, migrate, samples
 from workers.orm import inbox
 
 DEMO_CUSTOMER = "cus_demo"
+EXAMPLE_CATALOG = Path(__file__).resolve().parents[1] / "examples" / "catalog.json"
 
 
 def process_commands(settings: Settings, port: int) -> dict[str, list[str]]:
@@ -72,9 +77,12 @@ def process_commands(settings: Settings, port: int) -> dict[str, list[str]]:
 
 
 def send_sample(settings: Settings, url: str, customer: str) -> tuple[int, str]:
-    now = int(time.time())
+    start = datetime.now(UTC).replace(microsecond=0)
     obj = samples.subscription_object(
-        customer=customer, period_start=now, period_end=now + 30 * 86400
+        customer=customer,
+        unit_amount=10000,
+        period_start=int(start.timestamp()),
+        period_end=int(cycle_end(start, "month").timestamp()),
     )
     body, headers = samples.signed(
         samples.event("customer.subscription.created", obj), settings.stripe_webhook_secrets[0]
@@ -97,9 +105,14 @@ def _wait_for(url: str, seconds: float) -> bool:
 def _demo(settings: Settings, port: int) -> None:
     uow = bootstrap.unit_of_work()
     with uow:
-        exists = uow.organizations.get_by_customer(DEMO_CUSTOMER) is not None
-    if not exists:
-        admin.create_organization(uow, "Demo Org", customer=DEMO_CUSTOMER)
+        org = uow.organizations.get_by_customer(DEMO_CUSTOMER)
+    if org is None:
+        created = admin.create_organization(uow, "Demo Org", customer=DEMO_CUSTOMER)
+        owner = admin.add_member(uow, created["id"], "owner@demo.example", "owner")
+        token = admin.create_token(uow, owner["id"])["token"]
+        if not admin.list_catalog(uow):
+            admin.import_catalog(uow, json.loads(EXAMPLE_CATALOG.read_text()))
+        print(f"demo: organization {created['id']}, owner token {token}", flush=True)
     if not _wait_for(f"http://127.0.0.1:{port}/healthz", 30):
         print("demo: the web process did not come up", file=sys.stderr)
         return

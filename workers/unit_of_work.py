@@ -53,7 +53,9 @@ class SqlUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.rollback()
+        # close() rolls back whatever was not committed, without expiring what was loaded,
+        # so callers can still read the objects they got back.
+        self._pending.clear()
         self.session.close()
 
     def enqueue_after_commit(self, task_name: str, args: list[Any]) -> None:

@@ -1,0 +1,135 @@
+"""A ready organization for upgrade tests: owner, admin, member, catalog, one subscription."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine
+
+from domain.cycles import cycle_end
+from workers import admin, samples
+from workers.stripe_events import subscription_snapshot
+from workers.unit_of_work import SqlUnitOfWork
+
+CATALOG = [
+    {
+        "license_type": "node_locked",
+        "interval": "month",
+        "unit_amount": 10000,
+        "currency": "usd",
+        "stripe_price_id": "price_node_locked_month",
+    },
+    {
+        "license_type": "node_locked",
+        "interval": "year",
+        "unit_amount": 100000,
+        "currency": "usd",
+        "stripe_price_id": "price_node_locked_year",
+    },
+    {
+        "license_type": "floating",
+        "interval": "month",
+        "unit_amount": 15000,
+        "currency": "usd",
+        "stripe_price_id": "price_floating_month",
+    },
+    {
+        "license_type": "floating",
+        "interval": "year",
+        "unit_amount": 150000,
+        "currency": "usd",
+        "stripe_price_id": "price_floating_year",
+    },
+]
+CYCLE_START = datetime(2022, 1, 1, tzinfo=UTC)
+
+
+@dataclass
+class World:
+    org_id: str
+    owner: dict[str, Any]
+    admin: dict[str, Any]
+    member: dict[str, Any]
+    tokens: dict[str, str]
+
+
+def subscription_event(
+    customer: str,
+    *,
+    seats: int = 1,
+    interval: str = "month",
+    license_type: str = "node_locked",
+    status: str = "active",
+    start: datetime = CYCLE_START,
+    created: int = 1_640_995_200,
+    sub_id: str = "sub_acme_nl",
+) -> dict[str, Any]:
+    obj = samples.subscription_object(
+        customer=customer,
+        subscription_id=sub_id,
+        license_type=license_type,
+        seats=seats,
+        interval=interval,
+        status=status,
+        period_start=int(start.timestamp()),
+        period_end=int(cycle_end(start, interval).timestamp()),
+    )
+    return samples.event("customer.subscription.created", obj, created=created)
+
+
+def build_world(engine: Engine, customer: str = "cus_acme", **subscription: Any) -> World:
+    uow = SqlUnitOfWork(engine)
+    org = admin.create_organization(uow, "Acme", customer=customer)
+    admin.import_catalog(uow, CATALOG)
+    people = {
+        role: admin.add_member(uow, org["id"], f"{role}@acme.example", role)
+        for role in ("owner", "admin", "member")
+    }
+    tokens = {role: admin.create_token(uow, p["id"])["token"] for role, p in people.items()}
+    if subscription is not None:
+        event = subscription_event(customer, **subscription)
+        with uow:
+            found = uow.organizations.get(org["id"], lock=True)
+            assert found is not None
+            found.sync_subscription(
+                subscription_snapshot(event["data"]["object"], event["created"])
+            )
+            uow.commit()
+    return World(org["id"], people["owner"], people["admin"], people["member"], tokens)
+
+
+def store_event(engine: Engine, event: dict[str, Any]) -> str:
+    from webhooks import inbox as receiver_inbox
+
+    body = json.dumps(event).encode()
+    receiver_inbox.store(engine, receiver_inbox.IncomingEvent.parse(body), body, 0, "received")
+    return str(event["id"])
+
+
+def invoice_event(
+    event_type: str,
+    invoice_id: str,
+    upgrade_id: str | None,
+    amount: int,
+    created: int = 1_641_900_000,
+) -> dict[str, Any]:
+    """An invoice event shaped like Stripe's own fixture (API 2026-07-29)."""
+    from tests.conftest import stripe_fixture
+
+    invoice = stripe_fixture("invoice")
+    paid = event_type == "invoice.paid"
+    invoice.update(
+        id=invoice_id,
+        customer="cus_acme",
+        currency="usd",
+        amount_due=amount,
+        amount_paid=amount if paid else 0,
+        amount_remaining=0 if paid else amount,
+        status="paid" if paid else "open",
+        attempt_count=1,
+        metadata={"upgrade_id": upgrade_id} if upgrade_id else {},
+    )
+    return samples.event(event_type, invoice, created=created)

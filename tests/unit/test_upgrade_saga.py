@@ -1,0 +1,348 @@
+"""The upgrade saga on a real (SQLite) database with a fake Stripe gateway."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import Engine, select
+
+from config.database import make_engine
+from domain import errors
+from domain.commands import CancelUpgrade, RequestEstimate, SubmitUpgrade
+from tests.builders import build_world, invoice_event, store_event
+from tests.fakes import FakeGateway, FixedClock, fake_deps
+from workers import admin, handlers, saga, upgrade_handlers
+from workers.orm import seat_ledger
+from workers.unit_of_work import SqlUnitOfWork
+
+SEED_AS_OF = datetime(2022, 1, 11, tzinfo=UTC)
+
+
+@pytest.fixture
+def engine(sqlite_settings) -> Engine:
+    return make_engine(sqlite_settings)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(SEED_AS_OF)
+
+
+@pytest.fixture
+def gateway() -> FakeGateway:
+    return FakeGateway()
+
+
+@pytest.fixture
+def deps(clock, gateway):
+    return fake_deps(clock, gateway)
+
+
+@pytest.fixture
+def sent() -> list:
+    return []
+
+
+@pytest.fixture
+def uow(engine, sent) -> SqlUnitOfWork:
+    return SqlUnitOfWork(engine, enqueue=lambda name, args: sent.append((name, args)))
+
+
+@pytest.fixture
+def world(engine):
+    return build_world(engine)
+
+
+def estimate(uow, deps, world, role="owner", **kw):
+    params = {"license_type": "node_locked", "seats": 1, "interval": "year"} | kw
+    member = getattr(world, role)["id"]
+    return upgrade_handlers.request_estimate(
+        RequestEstimate(world.org_id, member, **params), uow, deps
+    )
+
+
+def submit(uow, deps, world, estimate_id, key=None, role="owner"):
+    member = getattr(world, role)["id"]
+    return upgrade_handlers.submit_upgrade(
+        SubmitUpgrade(world.org_id, member, estimate_id, key), uow, deps
+    )
+
+
+def subscription(uow, world):
+    with uow:
+        return uow.organizations.get(world.org_id).subscriptions[0]
+
+
+def ledger(engine) -> list[tuple]:
+    with engine.connect() as conn:
+        return conn.execute(
+            select(seat_ledger.c.seats, seat_ledger.c.interval, seat_ledger.c.cause).order_by(
+                seat_ledger.c.id
+            )
+        ).all()
+
+
+def pay(engine, uow, deps, upgrade_id, amount, invoice_id=None, created=1_641_900_000):
+    event = invoice_event(
+        "invoice.paid", invoice_id or f"in_{upgrade_id}", upgrade_id, amount, created=created
+    )
+    return handlers.process_stripe_event(store_event(engine, event), uow, deps)
+
+
+def test_the_seed_example_estimate(uow, deps, world) -> None:
+    e = estimate(uow, deps, world)
+    assert (e.amount, e.currency, e.new_term, e.old_term) == (90486, "usd", 97260, 6774)
+    assert (e.old_unused_minutes, e.new_unused_minutes) == (21 * 1440, 355 * 1440)
+    assert e.next_invoice_at == datetime(2023, 1, 1, tzinfo=UTC)
+    assert e.next_invoice_amount == 100000
+    assert e.expires_at > e.computed_at == SEED_AS_OF
+
+
+def test_upgrade_applies_only_after_invoice_paid(engine, uow, deps, world, gateway, sent) -> None:
+    e = estimate(uow, deps, world)
+    upgrade, created = submit(uow, deps, world, e.id)
+    assert created and upgrade.state == "requested"
+    assert sent == [("seatflow.charge_upgrade", [upgrade.id])]
+    assert saga.charge_upgrade(upgrade.id, uow, deps) == "awaiting_payment"
+    [charge] = gateway.charges
+    assert (charge["amount"], charge["currency"], charge["customer_id"]) == (
+        90486,
+        "usd",
+        "cus_acme",
+    )
+    assert charge["metadata"] == {"organization_id": world.org_id, "upgrade_id": upgrade.id}
+    assert (subscription(uow, world).seats, subscription(uow, world).interval) == (1, "month")
+
+    created_event = invoice_event("invoice.created", f"in_{upgrade.id}", upgrade.id, 90486)
+    finalized = invoice_event("invoice.finalized", f"in_{upgrade.id}", upgrade.id, 90486)
+    for ev in (created_event, finalized):
+        assert handlers.process_stripe_event(store_event(engine, ev), uow, deps) == "ignored"
+    assert subscription(uow, world).interval == "month"
+
+    assert pay(engine, uow, deps, upgrade.id, 90486) == "applied"
+    sub = subscription(uow, world)
+    assert (sub.seats, sub.interval, sub.stripe_price_id) == (1, "year", "price_node_locked_year")
+    assert sub.current_period_end == datetime(2023, 1, 1, tzinfo=UTC)
+    assert ledger(engine)[-1] == (1, "year", "upgrade")
+    assert sent[-1] == ("seatflow.push_upgrade_to_stripe", [upgrade.id])
+    with uow:
+        done = uow.upgrades.get(upgrade.id)
+    assert [t.to_state for t in done.history] == [
+        "requested",
+        "charging",
+        "awaiting_payment",
+        "paid",
+        "applied",
+    ]
+    assert (done.estimate_amount, done.charged_amount, done.paid_amount, done.drift) == (
+        90486,
+        90486,
+        90486,
+        0,
+    )
+
+
+def test_push_gives_stripe_the_new_price_and_the_prepaid_cycle(
+    engine, uow, deps, world, gateway
+) -> None:
+    upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world).id)
+    saga.charge_upgrade(upgrade.id, uow, deps)
+    pay(engine, uow, deps, upgrade.id, 90486)
+    assert saga.push_upgrade(upgrade.id, uow, deps) is True
+    assert saga.push_upgrade(upgrade.id, uow, deps) is False  # already synced
+    [change] = gateway.changes
+    assert (change.subscription_id, change.item_id) == ("sub_acme_nl", "si_acme_nl")
+    assert (change.price_id, change.quantity) == ("price_node_locked_year", 1)
+    assert change.prepaid_until == datetime(2023, 1, 1, tzinfo=UTC)
+
+
+def test_a_seat_increase_keeps_the_cycle(engine, uow, deps, world, gateway) -> None:
+    e = estimate(uow, deps, world, seats=4, interval="month")
+    # 21 of 31 days left: 40000×21/31 − 10000×21/31 = 27096.77 − 6774.19 → 27097 − 6774
+    assert e.amount == 20323
+    upgrade, _ = submit(uow, deps, world, e.id)
+    saga.charge_upgrade(upgrade.id, uow, deps)
+    pay(engine, uow, deps, upgrade.id, 20323)
+    saga.push_upgrade(upgrade.id, uow, deps)
+    assert gateway.changes[0].prepaid_until is None
+    assert gateway.changes[0].quantity == 4
+    assert subscription(uow, world).current_period_end == datetime(2022, 2, 1, tzinfo=UTC)
+
+
+def test_the_charged_amount_is_recomputed_at_submission_and_drift_recorded(
+    engine, uow, deps, world, clock, gateway
+) -> None:
+    deps = fake_deps(clock, gateway)
+    deps = type(deps)(gateway, clock, estimate_ttl=deps.estimate_ttl * 40)
+    e = estimate(uow, deps, world)
+    clock.advance(hours=5)  # the customer waited before paying
+    upgrade, _ = submit(uow, deps, world, e.id)
+    saga.charge_upgrade(upgrade.id, uow, deps)
+    with uow:
+        done = uow.upgrades.get(upgrade.id)
+    # 5 h later: 97203 − 6707; the old term shrank faster than the new one
+    assert (e.amount, done.charged_amount, gateway.charges[0]["amount"]) == (90486, 90496, 90496)
+    assert done.drift == -10
+
+
+def test_a_declined_payment_leaves_seats_unchanged(uow, deps, world, gateway) -> None:
+    gateway.decline = "Your card was declined."
+    upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world).id)
+    assert saga.charge_upgrade(upgrade.id, uow, deps) == "payment_failed"
+    with uow:
+        assert uow.upgrades.get(upgrade.id).failure_reason == "Your card was declined."
+    assert subscription(uow, world).interval == "month"
+
+
+def test_payment_failed_event_marks_the_upgrade(engine, uow, deps, world) -> None:
+    upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world).id)
+    saga.charge_upgrade(upgrade.id, uow, deps)
+    ev = invoice_event("invoice.payment_failed", f"in_{upgrade.id}", upgrade.id, 90486)
+    assert handlers.process_stripe_event(store_event(engine, ev), uow, deps) == "applied"
+    with uow:
+        assert uow.upgrades.get(upgrade.id).state == "payment_failed"
+    assert subscription(uow, world).interval == "month"
+
+
+def test_duplicated_and_early_invoice_paid_apply_once(engine, uow, deps, world, sent) -> None:
+    upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world).id)
+    # invoice.paid arrives before the charge step recorded the invoice id
+    assert pay(engine, uow, deps, upgrade.id, 90486, invoice_id="in_early") == "applied"
+    assert pay(engine, uow, deps, upgrade.id, 90486, invoice_id="in_early") == "applied"
+    assert saga.charge_upgrade(upgrade.id, uow, deps) == "applied"  # nothing left to charge
+    assert [row[2] for row in ledger(engine)].count("upgrade") == 1
+    assert [s for s in sent if s[0] == "seatflow.push_upgrade_to_stripe"] == [
+        ("seatflow.push_upgrade_to_stripe", [upgrade.id])
+    ]
+
+
+def test_in_trial_the_change_is_free_and_applies_at_once(engine, gateway) -> None:
+    world = build_world(engine, customer="cus_trial", status="trialing")
+    deps = fake_deps(FixedClock(SEED_AS_OF), gateway)
+    uow = SqlUnitOfWork(engine)
+    e = estimate(uow, deps, world, seats=3)
+    assert (e.amount, e.trial) == (0, True)
+    upgrade, _ = submit(uow, deps, world, e.id)
+    assert saga.charge_upgrade(upgrade.id, uow, deps) == "applied"
+    assert gateway.charges == []
+    assert (subscription(uow, world).seats, subscription(uow, world).interval) == (3, "year")
+
+
+def test_the_same_idempotency_key_returns_the_same_upgrade(uow, deps, world) -> None:
+    e = estimate(uow, deps, world)
+    first, created = submit(uow, deps, world, e.id, key="k-1")
+    again, created_again = submit(uow, deps, world, e.id, key="k-1")
+    assert (created, created_again, again.id) == (True, False, first.id)
+
+
+def test_one_open_upgrade_per_subscription(uow, deps, world) -> None:
+    submit(uow, deps, world, estimate(uow, deps, world).id)
+    with pytest.raises(errors.UpgradeAlreadyOpen):
+        submit(uow, deps, world, estimate(uow, deps, world, seats=2).id)
+
+
+def test_a_stale_estimate_cannot_be_submitted(uow, deps, world, clock) -> None:
+    e = estimate(uow, deps, world)
+    clock.advance(seconds=deps.estimate_ttl.total_seconds())
+    with pytest.raises(errors.EstimateStale):
+        submit(uow, deps, world, e.id)
+
+
+@pytest.mark.parametrize(
+    "params, role, error",
+    [
+        ({}, "member", errors.NotOwnerOrAdmin),
+        ({"license_type": "floating"}, "owner", errors.NoLicenseBought),
+        ({"seats": 0, "interval": "month"}, "owner", errors.SeatsCannotDecrease),
+        ({"seats": 1, "interval": "month"}, "admin", errors.NothingToChange),
+        ({"discount_code": "NOPE"}, "owner", errors.DiscountCodeInvalid),
+    ],
+)
+def test_each_rule_is_a_named_error(uow, deps, world, params, role, error) -> None:
+    with pytest.raises(error) as err:
+        estimate(uow, deps, world, role=role, **params)
+    assert err.value.code == error.code
+
+
+def test_annual_cannot_go_back_to_monthly(engine, uow, deps) -> None:
+    world = build_world(engine, customer="cus_year", interval="year")
+    with pytest.raises(errors.OnlyMonthlyToAnnual):
+        estimate(uow, deps, world, seats=2, interval="month")
+
+
+@pytest.mark.parametrize(
+    "kwargs, error",
+    [
+        ({"percent_off": 10, "max_redemptions": 0}, errors.DiscountCodeExhausted),
+        ({"percent_off": 10, "expires_at": SEED_AS_OF}, errors.DiscountCodeExpired),
+        ({"amount_off": 500, "currency": "eur"}, errors.CurrencyMismatch),
+    ],
+)
+def test_discount_codes_are_checked(uow, deps, world, kwargs, error) -> None:
+    fields = {
+        "percent_off": None,
+        "amount_off": None,
+        "currency": None,
+        "expires_at": None,
+        "max_redemptions": None,
+    } | kwargs
+    admin.create_discount(uow, "CODE", **fields)
+    with pytest.raises(error):
+        estimate(uow, deps, world, discount_code="CODE")
+
+
+def test_a_discount_is_applied_and_redeemed_on_payment(engine, uow, deps, world) -> None:
+    admin.create_discount(uow, "SAVE15", 15, None, None, None, 1)
+    e = estimate(uow, deps, world, discount_code="SAVE15")
+    assert (e.before_discount, e.discount_amount, e.amount) == (90486, 13573, 76913)
+    upgrade, _ = submit(uow, deps, world, e.id)
+    saga.charge_upgrade(upgrade.id, uow, deps)
+    pay(engine, uow, deps, upgrade.id, 76913)
+    with uow:
+        assert uow.catalog.discount("SAVE15").times_redeemed == 1
+    with pytest.raises(errors.DiscountCodeExhausted):
+        estimate(uow, deps, world, seats=2, discount_code="SAVE15")
+
+
+def test_cancel_before_payment_voids_the_invoice(uow, deps, world, gateway) -> None:
+    upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world).id)
+    saga.charge_upgrade(upgrade.id, uow, deps)
+    cmd = CancelUpgrade(world.org_id, world.admin["id"], upgrade.id)
+    assert upgrade_handlers.cancel_upgrade(cmd, uow, deps).state == "canceled"
+    assert gateway.voided == [f"in_{upgrade.id}"]
+    with pytest.raises(errors.InvalidTransition):
+        upgrade_handlers.cancel_upgrade(cmd, uow, deps)
+
+
+def test_unpaid_invoices_expire_after_23_hours(uow, deps, world, clock, gateway) -> None:
+    upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world).id)
+    saga.charge_upgrade(upgrade.id, uow, deps)
+    clock.advance(hours=22)
+    assert saga.expire_unpaid(uow, deps) == []
+    clock.advance(hours=1, seconds=1)
+    assert saga.expire_unpaid(uow, deps) == [upgrade.id]
+    assert gateway.voided == [f"in_{upgrade.id}"]
+    with uow:
+        assert uow.upgrades.get(upgrade.id).state == "expired"
+
+
+def test_a_late_payment_still_applies_an_expired_upgrade(engine, uow, deps, world, clock) -> None:
+    upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world).id)
+    saga.charge_upgrade(upgrade.id, uow, deps)
+    clock.advance(hours=24)
+    saga.expire_unpaid(uow, deps)
+    assert pay(engine, uow, deps, upgrade.id, 90486) == "applied"
+    assert subscription(uow, world).interval == "year"
+
+
+def test_an_older_subscription_event_does_not_undo_a_paid_upgrade(engine, uow, deps, world) -> None:
+    from tests.builders import subscription_event
+
+    upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world).id)
+    saga.charge_upgrade(upgrade.id, uow, deps)
+    pay(engine, uow, deps, upgrade.id, 90486, created=1_641_900_000)
+    late = subscription_event("cus_acme", seats=1, interval="month", created=1_641_800_000)
+    late["type"] = "customer.subscription.updated"
+    assert handlers.process_stripe_event(store_event(engine, late), uow, deps) == "skipped_stale"
+    assert subscription(uow, world).interval == "year"

@@ -1,0 +1,98 @@
+"""`seatflow surcharge`: the formula from explicit inputs, one case or a JSON-lines batch."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from domain.discounts import Discount
+from domain.errors import DomainError
+from domain.proration import Plan, compute_surcharge
+
+FIELDS = {
+    "old_unit_amount": int,
+    "old_seats": int,
+    "old_interval": str,
+    "new_unit_amount": int,
+    "new_seats": int,
+    "new_interval": str,
+    "cycle_start": str,
+    "as_of": str,
+}
+
+
+def parse_time(value: str) -> datetime:
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def surcharge(case: dict[str, Any]) -> dict[str, Any]:
+    """One case in, one result out (an `error` object for a bad case)."""
+    try:
+        for name, kind in FIELDS.items():
+            if not isinstance(case.get(name), kind) or isinstance(case.get(name), bool):
+                raise ValueError(f"{name} is required and must be {kind.__name__}")
+        currency = str(case.get("currency", "usd"))
+        discount = None
+        if case.get("percent_off") is not None or case.get("amount_off") is not None:
+            discount = Discount(
+                code="audit",
+                percent_off=case.get("percent_off"),
+                amount_off=case.get("amount_off"),
+                currency=currency,
+            )
+        result = compute_surcharge(
+            Plan(case["old_unit_amount"], case["old_seats"], case["old_interval"], currency),
+            Plan(case["new_unit_amount"], case["new_seats"], case["new_interval"], currency),
+            parse_time(case["cycle_start"]),
+            parse_time(case["as_of"]),
+            trial=bool(case.get("trial", False)),
+            discount=discount,
+        )
+    except (ValueError, KeyError, DomainError) as exc:
+        return {"error": {"code": getattr(exc, "code", "invalid_case"), "message": str(exc)}}
+    return {
+        "amount": result.amount.amount,
+        "currency": result.amount.currency,
+        "before_discount": result.before_discount.amount,
+        "discount": result.discount.amount,
+        "new_term": result.new_term.amount,
+        "old_term": result.old_term.amount,
+        "old_unused_minutes": result.old_unused_minutes,
+        "old_total_minutes": result.old_total_minutes,
+        "new_unused_minutes": result.new_unused_minutes,
+        "new_total_minutes": result.new_total_minutes,
+        "cycle_start": _iso(result.cycle_start),
+        "current_cycle_end": _iso(result.current_cycle_end),
+        "new_cycle_end": _iso(result.new_cycle_end),
+        "next_invoice_at": _iso(result.next_invoice_at),
+        "next_invoice_amount": result.next_invoice_amount.amount,
+        "trial": result.trial,
+    }
+
+
+def batch(lines: Iterable[str]) -> Iterator[str]:
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            case = json.loads(line)
+        except ValueError:
+            result: dict[str, Any] = {
+                "error": {"code": "invalid_json", "message": f"line {number}"}
+            }
+        else:
+            result = (
+                surcharge(case)
+                if isinstance(case, dict)
+                else {
+                    "error": {"code": "invalid_case", "message": f"line {number} is not an object"}
+                }
+            )
+        yield json.dumps(result, separators=(",", ":"))
