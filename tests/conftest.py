@@ -56,9 +56,24 @@ def shared_redis() -> str:
     return REDIS_URL
 
 
+TABLES = (
+    "upgrade_transitions",
+    "upgrades",
+    "estimates",
+    "seat_ledger",
+    "api_tokens",
+    "members",
+    "discount_codes",
+    "catalog_prices",
+    "inbox",
+    "subscriptions",
+    "organizations",
+)
+
+
 def clean(engine: Engine) -> None:
     with engine.begin() as conn:
-        for table in ("inbox", "subscriptions", "organizations"):
+        for table in TABLES:
             conn.execute(text(f"DELETE FROM {table}"))
 
 

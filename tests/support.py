@@ -88,7 +88,9 @@ def service_env(**values: str) -> dict[str, str]:
     return env
 
 
-def start_gunicorn(env: dict[str, str], port: int, threads: int = 4) -> Process:
+def start_gunicorn(
+    env: dict[str, str], port: int, threads: int = 4, app: str = "webhooks:create_app()"
+) -> Process:
     proc = Process(
         "web",
         [
@@ -103,7 +105,7 @@ def start_gunicorn(env: dict[str, str], port: int, threads: int = 4) -> Process:
             "1",
             "--threads",
             str(threads),
-            "webhooks:create_app()",
+            app,
         ],
         env,
     )

@@ -21,8 +21,12 @@ def invoice(status: str = "draft") -> dict:
 
 def sent(httpserver: HTTPServer) -> list[tuple[str, str, str | None, dict[str, str]]]:
     return [
-        (req.method, req.path, req.headers.get("Idempotency-Key"),
-         dict(parse_qsl(req.get_data(as_text=True))))
+        (
+            req.method,
+            req.path,
+            req.headers.get("Idempotency-Key"),
+            dict(parse_qsl(req.get_data(as_text=True))),
+        )
         for req, _ in httpserver.log
     ]
 
@@ -35,29 +39,61 @@ def gateway(httpserver: HTTPServer) -> StripeGateway:
 def test_charge_sends_one_exact_invoice_with_idempotency_keys(httpserver, gateway) -> None:
     httpserver.expect_ordered_request("/v1/invoices", "POST").respond_with_json(invoice())
     httpserver.expect_ordered_request("/v1/invoiceitems", "POST").respond_with_json(
-        {"id": "ii_1", "object": "invoiceitem"})
+        {"id": "ii_1", "object": "invoiceitem"}
+    )
     httpserver.expect_ordered_request("/v1/invoices/in_up1/finalize", "POST").respond_with_json(
-        invoice("open"))
+        invoice("open")
+    )
     httpserver.expect_ordered_request("/v1/invoices/in_up1/pay", "POST").respond_with_json(
-        invoice("paid"))
+        invoice("paid")
+    )
 
-    result = gateway.charge(upgrade_id="up1", customer_id="cus_1", amount=90486, currency="usd",
-                            description="Upgrade", metadata={"organization_id": "org_1",
-                                                             "upgrade_id": "up1"})
+    result = gateway.charge(
+        upgrade_id="up1",
+        customer_id="cus_1",
+        amount=90486,
+        currency="usd",
+        description="Upgrade",
+        metadata={"organization_id": "org_1", "upgrade_id": "up1"},
+    )
 
     assert (result.invoice_id, result.paid, result.failure) == ("in_up1", True, None)
     assert sent(httpserver) == [
-        ("POST", "/v1/invoices", "seatflow-upgrade-up1-invoice", {
-            "customer": "cus_1", "currency": "usd", "collection_method": "charge_automatically",
-            "auto_advance": "false", "pending_invoice_items_behavior": "exclude",
-            "description": "Upgrade", "metadata[organization_id]": "org_1",
-            "metadata[upgrade_id]": "up1"}),
-        ("POST", "/v1/invoiceitems", "seatflow-upgrade-up1-item", {
-            "customer": "cus_1", "invoice": "in_up1", "amount": "90486", "currency": "usd",
-            "description": "Upgrade", "metadata[organization_id]": "org_1",
-            "metadata[upgrade_id]": "up1"}),
-        ("POST", "/v1/invoices/in_up1/finalize", "seatflow-upgrade-up1-finalize",
-         {"auto_advance": "false"}),
+        (
+            "POST",
+            "/v1/invoices",
+            "seatflow-upgrade-up1-invoice",
+            {
+                "customer": "cus_1",
+                "currency": "usd",
+                "collection_method": "charge_automatically",
+                "auto_advance": "false",
+                "pending_invoice_items_behavior": "exclude",
+                "description": "Upgrade",
+                "metadata[organization_id]": "org_1",
+                "metadata[upgrade_id]": "up1",
+            },
+        ),
+        (
+            "POST",
+            "/v1/invoiceitems",
+            "seatflow-upgrade-up1-item",
+            {
+                "customer": "cus_1",
+                "invoice": "in_up1",
+                "amount": "90486",
+                "currency": "usd",
+                "description": "Upgrade",
+                "metadata[organization_id]": "org_1",
+                "metadata[upgrade_id]": "up1",
+            },
+        ),
+        (
+            "POST",
+            "/v1/invoices/in_up1/finalize",
+            "seatflow-upgrade-up1-finalize",
+            {"auto_advance": "false"},
+        ),
         ("POST", "/v1/invoices/in_up1/pay", "seatflow-upgrade-up1-pay", {"off_session": "true"}),
     ]
     assert all(req.headers["Authorization"] == "Bearer sk_test_fake" for req, _ in httpserver.log)
@@ -67,23 +103,46 @@ def test_a_declined_card_is_a_failure_with_the_reason(httpserver, gateway) -> No
     httpserver.expect_request("/v1/invoices", "POST").respond_with_json(invoice())
     httpserver.expect_request("/v1/invoiceitems", "POST").respond_with_json({"id": "ii_1"})
     httpserver.expect_request("/v1/invoices/in_up1/finalize", "POST").respond_with_json(
-        invoice("open"))
+        invoice("open")
+    )
     httpserver.expect_request("/v1/invoices/in_up1/pay", "POST").respond_with_json(
-        {"error": {"type": "card_error", "code": "card_declined",
-                   "message": "Your card was declined."}}, status=402)
-    result = gateway.charge(upgrade_id="up1", customer_id="cus_1", amount=1, currency="usd",
-                            description="x", metadata={})
+        {
+            "error": {
+                "type": "card_error",
+                "code": "card_declined",
+                "message": "Your card was declined.",
+            }
+        },
+        status=402,
+    )
+    result = gateway.charge(
+        upgrade_id="up1",
+        customer_id="cus_1",
+        amount=1,
+        currency="usd",
+        description="x",
+        metadata={},
+    )
     assert (result.paid, result.failure) == (False, "Your card was declined.")
 
 
 def test_a_retried_charge_repeats_the_same_keys(httpserver, gateway) -> None:
-    for path, status in (("/v1/invoices", "draft"), ("/v1/invoices/in_up1/finalize", "open"),
-                         ("/v1/invoices/in_up1/pay", "paid")):
+    for path, status in (
+        ("/v1/invoices", "draft"),
+        ("/v1/invoices/in_up1/finalize", "open"),
+        ("/v1/invoices/in_up1/pay", "paid"),
+    ):
         httpserver.expect_request(path, "POST").respond_with_json(invoice(status))
     httpserver.expect_request("/v1/invoiceitems", "POST").respond_with_json({"id": "ii_1"})
     for _ in range(2):
-        gateway.charge(upgrade_id="up9", customer_id="c", amount=5, currency="usd",
-                       description="x", metadata={})
+        gateway.charge(
+            upgrade_id="up9",
+            customer_id="c",
+            amount=5,
+            currency="usd",
+            description="x",
+            metadata={},
+        )
     keys = [key for _, _, key, _ in sent(httpserver)]
     assert keys[:4] == keys[4:]
     assert len(set(keys)) == 4
@@ -92,46 +151,72 @@ def test_a_retried_charge_repeats_the_same_keys(httpserver, gateway) -> None:
 def test_interval_switch_pushes_price_quantity_and_prepaid_trial_end(httpserver, gateway) -> None:
     sub = stripe_fixture("subscription")
     httpserver.expect_request("/v1/subscriptions/sub_1", "POST").respond_with_json(sub)
-    gateway.update_subscription(SubscriptionChange(
-        upgrade_id="up1", subscription_id="sub_1", item_id="si_1",
-        price_id="price_node_locked_year", quantity=3,
-        cycle_start=datetime(2022, 1, 1, tzinfo=UTC),
-        prepaid_until=datetime(2023, 1, 1, tzinfo=UTC),
-    ))
-    assert sent(httpserver) == [("POST", "/v1/subscriptions/sub_1",
-                                 "seatflow-upgrade-up1-subscription", {
-        "items[0][id]": "si_1", "items[0][price]": "price_node_locked_year",
-        "items[0][quantity]": "3", "proration_behavior": "none",
-        "metadata[seatflow_upgrade_id]": "up1", "trial_end": "1672531200",
-        "metadata[seatflow_prepaid_until]": "1672531200",
-        "metadata[seatflow_cycle_start]": "1640995200"})]
+    gateway.update_subscription(
+        SubscriptionChange(
+            upgrade_id="up1",
+            subscription_id="sub_1",
+            item_id="si_1",
+            price_id="price_node_locked_year",
+            quantity=3,
+            cycle_start=datetime(2022, 1, 1, tzinfo=UTC),
+            prepaid_until=datetime(2023, 1, 1, tzinfo=UTC),
+        )
+    )
+    assert sent(httpserver) == [
+        (
+            "POST",
+            "/v1/subscriptions/sub_1",
+            "seatflow-upgrade-up1-subscription",
+            {
+                "items[0][id]": "si_1",
+                "items[0][price]": "price_node_locked_year",
+                "items[0][quantity]": "3",
+                "proration_behavior": "none",
+                "metadata[seatflow_upgrade_id]": "up1",
+                "trial_end": "1672531200",
+                "metadata[seatflow_prepaid_until]": "1672531200",
+                "metadata[seatflow_cycle_start]": "1640995200",
+            },
+        )
+    ]
 
 
 def test_seat_change_keeps_the_cycle(httpserver, gateway) -> None:
     httpserver.expect_request("/v1/subscriptions/sub_1", "POST").respond_with_json(
-        stripe_fixture("subscription"))
-    gateway.update_subscription(SubscriptionChange(
-        upgrade_id="up2", subscription_id="sub_1", item_id="si_1", price_id="price_m",
-        quantity=7, cycle_start=datetime(2022, 1, 1, tzinfo=UTC)))
+        stripe_fixture("subscription")
+    )
+    gateway.update_subscription(
+        SubscriptionChange(
+            upgrade_id="up2",
+            subscription_id="sub_1",
+            item_id="si_1",
+            price_id="price_m",
+            quantity=7,
+            cycle_start=datetime(2022, 1, 1, tzinfo=UTC),
+        )
+    )
     [(_, _, _, form)] = sent(httpserver)
     assert "trial_end" not in form and form["proration_behavior"] == "none"
 
 
 def test_stripe_5xx_and_429_are_transient(httpserver, gateway) -> None:
     httpserver.expect_request("/v1/subscriptions/sub_1", "POST").respond_with_json(
-        {"error": {"type": "api_error", "message": "boom"}}, status=500)
+        {"error": {"type": "api_error", "message": "boom"}}, status=500
+    )
     change = SubscriptionChange("u", "sub_1", "si", "p", 1, datetime(2022, 1, 1, tzinfo=UTC))
     with pytest.raises(StripeUnavailable):
         gateway.update_subscription(change)
     httpserver.clear()
     httpserver.expect_request("/v1/subscriptions/sub_1", "POST").respond_with_json(
-        {"error": {"type": "rate_limit_error", "message": "slow down"}}, status=429)
+        {"error": {"type": "rate_limit_error", "message": "slow down"}}, status=429
+    )
     with pytest.raises(StripeUnavailable):
         gateway.update_subscription(change)
 
 
 def test_void_reports_an_invoice_that_cannot_be_voided(httpserver, gateway) -> None:
     httpserver.expect_request("/v1/invoices/in_1/void", "POST").respond_with_json(
-        {"error": {"type": "invalid_request_error", "message": "already paid"}}, status=400)
+        {"error": {"type": "invalid_request_error", "message": "already paid"}}, status=400
+    )
     assert gateway.void_invoice(upgrade_id="u", invoice_id="in_1") is False
     assert sent(httpserver)[0][2] == "seatflow-upgrade-u-void"

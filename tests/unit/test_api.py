@@ -18,7 +18,8 @@ from workers.unit_of_work import SqlUnitOfWork
 def env(sqlite_settings):
     app = create_app(sqlite_settings)
     app.extensions["seatflow.deps"] = fake_deps(
-        FixedClock(datetime(2022, 1, 11, tzinfo=UTC)), FakeGateway())
+        FixedClock(datetime(2022, 1, 11, tzinfo=UTC)), FakeGateway()
+    )
     sent: list = []
     app.extensions["seatflow.enqueue"] = lambda name, args: sent.append((name, args))
     world = build_world(make_engine(sqlite_settings))
@@ -39,48 +40,68 @@ def test_subscriptions_are_listed_for_any_member(env) -> None:
     assert response.status_code == 200
     [sub] = response.json["subscriptions"]
     assert (sub["license_type"], sub["seats"], sub["interval"]) == ("node_locked", 1, "month")
-    assert sub["next_invoice"] == {"at": "2022-02-01T00:00:00Z", "amount": 10000,
-                                   "currency": "usd"}
+    assert sub["next_invoice"] == {"at": "2022-02-01T00:00:00Z", "amount": 10000, "currency": "usd"}
     assert sub["upgradable"] is True
 
 
 def test_the_seed_example_through_the_api(env) -> None:
     client, world, _, _ = env
-    response = client.post(url(world, "/estimates"), headers=auth(world.tokens["owner"]),
-                           json={"license_type": "node_locked", "seats": 1, "interval": "year"})
+    response = client.post(
+        url(world, "/estimates"),
+        headers=auth(world.tokens["owner"]),
+        json={"license_type": "node_locked", "seats": 1, "interval": "year"},
+    )
     assert response.status_code == 201
     body = response.json
     assert (body["amount"], body["currency"]) == (90486, "usd")
     assert (body["breakdown"]["new_term"], body["breakdown"]["old_term"]) == (97260, 6774)
     assert (body["breakdown"]["old_unused_minutes"], body["breakdown"]["old_total_minutes"]) == (
-        30240, 44640)
-    assert body["next_invoice"] == {"at": "2023-01-01T00:00:00Z", "amount": 100000,
-                                    "currency": "usd"}
-    assert body["cycle"] == {"start": "2022-01-01T00:00:00Z",
-                             "current_end": "2022-02-01T00:00:00Z",
-                             "new_end": "2023-01-01T00:00:00Z"}
-    assert (body["computed_at"], body["expires_at"]) == ("2022-01-11T00:00:00Z",
-                                                         "2022-01-11T00:15:00Z")
+        30240,
+        44640,
+    )
+    assert body["next_invoice"] == {
+        "at": "2023-01-01T00:00:00Z",
+        "amount": 100000,
+        "currency": "usd",
+    }
+    assert body["cycle"] == {
+        "start": "2022-01-01T00:00:00Z",
+        "current_end": "2022-02-01T00:00:00Z",
+        "new_end": "2023-01-01T00:00:00Z",
+    }
+    assert (body["computed_at"], body["expires_at"]) == (
+        "2022-01-11T00:00:00Z",
+        "2022-01-11T00:15:00Z",
+    )
 
 
 def test_submit_is_202_and_the_same_key_returns_the_same_upgrade(env) -> None:
     client, world, sent, _ = env
     headers = auth(world.tokens["admin"])
-    estimate = client.post(url(world, "/estimates"), headers=headers,
-                           json={"license_type": "node_locked", "seats": 2,
-                                 "interval": "month"}).json
-    first = client.post(url(world, "/upgrades"), json={"estimate_id": estimate["id"]},
-                        headers={**headers, "Idempotency-Key": "abc"})
-    again = client.post(url(world, "/upgrades"), json={"estimate_id": estimate["id"]},
-                        headers={**headers, "Idempotency-Key": "abc"})
+    estimate = client.post(
+        url(world, "/estimates"),
+        headers=headers,
+        json={"license_type": "node_locked", "seats": 2, "interval": "month"},
+    ).json
+    first = client.post(
+        url(world, "/upgrades"),
+        json={"estimate_id": estimate["id"]},
+        headers={**headers, "Idempotency-Key": "abc"},
+    )
+    again = client.post(
+        url(world, "/upgrades"),
+        json={"estimate_id": estimate["id"]},
+        headers={**headers, "Idempotency-Key": "abc"},
+    )
     assert (first.status_code, again.status_code) == (202, 200)
     assert first.json["id"] == again.json["id"]
     assert first.json["state"] == "requested"
     assert sent == [("seatflow.charge_upgrade", [first.json["id"]])]
     shown = client.get(url(world, f"/upgrades/{first.json['id']}"), headers=headers).json
     assert shown["history"][0]["cause"] == "submitted by admin@acme.example"
-    second = client.post(url(world, "/upgrades"), json={"estimate_id": estimate["id"]},
-                         headers=headers)
+    second = client.post(
+        url(world, "/upgrades"), json={"estimate_id": estimate["id"]}, headers=headers
+    )
     assert second.status_code == 409
     assert second.json["error"]["code"] == "upgrade_already_open"
     canceled = client.post(url(world, f"/upgrades/{first.json['id']}/cancel"), headers=headers)
@@ -104,18 +125,21 @@ def test_requests_without_a_valid_token_are_401(env, headers, status, code) -> N
 def test_another_organizations_ids_are_404(env, sqlite_settings) -> None:
     client, world, _, _ = env
     other = admin.create_organization(SqlUnitOfWork(make_engine(sqlite_settings)), "Other")
-    response = client.get(f"/api/v1/organizations/{other['id']}/subscriptions",
-                          headers=auth(world.tokens["owner"]))
-    assert (response.status_code, response.json["error"]["code"]) == (
-        404, "organization_not_found")
+    response = client.get(
+        f"/api/v1/organizations/{other['id']}/subscriptions", headers=auth(world.tokens["owner"])
+    )
+    assert (response.status_code, response.json["error"]["code"]) == (404, "organization_not_found")
     missing = client.get(url(world, "/upgrades/upg_nope"), headers=auth(world.tokens["owner"]))
     assert missing.status_code == 404
 
 
 def test_a_member_without_rights_gets_403(env) -> None:
     client, world, _, _ = env
-    response = client.post(url(world, "/estimates"), headers=auth(world.tokens["member"]),
-                           json={"license_type": "node_locked", "seats": 2, "interval": "month"})
+    response = client.post(
+        url(world, "/estimates"),
+        headers=auth(world.tokens["member"]),
+        json={"license_type": "node_locked", "seats": 2, "interval": "month"},
+    )
     assert (response.status_code, response.json["error"]["code"]) == (403, "forbidden_role")
 
 
@@ -133,8 +157,10 @@ def test_a_removed_members_token_is_401(env, sqlite_settings) -> None:
         ({"license_type": "node_locked", "seats": 2, "interval": "week"}, "invalid_request"),
         ({"license_type": "' OR 1=1 --", "seats": 2, "interval": "month"}, "no_license_bought"),
         ({"license_type": "x" * 500, "seats": 2, "interval": "month"}, "invalid_request"),
-        ({"license_type": ["node_locked", "floating"], "seats": 2, "interval": "month"},
-         "one_license_type_per_upgrade"),
+        (
+            {"license_type": ["node_locked", "floating"], "seats": 2, "interval": "month"},
+            "one_license_type_per_upgrade",
+        ),
         ({"license_type": "node_locked", "seats": 10**9, "interval": "month"}, "invalid_request"),
         ({"license_type": "node_locked", "seats": 0, "interval": "month"}, "invalid_request"),
         ({"license_type": "node_locked", "seats": 1, "interval": "month"}, "nothing_to_change"),
@@ -142,8 +168,7 @@ def test_a_removed_members_token_is_401(env, sqlite_settings) -> None:
 )
 def test_bad_input_is_a_4xx_with_a_json_error(env, body, code) -> None:
     client, world, _, _ = env
-    response = client.post(url(world, "/estimates"), headers=auth(world.tokens["owner"]),
-                           json=body)
+    response = client.post(url(world, "/estimates"), headers=auth(world.tokens["owner"]), json=body)
     assert 400 <= response.status_code < 500
     assert response.json["error"]["code"] == code
     assert response.json["error"]["message"]
@@ -151,14 +176,22 @@ def test_bad_input_is_a_4xx_with_a_json_error(env, body, code) -> None:
 
 def test_an_oversized_body_is_413_json(env) -> None:
     client, world, _, _ = env
-    response = client.post(url(world, "/estimates"), headers=auth(world.tokens["owner"]),
-                           data=b"{" + b" " * 70000 + b"}", content_type="application/json")
+    response = client.post(
+        url(world, "/estimates"),
+        headers=auth(world.tokens["owner"]),
+        data=b"{" + b" " * 70000 + b"}",
+        content_type="application/json",
+    )
     assert response.status_code == 413
     assert response.json["error"]["code"] == "request_entity_too_large"
 
 
 def test_a_body_that_is_not_json_is_400(env) -> None:
     client, world, _, _ = env
-    response = client.post(url(world, "/upgrades"), headers=auth(world.tokens["owner"]),
-                           data="nope", content_type="text/plain")
+    response = client.post(
+        url(world, "/upgrades"),
+        headers=auth(world.tokens["owner"]),
+        data="nope",
+        content_type="text/plain",
+    )
     assert (response.status_code, response.json["error"]["code"]) == (400, "invalid_request")
