@@ -9,14 +9,33 @@ from pathlib import Path
 
 from tests.support import ROOT
 
-SEED = ["--old-unit-amount", "10000", "--old-seats", "1", "--old-interval", "month",
-        "--new-unit-amount", "100000", "--new-seats", "1", "--new-interval", "year",
-        "--cycle-start", "2022-01-01T00:00:00Z"]
+SEED = [
+    "--old-unit-amount",
+    "10000",
+    "--old-seats",
+    "1",
+    "--old-interval",
+    "month",
+    "--new-unit-amount",
+    "100000",
+    "--new-seats",
+    "1",
+    "--new-interval",
+    "year",
+    "--cycle-start",
+    "2022-01-01T00:00:00Z",
+]
 
 
 def seatflow(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "workers.cli", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=60, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "workers.cli", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
 
 
 def test_surcharge_prints_the_seed_example_as_json() -> None:
@@ -24,13 +43,22 @@ def test_surcharge_prints_the_seed_example_as_json() -> None:
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert (result["amount"], result["next_invoice_at"], result["next_invoice_amount"]) == (
-        90486, "2023-01-01T00:00:00Z", 100000)
+        90486,
+        "2023-01-01T00:00:00Z",
+        100000,
+    )
 
 
 def test_surcharge_batch_writes_one_result_per_line(tmp_path: Path) -> None:
-    case = {"old_unit_amount": 10000, "old_seats": 1, "old_interval": "month",
-            "new_unit_amount": 100000, "new_seats": 1, "new_interval": "year",
-            "cycle_start": "2022-01-01T00:00:00Z"}
+    case = {
+        "old_unit_amount": 10000,
+        "old_seats": 1,
+        "old_interval": "month",
+        "new_unit_amount": 100000,
+        "new_seats": 1,
+        "new_interval": "year",
+        "cycle_start": "2022-01-01T00:00:00Z",
+    }
     lines = [
         json.dumps(case | {"as_of": "2022-01-11T00:00:00Z"}),
         json.dumps(case | {"as_of": "2022-01-10T00:00:00Z"}),
@@ -58,8 +86,18 @@ def test_production_without_settings_is_a_clear_error_naming_the_variable() -> N
 
 def test_help_lists_every_command() -> None:
     out = seatflow("--help").stdout
-    for command in ("dev", "db", "org", "member", "token", "catalog", "discount", "surcharge",
-                    "events", "send-sample"):
+    for command in (
+        "dev",
+        "db",
+        "org",
+        "member",
+        "token",
+        "catalog",
+        "discount",
+        "surcharge",
+        "events",
+        "send-sample",
+    ):
         assert command in out
 
 
@@ -69,16 +107,29 @@ def test_an_operator_sets_up_an_organization_from_the_command_line(tmp_path: Pat
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "CELERY_"))}
     env["SEATFLOW_DATA_DIR"] = str(tmp_path)
     assert seatflow("db", "upgrade", env=env).returncode == 0
-    org = json.loads(seatflow("org", "create", "--name", "Acme", "--customer", "cus_9",
-                              env=env).stdout)
-    member = json.loads(seatflow("member", "add", "--org", org["id"], "--email", "o@a.example",
-                                 "--role", "owner", env=env).stdout)
+    org = json.loads(
+        seatflow("org", "create", "--name", "Acme", "--customer", "cus_9", env=env).stdout
+    )
+    member = json.loads(
+        seatflow(
+            "member",
+            "add",
+            "--org",
+            org["id"],
+            "--email",
+            "o@a.example",
+            "--role",
+            "owner",
+            env=env,
+        ).stdout
+    )
     token = json.loads(seatflow("token", "create", "--member", member["id"], env=env).stdout)
     assert token["token"].startswith("sf_") and token["role"] == "owner"
     catalog = ROOT / "examples" / "catalog.json"
     assert "4 price(s) imported" in seatflow("catalog", "import", str(catalog), env=env).stdout
     listing = seatflow("catalog", "list", env=env).stdout.splitlines()
     assert listing[0].split() == ["floating", "month", "15000", "usd", "price_floating_month"]
-    bad = seatflow("member", "add", "--org", "org_nope", "--email", "x@y", "--role", "admin",
-                   env=env)
+    bad = seatflow(
+        "member", "add", "--org", "org_nope", "--email", "x@y", "--role", "admin", env=env
+    )
     assert bad.returncode == 1 and "no organization" in bad.stderr

@@ -15,9 +15,19 @@ NOW = datetime(2022, 1, 11, tzinfo=UTC)
 
 def upgrade(state: UpgradeState) -> Upgrade:
     return Upgrade(
-        id="upg_1", organization_id="org", license_type="node_locked", estimate_id="est",
-        from_seats=1, from_interval="month", seats=2, interval="month", currency="usd",
-        estimate_amount=100, state=state.value, created_at=NOW, updated_at=NOW,
+        id="upg_1",
+        organization_id="org",
+        license_type="node_locked",
+        estimate_id="est",
+        from_seats=1,
+        from_interval="month",
+        seats=2,
+        interval="month",
+        currency="usd",
+        estimate_amount=100,
+        state=state.value,
+        created_at=NOW,
+        updated_at=NOW,
     )
 
 
@@ -31,7 +41,10 @@ def test_allowed_transitions_are_recorded_with_time_and_cause(start, end) -> Non
     assert u.move(end, NOW, "because") is True
     assert u.state == end.value
     assert (u.history[-1].from_state, u.history[-1].to_state, u.history[-1].cause) == (
-        start.value, end.value, "because")
+        start.value,
+        end.value,
+        "because",
+    )
 
 
 @pytest.mark.parametrize("start, end", FORBIDDEN)
