@@ -49,6 +49,9 @@ class Settings:
     sweep_interval_seconds: float = 30.0
     queue_name: str = "seatflow"
     estimate_ttl_seconds: int = 900
+    license_signing_key: str = ""
+    license_key_file: Path = field(default_factory=lambda: Path.home() / ".config/seatflow/key")
+    license_grace_days: int = 7
     unpaid_upgrade_hours: int = 23
     data_dir: Path = field(default_factory=default_data_dir)
 
@@ -127,6 +130,13 @@ class Settings:
             sweep_interval_seconds=float(integer("SWEEP_INTERVAL_SECONDS", 30, minimum=1)),
             queue_name=env.get("SEATFLOW_QUEUE", "seatflow").strip() or "seatflow",
             estimate_ttl_seconds=integer("ESTIMATE_TTL_SECONDS", 900, minimum=1),
+            license_signing_key=text("LICENSE_SIGNING_KEY", ""),
+            license_key_file=Path(
+                env.get("SEATFLOW_CONFIG_DIR", "")
+                or Path(env.get("HOME", "") or Path.home()) / ".config" / "seatflow"
+            )
+            / "license-signing-key",
+            license_grace_days=integer("LICENSE_GRACE_DAYS", 7),
             unpaid_upgrade_hours=integer("UNPAID_UPGRADE_HOURS", 23, minimum=1),
             data_dir=data_dir,
         )

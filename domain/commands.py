@@ -19,6 +19,7 @@ class SyncSubscription(Command):
     snapshot: SubscriptionSnapshot
     stripe_customer_id: str | None
     organization_id: str | None
+    event_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,12 @@ class ConfirmInvoicePaid(Command):
     amount_paid: int
     currency: str
     version: int
+    # For a renewal (billing_reason `subscription_cycle`): which subscription, which period.
+    subscription_id: str | None = None
+    billing_reason: str | None = None
+    stripe_customer_id: str | None = None
+    period_start: int | None = None
+    period_end: int | None = None
 
 
 @dataclass(frozen=True)

@@ -82,6 +82,15 @@ class SyncOutcome(StrEnum):
 
 
 @dataclass(frozen=True)
+class SyncResult:
+    """What syncing changed; `license_reason` names why the license must be re-issued."""
+
+    outcome: SyncOutcome
+    subscription: Subscription | None = None
+    license_reason: str | None = None
+
+
+@dataclass(frozen=True)
 class SubscriptionSnapshot:
     """What Stripe says a subscription looks like, as of `version` (the event's `created`)."""
 
@@ -132,6 +141,18 @@ class Subscription:
         self.stripe_version = snapshot.version
 
 
+def _license_reason(
+    current: Subscription, snapshot: SubscriptionSnapshot, created: bool, changed: bool
+) -> str | None:
+    if snapshot.status == "canceled":
+        return None if current.status == "canceled" and not created else "canceled"
+    if created:
+        return "created"
+    if current.status == "trialing" and snapshot.status == "active":
+        return "trial_converted"
+    return "stripe_sync" if changed else None
+
+
 @dataclass(eq=False)
 class Organization:
     id: str
@@ -149,7 +170,7 @@ class Organization:
             None,
         )
 
-    def sync_subscription(self, snapshot: SubscriptionSnapshot) -> SyncOutcome:
+    def sync_subscription(self, snapshot: SubscriptionSnapshot) -> SyncResult:
         """Take Stripe's view of one subscription unless we already hold a newer one."""
         current = self.subscription_by_stripe_id(
             snapshot.stripe_subscription_id
@@ -166,12 +187,13 @@ class Organization:
             )
             self.subscriptions.append(current)
         elif current.is_newer_than(snapshot):
-            return SyncOutcome.SKIPPED_STALE
+            return SyncResult(SyncOutcome.SKIPPED_STALE)
         changed = (current.seats, current.interval) != (snapshot.seats, snapshot.interval.value)
+        reason = _license_reason(current, snapshot, created, changed)
         current.take(snapshot)
         if changed or created:
             self._record(current, "stripe_sync", snapshot.stripe_subscription_id, now=None)
-        return SyncOutcome.APPLIED
+        return SyncResult(SyncOutcome.APPLIED, current, reason)
 
     def check_upgrade(
         self, member: Member, license_type: str, seats: int, interval: str

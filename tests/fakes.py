@@ -6,8 +6,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from domain.ports import ChargeResult, SubscriptionChange
 from workers.deps import Deps
+from workers.licensing import LicenseSigner
 
 
 class FixedClock:
@@ -43,5 +46,8 @@ class FakeGateway:
         return True
 
 
+TEST_SIGNER = LicenseSigner(Ed25519PrivateKey.generate())
+
+
 def fake_deps(clock: FixedClock | None = None, gateway: FakeGateway | None = None) -> Deps:
-    return Deps(gateway=gateway or FakeGateway(), clock=clock or FixedClock())
+    return Deps(gateway=gateway or FakeGateway(), clock=clock or FixedClock(), signer=TEST_SIGNER)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from config.settings import Settings
 from domain.ports import BillingGateway, Clock
+from workers.licensing import LicenseSigner
 
 
 class SystemClock:
@@ -18,11 +19,14 @@ class SystemClock:
 class Deps:
     gateway: BillingGateway
     clock: Clock
+    signer: LicenseSigner
     estimate_ttl: timedelta = timedelta(minutes=15)
     unpaid_after: timedelta = timedelta(hours=23)
+    license_grace: timedelta = timedelta(days=7)
 
 
 def build_deps(settings: Settings) -> Deps:
+    from workers.licensing import load_signer
     from workers.stripe_gateway import StripeGateway
 
     return Deps(
@@ -30,4 +34,6 @@ def build_deps(settings: Settings) -> Deps:
         clock=SystemClock(),
         estimate_ttl=timedelta(seconds=settings.estimate_ttl_seconds),
         unpaid_after=timedelta(hours=settings.unpaid_upgrade_hours),
+        signer=load_signer(settings),
+        license_grace=timedelta(days=settings.license_grace_days),
     )

@@ -16,7 +16,7 @@ from typing import Any
 from domain.commands import Command, ConfirmInvoicePaid, RecordPaymentFailed, SyncSubscription
 from domain.errors import DomainError, OrganizationNotFound, UnknownLicenseType
 from domain.model import Organization
-from workers import saga
+from workers import license_service, saga
 from workers.deps import Deps
 from workers.repositories import DONE_STATES
 from workers.stripe_events import to_command
@@ -56,7 +56,11 @@ def sync_subscription(cmd: SyncSubscription, uow: SqlUnitOfWork, deps: Deps) -> 
                 "metadata.license_type"
             )
         snapshot = replace(snapshot, license_type=price.license_type)
-    return org.sync_subscription(snapshot).value
+    result = org.sync_subscription(snapshot)
+    if result.license_reason and result.subscription is not None:
+        cause = f"{result.license_reason}:{cmd.event_id or snapshot.version}"
+        license_service.regenerate(uow, org, result.subscription, cause, deps)
+    return result.outcome.value
 
 
 HANDLERS: dict[type[Command], Callable[[Any, SqlUnitOfWork, Deps], str]] = {

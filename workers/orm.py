@@ -30,6 +30,7 @@ from sqlalchemy.orm import registry, relationship
 
 from domain import model
 from domain.discounts import Discount
+from domain.licenses import License, OfflineActivation
 from domain.upgrades import Estimate, Upgrade, UpgradeTransition
 
 
@@ -235,6 +236,51 @@ upgrade_transitions = Table(
     Column("cause", String(200), nullable=False),
 )
 
+licenses = Table(
+    "licenses",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("organization_id", ForeignKey("organizations.id"), nullable=False),
+    Column("license_type", String(64), nullable=False),
+    Column("seats", Integer, nullable=False),
+    Column("interval", String(16), nullable=False),
+    Column("valid_until", UTCDateTime, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("issued_at", UTCDateTime, nullable=False),
+    Column("cause", String(255), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("signature", Text, nullable=False),
+    # Exactly one version per cause: a repeated event cannot issue a second one.
+    UniqueConstraint("organization_id", "license_type", "cause"),
+    UniqueConstraint("organization_id", "license_type", "version"),
+)
+
+ACTIVE = "status = 'active'"
+
+offline_activations = Table(
+    "offline_activations",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("organization_id", ForeignKey("organizations.id"), nullable=False),
+    Column("license_type", String(64), nullable=False),
+    Column("machine_id", String(128), nullable=False),
+    Column("issued_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("signature", Text, nullable=False),
+    Index("ix_offline_activations_org", "organization_id", "license_type"),
+    Index(
+        "uq_offline_one_active_per_machine",
+        "organization_id",
+        "license_type",
+        "machine_id",
+        unique=True,
+        postgresql_where=text(ACTIVE),
+        sqlite_where=text(ACTIVE),
+    ),
+)
+
 mapper_registry = registry(metadata=metadata)
 _mapped = False
 
@@ -266,6 +312,8 @@ def start_mappers() -> None:
     # The seat ledger is append-only and ever growing: an aggregate holds only the entries it
     # added in this unit of work (the repository saves them); history is read with a query.
     event.listen(model.Organization, "load", _fresh_ledger)
+    mapper_registry.map_imperatively(License, licenses)
+    mapper_registry.map_imperatively(OfflineActivation, offline_activations)
     mapper_registry.map_imperatively(Discount, discount_codes)
     mapper_registry.map_imperatively(Estimate, estimates)
     mapper_registry.map_imperatively(UpgradeTransition, upgrade_transitions)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from domain.catalog import Catalog, CatalogPrice
 from domain.discounts import Discount
+from domain.licenses import License, OfflineActivation
 from domain.model import Member, Organization
 from domain.upgrades import OPEN_STATES, Estimate, Upgrade, UpgradeState
 from workers.orm import (
@@ -19,7 +20,9 @@ from workers.orm import (
     catalog_prices,
     discount_codes,
     inbox,
+    licenses,
     members,
+    offline_activations,
     organizations,
     upgrades,
 )
@@ -224,3 +227,59 @@ class SqlMemberRepository:
         self.session.execute(
             insert(api_tokens).values(member_id=member_id, token_hash=token_hash, created_at=now)
         )
+
+
+class SqlLicenseRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, item: License | OfflineActivation) -> None:
+        self.session.add(item)
+
+    def current(self, organization_id: str, license_type: str) -> License | None:
+        query = (
+            select(License)
+            .where(
+                licenses.c.organization_id == organization_id,
+                licenses.c.license_type == license_type,
+            )
+            .order_by(licenses.c.version.desc())
+            .limit(1)
+        )
+        return self.session.scalars(query).first()
+
+    def has_cause(self, organization_id: str, license_type: str, cause: str) -> bool:
+        query = select(licenses.c.id).where(
+            licenses.c.organization_id == organization_id,
+            licenses.c.license_type == license_type,
+            licenses.c.cause == cause,
+        )
+        return self.session.execute(query).first() is not None
+
+    def history(self, organization_id: str) -> list[License]:
+        query = (
+            select(License)
+            .where(licenses.c.organization_id == organization_id)
+            .order_by(licenses.c.license_type, licenses.c.version.desc())
+        )
+        return list(self.session.scalars(query))
+
+    def get(self, organization_id: str, license_id: str) -> License | None:
+        found = self.session.get(License, license_id)
+        return found if found and found.organization_id == organization_id else None
+
+    def activations(
+        self, organization_id: str, license_type: str | None = None, active_only: bool = False
+    ) -> list[OfflineActivation]:
+        query = select(OfflineActivation).where(
+            offline_activations.c.organization_id == organization_id
+        )
+        if license_type:
+            query = query.where(offline_activations.c.license_type == license_type)
+        if active_only:
+            query = query.where(offline_activations.c.status == "active")
+        return list(self.session.scalars(query.order_by(offline_activations.c.issued_at)))
+
+    def activation(self, organization_id: str, activation_id: str) -> OfflineActivation | None:
+        found = self.session.get(OfflineActivation, activation_id)
+        return found if found and found.organization_id == organization_id else None

@@ -10,7 +10,7 @@ confirm:  `invoice.paid` → paid → applied (subscription, ledger), then the S
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 
 from config.tasks import PUSH_UPGRADE
 from domain.commands import ConfirmInvoicePaid, RecordPaymentFailed
@@ -18,6 +18,7 @@ from domain.errors import OrganizationNotFound
 from domain.model import Organization
 from domain.ports import SubscriptionChange
 from domain.upgrades import Upgrade, UpgradeState
+from workers import license_service
 from workers.deps import Deps
 from workers.unit_of_work import SqlUnitOfWork
 from workers.upgrade_handlers import _discount, _locked_org, _surcharge
@@ -36,11 +37,18 @@ def _upgrade_of_org(uow: SqlUnitOfWork, upgrade_id: str) -> tuple[Organization, 
 
 
 def _apply(
-    uow: SqlUnitOfWork, org: Organization, upgrade: Upgrade, version: int, now: datetime, cause: str
+    uow: SqlUnitOfWork,
+    org: Organization,
+    upgrade: Upgrade,
+    version: int,
+    now: datetime,
+    cause: str,
+    deps: Deps,
 ) -> None:
     upgrade.move(S.PAID, now, cause)
     price = uow.catalog.load().price(upgrade.license_type, upgrade.interval)
-    org.apply_upgrade(upgrade, price, version, now)
+    sub = org.apply_upgrade(upgrade, price, version, now)
+    license_service.regenerate(uow, org, sub, f"upgrade:{upgrade.id}", deps, now)
     if upgrade.discount_code:
         discount = uow.catalog.discount(upgrade.discount_code, lock=True)
         if discount is not None:
@@ -71,7 +79,7 @@ def charge_upgrade(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
             upgrade.record_charge(charged.amount.amount)
             if charged.amount.amount == 0:
                 reason = "in trial: free" if charged.trial else "nothing to charge"
-                _apply(uow, org, upgrade, sub.stripe_version, now, reason)
+                _apply(uow, org, upgrade, sub.stripe_version, now, reason, deps)
                 uow.commit()
                 return upgrade.state
             upgrade.move(S.CHARGING, now, f"charging {charged.amount}")
@@ -114,7 +122,7 @@ def confirm_invoice_paid(cmd: ConfirmInvoicePaid, uow: SqlUnitOfWork, deps: Deps
     """`invoice.paid`: the only cause that applies an upgrade that costs money."""
     found = _find(uow, cmd.upgrade_id, cmd.invoice_id)
     if found is None:
-        return "ignored"  # not an upgrade invoice (e.g. a renewal)
+        return _renewal_paid(cmd, uow, deps)
     org, upgrade = found
     if upgrade.state in (S.APPLIED, S.PAID):
         return "applied"
@@ -129,7 +137,7 @@ def confirm_invoice_paid(cmd: ConfirmInvoicePaid, uow: SqlUnitOfWork, deps: Deps
                 "computed": upgrade.charged_amount,
             },
         )
-    _apply(uow, org, upgrade, cmd.version, deps.clock.now(), f"invoice.paid {cmd.invoice_id}")
+    _apply(uow, org, upgrade, cmd.version, deps.clock.now(), f"invoice.paid {cmd.invoice_id}", deps)
     return "applied"
 
 
@@ -228,3 +236,20 @@ def resume_stuck(uow: SqlUnitOfWork, deps: Deps, older_than_seconds: int = 120) 
             uow.enqueue_after_commit(task, [upgrade_id])
         uow.commit()
     return len(rows)
+
+
+def _renewal_paid(cmd: ConfirmInvoicePaid, uow: SqlUnitOfWork, deps: Deps) -> str:
+    """A paid subscription cycle: the period moves on and the license is re-issued."""
+    if cmd.billing_reason != "subscription_cycle" or not cmd.subscription_id:
+        return "ignored"
+    org = uow.organizations.get_by_customer(cmd.stripe_customer_id or "", lock=True)
+    sub = org.subscription_by_stripe_id(cmd.subscription_id) if org else None
+    if org is None or sub is None:
+        return "ignored"
+    if cmd.period_start and cmd.period_end:
+        start = datetime.fromtimestamp(cmd.period_start, UTC)
+        end = datetime.fromtimestamp(cmd.period_end, UTC)
+        if end > sub.current_period_end:
+            sub.current_period_start, sub.current_period_end = start, end
+    license_service.regenerate(uow, org, sub, f"renewal:{cmd.invoice_id}", deps)
+    return "applied"

@@ -80,6 +80,7 @@ def _sync_subscription(event: dict[str, Any]) -> Command:
         snapshot=subscription_snapshot(subscription, int(event["created"])),
         stripe_customer_id=customer,
         organization_id=(subscription.get("metadata") or {}).get("organization_id"),
+        event_id=str(event.get("id", "")),
     )
 
 
@@ -88,14 +89,36 @@ def _metadata_upgrade(invoice: dict[str, Any]) -> str | None:
     return str(value) if value else None
 
 
+def _invoice_subscription(invoice: dict[str, Any]) -> str | None:
+    """Since API 2025-03-31 the subscription is under `parent.subscription_details`."""
+    details = (invoice.get("parent") or {}).get("subscription_details") or {}
+    found = details.get("subscription") or invoice.get("subscription")
+    if isinstance(found, dict):
+        found = found.get("id")
+    return str(found) if found else None
+
+
+def _line_period(invoice: dict[str, Any]) -> tuple[int | None, int | None]:
+    lines = (invoice.get("lines") or {}).get("data") or []
+    period = (lines[0].get("period") or {}) if lines else {}
+    return period.get("start"), period.get("end")
+
+
 def _invoice_paid(event: dict[str, Any]) -> Command:
     invoice = event["data"]["object"]
+    start, end = _line_period(invoice)
+    customer = invoice.get("customer")
     return ConfirmInvoicePaid(
         invoice_id=invoice["id"],
         upgrade_id=_metadata_upgrade(invoice),
         amount_paid=int(invoice.get("amount_paid") or 0),
         currency=str(invoice.get("currency") or ""),
         version=int(event["created"]),
+        subscription_id=_invoice_subscription(invoice),
+        billing_reason=invoice.get("billing_reason"),
+        stripe_customer_id=customer.get("id") if isinstance(customer, dict) else customer,
+        period_start=int(start) if start else None,
+        period_end=int(end) if end else None,
     )
 
 

@@ -14,6 +14,7 @@ from workers.orm import start_mappers
 from workers.repositories import (
     SqlCatalogRepository,
     SqlInboxRepository,
+    SqlLicenseRepository,
     SqlMemberRepository,
     SqlOrganizationRepository,
     SqlUpgradeRepository,
@@ -45,6 +46,7 @@ class SqlUnitOfWork:
         self.upgrades = SqlUpgradeRepository(self.session)
         self.catalog = SqlCatalogRepository(self.session)
         self.members = SqlMemberRepository(self.session)
+        self.licenses = SqlLicenseRepository(self.session)
         return self
 
     def __exit__(

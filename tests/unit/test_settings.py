@@ -8,6 +8,7 @@ PRODUCTION = {
     "CELERY_BROKER_URL": "redis://redis:6379/0",
     "STRIPE_API_KEY": "sk_live_x",
     "STRIPE_WEBHOOK_SECRETS": "whsec_a, whsec_b",
+    "LICENSE_SIGNING_KEY": "bm90LWNoZWNrZWQtaGVyZQ==",
 }
 
 
@@ -30,7 +31,14 @@ def test_rotating_secrets_are_split_and_trimmed() -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["DATABASE_URL", "CELERY_BROKER_URL", "STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRETS"]
+    "name",
+    [
+        "DATABASE_URL",
+        "CELERY_BROKER_URL",
+        "STRIPE_API_KEY",
+        "STRIPE_WEBHOOK_SECRETS",
+        "LICENSE_SIGNING_KEY",
+    ],
 )
 def test_production_names_each_missing_variable(name: str) -> None:
     env = {k: v for k, v in PRODUCTION.items() if k != name}

@@ -174,7 +174,7 @@ def test_the_charged_amount_is_recomputed_at_submission_and_drift_recorded(
     engine, uow, deps, world, clock, gateway
 ) -> None:
     deps = fake_deps(clock, gateway)
-    deps = type(deps)(gateway, clock, estimate_ttl=deps.estimate_ttl * 40)
+    deps = type(deps)(gateway, clock, deps.signer, estimate_ttl=deps.estimate_ttl * 40)
     e = estimate(uow, deps, world)
     clock.advance(hours=5)  # the customer waited before paying
     upgrade, _ = submit(uow, deps, world, e.id)

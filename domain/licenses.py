@@ -1,0 +1,139 @@
+"""Licenses: what an organization may use, always consistent with what was paid.
+
+A subscription's license is re-issued exactly once per cause (upgrade applied, renewal paid,
+trial converted, seats or interval changed by Stripe or reconciliation) and revoked when the
+subscription is canceled. History is append-only: a new version supersedes the previous
+one, which stays readable.
+
+Offline licenses bind one machine to one seat of a node-locked, annual, active subscription
+and expire at the cycle's end; active ones never exceed the seats.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from domain.errors import DomainError
+
+
+class LicenseStatus(StrEnum):
+    CURRENT = "current"
+    SUPERSEDED = "superseded"
+    REVOKED = "revoked"
+
+
+class ActivationStatus(StrEnum):
+    ACTIVE = "active"
+    RELEASED = "released"
+    REVOKED = "revoked"
+
+
+class OfflineNotAllowed(DomainError):
+    """Only node-locked and annual subscriptions can produce offline licenses."""
+
+    code = "offline_requires_node_locked_annual"
+
+
+class OfflineSeatsExhausted(DomainError):
+    """Every seat already has an active offline license; release one first."""
+
+    code = "offline_seats_exhausted"
+    http_status = 409
+
+
+class ActivationNotFound(DomainError):
+    """No such offline license for this organization."""
+
+    code = "offline_license_not_found"
+    http_status = 404
+
+
+class LicenseNotFound(DomainError):
+    """No such license for this organization."""
+
+    code = "license_not_found"
+    http_status = 404
+
+
+@dataclass(eq=False)
+class License:
+    id: str
+    organization_id: str
+    license_type: str
+    seats: int
+    interval: str
+    valid_until: datetime
+    version: int
+    issued_at: datetime
+    cause: str
+    status: str = LicenseStatus.CURRENT.value
+    signature: str = ""
+
+    def claims(self) -> dict[str, object]:
+        """The signed content of the license file."""
+        return {
+            "kind": "subscription",
+            "license_id": self.id,
+            "organization_id": self.organization_id,
+            "license_type": self.license_type,
+            "seats": self.seats,
+            "interval": self.interval,
+            "valid_until": _iso(self.valid_until),
+            "version": self.version,
+            "issued_at": _iso(self.issued_at),
+            "cause": self.cause,
+            "revoked": self.status == LicenseStatus.REVOKED,
+        }
+
+
+@dataclass(eq=False)
+class OfflineActivation:
+    id: str
+    organization_id: str
+    license_type: str
+    machine_id: str
+    issued_at: datetime
+    expires_at: datetime
+    status: str = ActivationStatus.ACTIVE.value
+    version: int = 1
+    signature: str = ""
+
+    @property
+    def active(self) -> bool:
+        return self.status == ActivationStatus.ACTIVE
+
+    def claims(self) -> dict[str, object]:
+        return {
+            "kind": "offline",
+            "license_id": self.id,
+            "organization_id": self.organization_id,
+            "license_type": self.license_type,
+            "machine_id": self.machine_id,
+            "issued_at": _iso(self.issued_at),
+            "expires_at": _iso(self.expires_at),
+            "version": self.version,
+        }
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def valid_until(cycle_end: datetime, grace: timedelta) -> datetime:
+    return cycle_end + grace
+
+
+def check_offline_allowed(license_type: str, interval: str, status: str) -> None:
+    if license_type != "node_locked" or interval != "year":
+        raise OfflineNotAllowed(
+            "offline licenses need a node-locked subscription on annual billing"
+        )
+    if status != "active":
+        raise OfflineNotAllowed(f"the subscription is {status}, not active")
+
+
+def check_seat_free(active: int, seats: int) -> None:
+    if active >= seats:
+        raise OfflineSeatsExhausted(f"all {seats} seat(s) have an active offline license")

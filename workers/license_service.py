@@ -1,0 +1,134 @@
+"""Issue, supersede and revoke licenses, in the transaction of the change that causes them.
+
+Causes are strings such as `upgrade:upg_…`, `renewal:in_…`, `trial_converted:evt_…`,
+`canceled:evt_…`, `stripe_sync:evt_…`; the table allows each cause once per license type, and
+`regenerate` checks first, so a repeated event issues nothing.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from domain.errors import NoLicenseBought
+from domain.licenses import (
+    ActivationNotFound,
+    ActivationStatus,
+    License,
+    LicenseStatus,
+    OfflineActivation,
+    check_offline_allowed,
+    check_seat_free,
+    valid_until,
+)
+from domain.model import Member, Organization, Subscription
+from workers.deps import Deps
+from workers.unit_of_work import SqlUnitOfWork
+
+
+def regenerate(
+    uow: SqlUnitOfWork,
+    org: Organization,
+    sub: Subscription,
+    cause: str,
+    deps: Deps,
+    now: datetime | None = None,
+) -> License | None:
+    """A new version of the subscription's license, or None if `cause` already issued one."""
+    now = now or deps.clock.now()
+    if uow.licenses.has_cause(org.id, sub.license_type, cause):
+        return None
+    previous = uow.licenses.current(org.id, sub.license_type)
+    revoked = sub.status == "canceled"
+    if previous is not None and previous.status == LicenseStatus.CURRENT:
+        previous.status = LicenseStatus.SUPERSEDED.value
+    license = License(
+        id=f"lic_{secrets.token_hex(10)}",
+        organization_id=org.id,
+        license_type=sub.license_type,
+        seats=sub.seats,
+        interval=sub.interval,
+        valid_until=now if revoked else valid_until(sub.current_period_end, deps.license_grace),
+        version=(previous.version + 1) if previous else 1,
+        issued_at=now,
+        cause=cause,
+        status=(LicenseStatus.REVOKED if revoked else LicenseStatus.CURRENT).value,
+    )
+    license.signature = deps.signer.sign(license.claims())
+    uow.licenses.add(license)
+    _follow_offline(uow, org, sub, deps, now, revoked)
+    return license
+
+
+def _follow_offline(
+    uow: SqlUnitOfWork,
+    org: Organization,
+    sub: Subscription,
+    deps: Deps,
+    now: datetime,
+    revoked: bool,
+) -> None:
+    """Reissue active offline licenses with the new expiry, or revoke them with the license."""
+    for activation in uow.licenses.activations(org.id, sub.license_type, active_only=True):
+        if revoked or sub.interval != "year":
+            activation.status = ActivationStatus.REVOKED.value
+            continue
+        if activation.expires_at != sub.current_period_end:
+            activation.expires_at = sub.current_period_end
+            activation.version += 1
+            activation.issued_at = now
+            activation.signature = deps.signer.sign(activation.claims())
+
+
+def activate_offline(
+    uow: SqlUnitOfWork, deps: Deps, org_id: str, member: Member, license_type: str, machine_id: str
+) -> tuple[OfflineActivation, bool]:
+    """Bind a machine to a seat; (activation, created). The same machine gets its own back."""
+    from workers.upgrade_handlers import _locked_org
+
+    now = deps.clock.now()
+    with uow:
+        member.require_upgrader()
+        org = _locked_org(uow, org_id)  # serializes activations: never more than the seats
+        sub = org.subscription_for(license_type)
+        if sub is None or sub.seats < 1:
+            raise NoLicenseBought(f"no {license_type} license was bought yet")
+        check_offline_allowed(sub.license_type, sub.interval, sub.status)
+        active = uow.licenses.activations(org.id, license_type, active_only=True)
+        same = next((a for a in active if a.machine_id == machine_id), None)
+        if same is not None:
+            return same, False
+        check_seat_free(len(active), sub.seats)
+        activation = OfflineActivation(
+            id=f"off_{secrets.token_hex(10)}",
+            organization_id=org.id,
+            license_type=license_type,
+            machine_id=machine_id,
+            issued_at=now,
+            expires_at=sub.current_period_end,
+        )
+        activation.signature = deps.signer.sign(activation.claims())
+        uow.licenses.add(activation)
+        uow.commit()
+    return activation, True
+
+
+def release_offline(
+    uow: SqlUnitOfWork, deps: Deps, org_id: str, member: Member, activation_id: str
+) -> OfflineActivation:
+    from workers.upgrade_handlers import _locked_org
+
+    with uow:
+        member.require_upgrader()
+        org = _locked_org(uow, org_id)
+        activation = uow.licenses.activation(org.id, activation_id)
+        if activation is None:
+            raise ActivationNotFound(f"no offline license {activation_id!r}")
+        if activation.active:
+            activation.status = ActivationStatus.RELEASED.value
+            uow.commit()
+    return activation
+
+
+def license_file(deps: Deps, item: License | OfflineActivation) -> str:
+    return deps.signer.file(item.claims(), item.signature)

@@ -1,0 +1,131 @@
+"""Ed25519 license files: sign, and verify with nothing but the public key.
+
+A license file is JSON: `{"license": {...claims}, "signature": base64, "algorithm":
+"Ed25519", "key_id": ...}`. The signature covers the claims serialized canonically (sorted
+keys, no spaces), so editing any field breaks it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from config.settings import ConfigError, Settings
+
+
+def canonical(claims: dict[str, Any]) -> bytes:
+    return json.dumps(claims, sort_keys=True, separators=(",", ":")).encode()
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+class LicenseSigner:
+    def __init__(self, private_key: Ed25519PrivateKey) -> None:
+        self._key = private_key
+        raw = private_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        self.public_key = _b64(raw)
+        self.key_id = hashlib.sha256(raw).hexdigest()[:16]
+
+    @classmethod
+    def from_base64(cls, value: str) -> LicenseSigner:
+        try:
+            raw = base64.b64decode(value.strip(), validate=True)
+            return cls(Ed25519PrivateKey.from_private_bytes(raw))
+        except ValueError:
+            raise ConfigError(
+                "LICENSE_SIGNING_KEY must be a base64 raw 32-byte Ed25519 private key"
+            ) from None
+
+    def sign(self, claims: dict[str, Any]) -> str:
+        return _b64(self._key.sign(canonical(claims)))
+
+    def file(self, claims: dict[str, Any], signature: str) -> str:
+        return (
+            json.dumps(
+                {
+                    "license": claims,
+                    "signature": signature,
+                    "algorithm": "Ed25519",
+                    "key_id": self.key_id,
+                },
+                indent=2,
+                sort_keys=True,
+            )
+            + "\n"
+        )
+
+
+def new_private_key_b64() -> str:
+    from cryptography.hazmat.primitives.serialization import NoEncryption, PrivateFormat
+
+    key = Ed25519PrivateKey.generate()
+    return _b64(key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption()))
+
+
+def load_signer(settings: Settings) -> LicenseSigner:
+    """The configured key; in development one generated on first run, kept outside the repo."""
+    if settings.license_signing_key:
+        return LicenseSigner.from_base64(settings.license_signing_key)
+    if settings.production:
+        raise ConfigError("LICENSE_SIGNING_KEY is required when SEATFLOW_ENV=production")
+    path: Path = settings.license_key_file
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(new_private_key_b64() + "\n")
+    return LicenseSigner.from_base64(path.read_text())
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ok: bool
+    reason: str
+    claims: dict[str, Any]
+
+
+def verify_file(
+    text: str, public_key_b64: str, machine_id: str | None = None, now: datetime | None = None
+) -> Verdict:
+    """Check a license file offline: signature, revocation, expiry, machine binding."""
+    try:
+        document = json.loads(text)
+        claims, signature = document["license"], base64.b64decode(document["signature"])
+        public = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key_b64))
+    except (ValueError, KeyError, TypeError):
+        return Verdict(False, "not a seatflow license file, or not a valid public key", {})
+    try:
+        public.verify(signature, canonical(claims))
+    except InvalidSignature:
+        return Verdict(
+            False, "signature does not match: the file was edited or signed by another key", claims
+        )
+    current = now or datetime.now(UTC)
+    if claims.get("revoked"):
+        return Verdict(False, "license was revoked", claims)
+    expiry = claims.get("expires_at") or claims.get("valid_until")
+    if not expiry or datetime.fromisoformat(expiry.replace("Z", "+00:00")) <= current:
+        return Verdict(False, f"license expired at {expiry}", claims)
+    if claims.get("kind") == "offline":
+        if machine_id is None:
+            return Verdict(False, "offline license: give --machine-id to check the binding", claims)
+        if machine_id != claims.get("machine_id"):
+            return Verdict(
+                False,
+                f"license is bound to machine {claims.get('machine_id')!r}, not {machine_id!r}",
+                claims,
+            )
+    return Verdict(True, "valid", claims)
