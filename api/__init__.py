@@ -9,6 +9,7 @@ from config.settings import Settings
 
 def create_app(settings: Settings | None = None) -> Flask:
     """Application factory used by gunicorn (`api:create_app()`) and by tests."""
+    from api import licenses  # noqa: F401  (registers its routes on the blueprint)
     from api.errors import register_error_handlers
     from api.views import bp
     from config.celery import make_celery

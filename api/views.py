@@ -20,23 +20,23 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 MAX_SEATS = 100_000
 
 
-def _uow() -> SqlUnitOfWork:
+def uow() -> SqlUnitOfWork:
     ext = current_app.extensions
     return SqlUnitOfWork(ext["seatflow.engine"], enqueue=ext["seatflow.enqueue"])
 
 
-def _deps() -> Deps:
+def deps() -> Deps:
     deps: Deps = current_app.extensions["seatflow.deps"]
     return deps
 
 
-def _member(org_id: str) -> Member:
+def member_of(org_id: str) -> Member:
     """The caller: 401 without a valid token, 404 for another organization's ids."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401, "unauthenticated", "send Authorization: Bearer <token>")
-    with _uow() as uow:
-        member = uow.members.by_token_hash(token_hash(token.strip()))
+    with uow() as work:
+        member = work.members.by_token_hash(token_hash(token.strip()))
     if member is None or member.removed_at is not None:
         raise ApiError(401, "unauthenticated", "the token is not valid")
     if member.organization_id != org_id:
@@ -45,14 +45,14 @@ def _member(org_id: str) -> Member:
     return member
 
 
-def _body() -> dict[str, Any]:
+def body() -> dict[str, Any]:
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise ApiError(400, "invalid_request", "the body must be a JSON object")
     return data
 
 
-def _field(data: dict[str, Any], name: str, kind: type, required: bool = True) -> Any:
+def field(data: dict[str, Any], name: str, kind: type, required: bool = True) -> Any:
     value = data.get(name)
     if value is None and not required:
         return None
@@ -65,10 +65,10 @@ def _field(data: dict[str, Any], name: str, kind: type, required: bool = True) -
 
 @bp.get("/organizations/<org_id>/subscriptions")
 def subscriptions(org_id: str) -> Any:
-    _member(org_id)
-    with _uow() as uow:
-        org = uow.organizations.get(org_id)
-        catalog = uow.catalog.load()
+    member_of(org_id)
+    with uow() as work:
+        org = work.organizations.get(org_id)
+        catalog = work.catalog.load()
     if org is None:
         raise OrganizationNotFound(f"no organization {org_id!r}")
     rows = []
@@ -81,44 +81,44 @@ def subscriptions(org_id: str) -> Any:
 
 @bp.post("/organizations/<org_id>/estimates")
 def create_estimate(org_id: str) -> Any:
-    member = _member(org_id)
-    data = _body()
+    member = member_of(org_id)
+    data = body()
     if isinstance(data.get("license_type"), list) or "license_types" in data:
         raise OneLicenseTypePerUpgrade("an upgrade changes exactly one license type")
-    seats = _field(data, "seats", int)
+    seats = field(data, "seats", int)
     if not 1 <= seats <= MAX_SEATS:
         raise ApiError(400, "invalid_request", f"seats must be between 1 and {MAX_SEATS}")
-    interval = _field(data, "interval", str)
+    interval = field(data, "interval", str)
     if interval not in ("month", "year"):
         raise ApiError(400, "invalid_request", "interval must be 'month' or 'year'")
     cmd = RequestEstimate(
         organization_id=org_id,
         member_id=member.id,
-        license_type=_field(data, "license_type", str),
+        license_type=field(data, "license_type", str),
         seats=seats,
         interval=interval,
-        discount_code=_field(data, "discount_code", str, required=False),
+        discount_code=field(data, "discount_code", str, required=False),
     )
-    estimate = upgrade_handlers.request_estimate(cmd, _uow(), _deps())
+    estimate = upgrade_handlers.request_estimate(cmd, uow(), deps())
     return serializers.estimate(estimate), 201
 
 
 @bp.post("/organizations/<org_id>/upgrades")
 def create_upgrade(org_id: str) -> Any:
-    member = _member(org_id)
+    member = member_of(org_id)
     key = request.headers.get("Idempotency-Key", "").strip() or None
     if key is not None and len(key) > 255:
         raise ApiError(400, "invalid_request", "Idempotency-Key is at most 255 characters")
-    cmd = SubmitUpgrade(org_id, member.id, _field(_body(), "estimate_id", str), key)
-    upgrade, created = upgrade_handlers.submit_upgrade(cmd, _uow(), _deps())
+    cmd = SubmitUpgrade(org_id, member.id, field(body(), "estimate_id", str), key)
+    upgrade, created = upgrade_handlers.submit_upgrade(cmd, uow(), deps())
     return serializers.upgrade(upgrade), 202 if created else 200
 
 
 @bp.get("/organizations/<org_id>/upgrades/<upgrade_id>")
 def show_upgrade(org_id: str, upgrade_id: str) -> Any:
-    _member(org_id)
-    with _uow() as uow:
-        upgrade = uow.upgrades.for_organization(org_id, upgrade_id)
+    member_of(org_id)
+    with uow() as work:
+        upgrade = work.upgrades.for_organization(org_id, upgrade_id)
     if upgrade is None:
         raise UpgradeNotFound(f"no upgrade {upgrade_id!r}")
     return serializers.upgrade(upgrade)
@@ -126,6 +126,6 @@ def show_upgrade(org_id: str, upgrade_id: str) -> Any:
 
 @bp.post("/organizations/<org_id>/upgrades/<upgrade_id>/cancel")
 def cancel_upgrade(org_id: str, upgrade_id: str) -> Any:
-    member = _member(org_id)
+    member = member_of(org_id)
     cmd = CancelUpgrade(org_id, member.id, upgrade_id)
-    return serializers.upgrade(upgrade_handlers.cancel_upgrade(cmd, _uow(), _deps()))
+    return serializers.upgrade(upgrade_handlers.cancel_upgrade(cmd, uow(), deps()))

@@ -80,7 +80,9 @@ def subscription_event(
     return samples.event("customer.subscription.created", obj, created=created)
 
 
-def build_world(engine: Engine, customer: str = "cus_acme", **subscription: Any) -> World:
+def build_world(
+    engine: Engine, customer: str = "cus_acme", with_subscription: bool = True, **subscription: Any
+) -> World:
     uow = SqlUnitOfWork(engine)
     org = admin.create_organization(uow, "Acme", customer=customer)
     admin.import_catalog(uow, CATALOG)
@@ -89,7 +91,7 @@ def build_world(engine: Engine, customer: str = "cus_acme", **subscription: Any)
         for role in ("owner", "admin", "member")
     }
     tokens = {role: admin.create_token(uow, p["id"])["token"] for role, p in people.items()}
-    if subscription is not None:
+    if with_subscription:
         event = subscription_event(customer, **subscription)
         with uow:
             found = uow.organizations.get(org["id"], lock=True)

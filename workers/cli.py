@@ -135,6 +135,36 @@ def cmd_surcharge(args: argparse.Namespace) -> int:
     return 1 if "error" in result else 0
 
 
+def cmd_license_verify(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from workers.licensing import verify_file
+
+    key = args.public_key
+    if Path(key).is_file():
+        key = Path(key).read_text().strip()
+    verdict = verify_file(Path(args.file).read_text(), key, args.machine_id)
+    if not verdict.ok:
+        print(f"invalid: {verdict.reason}", file=sys.stderr)
+        return 1
+    c = verdict.claims
+    until = c.get("expires_at") or c.get("valid_until")
+    bound = f", machine {c['machine_id']}" if c.get("kind") == "offline" else ""
+    seats = f", {c['seats']} seat(s), {c['interval']}ly" if "seats" in c else ""
+    print(
+        f"valid: {c['kind']} license {c['license_id']} v{c['version']} for "
+        f"{c['organization_id']}, {c['license_type']}{seats}{bound}, until {until}"
+    )
+    return 0
+
+
+def cmd_license_public_key(args: argparse.Namespace) -> int:
+    from workers.licensing import load_signer
+
+    print(load_signer(bootstrap.settings()).public_key)
+    return 0
+
+
 def cmd_send_sample(args: argparse.Namespace) -> int:
     status, body = devserver.send_sample(bootstrap.settings(), args.url, args.customer)
     print(f"HTTP {status} {body.strip()}")
@@ -239,6 +269,18 @@ def build_parser() -> argparse.ArgumentParser:
     sur.add_argument("--amount-off", type=int)
     sur.add_argument("--trial", action="store_true")
     sur.set_defaults(func=cmd_surcharge)
+
+    lic = sub.add_parser("license", help="license files").add_subparsers(
+        dest="license", required=True
+    )
+    verify = lic.add_parser("verify", help="check a license file offline (no network, no DB)")
+    verify.add_argument("file")
+    verify.add_argument("--public-key", required=True, help="base64 key, or a file holding it")
+    verify.add_argument("--machine-id", help="the machine an offline license must be bound to")
+    verify.set_defaults(func=cmd_license_verify)
+    lic.add_parser("public-key", help="print the public key to ship with clients").set_defaults(
+        func=cmd_license_public_key
+    )
 
     sample = sub.add_parser("send-sample", help="post a signed sample subscription event")
     sample.add_argument("--url", default="http://127.0.0.1:8000/webhooks/stripe")

@@ -195,3 +195,56 @@ def test_a_body_that_is_not_json_is_400(env) -> None:
         content_type="text/plain",
     )
     assert (response.status_code, response.json["error"]["code"]) == (400, "invalid_request")
+
+
+def test_offline_licenses_through_the_api(sqlite_settings) -> None:
+    from tests.builders import store_event, subscription_event
+    from workers import handlers
+
+    app = create_app(sqlite_settings)
+    deps = fake_deps(FixedClock(datetime(2022, 1, 11, tzinfo=UTC)), FakeGateway())
+    app.extensions["seatflow.deps"] = deps
+    engine = make_engine(sqlite_settings)
+    world = build_world(engine, customer="cus_off", with_subscription=False)
+    event = subscription_event("cus_off", seats=1, interval="year")
+    handlers.process_stripe_event(store_event(engine, event), SqlUnitOfWork(engine), deps)
+    client, headers = app.test_client(), auth(world.tokens["owner"])
+
+    created = client.post(
+        url(world, "/offline-licenses"),
+        headers=headers,
+        json={"license_type": "node_locked", "machine_id": "m-1"},
+    )
+    assert created.status_code == 201
+    assert '"machine_id": "m-1"' in created.json["file"]
+    full = client.post(
+        url(world, "/offline-licenses"),
+        headers=headers,
+        json={"license_type": "node_locked", "machine_id": "m-2"},
+    )
+    assert (full.status_code, full.json["error"]["code"]) == (409, "offline_seats_exhausted")
+    listing = client.get(url(world, "/offline-licenses"), headers=auth(world.tokens["member"]))
+    assert listing.json["usage"] == [{"license_type": "node_locked", "active": 1, "seats": 1}]
+    file = client.get(url(world, f"/offline-licenses/{created.json['id']}/file"), headers=headers)
+    assert file.status_code == 200 and "attachment" in file.headers["Content-Disposition"]
+    released = client.delete(url(world, f"/offline-licenses/{created.json['id']}"), headers=headers)
+    assert released.json["status"] == "released"
+
+    licenses = client.get(url(world, "/licenses"), headers=headers).json
+    [current] = licenses["current"]
+    assert (current["version"], current["seats"], current["interval"]) == (1, 1, "year")
+    download = client.get(url(world, f"/licenses/{current['id']}/file"), headers=headers)
+    assert download.status_code == 200 and b'"kind": "subscription"' in download.data
+
+
+def test_a_monthly_subscription_gets_422_for_offline_licenses(env) -> None:
+    client, world, _, _ = env
+    response = client.post(
+        url(world, "/offline-licenses"),
+        headers=auth(world.tokens["owner"]),
+        json={"license_type": "node_locked", "machine_id": "m-1"},
+    )
+    assert (response.status_code, response.json["error"]["code"]) == (
+        422,
+        "offline_requires_node_locked_annual",
+    )

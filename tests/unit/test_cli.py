@@ -133,3 +133,71 @@ def test_an_operator_sets_up_an_organization_from_the_command_line(tmp_path: Pat
         "member", "add", "--org", "org_nope", "--email", "x@y", "--role", "admin", env=env
     )
     assert bad.returncode == 1 and "no organization" in bad.stderr
+
+
+def test_license_verify_works_offline_and_says_why_a_file_fails(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from domain.licenses import OfflineActivation
+    from tests.fakes import TEST_SIGNER
+
+    item = OfflineActivation(
+        "off_1",
+        "org_1",
+        "node_locked",
+        "machine-a",
+        datetime(2022, 1, 11, tzinfo=UTC),
+        datetime(2099, 1, 1, tzinfo=UTC),
+    )
+    good = tmp_path / "license.json"
+    good.write_text(TEST_SIGNER.file(item.claims(), TEST_SIGNER.sign(item.claims())))
+    key = tmp_path / "public.key"
+    key.write_text(TEST_SIGNER.public_key + "\n")
+    # No database, no network: an environment with nothing configured.
+    env = {"PATH": "/usr/bin", "SEATFLOW_ENV": "production"}
+
+    ok = seatflow(
+        "license",
+        "verify",
+        str(good),
+        "--public-key",
+        str(key),
+        "--machine-id",
+        "machine-a",
+        env=env,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.startswith("valid: offline license off_1 v1 for org_1")
+
+    edited = tmp_path / "edited.json"
+    edited.write_text(good.read_text().replace("2099-01-01", "2199-01-01"))
+    cases = [
+        ([str(edited), "--machine-id", "machine-a"], "signature does not match"),
+        ([str(good), "--machine-id", "machine-b"], "bound to machine 'machine-a'"),
+        ([str(good)], "give --machine-id"),
+    ]
+    for args, reason in cases:
+        bad = seatflow("license", "verify", *args, "--public-key", TEST_SIGNER.public_key, env=env)
+        assert bad.returncode == 1 and reason in bad.stderr, bad.stderr
+
+    old = OfflineActivation(
+        "off_2",
+        "org_1",
+        "node_locked",
+        "machine-a",
+        datetime(2020, 1, 1, tzinfo=UTC),
+        datetime(2021, 1, 1, tzinfo=UTC),
+    )
+    expired = tmp_path / "expired.json"
+    expired.write_text(TEST_SIGNER.file(old.claims(), TEST_SIGNER.sign(old.claims())))
+    bad = seatflow(
+        "license",
+        "verify",
+        str(expired),
+        "--public-key",
+        TEST_SIGNER.public_key,
+        "--machine-id",
+        "machine-a",
+        env=env,
+    )
+    assert bad.returncode == 1 and "expired at 2021-01-01T00:00:00Z" in bad.stderr

@@ -53,7 +53,9 @@ def _snapshot(seats: int, version: int):
 def test_an_older_snapshot_never_overwrites_a_newer_one() -> None:
     org = Organization(id="org_1", name="Acme")
     assert org.sync_subscription(_snapshot(seats=5, version=200)).outcome is SyncOutcome.APPLIED
-    assert org.sync_subscription(_snapshot(seats=3, version=100)).outcome is SyncOutcome.SKIPPED_STALE
+    assert (
+        org.sync_subscription(_snapshot(seats=3, version=100)).outcome is SyncOutcome.SKIPPED_STALE
+    )
     assert org.subscriptions[0].seats == 5
     assert org.sync_subscription(_snapshot(seats=9, version=300)).outcome is SyncOutcome.APPLIED
     assert org.subscriptions[0].seats == 9

@@ -1,0 +1,259 @@
+"""Licenses: one new version per cause, revocation, offline activations, signed files."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine
+
+from config.database import make_engine
+from domain import errors
+from domain.commands import RequestEstimate, SubmitUpgrade
+from domain.licenses import OfflineNotAllowed, OfflineSeatsExhausted
+from tests.builders import build_world, invoice_event, store_event, subscription_event
+from tests.fakes import TEST_SIGNER, FixedClock, fake_deps
+from workers import admin, handlers, license_service, saga, upgrade_handlers
+from workers.licensing import verify_file
+from workers.unit_of_work import SqlUnitOfWork
+
+NOW = datetime(2022, 1, 11, tzinfo=UTC)
+
+
+@pytest.fixture
+def engine(sqlite_settings) -> Engine:
+    return make_engine(sqlite_settings)
+
+
+@pytest.fixture
+def deps():
+    return fake_deps(FixedClock(NOW))
+
+
+@pytest.fixture
+def uow(engine) -> SqlUnitOfWork:
+    return SqlUnitOfWork(engine)
+
+
+def world_with(engine, uow, deps, **subscription):
+    """An organization whose subscription arrived as a Stripe event (license v1 issued)."""
+    world = build_world(engine, customer="cus_lic", with_subscription=False)
+    event = subscription_event("cus_lic", **subscription)
+    assert handlers.process_stripe_event(store_event(engine, event), uow, deps) == "applied"
+    world.event = event
+    return world
+
+
+def versions(uow, world) -> list[tuple[int, str, str, int]]:
+    with uow:
+        return [
+            (x.version, x.status, x.cause.split(":")[0], x.seats)
+            for x in reversed(uow.licenses.history(world.org_id))
+        ]
+
+
+def process(engine, uow, deps, event) -> str:
+    return handlers.process_stripe_event(store_event(engine, event), uow, deps)
+
+
+def test_a_new_subscription_gets_a_signed_license_and_a_replay_issues_nothing(
+    engine, uow, deps
+) -> None:
+    world = world_with(engine, uow, deps, seats=2)
+    assert versions(uow, world) == [(1, "current", "created", 2)]
+    assert admin.replay_event(engine, uow, deps, world.event["id"]) == "applied"
+    assert versions(uow, world) == [(1, "current", "created", 2)]
+    with uow:
+        [lic] = uow.licenses.history(world.org_id)
+    text = license_service.license_file(deps, lic)
+    verdict = verify_file(text, TEST_SIGNER.public_key, now=NOW)
+    assert verdict.ok and verdict.claims["valid_until"] == "2022-02-08T00:00:00Z"  # + 7 days
+
+
+def test_an_applied_upgrade_supersedes_the_license_once(engine, uow, deps) -> None:
+    world = world_with(engine, uow, deps, seats=1)
+    estimate = upgrade_handlers.request_estimate(
+        RequestEstimate(world.org_id, world.owner["id"], "node_locked", 3, "year"), uow, deps
+    )
+    upgrade, _ = upgrade_handlers.submit_upgrade(
+        SubmitUpgrade(world.org_id, world.owner["id"], estimate.id), uow, deps
+    )
+    saga.charge_upgrade(upgrade.id, uow, deps)
+    paid = invoice_event("invoice.paid", f"in_{upgrade.id}", upgrade.id, estimate.amount)
+    assert process(engine, uow, deps, paid) == "applied"
+    paid_again = invoice_event("invoice.paid", f"in_{upgrade.id}", upgrade.id, estimate.amount)
+    assert process(engine, uow, deps, paid_again) == "applied"
+    assert versions(uow, world) == [(1, "superseded", "created", 1), (2, "current", "upgrade", 3)]
+
+
+def renewal(invoice_id: str, start: datetime, end: datetime) -> dict:
+    event = invoice_event("invoice.paid", invoice_id, None, 10000)
+    invoice = event["data"]["object"]
+    invoice["customer"] = "cus_lic"
+    invoice["billing_reason"] = "subscription_cycle"
+    invoice["parent"] = {
+        "type": "subscription_details",
+        "quote_details": None,
+        "subscription_details": {"subscription": "sub_acme_nl", "metadata": {}},
+    }
+    invoice["lines"]["data"][0]["period"] = {
+        "start": int(start.timestamp()),
+        "end": int(end.timestamp()),
+    }
+    return event
+
+
+def test_a_paid_renewal_reissues_with_the_new_period_once(engine, uow, deps) -> None:
+    world = world_with(engine, uow, deps, seats=2, interval="year")
+    start, end = datetime(2023, 1, 1, tzinfo=UTC), datetime(2024, 1, 1, tzinfo=UTC)
+    assert process(engine, uow, deps, renewal("in_renew", start, end)) == "applied"
+    assert process(engine, uow, deps, renewal("in_renew", start, end)) == "applied"
+    assert versions(uow, world) == [(1, "superseded", "created", 2), (2, "current", "renewal", 2)]
+    with uow:
+        assert uow.licenses.current(world.org_id, "node_locked").valid_until == end + timedelta(
+            days=7
+        )
+
+
+def test_an_invoice_for_something_else_is_ignored(engine, uow, deps) -> None:
+    world_with(engine, uow, deps)
+    event = invoice_event("invoice.paid", "in_other", None, 500)
+    assert process(engine, uow, deps, event) == "ignored"
+
+
+def test_trial_conversion_and_seat_changes_reissue_and_cancel_revokes(engine, uow, deps) -> None:
+    world = world_with(engine, uow, deps, seats=2, status="trialing")
+    converted = subscription_event("cus_lic", seats=2, status="active", created=1_641_000_000)
+    converted["type"] = "customer.subscription.updated"
+    more = subscription_event("cus_lic", seats=5, created=1_641_000_100)
+    more["type"] = "customer.subscription.updated"
+    unchanged = subscription_event("cus_lic", seats=5, created=1_641_000_200)
+    unchanged["type"] = "customer.subscription.updated"
+    canceled = subscription_event("cus_lic", seats=5, status="canceled", created=1_641_000_300)
+    canceled["type"] = "customer.subscription.deleted"
+    for event in (converted, more, unchanged, canceled):
+        assert process(engine, uow, deps, event) == "applied"
+    assert versions(uow, world) == [
+        (1, "superseded", "created", 2),
+        (2, "superseded", "trial_converted", 2),
+        (3, "superseded", "stripe_sync", 5),
+        (4, "revoked", "canceled", 5),
+    ]
+    with uow:
+        revoked = uow.licenses.current(world.org_id, "node_locked")
+    verdict = verify_file(
+        license_service.license_file(deps, revoked), TEST_SIGNER.public_key, now=NOW
+    )
+    assert (verdict.ok, verdict.reason) == (False, "license was revoked")
+
+
+def activate(uow, deps, world, machine, license_type="node_locked", role="admin"):
+    from domain.model import Member
+
+    person = getattr(world, role)
+    member = Member(person["id"], world.org_id, person["email"], person["role"])
+    return license_service.activate_offline(uow, deps, world.org_id, member, license_type, machine)
+
+
+@pytest.mark.parametrize(
+    "subscription",
+    [
+        {"interval": "month"},
+        {"interval": "year", "license_type": "floating"},
+        {"interval": "year", "status": "past_due"},
+    ],
+)
+def test_offline_needs_node_locked_annual_active(engine, uow, deps, subscription) -> None:
+    world = world_with(engine, uow, deps, **subscription)
+    license_type = subscription.get("license_type", "node_locked")
+    with pytest.raises(OfflineNotAllowed) as err:
+        activate(uow, deps, world, "m-1", license_type)
+    assert (err.value.code, err.value.http_status) == ("offline_requires_node_locked_annual", 422)
+
+
+def test_offline_activations_never_exceed_seats(engine, uow, deps) -> None:
+    world = world_with(engine, uow, deps, seats=2, interval="year")
+    first, created = activate(uow, deps, world, "m-1")
+    assert created
+    again, created_again = activate(uow, deps, world, "m-1")
+    assert (again.id, created_again) == (first.id, False)
+    activate(uow, deps, world, "m-2")
+    with pytest.raises(OfflineSeatsExhausted):
+        activate(uow, deps, world, "m-3")
+    from domain.model import Member
+
+    admin_member = Member(world.admin["id"], world.org_id, "a", "admin")
+    license_service.release_offline(uow, deps, world.org_id, admin_member, first.id)
+    assert activate(uow, deps, world, "m-3")[1] is True
+    with pytest.raises(errors.NotOwnerOrAdmin):
+        activate(uow, deps, world, "m-4", role="member")
+
+
+def test_offline_licenses_follow_renewal_and_cancellation(engine, uow, deps) -> None:
+    world = world_with(engine, uow, deps, seats=2, interval="year")
+    activation, _ = activate(uow, deps, world, "m-1")
+    assert activation.expires_at == datetime(2023, 1, 1, tzinfo=UTC)
+    end = datetime(2024, 1, 1, tzinfo=UTC)
+    process(engine, uow, deps, renewal("in_r", datetime(2023, 1, 1, tzinfo=UTC), end))
+    with uow:
+        [renewed] = uow.licenses.activations(world.org_id)
+    assert (renewed.expires_at, renewed.version) == (end, 2)
+    file = license_service.license_file(deps, renewed)
+    later = datetime(2023, 6, 1, tzinfo=UTC)
+    assert verify_file(file, TEST_SIGNER.public_key, "m-1", now=later).ok
+    canceled = subscription_event(
+        "cus_lic", seats=2, interval="year", status="canceled", created=1_700_000_000
+    )
+    canceled["type"] = "customer.subscription.deleted"
+    process(engine, uow, deps, canceled)
+    with uow:
+        assert [a.status for a in uow.licenses.activations(world.org_id)] == ["revoked"]
+
+
+def _offline_file() -> str:
+    from domain.licenses import OfflineActivation
+
+    item = OfflineActivation(
+        "off_1", "org_1", "node_locked", "machine-a", NOW, datetime(2023, 1, 1, tzinfo=UTC)
+    )
+    return TEST_SIGNER.file(item.claims(), TEST_SIGNER.sign(item.claims()))
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("license_id", "off_2"),
+        ("organization_id", "org_2"),
+        ("license_type", "floating"),
+        ("machine_id", "machine-b"),
+        ("issued_at", "2022-01-12T00:00:00Z"),
+        ("expires_at", "2099-01-01T00:00:00Z"),
+        ("version", 2),
+        ("kind", "subscription"),
+    ],
+)
+def test_editing_any_field_breaks_the_signature(field, value) -> None:
+    document = json.loads(_offline_file())
+    document["license"][field] = value
+    verdict = verify_file(json.dumps(document), TEST_SIGNER.public_key, "machine-a", now=NOW)
+    assert not verdict.ok and "signature does not match" in verdict.reason
+
+
+def test_expired_wrong_machine_and_other_key_are_rejected() -> None:
+    from workers.licensing import LicenseSigner, new_private_key_b64
+
+    text = _offline_file()
+    assert verify_file(text, TEST_SIGNER.public_key, "machine-a", now=NOW).ok
+    assert (
+        "expired"
+        in verify_file(
+            text, TEST_SIGNER.public_key, "machine-a", now=datetime(2023, 1, 1, tzinfo=UTC)
+        ).reason
+    )
+    assert (
+        "bound to machine" in verify_file(text, TEST_SIGNER.public_key, "machine-b", now=NOW).reason
+    )
+    other = LicenseSigner.from_base64(new_private_key_b64()).public_key
+    assert "signature does not match" in verify_file(text, other, "machine-a", now=NOW).reason
+    assert "not a seatflow license" in verify_file("{}", TEST_SIGNER.public_key).reason
