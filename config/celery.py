@@ -11,7 +11,7 @@ from datetime import timedelta
 from celery import Celery
 
 from config.settings import Settings
-from config.tasks import EXPIRE_UNPAID_UPGRADES, RESUME_UPGRADES, SWEEP_INBOX
+from config.tasks import EXPIRE_UNPAID_UPGRADES, PRUNE_INBOX, RESUME_UPGRADES, SWEEP_INBOX
 
 
 def _transport_options(settings: Settings) -> dict[str, object]:
@@ -63,6 +63,11 @@ def make_celery(settings: Settings) -> Celery:
                 "task": RESUME_UPGRADES,
                 "schedule": timedelta(minutes=1),
                 "options": {"expires": 60},
+            },
+            "prune-inbox": {
+                "task": PRUNE_INBOX,
+                "schedule": timedelta(hours=1),
+                "options": {"expires": 3600},
             },
             "expire-unpaid-upgrades": {
                 "task": EXPIRE_UNPAID_UPGRADES,

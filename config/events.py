@@ -15,3 +15,15 @@ HANDLED_EVENT_TYPES: frozenset[str] = frozenset(
         "invoice.payment_failed",
     }
 )
+
+
+THIN_EVENT_OBJECT = "v2.core.event"
+
+
+def snapshot_type(event_type: str) -> str:
+    """A thin event for a v1 resource is named `v1.<snapshot type>`."""
+    return event_type.removeprefix("v1.")
+
+
+def is_handled(event_type: str) -> bool:
+    return snapshot_type(event_type) in HANDLED_EVENT_TYPES

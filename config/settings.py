@@ -52,6 +52,10 @@ class Settings:
     license_signing_key: str = ""
     license_key_file: Path = field(default_factory=lambda: Path.home() / ".config/seatflow/key")
     license_grace_days: int = 7
+    stripe_verify_by_fetch: bool = False
+    stripe_read_rate: float = 20.0
+    visibility_timeout_seconds: int = 0  # 0: three times the task time limit
+    inbox_retention_days: int = 30
     unpaid_upgrade_hours: int = 23
     data_dir: Path = field(default_factory=default_data_dir)
 
@@ -61,9 +65,10 @@ class Settings:
 
     @property
     def visibility_timeout(self) -> int:
-        # A broker redelivers an unacked message after this; it must exceed the longest a
-        # task may run, or a slow task would be handed to a second worker while running.
-        return self.task_time_limit * 3
+        # A broker redelivers an unacked message after this; it should exceed the longest a
+        # task may run, or a slow task is handed to a second worker while running (which is
+        # harmless, since processing is idempotent, but wasteful).
+        return self.visibility_timeout_seconds or self.task_time_limit * 3
 
     def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **changes)
@@ -95,6 +100,14 @@ class Settings:
             if value < minimum:
                 raise ConfigError(f"{name} must be at least {minimum}, got {value}")
             return value
+
+        def flag(name: str) -> bool:
+            raw = env.get(name, "").strip().lower()
+            if raw in ("", "0", "false", "no", "off"):
+                return False
+            if raw in ("1", "true", "yes", "on"):
+                return True
+            raise ConfigError(f"{name} must be true or false, got {raw!r}")
 
         database_url = normalize_database_url(
             text("DATABASE_URL", f"sqlite:///{data_dir / 'seatflow.sqlite'}")
@@ -137,6 +150,10 @@ class Settings:
             )
             / "license-signing-key",
             license_grace_days=integer("LICENSE_GRACE_DAYS", 7),
+            stripe_verify_by_fetch=flag("STRIPE_VERIFY_BY_FETCH"),
+            stripe_read_rate=float(integer("STRIPE_READ_RATE", 20, minimum=1)),
+            visibility_timeout_seconds=integer("BROKER_VISIBILITY_TIMEOUT", 0),
+            inbox_retention_days=integer("INBOX_RETENTION_DAYS", 30, minimum=1),
             unpaid_upgrade_hours=integer("UNPAID_UPGRADE_HOURS", 23, minimum=1),
             data_dir=data_dir,
         )

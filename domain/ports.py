@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from domain.model import Organization
 
@@ -70,3 +70,5 @@ class BillingGateway(Protocol):
     def update_subscription(self, change: SubscriptionChange) -> None: ...
 
     def void_invoice(self, *, upgrade_id: str, invoice_id: str) -> bool: ...
+
+    def retrieve(self, object_type: str, object_id: str) -> dict[str, Any]: ...

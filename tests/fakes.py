@@ -32,6 +32,8 @@ class FakeGateway:
     charges: list[dict[str, Any]] = field(default_factory=list)
     changes: list[SubscriptionChange] = field(default_factory=list)
     voided: list[str] = field(default_factory=list)
+    objects: dict[str, dict[str, Any]] = field(default_factory=dict)  # what Stripe has now
+    fetched: list[tuple[str, str]] = field(default_factory=list)
 
     def charge(self, **kwargs: Any) -> ChargeResult:
         self.charges.append(kwargs)
@@ -44,6 +46,10 @@ class FakeGateway:
     def void_invoice(self, *, upgrade_id: str, invoice_id: str) -> bool:
         self.voided.append(invoice_id)
         return True
+
+    def retrieve(self, object_type: str, object_id: str) -> dict[str, Any]:
+        self.fetched.append((object_type, object_id))
+        return self.objects[object_id]
 
 
 TEST_SIGNER = LicenseSigner(Ed25519PrivateKey.generate())

@@ -13,7 +13,7 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from config.events import HANDLED_EVENT_TYPES
+from config.events import is_handled
 from config.tasks import PROCESS_STRIPE_EVENT
 from webhooks import inbox
 from webhooks.signature import SignatureError, verify
@@ -58,7 +58,7 @@ def receive() -> tuple[Any, int]:
         log.warning("webhook rejected", extra={"reason": str(exc)})
         return _reply(400, error=str(exc))
 
-    handled = event.type in HANDLED_EVENT_TYPES
+    handled = is_handled(event.type)
     try:
         new = inbox.store(
             ext["seatflow.engine"], event, body, secret_index, "received" if handled else "ignored"

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from celery import Celery
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, delete, func, select, update
 
 from config.tasks import PROCESS_STRIPE_EVENT
 from domain.catalog import CatalogPrice
@@ -83,17 +83,76 @@ def replay_event(engine: Engine, uow: SqlUnitOfWork, deps: Deps, event_id: str) 
     return handlers.process_stripe_event(event_id, uow, deps)
 
 
-def redrive_dead(engine: Engine, celery: Celery, dry_run: bool = False) -> list[str]:
+def _dead_matching(
+    event_ids: list[str], types: list[str], since: datetime | None, until: datetime | None
+) -> list[Any]:
+    conditions = [inbox.c.state == "dead"]
+    if event_ids:
+        conditions.append(inbox.c.event_id.in_(event_ids))
+    if types:
+        conditions.append(inbox.c.type.in_(types))
+    if since:
+        conditions.append(inbox.c.received_at >= since)
+    if until:
+        conditions.append(inbox.c.received_at < until)
+    return conditions
+
+
+def redrive(
+    engine: Engine,
+    celery: Celery,
+    *,
+    event_ids: list[str] | None = None,
+    types: list[str] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    dry_run: bool = False,
+) -> list[str]:
+    """Send dead events (all, or by id, type, receipt time) back to the workers."""
+    conditions = _dead_matching(event_ids or [], types or [], since, until)
     if dry_run:
         with engine.connect() as conn:
-            return list(conn.scalars(select(inbox.c.event_id).where(inbox.c.state == "dead")))
-    ids = _reset(engine, inbox.c.state == "dead")
+            return list(conn.scalars(select(inbox.c.event_id).where(*conditions)))
+    ids = _reset(engine, *conditions)
     for event_id in ids:
         try:
             celery.send_task(PROCESS_STRIPE_EVENT, args=[event_id], retry=False)
         except Exception:  # broker down: the rows are `received`, the sweeper takes them
             break
     return ids
+
+
+def purge_dead(engine: Engine, event_ids: list[str]) -> int:
+    """Delete dead events for good (they are otherwise kept until redriven)."""
+    with engine.begin() as conn:
+        result = conn.execute(
+            delete(inbox).where(inbox.c.state == "dead", inbox.c.event_id.in_(event_ids))
+        )
+    return int(result.rowcount)
+
+
+def prune_applied(
+    engine: Engine,
+    older_than: timedelta,
+    batch: int = 1000,
+    dry_run: bool = False,
+    now: datetime | None = None,
+) -> int:
+    """Delete finished events older than `older_than`, in batches; dead rows are kept."""
+    cutoff = (now or datetime.now(UTC)) - older_than
+    done = inbox.c.state.in_(["applied", "ignored", "skipped_stale"])
+    if dry_run:
+        with engine.connect() as conn:
+            count = conn.scalar(select(func.count()).where(done, inbox.c.updated_at < cutoff))
+        return int(count or 0)
+    total = 0
+    while True:
+        with engine.begin() as conn:
+            ids = select(inbox.c.id).where(done, inbox.c.updated_at < cutoff).limit(batch)
+            deleted = conn.execute(delete(inbox).where(inbox.c.id.in_(ids))).rowcount
+        total += deleted
+        if deleted < batch:
+            return total
 
 
 def add_member(uow: SqlUnitOfWork, org_id: str, email: str, role: str) -> dict[str, Any]:

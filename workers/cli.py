@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from typing import Any
 
 from workers import admin, audit, bootstrap, devserver
@@ -58,8 +59,37 @@ def cmd_events_replay(args: argparse.Namespace) -> int:
     return 0 if state != "missing" else 1
 
 
+def cmd_events_dead(args: argparse.Namespace) -> int:
+    args.state = "dead"
+    return cmd_events_list(args)
+
+
+def cmd_events_prune(args: argparse.Namespace) -> int:
+    count = admin.prune_applied(
+        bootstrap.engine(), timedelta(days=args.older_than_days), dry_run=args.dry_run
+    )
+    print(f"{count} finished event(s) {'would be ' if args.dry_run else ''}pruned")
+    return 0
+
+
+def cmd_events_purge(args: argparse.Namespace) -> int:
+    print(f"{admin.purge_dead(bootstrap.engine(), args.event_ids)} dead event(s) purged")
+    return 0
+
+
 def cmd_events_redrive(args: argparse.Namespace) -> int:
-    ids = admin.redrive_dead(bootstrap.engine(), bootstrap.celery(), dry_run=args.dry_run)
+    if not (args.dead or args.id or args.type or args.since or args.until):
+        print("say which dead events: --dead (all), --id, --type, --since/--until", file=sys.stderr)
+        return 2
+    ids = admin.redrive(
+        bootstrap.engine(),
+        bootstrap.celery(),
+        event_ids=args.id,
+        types=args.type,
+        since=audit.parse_time(args.since) if args.since else None,
+        until=audit.parse_time(args.until) if args.until else None,
+        dry_run=args.dry_run,
+    )
     verb = "would redrive" if args.dry_run else "redriven"
     for event_id in ids:
         print(event_id)
@@ -212,11 +242,23 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("event_id")
     replay.set_defaults(func=cmd_events_replay)
     redrive = events.add_parser("redrive", help="send dead events back to the workers")
-    redrive.add_argument(
-        "--dead", action="store_true", required=True, help="redrive every dead event"
-    )
+    redrive.add_argument("--dead", action="store_true", help="every dead event")
+    redrive.add_argument("--id", action="append", default=[], help="an event id (repeatable)")
+    redrive.add_argument("--type", action="append", default=[], help="an event type")
+    redrive.add_argument("--since", help="received at or after (ISO 8601)")
+    redrive.add_argument("--until", help="received before (ISO 8601)")
     redrive.add_argument("--dry-run", action="store_true", help="list, change nothing")
     redrive.set_defaults(func=cmd_events_redrive)
+    dead = events.add_parser("dead", help="list dead events with their error")
+    dead.add_argument("--limit", type=int, default=50)
+    dead.set_defaults(func=cmd_events_dead)
+    prune = events.add_parser("prune", help="delete finished events past retention")
+    prune.add_argument("--older-than-days", type=int, default=30)
+    prune.add_argument("--dry-run", action="store_true")
+    prune.set_defaults(func=cmd_events_prune)
+    purge = events.add_parser("purge", help="delete dead events for good")
+    purge.add_argument("event_ids", nargs="+")
+    purge.set_defaults(func=cmd_events_purge)
 
     member = sub.add_parser("member", help="organization members").add_subparsers(
         dest="member", required=True

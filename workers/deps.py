@@ -23,6 +23,10 @@ class Deps:
     estimate_ttl: timedelta = timedelta(minutes=15)
     unpaid_after: timedelta = timedelta(hours=23)
     license_grace: timedelta = timedelta(days=7)
+    # Re-read each object from Stripe before applying it (a leaked signing secret then
+    # cannot forge state), and break same-second ties between events the same way.
+    verify_by_fetch: bool = False
+    tie_break_by_fetch: bool = False
 
 
 def build_deps(settings: Settings) -> Deps:
@@ -30,10 +34,14 @@ def build_deps(settings: Settings) -> Deps:
     from workers.stripe_gateway import StripeGateway
 
     return Deps(
-        gateway=StripeGateway(settings.stripe_api_key, settings.stripe_api_base),
+        gateway=StripeGateway(
+            settings.stripe_api_key, settings.stripe_api_base, read_rate=settings.stripe_read_rate
+        ),
         clock=SystemClock(),
         estimate_ttl=timedelta(seconds=settings.estimate_ttl_seconds),
         unpaid_after=timedelta(hours=settings.unpaid_upgrade_hours),
         signer=load_signer(settings),
         license_grace=timedelta(days=settings.license_grace_days),
+        verify_by_fetch=settings.stripe_verify_by_fetch,
+        tie_break_by_fetch=bool(settings.stripe_api_base) or settings.stripe_verify_by_fetch,
     )

@@ -19,7 +19,7 @@ from domain.model import Organization
 from workers import license_service, saga
 from workers.deps import Deps
 from workers.repositories import DONE_STATES
-from workers.stripe_events import to_command
+from workers.stripe_events import resolve, subscription_snapshot, to_command
 from workers.unit_of_work import SqlUnitOfWork
 
 log = logging.getLogger("seatflow.workers")
@@ -48,6 +48,15 @@ def _organization_for(uow: SqlUnitOfWork, cmd: SyncSubscription) -> Organization
 def sync_subscription(cmd: SyncSubscription, uow: SqlUnitOfWork, deps: Deps) -> str:
     org = _organization_for(uow, cmd)
     snapshot = cmd.snapshot
+    current = org.subscription_by_stripe_id(snapshot.stripe_subscription_id)
+    if (
+        current is not None
+        and current.stripe_version == snapshot.version
+        and (deps.tie_break_by_fetch)
+    ):
+        # Two events in the same second: their order is unknown, so ask Stripe for the truth.
+        fetched = deps.gateway.retrieve("subscription", snapshot.stripe_subscription_id)
+        snapshot = subscription_snapshot(fetched, snapshot.version)
     if not snapshot.license_type:
         price = uow.catalog.load().by_stripe_price(snapshot.stripe_price_id)
         if price is None:
@@ -70,8 +79,7 @@ HANDLERS: dict[type[Command], Callable[[Any, SqlUnitOfWork, Deps], str]] = {
 }
 
 
-class EventFailed(Exception):
-    """Processing failed for a reason a retry may cure (recorded on the inbox row)."""
+STALE_NOTE = "a newer state of this Stripe object was already applied"
 
 
 def process_stripe_event(event_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
@@ -84,7 +92,8 @@ def process_stripe_event(event_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
         if row.state in DONE_STATES:
             return row.state
         try:
-            command = to_command(json.loads(row.payload))
+            event = resolve(json.loads(row.payload), deps.gateway.retrieve, deps.verify_by_fetch)
+            command = to_command(event)
             state = "ignored" if command is None else HANDLERS[type(command)](command, uow, deps)
         except DomainError as exc:
             # A broken rule will not heal by retrying: park the event for a human.
@@ -93,7 +102,8 @@ def process_stripe_event(event_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
             uow.commit()
             log.warning("event dead", extra={"event_id": event_id, "code": exc.code})
             return "dead"
-        uow.inbox.mark(event_id, state, _now(), attempt=True)
+        note = STALE_NOTE if state == "skipped_stale" else None
+        uow.inbox.mark(event_id, state, _now(), error=note, attempt=True)
         uow.commit()
     log.info(
         "event processed", extra={"event_id": event_id, "event_type": row.type, "state": state}

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from config.events import THIN_EVENT_OBJECT, snapshot_type
 from domain.commands import Command, ConfirmInvoicePaid, RecordPaymentFailed, SyncSubscription
 from domain.model import Interval, SubscriptionSnapshot
 
@@ -144,3 +145,38 @@ def to_command(event: dict[str, Any]) -> Command | None:
     """The command an event asks for, or None for types seatflow does not act on."""
     mapper = MAPPERS.get(event.get("type", ""))
     return mapper(event) if mapper else None
+
+
+FETCHABLE = {"customer.subscription": "subscription", "invoice": "invoice"}
+
+
+def object_type_of(event_type: str) -> str | None:
+    """`subscription` for customer.subscription.*, `invoice` for invoice.*; else None."""
+    prefix = event_type.rsplit(".", 1)[0]
+    return FETCHABLE.get(prefix)
+
+
+def resolve(
+    event: dict[str, Any], fetch: Callable[[str, str], dict[str, Any]], verify_by_fetch: bool
+) -> dict[str, Any]:
+    """A snapshot event to act on. A thin event's object is fetched from Stripe; with
+    `verify_by_fetch`, a snapshot event's object is replaced by Stripe's current one."""
+    if event.get("object") == THIN_EVENT_OBJECT:
+        related = event["related_object"]
+        event_type = snapshot_type(str(event["type"]))
+        created = int(
+            datetime.fromisoformat(str(event["created"]).replace("Z", "+00:00")).timestamp()
+        )
+        fetched = fetch(str(related.get("type")), str(related["id"]))
+        return {
+            "id": event["id"],
+            "object": "event",
+            "type": event_type,
+            "created": created,
+            "data": {"object": fetched},
+        }
+    object_type = object_type_of(str(event.get("type", "")))
+    if verify_by_fetch and object_type:
+        fresh = fetch(object_type, str(event["data"]["object"]["id"]))
+        return {**event, "data": {**event["data"], "object": fresh}}
+    return event

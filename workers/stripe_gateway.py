@@ -26,6 +26,8 @@ task replays Stripe's stored answer instead of charging again.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -43,12 +45,54 @@ def idempotency_key(upgrade_id: str, step: str) -> str:
     return f"seatflow-upgrade-{upgrade_id}-{step}"
 
 
+class RateLimiter:
+    """A token bucket: at most `rate` calls per second on average, short bursts allowed."""
+
+    def __init__(self, rate: float, burst: int = 5) -> None:
+        self.rate, self.capacity = rate, float(burst)
+        self.tokens, self.stamp = float(burst), time.monotonic()
+        self._lock = threading.Lock()
+
+    def acquire(self) -> None:
+        with self._lock:
+            while True:
+                now = time.monotonic()
+                self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+                self.stamp = now
+                if self.tokens >= 1:
+                    self.tokens -= 1
+                    return
+                time.sleep((1 - self.tokens) / self.rate)
+
+
 class StripeGateway:
-    def __init__(self, api_key: str, api_base: str = "", max_network_retries: int = 2) -> None:
+    def __init__(
+        self,
+        api_key: str,
+        api_base: str = "",
+        max_network_retries: int = 2,
+        read_rate: float = 20.0,
+    ) -> None:
         addresses: Any = {"api": api_base} if api_base else None
+        # The SDK retries connection errors, 409 lock timeouts and 429s with backoff.
         self.client = stripe.StripeClient(
             api_key, base_addresses=addresses, max_network_retries=max_network_retries
         )
+        self._reads = RateLimiter(read_rate)
+
+    def retrieve(self, object_type: str, object_id: str) -> dict[str, Any]:
+        """The current state of a subscription or invoice, as Stripe has it now."""
+        services = {
+            "subscription": self.client.v1.subscriptions,
+            "invoice": self.client.v1.invoices,
+        }
+        if object_type not in services:
+            raise ValueError(f"cannot fetch a {object_type!r}")
+        self._reads.acquire()
+        with _translate_errors():
+            found = services[object_type].retrieve(object_id)  # type: ignore[attr-defined]
+        result: dict[str, Any] = found.to_dict()
+        return result
 
     def charge(
         self,

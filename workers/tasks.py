@@ -12,11 +12,12 @@ from config.tasks import (
     CHARGE_UPGRADE,
     EXPIRE_UNPAID_UPGRADES,
     PROCESS_STRIPE_EVENT,
+    PRUNE_INBOX,
     PUSH_UPGRADE,
     RESUME_UPGRADES,
     SWEEP_INBOX,
 )
-from workers import bootstrap, handlers, saga, sweeper
+from workers import admin, bootstrap, handlers, saga, sweeper
 from workers.stripe_gateway import StripeUnavailable
 
 app = bootstrap.celery()
@@ -79,3 +80,9 @@ def sweep_inbox() -> int:
         enqueue=lambda event_id: process_stripe_event.apply_async(args=[event_id], retry=False),
     )
     return len(swept)
+
+
+@app.task(name=PRUNE_INBOX, ignore_result=True)  # type: ignore[untyped-decorator]
+def prune_inbox() -> int:
+    retention = timedelta(days=_settings.inbox_retention_days)
+    return admin.prune_applied(bootstrap.engine(), retention)
