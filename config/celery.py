@@ -19,6 +19,10 @@ def _transport_options(settings: Settings) -> dict[str, object]:
         return {
             # Longer than any task may run, so a slow task is never handed out twice.
             "visibility_timeout": settings.visibility_timeout,
+            # Look for messages whose worker died (unacked past the visibility timeout)
+            # every few seconds, not kombu's default of every ~100 s.
+            "unacked_restore_interval": min(10, max(1, settings.visibility_timeout // 3)),
+            "unacked_restore_throttle": 1,
             # A broker that is down must fail a publish fast (the sweeper re-sends later).
             "socket_connect_timeout": 2,
             "socket_timeout": 5,

@@ -57,6 +57,8 @@ def shared_redis() -> str:
 
 
 TABLES = (
+    "offline_activations",
+    "licenses",
     "upgrade_transitions",
     "upgrades",
     "estimates",

@@ -214,3 +214,52 @@ def _tcp_open(port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.2)
         return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+class PostgresServer:
+    """A throwaway PostgreSQL cluster on a free port (never the machine's own)."""
+
+    def __init__(self) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="seatflow-pg-"))
+        self.port = free_port()
+        shutil.chown(self.dir, "postgres", "postgres")
+        self._as_postgres(PG_BIN / "initdb", "-D", str(self.dir / "data"), "-A", "trust",
+                          "-U", "postgres", "--no-sync")
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _as_postgres(self, *args: str | Path) -> None:
+        subprocess.run(["runuser", "-u", "postgres", "--", *map(str, args)], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def start(self) -> None:
+        options = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 "
+                   "-c fsync=off -c synchronous_commit=off")
+        self._as_postgres(PG_BIN / "pg_ctl", "-D", self.dir / "data", "-o", options,
+                          "-l", self.dir / "log", "-w", "start")
+
+    def stop(self, mode: str = "immediate") -> None:
+        self._as_postgres(PG_BIN / "pg_ctl", "-D", self.dir / "data", "-m", mode, "-w", "stop")
+
+    def remove(self) -> None:
+        with suppress(subprocess.CalledProcessError):
+            self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@contextmanager
+def postgres_server() -> Iterator[PostgresServer]:
+    server = PostgresServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.remove()
+
+
+def children_of(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True,
+                         text=True).stdout
+    return [int(x) for x in out.split()]
