@@ -227,19 +227,42 @@ class PostgresServer:
         self.dir = Path(tempfile.mkdtemp(prefix="seatflow-pg-"))
         self.port = free_port()
         shutil.chown(self.dir, "postgres", "postgres")
-        self._as_postgres(PG_BIN / "initdb", "-D", str(self.dir / "data"), "-A", "trust",
-                          "-U", "postgres", "--no-sync")
+        self._as_postgres(
+            PG_BIN / "initdb",
+            "-D",
+            str(self.dir / "data"),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "--no-sync",
+        )
         self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
 
     def _as_postgres(self, *args: str | Path) -> None:
-        subprocess.run(["runuser", "-u", "postgres", "--", *map(str, args)], check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            ["runuser", "-u", "postgres", "--", *map(str, args)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
 
     def start(self) -> None:
-        options = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 "
-                   "-c fsync=off -c synchronous_commit=off")
-        self._as_postgres(PG_BIN / "pg_ctl", "-D", self.dir / "data", "-o", options,
-                          "-l", self.dir / "log", "-w", "start")
+        options = (
+            f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 "
+            "-c fsync=off -c synchronous_commit=off"
+        )
+        self._as_postgres(
+            PG_BIN / "pg_ctl",
+            "-D",
+            self.dir / "data",
+            "-o",
+            options,
+            "-l",
+            self.dir / "log",
+            "-w",
+            "start",
+        )
 
     def stop(self, mode: str = "immediate") -> None:
         self._as_postgres(PG_BIN / "pg_ctl", "-D", self.dir / "data", "-m", mode, "-w", "stop")
@@ -261,6 +284,7 @@ def postgres_server() -> Iterator[PostgresServer]:
 
 
 def children_of(pid: int) -> list[int]:
-    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True,
-                         text=True).stdout
+    out = subprocess.run(
+        ["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True
+    ).stdout
     return [int(x) for x in out.split()]

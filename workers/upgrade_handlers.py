@@ -11,6 +11,8 @@ import logging
 import secrets
 from datetime import datetime
 
+from sqlalchemy.exc import IntegrityError
+
 from config.tasks import CHARGE_UPGRADE
 from domain.commands import (
     CancelUpgrade,
@@ -174,7 +176,19 @@ def submit_upgrade(cmd: SubmitUpgrade, uow: SqlUnitOfWork, deps: Deps) -> tuple[
         )
         uow.upgrades.add(upgrade)
         uow.enqueue_after_commit(CHARGE_UPGRADE, [upgrade.id])
-        uow.commit()
+        try:
+            uow.commit()
+        except IntegrityError:
+            # The row lock makes this rare; the unique indexes make it safe.
+            uow.rollback()
+            earlier = cmd.idempotency_key and uow.upgrades.by_idempotency_key(
+                org.id, cmd.idempotency_key
+            )
+            if earlier:
+                return earlier, False
+            raise UpgradeAlreadyOpen(
+                f"the {estimate.license_type} subscription has an open upgrade"
+            ) from None
     return upgrade, True
 
 

@@ -54,8 +54,9 @@ class Stack:
 
     def state(self, event_id: str) -> tuple[str, int] | None:
         with self.engine.connect() as conn:
-            row = conn.execute(select(inbox.c.state, inbox.c.attempts)
-                               .where(inbox.c.event_id == event_id)).first()
+            row = conn.execute(
+                select(inbox.c.state, inbox.c.attempts).where(inbox.c.event_id == event_id)
+            ).first()
         return (row[0], row[1]) if row else None
 
     def count(self, table: Any, *where: Any) -> int:
@@ -70,9 +71,12 @@ class Stack:
         """(inbox rows, ledger entries, license versions) caused by one event."""
         return (
             self.count(inbox, inbox.c.event_id == event_id),
-            self.count(seat_ledger, seat_ledger.c.recorded_at.isnot(None),
-                       seat_ledger.c.cause == "stripe_sync",
-                       seat_ledger.c.seats == self.seats()),
+            self.count(
+                seat_ledger,
+                seat_ledger.c.recorded_at.isnot(None),
+                seat_ledger.c.cause == "stripe_sync",
+                seat_ledger.c.seats == self.seats(),
+            ),
             self.count(licenses, licenses.c.cause.like(f"%:{event_id}")),
         )
 
@@ -84,9 +88,14 @@ class Stack:
 
     def blocked_on_lock(self) -> bool:
         with self.engine.connect() as conn:
-            return bool(conn.scalar(text(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                "AND datname = current_database()")))
+            return bool(
+                conn.scalar(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                        "AND datname = current_database()"
+                    )
+                )
+            )
 
 
 @pytest.fixture

@@ -18,8 +18,9 @@ pytestmark = pytest.mark.slow
 
 def test_redis_stopped_still_answers_200_and_the_sweeper_delivers_later(stack_factory) -> None:
     with redis_server() as (url, stop_redis, start_redis):
-        stack = stack_factory(CELERY_BROKER_URL=url, SWEEP_AFTER_SECONDS="1",
-                              SWEEP_INTERVAL_SECONDS="1")
+        stack = stack_factory(
+            CELERY_BROKER_URL=url, SWEEP_AFTER_SECONDS="1", SWEEP_INTERVAL_SECONDS="1"
+        )
         stack.web()
         stop_redis()
         events = [seats_event(seats=n, created=1_700_000_000 + n) for n in range(2, 6)]
@@ -30,15 +31,17 @@ def test_redis_stopped_still_answers_200_and_the_sweeper_delivers_later(stack_fa
         start_redis()
         stack.worker()
         stack.beat()
-        wait_until(lambda: all(stack.state(e["id"])[0] in ("applied", "skipped_stale")
-                               for e in events), 45)
+        wait_until(
+            lambda: all(stack.state(e["id"])[0] in ("applied", "skipped_stale") for e in events), 45
+        )
     assert stack.seats() == 5
 
 
 def test_redis_restarted_empty_loses_no_stored_event(stack_factory) -> None:
     with redis_server() as (url, stop_redis, start_redis):
-        stack = stack_factory(CELERY_BROKER_URL=url, SWEEP_AFTER_SECONDS="2",
-                              SWEEP_INTERVAL_SECONDS="1")
+        stack = stack_factory(
+            CELERY_BROKER_URL=url, SWEEP_AFTER_SECONDS="2", SWEEP_INTERVAL_SECONDS="1"
+        )
         stack.web()
         events = [seats_event(seats=n, created=1_700_001_000 + n) for n in range(2, 12)]
         assert [stack.post(e) for e in events] == [200] * 10
@@ -48,14 +51,14 @@ def test_redis_restarted_empty_loses_no_stored_event(stack_factory) -> None:
         assert client.llen(stack.settings.queue_name) == 0
         stack.worker()
         stack.beat()
-        wait_until(lambda: all(stack.state(e["id"])[0] in ("applied", "skipped_stale")
-                               for e in events), 45)
+        wait_until(
+            lambda: all(stack.state(e["id"])[0] in ("applied", "skipped_stale") for e in events), 45
+        )
     assert stack.seats() == 11
     assert sum(stack.state(e["id"])[1] for e in events) == 10  # each processed once
 
 
-def test_postgres_stopped_answers_503_quickly_and_the_retry_succeeds(pg_settings,
-                                                                     tmp_path) -> None:
+def test_postgres_stopped_answers_503_quickly_and_the_retry_succeeds(pg_settings, tmp_path) -> None:
     with postgres_server() as pg:
         migrate.upgrade(pg.url)
         settings = pg_settings.with_overrides(database_url=pg.url, data_dir=tmp_path)
@@ -79,7 +82,8 @@ def test_postgres_stopped_answers_503_quickly_and_the_retry_succeeds(pg_settings
             web.stop()
         import psycopg
 
-        with psycopg.connect(f"postgresql://postgres@127.0.0.1:{urlsplit(pg.url).port}/postgres"
-                             ) as conn:
+        with psycopg.connect(
+            f"postgresql://postgres@127.0.0.1:{urlsplit(pg.url).port}/postgres"
+        ) as conn:
             assert conn.execute("SELECT count(*) FROM inbox").fetchone() == (1,)
         assert "Traceback" not in web.output()

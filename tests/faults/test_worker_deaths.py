@@ -33,8 +33,9 @@ def test_kill_9_of_a_worker_child_mid_task_applies_the_event_once(stack_factory)
 
 
 def test_kill_9_of_the_whole_worker_then_a_new_one_applies_once(stack_factory) -> None:
-    stack = stack_factory(BROKER_VISIBILITY_TIMEOUT="5", SWEEP_AFTER_SECONDS="3",
-                          SWEEP_INTERVAL_SECONDS="1")
+    stack = stack_factory(
+        BROKER_VISIBILITY_TIMEOUT="5", SWEEP_AFTER_SECONDS="3", SWEEP_INTERVAL_SECONDS="1"
+    )
     stack.web()
     worker = stack.worker(concurrency=1)
     lock = stack.lock_organization()

@@ -19,8 +19,12 @@ def engine(sqlite_settings):
     return make_engine(sqlite_settings)
 
 
-def add(engine, state: str, event_type: str = "customer.subscription.updated",
-        received: datetime | None = None) -> str:
+def add(
+    engine,
+    state: str,
+    event_type: str = "customer.subscription.updated",
+    received: datetime | None = None,
+) -> str:
     event = subscription_event("cus_x", created=1)
     event["type"] = event_type
     event_id = store_event(engine, event)
@@ -56,10 +60,15 @@ def test_redrive_by_id_type_and_time_with_dry_run(engine, sqlite_settings) -> No
 
 def test_retention_prunes_finished_rows_in_batches_and_keeps_dead_ones(engine) -> None:
     old = datetime.now(UTC) - timedelta(days=40)
-    finished = [add(engine, state, received=old) for state in
-                ("applied", "ignored", "skipped_stale", "applied", "applied")]
-    kept = [add(engine, "dead", received=old), add(engine, "received", received=old),
-            add(engine, "applied")]
+    finished = [
+        add(engine, state, received=old)
+        for state in ("applied", "ignored", "skipped_stale", "applied", "applied")
+    ]
+    kept = [
+        add(engine, "dead", received=old),
+        add(engine, "received", received=old),
+        add(engine, "applied"),
+    ]
     assert admin.prune_applied(engine, timedelta(days=30), dry_run=True) == 5
     assert admin.prune_applied(engine, timedelta(days=30), batch=2) == 5
     assert set(states(engine)) == set(kept)

@@ -1,0 +1,52 @@
+"""Stripe's delivery habits: the same event many times at once, events out of order."""
+
+from __future__ import annotations
+
+import random
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from tests.conftest import SECRET
+from tests.faults.conftest import seats_event
+from tests.support import wait_until
+from workers import samples
+from workers.orm import inbox
+
+pytestmark = pytest.mark.slow
+
+
+def test_fifty_concurrent_deliveries_of_one_event_store_one_row_with_one_effect(
+    stack_factory,
+) -> None:
+    stack = stack_factory()
+    stack.web()
+    stack.worker(concurrency=2)
+    event = seats_event(seats=9, created=1_700_003_000)
+    body, headers = samples.signed(event, SECRET)
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        statuses = list(pool.map(lambda _: samples.post(stack.hook, body, headers)[0], range(50)))
+    assert statuses == [200] * 50
+    wait_until(lambda: stack.state(event["id"]) == ("applied", 1), 30)
+    assert stack.effects(event["id"]) == (1, 1, 1)
+    assert stack.count(inbox) == 1
+
+
+@pytest.mark.parametrize("order", ["reverse", "shuffled"])
+def test_out_of_order_updates_end_in_the_newest_state(stack_factory, order: str) -> None:
+    stack = stack_factory()
+    stack.web()
+    # One process keeps the broker's order, so "reverse" really applies the newest first.
+    stack.worker(concurrency=1 if order == "reverse" else 2)
+    events = [seats_event(seats=n, created=1_700_004_000 + n) for n in range(2, 22)]
+    newest = events[-1]
+    delivery = list(reversed(events)) if order == "reverse" else random.sample(events, len(events))
+    assert [stack.post(e) for e in delivery] == [200] * len(events)
+    wait_until(
+        lambda: all(stack.state(e["id"])[0] in ("applied", "skipped_stale") for e in events), 45
+    )
+    assert stack.seats() == 21
+    assert stack.state(newest["id"]) == ("applied", 1)
+    if order == "reverse":
+        # The newest arrived first; every older one was recorded as stale, with its reason.
+        assert {stack.state(e["id"])[0] for e in events[:-1]} == {"skipped_stale"}
