@@ -181,10 +181,12 @@ def submit_upgrade(cmd: SubmitUpgrade, uow: SqlUnitOfWork, deps: Deps) -> tuple[
         except IntegrityError:
             # The row lock makes this rare; the unique indexes make it safe.
             uow.rollback()
-            earlier = cmd.idempotency_key and uow.upgrades.by_idempotency_key(
-                org.id, cmd.idempotency_key
+            earlier = (
+                uow.upgrades.by_idempotency_key(org.id, cmd.idempotency_key)
+                if cmd.idempotency_key
+                else None
             )
-            if earlier:
+            if earlier is not None:
                 return earlier, False
             raise UpgradeAlreadyOpen(
                 f"the {estimate.license_type} subscription has an open upgrade"

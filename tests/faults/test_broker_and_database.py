@@ -38,7 +38,7 @@ def test_redis_stopped_still_answers_200_and_the_sweeper_delivers_later(stack_fa
 
 
 def test_redis_restarted_empty_loses_no_stored_event(stack_factory) -> None:
-    with redis_server() as (url, stop_redis, start_redis):
+    with redis_server() as (url, _stop_redis, _start_redis):
         stack = stack_factory(
             CELERY_BROKER_URL=url, SWEEP_AFTER_SECONDS="2", SWEEP_INTERVAL_SECONDS="1"
         )

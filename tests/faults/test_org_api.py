@@ -76,7 +76,7 @@ def test_organizations_roles_and_removed_members(api) -> None:
 
 
 def test_two_upgrades_submitted_at_once_one_accepted_one_409(api) -> None:
-    stack, other, base = api
+    _stack, other, base = api
     url = f"{base}/{other.org_id}"
     token = other.tokens["owner"]
     estimates = [

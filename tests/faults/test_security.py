@@ -101,7 +101,7 @@ def test_forged_tampered_stale_and_malformed_deliveries_are_rejected(web) -> Non
 def test_fuzzed_bodies_and_headers_never_get_in_and_never_500(
     fuzz_target, body, signature, content_type
 ) -> None:
-    stack, url = fuzz_target
+    _stack, url = fuzz_target
     headers = {"Content-Type": content_type} if content_type else {}
     if signature is not None:
         headers["Stripe-Signature"] = signature
