@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint install services
+.PHONY: run test lint install services soak
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,3 +29,6 @@ services:
 
 test: $(STAMP) services lint
 	$(BIN)/pytest
+
+soak: $(STAMP) services
+	$(BIN)/pytest tests/soak -m soak -s -p no:randomly
