@@ -11,7 +11,13 @@ from datetime import timedelta
 from celery import Celery
 
 from config.settings import Settings
-from config.tasks import EXPIRE_UNPAID_UPGRADES, PRUNE_INBOX, RESUME_UPGRADES, SWEEP_INBOX
+from config.tasks import (
+    EXPIRE_UNPAID_UPGRADES,
+    PRUNE_INBOX,
+    RECONCILE,
+    RESUME_UPGRADES,
+    SWEEP_INBOX,
+)
 
 
 def _transport_options(settings: Settings) -> dict[str, object]:
@@ -67,6 +73,11 @@ def make_celery(settings: Settings) -> Celery:
                 "task": RESUME_UPGRADES,
                 "schedule": timedelta(minutes=1),
                 "options": {"expires": 60},
+            },
+            "reconcile": {
+                "task": RECONCILE,
+                "schedule": timedelta(seconds=settings.reconcile_interval_seconds),
+                "options": {"expires": settings.reconcile_interval_seconds},
             },
             "prune-inbox": {
                 "task": PRUNE_INBOX,

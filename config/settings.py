@@ -56,6 +56,7 @@ class Settings:
     stripe_read_rate: float = 20.0
     visibility_timeout_seconds: int = 0  # 0: three times the task time limit
     inbox_retention_days: int = 30
+    reconcile_interval_seconds: int = 900
     unpaid_upgrade_hours: int = 23
     data_dir: Path = field(default_factory=default_data_dir)
 
@@ -154,6 +155,7 @@ class Settings:
             stripe_read_rate=float(integer("STRIPE_READ_RATE", 20, minimum=1)),
             visibility_timeout_seconds=integer("BROKER_VISIBILITY_TIMEOUT", 0),
             inbox_retention_days=integer("INBOX_RETENTION_DAYS", 30, minimum=1),
+            reconcile_interval_seconds=integer("RECONCILE_INTERVAL_SECONDS", 900, minimum=10),
             unpaid_upgrade_hours=integer("UNPAID_UPGRADE_HOURS", 23, minimum=1),
             data_dir=data_dir,
         )

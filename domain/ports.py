@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -72,3 +73,15 @@ class BillingGateway(Protocol):
     def void_invoice(self, *, upgrade_id: str, invoice_id: str) -> bool: ...
 
     def retrieve(self, object_type: str, object_id: str) -> dict[str, Any]: ...
+
+    def list_subscriptions(
+        self, *, customer: str | None = None, page_size: int = 100
+    ) -> Iterator[list[dict[str, Any]]]: ...
+
+    def list_events(
+        self,
+        *,
+        created_gte: int | None = None,
+        delivery_success: bool | None = None,
+        page_size: int = 100,
+    ) -> Iterator[list[dict[str, Any]]]: ...

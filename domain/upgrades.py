@@ -71,9 +71,10 @@ class Estimate:
     computed_at: datetime
     expires_at: datetime
     discount_code: str | None = None
+    status: str = "open"  # open, used (submitted), stale (expired unused)
 
     def is_stale(self, now: datetime) -> bool:
-        return now >= self.expires_at
+        return self.status == "stale" or now >= self.expires_at
 
 
 @dataclass(eq=False)

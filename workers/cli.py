@@ -195,6 +195,35 @@ def cmd_license_public_key(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    from workers import drift, reconcile
+
+    def progress(what: str, count: int) -> None:
+        print(f"\r{what}: {count:,} checked", end="", file=sys.stderr, flush=True)
+
+    since = audit.parse_time(args.since) if args.since else None
+    summary = reconcile.run_all(
+        bootstrap.unit_of_work(),
+        bootstrap.deps(),
+        dry_run=args.dry_run,
+        org_id=args.org,
+        since=since,
+        progress=progress,
+    )
+    print(file=sys.stderr)
+    print(drift.render_summary(summary))
+    if args.dry_run:
+        print("dry run: nothing was changed")
+    return 0
+
+
+def cmd_drift_report(args: argparse.Namespace) -> int:
+    from workers import drift
+
+    print(drift.render(drift.rows(bootstrap.engine(), args.kind, args.limit), args.format))
+    return 0
+
+
 def cmd_send_sample(args: argparse.Namespace) -> int:
     status, body = devserver.send_sample(bootstrap.settings(), args.url, args.customer)
     print(f"HTTP {status} {body.strip()}")
@@ -311,6 +340,19 @@ def build_parser() -> argparse.ArgumentParser:
     sur.add_argument("--amount-off", type=int)
     sur.add_argument("--trial", action="store_true")
     sur.set_defaults(func=cmd_surcharge)
+
+    rec = sub.add_parser("reconcile", help="compare with Stripe now; repair and record drift")
+    rec.add_argument("--dry-run", action="store_true", help="report, change nothing")
+    rec.add_argument("--org", help="only this organization")
+    rec.add_argument("--since", help="look for missed events from this time (ISO 8601)")
+    rec.set_defaults(func=cmd_reconcile)
+    drift_cmd = sub.add_parser("drift", help="drift found by reconciliation")
+    drift_sub = drift_cmd.add_subparsers(dest="drift", required=True)
+    report = drift_sub.add_parser("report", help="list drift records")
+    report.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    report.add_argument("--kind", choices=["estimate", "stripe_state", "missed_event", "saga"])
+    report.add_argument("--limit", type=int, default=1000)
+    report.set_defaults(func=cmd_drift_report)
 
     lic = sub.add_parser("license", help="license files").add_subparsers(
         dest="license", required=True

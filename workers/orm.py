@@ -186,6 +186,7 @@ estimates = Table(
     Column("computed_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
     Column("discount_code", String(64)),
+    Column("status", String(16), nullable=False, default="open", server_default="open"),
 )
 
 OPEN_UPGRADE = "state IN ('requested', 'charging', 'awaiting_payment', 'paid')"
@@ -279,6 +280,35 @@ offline_activations = Table(
         postgresql_where=text(ACTIVE),
         sqlite_where=text(ACTIVE),
     ),
+)
+
+drift_records = Table(
+    "drift_records",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(32), nullable=False),  # estimate, stripe_state, missed_event, saga
+    Column("organization_id", String(64)),
+    Column("subject", String(255), nullable=False),  # upgrade, subscription or event id
+    Column("cause", String(255), nullable=False),
+    Column("before", Text),  # JSON
+    Column("after", Text),  # JSON
+    Column("estimate_amount", BigInteger),
+    Column("charged_amount", BigInteger),
+    Column("paid_amount", BigInteger),
+    Column("currency", String(3)),
+    Column("minutes_between", Integer),
+    Column("flagged", Boolean, nullable=False, default=False),
+    Column("repaired", Boolean, nullable=False, default=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_drift_records_kind_subject", "kind", "subject"),
+)
+
+reconcile_cursors = Table(
+    "reconcile_cursors",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", String(255), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
 )
 
 mapper_registry = registry(metadata=metadata)

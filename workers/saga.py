@@ -253,3 +253,13 @@ def _renewal_paid(cmd: ConfirmInvoicePaid, uow: SqlUnitOfWork, deps: Deps) -> st
             sub.current_period_start, sub.current_period_end = start, end
     license_service.regenerate(uow, org, sub, f"renewal:{cmd.invoice_id}", deps)
     return "applied"
+
+
+def close_unpaid(uow: SqlUnitOfWork, upgrade_id: str, cause: str, deps: Deps) -> None:
+    """Stripe says the invoice will never be paid: the upgrade expires (inside `uow`)."""
+    found = _upgrade_of_org(uow, upgrade_id)
+    if found and found[1].state in (S.CHARGING, S.AWAITING_PAYMENT, S.PAYMENT_FAILED):
+        upgrade = found[1]
+        if upgrade.state == S.CHARGING:
+            upgrade.move(S.AWAITING_PAYMENT, deps.clock.now(), "invoice found at Stripe")
+        upgrade.move(S.EXPIRED, deps.clock.now(), cause)

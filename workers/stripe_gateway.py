@@ -80,6 +80,41 @@ class StripeGateway:
         )
         self._reads = RateLimiter(read_rate)
 
+    def list_subscriptions(
+        self, *, customer: str | None = None, page_size: int = 100
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Every subscription (all statuses), one page at a time: memory stays bounded."""
+        params: Any = {"limit": page_size, "status": "all"}
+        if customer:
+            params["customer"] = customer
+        yield from self._pages(self.client.v1.subscriptions.list, params)
+
+    def list_events(
+        self,
+        *,
+        created_gte: int | None = None,
+        delivery_success: bool | None = None,
+        page_size: int = 100,
+    ) -> Iterator[list[dict[str, Any]]]:
+        params: Any = {"limit": page_size}
+        if created_gte is not None:
+            params["created"] = {"gte": created_gte}
+        if delivery_success is not None:
+            params["delivery_success"] = delivery_success
+        yield from self._pages(self.client.v1.events.list, params)
+
+    def _pages(self, list_call: Any, params: Any) -> Iterator[list[dict[str, Any]]]:
+        while True:
+            self._reads.acquire()
+            with _translate_errors():
+                page = list_call(params)
+            items = [item.to_dict() for item in page.data]
+            if items:
+                yield items
+            if not page.has_more or not items:
+                return
+            params = {**params, "starting_after": items[-1]["id"]}
+
     def retrieve(self, object_type: str, object_id: str) -> dict[str, Any]:
         """The current state of a subscription or invoice, as Stripe has it now."""
         services = {

@@ -14,6 +14,7 @@ from config.tasks import (
     PROCESS_STRIPE_EVENT,
     PRUNE_INBOX,
     PUSH_UPGRADE,
+    RECONCILE,
     RESUME_UPGRADES,
     SWEEP_INBOX,
 )
@@ -21,6 +22,7 @@ from workers import admin, bootstrap, handlers, saga, sweeper
 from workers.stripe_gateway import StripeUnavailable
 
 app = bootstrap.celery()
+app.conf.beat_scheduler = "workers.beat:SingletonScheduler"
 _settings = bootstrap.settings()
 # Failures a later attempt may cure; anything else is a bug or a broken rule.
 TRANSIENT = (StripeUnavailable, OperationalError, ConnectionError, TimeoutError)
@@ -86,3 +88,11 @@ def sweep_inbox() -> int:
 def prune_inbox() -> int:
     retention = timedelta(days=_settings.inbox_retention_days)
     return admin.prune_applied(bootstrap.engine(), retention)
+
+
+@app.task(name=RECONCILE, ignore_result=True)  # type: ignore[untyped-decorator]
+def reconcile_all() -> dict[str, int]:
+    from workers import reconcile
+
+    summary = reconcile.run_all(bootstrap.unit_of_work(), bootstrap.deps())
+    return {"drift": sum(summary.drift.values()), "flagged": summary.flagged}

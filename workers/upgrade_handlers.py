@@ -174,6 +174,7 @@ def submit_upgrade(cmd: SubmitUpgrade, uow: SqlUnitOfWork, deps: Deps) -> tuple[
         upgrade.history.append(
             UpgradeTransition(None, S.REQUESTED.value, now, f"submitted by {member.email}")
         )
+        estimate.status = "used"
         uow.upgrades.add(upgrade)
         uow.enqueue_after_commit(CHARGE_UPGRADE, [upgrade.id])
         try:

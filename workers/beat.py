@@ -1,0 +1,93 @@
+"""One beat at a time: a second `celery beat` waits as a hot standby.
+
+The leader holds a PostgreSQL session advisory lock on a dedicated connection (released by
+the server if the process dies), or, on the embedded SQLite default, an exclusive lock on a
+file. A standby tries again every few seconds and takes over when the leader is gone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+from typing import Any
+
+from celery.beat import PersistentScheduler
+from sqlalchemy import Connection, text
+
+from workers import bootstrap
+
+log = logging.getLogger("seatflow.beat")
+LOCK_KEY = 7_302_401  # arbitrary, fixed: "seatflow beat"
+STANDBY_POLL = 5.0
+
+
+class BeatLock:
+    def __init__(self) -> None:
+        self._conn: Connection | None = None
+        self._file: Any = None
+
+    def held(self) -> bool:
+        settings = bootstrap.settings()
+        if settings.database_url.startswith("sqlite"):
+            return self._file_lock(settings.data_dir / "beat.lock")
+        return self._advisory_lock()
+
+    def _advisory_lock(self) -> bool:
+        try:
+            if self._conn is not None:
+                self._conn.execute(text("SELECT 1"))  # still connected: still the leader
+                return True
+            conn = bootstrap.engine().connect()
+            if conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}).scalar():
+                conn.commit()
+                self._conn = conn
+                log.info("beat lock acquired: this beat schedules")
+                return True
+            conn.close()
+        except Exception as exc:  # the database went away: lost leadership
+            log.warning("beat lock lost", extra={"error": type(exc).__name__})
+            self.release()
+        return False
+
+    def _file_lock(self, path: Any) -> bool:
+        if self._file is not None:
+            return True
+        handle = open(path, "a")  # noqa: SIM115  (held open for the life of the process)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            return False
+        self._file = handle
+        log.info("beat lock acquired: this beat schedules")
+        return True
+
+    def release(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                self._conn.close()
+            self._conn = None
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+class SingletonScheduler(PersistentScheduler):  # type: ignore[misc]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._lock = BeatLock()
+        self._announced = False
+        super().__init__(*args, **kwargs)
+
+    def tick(self, *args: Any, **kwargs: Any) -> float:
+        if not self._lock.held():
+            if not self._announced:
+                log.info("another beat holds the lock: standing by")
+                self._announced = True
+            return STANDBY_POLL
+        self._announced = False
+        return float(super().tick(*args, **kwargs))
+
+    def close(self) -> None:
+        self._lock.release()
+        super().close()

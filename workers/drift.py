@@ -1,0 +1,96 @@
+"""Drift records: what reconciliation found and what it repaired, with before and after."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, insert, select
+
+from workers.orm import drift_records
+from workers.unit_of_work import SqlUnitOfWork
+
+
+@dataclass
+class Summary:
+    checked: dict[str, int] = field(default_factory=dict)
+    drift: dict[str, int] = field(default_factory=dict)
+    repaired: dict[str, int] = field(default_factory=dict)
+    flagged: int = 0
+
+    def add(self, table: dict[str, int], kind: str, n: int = 1) -> None:
+        table[kind] = table.get(kind, 0) + n
+
+
+def record(uow: SqlUnitOfWork, now: datetime, **values: Any) -> None:
+    for key in ("before", "after"):
+        if key in values and not isinstance(values[key], str | None):
+            values[key] = json.dumps(values[key], default=str, sort_keys=True)
+    uow.session.execute(insert(drift_records).values(created_at=now, **values))
+
+
+COLUMNS = (
+    "created_at",
+    "kind",
+    "organization_id",
+    "subject",
+    "cause",
+    "estimate_amount",
+    "charged_amount",
+    "paid_amount",
+    "currency",
+    "minutes_between",
+    "flagged",
+    "repaired",
+    "before",
+    "after",
+)
+
+
+def rows(engine: Engine, kind: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+    query = select(*(drift_records.c[c] for c in COLUMNS)).order_by(drift_records.c.id.desc())
+    if kind:
+        query = query.where(drift_records.c.kind == kind)
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(query.limit(limit))]
+
+
+def render(items: list[dict[str, Any]], fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(items, default=str, indent=2)
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(items)
+        return out.getvalue()
+    shown = (
+        "kind",
+        "subject",
+        "cause",
+        "estimate_amount",
+        "charged_amount",
+        "paid_amount",
+        "flagged",
+    )
+    table = [[str(item[c] if item[c] is not None else "") for c in shown] for item in items]
+    widths = [max([len(c)] + [len(r[i]) for r in table]) for i, c in enumerate(shown)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(shown, widths, strict=True))]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in table]
+    return "\n".join(lines)
+
+
+def render_summary(summary: Summary) -> str:
+    kinds = sorted(set(summary.checked) | set(summary.drift) | set(summary.repaired))
+    lines = [f"{'job':<18}{'checked':>9}{'drift':>8}{'repaired':>10}"]
+    for kind in kinds:
+        lines.append(
+            f"{kind:<18}{summary.checked.get(kind, 0):>9}"
+            f"{summary.drift.get(kind, 0):>8}{summary.repaired.get(kind, 0):>10}"
+        )
+    lines.append(f"flagged (Stripe charged another amount than computed): {summary.flagged}")
+    return "\n".join(lines)

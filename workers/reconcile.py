@@ -1,0 +1,232 @@
+"""Scheduled reconciliation: find drift before a customer does, repair it, record it.
+
+- estimate drift: estimate vs. computed charge vs. what Stripe took, per applied upgrade;
+  expired estimates become `stale`.
+- Stripe state drift: every subscription of a known customer, page by page, compared with
+  local state; local state is repaired from Stripe, or an applied upgrade Stripe lacks is
+  pushed again (same idempotency key).
+- missed events and stuck sagas: see workers/recovery.py.
+
+Every job takes `dry_run`: it then reports what it would change and changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+
+from config.tasks import PUSH_UPGRADE
+from domain.model import Subscription
+from domain.upgrades import UpgradeState
+from workers import recovery
+from workers.deps import Deps
+from workers.drift import Summary, record
+from workers.orm import drift_records, estimates, subscriptions
+from workers.orm import upgrades as upgrades_table
+from workers.stripe_events import subscription_snapshot
+from workers.unit_of_work import SqlUnitOfWork
+
+S = UpgradeState
+Progress = Callable[[str, int], None]
+
+
+# -- estimate drift ------------------------------------------------------------------------
+
+
+def estimate_drift(uow: SqlUnitOfWork, deps: Deps, summary: Summary, dry_run: bool) -> None:
+    now = deps.clock.now()
+    with uow:
+        recorded = select(drift_records.c.subject).where(drift_records.c.kind == "estimate")
+        rows = uow.session.execute(
+            select(
+                upgrades_table.c.id,
+                upgrades_table.c.organization_id,
+                upgrades_table.c.estimate_amount,
+                upgrades_table.c.charged_amount,
+                upgrades_table.c.paid_amount,
+                upgrades_table.c.currency,
+                estimates.c.computed_at,
+                upgrades_table.c.created_at,
+            )
+            .join(estimates, estimates.c.id == upgrades_table.c.estimate_id)
+            .where(upgrades_table.c.state == S.APPLIED.value, upgrades_table.c.id.notin_(recorded))
+        ).all()
+        for row in rows:
+            summary.add(summary.checked, "estimate")
+            drift = row.estimate_amount - (row.charged_amount or 0)
+            flagged = row.paid_amount is not None and row.paid_amount != row.charged_amount
+            minutes = int((row.created_at - row.computed_at).total_seconds() // 60)
+            cause = (
+                "stripe charged another amount than computed"
+                if flagged
+                else f"{minutes} min between estimate and charge"
+                if drift
+                else "none"
+            )
+            if drift or flagged:
+                summary.add(summary.drift, "estimate")
+            summary.flagged += flagged
+            if not dry_run:
+                record(
+                    uow,
+                    now,
+                    kind="estimate",
+                    organization_id=row.organization_id,
+                    subject=row.id,
+                    cause=cause,
+                    estimate_amount=row.estimate_amount,
+                    charged_amount=row.charged_amount,
+                    paid_amount=row.paid_amount,
+                    currency=row.currency,
+                    minutes_between=minutes,
+                    flagged=flagged,
+                )
+        stale = (
+            update(estimates)
+            .where(estimates.c.status == "open", estimates.c.expires_at < now)
+            .values(status="stale")
+        )
+        if not dry_run:
+            result = uow.session.execute(stale)
+            summary.add(summary.repaired, "stale estimates", getattr(result, "rowcount", 0))
+            uow.commit()
+
+
+# -- Stripe state drift --------------------------------------------------------------------
+
+
+def _view(sub: Subscription) -> dict[str, Any]:
+    return {
+        "seats": sub.seats,
+        "interval": sub.interval,
+        "status": sub.status,
+        "price": sub.stripe_price_id,
+        "period_end": sub.current_period_end.isoformat(),
+    }
+
+
+def stripe_drift(
+    uow: SqlUnitOfWork,
+    deps: Deps,
+    summary: Summary,
+    dry_run: bool,
+    org_id: str | None = None,
+    progress: Progress | None = None,
+) -> None:
+    """Compare every Stripe subscription of a known customer with local state, a page at a
+    time; each page is one read of local rows and one commit."""
+    customer = None
+    if org_id:
+        with uow:
+            org = uow.organizations.get(org_id)
+            customer = org.stripe_customer_id if org else None
+            if customer is None:
+                return
+    for pages, page in enumerate(deps.gateway.list_subscriptions(customer=customer), 1):
+        _compare_page(uow, deps, summary, dry_run, page)
+        if progress:
+            progress("stripe subscriptions", pages * 100)
+
+
+def _compare_page(
+    uow: SqlUnitOfWork, deps: Deps, summary: Summary, dry_run: bool, page: list[dict[str, Any]]
+) -> None:
+    now = deps.clock.now()
+    by_id = {item["id"]: item for item in page}
+    with uow:
+        known = uow.session.execute(
+            select(subscriptions.c.stripe_subscription_id, subscriptions.c.organization_id).where(
+                subscriptions.c.stripe_subscription_id.in_(list(by_id))
+            )
+        ).all()
+        for stripe_id, organization_id in known:
+            summary.add(summary.checked, "stripe_state")
+            org = uow.organizations.get(organization_id, lock=not dry_run)
+            sub = org.subscription_by_stripe_id(stripe_id) if org else None
+            if org is None or sub is None:
+                continue
+            snapshot = subscription_snapshot(by_id[stripe_id], version=int(now.timestamp()))
+            if not snapshot.license_type:
+                snapshot = _with_catalog_type(uow, snapshot, sub.license_type)
+            before = _view(sub)
+            after = {
+                "seats": snapshot.seats,
+                "interval": snapshot.interval.value,
+                "status": snapshot.status,
+                "price": snapshot.stripe_price_id,
+                "period_end": snapshot.current_period_end.isoformat(),
+            }
+            if before == after:
+                continue
+            summary.add(summary.drift, "stripe_state")
+            pending = _unpushed_upgrade(uow, organization_id, sub.license_type)
+            if pending is not None:
+                cause = f"Stripe lacks applied upgrade {pending}: pushed again"
+                if not dry_run:
+                    uow.enqueue_after_commit(PUSH_UPGRADE, [pending])
+            else:
+                cause = "local state repaired from Stripe"
+                if not dry_run:
+                    org.sync_subscription(snapshot)
+            if not dry_run:
+                summary.add(summary.repaired, "stripe_state")
+                record(
+                    uow,
+                    now,
+                    kind="stripe_state",
+                    organization_id=organization_id,
+                    subject=stripe_id,
+                    cause=cause,
+                    before=before,
+                    after=after,
+                    repaired=True,
+                )
+        if not dry_run:
+            uow.commit()
+
+
+def _with_catalog_type(uow: SqlUnitOfWork, snapshot: Any, fallback: str) -> Any:
+    from dataclasses import replace
+
+    price = uow.catalog.load().by_stripe_price(snapshot.stripe_price_id)
+    return replace(snapshot, license_type=price.license_type if price else fallback)
+
+
+def _unpushed_upgrade(uow: SqlUnitOfWork, organization_id: str, license_type: str) -> str | None:
+    return uow.session.scalar(
+        select(upgrades_table.c.id).where(
+            upgrades_table.c.organization_id == organization_id,
+            upgrades_table.c.license_type == license_type,
+            upgrades_table.c.state == S.APPLIED.value,
+            upgrades_table.c.stripe_synced_at.is_(None),
+        )
+    )
+
+
+JOBS = ("estimate", "stripe_state", "missed_events", "sagas")
+
+
+def run_all(
+    uow: SqlUnitOfWork,
+    deps: Deps,
+    *,
+    dry_run: bool = False,
+    org_id: str | None = None,
+    since: datetime | None = None,
+    progress: Progress | None = None,
+    jobs: Iterable[str] = JOBS,
+) -> Summary:
+    summary = Summary()
+    chosen = set(jobs)
+    if "estimate" in chosen:
+        estimate_drift(uow, deps, summary, dry_run)
+    if "stripe_state" in chosen:
+        stripe_drift(uow, deps, summary, dry_run, org_id, progress)
+    if "missed_events" in chosen and org_id is None:
+        recovery.missed_events(uow, deps, summary, dry_run, since)
+    if "sagas" in chosen:
+        recovery.stuck_sagas(uow, deps, summary, dry_run)
+    return summary
