@@ -57,6 +57,7 @@ def shared_redis() -> str:
 
 
 TABLES = (
+    "drift_records",
     "offline_activations",
     "licenses",
     "upgrade_transitions",

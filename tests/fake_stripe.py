@@ -31,6 +31,9 @@ class FakeStripe:
     requests: list[dict[str, Any]] = field(default_factory=list)
     charges: list[dict[str, Any]] = field(default_factory=list)
     subscription_updates: list[dict[str, Any]] = field(default_factory=list)
+    subscriptions: dict[str, dict[str, Any]] = field(default_factory=dict)  # listable state
+    events: list[dict[str, Any]] = field(default_factory=list)  # newest first, as Stripe lists
+    undelivered: set[str] = field(default_factory=set)
     _answers: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
     _invoices: dict[str, dict[str, Any]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -44,6 +47,9 @@ class FakeStripe:
         return self.server.url_for("").rstrip("/")
 
     def _handle(self, request: Request) -> Response:
+        if request.method == "GET":
+            status, body = self._read(request.path, dict(request.args))
+            return Response(json.dumps(body), status, content_type="application/json")
         form = dict(parse_qsl(request.get_data(as_text=True)))
         key = request.headers.get("Idempotency-Key")
         with self._lock:
@@ -61,6 +67,25 @@ class FakeStripe:
                 error = {"error": {"type": "api_error", "message": "answer lost"}}
                 return Response(json.dumps(error), 500, content_type="application/json")
         return Response(json.dumps(body), status, content_type="application/json")
+
+    def _read(self, path: str, query: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        parts = path.strip("/").split("/")
+        with self._lock:
+            self.requests.append({"method": "GET", "path": path, "query": query})
+            if parts == ["v1", "subscriptions"]:
+                return 200, _page(list(self.subscriptions.values()), query, "/v1/subscriptions")
+            if parts[:2] == ["v1", "subscriptions"] and len(parts) == 3:
+                return 200, self.subscriptions[parts[2]]
+            if parts[:2] == ["v1", "invoices"] and len(parts) == 3:
+                return 200, self._invoices[parts[2]]
+            if parts == ["v1", "events"]:
+                events = self.events
+                if query.get("delivery_success") == "false":
+                    events = [e for e in events if e["id"] in self.undelivered]
+                if "created[gte]" in query:
+                    events = [e for e in events if e["created"] >= int(query["created[gte]"])]
+                return 200, _page(events, query, "/v1/events")
+        return 404, {"error": {"type": "invalid_request_error", "message": f"no route {path}"}}
 
     def _route(self, path: str, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
         parts = path.strip("/").split("/")
@@ -114,3 +139,13 @@ class FakeStripe:
                 }
             invoice["status"] = "void"
         return 200, dict(invoice)
+
+
+def _page(items: list[dict[str, Any]], query: dict[str, str], url: str) -> dict[str, Any]:
+    limit = int(query.get("limit", 10))
+    start = 0
+    if "starting_after" in query:
+        ids = [item["id"] for item in items]
+        start = ids.index(query["starting_after"]) + 1
+    chunk = items[start : start + limit]
+    return {"object": "list", "url": url, "data": chunk, "has_more": start + limit < len(items)}

@@ -303,14 +303,6 @@ drift_records = Table(
     Index("ix_drift_records_kind_subject", "kind", "subject"),
 )
 
-reconcile_cursors = Table(
-    "reconcile_cursors",
-    metadata,
-    Column("name", String(64), primary_key=True),
-    Column("value", String(255), nullable=False),
-    Column("updated_at", UTCDateTime, nullable=False),
-)
-
 mapper_registry = registry(metadata=metadata)
 _mapped = False
 

@@ -1,4 +1,4 @@
-"""Drift records, reconciliation cursors, estimate status.
+"""Drift records and estimate status.
 
 Revision ID: 0004
 Revises: 0003
@@ -39,13 +39,6 @@ def upgrade() -> None:
     with op.batch_alter_table("drift_records", schema=None) as batch_op:
         batch_op.create_index("ix_drift_records_kind_subject", ["kind", "subject"], unique=False)
 
-    op.create_table(
-        "reconcile_cursors",
-        sa.Column("name", sa.String(length=64), nullable=False),
-        sa.Column("value", sa.String(length=255), nullable=False),
-        sa.Column("updated_at", TS, nullable=False),
-        sa.PrimaryKeyConstraint("name"),
-    )
     with op.batch_alter_table("estimates", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("status", sa.String(length=16), server_default="open", nullable=False)
@@ -56,7 +49,6 @@ def downgrade() -> None:
     with op.batch_alter_table("estimates", schema=None) as batch_op:
         batch_op.drop_column("status")
 
-    op.drop_table("reconcile_cursors")
     with op.batch_alter_table("drift_records", schema=None) as batch_op:
         batch_op.drop_index("ix_drift_records_kind_subject")
 

@@ -1,0 +1,161 @@
+"""Reconciliation against a fake Stripe server, on PostgreSQL: each kind of drift is found,
+repaired and recorded; a dry run changes nothing."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from pytest_httpserver import HTTPServer
+from sqlalchemy import func, select, update
+
+from config.database import make_engine
+from domain.commands import RequestEstimate, SubmitUpgrade
+from tests.builders import build_world, subscription_event
+from tests.fake_stripe import FakeStripe
+from tests.fakes import FixedClock, fake_deps
+from workers import drift, reconcile, saga, samples, upgrade_handlers
+from workers.orm import drift_records, inbox, subscriptions, upgrades
+from workers.stripe_gateway import StripeGateway
+from workers.unit_of_work import SqlUnitOfWork
+
+pytestmark = pytest.mark.slow
+NOW = datetime(2022, 1, 11, tzinfo=UTC)
+
+
+@pytest.fixture
+def env(pg_settings, httpserver: HTTPServer):
+    stripe = FakeStripe(httpserver).install()
+    engine = make_engine(pg_settings)
+    world = build_world(engine)
+    sent: list = []
+    uow = SqlUnitOfWork(engine, enqueue=lambda name, args: sent.append((name, args)))
+    gateway = StripeGateway("sk_test", stripe.url, max_network_retries=0, read_rate=1000)
+    deps = dataclasses.replace(fake_deps(FixedClock(NOW)), gateway=gateway)
+    yield engine, world, stripe, uow, deps, sent
+    engine.dispose()
+
+
+def stripe_subscription(seats: int, interval: str = "month") -> dict:
+    return subscription_event("cus_acme", seats=seats, interval=interval)["data"]["object"]
+
+
+def counts(engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        return {
+            t.name: conn.scalar(select(func.count()).select_from(t))
+            for t in (drift_records, inbox, upgrades)
+        } | {"seats": conn.scalar(select(subscriptions.c.seats))}
+
+
+def paid_upgrade(engine, world, uow, deps, stripe, paid_amount_delta: int = 0) -> str:
+    estimate = upgrade_handlers.request_estimate(
+        RequestEstimate(world.org_id, world.owner["id"], "node_locked", 1, "year"), uow, deps
+    )
+    later = dataclasses.replace(deps, clock=FixedClock(NOW + timedelta(minutes=9)))
+    upgrade, _ = upgrade_handlers.submit_upgrade(
+        SubmitUpgrade(world.org_id, world.owner["id"], estimate.id), uow, later
+    )
+    saga.charge_upgrade(upgrade.id, uow, later)
+    with uow:
+        charged = uow.upgrades.get(upgrade.id).charged_amount
+        from domain.commands import ConfirmInvoicePaid
+
+        saga.confirm_invoice_paid(
+            ConfirmInvoicePaid(
+                "in_fake1", upgrade.id, charged + paid_amount_delta, "usd", 1_700_000_000
+            ),
+            uow,
+            later,
+        )
+        uow.commit()
+    return upgrade.id
+
+
+def test_estimate_drift_is_recorded_and_a_one_cent_difference_flagged(env) -> None:
+    engine, world, stripe, uow, deps, _ = env
+    upgrade_id = paid_upgrade(engine, world, uow, deps, stripe, paid_amount_delta=1)
+    summary = reconcile.run_all(uow, deps, jobs=["estimate"])
+    [record] = drift.rows(engine, "estimate")
+    assert record["subject"] == upgrade_id
+    assert record["minutes_between"] == 9
+    assert record["estimate_amount"] != record["charged_amount"]
+    assert record["paid_amount"] == record["charged_amount"] + 1
+    assert record["flagged"] is True
+    assert record["cause"] == "stripe charged another amount than computed"
+    assert summary.flagged == 1
+    reconcile.run_all(uow, deps, jobs=["estimate"])  # recorded once per upgrade
+    assert len(drift.rows(engine, "estimate")) == 1
+
+
+def test_local_state_is_repaired_from_stripe_with_before_and_after(env) -> None:
+    engine, world, stripe, uow, deps, _ = env
+    stripe.subscriptions["sub_acme_nl"] = stripe_subscription(seats=5)
+    reconcile.run_all(uow, deps, jobs=["stripe_state"])
+    assert counts(engine)["seats"] == 5
+    [record] = drift.rows(engine, "stripe_state")
+    assert record["cause"] == "local state repaired from Stripe"
+    assert '"seats": 1' in record["before"] and '"seats": 5' in record["after"]
+    assert [r["query"].get("status") for r in stripe.requests if r["method"] == "GET"] == ["all"]
+
+
+def test_an_applied_upgrade_stripe_lacks_is_pushed_again(env) -> None:
+    engine, world, stripe, uow, deps, sent = env
+    upgrade_id = paid_upgrade(engine, world, uow, deps, stripe)
+    sent.clear()
+    stripe.subscriptions["sub_acme_nl"] = stripe_subscription(seats=1)  # still the old plan
+    reconcile.run_all(uow, deps, jobs=["stripe_state"])
+    assert sent == [("seatflow.push_upgrade_to_stripe", [upgrade_id])]
+    [record] = drift.rows(engine, "stripe_state")
+    assert record["cause"] == f"Stripe lacks applied upgrade {upgrade_id}: pushed again"
+
+
+def test_missed_events_are_put_in_the_inbox_as_if_delivered(env) -> None:
+    engine, world, stripe, uow, deps, sent = env
+    missed = subscription_event("cus_acme", seats=4, created=1_700_000_000)
+    missed["type"] = "customer.subscription.updated"
+    stripe.events = [missed, samples.event("charge.succeeded", {"id": "ch_1"}, created=1)]
+    stripe.undelivered = {missed["id"]}
+    reconcile.run_all(uow, deps, jobs=["missed_events"])
+    with engine.connect() as conn:
+        rows = dict(conn.execute(select(inbox.c.event_id, inbox.c.state)).all())
+    assert rows == {missed["id"]: "received"}
+    assert sent == [("seatflow.process_stripe_event", [missed["id"]])]
+    reconcile.run_all(uow, deps, jobs=["missed_events"])
+    assert len(drift.rows(engine, "missed_event")) == 1
+
+
+def test_a_stuck_saga_asks_stripe_for_the_invoice(env) -> None:
+    engine, world, stripe, uow, deps, _ = env
+    estimate = upgrade_handlers.request_estimate(
+        RequestEstimate(world.org_id, world.owner["id"], "node_locked", 2, "month"), uow, deps
+    )
+    upgrade, _ = upgrade_handlers.submit_upgrade(
+        SubmitUpgrade(world.org_id, world.owner["id"], estimate.id), uow, deps
+    )
+    assert saga.charge_upgrade(upgrade.id, uow, deps) == "awaiting_payment"  # fake Stripe paid it
+    later = dataclasses.replace(deps, clock=FixedClock(NOW + timedelta(hours=2)))
+    reconcile.run_all(uow, later, jobs=["sagas"])
+    with uow:
+        assert uow.upgrades.get(upgrade.id).state == "applied"
+    assert counts(engine)["seats"] == 2
+    [record] = drift.rows(engine, "saga")
+    assert record["cause"] == "invoice in_fake1 was paid"
+
+
+def test_a_dry_run_changes_nothing(env) -> None:
+    engine, world, stripe, uow, deps, sent = env
+    paid_upgrade(engine, world, uow, deps, stripe)
+    with engine.begin() as conn:
+        conn.execute(update(upgrades).values(stripe_synced_at=NOW))
+    sent.clear()
+    stripe.subscriptions["sub_acme_nl"] = stripe_subscription(seats=9)
+    missed = subscription_event("cus_acme", seats=4, created=1_700_000_000)
+    stripe.events, stripe.undelivered = [missed], {missed["id"]}
+    before = counts(engine)
+    summary = reconcile.run_all(uow, deps, dry_run=True)
+    assert counts(engine) == before
+    assert sent == []
+    assert summary.drift == {"estimate": 1, "stripe_state": 1, "missed_event": 1}
+    assert "stripe_state" in drift.render_summary(summary)
