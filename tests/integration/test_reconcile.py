@@ -90,7 +90,7 @@ def test_estimate_drift_is_recorded_and_a_one_cent_difference_flagged(env) -> No
 
 
 def test_local_state_is_repaired_from_stripe_with_before_and_after(env) -> None:
-    engine, world, stripe, uow, deps, _ = env
+    engine, _world, stripe, uow, deps, _ = env
     stripe.subscriptions["sub_acme_nl"] = stripe_subscription(seats=5)
     reconcile.run_all(uow, deps, jobs=["stripe_state"])
     assert counts(engine)["seats"] == 5
@@ -112,7 +112,7 @@ def test_an_applied_upgrade_stripe_lacks_is_pushed_again(env) -> None:
 
 
 def test_missed_events_are_put_in_the_inbox_as_if_delivered(env) -> None:
-    engine, world, stripe, uow, deps, sent = env
+    engine, _world, stripe, uow, deps, sent = env
     missed = subscription_event("cus_acme", seats=4, created=1_700_000_000)
     missed["type"] = "customer.subscription.updated"
     stripe.events = [missed, samples.event("charge.succeeded", {"id": "ch_1"}, created=1)]
@@ -127,7 +127,7 @@ def test_missed_events_are_put_in_the_inbox_as_if_delivered(env) -> None:
 
 
 def test_a_stuck_saga_asks_stripe_for_the_invoice(env) -> None:
-    engine, world, stripe, uow, deps, _ = env
+    engine, world, _stripe, uow, deps, _ = env
     estimate = upgrade_handlers.request_estimate(
         RequestEstimate(world.org_id, world.owner["id"], "node_locked", 2, "month"), uow, deps
     )
