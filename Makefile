@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint install services soak
+.PHONY: run test lint install services soak bench-reconcile
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,3 +32,6 @@ test: $(STAMP) services lint
 
 soak: $(STAMP) services
 	$(BIN)/pytest tests/soak -m soak -s -p no:randomly
+
+bench-reconcile: $(STAMP) services
+	$(BIN)/python -m bench.reconcile --count $${COUNT:-100000}

@@ -19,7 +19,6 @@ from typing import Any
 from sqlalchemy import select, update
 
 from config.tasks import PUSH_UPGRADE
-from domain.model import Subscription
 from domain.upgrades import UpgradeState
 from workers import recovery
 from workers.deps import Deps
@@ -98,16 +97,6 @@ def estimate_drift(uow: SqlUnitOfWork, deps: Deps, summary: Summary, dry_run: bo
 # -- Stripe state drift --------------------------------------------------------------------
 
 
-def _view(sub: Subscription) -> dict[str, Any]:
-    return {
-        "seats": sub.seats,
-        "interval": sub.interval,
-        "status": sub.status,
-        "price": sub.stripe_price_id,
-        "period_end": sub.current_period_end.isoformat(),
-    }
-
-
 def stripe_drift(
     uow: SqlUnitOfWork,
     deps: Deps,
@@ -131,61 +120,102 @@ def stripe_drift(
             progress("stripe subscriptions", pages * 100)
 
 
+_COMPARED = (
+    subscriptions.c.stripe_subscription_id,
+    subscriptions.c.organization_id,
+    subscriptions.c.seats,
+    subscriptions.c.interval,
+    subscriptions.c.status,
+    subscriptions.c.stripe_price_id,
+    subscriptions.c.current_period_end,
+)
+
+
+def _stripe_view(item: dict[str, Any]) -> dict[str, Any]:
+    snap = subscription_snapshot(item, version=0)
+    return {
+        "seats": snap.seats,
+        "interval": snap.interval.value,
+        "status": snap.status,
+        "price": snap.stripe_price_id,
+        "period_end": snap.current_period_end.isoformat(),
+    }
+
+
 def _compare_page(
     uow: SqlUnitOfWork, deps: Deps, summary: Summary, dry_run: bool, page: list[dict[str, Any]]
 ) -> None:
+    """One query reads the page's local rows; only drifted ones load (and lock) their
+    organization, so 100,000 subscriptions cost 1,000 reads plus the repairs."""
     now = deps.clock.now()
     by_id = {item["id"]: item for item in page}
     with uow:
-        known = uow.session.execute(
-            select(subscriptions.c.stripe_subscription_id, subscriptions.c.organization_id).where(
-                subscriptions.c.stripe_subscription_id.in_(list(by_id))
-            )
+        local = uow.session.execute(
+            select(*_COMPARED).where(subscriptions.c.stripe_subscription_id.in_(list(by_id)))
         ).all()
-        for stripe_id, organization_id in known:
-            summary.add(summary.checked, "stripe_state")
-            org = uow.organizations.get(organization_id, lock=not dry_run)
-            sub = org.subscription_by_stripe_id(stripe_id) if org else None
-            if org is None or sub is None:
-                continue
-            snapshot = subscription_snapshot(by_id[stripe_id], version=int(now.timestamp()))
-            if not snapshot.license_type:
-                snapshot = _with_catalog_type(uow, snapshot, sub.license_type)
-            before = _view(sub)
-            after = {
-                "seats": snapshot.seats,
-                "interval": snapshot.interval.value,
-                "status": snapshot.status,
-                "price": snapshot.stripe_price_id,
-                "period_end": snapshot.current_period_end.isoformat(),
+        summary.add(summary.checked, "stripe_state", len(local))
+        for row in local:
+            before = {
+                "seats": row.seats,
+                "interval": row.interval,
+                "status": row.status,
+                "price": row.stripe_price_id,
+                "period_end": row.current_period_end.isoformat(),
             }
-            if before == after:
-                continue
-            summary.add(summary.drift, "stripe_state")
-            pending = _unpushed_upgrade(uow, organization_id, sub.license_type)
-            if pending is not None:
-                cause = f"Stripe lacks applied upgrade {pending}: pushed again"
+            after = _stripe_view(by_id[row.stripe_subscription_id])
+            if before != after:
+                summary.add(summary.drift, "stripe_state")
                 if not dry_run:
-                    uow.enqueue_after_commit(PUSH_UPGRADE, [pending])
-            else:
-                cause = "local state repaired from Stripe"
-                if not dry_run:
-                    org.sync_subscription(snapshot)
-            if not dry_run:
-                summary.add(summary.repaired, "stripe_state")
-                record(
-                    uow,
-                    now,
-                    kind="stripe_state",
-                    organization_id=organization_id,
-                    subject=stripe_id,
-                    cause=cause,
-                    before=before,
-                    after=after,
-                    repaired=True,
-                )
+                    _repair(
+                        uow,
+                        now,
+                        summary,
+                        row.organization_id,
+                        row.stripe_subscription_id,
+                        by_id,
+                        before,
+                        after,
+                    )
         if not dry_run:
             uow.commit()
+
+
+def _repair(
+    uow: SqlUnitOfWork,
+    now: datetime,
+    summary: Summary,
+    organization_id: str,
+    stripe_id: str,
+    by_id: dict[str, dict[str, Any]],
+    before: dict[str, Any],
+    after: dict[str, Any],
+) -> None:
+    org = uow.organizations.get(organization_id, lock=True)
+    sub = org.subscription_by_stripe_id(stripe_id) if org else None
+    if org is None or sub is None:
+        return
+    pending = _unpushed_upgrade(uow, organization_id, sub.license_type)
+    if pending is not None:
+        cause = f"Stripe lacks applied upgrade {pending}: pushed again"
+        uow.enqueue_after_commit(PUSH_UPGRADE, [pending])
+    else:
+        cause = "local state repaired from Stripe"
+        snapshot = subscription_snapshot(by_id[stripe_id], version=int(now.timestamp()))
+        if not snapshot.license_type:
+            snapshot = _with_catalog_type(uow, snapshot, sub.license_type)
+        org.sync_subscription(snapshot)
+    summary.add(summary.repaired, "stripe_state")
+    record(
+        uow,
+        now,
+        kind="stripe_state",
+        organization_id=organization_id,
+        subject=stripe_id,
+        cause=cause,
+        before=before,
+        after=after,
+        repaired=True,
+    )
 
 
 def _with_catalog_type(uow: SqlUnitOfWork, snapshot: Any, fallback: str) -> Any:

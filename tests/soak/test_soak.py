@@ -34,9 +34,9 @@ from workers import handlers, migrate, samples
 from workers.orm import inbox, seat_ledger, subscriptions
 from workers.unit_of_work import SqlUnitOfWork
 
-pytestmark = pytest.mark.soak
-ORGS = 6
 SECONDS = int(os.environ.get("SOAK_SECONDS", "300"))
+pytestmark = [pytest.mark.soak, pytest.mark.timeout(SECONDS + 900)]
+ORGS = 6
 
 
 def plan(rate: float) -> list[dict]:
