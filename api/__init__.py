@@ -15,24 +15,21 @@ def create_app(settings: Settings | None = None) -> Flask:
     from config.celery import make_celery
     from config.database import make_engine
     from config.logging import configure_logging
+    from config.web import install_common
     from workers.deps import build_deps
 
     settings = settings or Settings.from_env()
     configure_logging(settings)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
-    celery = make_celery(settings)
+    celery, engine = make_celery(settings), make_engine(settings)
     app.extensions["seatflow.settings"] = settings
-    app.extensions["seatflow.engine"] = make_engine(settings)
+    app.extensions["seatflow.engine"] = engine
     app.extensions["seatflow.enqueue"] = lambda name, args: celery.send_task(
         name, args=args, retry=False
     )
     app.extensions["seatflow.deps"] = build_deps(settings)
     app.register_blueprint(bp)
     register_error_handlers(app)
-
-    @app.get("/healthz")
-    def healthz() -> tuple[dict[str, str], int]:
-        return {"status": "ok"}, 200
-
+    install_common(app, settings, engine, celery)
     return app

@@ -14,29 +14,52 @@ PERIOD_START, PERIOD_END = 1_793_491_200, 1_796_083_200  # 2026-11-01, 2026-12-0
 
 def subscription(i: int) -> dict:
     seats = i % 7 + 1 + (1 if i % 100 == 0 else 0)
-    price = {"id": "price_node_locked_month", "object": "price", "currency": "usd",
-             "unit_amount": 10000, "metadata": {"license_type": "node_locked"},
-             "recurring": {"interval": "month", "interval_count": 1}}
-    return {"id": f"sub_{i}", "object": "subscription", "customer": f"cus_{i}",
-            "status": "active", "metadata": {},
-            "items": {"object": "list", "has_more": False, "data": [
-                {"id": f"si_{i}", "object": "subscription_item", "quantity": seats,
-                 "price": price, "current_period_start": PERIOD_START,
-                 "current_period_end": PERIOD_END}]}}
+    price = {
+        "id": "price_node_locked_month",
+        "object": "price",
+        "currency": "usd",
+        "unit_amount": 10000,
+        "metadata": {"license_type": "node_locked"},
+        "recurring": {"interval": "month", "interval_count": 1},
+    }
+    return {
+        "id": f"sub_{i}",
+        "object": "subscription",
+        "customer": f"cus_{i}",
+        "status": "active",
+        "metadata": {},
+        "items": {
+            "object": "list",
+            "has_more": False,
+            "data": [
+                {
+                    "id": f"si_{i}",
+                    "object": "subscription_item",
+                    "quantity": seats,
+                    "price": price,
+                    "current_period_start": PERIOD_START,
+                    "current_period_end": PERIOD_END,
+                }
+            ],
+        },
+    }
 
 
 def make_handler(count: int) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             url = urlsplit(self.path)
             query = {k: v[0] for k, v in parse_qs(url.query).items()}
             if url.path == "/v1/subscriptions":
                 limit = int(query.get("limit", 10))
                 start = int(query.get("starting_after", "sub_0")[4:]) + 1
                 ids = range(start, min(start + limit, count + 1))
-                body = {"object": "list", "url": "/v1/subscriptions",
-                        "data": [subscription(i) for i in ids],
-                        "has_more": start + limit <= count}
+                body = {
+                    "object": "list",
+                    "url": "/v1/subscriptions",
+                    "data": [subscription(i) for i in ids],
+                    "has_more": start + limit <= count,
+                }
             elif url.path == "/v1/events":
                 body = {"object": "list", "url": "/v1/events", "data": [], "has_more": False}
             else:

@@ -28,14 +28,16 @@ def populate(url: str, count: int) -> None:
         conn.execute(
             "INSERT INTO organizations (id, name, stripe_customer_id) "
             "SELECT 'org_' || g, 'Org ' || g, 'cus_' || g FROM generate_series(1, %s) g",
-            (count,))
+            (count,),
+        )
         conn.execute(
             "INSERT INTO subscriptions (organization_id, license_type, seats, interval, status, "
             "current_period_start, current_period_end, stripe_subscription_id, stripe_item_id, "
             "stripe_price_id, stripe_version) SELECT 'org_' || g, 'node_locked', mod(g, 7) + 1, "
             "'month', 'active', '2026-11-01T00:00:00Z', '2026-12-01T00:00:00Z', 'sub_' || g, "
             "'si_' || g, 'price_node_locked_month', 0 FROM generate_series(1, %s) g",
-            (count,))
+            (count,),
+        )
 
 
 def run_job(url: str, api_base: str) -> dict:
@@ -48,19 +50,27 @@ def run_job(url: str, api_base: str) -> dict:
     from workers.deps import build_deps
     from workers.unit_of_work import SqlUnitOfWork
 
-    settings = Settings(mode="test", database_url=url, stripe_api_base=api_base,
-                        stripe_api_key="sk_test_bench", stripe_read_rate=10_000,
-                        license_signing_key=_key())
+    settings = Settings(
+        mode="test",
+        database_url=url,
+        stripe_api_base=api_base,
+        stripe_api_key="sk_test_bench",
+        stripe_read_rate=10_000,
+        license_signing_key=_key(),
+    )
     deps = dataclasses.replace(build_deps(settings))
     uow = SqlUnitOfWork(make_engine(settings))
     started = time.perf_counter()
     summary = reconcile.run_all(uow, deps, jobs=["stripe_state"])
     elapsed = time.perf_counter() - started
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"seconds": round(elapsed, 1), "peak_rss_mib": round(peak_kib / 1024, 1),
-            "checked": summary.checked.get("stripe_state", 0),
-            "drift": summary.drift.get("stripe_state", 0),
-            "repaired": summary.repaired.get("stripe_state", 0)}
+    return {
+        "seconds": round(elapsed, 1),
+        "peak_rss_mib": round(peak_kib / 1024, 1),
+        "checked": summary.checked.get("stripe_state", 0),
+        "drift": summary.drift.get("stripe_state", 0),
+        "repaired": summary.repaired.get("stripe_state", 0),
+    }
 
 
 def _key() -> str:
@@ -85,18 +95,29 @@ def main() -> None:
         conn.execute(f'CREATE DATABASE "{name}"')
     url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "bench.fake_stripe_pages", "--count",
-                               str(args.count), "--port", str(port)])
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bench.fake_stripe_pages",
+            "--count",
+            str(args.count),
+            "--port",
+            str(port),
+        ]
+    )
     try:
         migrate.upgrade(url)
         populate(url, args.count)
         time.sleep(0.5)
-        out = subprocess.run([sys.executable, "-m", "bench.reconcile", "--child", url,
-                              f"http://127.0.0.1:{port}"], capture_output=True, text=True,
-                             check=True)
+        out = subprocess.run(
+            [sys.executable, "-m", "bench.reconcile", "--child", url, f"http://127.0.0.1:{port}"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         result = json.loads(out.stdout.strip().splitlines()[-1])
-        result |= {"subscriptions": args.count,
-                   "date": datetime.now(UTC).strftime("%Y-%m-%d")}
+        result |= {"subscriptions": args.count, "date": datetime.now(UTC).strftime("%Y-%m-%d")}
         print(json.dumps(result))
     finally:
         server.kill()

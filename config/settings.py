@@ -57,6 +57,9 @@ class Settings:
     visibility_timeout_seconds: int = 0  # 0: three times the task time limit
     inbox_retention_days: int = 30
     reconcile_interval_seconds: int = 900
+    # Set (by the process launcher) when several processes share one set of metrics.
+    metrics_multiproc_dir: str = ""
+    worker_metrics_port: int = 9808
     unpaid_upgrade_hours: int = 23
     data_dir: Path = field(default_factory=default_data_dir)
 
@@ -156,6 +159,8 @@ class Settings:
             visibility_timeout_seconds=integer("BROKER_VISIBILITY_TIMEOUT", 0),
             inbox_retention_days=integer("INBOX_RETENTION_DAYS", 30, minimum=1),
             reconcile_interval_seconds=integer("RECONCILE_INTERVAL_SECONDS", 900, minimum=10),
+            metrics_multiproc_dir=env.get("PROMETHEUS_MULTIPROC_DIR", "").strip(),
+            worker_metrics_port=integer("WORKER_METRICS_PORT", 9808),
             unpaid_upgrade_hours=integer("UNPAID_UPGRADE_HOURS", 23, minimum=1),
             data_dir=data_dir,
         )

@@ -12,18 +12,16 @@ def create_app(settings: Settings | None = None) -> Flask:
     from config.celery import make_celery
     from config.database import make_engine
     from config.logging import configure_logging
+    from config.web import install_common
     from webhooks.receiver import bp
 
     settings = settings or Settings.from_env()
     configure_logging(settings)
     app = Flask(__name__)
+    engine, celery = make_engine(settings), make_celery(settings)
     app.extensions["seatflow.settings"] = settings
-    app.extensions["seatflow.engine"] = make_engine(settings)
-    app.extensions["seatflow.celery"] = make_celery(settings)
+    app.extensions["seatflow.engine"] = engine
+    app.extensions["seatflow.celery"] = celery
     app.register_blueprint(bp)
-
-    @app.get("/healthz")
-    def healthz() -> tuple[dict[str, str], int]:
-        return {"status": "ok"}, 200
-
+    install_common(app, settings, engine, celery)
     return app

@@ -10,10 +10,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from config.events import is_handled
+from config.metrics import REJECTED, SIGNATURES, WEBHOOKS
 from config.tasks import PROCESS_STRIPE_EVENT
 from webhooks import inbox
 from webhooks.signature import SignatureError, verify
@@ -35,28 +36,49 @@ def _read_body(limit: int) -> bytes | None:
     return None if len(body) > limit else body
 
 
+def _reject(status: int, reason: str, message: str) -> tuple[Any, int]:
+    REJECTED.labels(reason).inc()
+    log.warning(
+        "webhook rejected",
+        extra={"reason": reason, "detail": message, "request_id": g.get("request_id")},
+    )
+    return _reply(status, error=message)
+
+
+def _count_signatures(secrets: int, matched: int | None) -> None:
+    for index in range(secrets):
+        if matched is None or index < matched:
+            SIGNATURES.labels(str(index), "mismatch").inc()
+        elif index == matched:
+            SIGNATURES.labels(str(index), "match").inc()
+
+
 @bp.post("/webhooks/stripe")
 def receive() -> tuple[Any, int]:
     ext = current_app.extensions
     settings = ext["seatflow.settings"]
     body = _read_body(settings.webhook_max_body)
     if body is None:
-        log.warning("webhook rejected", extra={"reason": "too_large"})
-        return _reply(413, error="body too large")
+        return _reject(413, "too_large", "body too large")
     if request.mimetype != "application/json":
-        log.warning("webhook rejected", extra={"reason": "content_type"})
-        return _reply(415, error="content type must be application/json")
+        return _reject(415, "content_type", "content type must be application/json")
+    secrets = settings.stripe_webhook_secrets
     try:
         secret_index = verify(
             body,
             request.headers.get("Stripe-Signature"),
-            settings.stripe_webhook_secrets,
+            secrets,
             settings.stripe_webhook_tolerance,
         )
+    except SignatureError as exc:
+        if exc.code == "mismatch":
+            _count_signatures(len(secrets), None)
+        return _reject(400, f"signature_{exc.code}", str(exc))
+    _count_signatures(len(secrets), secret_index)
+    try:
         event = inbox.IncomingEvent.parse(body)
-    except (SignatureError, inbox.NotAnEvent) as exc:
-        log.warning("webhook rejected", extra={"reason": str(exc)})
-        return _reply(400, error=str(exc))
+    except inbox.NotAnEvent as exc:
+        return _reject(400, "not_an_event", str(exc))
 
     handled = is_handled(event.type)
     try:
@@ -65,18 +87,26 @@ def receive() -> tuple[Any, int]:
         )
     except (DBAPIError, SQLAlchemyError) as exc:
         # Stripe retries non-2xx deliveries for up to three days: nothing is lost.
+        REJECTED.labels("storage_unavailable").inc()
         log.error(
-            "inbox unavailable", extra={"event_id": event.event_id, "error": type(exc).__name__}
+            "inbox unavailable",
+            extra={
+                "event_id": event.event_id,
+                "error": type(exc).__name__,
+                "request_id": g.get("request_id"),
+            },
         )
         return _reply(503, error="storage unavailable, retry later")
 
+    outcome = "duplicate" if not new else "stored" if handled else "ignored"
+    WEBHOOKS.labels(event.type, outcome).inc()
     log.info(
-        "webhook stored",
+        "webhook " + outcome,
         extra={
             "event_id": event.event_id,
             "event_type": event.type,
-            "duplicate": not new,
             "secret_index": secret_index,
+            "request_id": g.get("request_id"),
         },
     )
     if new and handled:

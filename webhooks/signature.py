@@ -15,7 +15,12 @@ import stripe
 
 
 class SignatureError(Exception):
-    """The request is not a genuine, fresh Stripe delivery; the message says why."""
+    """The request is not a genuine, fresh Stripe delivery; the message says why and
+    `code` names the reason for metrics (missing, malformed, encoding, timestamp, mismatch)."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def _timestamp(header: str) -> int:
@@ -26,7 +31,7 @@ def _timestamp(header: str) -> int:
                 return int(value)
             except ValueError:
                 break
-    raise SignatureError("malformed Stripe-Signature header")
+    raise SignatureError("malformed Stripe-Signature header", "malformed")
 
 
 def verify(
@@ -38,15 +43,15 @@ def verify(
 ) -> int:
     """Return the index of the secret that signed `payload`, or raise SignatureError."""
     if not header:
-        raise SignatureError("missing Stripe-Signature header")
+        raise SignatureError("missing Stripe-Signature header", "missing")
     try:
         body = payload.decode("utf-8")
     except UnicodeDecodeError:
-        raise SignatureError("body is not UTF-8") from None
+        raise SignatureError("body is not UTF-8", "encoding") from None
     timestamp = _timestamp(header)
     current = time.time() if now is None else now
     if abs(current - timestamp) > tolerance:
-        raise SignatureError("timestamp outside the tolerance window")
+        raise SignatureError("timestamp outside the tolerance window", "timestamp")
     for index, secret in enumerate(secrets):
         try:
             # Tolerance is enforced above in both directions; the SDK only checks the HMAC.
@@ -54,4 +59,4 @@ def verify(
         except stripe.SignatureVerificationError:
             continue
         return index
-    raise SignatureError("no signature matches a configured secret")
+    raise SignatureError("no signature matches a configured secret", "mismatch")

@@ -13,12 +13,13 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from config.metrics import EVENT_LAG, PROCESSED, RECEIPT_LAG
 from domain.commands import Command, ConfirmInvoicePaid, RecordPaymentFailed, SyncSubscription
 from domain.errors import DomainError, OrganizationNotFound, UnknownLicenseType
 from domain.model import Organization
 from workers import license_service, saga
 from workers.deps import Deps
-from workers.repositories import DONE_STATES
+from workers.repositories import DONE_STATES, InboxRow
 from workers.stripe_events import resolve, subscription_snapshot, to_command
 from workers.unit_of_work import SqlUnitOfWork
 
@@ -103,12 +104,21 @@ def process_stripe_event(event_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
             log.warning("event dead", extra={"event_id": event_id, "code": exc.code})
             return "dead"
         note = STALE_NOTE if state == "skipped_stale" else None
-        uow.inbox.mark(event_id, state, _now(), error=note, attempt=True)
+        now = _now()
+        uow.inbox.mark(event_id, state, now, error=note, attempt=True)
         uow.commit()
+    _observe(row, state, now)
     log.info(
         "event processed", extra={"event_id": event_id, "event_type": row.type, "state": state}
     )
     return state
+
+
+def _observe(row: InboxRow, state: str, now: datetime) -> None:
+    PROCESSED.labels(row.type, state).inc()
+    if state == "applied":
+        EVENT_LAG.observe(max(0.0, now.timestamp() - row.created))
+        RECEIPT_LAG.observe(max(0.0, (now - row.received_at).total_seconds()))
 
 
 def record_failure(event_id: str, uow: SqlUnitOfWork, error: BaseException, final: bool) -> None:

@@ -34,6 +34,7 @@ from typing import Any
 
 import stripe
 
+from config.metrics import STRIPE_CALLS
 from domain.ports import ChargeResult, SubscriptionChange
 
 
@@ -106,7 +107,7 @@ class StripeGateway:
     def _pages(self, list_call: Any, params: Any) -> Iterator[list[dict[str, Any]]]:
         while True:
             self._reads.acquire()
-            with _translate_errors():
+            with _translate_errors("list"):
                 page = list_call(params)
             items = [item.to_dict() for item in page.data]
             if items:
@@ -124,7 +125,7 @@ class StripeGateway:
         if object_type not in services:
             raise ValueError(f"cannot fetch a {object_type!r}")
         self._reads.acquire()
-        with _translate_errors():
+        with _translate_errors(f"retrieve_{object_type}"):
             found = services[object_type].retrieve(object_id)  # type: ignore[attr-defined]
         result: dict[str, Any] = found.to_dict()
         return result
@@ -140,7 +141,7 @@ class StripeGateway:
         metadata: dict[str, str],
     ) -> ChargeResult:
         v1 = self.client.v1
-        with _translate_errors():
+        with _translate_errors("charge"):
             invoice = v1.invoices.create(
                 {
                     "customer": customer_id,
@@ -193,7 +194,7 @@ class StripeGateway:
             params["trial_end"] = int(change.prepaid_until.timestamp())
             metadata["seatflow_prepaid_until"] = str(params["trial_end"])
             metadata["seatflow_cycle_start"] = str(int(change.cycle_start.timestamp()))
-        with _translate_errors():
+        with _translate_errors("update_subscription"):
             self.client.v1.subscriptions.update(
                 change.subscription_id,
                 params,
@@ -202,7 +203,7 @@ class StripeGateway:
 
     def void_invoice(self, *, upgrade_id: str, invoice_id: str) -> bool:
         """Void an unpaid invoice; False if Stripe refuses (e.g. it was paid meanwhile)."""
-        with _translate_errors():
+        with _translate_errors("void_invoice"):
             try:
                 self.client.v1.invoices.void_invoice(
                     invoice_id, options={"idempotency_key": idempotency_key(upgrade_id, "void")}
@@ -217,9 +218,17 @@ def _reason(exc: stripe.StripeError) -> str:
 
 
 @contextmanager
-def _translate_errors() -> Iterator[None]:
-    """Map Stripe's transient failures to StripeUnavailable (the task retries those)."""
+def _translate_errors(operation: str) -> Iterator[None]:
+    """Count the call's outcome; map transient failures to StripeUnavailable (retried)."""
     try:
         yield
+    except stripe.CardError:
+        STRIPE_CALLS.labels(operation, "card_declined").inc()
+        raise
     except (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError) as exc:
+        STRIPE_CALLS.labels(operation, "transient_error").inc()
         raise StripeUnavailable(f"{type(exc).__name__}: {exc}") from exc
+    except stripe.StripeError:
+        STRIPE_CALLS.labels(operation, "error").inc()
+        raise
+    STRIPE_CALLS.labels(operation, "ok").inc()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from celery import Task
+from celery.signals import worker_init
 from sqlalchemy.exc import OperationalError
 
 from config.tasks import (
@@ -32,6 +34,16 @@ RETRY = {
     "retry_backoff_max": 600,
     "retry_jitter": True,
 }
+
+
+@worker_init.connect  # type: ignore[untyped-decorator]
+def _serve_metrics(**_: Any) -> None:
+    """The worker's metrics on their own port (WORKER_METRICS_PORT; 0 turns it off)."""
+    from config.metrics import serve
+
+    port = _settings.worker_metrics_port
+    if port and not serve(port, bool(_settings.metrics_multiproc_dir)):
+        logging.getLogger("seatflow.workers").warning("metrics port busy", extra={"port": port})
 
 
 class InboxTask(Task):  # type: ignore[misc]

@@ -112,7 +112,8 @@ def test_soak(pg_settings, tmp_path: Path) -> None:
                     redis_restarted = True
                     chaos_log.append("restarted Redis empty")
 
-        sender, monkey = threading.Thread(target=send), threading.Thread(target=chaos)
+        sender = threading.Thread(target=send, daemon=True)
+        monkey = threading.Thread(target=chaos, daemon=True)
         sender.start()
         monkey.start()
         sender.join(SECONDS + 120)
