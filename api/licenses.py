@@ -97,8 +97,8 @@ def create_offline(org_id: str) -> Any:
     member = views.member_of(org_id)
     data = views.body()
     machine_id = views.field(data, "machine_id", str)
-    if not machine_id.strip() or len(machine_id) > 128:
-        raise ApiError(400, "invalid_request", "machine_id must be 1 to 128 characters")
+    if not machine_id.strip():
+        raise ApiError(400, "invalid_request", "machine_id must not be blank")
     item, created = license_service.activate_offline(
         views.uow(),
         views.deps(),

@@ -129,3 +129,10 @@ def cancel_upgrade(org_id: str, upgrade_id: str) -> Any:
     member = member_of(org_id)
     cmd = CancelUpgrade(org_id, member.id, upgrade_id)
     return serializers.upgrade(upgrade_handlers.cancel_upgrade(cmd, uow(), deps()))
+
+
+@bp.get("/openapi.json")
+def openapi() -> Any:
+    from api.openapi import document
+
+    return document()
