@@ -1,4 +1,4 @@
-"""Run localstripe on loopback only, with an empty store: `python -m tests.localstripe_peer PORT`."""
+"""localstripe on loopback only, with an empty store: `python -m tests.localstripe_peer PORT`."""
 
 from __future__ import annotations
 
