@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -139,6 +140,16 @@ def _state(event_id: str) -> str:
         return str(conn.scalar(select(inbox.c.state).where(inbox.c.event_id == event_id)))
 
 
+def _env_for(name: str, settings: Settings) -> dict[str, Any]:
+    """Each process group gets its own fresh folder of multiprocess metrics."""
+    env: dict[str, Any] = dict(os.environ)
+    folder = settings.data_dir / "metrics" / name
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+    return env
+
+
 def _die_with_parent() -> None:
     """Linux: a child gets SIGTERM when `seatflow dev` goes away, however it goes."""
     try:
@@ -153,9 +164,8 @@ def run(settings: Settings, port: int = 8000, demo: bool = False) -> int:
     settings.ensure_data_dir()
     migrate.upgrade()
     prepare_broker(bootstrap.celery())
-    env: dict[str, Any] = dict(os.environ)
     children = {
-        name: subprocess.Popen(cmd, env=env, preexec_fn=_die_with_parent)
+        name: subprocess.Popen(cmd, env=_env_for(name, settings), preexec_fn=_die_with_parent)
         for name, cmd in process_commands(settings, port).items()
     }
     print(
