@@ -103,11 +103,15 @@ def build_world(
     return World(org["id"], people["owner"], people["admin"], people["member"], tokens)
 
 
-def store_event(engine: Engine, event: dict[str, Any]) -> str:
-    from webhooks import inbox as receiver_inbox
+def store_event(engine: Engine, event: dict[str, Any], state: str = "received") -> str:
+    """Store an event the way the receiver does (without sending a task)."""
+    from webhooks.inbox import IncomingEvent
+    from webhooks.writer import Delivery, InboxWriter
 
     body = json.dumps(event).encode()
-    receiver_inbox.store(engine, receiver_inbox.IncomingEvent.parse(body), body, 0, "received")
+    InboxWriter(engine, lambda _ids: None).store(
+        Delivery(IncomingEvent.parse(body), body, 0, state)
+    )
     return str(event["id"])
 
 

@@ -13,15 +13,20 @@ def create_app(settings: Settings | None = None) -> Flask:
     from config.database import make_engine
     from config.logging import configure_logging
     from config.web import install_common
-    from webhooks.receiver import bp
+    from webhooks.receiver import bp, enqueuer
+    from webhooks.writer import InboxWriter
 
     settings = settings or Settings.from_env()
     configure_logging(settings)
     app = Flask(__name__)
-    engine, celery = make_engine(settings), make_celery(settings)
+    # One autocommit INSERT per delivery; no ping per checkout (a dropped connection is
+    # retried once in inbox.store).
+    engine = make_engine(settings, isolation_level="AUTOCOMMIT", pool_pre_ping=False)
+    celery = make_celery(settings)
     app.extensions["seatflow.settings"] = settings
     app.extensions["seatflow.engine"] = engine
     app.extensions["seatflow.celery"] = celery
+    app.extensions["seatflow.writer"] = InboxWriter(engine, enqueuer(celery))
     app.register_blueprint(bp)
     install_common(app, settings, engine, celery)
     return app

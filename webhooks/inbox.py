@@ -1,31 +1,16 @@
-"""The receiver's side of the inbox: one lean, idempotent insert per delivery.
+"""What the receiver stores: a Stripe event, recognised from its JSON body.
 
-The table itself is defined by the migrations (and mapped for the workers); the receiver
-writes with a single `INSERT ... ON CONFLICT DO NOTHING` so a duplicate delivery costs one
-round trip and stores nothing new.
+The writing itself is in webhooks/writer.py (one grouped, idempotent INSERT).
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, bindparam, text
-
 from config.events import THIN_EVENT_OBJECT
-
-_INSERT = text(
-    """
-    INSERT INTO inbox (event_id, type, api_version, account, livemode, created, payload,
-                       received_at, updated_at, secret_index, state, attempts)
-    VALUES (:event_id, :type, :api_version, :account, :livemode, :created, :payload,
-            :now, :now, :secret_index, :state, 0)
-    ON CONFLICT (event_id) DO NOTHING
-    RETURNING id
-    """
-).bindparams(bindparam("now", type_=DateTime(timezone=True)))
 
 
 class NotAnEvent(ValueError):
@@ -88,24 +73,3 @@ class IncomingEvent:
             livemode=bool(data.get("livemode")),
             created=created,
         )
-
-
-def store(engine: Engine, event: IncomingEvent, body: bytes, secret_index: int, state: str) -> bool:
-    """Insert the event; return True if it is new, False for a duplicate delivery."""
-    with engine.begin() as conn:
-        inserted = conn.execute(
-            _INSERT,
-            {
-                "event_id": event.event_id,
-                "type": event.type,
-                "api_version": event.api_version,
-                "account": event.account,
-                "livemode": event.livemode,
-                "created": event.created,
-                "payload": body.decode("utf-8"),
-                "now": datetime.now(UTC),
-                "secret_index": secret_index,
-                "state": state,
-            },
-        ).first()
-    return inserted is not None

@@ -18,6 +18,7 @@ from config.metrics import REJECTED, SIGNATURES, WEBHOOKS
 from config.tasks import PROCESS_STRIPE_EVENT
 from webhooks import inbox
 from webhooks.signature import SignatureError, verify
+from webhooks.writer import Delivery
 
 log = logging.getLogger("seatflow.webhooks")
 bp = Blueprint("webhooks", __name__)
@@ -81,11 +82,10 @@ def receive() -> tuple[Any, int]:
         return _reject(400, "not_an_event", str(exc))
 
     handled = is_handled(event.type)
+    delivery = Delivery(event, body, secret_index, "received" if handled else "ignored")
     try:
-        new = inbox.store(
-            ext["seatflow.engine"], event, body, secret_index, "received" if handled else "ignored"
-        )
-    except (DBAPIError, SQLAlchemyError) as exc:
+        new = ext["seatflow.writer"].store(delivery)
+    except (DBAPIError, SQLAlchemyError, TimeoutError) as exc:
         # Stripe retries non-2xx deliveries for up to three days: nothing is lost.
         REJECTED.labels("storage_unavailable").inc()
         log.error(
@@ -109,18 +109,25 @@ def receive() -> tuple[Any, int]:
             "request_id": g.get("request_id"),
         },
     )
-    if new and handled:
-        _enqueue(event.event_id)
     return _reply(200, received=True, duplicate=not new)
 
 
-def _enqueue(event_id: str) -> None:
-    try:
-        current_app.extensions["seatflow.celery"].send_task(
-            PROCESS_STRIPE_EVENT, args=[event_id], retry=False
-        )
-    except Exception as exc:  # broker down: the stored row is swept later
-        log.warning(
-            "enqueue failed, left for the sweeper",
-            extra={"event_id": event_id, "error": type(exc).__name__},
-        )
+def enqueuer(celery: Any) -> Any:
+    """Send the tasks by name, after the commit (the writer calls this), on one producer."""
+
+    def enqueue(event_ids: list[str]) -> None:
+        if not event_ids:
+            return
+        try:
+            with celery.producer_or_acquire() as producer:
+                for event_id in event_ids:
+                    celery.send_task(
+                        PROCESS_STRIPE_EVENT, args=[event_id], retry=False, producer=producer
+                    )
+        except Exception as exc:  # broker down: the stored rows are swept later
+            log.warning(
+                "enqueue failed, left for the sweeper",
+                extra={"events": len(event_ids), "error": type(exc).__name__},
+            )
+
+    return enqueue

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import json
 from datetime import UTC, datetime
 
 import pytest
@@ -73,12 +72,9 @@ def uow(sqlite_settings: Settings) -> SqlUnitOfWork:
 
 
 def store(uow: SqlUnitOfWork, event: dict) -> str:
-    from webhooks import inbox as receiver_inbox
+    from tests.builders import store_event
 
-    body = json.dumps(event).encode()
-    incoming = receiver_inbox.IncomingEvent.parse(body)
-    receiver_inbox.store(uow.engine, incoming, body, 0, "received")
-    return event["id"]
+    return store_event(uow.engine, event)
 
 
 def sub_event(seats: int, created: int, event_id: str | None = None, **kw) -> dict:

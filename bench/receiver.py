@@ -1,0 +1,184 @@
+"""Benchmark: the webhook receiver against a bare Flask app, same gunicorn, same run.
+
+    python -m bench.receiver [--duration 15] [--connections 32]
+
+Targets: seatflow with the production settings (PostgreSQL inbox, Redis broker), the same on
+the embedded default (SQLite, SQLite broker), and a bare Flask "return 200" app. Each gets
+signed 3-4 KB events (every one distinct) from wrk at full speed, then at 70 % of the
+maximum it reached, to read p99 latency there. Load stays on loopback and stops by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+
+from tests.support import free_port, http_ok, wait_until
+from workers import migrate, samples
+
+HERE = Path(__file__).parent
+SECRET = "whsec_bench_secret"
+ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+GUNICORN = [
+    "--worker-class",
+    "gthread",
+    "--workers",
+    "2",
+    "--threads",
+    "8",
+    "--log-level",
+    "warning",
+]
+
+
+def make_events(path: Path, count: int) -> int:
+    """`count` signed subscription events of 3-4 KB, one `signature<TAB>body` per line."""
+    padding = "x" * 2400  # metadata as big customers' subscriptions carry
+    size = 0
+    with path.open("w") as out:
+        for i in range(count):
+            obj = samples.subscription_object(
+                customer=f"cus_{i % 50}", seats=i % 90 + 1, subscription_id=f"sub_b{i % 50}"
+            )
+            obj["metadata"] = {"note": padding, "n": str(i)}
+            body, headers = samples.signed(
+                samples.event("customer.subscription.updated", obj), SECRET
+            )
+            size = len(body)
+            out.write(f"{headers['Stripe-Signature']}\t{body.decode()}\n")
+    return size
+
+
+def wrk(port: int, events: Path, seconds: int, connections: int, delay_ms: float = 0) -> dict:
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--timeout",
+            "5s",
+            "-s",
+            str(HERE / "wrk_events.lua"),
+            f"http://127.0.0.1:{port}",
+            "--",
+            str(events),
+            str(delay_ms),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    line = next(x for x in out.stdout.splitlines() if x.startswith("RESULT "))
+    return json.loads(line[7:])
+
+
+def serve(app: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", *GUNICORN, "--bind", f"127.0.0.1:{port}", app], env=env
+    )
+    wait_until(lambda: http_ok(f"http://127.0.0.1:{port}/healthz"), 30)
+    return proc, port
+
+
+def measure(
+    name: str, app: str, env: dict[str, str], events: Path, seconds: int, connections: int
+) -> dict:
+    proc, port = serve(app, env)
+    try:
+        peak = wrk(port, events, seconds, connections)
+        # 70 % of the maximum: each connection waits between requests.
+        target = 0.7 * peak["rps"]
+        delay_ms = max(0.0, connections / target * 1000 - peak["p50_ms"])
+        at70 = wrk(port, events, seconds, connections, delay_ms)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    return {
+        "target": name,
+        "max_rps": peak["rps"],
+        "max_p99_ms": peak["p99_ms"],
+        "non_2xx": peak["non_2xx"] + at70["non_2xx"],
+        "at70_rps": at70["rps"],
+        "at70_p50_ms": at70["p50_ms"],
+        "at70_p99_ms": at70["p99_ms"],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--duration", type=int, default=15)
+    parser.add_argument("--connections", type=int, default=32)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is needed: apt-get install wrk")
+    work = Path(tempfile.mkdtemp(prefix="seatflow-bench-"))
+    events = work / "events.txt"
+    size = make_events(events, 60_000)
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "CELERY"))}
+    base_env |= {
+        "STRIPE_WEBHOOK_SECRETS": SECRET,
+        "SEATFLOW_ENV": "development",
+        "SEATFLOW_QUEUE": f"bench-{secrets.token_hex(3)}",
+    }
+
+    name = f"seatflow_bench_{secrets.token_hex(4)}"
+    with psycopg.connect(ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    pg = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    results = []
+    try:
+        migrate.upgrade(pg)
+        prod = base_env | {
+            "DATABASE_URL": pg,
+            "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+            "SEATFLOW_DATA_DIR": str(work / "prod"),
+        }
+        embedded = base_env | {"SEATFLOW_DATA_DIR": str(work / "embedded")}
+        (work / "embedded").mkdir()
+        migrate.upgrade(f"sqlite:///{work / 'embedded' / 'seatflow.sqlite'}")
+        for label, app, env in (
+            ("bare Flask (baseline)", "bench.bare_app:create_app()", base_env),
+            ("seatflow, PostgreSQL + Redis", "webhooks:create_app()", prod),
+            ("seatflow, embedded SQLite", "webhooks:create_app()", embedded),
+        ):
+            results.append(measure(label, app, env, events, args.duration, args.connections))
+            time.sleep(1)
+    finally:
+        with psycopg.connect(ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        import redis
+
+        redis.Redis.from_url("redis://127.0.0.1:6379/0").delete(base_env["SEATFLOW_QUEUE"])
+        shutil.rmtree(work, ignore_errors=True)
+    bare = results[0]["max_rps"]
+    print(
+        f"\nreceiver benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, body {size} bytes, "
+        f"wrk -t2 -c{args.connections} -d{args.duration}s, gunicorn {' '.join(GUNICORN[:6])}"
+    )
+    print(
+        "| target | max events/s | × bare | p99 at max | at 70 %: events/s | p50 | p99 | non-2xx |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for r in results:
+        print(
+            f"| {r['target']} | {r['max_rps']:,.0f} | {r['max_rps'] / bare:.2f} | "
+            f"{r['max_p99_ms']:.1f} ms | {r['at70_rps']:,.0f} | {r['at70_p50_ms']:.1f} ms | "
+            f"{r['at70_p99_ms']:.1f} ms | {r['non_2xx']} |"
+        )
+
+
+if __name__ == "__main__":
+    main()

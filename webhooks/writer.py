@@ -1,0 +1,160 @@
+"""Group commit for the receiver: one INSERT and one commit for many concurrent deliveries.
+
+Request threads hand their verified event to the process's writer thread and wait for the
+commit; the writer takes whatever is waiting (up to `max_batch`), inserts it with one
+multi-row `INSERT ... ON CONFLICT DO NOTHING RETURNING event_id` in autocommit, answers
+every waiting request, and only then sends the task messages, by name, for the new events.
+Each 200 still means "committed"; the commit is shared, not skipped. If the process dies
+after the commit and before a message is sent, the sweeper sends it later.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
+
+from webhooks.inbox import IncomingEvent
+
+log = logging.getLogger("seatflow.webhooks")
+
+# The columns the receiver writes (the full table is described by the migrations).
+_inbox = Table(
+    "inbox",
+    MetaData(),
+    Column("event_id", String),
+    Column("type", String),
+    Column("api_version", String),
+    Column("account", String),
+    Column("livemode", Boolean),
+    Column("created", BigInteger),
+    Column("payload", Text),
+    Column("received_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True)),
+    Column("secret_index", Integer),
+    Column("state", String),
+    Column("attempts", Integer),
+)
+
+
+@dataclass
+class Delivery:
+    event: IncomingEvent
+    body: bytes
+    secret_index: int
+    state: str
+    done: Future[bool] = field(default_factory=Future)
+
+
+class InboxWriter:
+    def __init__(self, engine: Engine, publish: Callable[[list[str]], None], max_batch: int = 64):
+        self.engine, self.publish, self.max_batch = engine, publish, max_batch
+        self._queue: queue.SimpleQueue[Delivery] = queue.SimpleQueue()
+        self._pid: int | None = None
+        self._lock = threading.Lock()
+        insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        self._statement = (
+            insert(_inbox)
+            .on_conflict_do_nothing(index_elements=["event_id"])
+            .returning(_inbox.c.event_id)
+        )
+
+    def store(self, delivery: Delivery, timeout: float = 10) -> bool:
+        """Wait until the delivery is committed; True if it is new, False for a duplicate."""
+        self._ensure_thread()
+        self._queue.put(delivery)
+        return delivery.done.result(timeout)
+
+    def _ensure_thread(self) -> None:
+        # Started lazily, and again after a fork: a thread does not survive one.
+        if self._pid == os.getpid():
+            return
+        with self._lock:
+            if self._pid != os.getpid():
+                threading.Thread(target=self._run, name="inbox-writer", daemon=True).start()
+                self._pid = os.getpid()
+
+    def _run(self) -> None:
+        while True:
+            batch = [self._queue.get()]
+            while len(batch) < self.max_batch:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                new = self._insert(batch)
+            except Exception as exc:
+                for delivery in batch:
+                    delivery.done.set_exception(exc)
+                continue
+            for delivery, is_new in zip(batch, new, strict=True):
+                delivery.done.set_result(is_new)
+            self.publish(
+                [
+                    d.event.event_id
+                    for d, is_new in zip(batch, new, strict=True)
+                    if is_new and d.state == "received"
+                ]
+            )
+
+    def _insert(self, batch: list[Delivery]) -> list[bool]:
+        now = datetime.now(UTC)
+        rows: dict[str, dict[str, object]] = {}
+        for d in batch:  # the same event twice in one batch: the first one counts
+            rows.setdefault(
+                d.event.event_id,
+                {
+                    "event_id": d.event.event_id,
+                    "type": d.event.type,
+                    "api_version": d.event.api_version,
+                    "account": d.event.account,
+                    "livemode": d.event.livemode,
+                    "created": d.event.created,
+                    "payload": d.body.decode("utf-8"),
+                    "received_at": now,
+                    "updated_at": now,
+                    "secret_index": d.secret_index,
+                    "state": d.state,
+                    "attempts": 0,
+                },
+            )
+        params = list(rows.values())
+        try:
+            inserted = self._execute(params)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            inserted = self._execute(params)  # a connection the database dropped
+        fresh, seen = set(inserted), set()
+        result = []
+        for d in batch:
+            result.append(d.event.event_id in fresh and d.event.event_id not in seen)
+            seen.add(d.event.event_id)
+        return result
+
+    def _execute(self, params: list[dict[str, object]]) -> list[str]:
+        # One compiled statement, executed for many rows in one round trip (SQLAlchemy's
+        # "insertmanyvalues"); on the receiver's autocommit engine there is no BEGIN/COMMIT.
+        with self.engine.begin() as conn:
+            return list(conn.scalars(self._statement, params))
