@@ -36,9 +36,12 @@ def regenerate(
 ) -> License | None:
     """A new version of the subscription's license, or None if `cause` already issued one."""
     now = now or deps.clock.now()
-    if uow.licenses.has_cause(org.id, sub.license_type, cause):
-        return None
     previous = uow.licenses.current(org.id, sub.license_type)
+    # A repeated cause is nearly always the newest one (a replayed event); an older cause
+    # cannot come back through the version guard, and the unique (type, cause) index
+    # would refuse it anyway.
+    if previous is not None and previous.cause == cause:
+        return None
     revoked = sub.status == "canceled"
     if previous is not None and previous.status == LicenseStatus.CURRENT:
         previous.status = LicenseStatus.SUPERSEDED.value
@@ -69,6 +72,8 @@ def _follow_offline(
     revoked: bool,
 ) -> None:
     """Reissue active offline licenses with the new expiry, or revoke them with the license."""
+    if sub.license_type != "node_locked":
+        return  # no other license type can have offline licenses (no query needed)
     for activation in uow.licenses.activations(org.id, sub.license_type, active_only=True):
         if revoked or sub.interval != "year":
             activation.status = ActivationStatus.REVOKED.value

@@ -248,14 +248,6 @@ class SqlLicenseRepository:
         )
         return self.session.scalars(query).first()
 
-    def has_cause(self, organization_id: str, license_type: str, cause: str) -> bool:
-        query = select(licenses.c.id).where(
-            licenses.c.organization_id == organization_id,
-            licenses.c.license_type == license_type,
-            licenses.c.cause == cause,
-        )
-        return self.session.execute(query).first() is not None
-
     def history(self, organization_id: str) -> list[License]:
         query = (
             select(License)

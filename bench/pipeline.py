@@ -1,0 +1,270 @@
+"""Benchmarks of the workers and of the whole pipeline, on PostgreSQL and Redis.
+
+    python -m bench.pipeline throughput [--events 6000]   # events/s applied, -c1 and -c2
+    python -m bench.pipeline latency [--rate 100 --seconds 30]   # HTTP ack → applied
+    python -m bench.pipeline memory [--events 100000]     # RSS of web and worker, over time
+
+Each run uses a throwaway database and its own queue; load stays on loopback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import redis
+
+from tests.support import free_port, start_gunicorn, start_worker, wait_until
+from webhooks.inbox import IncomingEvent
+from webhooks.writer import Delivery, InboxWriter
+from workers import migrate, samples
+
+ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+SECRET = "whsec_bench_secret"
+ORGS = 50
+
+
+@contextmanager
+def database() -> Iterator[str]:
+    name = f"seatflow_bench_{secrets.token_hex(4)}"
+    with psycopg.connect(ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    try:
+        migrate.upgrade(url)
+        with psycopg.connect(url.replace("+psycopg", ""), autocommit=True) as conn:
+            conn.execute(
+                "INSERT INTO organizations (id, name, stripe_customer_id) SELECT "
+                "'org_' || g, 'Org ' || g, 'cus_' || g FROM generate_series(1, %s) g",
+                (ORGS,),
+            )
+        yield url
+    finally:
+        with psycopg.connect(ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def env_for(url: str, queue: str, data: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "CELERY_"))}
+    return env | {
+        "DATABASE_URL": url,
+        "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+        "SEATFLOW_QUEUE": queue,
+        "STRIPE_WEBHOOK_SECRETS": SECRET,
+        "SEATFLOW_DATA_DIR": str(data),
+        "WORKER_METRICS_PORT": "0",
+        "LICENSE_SIGNING_KEY": _key(),
+        "SWEEP_AFTER_SECONDS": "600",
+    }
+
+
+def _key() -> str:
+    from workers.licensing import new_private_key_b64
+
+    return new_private_key_b64()
+
+
+def event(i: int) -> dict[str, Any]:
+    """Subscription updates for 50 organizations, seats climbing (each one a real change)."""
+    org = i % ORGS + 1
+    obj = samples.subscription_object(
+        customer=f"cus_{org}", subscription_id=f"sub_{org}", seats=i // ORGS + 1
+    )
+    return samples.event("customer.subscription.updated", obj, created=1_700_000_000 + i)
+
+
+def terminal(url: str) -> int:
+    with psycopg.connect(url.replace("+psycopg", "")) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM inbox WHERE state IN "
+            "('applied', 'skipped_stale', 'ignored', 'dead')"
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def throughput(events: int) -> list[dict[str, Any]]:
+    results = []
+    for concurrency in (1, 2):
+        with database() as url, tempfile.TemporaryDirectory() as tmp:
+            queue = f"bench-{secrets.token_hex(3)}"
+            env = env_for(url, queue, Path(tmp))
+            from sqlalchemy import create_engine
+
+            writer = InboxWriter(create_engine(url), lambda ids: None)
+            for i in range(events):
+                body = json.dumps(event(i)).encode()
+                writer.store(Delivery(IncomingEvent.parse(body), body, 0, "received"))
+            from config.celery import make_celery
+            from config.settings import Settings
+
+            app = make_celery(Settings.from_env(env))
+            with psycopg.connect(url.replace("+psycopg", "")) as conn:
+                ids = [r[0] for r in conn.execute("SELECT event_id FROM inbox ORDER BY id")]
+            # Every message is queued first; the clock starts once the worker is ready.
+            with app.producer_or_acquire() as producer:
+                for event_id in ids:
+                    app.send_task(
+                        "seatflow.process_stripe_event", args=[event_id], producer=producer
+                    )
+            worker = start_worker(env, concurrency=concurrency)
+            started = time.perf_counter()
+            done_at_start = terminal(url)
+            try:
+                wait_until(lambda: terminal(url) >= events, 900, interval=0.2)
+                elapsed = time.perf_counter() - started
+            finally:
+                worker.stop()
+                redis.Redis().delete(queue)
+            counted = events - done_at_start
+            results.append(
+                {
+                    "concurrency": concurrency,
+                    "events": counted,
+                    "seconds": round(elapsed, 1),
+                    "events_per_s": round(counted / elapsed),
+                }
+            )
+            print(json.dumps(results[-1]), flush=True)
+    return results
+
+
+def _sender(port: int, rate: float, seconds: float, stop: threading.Event) -> int:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    sent, start, i = 0, time.perf_counter(), 0
+    while not stop.is_set() and time.perf_counter() - start < seconds:
+        due = start + sent / rate
+        pause = due - time.perf_counter()
+        if pause > 0:
+            time.sleep(pause)
+        body, headers = samples.signed(event(1_000_000 + i), SECRET)
+        conn.request("POST", "/webhooks/stripe", body, headers)
+        response = conn.getresponse()
+        response.read()
+        assert response.status == 200, response.status
+        sent, i = sent + 1, i + 1
+    return sent
+
+
+def latency(rate: float, seconds: float) -> dict[str, Any]:
+    with database() as url, tempfile.TemporaryDirectory() as tmp:
+        queue = f"bench-{secrets.token_hex(3)}"
+        env = env_for(url, queue, Path(tmp))
+        port = free_port()
+        web, worker = start_gunicorn(env, port, threads=8), start_worker(env, concurrency=2)
+        try:
+            sent = _sender(port, rate, seconds, threading.Event())
+            wait_until(lambda: terminal(url) >= sent, 120, interval=0.2)
+        finally:
+            web.stop()
+            worker.stop()
+            redis.Redis().delete(queue)
+        with psycopg.connect(url.replace("+psycopg", "")) as conn:
+            rows = conn.execute(
+                "SELECT percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY "
+                "extract(epoch FROM applied_at - received_at) * 1000), max(extract(epoch FROM "
+                "applied_at - received_at) * 1000) FROM inbox"
+            ).fetchone()
+        assert rows is not None
+        p50, p95, p99 = rows[0]
+        result = {
+            "rate": rate,
+            "seconds": seconds,
+            "events": sent,
+            "p50_ms": round(p50, 1),
+            "p95_ms": round(p95, 1),
+            "p99_ms": round(p99, 1),
+            "max_ms": round(rows[1], 1),
+        }
+        print(json.dumps(result), flush=True)
+        return result
+
+
+def rss_mib(pid: int) -> float:
+    """RSS of a process and its children (gunicorn and Celery fork workers)."""
+    out = subprocess.run(
+        ["ps", "-o", "rss=", "--pid", str(pid), "--ppid", str(pid)], capture_output=True, text=True
+    ).stdout
+    return round(sum(int(x) for x in out.split()) / 1024, 1)
+
+
+def memory(events: int, seconds_per_step: int = 0) -> list[dict[str, Any]]:
+    with database() as url, tempfile.TemporaryDirectory() as tmp:
+        queue = f"bench-{secrets.token_hex(3)}"
+        env = env_for(url, queue, Path(tmp))
+        port = free_port()
+        web, worker = start_gunicorn(env, port, threads=8), start_worker(env, concurrency=2)
+        samples_taken = []
+        try:
+            script = Path(__file__).parent / "wrk_events.lua"
+            from bench.receiver import make_events
+
+            step = events // 4
+            for n in range(4):
+                path = Path(tmp) / f"step{n}.txt"
+                make_events(path, step)
+                subprocess.run(
+                    [
+                        "wrk",
+                        "-t2",
+                        "-c16",
+                        "-d600s",
+                        "-s",
+                        str(script),
+                        f"http://127.0.0.1:{port}",
+                        "--",
+                        str(path),
+                        "0",
+                        str(step),
+                    ],
+                    capture_output=True,
+                    check=True,
+                    timeout=900,
+                )
+                wait_until(lambda n=n: terminal(url) >= (n + 1) * step, 900, interval=1)
+                samples_taken.append(
+                    {
+                        "events": (n + 1) * step,
+                        "web_rss_mib": rss_mib(web.pid),
+                        "worker_rss_mib": rss_mib(worker.pid),
+                    }
+                )
+                print(json.dumps(samples_taken[-1]), flush=True)
+        finally:
+            web.stop()
+            worker.stop()
+            redis.Redis().delete(queue)
+        return samples_taken
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("what", choices=["throughput", "latency", "memory"])
+    parser.add_argument("--events", type=int, default=0)
+    parser.add_argument("--rate", type=float, default=100)
+    parser.add_argument("--seconds", type=float, default=30)
+    args = parser.parse_args()
+    if args.what == "throughput":
+        throughput(args.events or 6000)
+    elif args.what == "latency":
+        latency(args.rate, args.seconds)
+    else:
+        memory(args.events or 100_000)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
