@@ -178,7 +178,7 @@ def latency(rate: float, seconds: float) -> dict[str, Any]:
                 "applied_at - received_at) * 1000) FROM inbox"
             ).fetchone()
         assert rows is not None
-        p50, p95, p99 = rows[0]
+        p50, p95, p99 = (float(x) for x in rows[0])
         result = {
             "rate": rate,
             "seconds": seconds,
@@ -186,7 +186,7 @@ def latency(rate: float, seconds: float) -> dict[str, Any]:
             "p50_ms": round(p50, 1),
             "p95_ms": round(p95, 1),
             "p99_ms": round(p99, 1),
-            "max_ms": round(rows[1], 1),
+            "max_ms": round(float(rows[1]), 1),
         }
         print(json.dumps(result), flush=True)
         return result
@@ -200,53 +200,54 @@ def rss_mib(pid: int) -> float:
     return round(sum(int(x) for x in out.split()) / 1024, 1)
 
 
-def memory(events: int, seconds_per_step: int = 0) -> list[dict[str, Any]]:
+def _flood(port: int, first: int, count: int, threads: int = 4) -> None:
+    """Send `count` distinct signed events as fast as `threads` keep-alive clients can."""
+
+    def client(offset: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        for i in range(first + offset, first + count, threads):
+            body, headers = samples.signed(event(i), SECRET)
+            conn.request("POST", "/webhooks/stripe", body, headers)
+            response = conn.getresponse()
+            response.read()
+            assert response.status == 200, response.status
+
+    pool = [threading.Thread(target=client, args=(k,)) for k in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+
+
+def memory(events: int) -> list[dict[str, Any]]:
+    """RSS of the web and worker process groups after each quarter of `events`."""
     with database() as url, tempfile.TemporaryDirectory() as tmp:
         queue = f"bench-{secrets.token_hex(3)}"
         env = env_for(url, queue, Path(tmp))
         port = free_port()
         web, worker = start_gunicorn(env, port, threads=8), start_worker(env, concurrency=2)
-        samples_taken = []
+        taken = [
+            {"events": 0, "web_rss_mib": rss_mib(web.pid), "worker_rss_mib": rss_mib(worker.pid)}
+        ]
+        print(json.dumps(taken[-1]), flush=True)
         try:
-            script = Path(__file__).parent / "wrk_events.lua"
-            from bench.receiver import make_events
-
             step = events // 4
             for n in range(4):
-                path = Path(tmp) / f"step{n}.txt"
-                make_events(path, step)
-                subprocess.run(
-                    [
-                        "wrk",
-                        "-t2",
-                        "-c16",
-                        "-d600s",
-                        "-s",
-                        str(script),
-                        f"http://127.0.0.1:{port}",
-                        "--",
-                        str(path),
-                        "0",
-                        str(step),
-                    ],
-                    capture_output=True,
-                    check=True,
-                    timeout=900,
-                )
-                wait_until(lambda n=n: terminal(url) >= (n + 1) * step, 900, interval=1)
-                samples_taken.append(
+                _flood(port, 2_000_000 + n * step, step)
+                wait_until(lambda n=n: terminal(url) >= (n + 1) * step, 1800, interval=1)
+                taken.append(
                     {
                         "events": (n + 1) * step,
                         "web_rss_mib": rss_mib(web.pid),
                         "worker_rss_mib": rss_mib(worker.pid),
                     }
                 )
-                print(json.dumps(samples_taken[-1]), flush=True)
+                print(json.dumps(taken[-1]), flush=True)
         finally:
             web.stop()
             worker.stop()
             redis.Redis().delete(queue)
-        return samples_taken
+        return taken
 
 
 def main() -> None:

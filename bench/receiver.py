@@ -49,7 +49,7 @@ def make_events(path: Path, count: int) -> int:
     with path.open("w") as out:
         for i in range(count):
             obj = samples.subscription_object(
-                customer=f"cus_{i % 50}", seats=i % 90 + 1, subscription_id=f"sub_b{i % 50}"
+                customer=f"cus_{i % 50 + 1}", seats=i % 90 + 1, subscription_id=f"sub_{i % 50 + 1}"
             )
             obj["metadata"] = {"note": padding, "n": str(i)}
             body, headers = samples.signed(

@@ -11,6 +11,7 @@ end
 function init(args)
   local path = args[1]
   pause = tonumber(args[2] or "0")
+  once = args[3] == "once"  -- stop after sending each event once
   local n = 0
   for line in io.lines(path) do
     if n % 2 == id then
@@ -25,6 +26,15 @@ end
 
 function delay()
   return pause
+end
+
+local answered = 0
+
+function response(status, headers, body)
+  answered = answered + 1
+  if once and answered >= #requests then
+    wrk.thread:stop()
+  end
 end
 
 function request()

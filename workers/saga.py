@@ -56,6 +56,19 @@ def _apply(
             discount.redeem()
     upgrade.move(S.APPLIED, now, "subscription changed")
     uow.enqueue_after_commit(PUSH_UPGRADE, [upgrade.id])
+    _log("upgrade applied", upgrade, cause=cause)
+
+
+def _log(message: str, upgrade: Upgrade, **extra: object) -> None:
+    log.info(
+        message,
+        extra={
+            "upgrade_id": upgrade.id,
+            "organization_id": upgrade.organization_id,
+            "state": upgrade.state,
+            **extra,
+        },
+    )
 
 
 def charge_upgrade(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
@@ -109,7 +122,8 @@ def charge_upgrade(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
         elif upgrade.state == S.CHARGING:
             upgrade.move(S.AWAITING_PAYMENT, deps.clock.now(), f"invoice {result.invoice_id}")
         uow.commit()
-        return upgrade.state
+    _log("upgrade charged", upgrade, invoice_id=result.invoice_id)
+    return upgrade.state
 
 
 def _find(

@@ -58,7 +58,11 @@ def test_signed_deliveries_from_localstripe_are_verified_and_applied(
     pg_settings, tmp_path: Path, localstripe: str
 ) -> None:
     engine = make_engine(pg_settings)
-    env = env_for(pg_settings.with_overrides(data_dir=tmp_path), STRIPE_API_BASE=localstripe)
+    env = env_for(
+        pg_settings.with_overrides(data_dir=tmp_path),
+        STRIPE_API_BASE=localstripe,
+        PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"),
+    )
     port = free_port()
     web, worker = start_gunicorn(env, port), start_worker(env)
     try:
@@ -135,6 +139,18 @@ def test_signed_deliveries_from_localstripe_are_verified_and_applied(
         assert types["customer.created"] == "ignored"
         assert len(rows) >= 4, json.dumps([tuple(r) for r in rows])
         assert [(seats, cause.split(":")[0]) for seats, cause in issued] == [(3, "created")]
+
+        # The receiver's /metrics, summed over its gunicorn processes.
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+            metrics = response.read().decode()
+        lines = [x for x in metrics.splitlines() if x.startswith("seatflow_")]
+        print("\n".join(lines))
+        stored = [x for x in lines if x.startswith("seatflow_webhooks_received_total{")]
+        assert sum(float(x.rsplit(" ", 1)[1]) for x in stored) == len(rows)
+        assert 'seatflow_inbox_rows{state="applied"} 1.0' in lines
+        assert any(
+            x.startswith('seatflow_webhook_signature_checks_total{result="match"') for x in lines
+        )
     finally:
         web.stop()
         worker.stop()

@@ -4,6 +4,7 @@ repaired and recorded; a dry run changes nothing."""
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -159,3 +160,18 @@ def test_a_dry_run_changes_nothing(env) -> None:
     assert sent == []
     assert summary.drift == {"estimate": 1, "stripe_state": 1, "missed_event": 1}
     assert "stripe_state" in drift.render_summary(summary)
+
+
+def test_the_drift_report_of_a_mixed_scenario(env) -> None:
+    engine, world, stripe, uow, deps, _ = env
+    paid_upgrade(engine, world, uow, deps, stripe, paid_amount_delta=1)  # estimate, flagged
+    stripe.subscriptions["sub_acme_nl"] = stripe_subscription(seats=7)  # Stripe state
+    missed = subscription_event("cus_acme", seats=7, created=1_700_000_000)
+    stripe.events, stripe.undelivered = [missed], {missed["id"]}  # missed event
+    summary = reconcile.run_all(uow, deps)
+    table = drift.render(drift.rows(engine), "table")
+    print("\n" + drift.render_summary(summary) + "\n\n" + table)
+    kinds = sorted(r["kind"] for r in drift.rows(engine))
+    assert kinds == ["estimate", "missed_event", "stripe_state"]
+    assert drift.render(drift.rows(engine), "csv").splitlines()[0].startswith("created_at,kind")
+    assert len(json.loads(drift.render(drift.rows(engine), "json"))) == 3
