@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint install services soak bench-reconcile
+.PHONY: run test lint install services soak bench bench-reconcile
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,7 @@ lint: $(STAMP)
 
 services:
 	scripts/ensure-services
+	scripts/ensure-browser
 
 test: $(STAMP) services lint
 	$(BIN)/pytest
@@ -35,3 +36,12 @@ soak: $(STAMP) services
 
 bench-reconcile: $(STAMP) services
 	$(BIN)/python -m bench.reconcile --count $${COUNT:-100000}
+
+# Benchmarks (not tests): each prints its table; figures are kept in bench/RESULTS.md.
+bench: $(STAMP) services
+	command -v wrk >/dev/null || (apt-get update -q && apt-get install -y -q wrk)
+	$(BIN)/python -m bench.receiver
+	$(BIN)/python -m bench.pipeline throughput
+	$(BIN)/python -m bench.pipeline latency
+	$(BIN)/python -m bench.pipeline memory
+	$(BIN)/python -m bench.reconcile

@@ -11,6 +11,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     """Application factory used by gunicorn (`api:create_app()`) and by tests."""
     from api import licenses  # noqa: F401  (registers its routes on the blueprint)
     from api.errors import register_error_handlers
+    from api.pages import bp as pages
     from api.views import bp
     from config.celery import make_celery
     from config.database import make_engine
@@ -29,7 +30,14 @@ def create_app(settings: Settings | None = None) -> Flask:
         name, args=args, retry=False
     )
     app.extensions["seatflow.deps"] = build_deps(settings)
+    app.secret_key = settings.session_secret
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.production,
+    )
     app.register_blueprint(bp)
+    app.register_blueprint(pages)
     register_error_handlers(app)
     install_common(app, settings, engine, celery)
     return app

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, render_template, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -34,7 +34,11 @@ def register_error_handlers(app: Flask) -> None:
         return error(exc.http_status, exc.code, exc.message)
 
     @app.errorhandler(HTTPException)
-    def _http(exc: HTTPException) -> tuple[Any, int]:
+    def _http(exc: HTTPException) -> Any:
+        if request.blueprint == "pages":  # a person, not a program: a page
+            if exc.response is not None:  # abort(redirect(...))
+                return exc.response
+            return render_template("error.html", error=exc), exc.code or 500
         code = (exc.name or "error").lower().replace(" ", "_")
         return error(exc.code or 500, code, exc.description or code)
 

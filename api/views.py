@@ -63,9 +63,8 @@ def field(data: dict[str, Any], name: str, kind: type, required: bool = True) ->
     return value
 
 
-@bp.get("/organizations/<org_id>/subscriptions")
-def subscriptions(org_id: str) -> Any:
-    member_of(org_id)
+def subscriptions_of(org_id: str) -> dict[str, Any]:
+    """The organization and one row per license type (shared with the pages)."""
     with uow() as work:
         org = work.organizations.get(org_id)
         catalog = work.catalog.load()
@@ -77,6 +76,12 @@ def subscriptions(org_id: str) -> Any:
         amount = price.unit_amount * sub.seats if price else None
         rows.append(serializers.subscription(sub, amount, price.currency if price else None))
     return {"organization": {"id": org.id, "name": org.name}, "subscriptions": rows}
+
+
+@bp.get("/organizations/<org_id>/subscriptions")
+def subscriptions(org_id: str) -> Any:
+    member_of(org_id)
+    return subscriptions_of(org_id)
 
 
 @bp.post("/organizations/<org_id>/estimates")

@@ -9,6 +9,7 @@ PRODUCTION = {
     "STRIPE_API_KEY": "sk_live_x",
     "STRIPE_WEBHOOK_SECRETS": "whsec_a, whsec_b",
     "LICENSE_SIGNING_KEY": "bm90LWNoZWNrZWQtaGVyZQ==",
+    "SEATFLOW_SECRET_KEY": "s3cret",
 }
 
 
@@ -38,6 +39,7 @@ def test_rotating_secrets_are_split_and_trimmed() -> None:
         "STRIPE_API_KEY",
         "STRIPE_WEBHOOK_SECRETS",
         "LICENSE_SIGNING_KEY",
+        "SEATFLOW_SECRET_KEY",
     ],
 )
 def test_production_names_each_missing_variable(name: str) -> None:

@@ -1,0 +1,267 @@
+"""Server-rendered pages for an organization's owner and admins: sign in with a token,
+see subscriptions, estimate and pay an upgrade, follow it, manage offline licenses.
+
+Views only translate between forms and the same handlers the JSON API calls; the rules
+live in the domain. Every form carries a CSRF token; the session cookie is HttpOnly and
+SameSite=Lax.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+
+from api import serializers, views
+from domain.commands import RequestEstimate, SubmitUpgrade
+from domain.errors import DomainError
+from domain.model import Member
+from workers import license_service, upgrade_handlers
+from workers.tokens import token_hash
+
+bp = Blueprint(
+    "pages",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
+TERMINAL = {"applied", "payment_failed", "expired", "canceled"}
+
+
+def csrf_token() -> str:
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(24)
+    return str(session["csrf"])
+
+
+@bp.app_context_processor
+def _globals() -> dict[str, Any]:
+    return {"csrf_token": csrf_token}
+
+
+@bp.before_app_request
+def _check_csrf() -> None:
+    if request.method != "POST" or request.blueprint != "pages":
+        return
+    sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token", "")
+    if not hmac.compare_digest(sent, session.get("csrf", "") or "\0"):
+        abort(400, "the form expired; reload the page")
+
+
+def _member(org_id: str | None = None) -> Member:
+    member_id = session.get("member_id")
+    if not member_id:
+        abort(redirect(url_for("pages.signin")))
+    with views.uow() as work:
+        member = work.members.get(member_id)
+    if member is None or member.removed_at is not None:
+        session.clear()
+        abort(redirect(url_for("pages.signin")))
+    if org_id is not None and member.organization_id != org_id:
+        abort(404)
+    return member
+
+
+@bp.get("/")
+def home() -> Any:
+    if session.get("member_id"):
+        return redirect(url_for("pages.subscriptions", org_id=session["org_id"]))
+    return redirect(url_for("pages.signin"))
+
+
+@bp.route("/signin", methods=["GET", "POST"])
+def signin() -> Any:
+    if request.method == "POST":
+        with views.uow() as work:
+            member = work.members.by_token_hash(token_hash(request.form.get("token", "").strip()))
+        if member is None or member.removed_at is not None:
+            flash("That token is not valid.", "error")
+            return render_template("signin.html"), 401
+        session.clear()
+        session.update(member_id=member.id, org_id=member.organization_id)
+        return redirect(url_for("pages.subscriptions", org_id=member.organization_id))
+    return render_template("signin.html")
+
+
+@bp.post("/signout")
+def signout() -> Any:
+    session.clear()
+    return redirect(url_for("pages.signin"))
+
+
+@bp.get("/orgs/<org_id>/subscriptions")
+def subscriptions(org_id: str) -> Any:
+    member = _member(org_id)
+    data = views.subscriptions_of(org_id)
+    return render_template(
+        "subscriptions.html",
+        member=member,
+        org=data["organization"],
+        subscriptions=data["subscriptions"],
+    )
+
+
+def _subscription(org_id: str, license_type: str) -> dict[str, Any]:
+    rows: list[dict[str, Any]] = views.subscriptions_of(org_id)["subscriptions"]
+    found = next((s for s in rows if s["license_type"] == license_type), None)
+    if found is None:
+        abort(404)
+    return found
+
+
+def _require_upgrader(member: Member) -> None:
+    if not member.can_upgrade:
+        abort(403, "Only the organization's owner or admins can upgrade.")
+
+
+@bp.get("/orgs/<org_id>/upgrade/<license_type>")
+def upgrade_form(org_id: str, license_type: str) -> Any:
+    member = _member(org_id)
+    _require_upgrader(member)
+    sub = _subscription(org_id, license_type)
+    return render_template("upgrade.html", org_id=org_id, sub=sub, member=member)
+
+
+@bp.post("/orgs/<org_id>/upgrade/<license_type>/estimate")
+def estimate(org_id: str, license_type: str) -> Any:
+    member = _member(org_id)
+    _require_upgrader(member)
+    try:
+        seats = int(request.form.get("seats", ""))
+    except ValueError:
+        return {"error": {"code": "invalid_request", "message": "seats must be a number"}}, 400
+    cmd = RequestEstimate(
+        org_id,
+        member.id,
+        license_type,
+        seats,
+        request.form.get("interval", ""),
+        request.form.get("discount_code", "").strip() or None,
+    )
+    try:
+        result = upgrade_handlers.request_estimate(cmd, views.uow(), views.deps())
+    except DomainError as exc:
+        return {"error": {"code": exc.code, "message": exc.message}}, exc.http_status
+    return serializers.estimate(result)
+
+
+@bp.post("/orgs/<org_id>/upgrade/<license_type>/pay")
+def pay(org_id: str, license_type: str) -> Any:
+    member = _member(org_id)
+    _require_upgrader(member)
+    cmd = SubmitUpgrade(
+        org_id,
+        member.id,
+        request.form.get("estimate_id", ""),
+        request.form.get("idempotency_key") or None,
+    )
+    try:
+        upgrade, _ = upgrade_handlers.submit_upgrade(cmd, views.uow(), views.deps())
+    except DomainError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("pages.upgrade_form", org_id=org_id, license_type=license_type))
+    return redirect(url_for("pages.upgrade_state", org_id=org_id, upgrade_id=upgrade.id))
+
+
+def _upgrade(org_id: str, upgrade_id: str) -> dict[str, Any]:
+    with views.uow() as work:
+        found = work.upgrades.for_organization(org_id, upgrade_id)
+        current = work.licenses.current(org_id, found.license_type) if found else None
+    if found is None:
+        abort(404)
+    data = serializers.upgrade(found)
+    data["terminal"] = found.state in TERMINAL
+    data["license"] = (
+        {
+            "version": current.version,
+            "seats": current.seats,
+            "interval": current.interval,
+            "id": current.id,
+        }
+        if current is not None and found.state == "applied"
+        else None
+    )
+    return data
+
+
+@bp.get("/orgs/<org_id>/upgrades/<upgrade_id>")
+def upgrade_state(org_id: str, upgrade_id: str) -> Any:
+    _member(org_id)
+    return render_template(
+        "upgrade_state.html", org_id=org_id, upgrade=_upgrade(org_id, upgrade_id)
+    )
+
+
+@bp.get("/orgs/<org_id>/upgrades/<upgrade_id>.json")
+def upgrade_state_json(org_id: str, upgrade_id: str) -> Any:
+    _member(org_id)
+    return _upgrade(org_id, upgrade_id)
+
+
+@bp.get("/orgs/<org_id>/offline/<license_type>")
+def offline(org_id: str, license_type: str) -> Any:
+    member = _member(org_id)
+    sub = _subscription(org_id, license_type)
+    with views.uow() as work:
+        items = work.licenses.activations(org_id, license_type)
+    active = [a for a in items if a.active]
+    return render_template(
+        "offline.html", org_id=org_id, sub=sub, member=member, active=active, used=len(active)
+    )
+
+
+@bp.post("/orgs/<org_id>/offline/<license_type>")
+def offline_add(org_id: str, license_type: str) -> Any:
+    member = _member(org_id)
+    _require_upgrader(member)
+    try:
+        license_service.activate_offline(
+            views.uow(),
+            views.deps(),
+            org_id,
+            member,
+            license_type,
+            request.form.get("machine_id", "").strip() or "-",
+        )
+    except DomainError as exc:
+        flash(exc.message, "error")
+    return redirect(url_for("pages.offline", org_id=org_id, license_type=license_type))
+
+
+@bp.post("/orgs/<org_id>/offline/<license_type>/<activation_id>/release")
+def offline_release(org_id: str, license_type: str, activation_id: str) -> Any:
+    member = _member(org_id)
+    _require_upgrader(member)
+    try:
+        license_service.release_offline(views.uow(), views.deps(), org_id, member, activation_id)
+    except DomainError as exc:
+        flash(exc.message, "error")
+    return redirect(url_for("pages.offline", org_id=org_id, license_type=license_type))
+
+
+@bp.get("/orgs/<org_id>/offline/<license_type>/<activation_id>/file")
+def offline_file(org_id: str, license_type: str, activation_id: str) -> Any:
+    _member(org_id)
+    with views.uow() as work:
+        item = work.licenses.activation(org_id, activation_id)
+    if item is None or not item.active:
+        abort(404)
+    text = license_service.license_file(views.deps(), item)
+    return current_app.response_class(
+        text,
+        mimetype="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{item.id}-{item.machine_id}.json"'},
+    )

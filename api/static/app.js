@@ -1,0 +1,80 @@
+// Progressive enhancement only: the live estimate and the upgrade's state. Without it the
+// forms still submit and the pages still render.
+(function () {
+  "use strict";
+  const money = (cents, currency) =>
+    (cents / 100).toLocaleString("en-US", { minimumFractionDigits: 2 }) + " " + currency.toUpperCase();
+  const minutes = (m) => (m / 1440).toFixed(2) + " days";
+  const escape = (s) => String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
+
+  function upgradePage(form) {
+    const panel = document.getElementById("estimate");
+    const pay = document.getElementById("pay");
+    let timer = null, expiry = null, seq = 0;
+    async function refresh() {
+      const mine = ++seq;
+      pay.disabled = true;
+      form.estimate_id.value = "";
+      const body = new FormData(form);
+      const response = await fetch(form.dataset.estimateUrl, {
+        method: "POST", body, headers: { "X-CSRF-Token": form.csrf_token.value } });
+      const data = await response.json();
+      if (mine !== seq) return;
+      if (!response.ok) {
+        panel.innerHTML = '<p class="error" role="alert">' + escape(data.error.message) + "</p>";
+        return;
+      }
+      const b = data.breakdown;
+      panel.innerHTML =
+        '<p>To pay now: <span class="amount" id="amount">' + money(data.amount, data.currency) + "</span></p>" +
+        (data.trial ? "<p>In trial: free, applied at once.</p>" : "") +
+        "<dl><dt>New plan, unused part</dt><dd>" + money(b.new_term, data.currency) + " (" + minutes(b.new_unused_minutes) + " of " + minutes(b.new_total_minutes) + ")</dd>" +
+        "<dt>Current plan, unused part</dt><dd>− " + money(b.old_term, data.currency) + " (" + minutes(b.old_unused_minutes) + " of " + minutes(b.old_total_minutes) + ")</dd>" +
+        (b.discount ? "<dt>Discount " + escape(b.discount_code) + "</dt><dd>− " + money(b.discount, data.currency) + "</dd>" : "") +
+        "<dt>Next invoice</dt><dd>" + data.next_invoice.at.slice(0, 10) + ", " + money(data.next_invoice.amount, data.currency) + "</dd>" +
+        '<dt>Computed</dt><dd id="computed">' + data.computed_at.replace("T", " ").slice(0, 19) + " UTC</dd></dl>";
+      form.estimate_id.value = data.id;
+      expiry = Date.parse(data.expires_at);
+      pay.disabled = false;
+    }
+    const soon = () => { clearTimeout(timer); timer = setTimeout(refresh, 250); };
+    form.addEventListener("input", soon);
+    document.getElementById("refresh").addEventListener("click", refresh);
+    setInterval(() => {
+      if (expiry && Date.now() >= expiry && !pay.disabled) {
+        pay.disabled = true;
+        panel.insertAdjacentHTML("beforeend", '<p class="error" role="alert" id="expired">This estimate expired: refresh it before paying.</p>');
+      }
+    }, 1000);
+  }
+
+  function statePage(section) {
+    if (section.dataset.terminal === "yes") return;
+    const poll = async () => {
+      const data = await (await fetch(section.dataset.url)).json();
+      const name = document.getElementById("state-name");
+      name.textContent = data.state.replace(/_/g, " ");
+      name.dataset.state = data.state;
+      document.getElementById("history").innerHTML = data.history.map((h) =>
+        "<li>" + h.at.slice(0, 19).replace("T", " ") + " " + h.to.replace(/_/g, " ") + ": " + escape(h.cause) + "</li>").join("");
+      if (data.failure_reason) {
+        document.getElementById("failure-reason").textContent = data.failure_reason;
+        document.getElementById("failure").hidden = false;
+      }
+      if (data.license) {
+        document.getElementById("license-summary").textContent =
+          "version " + data.license.version + ", " + data.license.seats + " seat(s), " + data.license.interval + "ly";
+        document.getElementById("license").hidden = false;
+      }
+      if (!data.terminal) setTimeout(poll, 700);
+    };
+    setTimeout(poll, 500);
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    const form = document.getElementById("upgrade");
+    if (form) upgradePage(form);
+    const section = document.getElementById("state");
+    if (section) statePage(section);
+  });
+})();

@@ -1,0 +1,185 @@
+"""The upgrade pages in a real browser (the machine's Chromium driven by Playwright), against
+the app on loopback with a real worker, PostgreSQL, Redis and a fake Stripe server."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+from config.database import make_engine
+from tests.builders import build_world, invoice_event
+from tests.conftest import SECRET, env_for
+from tests.fake_stripe import FakeStripe
+from tests.support import free_port, start_gunicorn, start_worker
+from workers import samples
+
+pytestmark = pytest.mark.slow
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+START = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=10)
+SHOTS = Path(os.environ.get("SEATFLOW_SCREENSHOTS", "/tmp/seatflow-screenshots"))
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is required: apt-get install chromium")
+    with sync_playwright() as play:
+        chromium = play.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def site(pg_settings, tmp_path, httpserver: HTTPServer):
+    stripe = FakeStripe(httpserver).install()
+    engine = make_engine(pg_settings)
+    world = build_world(engine, start=START)
+    procs = []
+
+    def start(**extra: str) -> str:
+        env = env_for(
+            pg_settings.with_overrides(data_dir=tmp_path),
+            STRIPE_API_BASE=stripe.url,
+            STRIPE_API_KEY="sk_test_fake",
+            **extra,
+        )
+        port = free_port()
+        procs.append(start_gunicorn(env, port, app="api:create_app()"))
+        return f"http://127.0.0.1:{port}"
+
+    env = env_for(
+        pg_settings.with_overrides(data_dir=tmp_path),
+        STRIPE_API_BASE=stripe.url,
+        STRIPE_API_KEY="sk_test_fake",
+    )
+    hook_port = free_port()
+    procs += [start_gunicorn(env, hook_port), start_worker(env)]
+    yield {
+        "start": start,
+        "world": world,
+        "stripe": stripe,
+        "hook": f"http://127.0.0.1:{hook_port}/webhooks/stripe",
+    }
+    for proc in procs:
+        proc.stop()
+    engine.dispose()
+
+
+def sign_in(page, base: str, token: str) -> None:
+    page.goto(f"{base}/signin")
+    page.get_by_label("Your access token").fill(token)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/subscriptions")
+
+
+def shoot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def open_upgrade(page, seats: int, annual: bool) -> None:
+    row = page.locator("tr[data-license-type=node_locked]")
+    row.get_by_role("link", name="Upgrade").click()
+    page.get_by_label("New total of licenses").fill(str(seats))
+    if annual:
+        page.get_by_label("Annual").check()
+    page.locator("#amount").wait_for()
+
+
+def state_of(page) -> str:
+    return str(page.locator("#state-name").get_attribute("data-state"))
+
+
+def test_owner_upgrades_pays_and_sees_the_change_applied(browser, site) -> None:
+    base = site["start"]()
+    page = browser.new_page()
+    sign_in(page, base, site["world"].tokens["owner"])
+    shoot(page, "1-subscriptions")
+    open_upgrade(page, seats=3, annual=True)
+    assert "Next invoice" in page.locator("#estimate").inner_text()
+    shoot(page, "2-upgrade-estimate")
+    page.get_by_role("button", name="Pay").click()
+    page.wait_for_url("**/upgrades/*")
+    page.wait_for_function(
+        "document.querySelector('#state-name').dataset.state === 'awaiting_payment'", timeout=20000
+    )
+    [charge] = site["stripe"].charges
+    upgrade_id = charge["metadata"]["upgrade_id"]
+    paid = invoice_event("invoice.paid", charge["id"], upgrade_id, charge["amount_paid"])
+    assert samples.post(site["hook"], *samples.signed(paid, SECRET))[0] == 200
+    page.wait_for_function(
+        "document.querySelector('#state-name').dataset.state === 'applied'", timeout=30000
+    )
+    assert page.locator("#license").is_visible()
+    assert "3 seat(s), yearly" in page.locator("#license-summary").inner_text()
+    shoot(page, "3-applied")
+    page.get_by_role("link", name="Back to subscriptions").click()
+    row = page.locator("tr[data-license-type=node_locked]")
+    assert "annual" in row.inner_text() and row.get_by_role("link", name="Offline licenses")
+
+
+def test_a_declined_payment_shows_the_reason_and_a_way_back(browser, site) -> None:
+    site["stripe"].declined_customers.add("cus_acme")
+    base = site["start"]()
+    page = browser.new_page()
+    sign_in(page, base, site["world"].tokens["admin"])
+    open_upgrade(page, seats=4, annual=False)
+    page.get_by_role("button", name="Pay").click()
+    page.wait_for_function(
+        "document.querySelector('#state-name').dataset.state === 'payment_failed'", timeout=20000
+    )
+    assert page.locator("#failure-reason").inner_text() == "Your card was declined."
+    shoot(page, "4-declined")
+    page.get_by_role("link", name="Try again").click()
+    page.wait_for_url("**/upgrade/node_locked")
+
+
+def test_a_member_sees_no_upgrade_button_and_is_refused(browser, site) -> None:
+    base = site["start"]()
+    page = browser.new_page()
+    sign_in(page, base, site["world"].tokens["member"])
+    row = page.locator("tr[data-license-type=node_locked]")
+    assert row.get_by_role("link", name="Upgrade").count() == 0
+    shoot(page, "5-member")
+    token = page.locator("input[name=csrf_token]").first.get_attribute("value")
+    status = page.evaluate(
+        """async ([url, token]) => (await fetch(url, {method: 'POST',
+             headers: {'Content-Type': 'application/x-www-form-urlencoded'},
+             body: 'estimate_id=est_x&csrf_token=' + encodeURIComponent(token)})).status""",
+        [f"{base}/orgs/{site['world'].org_id}/upgrade/node_locked/pay", token],
+    )
+    assert status == 403
+
+
+def test_an_expired_estimate_cannot_be_paid(browser, site) -> None:
+    base = site["start"](ESTIMATE_TTL_SECONDS="2")
+    page = browser.new_page()
+    sign_in(page, base, site["world"].tokens["owner"])
+    open_upgrade(page, seats=2, annual=False)
+    page.locator("#expired").wait_for(timeout=10000)
+    assert page.get_by_role("button", name="Pay").is_disabled()
+    shoot(page, "6-expired")
+    # Even a form sent anyway is refused by the server, which asks for a fresh estimate.
+    page.evaluate("document.getElementById('pay').disabled = false")
+    page.get_by_role("button", name="Pay").click()
+    page.wait_for_url("**/upgrade/node_locked")
+    assert "expired" in page.locator(".notice.error").inner_text()
+    assert site["stripe"].charges == []

@@ -1,0 +1,92 @@
+"""The pages over Flask's test client: sign-in, CSRF, roles, the upgrade form."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import pytest
+
+from api import create_app
+from config.database import make_engine
+from tests.builders import build_world
+from tests.fakes import FakeGateway, FixedClock, fake_deps
+
+
+@pytest.fixture
+def site(sqlite_settings):
+    app = create_app(sqlite_settings)
+    app.extensions["seatflow.deps"] = fake_deps(
+        FixedClock(datetime(2022, 1, 11, tzinfo=UTC)), FakeGateway()
+    )
+    app.extensions["seatflow.enqueue"] = lambda name, args: None
+    world = build_world(make_engine(sqlite_settings))
+    return app.test_client(), world
+
+
+def csrf(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found
+    return found.group(1)
+
+
+def sign_in(client, token: str):
+    token_field = csrf(client.get("/signin").get_data(as_text=True))
+    return client.post("/signin", data={"token": token, "csrf_token": token_field})
+
+
+def test_signing_in_sets_an_httponly_samesite_cookie_and_shows_subscriptions(site) -> None:
+    client, world = site
+    response = sign_in(client, world.tokens["owner"])
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "node-locked" in page and ">Upgrade<" in page
+
+
+def test_a_member_sees_no_upgrade_button_and_gets_403_on_post(site) -> None:
+    client, world = site
+    sign_in(client, world.tokens["member"])
+    page = client.get(f"/orgs/{world.org_id}/subscriptions").get_data(as_text=True)
+    assert "node-locked" in page and ">Upgrade<" not in page
+    token = csrf(page)
+    response = client.post(
+        f"/orgs/{world.org_id}/upgrade/node_locked/pay",
+        data={"csrf_token": token, "estimate_id": "est_x"},
+    )
+    assert response.status_code == 403
+
+
+def test_posts_without_the_csrf_token_are_refused(site) -> None:
+    client, world = site
+    sign_in(client, world.tokens["owner"])
+    response = client.post(
+        f"/orgs/{world.org_id}/upgrade/node_locked/estimate", data={"seats": 2, "interval": "month"}
+    )
+    assert response.status_code == 400
+
+
+def test_a_wrong_token_does_not_sign_in(site) -> None:
+    client, _ = site
+    assert sign_in(client, "sf_wrong").status_code == 401
+
+
+def test_the_estimate_endpoint_gives_the_breakdown(site) -> None:
+    client, world = site
+    sign_in(client, world.tokens["owner"])
+    form = client.get(f"/orgs/{world.org_id}/upgrade/node_locked").get_data(as_text=True)
+    assert 'value="year"' in form  # monthly → annual is offered
+    data = client.post(
+        f"/orgs/{world.org_id}/upgrade/node_locked/estimate",
+        data={"seats": 1, "interval": "year", "csrf_token": csrf(form)},
+    ).json
+    assert (data["amount"], data["next_invoice"]["amount"]) == (90486, 100000)
+
+
+def test_annual_subscriptions_are_not_offered_monthly(sqlite_settings) -> None:
+    app = create_app(sqlite_settings)
+    world = build_world(make_engine(sqlite_settings), customer="cus_y", interval="year")
+    client = app.test_client()
+    sign_in(client, world.tokens["owner"])
+    form = client.get(f"/orgs/{world.org_id}/upgrade/node_locked").get_data(as_text=True)
+    assert 'value="month"' not in form
