@@ -133,7 +133,19 @@ def test_owner_upgrades_pays_and_sees_the_change_applied(browser, site) -> None:
     shoot(page, "3-applied")
     page.get_by_role("link", name="Back to subscriptions").click()
     row = page.locator("tr[data-license-type=node_locked]")
-    assert "annual" in row.inner_text() and row.get_by_role("link", name="Offline licenses")
+    assert "annual" in row.inner_text()
+
+    # Now annual and node-locked: offline licenses, one seat per machine.
+    row.get_by_role("link", name="Offline licenses").click()
+    page.get_by_label("Machine id").fill("build-agent-7")
+    page.get_by_role("button", name="Add offline license").click()
+    assert page.locator("#usage").inner_text() == "1 of 3 seat(s) used offline."
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download").click()
+    assert '"machine_id": "build-agent-7"' in Path(download.value.path()).read_text()
+    shoot(page, "7-offline")
+    page.get_by_role("button", name="Release").click()
+    assert page.locator("#usage").inner_text() == "0 of 3 seat(s) used offline."
 
 
 def test_a_declined_payment_shows_the_reason_and_a_way_back(browser, site) -> None:
