@@ -113,7 +113,11 @@ def _demo(settings: Settings, port: int) -> None:
         token = admin.create_token(uow, owner["id"])["token"]
         if not admin.list_catalog(uow):
             admin.import_catalog(uow, json.loads(EXAMPLE_CATALOG.read_text()))
-        print(f"demo: organization {created['id']}, owner token {token}", flush=True)
+        print(
+            f"demo: organization {created['id']}, owner token {token} "
+            f"(sign in at http://127.0.0.1:{port + 1}/signin)",
+            flush=True,
+        )
     if not _wait_for(f"http://127.0.0.1:{port}/healthz", 30):
         print("demo: the web process did not come up", file=sys.stderr)
         return
@@ -169,7 +173,8 @@ def run(settings: Settings, port: int = 8000, demo: bool = False) -> int:
         for name, cmd in process_commands(settings, port).items()
     }
     print(
-        f"seatflow dev: web on http://127.0.0.1:{port}, worker and beat started "
+        f"seatflow dev: webhooks on http://127.0.0.1:{port}/webhooks/stripe, pages and org API "
+        f"on http://127.0.0.1:{port + 1}/, worker and beat started "
         f"(database {settings.database_url.split('@')[-1]})",
         flush=True,
     )
