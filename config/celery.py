@@ -41,6 +41,11 @@ def _transport_options(settings: Settings) -> dict[str, object]:
     return {}
 
 
+def _every(task: str, seconds: float) -> dict[str, object]:
+    # A run that could not be sent in its own period is dropped, not piled up.
+    return {"task": task, "schedule": timedelta(seconds=seconds), "options": {"expires": seconds}}
+
+
 def make_celery(settings: Settings) -> Celery:
     settings.ensure_data_dir()
     app = Celery("seatflow", broker=settings.broker_url, set_as_current=False)
@@ -64,31 +69,11 @@ def make_celery(settings: Settings) -> Celery:
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
         beat_schedule={
-            "sweep-inbox": {
-                "task": SWEEP_INBOX,
-                "schedule": timedelta(seconds=settings.sweep_interval_seconds),
-                "options": {"expires": settings.sweep_interval_seconds},
-            },
-            "resume-upgrades": {
-                "task": RESUME_UPGRADES,
-                "schedule": timedelta(minutes=1),
-                "options": {"expires": 60},
-            },
-            "reconcile": {
-                "task": RECONCILE,
-                "schedule": timedelta(seconds=settings.reconcile_interval_seconds),
-                "options": {"expires": settings.reconcile_interval_seconds},
-            },
-            "prune-inbox": {
-                "task": PRUNE_INBOX,
-                "schedule": timedelta(hours=1),
-                "options": {"expires": 3600},
-            },
-            "expire-unpaid-upgrades": {
-                "task": EXPIRE_UNPAID_UPGRADES,
-                "schedule": timedelta(minutes=10),
-                "options": {"expires": 600},
-            },
+            "sweep-inbox": _every(SWEEP_INBOX, settings.sweep_interval_seconds),
+            "resume-upgrades": _every(RESUME_UPGRADES, 60),
+            "reconcile": _every(RECONCILE, settings.reconcile_interval_seconds),
+            "prune-inbox": _every(PRUNE_INBOX, 3600),
+            "expire-unpaid-upgrades": _every(EXPIRE_UNPAID_UPGRADES, 600),
         },
     )
     return app
