@@ -59,7 +59,11 @@ class SqlOrganizationRepository:
     def _one(self, query: Any, lock: bool) -> Organization | None:
         if lock:
             # One change at a time per organization: concurrent events for the same
-            # organization wait here; other organizations proceed in parallel.
+            # organization wait here; other organizations proceed in parallel. The
+            # subscriptions must be read after the lock is granted (the mapping's separate
+            # select-in load does that): joined into this statement they would come from its
+            # snapshot, taken before the previous holder committed, and an older event could
+            # then overwrite a newer one (the shuffled-delivery fault test catches it).
             query = query.with_for_update()
         found = self.session.scalars(query).first()
         if found is not None and found not in self.seen:
