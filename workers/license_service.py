@@ -59,7 +59,11 @@ def regenerate(
     )
     license.signature = deps.signer.sign(license.claims())
     uow.licenses.add(license)
-    _follow_offline(uow, org, sub, deps, now, revoked)
+    was_annual = previous is not None and previous.interval == "year"
+    if sub.license_type == "node_locked" and (sub.interval == "year" or was_annual):
+        # Offline licenses exist only for node-locked annual subscriptions; one that was
+        # not annual at its previous version has none left to follow.
+        _follow_offline(uow, org, sub, deps, now, revoked)
     return license
 
 
@@ -72,8 +76,6 @@ def _follow_offline(
     revoked: bool,
 ) -> None:
     """Reissue active offline licenses with the new expiry, or revoke them with the license."""
-    if sub.license_type != "node_locked":
-        return  # no other license type can have offline licenses (no query needed)
     for activation in uow.licenses.activations(org.id, sub.license_type, active_only=True):
         if revoked or sub.interval != "year":
             activation.status = ActivationStatus.REVOKED.value
