@@ -15,6 +15,7 @@
       const mine = ++seq;
       pay.disabled = true;
       form.estimate_id.value = "";
+      delete panel.dataset.quote;
       const body = new FormData(form);
       const response = await fetch(form.dataset.estimateUrl, {
         method: "POST", body, headers: { "X-CSRF-Token": form.csrf_token.value } });
@@ -34,6 +35,7 @@
         "<dt>Next invoice</dt><dd>" + data.next_invoice.at.slice(0, 10) + ", " + money(data.next_invoice.amount, data.currency) + "</dd>" +
         '<dt>Computed</dt><dd id="computed">' + data.computed_at.replace("T", " ").slice(0, 19) + " UTC</dd></dl>";
       form.estimate_id.value = data.id;
+      panel.dataset.quote = data.requested.seats + "/" + data.requested.interval;
       expiry = Date.parse(data.expires_at);
       pay.disabled = false;
     }

@@ -101,7 +101,9 @@ def open_upgrade(page, seats: int, annual: bool) -> None:
     page.get_by_label("New total of licenses").fill(str(seats))
     if annual:
         page.get_by_label("Annual").check()
-    page.locator("#amount").wait_for()
+    quote = f"{seats}/{'year' if annual else 'month'}"
+    # The estimate on screen (and its id in the form) is the one for these inputs.
+    page.wait_for_function(f"document.getElementById('estimate').dataset.quote === '{quote}'")
 
 
 def state_of(page) -> str:
@@ -119,14 +121,14 @@ def test_owner_upgrades_pays_and_sees_the_change_applied(browser, site) -> None:
     page.get_by_role("button", name="Pay").click()
     page.wait_for_url("**/upgrades/*")
     page.wait_for_function(
-        "document.querySelector('#state-name').dataset.state === 'awaiting_payment'", timeout=20000
+        "document.querySelector('#state-name')?.dataset.state === 'awaiting_payment'", timeout=20000
     )
     [charge] = site["stripe"].charges
     upgrade_id = charge["metadata"]["upgrade_id"]
     paid = invoice_event("invoice.paid", charge["id"], upgrade_id, charge["amount_paid"])
     assert samples.post(site["hook"], *samples.signed(paid, SECRET))[0] == 200
     page.wait_for_function(
-        "document.querySelector('#state-name').dataset.state === 'applied'", timeout=30000
+        "document.querySelector('#state-name')?.dataset.state === 'applied'", timeout=30000
     )
     assert page.locator("#license").is_visible()
     assert "3 seat(s), yearly" in page.locator("#license-summary").inner_text()
@@ -155,8 +157,9 @@ def test_a_declined_payment_shows_the_reason_and_a_way_back(browser, site) -> No
     sign_in(page, base, site["world"].tokens["admin"])
     open_upgrade(page, seats=4, annual=False)
     page.get_by_role("button", name="Pay").click()
+    page.wait_for_url("**/upgrades/*")
     page.wait_for_function(
-        "document.querySelector('#state-name').dataset.state === 'payment_failed'", timeout=20000
+        "document.querySelector('#state-name')?.dataset.state === 'payment_failed'", timeout=20000
     )
     assert page.locator("#failure-reason").inner_text() == "Your card was declined."
     shoot(page, "4-declined")
