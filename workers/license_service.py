@@ -91,12 +91,10 @@ def activate_offline(
     uow: SqlUnitOfWork, deps: Deps, org_id: str, member: Member, license_type: str, machine_id: str
 ) -> tuple[OfflineActivation, bool]:
     """Bind a machine to a seat; (activation, created). The same machine gets its own back."""
-    from workers.upgrade_handlers import _locked_org
-
     now = deps.clock.now()
     with uow:
         member.require_upgrader()
-        org = _locked_org(uow, org_id)  # serializes activations: never more than the seats
+        org = uow.organizations.locked(org_id)  # serializes activations: never more than the seats
         sub = org.subscription_for(license_type)
         if sub is None or sub.seats < 1:
             raise NoLicenseBought(f"no {license_type} license was bought yet")
@@ -123,11 +121,9 @@ def activate_offline(
 def release_offline(
     uow: SqlUnitOfWork, deps: Deps, org_id: str, member: Member, activation_id: str
 ) -> OfflineActivation:
-    from workers.upgrade_handlers import _locked_org
-
     with uow:
         member.require_upgrader()
-        org = _locked_org(uow, org_id)
+        org = uow.organizations.locked(org_id)
         activation = uow.licenses.activation(org.id, activation_id)
         if activation is None:
             raise ActivationNotFound(f"no offline license {activation_id!r}")

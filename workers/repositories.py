@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from domain.catalog import Catalog, CatalogPrice
 from domain.discounts import Discount
+from domain.errors import OrganizationNotFound
 from domain.licenses import License, OfflineActivation
 from domain.model import Member, Organization
 from domain.upgrades import OPEN_STATES, Estimate, Upgrade, UpgradeState
@@ -48,6 +49,13 @@ class SqlOrganizationRepository:
     def get(self, organization_id: str, *, lock: bool = False) -> Organization | None:
         query = select(Organization).where(organizations.c.id == organization_id)
         return self._one(query, lock)
+
+    def locked(self, organization_id: str) -> Organization:
+        """The organization, row-locked for this transaction; a named error if unknown."""
+        org = self.get(organization_id, lock=True)
+        if org is None:
+            raise OrganizationNotFound(f"no organization {organization_id!r}")
+        return org
 
     def get_by_customer(self, customer_id: str, *, lock: bool = False) -> Organization | None:
         query = select(Organization).where(organizations.c.stripe_customer_id == customer_id)

@@ -22,7 +22,7 @@ from domain.upgrades import Upgrade, UpgradeState
 from workers import license_service
 from workers.deps import Deps
 from workers.unit_of_work import SqlUnitOfWork
-from workers.upgrade_handlers import _discount, _locked_org, _surcharge
+from workers.upgrade_handlers import surcharge_for, usable_discount
 
 log = logging.getLogger("seatflow.upgrades")
 S = UpgradeState
@@ -32,7 +32,7 @@ def _upgrade_of_org(uow: SqlUnitOfWork, upgrade_id: str) -> tuple[Organization, 
     found = uow.upgrades.get(upgrade_id)
     if found is None:
         return None
-    org = _locked_org(uow, found.organization_id)  # lock first, then re-read under the lock
+    org = uow.organizations.locked(found.organization_id)  # lock first, then re-read under the lock
     uow.session.refresh(found)
     return org, found
 
@@ -82,12 +82,12 @@ def charge_upgrade(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
         if upgrade.state == S.REQUESTED:
             sub = org.subscription_for(upgrade.license_type)
             assert sub is not None, "an upgrade exists only for a bought subscription"
-            charged = _surcharge(
+            charged = surcharge_for(
                 uow,
                 sub,
                 upgrade.seats,
                 upgrade.interval,
-                _discount(uow, upgrade.discount_code, now),
+                usable_discount(uow, upgrade.discount_code, now),
                 now,
             )
             upgrade.record_charge(charged.amount.amount)

@@ -44,13 +44,6 @@ def _new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(10)}"
 
 
-def _locked_org(uow: SqlUnitOfWork, organization_id: str) -> Organization:
-    org = uow.organizations.get(organization_id, lock=True)
-    if org is None:
-        raise OrganizationNotFound(f"no organization {organization_id!r}")
-    return org
-
-
 def _member(uow: SqlUnitOfWork, org: Organization, member_id: str) -> Member:
     member = uow.members.get(member_id)
     if member is None or member.organization_id != org.id:
@@ -58,7 +51,7 @@ def _member(uow: SqlUnitOfWork, org: Organization, member_id: str) -> Member:
     return member
 
 
-def _discount(uow: SqlUnitOfWork, code: str | None, now: datetime) -> Discount | None:
+def usable_discount(uow: SqlUnitOfWork, code: str | None, now: datetime) -> Discount | None:
     if not code:
         return None
     discount = uow.catalog.discount(code)
@@ -68,7 +61,7 @@ def _discount(uow: SqlUnitOfWork, code: str | None, now: datetime) -> Discount |
     return discount
 
 
-def _surcharge(
+def surcharge_for(
     uow: SqlUnitOfWork,
     sub: Subscription,
     seats: int,
@@ -97,8 +90,8 @@ def request_estimate(cmd: RequestEstimate, uow: SqlUnitOfWork, deps: Deps) -> Es
             raise OrganizationNotFound(f"no organization {cmd.organization_id!r}")
         member = _member(uow, org, cmd.member_id)
         sub = org.check_upgrade(member, cmd.license_type, cmd.seats, cmd.interval)
-        s = _surcharge(
-            uow, sub, cmd.seats, cmd.interval, _discount(uow, cmd.discount_code, now), now
+        s = surcharge_for(
+            uow, sub, cmd.seats, cmd.interval, usable_discount(uow, cmd.discount_code, now), now
         )
         estimate = Estimate(
             id=_new_id("est"),
@@ -137,7 +130,7 @@ def submit_upgrade(cmd: SubmitUpgrade, uow: SqlUnitOfWork, deps: Deps) -> tuple[
     """Accept an upgrade for charging; (upgrade, created). The same key gives the same one."""
     now = deps.clock.now()
     with uow:
-        org = _locked_org(uow, cmd.organization_id)
+        org = uow.organizations.locked(cmd.organization_id)
         if cmd.idempotency_key:
             earlier = uow.upgrades.by_idempotency_key(org.id, cmd.idempotency_key)
             if earlier is not None:
@@ -149,7 +142,7 @@ def submit_upgrade(cmd: SubmitUpgrade, uow: SqlUnitOfWork, deps: Deps) -> tuple[
         if estimate.is_stale(now):
             raise EstimateStale("the estimate expired; request a fresh one")
         org.check_upgrade(member, estimate.license_type, estimate.seats, estimate.interval)
-        _discount(uow, estimate.discount_code, now)
+        usable_discount(uow, estimate.discount_code, now)
         if uow.upgrades.open_for(org.id, estimate.license_type) is not None:
             raise UpgradeAlreadyOpen(
                 f"the {estimate.license_type} subscription has an open upgrade"
@@ -198,7 +191,7 @@ def submit_upgrade(cmd: SubmitUpgrade, uow: SqlUnitOfWork, deps: Deps) -> tuple[
 def cancel_upgrade(cmd: CancelUpgrade, uow: SqlUnitOfWork, deps: Deps) -> Upgrade:
     now = deps.clock.now()
     with uow:
-        org = _locked_org(uow, cmd.organization_id)
+        org = uow.organizations.locked(cmd.organization_id)
         member = _member(uow, org, cmd.member_id)
         member.require_upgrader()
         upgrade = uow.upgrades.for_organization(org.id, cmd.upgrade_id)
