@@ -1,6 +1,6 @@
 """Benchmarks of the workers and of the whole pipeline, on PostgreSQL and Redis.
 
-    python -m bench.pipeline throughput [--events 6000]   # events/s applied, -c1 and -c2
+    python -m bench.pipeline throughput [--events 6000 --batch 1,8,64 --concurrency 1,2]
     python -m bench.pipeline latency [--rate 100 --seconds 30]   # HTTP ack → applied
     python -m bench.pipeline memory [--events 100000]     # RSS of web and worker, over time
 
@@ -95,9 +95,10 @@ def terminal(url: str) -> int:
     return int(row[0]) if row else 0
 
 
-def throughput(events: int) -> list[dict[str, Any]]:
+def throughput(events: int, batches: list[int], concurrencies: list[int]) -> list[dict[str, Any]]:
+    """Events applied per second, for each message size (events per task) and concurrency."""
     results = []
-    for concurrency in (1, 2):
+    for batch, concurrency in ((b, c) for b in batches for c in concurrencies):
         with database() as url, tempfile.TemporaryDirectory() as tmp:
             queue = f"bench-{secrets.token_hex(3)}"
             env = env_for(url, queue, Path(tmp))
@@ -113,11 +114,14 @@ def throughput(events: int) -> list[dict[str, Any]]:
             app = make_celery(Settings.from_env(env))
             with psycopg.connect(url.replace("+psycopg", "")) as conn:
                 ids = [r[0] for r in conn.execute("SELECT event_id FROM inbox ORDER BY id")]
-            # Every message is queued first; the clock starts once the worker is ready.
+            # Every message is queued first, as the receiver sends them (one per group commit
+            # of `batch` events); the clock starts once the worker is ready.
             with app.producer_or_acquire() as producer:
-                for event_id in ids:
+                for k in range(0, len(ids), batch):
                     app.send_task(
-                        "seatflow.process_stripe_event", args=[event_id], producer=producer
+                        "seatflow.process_stripe_events",
+                        args=[ids[k : k + batch]],
+                        producer=producer,
                     )
             worker = start_worker(env, concurrency=concurrency)
             started = time.perf_counter()
@@ -131,6 +135,7 @@ def throughput(events: int) -> list[dict[str, Any]]:
             counted = events - done_at_start
             results.append(
                 {
+                    "events_per_message": batch,
                     "concurrency": concurrency,
                     "events": counted,
                     "seconds": round(elapsed, 1),
@@ -258,9 +263,15 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=0)
     parser.add_argument("--rate", type=float, default=100)
     parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--batch", default="1,8,64", help="events per message (throughput)")
+    parser.add_argument("--concurrency", default="1,2", help="worker processes (throughput)")
     args = parser.parse_args()
     if args.what == "throughput":
-        throughput(args.events or 6000)
+        throughput(
+            args.events or 6000,
+            [int(b) for b in args.batch.split(",")],
+            [int(c) for c in args.concurrency.split(",")],
+        )
     elif args.what == "latency":
         latency(args.rate, args.seconds)
     else:

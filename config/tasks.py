@@ -1,6 +1,8 @@
 """Task names: the contract between the receiver (which enqueues by name) and the workers."""
 
 PROCESS_STRIPE_EVENT = "seatflow.process_stripe_event"
+# The receiver sends the events of one group commit as one message (a list of ids).
+PROCESS_STRIPE_EVENTS = "seatflow.process_stripe_events"
 SWEEP_INBOX = "seatflow.sweep_inbox"
 CHARGE_UPGRADE = "seatflow.charge_upgrade"
 PUSH_UPGRADE = "seatflow.push_upgrade_to_stripe"

@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from config.events import is_handled
 from config.metrics import REJECTED, SIGNATURES, WEBHOOKS
-from config.tasks import PROCESS_STRIPE_EVENT
+from config.tasks import PROCESS_STRIPE_EVENTS
 from webhooks import inbox
 from webhooks.signature import SignatureError, verify
 from webhooks.writer import Delivery
@@ -113,17 +113,13 @@ def receive() -> tuple[Any, int]:
 
 
 def enqueuer(celery: Any) -> Any:
-    """Send the tasks by name, after the commit (the writer calls this), on one producer."""
+    """Send the new events of one commit as one task message, by name, after the commit."""
 
     def enqueue(event_ids: list[str]) -> None:
         if not event_ids:
             return
         try:
-            with celery.producer_or_acquire() as producer:
-                for event_id in event_ids:
-                    celery.send_task(
-                        PROCESS_STRIPE_EVENT, args=[event_id], retry=False, producer=producer
-                    )
+            celery.send_task(PROCESS_STRIPE_EVENTS, args=[event_ids], retry=False)
         except Exception as exc:  # broker down: the stored rows are swept later
             log.warning(
                 "enqueue failed, left for the sweeper",

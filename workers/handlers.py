@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
+
+from celery.exceptions import SoftTimeLimitExceeded
 
 from config.metrics import EVENT_LAG, PROCESSED, RECEIPT_LAG
 from domain.commands import Command, ConfirmInvoicePaid, RecordPaymentFailed, SyncSubscription
@@ -112,6 +115,36 @@ def process_stripe_event(event_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
         "event processed", extra={"event_id": event_id, "event_type": row.type, "state": state}
     )
     return state
+
+
+def process_stripe_events(
+    event_ids: list[str],
+    unit_of_work: Callable[[], SqlUnitOfWork],
+    deps: Deps,
+    retry_alone: Callable[[str], bool],
+) -> dict[str, int]:
+    """The events of one receiver commit, each in its own transaction, in order.
+
+    An event that fails is recorded and handed to `retry_alone` (the single-event task, which
+    retries it with backoff until it is applied or `dead`); the others go on. If the hand-over
+    fails too, the row is still pending and the sweeper sends it again. Returns a count of
+    the final states.
+    """
+    states: Counter[str] = Counter()
+    for event_id in event_ids:
+        try:
+            state = process_stripe_event(event_id, unit_of_work(), deps)
+        except SoftTimeLimitExceeded:
+            raise  # out of time: the rest of the batch is redelivered or swept
+        except Exception as exc:
+            log.warning(
+                "event failed in a batch, retried alone",
+                extra={"event_id": event_id, "error": type(exc).__name__},
+            )
+            record_failure(event_id, unit_of_work(), exc, final=False)
+            state = "retrying" if retry_alone(event_id) else "pending"
+        states[state] += 1
+    return dict(states)
 
 
 def _observe(row: InboxRow, state: str, now: datetime) -> None:

@@ -14,6 +14,7 @@ from config.tasks import (
     CHARGE_UPGRADE,
     EXPIRE_UNPAID_UPGRADES,
     PROCESS_STRIPE_EVENT,
+    PROCESS_STRIPE_EVENTS,
     PRUNE_INBOX,
     PUSH_UPGRADE,
     RECONCILE,
@@ -23,6 +24,7 @@ from config.tasks import (
 from workers import admin, bootstrap, handlers, saga, sweeper
 from workers.stripe_gateway import StripeUnavailable
 
+log = logging.getLogger("seatflow.workers")
 app = bootstrap.celery()
 app.conf.beat_scheduler = "workers.beat:SingletonScheduler"
 _settings = bootstrap.settings()
@@ -43,7 +45,7 @@ def _serve_metrics(**_: Any) -> None:
 
     port = _settings.worker_metrics_port
     if port and not serve(port, bool(_settings.metrics_multiproc_dir)):
-        logging.getLogger("seatflow.workers").warning("metrics port busy", extra={"port": port})
+        log.warning("metrics port busy", extra={"port": port})
 
 
 class InboxTask(Task):  # type: ignore[misc]
@@ -63,6 +65,25 @@ class InboxTask(Task):  # type: ignore[misc]
 @app.task(name=PROCESS_STRIPE_EVENT, base=InboxTask, autoretry_for=(Exception,), **RETRY)  # type: ignore[untyped-decorator]
 def process_stripe_event(event_id: str) -> str:
     return handlers.process_stripe_event(event_id, bootstrap.unit_of_work(), bootstrap.deps())
+
+
+@app.task(name=PROCESS_STRIPE_EVENTS, ignore_result=True)  # type: ignore[untyped-decorator]
+def process_stripe_events(event_ids: list[str]) -> dict[str, int]:
+    return handlers.process_stripe_events(
+        event_ids, bootstrap.unit_of_work, bootstrap.deps(), retry_alone=_retry_alone
+    )
+
+
+def _retry_alone(event_id: str) -> bool:
+    try:
+        process_stripe_event.apply_async(args=[event_id], countdown=1, retry=False)
+    except Exception as exc:
+        log.warning(
+            "retry not sent, left for the sweeper",
+            extra={"event_id": event_id, "error": type(exc).__name__},
+        )
+        return False
+    return True
 
 
 @app.task(name=CHARGE_UPGRADE, autoretry_for=TRANSIENT, **RETRY)  # type: ignore[untyped-decorator]

@@ -70,6 +70,27 @@ def test_a_signed_event_is_stored_and_enqueued(app_and_client) -> None:
     assert queued(app, at_least=1) == 1
 
 
+def test_concurrent_deliveries_go_out_as_messages_naming_their_events(app_and_client) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    app, client = app_and_client
+    ids = [f"evt_batch_{i}" for i in range(12)]
+    with ThreadPoolExecutor(6) as pool:
+        codes = list(pool.map(lambda i: post(client, subscription_event(event_id=i)), ids))
+    assert [c.status_code for c in codes] == [200] * 12
+    celery = app.extensions["seatflow.celery"]
+    sent: list[str] = []
+    with celery.connection_for_read() as conn:
+        queue = conn.SimpleQueue(celery.conf.task_default_queue)
+        while len(sent) < len(ids):
+            message = queue.get(timeout=5)
+            assert message.headers["task"] == "seatflow.process_stripe_events"
+            [event_ids], _, _ = message.decode()
+            sent += event_ids
+            message.ack()
+    assert sorted(sent) == sorted(ids)
+
+
 def test_a_duplicate_delivery_answers_200_and_stores_nothing_new(app_and_client) -> None:
     app, client = app_and_client
     event = subscription_event(event_id="evt_dup")

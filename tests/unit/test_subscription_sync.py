@@ -152,3 +152,37 @@ def test_failures_are_counted_and_the_last_one_makes_the_event_dead(uow) -> None
     assert state_of(uow, event_id) == ("received", 1, "RuntimeError: stripe timeout")
     handlers.record_failure(event_id, uow, RuntimeError("stripe timeout"), final=True)
     assert state_of(uow, event_id)[:2] == ("dead", 2)
+
+
+def test_a_batch_applies_each_event_and_hands_a_failing_one_to_its_own_retries(uow) -> None:
+    first = store(uow, sub_event(seats=2, created=10))
+    broken = store(uow, sub_event(seats=3, created=20))
+    last = store(uow, sub_event(seats=5, created=30))
+    with uow.engine.begin() as conn:  # a payload that cannot be read fails like a bug would
+        conn.execute(inbox.update().where(inbox.c.event_id == broken).values(payload="{"))
+    retried: list[str] = []
+
+    def retry_alone(event_id: str) -> bool:
+        retried.append(event_id)
+        return True
+
+    states = handlers.process_stripe_events(
+        [first, broken, last, first], lambda: SqlUnitOfWork(uow.engine), DEPS, retry_alone
+    )
+    assert states == {"applied": 3, "retrying": 1}
+    assert retried == [broken]
+    assert seats_of(uow) == 5
+    state, attempts, error = state_of(uow, broken)
+    assert (state, attempts) == ("received", 1)
+    assert error.startswith("JSONDecodeError")
+
+
+def test_a_failed_hand_over_leaves_the_event_pending_for_the_sweeper(uow) -> None:
+    broken = store(uow, sub_event(seats=3, created=20))
+    with uow.engine.begin() as conn:
+        conn.execute(inbox.update().where(inbox.c.event_id == broken).values(payload="{"))
+    states = handlers.process_stripe_events(
+        [broken], lambda: SqlUnitOfWork(uow.engine), DEPS, lambda _: False
+    )
+    assert states == {"pending": 1}
+    assert state_of(uow, broken)[0] in ("received", "queued")
