@@ -41,6 +41,12 @@ def _transport_options(settings: Settings) -> dict[str, object]:
     return {}
 
 
+def _transport(settings: Settings) -> str | None:
+    if settings.broker_url.startswith(("redis://", "rediss://")):
+        return "config.redis_broker:Transport"
+    return None  # the URL's scheme decides
+
+
 def _every(task: str, seconds: float) -> dict[str, object]:
     # A run that could not be sent in its own period is dropped, not piled up.
     return {"task": task, "schedule": timedelta(seconds=seconds), "options": {"expires": seconds}}
@@ -66,6 +72,7 @@ def make_celery(settings: Settings) -> Celery:
         broker_connection_retry_on_startup=True,
         broker_connection_max_retries=None,
         broker_transport_options=_transport_options(settings),
+        broker_transport=_transport(settings),
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
         beat_schedule={
