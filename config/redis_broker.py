@@ -15,7 +15,7 @@ from typing import Any
 from kombu.transport import redis
 
 
-class Channel(redis.Channel):  # type: ignore[misc]
+class Channel(redis.Channel):
     _publish_client: Any = None
 
     @contextmanager
@@ -25,9 +25,9 @@ class Channel(redis.Channel):  # type: ignore[misc]
             return
         cached = self._publish_client
         if cached is None or cached.connection_pool is not self.pool:
-            cached = self._publish_client = self._create_client()
+            cached = self._publish_client = self._create_client()  # type: ignore[no-untyped-call]
         yield cached
 
 
-class Transport(redis.Transport):  # type: ignore[misc]
+class Transport(redis.Transport):
     Channel = Channel

@@ -43,6 +43,7 @@ class Settings:
     stripe_webhook_secrets: tuple[str, ...] = ()
     stripe_webhook_tolerance: int = 300
     webhook_max_body: int = 512 * 1024
+    webhook_commit_wait_ms: int = 1
     task_time_limit: int = 120
     task_max_retries: int = 8
     sweep_after_seconds: int = 60
@@ -142,6 +143,7 @@ class Settings:
             stripe_webhook_secrets=secrets,
             stripe_webhook_tolerance=integer("STRIPE_WEBHOOK_TOLERANCE", 300, minimum=1),
             webhook_max_body=integer("WEBHOOK_MAX_BODY", 512 * 1024, minimum=1024),
+            webhook_commit_wait_ms=integer("WEBHOOK_COMMIT_WAIT_MS", 1),
             task_time_limit=integer("TASK_TIME_LIMIT", 120, minimum=1),
             task_max_retries=integer("TASK_MAX_RETRIES", 8),
             sweep_after_seconds=integer("SWEEP_AFTER_SECONDS", 60, minimum=1),

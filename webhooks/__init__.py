@@ -26,7 +26,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["seatflow.settings"] = settings
     app.extensions["seatflow.engine"] = engine
     app.extensions["seatflow.celery"] = celery
-    app.extensions["seatflow.writer"] = InboxWriter(engine, enqueuer(celery))
+    app.extensions["seatflow.writer"] = InboxWriter(
+        engine, enqueuer(celery), max_wait=settings.webhook_commit_wait_ms / 1000
+    )
     app.register_blueprint(bp)
     install_common(app, settings, engine, celery)
     return app

@@ -1,7 +1,8 @@
 """Group commit for the receiver: one INSERT and one commit for many concurrent deliveries.
 
 Request threads hand their verified event to the process's writer thread and wait for the
-commit; the writer takes whatever is waiting (up to `max_batch`), inserts it with one
+commit; the writer takes whatever is waiting, and what arrives within `max_wait` seconds of
+the first one (up to `max_batch`), inserts it with one
 multi-row `INSERT ... ON CONFLICT DO NOTHING RETURNING event_id` in autocommit, answers
 every waiting request, and only then sends the task messages, by name, for the new events.
 Each 200 still means "committed"; the commit is shared, not skipped. If the process dies
@@ -14,6 +15,7 @@ import logging
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -67,8 +69,15 @@ class Delivery:
 
 
 class InboxWriter:
-    def __init__(self, engine: Engine, publish: Callable[[list[str]], None], max_batch: int = 64):
-        self.engine, self.publish, self.max_batch = engine, publish, max_batch
+    def __init__(
+        self,
+        engine: Engine,
+        publish: Callable[[list[str]], None],
+        max_batch: int = 64,
+        max_wait: float = 0.0,
+    ):
+        self.engine, self.publish = engine, publish
+        self.max_batch, self.max_wait = max_batch, max_wait
         self._queue: queue.SimpleQueue[Delivery] = queue.SimpleQueue()
         self._pid: int | None = None
         self._lock = threading.Lock()
@@ -96,12 +105,7 @@ class InboxWriter:
 
     def _run(self) -> None:
         while True:
-            batch = [self._queue.get()]
-            while len(batch) < self.max_batch:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
+            batch = self._collect()
             try:
                 new = self._insert(batch)
             except Exception as exc:
@@ -117,6 +121,19 @@ class InboxWriter:
                     if is_new and d.state == "received"
                 ]
             )
+
+    def _collect(self) -> list[Delivery]:
+        batch = [self._queue.get()]
+        deadline = time.monotonic() + self.max_wait
+        while len(batch) < self.max_batch:
+            wait = deadline - time.monotonic()
+            try:
+                batch.append(
+                    self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
+                )
+            except queue.Empty:
+                break
+        return batch
 
     def _insert(self, batch: list[Delivery]) -> list[bool]:
         now = datetime.now(UTC)

@@ -54,3 +54,21 @@ def test_a_failed_insert_fails_every_waiting_delivery(sqlite_settings, tmp_path)
         assert "unable to open database" in str(exc)
     else:
         raise AssertionError("the insert should have failed")
+
+
+def test_deliveries_arriving_within_the_wait_share_one_commit_and_one_message(
+    sqlite_settings,
+) -> None:
+    import threading
+    import time
+
+    messages: list[list[str]] = []
+    writer = InboxWriter(make_engine(sqlite_settings), messages.append, max_wait=0.5)
+    first = threading.Thread(target=writer.store, args=(delivery("evt_early"),))
+    first.start()
+    time.sleep(0.1)  # well inside the wait: the writer is still collecting
+    started = time.monotonic()
+    assert writer.store(delivery("evt_late")) is True
+    first.join()
+    assert messages == [["evt_early", "evt_late"]]
+    assert time.monotonic() - started < 0.5  # answered at the end of the wait, not later
