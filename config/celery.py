@@ -60,7 +60,9 @@ def make_celery(settings: Settings) -> Celery:
         # worker that dies mid-task gives it back to the broker.
         task_acks_late=True,
         task_reject_on_worker_lost=True,
-        worker_prefetch_multiplier=1,
+        # Each child's next message is already fetched when it finishes one (the pool hands
+        # messages only to idle children); unacknowledged, so a dead worker loses none.
+        worker_prefetch_multiplier=4,
         task_serializer="json",
         accept_content=["json"],
         result_serializer="json",

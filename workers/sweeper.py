@@ -22,10 +22,12 @@ def sweep(
     uow: SqlUnitOfWork,
     now: datetime,
     older_than: timedelta,
-    enqueue: Callable[[str], None],
+    enqueue: Callable[[list[str]], None],
     limit: int = 500,
+    per_message: int = 64,
 ) -> list[str]:
-    """Enqueue pending rows untouched for `older_than`; return their event ids."""
+    """Enqueue pending rows untouched for `older_than`, `per_message` ids a message, in the
+    order they arrived; return their event ids."""
     with uow:
         query = (
             select(inbox.c.event_id)
@@ -43,6 +45,6 @@ def sweep(
         )
         uow.commit()
     # Enqueue after the commit: a message must never reference an uncommitted state.
-    for event_id in event_ids:
-        enqueue(event_id)
+    for start in range(0, len(event_ids), per_message):
+        enqueue(event_ids[start : start + per_message])
     return event_ids

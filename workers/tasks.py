@@ -112,7 +112,9 @@ def sweep_inbox() -> int:
         bootstrap.unit_of_work(),
         now=datetime.now(UTC),
         older_than=timedelta(seconds=_settings.sweep_after_seconds),
-        enqueue=lambda event_id: process_stripe_event.apply_async(args=[event_id], retry=False),
+        enqueue=lambda ids: process_stripe_events.apply_async(
+            args=[ids], retry=False, argsrepr=f"[{len(ids)} events]"
+        ),
     )
     return len(swept)
 
