@@ -36,15 +36,22 @@ def regenerate(
 ) -> License | None:
     """A new version of the subscription's license, or None if `cause` already issued one."""
     now = now or deps.clock.now()
-    previous = uow.licenses.current(org.id, sub.license_type)
-    # A repeated cause is nearly always the newest one (a replayed event); an older cause
-    # cannot come back through the version guard, and the unique (type, cause) index
-    # would refuse it anyway.
-    if previous is not None and previous.cause == cause:
-        return None
+    # The common case in one statement: a current license of another cause is superseded.
+    superseded = uow.licenses.supersede_current(org.id, sub.license_type, cause)
+    previous_interval: str | None
+    if superseded is not None:
+        version, previous_interval = superseded[0] + 1, superseded[1]
+    else:
+        previous = uow.licenses.current(org.id, sub.license_type)
+        # A repeated cause is nearly always the newest one (a replayed event); an older cause
+        # cannot come back through the version guard, and the unique (type, cause) index
+        # would refuse it anyway.
+        if previous is not None and previous.cause == cause:
+            return None
+        # Otherwise there is none yet, or the newest one was revoked (it stays revoked).
+        version = previous.version + 1 if previous else 1
+        previous_interval = previous.interval if previous else None
     revoked = sub.status == "canceled"
-    if previous is not None and previous.status == LicenseStatus.CURRENT:
-        previous.status = LicenseStatus.SUPERSEDED.value
     license = License(
         id=f"lic_{secrets.token_hex(10)}",
         organization_id=org.id,
@@ -52,14 +59,14 @@ def regenerate(
         seats=sub.seats,
         interval=sub.interval,
         valid_until=now if revoked else valid_until(sub.current_period_end, deps.license_grace),
-        version=(previous.version + 1) if previous else 1,
+        version=version,
         issued_at=now,
         cause=cause,
         status=(LicenseStatus.REVOKED if revoked else LicenseStatus.CURRENT).value,
     )
     license.signature = deps.signer.sign(license.claims())
     uow.licenses.add(license)
-    was_annual = previous is not None and previous.interval == "year"
+    was_annual = previous_interval == "year"
     if sub.license_type == "node_locked" and (sub.interval == "year" or was_annual):
         # Offline licenses exist only for node-locked annual subscriptions; one that was
         # not annual at its previous version has none left to follow.

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from domain.catalog import Catalog, CatalogPrice
 from domain.discounts import Discount
 from domain.errors import OrganizationNotFound
-from domain.licenses import License, OfflineActivation
+from domain.licenses import License, LicenseStatus, OfflineActivation
 from domain.model import Member, Organization
 from domain.upgrades import OPEN_STATES, Estimate, Upgrade, UpgradeState
 from workers.orm import (
@@ -247,6 +247,25 @@ class SqlLicenseRepository:
 
     def add(self, item: License | OfflineActivation) -> None:
         self.session.add(item)
+
+    def supersede_current(
+        self, organization_id: str, license_type: str, cause: str
+    ) -> tuple[int, str] | None:
+        """Mark the current license superseded unless `cause` issued it, in one statement;
+        its (version, interval), or None when no current license of another cause exists."""
+        statement = (
+            update(License)
+            .where(
+                licenses.c.organization_id == organization_id,
+                licenses.c.license_type == license_type,
+                licenses.c.status == LicenseStatus.CURRENT.value,
+                licenses.c.cause != cause,
+            )
+            .values(status=LicenseStatus.SUPERSEDED.value)
+            .returning(licenses.c.version, licenses.c.interval)
+        )
+        row = self.session.execute(statement).first()
+        return (row.version, row.interval) if row else None
 
     def current(self, organization_id: str, license_type: str) -> License | None:
         query = (
