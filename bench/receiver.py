@@ -2,8 +2,9 @@
 
     python -m bench.receiver [--duration 15] [--connections 32]
 
-Targets: seatflow with the production settings (PostgreSQL inbox, Redis broker), the same on
-the embedded default (SQLite, SQLite broker), and a bare Flask "return 200" app. Each gets
+Targets: seatflow with the production settings (SEATFLOW_ENV=production: PostgreSQL inbox,
+Redis broker, JSON logs), the same on the embedded default (SQLite, SQLite broker), a bare
+Flask "return 200" app, and seatflow with its storage taken out (its request path alone). Each gets
 signed 3-4 KB events (every one distinct) from wrk at full speed, then at a constant 70 % of
 the maximum it reached (an open loop), to read p99 latency there. Load stays on loopback
 and stops by itself.
@@ -86,11 +87,16 @@ def wrk(port: int, events: Path, seconds: int, connections: int, rate: float = 0
     return json.loads(line[7:])
 
 
-def serve(app: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
+def serve(app: str, env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """gunicorn on a free loopback port; its logs go to `log`, as they would to a collector."""
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", *GUNICORN, "--bind", f"127.0.0.1:{port}", app], env=env
-    )
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", *GUNICORN, "--bind", f"127.0.0.1:{port}", app],
+            env=env,
+            stdout=out,
+            stderr=out,
+        )
     wait_until(lambda: http_ok(f"http://127.0.0.1:{port}/healthz"), 30)
     return proc, port
 
@@ -103,7 +109,7 @@ def measure(
     for run, count in (("warm", 5_000), ("peak", 40_000), ("at70", 40_000)):
         files[run] = work / f"{run}.txt"
         make_events(files[run], count)
-    proc, port = serve(app, env)
+    proc, port = serve(app, env, work / "server.log")
     try:
         wrk(port, files["warm"], 3, connections)  # pools, imports, first connections
         peak = wrk(port, files["peak"], seconds, connections)
@@ -125,12 +131,20 @@ def measure(
     }
 
 
+def _signing_key() -> str:
+    from workers.licensing import new_private_key_b64
+
+    return new_private_key_b64()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--duration", type=int, default=15)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument(
-        "--targets", default="bare,postgres,sqlite", help="which of bare, postgres, sqlite"
+        "--targets",
+        default="bare,nostore,postgres,sqlite",
+        help="which of bare, nostore, postgres, sqlite",
     )
     args = parser.parse_args()
     if not shutil.which("wrk"):
@@ -152,6 +166,10 @@ def main() -> None:
     try:
         migrate.upgrade(pg)
         prod = base_env | {
+            "SEATFLOW_ENV": "production",
+            "STRIPE_API_KEY": "sk_test_bench",
+            "SEATFLOW_SECRET_KEY": secrets.token_hex(16),
+            "LICENSE_SIGNING_KEY": _signing_key(),
             "DATABASE_URL": pg,
             "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
             "SEATFLOW_DATA_DIR": str(work / "prod"),
@@ -161,6 +179,7 @@ def main() -> None:
         migrate.upgrade(f"sqlite:///{work / 'embedded' / 'seatflow.sqlite'}")
         for key, label, app, env in (
             ("bare", "bare Flask (baseline)", "bench.bare_app:create_app()", base_env),
+            ("nostore", "seatflow, storage taken out", "bench.nostore_app:create_app()", prod),
             ("postgres", "seatflow, PostgreSQL + Redis", "webhooks:create_app()", prod),
             ("sqlite", "seatflow, embedded SQLite", "webhooks:create_app()", embedded),
         ):
