@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -102,8 +103,16 @@ def serve(app: str, env: dict[str, str], log: Path) -> tuple[subprocess.Popen[by
 
 
 def measure(
-    name: str, app: str, env: dict[str, str], work: Path, seconds: int, connections: int
+    name: str,
+    app: str,
+    env: dict[str, str],
+    work: Path,
+    seconds: int,
+    connections: int,
+    queued: Callable[[], int] | None = None,
 ) -> dict:
+    """Maximum, then 70 % of it; with `queued` (task messages waiting in the broker), also
+    how many events each task message carried in each phase."""
     # Fresh events for every run: a re-sent event is a cheaper duplicate.
     files = {}
     for run, count in (("warm", 5_000), ("peak", 40_000), ("at70", 40_000)):
@@ -112,10 +121,13 @@ def measure(
     proc, port = serve(app, env, work / "server.log")
     try:
         wrk(port, files["warm"], 3, connections)  # pools, imports, first connections
+        before = queued() if queued else 0
         peak = wrk(port, files["peak"], seconds, connections)
+        between = queued() if queued else 0
         # 70 % of the maximum, as a constant arrival rate (requests start on a schedule, not
         # when the previous one is answered, so a slow answer cannot slow the load down).
         at70 = wrk(port, files["at70"], seconds, connections, 0.7 * peak["rps"])
+        after = queued() if queued else 0
     finally:
         proc.terminate()
         proc.wait(30)
@@ -128,7 +140,22 @@ def measure(
         "at70_p50_ms": at70["p50_ms"],
         "at70_p99_ms": at70["p99_ms"],
         "at70_late": at70["late"],
+        "events_per_message": (
+            (
+                round(peak["requests"] / max(1, between - before), 1),
+                round(at70["requests"] / max(1, after - between), 1),
+            )
+            if queued
+            else None
+        ),
     }
+
+
+def _redis_queue_length(queue: str) -> Callable[[], int]:
+    import redis
+
+    client = redis.Redis.from_url("redis://127.0.0.1:6379/0")
+    return lambda: int(client.llen(queue))
 
 
 def _signing_key() -> str:
@@ -185,7 +212,8 @@ def main() -> None:
         ):
             if key not in args.targets.split(","):
                 continue
-            results.append(measure(label, app, env, work, args.duration, args.connections))
+            queued = _redis_queue_length(base_env["SEATFLOW_QUEUE"]) if key == "postgres" else None
+            results.append(measure(label, app, env, work, args.duration, args.connections, queued))
             time.sleep(1)
     finally:
         with psycopg.connect(ADMIN, autocommit=True) as conn:
@@ -211,6 +239,10 @@ def main() -> None:
             f"{r['max_p99_ms']:.1f} ms | {r['at70_rps']:,.0f} | {r['at70_p50_ms']:.1f} ms | "
             f"{r['at70_p99_ms']:.1f} ms | {r['at70_late']} | {r['non_2xx']} |"
         )
+    for r in results:
+        if r["events_per_message"]:
+            peak, at70 = r["events_per_message"]
+            print(f"{r['target']}: events per task message {peak} at max, {at70} at 70 %")
 
 
 if __name__ == "__main__":
