@@ -122,7 +122,9 @@ def measure(
     try:
         wrk(port, files["warm"], 3, connections)  # pools, imports, first connections
         before = queued() if queued else 0
+        cpu_before = cpu_seconds(proc.pid)
         peak = wrk(port, files["peak"], seconds, connections)
+        cpu_after = cpu_seconds(proc.pid)
         between = queued() if queued else 0
         # 70 % of the maximum, as a constant arrival rate (requests start on a schedule, not
         # when the previous one is answered, so a slow answer cannot slow the load down).
@@ -140,6 +142,9 @@ def measure(
         "at70_p50_ms": at70["p50_ms"],
         "at70_p99_ms": at70["p99_ms"],
         "at70_late": at70["late"],
+        "cpu_us_per_request": {
+            k: round((cpu_after[k] - cpu_before[k]) / peak["requests"] * 1e6) for k in cpu_after
+        },
         "events_per_message": (
             (
                 round(peak["requests"] / max(1, between - before), 1),
@@ -149,6 +154,26 @@ def measure(
             else None
         ),
     }
+
+
+def cpu_seconds(server: int) -> dict[str, float]:
+    """CPU time (user + system) used so far by the server's process group, by PostgreSQL's
+    processes and by Redis, from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used = {"server": 0.0, "postgres": 0.0, "redis": 0.0}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        seconds = (int(fields[11]) + int(fields[12])) / tick
+        if int(pid) == server or int(fields[1]) == server:  # gunicorn master, its workers
+            used["server"] += seconds
+        elif name == "postgres" or name.startswith("redis-server"):
+            used["postgres" if name == "postgres" else "redis"] += seconds
+    return used
 
 
 def _redis_queue_length(queue: str) -> Callable[[], int]:
@@ -239,6 +264,10 @@ def main() -> None:
             f"{r['max_p99_ms']:.1f} ms | {r['at70_rps']:,.0f} | {r['at70_p50_ms']:.1f} ms | "
             f"{r['at70_p99_ms']:.1f} ms | {r['at70_late']} | {r['non_2xx']} |"
         )
+    print("\nCPU per request at the maximum (µs): server (gunicorn) / PostgreSQL / Redis")
+    for r in results:
+        cpu = r["cpu_us_per_request"]
+        print(f"{r['target']}: {cpu['server']} / {cpu['postgres']} / {cpu['redis']}")
     for r in results:
         if r["events_per_message"]:
             peak, at70 = r["events_per_message"]
