@@ -41,6 +41,7 @@ bench-reconcile: $(STAMP) services
 bench: $(STAMP) services
 	command -v wrk >/dev/null || (apt-get update -q && apt-get install -y -q wrk)
 	$(BIN)/python -m bench.receiver
+	$(BIN)/python -m bench.writer
 	$(BIN)/python -m bench.pipeline throughput
 	$(BIN)/python -m bench.pipeline latency
 	$(BIN)/python -m bench.pipeline memory

@@ -1,0 +1,106 @@
+"""Benchmark: the receiver's inbox writer alone, without HTTP, on PostgreSQL and Redis.
+
+    python -m bench.writer [--threads 8] [--events 8000]
+
+`--threads` request threads each store signed-size events (3.3 KB) through one
+`InboxWriter`, as gunicorn's threads do in one process; the writer groups them into one
+insert, one commit and one task message. Prints events/s and the process's CPU per event
+(parsing the event included), with and without sending the task messages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import tempfile
+import threading
+import time
+
+import psycopg
+import redis
+from sqlalchemy import create_engine
+
+from config.celery import make_celery
+from config.settings import Settings
+from webhooks.inbox import IncomingEvent
+from webhooks.receiver import enqueuer
+from webhooks.writer import Delivery, InboxWriter
+from workers import migrate, samples
+
+ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def bodies(count: int) -> list[bytes]:
+    out = []
+    for i in range(count):
+        obj = samples.subscription_object(customer="cus_1")
+        obj["metadata"] = {"note": "x" * 2400, "n": str(i)}
+        out.append(json.dumps(samples.event("customer.subscription.updated", obj)).encode())
+    return out
+
+
+def run(url: str, threads: int, events: list[bytes], send: bool, wait_ms: int) -> str:
+    queue = f"bench-writer-{secrets.token_hex(3)}"
+    settings = Settings.from_env(
+        {
+            "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+            "SEATFLOW_QUEUE": queue,
+            "SEATFLOW_DATA_DIR": tempfile.mkdtemp(prefix="seatflow-bench-"),
+        }
+    )
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    publish = enqueuer(make_celery(settings)) if send else (lambda _ids: None)
+    writer = InboxWriter(engine, publish, max_wait=wait_ms / 1000)
+    sent: list[int] = []
+
+    def store(body: bytes) -> None:
+        writer.store(Delivery(IncomingEvent.parse(body), body, 0, "received"))
+
+    def thread(k: int) -> None:
+        for body in events[1 + k :: threads]:
+            store(body)
+        sent.append(1)
+
+    store(events[0])  # the writer thread, the pool and the broker connection are up
+    pool = [threading.Thread(target=thread, args=(k,)) for k in range(threads)]
+    started, cpu = time.perf_counter(), time.process_time()
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    engine.dispose()
+    messages = redis.Redis().llen(queue)
+    redis.Redis().delete(queue)
+    n = len(events) - 1
+    return (
+        f"threads {threads}, {'with' if send else 'without'} task messages: "
+        f"{n / elapsed:,.0f} events/s, {cpu / n * 1e6:.0f} µs CPU an event"
+        + (f", {n / max(1, messages):.1f} events a message" if send else "")
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--events", type=int, default=8000)
+    parser.add_argument("--wait-ms", type=int, default=1)
+    args = parser.parse_args()
+    name = f"seatflow_bench_{secrets.token_hex(4)}"
+    with psycopg.connect(ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    try:
+        migrate.upgrade(url)
+        for send in (False, True):
+            print(run(url, args.threads, bodies(args.events), send, args.wait_ms), flush=True)
+    finally:
+        with psycopg.connect(ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()
