@@ -17,18 +17,16 @@ import tempfile
 import threading
 import time
 
-import psycopg
 import redis
 from sqlalchemy import create_engine
 
+from bench.pipeline import database
 from config.celery import make_celery
 from config.settings import Settings
 from webhooks.inbox import IncomingEvent
 from webhooks.receiver import enqueuer
 from webhooks.writer import Delivery, InboxWriter
-from workers import migrate, samples
-
-ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+from workers import samples
 
 
 def bodies(count: int) -> list[bytes]:
@@ -89,17 +87,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=8000)
     parser.add_argument("--wait-ms", type=int, default=1)
     args = parser.parse_args()
-    name = f"seatflow_bench_{secrets.token_hex(4)}"
-    with psycopg.connect(ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    try:
-        migrate.upgrade(url)
+    with database() as url:
         for send in (False, True):
             print(run(url, args.threads, bodies(args.events), send, args.wait_ms), flush=True)
-    finally:
-        with psycopg.connect(ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 if __name__ == "__main__":
