@@ -2,11 +2,11 @@
 
 Request threads hand their verified event to the process's writer thread and wait for the
 commit; the writer takes whatever is waiting, and what arrives within `max_wait` seconds of
-the first one (up to `max_batch`), inserts it with one
-multi-row `INSERT ... ON CONFLICT DO NOTHING RETURNING event_id` in autocommit, answers
-every waiting request, and only then sends the task messages, by name, for the new events.
-Each 200 still means "committed"; the commit is shared, not skipped. If the process dies
-after the commit and before a message is sent, the sweeper sends it later.
+the first one (up to `max_batch`), inserts it with one multi-row
+`INSERT ... ON CONFLICT DO NOTHING RETURNING event_id` in autocommit, answers every waiting
+request, and only then sends one task message, by name, naming the new events. Each 200
+still means "committed"; the commit is shared, not skipped. If the process dies after the
+commit and before the message is sent, the sweeper sends it later.
 """
 
 from __future__ import annotations
