@@ -193,12 +193,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--duration", type=int, default=15)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (all targets)")
+    parser.add_argument("--threads", type=int, default=8, help="threads per gunicorn worker")
     parser.add_argument(
         "--targets",
         default="bare,nostore,postgres,sqlite",
         help="which of bare, nostore, postgres, sqlite",
     )
     args = parser.parse_args()
+    GUNICORN[3], GUNICORN[5] = str(args.workers), str(args.threads)
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
     work = Path(tempfile.mkdtemp(prefix="seatflow-bench-"))
