@@ -121,26 +121,10 @@ def start_gunicorn(
 
 
 def start_worker(env: dict[str, str], concurrency: int = 1, pool: str = "prefork") -> Process:
+    from workers.devserver import worker_command
+
     proc = Process(
-        "worker",
-        [
-            PYTHON,
-            "-m",
-            "celery",
-            "-A",
-            "workers.app",
-            "worker",
-            "--loglevel",
-            "INFO",
-            "--concurrency",
-            str(concurrency),
-            "--pool",
-            pool,
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ],
-        env,
+        "worker", worker_command(concurrency, "--pool", pool, "--without-heartbeat"), env
     )
     try:
         wait_until(lambda: "ready." in proc.output() or proc.popen.poll() is not None, 30)

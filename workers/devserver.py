@@ -30,6 +30,25 @@ DEMO_CUSTOMER = "cus_demo"
 EXAMPLE_CATALOG = Path(__file__).resolve().parents[1] / "examples" / "catalog.json"
 
 
+def worker_command(concurrency: int, *options: str) -> list[str]:
+    """`celery worker` for seatflow's tasks, as `seatflow dev` (and the tests) start it."""
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "workers.app",
+        "worker",
+        "--loglevel",
+        "INFO",
+        "--concurrency",
+        str(concurrency),
+        "--without-gossip",
+        "--without-mingle",
+        *options,
+    ]
+
+
 def process_commands(settings: Settings, port: int) -> dict[str, list[str]]:
     python = sys.executable
     schedule = str(settings.data_dir / "celerybeat-schedule")
@@ -48,20 +67,7 @@ def process_commands(settings: Settings, port: int) -> dict[str, list[str]]:
             "1",
             "webhooks:create_app()",
         ],
-        "worker": [
-            python,
-            "-m",
-            "celery",
-            "-A",
-            "workers.app",
-            "worker",
-            "--loglevel",
-            "INFO",
-            "--concurrency",
-            "2",
-            "--without-gossip",
-            "--without-mingle",
-        ],
+        "worker": worker_command(concurrency=2),
         "beat": [
             python,
             "-m",
