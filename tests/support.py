@@ -137,22 +137,9 @@ def start_worker(env: dict[str, str], concurrency: int = 1, pool: str = "prefork
 
 
 def start_beat(env: dict[str, str], schedule_dir: Path) -> Process:
-    return Process(
-        "beat",
-        [
-            PYTHON,
-            "-m",
-            "celery",
-            "-A",
-            "workers.app",
-            "beat",
-            "--loglevel",
-            "INFO",
-            "--schedule",
-            str(schedule_dir / "beat-schedule"),
-        ],
-        env,
-    )
+    from workers.devserver import beat_command
+
+    return Process("beat", beat_command(str(schedule_dir / "beat-schedule")), env)
 
 
 @contextmanager

@@ -30,23 +30,25 @@ DEMO_CUSTOMER = "cus_demo"
 EXAMPLE_CATALOG = Path(__file__).resolve().parents[1] / "examples" / "catalog.json"
 
 
+def _celery(*args: str) -> list[str]:
+    return [sys.executable, "-m", "celery", "-A", "workers.app", *args, "--loglevel", "INFO"]
+
+
 def worker_command(concurrency: int, *options: str) -> list[str]:
     """`celery worker` for seatflow's tasks, as `seatflow dev` (and the tests) start it."""
-    return [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "workers.app",
+    return _celery(
         "worker",
-        "--loglevel",
-        "INFO",
         "--concurrency",
         str(concurrency),
         "--without-gossip",
         "--without-mingle",
         *options,
-    ]
+    )
+
+
+def beat_command(schedule: str) -> list[str]:
+    """`celery beat` for seatflow's schedule, keeping its state in the file `schedule`."""
+    return _celery("beat", "--schedule", schedule)
 
 
 def process_commands(settings: Settings, port: int) -> dict[str, list[str]]:
@@ -68,18 +70,7 @@ def process_commands(settings: Settings, port: int) -> dict[str, list[str]]:
             "webhooks:create_app()",
         ],
         "worker": worker_command(concurrency=2),
-        "beat": [
-            python,
-            "-m",
-            "celery",
-            "-A",
-            "workers.app",
-            "beat",
-            "--loglevel",
-            "INFO",
-            "--schedule",
-            schedule,
-        ],
+        "beat": beat_command(schedule),
     }
 
 
