@@ -17,7 +17,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from config.database import make_engine
     from config.logging import configure_logging
     from config.web import install_common
-    from workers.deps import build_deps
+    from services.deps import build_deps
 
     settings = settings or Settings.from_env()
     configure_logging(settings)

@@ -9,7 +9,7 @@ from flask import Response
 from api import views
 from api.errors import ApiError
 from domain.licenses import ActivationNotFound, License, LicenseNotFound, OfflineActivation
-from workers import license_service
+from services import licenses as license_service
 
 bp = views.bp
 

@@ -24,12 +24,13 @@ from flask import (
     url_for,
 )
 
+from adapters.tokens import token_hash
 from api import serializers, views
 from domain.commands import RequestEstimate, SubmitUpgrade
 from domain.errors import DomainError
 from domain.model import Member
-from workers import license_service, upgrade_handlers
-from workers.tokens import token_hash
+from services import licenses as license_service
+from services import upgrades as upgrade_service
 
 bp = Blueprint(
     "pages",
@@ -152,7 +153,7 @@ def estimate(org_id: str, license_type: str) -> Any:
         request.form.get("discount_code", "").strip() or None,
     )
     try:
-        result = upgrade_handlers.request_estimate(cmd, views.uow(), views.deps())
+        result = upgrade_service.request_estimate(cmd, views.uow(), views.deps())
     except DomainError as exc:
         return {"error": {"code": exc.code, "message": exc.message}}, exc.http_status
     return serializers.estimate(result)
@@ -169,7 +170,7 @@ def pay(org_id: str, license_type: str) -> Any:
         request.form.get("idempotency_key") or None,
     )
     try:
-        upgrade, _ = upgrade_handlers.submit_upgrade(cmd, views.uow(), views.deps())
+        upgrade, _ = upgrade_service.submit_upgrade(cmd, views.uow(), views.deps())
     except DomainError as exc:
         flash(exc.message, "error")
         return redirect(url_for("pages.upgrade_form", org_id=org_id, license_type=license_type))

@@ -6,15 +6,15 @@ from typing import Any
 
 from flask import Blueprint, current_app, g, request
 
+from adapters.tokens import token_hash
+from adapters.unit_of_work import SqlUnitOfWork
 from api import serializers
 from api.errors import ApiError
 from domain.commands import CancelUpgrade, RequestEstimate, SubmitUpgrade
 from domain.errors import OneLicenseTypePerUpgrade, OrganizationNotFound, UpgradeNotFound
 from domain.model import Member
-from workers import upgrade_handlers
-from workers.deps import Deps
-from workers.tokens import token_hash
-from workers.unit_of_work import SqlUnitOfWork
+from services import upgrades as upgrade_service
+from services.deps import Deps
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 MAX_SEATS = 100_000
@@ -104,7 +104,7 @@ def create_estimate(org_id: str) -> Any:
         interval=interval,
         discount_code=field(data, "discount_code", str, required=False),
     )
-    estimate = upgrade_handlers.request_estimate(cmd, uow(), deps())
+    estimate = upgrade_service.request_estimate(cmd, uow(), deps())
     return serializers.estimate(estimate), 201
 
 
@@ -115,7 +115,7 @@ def create_upgrade(org_id: str) -> Any:
     if key is not None and len(key) > 255:
         raise ApiError(400, "invalid_request", "Idempotency-Key is at most 255 characters")
     cmd = SubmitUpgrade(org_id, member.id, field(body(), "estimate_id", str), key)
-    upgrade, created = upgrade_handlers.submit_upgrade(cmd, uow(), deps())
+    upgrade, created = upgrade_service.submit_upgrade(cmd, uow(), deps())
     return serializers.upgrade(upgrade), 202 if created else 200
 
 
@@ -133,7 +133,7 @@ def show_upgrade(org_id: str, upgrade_id: str) -> Any:
 def cancel_upgrade(org_id: str, upgrade_id: str) -> Any:
     member = member_of(org_id)
     cmd = CancelUpgrade(org_id, member.id, upgrade_id)
-    return serializers.upgrade(upgrade_handlers.cancel_upgrade(cmd, uow(), deps()))
+    return serializers.upgrade(upgrade_service.cancel_upgrade(cmd, uow(), deps()))
 
 
 @bp.get("/openapi.json")

@@ -27,10 +27,11 @@ from typing import Any
 import psycopg
 import redis
 
+from adapters import migrations
+from cli import samples
 from tests.support import free_port, start_gunicorn, start_worker, wait_until
 from webhooks.inbox import IncomingEvent
 from webhooks.writer import Delivery, InboxWriter
-from workers import migrate, samples
 
 ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 SECRET = "whsec_bench_secret"
@@ -44,7 +45,7 @@ def database() -> Iterator[str]:
         conn.execute(f'CREATE DATABASE "{name}"')
     url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
     try:
-        migrate.upgrade(url)
+        migrations.upgrade(url)
         with psycopg.connect(url.replace("+psycopg", ""), autocommit=True) as conn:
             conn.execute(
                 "INSERT INTO organizations (id, name, stripe_customer_id) SELECT "
@@ -72,7 +73,7 @@ def env_for(url: str, queue: str, data: Path) -> dict[str, str]:
 
 
 def _key() -> str:
-    from workers.licensing import new_private_key_b64
+    from adapters.license_signer import new_private_key_b64
 
     return new_private_key_b64()
 

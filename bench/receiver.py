@@ -27,8 +27,9 @@ from pathlib import Path
 
 import psycopg
 
+from adapters import migrations
+from cli import samples
 from tests.support import free_port, http_ok, wait_until
-from workers import migrate, samples
 
 HERE = Path(__file__).parent
 SECRET = "whsec_bench_secret"
@@ -184,7 +185,7 @@ def _redis_queue_length(queue: str) -> Callable[[], int]:
 
 
 def _signing_key() -> str:
-    from workers.licensing import new_private_key_b64
+    from adapters.license_signer import new_private_key_b64
 
     return new_private_key_b64()
 
@@ -219,7 +220,7 @@ def main() -> None:
     pg = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
     results = []
     try:
-        migrate.upgrade(pg)
+        migrations.upgrade(pg)
         prod = base_env | {
             "SEATFLOW_ENV": "production",
             "STRIPE_API_KEY": "sk_test_bench",
@@ -231,7 +232,7 @@ def main() -> None:
         }
         embedded = base_env | {"SEATFLOW_DATA_DIR": str(work / "embedded")}
         (work / "embedded").mkdir()
-        migrate.upgrade(f"sqlite:///{work / 'embedded' / 'seatflow.sqlite'}")
+        migrations.upgrade(f"sqlite:///{work / 'embedded' / 'seatflow.sqlite'}")
         for key, label, app, env in (
             ("bare", "bare Flask (baseline)", "bench.bare_app:create_app()", base_env),
             ("nostore", "seatflow, storage taken out", "bench.nostore_app:create_app()", prod),

@@ -44,11 +44,11 @@ def run_job(url: str, api_base: str) -> dict:
     """In this (child) process: the reconciliation job, timed, with peak RSS."""
     import dataclasses
 
+    from adapters.unit_of_work import SqlUnitOfWork
     from config.database import make_engine
     from config.settings import Settings
-    from workers import reconcile
-    from workers.deps import build_deps
-    from workers.unit_of_work import SqlUnitOfWork
+    from services import reconciliation as reconcile
+    from services.deps import build_deps
 
     settings = Settings(
         mode="test",
@@ -74,7 +74,7 @@ def run_job(url: str, api_base: str) -> dict:
 
 
 def _key() -> str:
-    from workers.licensing import new_private_key_b64
+    from adapters.license_signer import new_private_key_b64
 
     return new_private_key_b64()
 
@@ -87,8 +87,8 @@ def main() -> None:
     if args.child:
         print(json.dumps(run_job(*args.child)))
         return
+    from adapters import migrations
     from tests.support import free_port
-    from workers import migrate
 
     name = f"seatflow_bench_{secrets.token_hex(4)}"
     with psycopg.connect(ADMIN, autocommit=True) as conn:
@@ -107,7 +107,7 @@ def main() -> None:
         ]
     )
     try:
-        migrate.upgrade(url)
+        migrations.upgrade(url)
         populate(url, args.count)
         time.sleep(0.5)
         out = subprocess.run(

@@ -21,12 +21,12 @@ import redis
 from sqlalchemy import create_engine
 
 from bench.pipeline import database
+from cli import samples
 from config.celery import make_celery
 from config.settings import Settings
 from webhooks.inbox import IncomingEvent
 from webhooks.receiver import enqueuer
 from webhooks.writer import Delivery, InboxWriter
-from workers import samples
 
 
 def bodies(count: int) -> list[bytes]:

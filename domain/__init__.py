@@ -1,1 +1,2 @@
-"""seatflow's domain: plain Python, no I/O, no frameworks."""
+"""seatflow's domain: the Organization aggregate, pricing, upgrades, licenses and their rules.
+Plain Python: imports only the standard library."""

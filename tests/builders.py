@@ -9,10 +9,11 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from adapters.stripe_parsing import subscription_snapshot
+from adapters.unit_of_work import SqlUnitOfWork
+from cli import samples
 from domain.cycles import cycle_end
-from workers import admin, samples
-from workers.stripe_events import subscription_snapshot
-from workers.unit_of_work import SqlUnitOfWork
+from services import admin
 
 CATALOG = [
     {

@@ -14,9 +14,9 @@ import pytest
 import redis
 from sqlalchemy import Engine, text
 
+from adapters import migrations
 from config.database import make_engine
 from config.settings import Settings
-from workers import migrate
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
@@ -41,7 +41,7 @@ def postgres_url() -> Iterator[str]:
             f"PostgreSQL is required at 127.0.0.1:5432 (run scripts/ensure-services): {exc}"
         )
     url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    migrate.upgrade(url)
+    migrations.upgrade(url)
     yield url
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -105,7 +105,7 @@ def sqlite_settings(tmp_path: Path) -> Settings:
         queue_name=f"seatflow-test-{secrets.token_hex(4)}",
         data_dir=tmp_path,
     )
-    migrate.upgrade(settings.database_url)
+    migrations.upgrade(settings.database_url)
     return settings
 
 

@@ -8,9 +8,9 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from adapters.license_signer import LicenseSigner
 from domain.ports import ChargeResult, SubscriptionChange
-from workers.deps import Deps
-from workers.licensing import LicenseSigner
+from services.deps import Deps
 
 
 class FixedClock:

@@ -121,7 +121,7 @@ def start_gunicorn(
 
 
 def start_worker(env: dict[str, str], concurrency: int = 1, pool: str = "prefork") -> Process:
-    from workers.devserver import worker_command
+    from cli.devserver import worker_command
 
     proc = Process(
         "worker", worker_command(concurrency, "--pool", pool, "--without-heartbeat"), env
@@ -137,7 +137,7 @@ def start_worker(env: dict[str, str], concurrency: int = 1, pool: str = "prefork
 
 
 def start_beat(env: dict[str, str], schedule_dir: Path) -> Process:
-    from workers.devserver import beat_command
+    from cli.devserver import beat_command
 
     return Process("beat", beat_command(str(schedule_dir / "beat-schedule")), env)
 

@@ -1,1 +1,2 @@
-"""Workers: Celery tasks, handlers, persistence, the Stripe gateway and the CLI."""
+"""Celery only: the app, the tasks (plumbing that calls `services`) and the beat scheduler.
+Imports `services` (and below); never the web edges."""

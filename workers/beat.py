@@ -15,7 +15,7 @@ from typing import Any
 from celery.beat import PersistentScheduler
 from sqlalchemy import Connection, text
 
-from workers import bootstrap
+from services import bootstrap
 
 log = logging.getLogger("seatflow.beat")
 LOCK_KEY = 7_302_401  # arbitrary, fixed: "seatflow beat"

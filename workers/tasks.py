@@ -10,6 +10,7 @@ from celery import Task
 from celery.signals import worker_init
 from sqlalchemy.exc import OperationalError
 
+from adapters.stripe_gateway import StripeUnavailable
 from config.tasks import (
     CHARGE_UPGRADE,
     EXPIRE_UNPAID_UPGRADES,
@@ -21,8 +22,8 @@ from config.tasks import (
     RESUME_UPGRADES,
     SWEEP_INBOX,
 )
-from workers import admin, bootstrap, handlers, saga, sweeper
-from workers.stripe_gateway import StripeUnavailable
+from services import admin, bootstrap, stripe_events, upgrade_payment
+from services import inbox as inbox_service
 
 log = logging.getLogger("seatflow.workers")
 app = bootstrap.celery()
@@ -54,22 +55,22 @@ class InboxTask(Task):  # type: ignore[misc]
     def on_retry(
         self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any
     ) -> None:
-        handlers.record_failure(args[0], bootstrap.unit_of_work(), exc, final=False)
+        stripe_events.record_failure(args[0], bootstrap.unit_of_work(), exc, final=False)
 
     def on_failure(
         self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any
     ) -> None:
-        handlers.record_failure(args[0], bootstrap.unit_of_work(), exc, final=True)
+        stripe_events.record_failure(args[0], bootstrap.unit_of_work(), exc, final=True)
 
 
 @app.task(name=PROCESS_STRIPE_EVENT, base=InboxTask, autoretry_for=(Exception,), **RETRY)  # type: ignore[untyped-decorator]
 def process_stripe_event(event_id: str) -> str:
-    return handlers.process_stripe_event(event_id, bootstrap.unit_of_work(), bootstrap.deps())
+    return stripe_events.process_stripe_event(event_id, bootstrap.unit_of_work(), bootstrap.deps())
 
 
 @app.task(name=PROCESS_STRIPE_EVENTS, ignore_result=True)  # type: ignore[untyped-decorator]
 def process_stripe_events(event_ids: list[str]) -> dict[str, int]:
-    return handlers.process_stripe_events(
+    return stripe_events.process_stripe_events(
         event_ids, bootstrap.unit_of_work, bootstrap.deps(), retry_alone=_retry_alone
     )
 
@@ -88,27 +89,27 @@ def _retry_alone(event_id: str) -> bool:
 
 @app.task(name=CHARGE_UPGRADE, autoretry_for=TRANSIENT, **RETRY)  # type: ignore[untyped-decorator]
 def charge_upgrade(upgrade_id: str) -> str:
-    return saga.charge_upgrade(upgrade_id, bootstrap.unit_of_work(), bootstrap.deps())
+    return upgrade_payment.charge_upgrade(upgrade_id, bootstrap.unit_of_work(), bootstrap.deps())
 
 
 @app.task(name=PUSH_UPGRADE, autoretry_for=TRANSIENT, **RETRY)  # type: ignore[untyped-decorator]
 def push_upgrade_to_stripe(upgrade_id: str) -> bool:
-    return saga.push_upgrade(upgrade_id, bootstrap.unit_of_work(), bootstrap.deps())
+    return upgrade_payment.push_upgrade(upgrade_id, bootstrap.unit_of_work(), bootstrap.deps())
 
 
 @app.task(name=EXPIRE_UNPAID_UPGRADES)  # type: ignore[untyped-decorator]
 def expire_unpaid_upgrades() -> int:
-    return len(saga.expire_unpaid(bootstrap.unit_of_work(), bootstrap.deps()))
+    return len(upgrade_payment.expire_unpaid(bootstrap.unit_of_work(), bootstrap.deps()))
 
 
 @app.task(name=RESUME_UPGRADES)  # type: ignore[untyped-decorator]
 def resume_upgrades() -> int:
-    return saga.resume_stuck(bootstrap.unit_of_work(), bootstrap.deps())
+    return upgrade_payment.resume_stuck(bootstrap.unit_of_work(), bootstrap.deps())
 
 
 @app.task(name=SWEEP_INBOX, ignore_result=True)  # type: ignore[untyped-decorator]
 def sweep_inbox() -> int:
-    swept = sweeper.sweep(
+    swept = inbox_service.sweep(
         bootstrap.unit_of_work(),
         now=datetime.now(UTC),
         older_than=timedelta(seconds=_settings.sweep_after_seconds),
@@ -127,7 +128,7 @@ def prune_inbox() -> int:
 
 @app.task(name=RECONCILE, ignore_result=True)  # type: ignore[untyped-decorator]
 def reconcile_all() -> dict[str, int]:
-    from workers import reconcile
+    from services import reconciliation
 
-    summary = reconcile.run_all(bootstrap.unit_of_work(), bootstrap.deps())
+    summary = reconciliation.run_all(bootstrap.unit_of_work(), bootstrap.deps())
     return {"drift": sum(summary.drift.values()), "flagged": summary.flagged}

@@ -11,13 +11,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, select
 
+from adapters import migrations
+from adapters.orm import inbox, subscriptions
+from adapters.unit_of_work import SqlUnitOfWork
+from cli import samples
 from config.celery import make_celery, prepare_broker
 from config.settings import Settings
+from services import admin
 from tests.conftest import SECRET, env_for
 from tests.support import ROOT, free_port, start_gunicorn, start_worker, wait_until
-from workers import admin, migrate, samples
-from workers.orm import inbox, subscriptions
-from workers.unit_of_work import SqlUnitOfWork
 
 pytestmark = pytest.mark.slow
 
@@ -28,7 +30,7 @@ def test_signed_event_is_applied_on_the_embedded_default(tmp_path: Path) -> None
     )
     assert settings.database_url.startswith("sqlite:///")
     assert settings.broker_url.startswith("sqla+sqlite:///")
-    migrate.upgrade(settings.database_url)
+    migrations.upgrade(settings.database_url)
     prepare_broker(make_celery(settings))
     engine = create_engine(settings.database_url)
     admin.create_organization(SqlUnitOfWork(engine), "Lite", "org_lite", "cus_lite")
@@ -64,7 +66,7 @@ def test_seatflow_dev_demo_shows_a_sample_event_applied(tmp_path: Path) -> None:
     env.update(SEATFLOW_DATA_DIR=str(tmp_path), PYTHONUNBUFFERED="1")
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "workers.cli", "dev", "--demo", "--port", str(port)],
+        [sys.executable, "-m", "cli.main", "dev", "--demo", "--port", str(port)],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

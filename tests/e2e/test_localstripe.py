@@ -18,7 +18,10 @@ import pytest
 import stripe
 from sqlalchemy import select
 
+from adapters.orm import inbox, licenses, subscriptions
+from adapters.unit_of_work import SqlUnitOfWork
 from config.database import make_engine
+from services import admin
 from tests.conftest import SECRET, env_for
 from tests.support import (
     ROOT,
@@ -28,9 +31,6 @@ from tests.support import (
     start_worker,
     wait_until,
 )
-from workers import admin
-from workers.orm import inbox, licenses, subscriptions
-from workers.unit_of_work import SqlUnitOfWork
 
 pytestmark = pytest.mark.slow
 

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from pytest_httpserver import HTTPServer
 
+from cli import samples
 from config.database import make_engine
 from tests.builders import build_world, invoice_event
 from tests.conftest import SECRET, env_for
 from tests.fake_stripe import FakeStripe
 from tests.support import free_port, start_gunicorn, start_worker
-from workers import samples
 
 pytestmark = pytest.mark.slow
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

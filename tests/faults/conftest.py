@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select, text
 
+from adapters.orm import inbox, licenses, seat_ledger, subscriptions
+from cli import samples
 from config.database import make_engine
 from config.settings import Settings
 from tests.builders import World, build_world, subscription_event
 from tests.conftest import SECRET, env_for
 from tests.support import Process, free_port, start_beat, start_gunicorn, start_worker
-from workers import samples
-from workers.orm import inbox, licenses, seat_ledger, subscriptions
 
 CUSTOMER = "cus_acme"
 

@@ -8,10 +8,11 @@ from urllib.parse import urlsplit
 import pytest
 import redis as redis_client
 
+from adapters import migrations
+from cli import samples
 from tests.conftest import SECRET, env_for
 from tests.faults.conftest import seats_event
 from tests.support import free_port, postgres_server, redis_server, start_gunicorn, wait_until
-from workers import migrate, samples
 
 pytestmark = pytest.mark.slow
 
@@ -60,7 +61,7 @@ def test_redis_restarted_empty_loses_no_stored_event(stack_factory) -> None:
 
 def test_postgres_stopped_answers_503_quickly_and_the_retry_succeeds(pg_settings, tmp_path) -> None:
     with postgres_server() as pg:
-        migrate.upgrade(pg.url)
+        migrations.upgrade(pg.url)
         settings = pg_settings.with_overrides(database_url=pg.url, data_dir=tmp_path)
         port = free_port()
         web = start_gunicorn(env_for(settings), port)

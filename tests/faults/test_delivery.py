@@ -7,11 +7,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from adapters.orm import inbox
+from cli import samples
 from tests.conftest import SECRET
 from tests.faults.conftest import seats_event
 from tests.support import wait_until
-from workers import samples
-from workers.orm import inbox
 
 pytestmark = pytest.mark.slow
 

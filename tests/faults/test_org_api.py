@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
+from adapters.unit_of_work import SqlUnitOfWork
+from services import admin
 from tests.builders import build_world
 from tests.support import free_port, start_gunicorn
-from workers import admin
-from workers.unit_of_work import SqlUnitOfWork
 
 pytestmark = pytest.mark.slow
 START = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=3)

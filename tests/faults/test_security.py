@@ -13,10 +13,10 @@ import stripe
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from adapters.orm import inbox
+from cli import samples
 from tests.conftest import OLD_SECRET, SECRET
 from tests.faults.conftest import seats_event
-from workers import samples
-from workers.orm import inbox
 
 pytestmark = pytest.mark.slow
 CARD = "4242424242424242"

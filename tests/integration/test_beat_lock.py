@@ -52,11 +52,11 @@ def test_on_sqlite_a_file_lock_does_the_same(tmp_path) -> None:
 
 
 def pg_settings_sqlite(tmp_path):
+    from adapters import migrations
     from config.celery import make_celery, prepare_broker
     from config.settings import Settings
-    from workers import migrate
 
     settings = Settings.from_env({"SEATFLOW_DATA_DIR": str(tmp_path)})
-    migrate.upgrade(settings.database_url)
+    migrations.upgrade(settings.database_url)
     prepare_broker(make_celery(settings))
     return settings

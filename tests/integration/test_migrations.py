@@ -6,8 +6,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 
-from workers import migrate
-from workers.orm import metadata
+from adapters import migrations as migrate
+from adapters.orm import metadata
 
 
 def _diff(url: str) -> list:

@@ -6,13 +6,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from adapters.unit_of_work import SqlUnitOfWork
 from config.database import make_engine
 from domain.licenses import OfflineSeatsExhausted
 from domain.model import Member
+from services import licenses as license_service
+from services import stripe_events
 from tests.builders import build_world, store_event, subscription_event
 from tests.fakes import fake_deps
-from workers import handlers, license_service
-from workers.unit_of_work import SqlUnitOfWork
 
 pytestmark = pytest.mark.slow
 
@@ -22,7 +23,7 @@ def test_twenty_machines_racing_for_three_seats_get_exactly_three(pg_settings) -
     deps = fake_deps()
     world = build_world(engine, customer="cus_race", with_subscription=False)
     event = subscription_event("cus_race", seats=3, interval="year")
-    handlers.process_stripe_event(store_event(engine, event), SqlUnitOfWork(engine), deps)
+    stripe_events.process_stripe_event(store_event(engine, event), SqlUnitOfWork(engine), deps)
     admin_member = Member(world.admin["id"], world.org_id, "a@x", "admin")
 
     def attempt(machine: str) -> str:

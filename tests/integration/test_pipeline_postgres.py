@@ -7,8 +7,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from adapters.orm import inbox, subscriptions
+from adapters.unit_of_work import SqlUnitOfWork
+from cli import samples
 from config.database import make_engine
 from config.settings import Settings
+from services import admin
 from tests.conftest import SECRET, env_for
 from tests.support import (
     free_port,
@@ -18,9 +22,6 @@ from tests.support import (
     start_worker,
     wait_until,
 )
-from workers import admin, samples
-from workers.orm import inbox, subscriptions
-from workers.unit_of_work import SqlUnitOfWork
 
 pytestmark = pytest.mark.slow
 

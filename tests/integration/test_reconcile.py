@@ -11,15 +11,18 @@ import pytest
 from pytest_httpserver import HTTPServer
 from sqlalchemy import func, select, update
 
+from adapters import drift
+from adapters.orm import drift_records, inbox, subscriptions, upgrades
+from adapters.stripe_gateway import StripeGateway
+from adapters.unit_of_work import SqlUnitOfWork
+from cli import samples
 from config.database import make_engine
 from domain.commands import RequestEstimate, SubmitUpgrade
+from services import reconciliation, upgrade_payment
+from services import upgrades as upgrade_service
 from tests.builders import build_world, subscription_event
 from tests.fake_stripe import FakeStripe
 from tests.fakes import FixedClock, fake_deps
-from workers import drift, reconcile, saga, samples, upgrade_handlers
-from workers.orm import drift_records, inbox, subscriptions, upgrades
-from workers.stripe_gateway import StripeGateway
-from workers.unit_of_work import SqlUnitOfWork
 
 pytestmark = pytest.mark.slow
 NOW = datetime(2022, 1, 11, tzinfo=UTC)
@@ -51,19 +54,19 @@ def counts(engine) -> dict[str, int]:
 
 
 def paid_upgrade(engine, world, uow, deps, stripe, paid_amount_delta: int = 0) -> str:
-    estimate = upgrade_handlers.request_estimate(
+    estimate = upgrade_service.request_estimate(
         RequestEstimate(world.org_id, world.owner["id"], "node_locked", 1, "year"), uow, deps
     )
     later = dataclasses.replace(deps, clock=FixedClock(NOW + timedelta(minutes=9)))
-    upgrade, _ = upgrade_handlers.submit_upgrade(
+    upgrade, _ = upgrade_service.submit_upgrade(
         SubmitUpgrade(world.org_id, world.owner["id"], estimate.id), uow, later
     )
-    saga.charge_upgrade(upgrade.id, uow, later)
+    upgrade_payment.charge_upgrade(upgrade.id, uow, later)
     with uow:
         charged = uow.upgrades.get(upgrade.id).charged_amount
         from domain.commands import ConfirmInvoicePaid
 
-        saga.confirm_invoice_paid(
+        upgrade_payment.confirm_invoice_paid(
             ConfirmInvoicePaid(
                 "in_fake1", upgrade.id, charged + paid_amount_delta, "usd", 1_700_000_000
             ),
@@ -77,7 +80,7 @@ def paid_upgrade(engine, world, uow, deps, stripe, paid_amount_delta: int = 0) -
 def test_estimate_drift_is_recorded_and_a_one_cent_difference_flagged(env) -> None:
     engine, world, stripe, uow, deps, _ = env
     upgrade_id = paid_upgrade(engine, world, uow, deps, stripe, paid_amount_delta=1)
-    summary = reconcile.run_all(uow, deps, jobs=["estimate"])
+    summary = reconciliation.run_all(uow, deps, jobs=["estimate"])
     [record] = drift.rows(engine, "estimate")
     assert record["subject"] == upgrade_id
     assert record["minutes_between"] == 9
@@ -86,14 +89,14 @@ def test_estimate_drift_is_recorded_and_a_one_cent_difference_flagged(env) -> No
     assert record["flagged"] is True
     assert record["cause"] == "stripe charged another amount than computed"
     assert summary.flagged == 1
-    reconcile.run_all(uow, deps, jobs=["estimate"])  # recorded once per upgrade
+    reconciliation.run_all(uow, deps, jobs=["estimate"])  # recorded once per upgrade
     assert len(drift.rows(engine, "estimate")) == 1
 
 
 def test_local_state_is_repaired_from_stripe_with_before_and_after(env) -> None:
     engine, _world, stripe, uow, deps, _ = env
     stripe.subscriptions["sub_acme_nl"] = stripe_subscription(seats=5)
-    reconcile.run_all(uow, deps, jobs=["stripe_state"])
+    reconciliation.run_all(uow, deps, jobs=["stripe_state"])
     assert counts(engine)["seats"] == 5
     [record] = drift.rows(engine, "stripe_state")
     assert record["cause"] == "local state repaired from Stripe"
@@ -106,7 +109,7 @@ def test_an_applied_upgrade_stripe_lacks_is_pushed_again(env) -> None:
     upgrade_id = paid_upgrade(engine, world, uow, deps, stripe)
     sent.clear()
     stripe.subscriptions["sub_acme_nl"] = stripe_subscription(seats=1)  # still the old plan
-    reconcile.run_all(uow, deps, jobs=["stripe_state"])
+    reconciliation.run_all(uow, deps, jobs=["stripe_state"])
     assert sent == [("seatflow.push_upgrade_to_stripe", [upgrade_id])]
     [record] = drift.rows(engine, "stripe_state")
     assert record["cause"] == f"Stripe lacks applied upgrade {upgrade_id}: pushed again"
@@ -118,26 +121,28 @@ def test_missed_events_are_put_in_the_inbox_as_if_delivered(env) -> None:
     missed["type"] = "customer.subscription.updated"
     stripe.events = [missed, samples.event("charge.succeeded", {"id": "ch_1"}, created=1)]
     stripe.undelivered = {missed["id"]}
-    reconcile.run_all(uow, deps, jobs=["missed_events"])
+    reconciliation.run_all(uow, deps, jobs=["missed_events"])
     with engine.connect() as conn:
         rows = dict(conn.execute(select(inbox.c.event_id, inbox.c.state)).all())
     assert rows == {missed["id"]: "received"}
     assert sent == [("seatflow.process_stripe_event", [missed["id"]])]
-    reconcile.run_all(uow, deps, jobs=["missed_events"])
+    reconciliation.run_all(uow, deps, jobs=["missed_events"])
     assert len(drift.rows(engine, "missed_event")) == 1
 
 
 def test_a_stuck_saga_asks_stripe_for_the_invoice(env) -> None:
     engine, world, _stripe, uow, deps, _ = env
-    estimate = upgrade_handlers.request_estimate(
+    estimate = upgrade_service.request_estimate(
         RequestEstimate(world.org_id, world.owner["id"], "node_locked", 2, "month"), uow, deps
     )
-    upgrade, _ = upgrade_handlers.submit_upgrade(
+    upgrade, _ = upgrade_service.submit_upgrade(
         SubmitUpgrade(world.org_id, world.owner["id"], estimate.id), uow, deps
     )
-    assert saga.charge_upgrade(upgrade.id, uow, deps) == "awaiting_payment"  # fake Stripe paid it
+    assert (
+        upgrade_payment.charge_upgrade(upgrade.id, uow, deps) == "awaiting_payment"
+    )  # fake Stripe paid it
     later = dataclasses.replace(deps, clock=FixedClock(NOW + timedelta(hours=2)))
-    reconcile.run_all(uow, later, jobs=["sagas"])
+    reconciliation.run_all(uow, later, jobs=["sagas"])
     with uow:
         assert uow.upgrades.get(upgrade.id).state == "applied"
     assert counts(engine)["seats"] == 2
@@ -155,7 +160,7 @@ def test_a_dry_run_changes_nothing(env) -> None:
     missed = subscription_event("cus_acme", seats=4, created=1_700_000_000)
     stripe.events, stripe.undelivered = [missed], {missed["id"]}
     before = counts(engine)
-    summary = reconcile.run_all(uow, deps, dry_run=True)
+    summary = reconciliation.run_all(uow, deps, dry_run=True)
     assert counts(engine) == before
     assert sent == []
     assert summary.drift == {"estimate": 1, "stripe_state": 1, "missed_event": 1}
@@ -168,7 +173,7 @@ def test_the_drift_report_of_a_mixed_scenario(env) -> None:
     stripe.subscriptions["sub_acme_nl"] = stripe_subscription(seats=7)  # Stripe state
     missed = subscription_event("cus_acme", seats=7, created=1_700_000_000)
     stripe.events, stripe.undelivered = [missed], {missed["id"]}  # missed event
-    summary = reconcile.run_all(uow, deps)
+    summary = reconciliation.run_all(uow, deps)
     table = drift.render(drift.rows(engine), "table")
     print("\n" + drift.render_summary(summary) + "\n\n" + table)
     kinds = sorted(r["kind"] for r in drift.rows(engine))

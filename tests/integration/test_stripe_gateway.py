@@ -8,9 +8,9 @@ from urllib.parse import parse_qsl
 import pytest
 from pytest_httpserver import HTTPServer
 
+from adapters.stripe_gateway import StripeGateway, StripeUnavailable
 from domain.ports import SubscriptionChange
 from tests.conftest import stripe_fixture
-from workers.stripe_gateway import StripeGateway, StripeUnavailable
 
 
 def invoice(status: str = "draft") -> dict:

@@ -13,14 +13,14 @@ import pytest
 from pytest_httpserver import HTTPServer
 from sqlalchemy import select
 
+from adapters.orm import seat_ledger, subscriptions
+from cli import samples
 from config.database import make_engine
 from domain.cycles import cycle_end
 from tests.builders import build_world, invoice_event
 from tests.conftest import SECRET, env_for
 from tests.fake_stripe import FakeStripe
 from tests.support import free_port, start_gunicorn, start_worker, wait_until
-from workers import samples
-from workers.orm import seat_ledger, subscriptions
 
 pytestmark = pytest.mark.slow
 # A cycle in progress today, so that the surcharge is not zero.
@@ -156,7 +156,7 @@ def test_the_full_flow_applies_only_after_a_signed_invoice_paid(system) -> None:
 
 
 def _states(system) -> set[str]:
-    from workers.orm import inbox
+    from adapters.orm import inbox
 
     with system["engine"].connect() as conn:
         return set(conn.scalars(select(inbox.c.state).where(inbox.c.type != "invoice.created")))

@@ -17,7 +17,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from adapters import migrations
+from adapters.orm import inbox, seat_ledger, subscriptions
+from adapters.unit_of_work import SqlUnitOfWork
+from cli import samples
 from config.database import make_engine
+from services import stripe_events
 from tests.builders import build_world, subscription_event
 from tests.conftest import SECRET, env_for
 from tests.fakes import fake_deps
@@ -30,9 +35,6 @@ from tests.support import (
     start_worker,
     wait_until,
 )
-from workers import handlers, migrate, samples
-from workers.orm import inbox, seat_ledger, subscriptions
-from workers.unit_of_work import SqlUnitOfWork
 
 SECONDS = int(os.environ.get("SOAK_SECONDS", "300"))
 pytestmark = [pytest.mark.soak, pytest.mark.timeout(SECONDS + 900)]
@@ -176,7 +178,7 @@ def test_soak(pg_settings, tmp_path: Path) -> None:
 def _replay(tmp_path: Path, events: list[dict]) -> list[tuple[str, int]]:
     """The same events applied one by one, in a shuffled order, on a clean SQLite database."""
     url = f"sqlite:///{tmp_path / 'replay.sqlite'}"
-    migrate.upgrade(url)
+    migrations.upgrade(url)
     engine = make_engine(pg_settings_like(url))
     for org in range(ORGS):
         build_world(engine, customer=f"cus_soak{org}", sub_id=f"sub_soak{org}")
@@ -184,7 +186,7 @@ def _replay(tmp_path: Path, events: list[dict]) -> list[tuple[str, int]]:
 
     deps, uow = fake_deps(), SqlUnitOfWork(engine)
     for event in random.sample(events, len(events)):
-        handlers.process_stripe_event(store_event(engine, event), uow, deps)
+        stripe_events.process_stripe_event(store_event(engine, event), uow, deps)
     with engine.connect() as conn:
         return sorted(
             tuple(r)

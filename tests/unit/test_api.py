@@ -6,12 +6,12 @@ from datetime import UTC, datetime
 
 import pytest
 
+from adapters.unit_of_work import SqlUnitOfWork
 from api import create_app
 from config.database import make_engine
+from services import admin
 from tests.builders import build_world
 from tests.fakes import FakeGateway, FixedClock, fake_deps
-from workers import admin
-from workers.unit_of_work import SqlUnitOfWork
 
 
 @pytest.fixture
@@ -198,8 +198,8 @@ def test_a_body_that_is_not_json_is_400(env) -> None:
 
 
 def test_offline_licenses_through_the_api(sqlite_settings) -> None:
+    from services import stripe_events
     from tests.builders import store_event, subscription_event
-    from workers import handlers
 
     app = create_app(sqlite_settings)
     deps = fake_deps(FixedClock(datetime(2022, 1, 11, tzinfo=UTC)), FakeGateway())
@@ -207,7 +207,7 @@ def test_offline_licenses_through_the_api(sqlite_settings) -> None:
     engine = make_engine(sqlite_settings)
     world = build_world(engine, customer="cus_off", with_subscription=False)
     event = subscription_event("cus_off", seats=1, interval="year")
-    handlers.process_stripe_event(store_event(engine, event), SqlUnitOfWork(engine), deps)
+    stripe_events.process_stripe_event(store_event(engine, event), SqlUnitOfWork(engine), deps)
     client, headers = app.test_client(), auth(world.tokens["owner"])
 
     created = client.post(

@@ -9,14 +9,15 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from adapters.orm import inbox
+from adapters.unit_of_work import SqlUnitOfWork
+from cli import samples
 from config.database import make_engine
+from services import stripe_events
 from tests.builders import build_world, store_event, subscription_event
 from tests.conftest import SECRET
 from tests.fakes import FakeGateway, fake_deps
 from webhooks import create_app
-from workers import handlers, samples
-from workers.orm import inbox
-from workers.unit_of_work import SqlUnitOfWork
 
 
 def thin_event(sub_id: str = "sub_acme_nl", event_type: str = "v1.customer.subscription.updated"):
@@ -67,7 +68,7 @@ def test_a_thin_event_is_processed_from_the_fetched_object(engine) -> None:
     gateway.objects["sub_acme_nl"] = current
     uow, deps = SqlUnitOfWork(engine), fake_deps(gateway=gateway)
     event_id = store_event(engine, thin_event())
-    assert handlers.process_stripe_event(event_id, uow, deps) == "applied"
+    assert stripe_events.process_stripe_event(event_id, uow, deps) == "applied"
     assert gateway.fetched == [("subscription", "sub_acme_nl")]
     assert seats(uow, world.org_id) == 9
 
@@ -80,7 +81,7 @@ def test_verify_by_fetch_applies_stripes_state_not_the_payload(engine) -> None:
     forged["type"] = "customer.subscription.updated"
     uow = SqlUnitOfWork(engine)
     deps = dataclasses.replace(fake_deps(gateway=gateway), verify_by_fetch=True)
-    assert handlers.process_stripe_event(store_event(engine, forged), uow, deps) == "applied"
+    assert stripe_events.process_stripe_event(store_event(engine, forged), uow, deps) == "applied"
     assert seats(uow, world.org_id) == 2
 
 
@@ -92,7 +93,7 @@ def test_a_same_second_tie_is_broken_by_asking_stripe(engine) -> None:
     tie["type"] = "customer.subscription.updated"
     uow = SqlUnitOfWork(engine)
     deps = dataclasses.replace(fake_deps(gateway=gateway), tie_break_by_fetch=True)
-    assert handlers.process_stripe_event(store_event(engine, tie), uow, deps) == "applied"
+    assert stripe_events.process_stripe_event(store_event(engine, tie), uow, deps) == "applied"
     assert seats(uow, world.org_id) == 4
 
 
@@ -101,10 +102,10 @@ def test_a_stale_event_is_recorded_with_its_reason(engine) -> None:
     old = subscription_event("cus_acme", seats=7, created=1_600_000_000)
     old["type"] = "customer.subscription.updated"
     event_id = store_event(engine, old)
-    assert handlers.process_stripe_event(event_id, SqlUnitOfWork(engine), fake_deps()) == (
+    assert stripe_events.process_stripe_event(event_id, SqlUnitOfWork(engine), fake_deps()) == (
         "skipped_stale"
     )
     with engine.connect() as conn:
         note = conn.scalar(select(inbox.c.last_error).where(inbox.c.event_id == event_id))
-    assert note == handlers.STALE_NOTE
+    assert note == stripe_events.STALE_NOTE
     assert json.loads(json.dumps(old))["id"] == event_id

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
+from adapters.orm import inbox
 from config.celery import make_celery
 from config.database import make_engine
+from services import admin
 from tests.builders import store_event, subscription_event
-from workers import admin
-from workers.orm import inbox
 
 
 @pytest.fixture

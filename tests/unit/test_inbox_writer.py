@@ -7,11 +7,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import func, select
 
+from adapters.orm import inbox
+from cli import samples
 from config.database import make_engine
 from webhooks.inbox import IncomingEvent
 from webhooks.writer import Delivery, InboxWriter
-from workers import samples
-from workers.orm import inbox
 
 
 def delivery(event_id: str, state: str = "received") -> Delivery:

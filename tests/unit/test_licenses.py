@@ -8,15 +8,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine
 
+from adapters.license_signer import verify_file
+from adapters.unit_of_work import SqlUnitOfWork
 from config.database import make_engine
 from domain import errors
 from domain.commands import RequestEstimate, SubmitUpgrade
 from domain.licenses import OfflineNotAllowed, OfflineSeatsExhausted
+from services import admin, stripe_events, upgrade_payment, upgrades
+from services import licenses as license_service
 from tests.builders import build_world, invoice_event, store_event, subscription_event
 from tests.fakes import TEST_SIGNER, FixedClock, fake_deps
-from workers import admin, handlers, license_service, saga, upgrade_handlers
-from workers.licensing import verify_file
-from workers.unit_of_work import SqlUnitOfWork
 
 NOW = datetime(2022, 1, 11, tzinfo=UTC)
 
@@ -40,7 +41,7 @@ def world_with(engine, uow, deps, **subscription):
     """An organization whose subscription arrived as a Stripe event (license v1 issued)."""
     world = build_world(engine, customer="cus_lic", with_subscription=False)
     event = subscription_event("cus_lic", **subscription)
-    assert handlers.process_stripe_event(store_event(engine, event), uow, deps) == "applied"
+    assert stripe_events.process_stripe_event(store_event(engine, event), uow, deps) == "applied"
     world.event = event
     return world
 
@@ -54,7 +55,7 @@ def versions(uow, world) -> list[tuple[int, str, str, int]]:
 
 
 def process(engine, uow, deps, event) -> str:
-    return handlers.process_stripe_event(store_event(engine, event), uow, deps)
+    return stripe_events.process_stripe_event(store_event(engine, event), uow, deps)
 
 
 def test_a_new_subscription_gets_a_signed_license_and_a_replay_issues_nothing(
@@ -73,13 +74,13 @@ def test_a_new_subscription_gets_a_signed_license_and_a_replay_issues_nothing(
 
 def test_an_applied_upgrade_supersedes_the_license_once(engine, uow, deps) -> None:
     world = world_with(engine, uow, deps, seats=1)
-    estimate = upgrade_handlers.request_estimate(
+    estimate = upgrades.request_estimate(
         RequestEstimate(world.org_id, world.owner["id"], "node_locked", 3, "year"), uow, deps
     )
-    upgrade, _ = upgrade_handlers.submit_upgrade(
+    upgrade, _ = upgrades.submit_upgrade(
         SubmitUpgrade(world.org_id, world.owner["id"], estimate.id), uow, deps
     )
-    saga.charge_upgrade(upgrade.id, uow, deps)
+    upgrade_payment.charge_upgrade(upgrade.id, uow, deps)
     paid = invoice_event("invoice.paid", f"in_{upgrade.id}", upgrade.id, estimate.amount)
     assert process(engine, uow, deps, paid) == "applied"
     paid_again = invoice_event("invoice.paid", f"in_{upgrade.id}", upgrade.id, estimate.amount)
@@ -241,7 +242,7 @@ def test_editing_any_field_breaks_the_signature(field, value) -> None:
 
 
 def test_expired_wrong_machine_and_other_key_are_rejected() -> None:
-    from workers.licensing import LicenseSigner, new_private_key_b64
+    from adapters.license_signer import LicenseSigner, new_private_key_b64
 
     text = _offline_file()
     assert verify_file(text, TEST_SIGNER.public_key, "machine-a", now=NOW).ok

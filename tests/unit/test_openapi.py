@@ -16,18 +16,18 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
+from adapters.unit_of_work import SqlUnitOfWork
 from api import create_app
 from config.database import make_engine
+from services import stripe_events
 from tests.builders import build_world, store_event, subscription_event
 from tests.fakes import FakeGateway, FixedClock, fake_deps
-from workers import handlers
-from workers.unit_of_work import SqlUnitOfWork
 
 
 @pytest.fixture(scope="module")
 def app_and_world(tmp_path_factory):
+    from adapters import migrations
     from config.settings import Settings
-    from workers import migrate
 
     folder = tmp_path_factory.mktemp("openapi")
     settings = Settings(
@@ -36,7 +36,7 @@ def app_and_world(tmp_path_factory):
         broker_url="memory://",
         data_dir=folder,
     )
-    migrate.upgrade(settings.database_url)
+    migrations.upgrade(settings.database_url)
     app = create_app(settings)
     deps = fake_deps(FixedClock(datetime.now(UTC)), FakeGateway())
     app.extensions["seatflow.deps"] = deps
@@ -46,7 +46,7 @@ def app_and_world(tmp_path_factory):
     event = subscription_event(
         "cus_acme", seats=3, interval="year", start=datetime.now(UTC).replace(microsecond=0)
     )
-    handlers.process_stripe_event(store_event(engine, event), SqlUnitOfWork(engine), deps)
+    stripe_events.process_stripe_event(store_event(engine, event), SqlUnitOfWork(engine), deps)
     return app, world
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from cli import samples
 from config.health import SCHEMA_REVISION
 from tests.conftest import SECRET
 from webhooks import create_app
-from workers import samples
 
 
 def _post(client, event, secret=SECRET):
@@ -61,7 +61,7 @@ def test_readiness_checks_database_schema_and_broker(sqlite_settings, tmp_path) 
 def test_the_schema_revision_the_app_expects_is_alembics_head() -> None:
     from alembic.script import ScriptDirectory
 
-    from workers.migrate import alembic_config
+    from adapters.migrations import alembic_config
 
     assert ScriptDirectory.from_config(alembic_config()).get_current_head() == SCHEMA_REVISION
 

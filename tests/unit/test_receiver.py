@@ -9,11 +9,11 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from adapters.orm import inbox
+from cli import samples
 from config.settings import Settings
 from tests.conftest import OLD_SECRET, SECRET, stripe_fixture
 from webhooks import create_app
-from workers import samples
-from workers.orm import inbox
 
 URL = "/webhooks/stripe"
 

@@ -8,16 +8,17 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
+from adapters.orm import inbox
+from adapters.stripe_parsing import MAPPERS, subscription_snapshot
+from adapters.unit_of_work import SqlUnitOfWork
+from cli import samples
 from config.database import make_engine
 from config.events import HANDLED_EVENT_TYPES
 from config.settings import Settings
 from domain.model import Interval, Organization, SyncOutcome
+from services import admin, stripe_events
 from tests.conftest import stripe_fixture
 from tests.fakes import fake_deps
-from workers import admin, handlers, samples
-from workers.orm import inbox
-from workers.stripe_events import MAPPERS, subscription_snapshot
-from workers.unit_of_work import SqlUnitOfWork
 
 DEPS = fake_deps()
 
@@ -95,16 +96,16 @@ def state_of(uow: SqlUnitOfWork, event_id: str) -> tuple[str, int, str | None]:
 
 def test_processing_applies_the_event_and_a_second_run_is_a_no_op(uow) -> None:
     event_id = store(uow, sub_event(seats=4, created=100))
-    assert handlers.process_stripe_event(event_id, uow, DEPS) == "applied"
-    assert handlers.process_stripe_event(event_id, uow, DEPS) == "applied"
+    assert stripe_events.process_stripe_event(event_id, uow, DEPS) == "applied"
+    assert stripe_events.process_stripe_event(event_id, uow, DEPS) == "applied"
     assert seats_of(uow) == 4
     assert state_of(uow, event_id)[:2] == ("applied", 1)
 
 
 def test_a_stale_event_is_recorded_as_skipped(uow) -> None:
-    handlers.process_stripe_event(store(uow, sub_event(seats=8, created=200)), uow, DEPS)
+    stripe_events.process_stripe_event(store(uow, sub_event(seats=8, created=200)), uow, DEPS)
     stale = store(uow, sub_event(seats=2, created=100))
-    assert handlers.process_stripe_event(stale, uow, DEPS) == "skipped_stale"
+    assert stripe_events.process_stripe_event(stale, uow, DEPS) == "skipped_stale"
     assert seats_of(uow) == 8
 
 
@@ -112,7 +113,7 @@ def test_an_event_for_an_unknown_customer_goes_dead_with_its_code(uow) -> None:
     event = sub_event(seats=1, created=1)
     event["data"]["object"]["customer"] = "cus_nobody"
     event_id = store(uow, event)
-    assert handlers.process_stripe_event(event_id, uow, DEPS) == "dead"
+    assert stripe_events.process_stripe_event(event_id, uow, DEPS) == "dead"
     state, attempts, error = state_of(uow, event_id)
     assert (state, attempts) == ("dead", 1)
     assert error.startswith("organization_not_found")
@@ -122,23 +123,23 @@ def test_the_organization_is_found_by_metadata_and_learns_its_customer(uow) -> N
     admin.create_organization(uow, "Beta", "org_beta")
     event = sub_event(seats=2, created=1, organization_id="org_beta")
     event["data"]["object"]["customer"] = "cus_beta"
-    assert handlers.process_stripe_event(store(uow, event), uow, DEPS) == "applied"
+    assert stripe_events.process_stripe_event(store(uow, event), uow, DEPS) == "applied"
     with uow:
         assert uow.organizations.get_by_customer("cus_beta").id == "org_beta"
 
 
 def test_a_deleted_subscription_is_marked_canceled(uow) -> None:
-    handlers.process_stripe_event(store(uow, sub_event(seats=3, created=1)), uow, DEPS)
+    stripe_events.process_stripe_event(store(uow, sub_event(seats=3, created=1)), uow, DEPS)
     obj = samples.subscription_object(customer="cus_acme", seats=3, status="canceled")
     event = samples.event("customer.subscription.deleted", obj, created=2)
-    assert handlers.process_stripe_event(store(uow, event), uow, DEPS) == "applied"
+    assert stripe_events.process_stripe_event(store(uow, event), uow, DEPS) == "applied"
     with uow:
         assert uow.organizations.get("org_acme").subscriptions[0].status == "canceled"
 
 
 def test_replay_reruns_the_stored_payload(uow) -> None:
     event_id = store(uow, sub_event(seats=6, created=50))
-    handlers.process_stripe_event(event_id, uow, DEPS)
+    stripe_events.process_stripe_event(event_id, uow, DEPS)
     engine = uow.engine
     assert admin.replay_event(engine, uow, DEPS, event_id) == "applied"
     assert admin.replay_event(engine, uow, DEPS, "evt_missing") == "missing"
@@ -148,9 +149,9 @@ def test_replay_reruns_the_stored_payload(uow) -> None:
 
 def test_failures_are_counted_and_the_last_one_makes_the_event_dead(uow) -> None:
     event_id = store(uow, sub_event(seats=1, created=1))
-    handlers.record_failure(event_id, uow, RuntimeError("stripe timeout"), final=False)
+    stripe_events.record_failure(event_id, uow, RuntimeError("stripe timeout"), final=False)
     assert state_of(uow, event_id) == ("received", 1, "RuntimeError: stripe timeout")
-    handlers.record_failure(event_id, uow, RuntimeError("stripe timeout"), final=True)
+    stripe_events.record_failure(event_id, uow, RuntimeError("stripe timeout"), final=True)
     assert state_of(uow, event_id)[:2] == ("dead", 2)
 
 
@@ -166,7 +167,7 @@ def test_a_batch_applies_each_event_and_hands_a_failing_one_to_its_own_retries(u
         retried.append(event_id)
         return True
 
-    states = handlers.process_stripe_events(
+    states = stripe_events.process_stripe_events(
         [first, broken, last, first], lambda: SqlUnitOfWork(uow.engine), DEPS, retry_alone
     )
     assert states == {"applied": 3, "retrying": 1}
@@ -181,7 +182,7 @@ def test_a_failed_hand_over_leaves_the_event_pending_for_the_sweeper(uow) -> Non
     broken = store(uow, sub_event(seats=3, created=20))
     with uow.engine.begin() as conn:
         conn.execute(inbox.update().where(inbox.c.event_id == broken).values(payload="{"))
-    states = handlers.process_stripe_events(
+    states = stripe_events.process_stripe_events(
         [broken], lambda: SqlUnitOfWork(uow.engine), DEPS, lambda _: False
     )
     assert states == {"pending": 1}

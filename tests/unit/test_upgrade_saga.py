@@ -7,14 +7,15 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import Engine, select
 
+from adapters.orm import seat_ledger
+from adapters.unit_of_work import SqlUnitOfWork
 from config.database import make_engine
 from domain import errors
 from domain.commands import CancelUpgrade, RequestEstimate, SubmitUpgrade
+from services import admin, stripe_events, upgrade_payment
+from services import upgrades as upgrade_service
 from tests.builders import build_world, invoice_event, store_event
 from tests.fakes import FakeGateway, FixedClock, fake_deps
-from workers import admin, handlers, saga, upgrade_handlers
-from workers.orm import seat_ledger
-from workers.unit_of_work import SqlUnitOfWork
 
 SEED_AS_OF = datetime(2022, 1, 11, tzinfo=UTC)
 
@@ -57,14 +58,14 @@ def world(engine):
 def estimate(uow, deps, world, role="owner", **kw):
     params = {"license_type": "node_locked", "seats": 1, "interval": "year"} | kw
     member = getattr(world, role)["id"]
-    return upgrade_handlers.request_estimate(
+    return upgrade_service.request_estimate(
         RequestEstimate(world.org_id, member, **params), uow, deps
     )
 
 
 def submit(uow, deps, world, estimate_id, key=None, role="owner"):
     member = getattr(world, role)["id"]
-    return upgrade_handlers.submit_upgrade(
+    return upgrade_service.submit_upgrade(
         SubmitUpgrade(world.org_id, member, estimate_id, key), uow, deps
     )
 
@@ -87,7 +88,7 @@ def pay(engine, uow, deps, upgrade_id, amount, invoice_id=None, created=1_641_90
     event = invoice_event(
         "invoice.paid", invoice_id or f"in_{upgrade_id}", upgrade_id, amount, created=created
     )
-    return handlers.process_stripe_event(store_event(engine, event), uow, deps)
+    return stripe_events.process_stripe_event(store_event(engine, event), uow, deps)
 
 
 def test_the_seed_example_estimate(uow, deps, world) -> None:
@@ -104,7 +105,7 @@ def test_upgrade_applies_only_after_invoice_paid(engine, uow, deps, world, gatew
     upgrade, created = submit(uow, deps, world, e.id)
     assert created and upgrade.state == "requested"
     assert sent == [("seatflow.charge_upgrade", [upgrade.id])]
-    assert saga.charge_upgrade(upgrade.id, uow, deps) == "awaiting_payment"
+    assert upgrade_payment.charge_upgrade(upgrade.id, uow, deps) == "awaiting_payment"
     [charge] = gateway.charges
     assert (charge["amount"], charge["currency"], charge["customer_id"]) == (
         90486,
@@ -117,7 +118,7 @@ def test_upgrade_applies_only_after_invoice_paid(engine, uow, deps, world, gatew
     created_event = invoice_event("invoice.created", f"in_{upgrade.id}", upgrade.id, 90486)
     finalized = invoice_event("invoice.finalized", f"in_{upgrade.id}", upgrade.id, 90486)
     for ev in (created_event, finalized):
-        assert handlers.process_stripe_event(store_event(engine, ev), uow, deps) == "ignored"
+        assert stripe_events.process_stripe_event(store_event(engine, ev), uow, deps) == "ignored"
     assert subscription(uow, world).interval == "month"
 
     assert pay(engine, uow, deps, upgrade.id, 90486) == "applied"
@@ -147,10 +148,10 @@ def test_push_gives_stripe_the_new_price_and_the_prepaid_cycle(
     engine, uow, deps, world, gateway
 ) -> None:
     upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world).id)
-    saga.charge_upgrade(upgrade.id, uow, deps)
+    upgrade_payment.charge_upgrade(upgrade.id, uow, deps)
     pay(engine, uow, deps, upgrade.id, 90486)
-    assert saga.push_upgrade(upgrade.id, uow, deps) is True
-    assert saga.push_upgrade(upgrade.id, uow, deps) is False  # already synced
+    assert upgrade_payment.push_upgrade(upgrade.id, uow, deps) is True
+    assert upgrade_payment.push_upgrade(upgrade.id, uow, deps) is False  # already synced
     [change] = gateway.changes
     assert (change.subscription_id, change.item_id) == ("sub_acme_nl", "si_acme_nl")
     assert (change.price_id, change.quantity) == ("price_node_locked_year", 1)
@@ -162,9 +163,9 @@ def test_a_seat_increase_keeps_the_cycle(engine, uow, deps, world, gateway) -> N
     # 21 of 31 days left: 40000×21/31 − 10000×21/31 = 27096.77 − 6774.19 → 27097 − 6774
     assert e.amount == 20323
     upgrade, _ = submit(uow, deps, world, e.id)
-    saga.charge_upgrade(upgrade.id, uow, deps)
+    upgrade_payment.charge_upgrade(upgrade.id, uow, deps)
     pay(engine, uow, deps, upgrade.id, 20323)
-    saga.push_upgrade(upgrade.id, uow, deps)
+    upgrade_payment.push_upgrade(upgrade.id, uow, deps)
     assert gateway.changes[0].prepaid_until is None
     assert gateway.changes[0].quantity == 4
     assert subscription(uow, world).current_period_end == datetime(2022, 2, 1, tzinfo=UTC)
@@ -178,7 +179,7 @@ def test_the_charged_amount_is_recomputed_at_submission_and_drift_recorded(
     e = estimate(uow, deps, world)
     clock.advance(hours=5)  # the customer waited before paying
     upgrade, _ = submit(uow, deps, world, e.id)
-    saga.charge_upgrade(upgrade.id, uow, deps)
+    upgrade_payment.charge_upgrade(upgrade.id, uow, deps)
     with uow:
         done = uow.upgrades.get(upgrade.id)
     # 5 h later: 97203 − 6707; the old term shrank faster than the new one
@@ -189,7 +190,7 @@ def test_the_charged_amount_is_recomputed_at_submission_and_drift_recorded(
 def test_a_declined_payment_leaves_seats_unchanged(uow, deps, world, gateway) -> None:
     gateway.decline = "Your card was declined."
     upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world).id)
-    assert saga.charge_upgrade(upgrade.id, uow, deps) == "payment_failed"
+    assert upgrade_payment.charge_upgrade(upgrade.id, uow, deps) == "payment_failed"
     with uow:
         assert uow.upgrades.get(upgrade.id).failure_reason == "Your card was declined."
     assert subscription(uow, world).interval == "month"
@@ -197,9 +198,9 @@ def test_a_declined_payment_leaves_seats_unchanged(uow, deps, world, gateway) ->
 
 def test_payment_failed_event_marks_the_upgrade(engine, uow, deps, world) -> None:
     upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world).id)
-    saga.charge_upgrade(upgrade.id, uow, deps)
+    upgrade_payment.charge_upgrade(upgrade.id, uow, deps)
     ev = invoice_event("invoice.payment_failed", f"in_{upgrade.id}", upgrade.id, 90486)
-    assert handlers.process_stripe_event(store_event(engine, ev), uow, deps) == "applied"
+    assert stripe_events.process_stripe_event(store_event(engine, ev), uow, deps) == "applied"
     with uow:
         assert uow.upgrades.get(upgrade.id).state == "payment_failed"
     assert subscription(uow, world).interval == "month"
@@ -210,7 +211,9 @@ def test_duplicated_and_early_invoice_paid_apply_once(engine, uow, deps, world, 
     # invoice.paid arrives before the charge step recorded the invoice id
     assert pay(engine, uow, deps, upgrade.id, 90486, invoice_id="in_early") == "applied"
     assert pay(engine, uow, deps, upgrade.id, 90486, invoice_id="in_early") == "applied"
-    assert saga.charge_upgrade(upgrade.id, uow, deps) == "applied"  # nothing left to charge
+    assert (
+        upgrade_payment.charge_upgrade(upgrade.id, uow, deps) == "applied"
+    )  # nothing left to charge
     assert [row[2] for row in ledger(engine)].count("upgrade") == 1
     assert [s for s in sent if s[0] == "seatflow.push_upgrade_to_stripe"] == [
         ("seatflow.push_upgrade_to_stripe", [upgrade.id])
@@ -224,7 +227,7 @@ def test_in_trial_the_change_is_free_and_applies_at_once(engine, gateway) -> Non
     e = estimate(uow, deps, world, seats=3)
     assert (e.amount, e.trial) == (0, True)
     upgrade, _ = submit(uow, deps, world, e.id)
-    assert saga.charge_upgrade(upgrade.id, uow, deps) == "applied"
+    assert upgrade_payment.charge_upgrade(upgrade.id, uow, deps) == "applied"
     assert gateway.charges == []
     assert (subscription(uow, world).seats, subscription(uow, world).interval) == (3, "year")
 
@@ -297,7 +300,7 @@ def test_a_discount_is_applied_and_redeemed_on_payment(engine, uow, deps, world)
     e = estimate(uow, deps, world, discount_code="SAVE15")
     assert (e.before_discount, e.discount_amount, e.amount) == (90486, 13573, 76913)
     upgrade, _ = submit(uow, deps, world, e.id)
-    saga.charge_upgrade(upgrade.id, uow, deps)
+    upgrade_payment.charge_upgrade(upgrade.id, uow, deps)
     pay(engine, uow, deps, upgrade.id, 76913)
     with uow:
         assert uow.catalog.discount("SAVE15").times_redeemed == 1
@@ -307,21 +310,21 @@ def test_a_discount_is_applied_and_redeemed_on_payment(engine, uow, deps, world)
 
 def test_cancel_before_payment_voids_the_invoice(uow, deps, world, gateway) -> None:
     upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world).id)
-    saga.charge_upgrade(upgrade.id, uow, deps)
+    upgrade_payment.charge_upgrade(upgrade.id, uow, deps)
     cmd = CancelUpgrade(world.org_id, world.admin["id"], upgrade.id)
-    assert upgrade_handlers.cancel_upgrade(cmd, uow, deps).state == "canceled"
+    assert upgrade_service.cancel_upgrade(cmd, uow, deps).state == "canceled"
     assert gateway.voided == [f"in_{upgrade.id}"]
     with pytest.raises(errors.InvalidTransition):
-        upgrade_handlers.cancel_upgrade(cmd, uow, deps)
+        upgrade_service.cancel_upgrade(cmd, uow, deps)
 
 
 def test_unpaid_invoices_expire_after_23_hours(uow, deps, world, clock, gateway) -> None:
     upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world).id)
-    saga.charge_upgrade(upgrade.id, uow, deps)
+    upgrade_payment.charge_upgrade(upgrade.id, uow, deps)
     clock.advance(hours=22)
-    assert saga.expire_unpaid(uow, deps) == []
+    assert upgrade_payment.expire_unpaid(uow, deps) == []
     clock.advance(hours=1, seconds=1)
-    assert saga.expire_unpaid(uow, deps) == [upgrade.id]
+    assert upgrade_payment.expire_unpaid(uow, deps) == [upgrade.id]
     assert gateway.voided == [f"in_{upgrade.id}"]
     with uow:
         assert uow.upgrades.get(upgrade.id).state == "expired"
@@ -329,9 +332,9 @@ def test_unpaid_invoices_expire_after_23_hours(uow, deps, world, clock, gateway)
 
 def test_a_late_payment_still_applies_an_expired_upgrade(engine, uow, deps, world, clock) -> None:
     upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world).id)
-    saga.charge_upgrade(upgrade.id, uow, deps)
+    upgrade_payment.charge_upgrade(upgrade.id, uow, deps)
     clock.advance(hours=24)
-    saga.expire_unpaid(uow, deps)
+    upgrade_payment.expire_unpaid(uow, deps)
     assert pay(engine, uow, deps, upgrade.id, 90486) == "applied"
     assert subscription(uow, world).interval == "year"
 
@@ -340,9 +343,11 @@ def test_an_older_subscription_event_does_not_undo_a_paid_upgrade(engine, uow, d
     from tests.builders import subscription_event
 
     upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world).id)
-    saga.charge_upgrade(upgrade.id, uow, deps)
+    upgrade_payment.charge_upgrade(upgrade.id, uow, deps)
     pay(engine, uow, deps, upgrade.id, 90486, created=1_641_900_000)
     late = subscription_event("cus_acme", seats=1, interval="month", created=1_641_800_000)
     late["type"] = "customer.subscription.updated"
-    assert handlers.process_stripe_event(store_event(engine, late), uow, deps) == "skipped_stale"
+    assert (
+        stripe_events.process_stripe_event(store_event(engine, late), uow, deps) == "skipped_stale"
+    )
     assert subscription(uow, world).interval == "year"

@@ -9,15 +9,15 @@ from typing import Any
 from celery import Celery
 from sqlalchemy import Engine, delete, func, select, update
 
+from adapters.orm import inbox
+from adapters.tokens import new_token, token_hash
+from adapters.unit_of_work import SqlUnitOfWork
 from config.tasks import PROCESS_STRIPE_EVENT
 from domain.catalog import CatalogPrice
 from domain.discounts import Discount
 from domain.model import Member, Organization, Role
-from workers import handlers
-from workers.deps import Deps
-from workers.orm import inbox
-from workers.tokens import new_token, token_hash
-from workers.unit_of_work import SqlUnitOfWork
+from services import stripe_events
+from services.deps import Deps
 
 
 def create_organization(
@@ -80,7 +80,7 @@ def replay_event(engine: Engine, uow: SqlUnitOfWork, deps: Deps, event_id: str) 
     """Process the stored payload again, here and now (the version guard still applies)."""
     if not _reset(engine, inbox.c.event_id == event_id):
         return "missing"
-    return handlers.process_stripe_event(event_id, uow, deps)
+    return stripe_events.process_stripe_event(event_id, uow, deps)
 
 
 def _dead_matching(

@@ -10,13 +10,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from domain.catalog import Catalog, CatalogPrice
-from domain.discounts import Discount
-from domain.errors import OrganizationNotFound
-from domain.licenses import License, LicenseStatus, OfflineActivation
-from domain.model import Member, Organization
-from domain.upgrades import OPEN_STATES, Estimate, Upgrade, UpgradeState
-from workers.orm import (
+from adapters.orm import (
     api_tokens,
     catalog_prices,
     discount_codes,
@@ -27,6 +21,12 @@ from workers.orm import (
     organizations,
     upgrades,
 )
+from domain.catalog import Catalog, CatalogPrice
+from domain.discounts import Discount
+from domain.errors import OrganizationNotFound
+from domain.licenses import License, LicenseStatus, OfflineActivation
+from domain.model import Member, Organization
+from domain.upgrades import OPEN_STATES, Estimate, Upgrade, UpgradeState
 
 
 class SqlOrganizationRepository:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
+from adapters.unit_of_work import SqlUnitOfWork
 from domain.errors import NoLicenseBought
 from domain.licenses import (
     ActivationNotFound,
@@ -22,8 +23,7 @@ from domain.licenses import (
     valid_until,
 )
 from domain.model import Member, Organization, Subscription
-from workers.deps import Deps
-from workers.unit_of_work import SqlUnitOfWork
+from services.deps import Deps
 
 
 def regenerate(

@@ -20,11 +20,13 @@ from typing import Any
 
 from sqlalchemy import select
 
+from adapters import migrations
+from adapters.orm import inbox
+from cli import samples
 from config.celery import prepare_broker
 from config.settings import Settings
 from domain.cycles import cycle_end
-from workers import admin, bootstrap, migrate, samples
-from workers.orm import inbox
+from services import admin, bootstrap
 
 DEMO_CUSTOMER = "cus_demo"
 EXAMPLE_CATALOG = Path(__file__).resolve().parents[1] / "examples" / "catalog.json"
@@ -163,7 +165,7 @@ def _die_with_parent() -> None:
 
 def run(settings: Settings, port: int = 8000, demo: bool = False) -> int:
     settings.ensure_data_dir()
-    migrate.upgrade()
+    migrations.upgrade()
     prepare_broker(bootstrap.celery())
     children = {
         name: subprocess.Popen(cmd, env=_env_for(name, settings), preexec_fn=_die_with_parent)

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 
+from adapters.unit_of_work import SqlUnitOfWork
 from config.tasks import CHARGE_UPGRADE
 from domain.commands import (
     CancelUpgrade,
@@ -33,8 +34,7 @@ from domain.errors import (
 from domain.model import Member, Organization, Subscription
 from domain.proration import Plan, Surcharge, compute_surcharge
 from domain.upgrades import CANCELABLE, Estimate, Upgrade, UpgradeState, UpgradeTransition
-from workers.deps import Deps
-from workers.unit_of_work import SqlUnitOfWork
+from services.deps import Deps
 
 log = logging.getLogger("seatflow.upgrades")
 S = UpgradeState

@@ -11,8 +11,8 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, select
 
-from workers.orm import drift_records
-from workers.unit_of_work import SqlUnitOfWork
+from adapters.orm import drift_records
+from adapters.unit_of_work import SqlUnitOfWork
 
 
 @dataclass

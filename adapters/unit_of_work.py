@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from workers.orm import start_mappers
-from workers.repositories import (
+from adapters.orm import start_mappers
+from adapters.repositories import (
     SqlCatalogRepository,
     SqlInboxRepository,
     SqlLicenseRepository,

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from adapters.license_signer import LicenseSigner
 from config.settings import Settings
 from domain.ports import BillingGateway, Clock
-from workers.licensing import LicenseSigner
 
 
 class SystemClock:
@@ -30,8 +30,8 @@ class Deps:
 
 
 def build_deps(settings: Settings) -> Deps:
-    from workers.licensing import load_signer
-    from workers.stripe_gateway import StripeGateway
+    from adapters.license_signer import load_signer
+    from adapters.stripe_gateway import StripeGateway
 
     return Deps(
         gateway=StripeGateway(

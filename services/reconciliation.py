@@ -18,15 +18,15 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from adapters.drift import Summary, record
+from adapters.orm import drift_records, estimates, subscriptions
+from adapters.orm import upgrades as upgrades_table
+from adapters.stripe_parsing import subscription_snapshot
+from adapters.unit_of_work import SqlUnitOfWork
 from config.tasks import PUSH_UPGRADE
 from domain.upgrades import UpgradeState
-from workers import recovery
-from workers.deps import Deps
-from workers.drift import Summary, record
-from workers.orm import drift_records, estimates, subscriptions
-from workers.orm import upgrades as upgrades_table
-from workers.stripe_events import subscription_snapshot
-from workers.unit_of_work import SqlUnitOfWork
+from services import recovery
+from services.deps import Deps
 
 S = UpgradeState
 Progress = Callable[[str, int], None]

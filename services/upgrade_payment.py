@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
+from adapters.unit_of_work import SqlUnitOfWork
 from config.metrics import ESTIMATE_DRIFT
 from config.tasks import PUSH_UPGRADE
 from domain.commands import ConfirmInvoicePaid, RecordPaymentFailed
@@ -19,10 +20,9 @@ from domain.errors import OrganizationNotFound
 from domain.model import Organization
 from domain.ports import SubscriptionChange
 from domain.upgrades import Upgrade, UpgradeState
-from workers import license_service
-from workers.deps import Deps
-from workers.unit_of_work import SqlUnitOfWork
-from workers.upgrade_handlers import surcharge_for, usable_discount
+from services import licenses
+from services.deps import Deps
+from services.upgrades import surcharge_for, usable_discount
 
 log = logging.getLogger("seatflow.upgrades")
 S = UpgradeState
@@ -49,7 +49,7 @@ def _apply(
     upgrade.move(S.PAID, now, cause)
     price = uow.catalog.load().price(upgrade.license_type, upgrade.interval)
     sub = org.apply_upgrade(upgrade, price, version, now)
-    license_service.regenerate(uow, org, sub, f"upgrade:{upgrade.id}", deps, now)
+    licenses.regenerate(uow, org, sub, f"upgrade:{upgrade.id}", deps, now)
     if upgrade.discount_code:
         discount = uow.catalog.discount(upgrade.discount_code, lock=True)
         if discount is not None:
@@ -233,8 +233,8 @@ def resume_stuck(uow: SqlUnitOfWork, deps: Deps, older_than_seconds: int = 120) 
 
     from sqlalchemy import or_, select
 
+    from adapters.orm import upgrades as table
     from config.tasks import CHARGE_UPGRADE
-    from workers.orm import upgrades as table
 
     cutoff = deps.clock.now() - timedelta(seconds=older_than_seconds)
     with uow:
@@ -267,7 +267,7 @@ def _renewal_paid(cmd: ConfirmInvoicePaid, uow: SqlUnitOfWork, deps: Deps) -> st
         end = datetime.fromtimestamp(cmd.period_end, UTC)
         if end > sub.current_period_end:
             sub.current_period_start, sub.current_period_end = start, end
-    license_service.regenerate(uow, org, sub, f"renewal:{cmd.invoice_id}", deps)
+    licenses.regenerate(uow, org, sub, f"renewal:{cmd.invoice_id}", deps)
     return "applied"
 
 

@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
-from workers.orm import inbox
-from workers.unit_of_work import SqlUnitOfWork
+from adapters.orm import inbox
+from adapters.unit_of_work import SqlUnitOfWork
 
 PENDING_STATES = ("received", "queued")
 

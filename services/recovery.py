@@ -14,16 +14,16 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 
+from adapters.drift import Summary, record
+from adapters.orm import inbox
+from adapters.orm import upgrades as upgrades_table
+from adapters.unit_of_work import SqlUnitOfWork
 from config.events import is_handled
 from config.tasks import PROCESS_STRIPE_EVENT
 from domain.commands import ConfirmInvoicePaid
 from domain.upgrades import UpgradeState
-from workers import saga
-from workers.deps import Deps
-from workers.drift import Summary, record
-from workers.orm import inbox
-from workers.orm import upgrades as upgrades_table
-from workers.unit_of_work import SqlUnitOfWork
+from services import upgrade_payment
+from services.deps import Deps
 
 S = UpgradeState
 
@@ -135,7 +135,7 @@ def stuck_sagas(
             continue
         with uow:
             if status == "paid":
-                saga.confirm_invoice_paid(
+                upgrade_payment.confirm_invoice_paid(
                     ConfirmInvoicePaid(
                         invoice_id=invoice_id,
                         upgrade_id=upgrade_id,
@@ -147,7 +147,9 @@ def stuck_sagas(
                     deps,
                 )
             else:
-                saga.close_unpaid(uow, upgrade_id, f"invoice {invoice_id} is {status}", deps)
+                upgrade_payment.close_unpaid(
+                    uow, upgrade_id, f"invoice {invoice_id} is {status}", deps
+                )
             record(
                 uow,
                 deps.clock.now(),

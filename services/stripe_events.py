@@ -16,15 +16,15 @@ from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 
+from adapters.repositories import DONE_STATES, InboxRow
+from adapters.stripe_parsing import resolve, subscription_snapshot, to_command
+from adapters.unit_of_work import SqlUnitOfWork
 from config.metrics import EVENT_LAG, PROCESSED, RECEIPT_LAG
 from domain.commands import Command, ConfirmInvoicePaid, RecordPaymentFailed, SyncSubscription
 from domain.errors import DomainError, OrganizationNotFound, UnknownLicenseType
 from domain.model import Organization
-from workers import license_service, saga
-from workers.deps import Deps
-from workers.repositories import DONE_STATES, InboxRow
-from workers.stripe_events import resolve, subscription_snapshot, to_command
-from workers.unit_of_work import SqlUnitOfWork
+from services import licenses, upgrade_payment
+from services.deps import Deps
 
 log = logging.getLogger("seatflow.workers")
 
@@ -72,14 +72,14 @@ def sync_subscription(cmd: SyncSubscription, uow: SqlUnitOfWork, deps: Deps) -> 
     result = org.sync_subscription(snapshot)
     if result.license_reason and result.subscription is not None:
         cause = f"{result.license_reason}:{cmd.event_id or snapshot.version}"
-        license_service.regenerate(uow, org, result.subscription, cause, deps)
+        licenses.regenerate(uow, org, result.subscription, cause, deps)
     return result.outcome.value
 
 
 HANDLERS: dict[type[Command], Callable[[Any, SqlUnitOfWork, Deps], str]] = {
     SyncSubscription: sync_subscription,
-    ConfirmInvoicePaid: saga.confirm_invoice_paid,
-    RecordPaymentFailed: saga.record_payment_failed,
+    ConfirmInvoicePaid: upgrade_payment.confirm_invoice_paid,
+    RecordPaymentFailed: upgrade_payment.record_payment_failed,
 }
 
 

@@ -9,7 +9,9 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
-from workers import admin, audit, bootstrap, devserver
+from cli import devserver
+from cli import surcharge as audit
+from services import admin, bootstrap
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -19,7 +21,7 @@ def _print(data: Any) -> None:
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
-    from workers import migrate
+    from adapters import migrations as migrate
 
     migrate.upgrade()
     print("database is at the newest migration")
@@ -168,7 +170,7 @@ def cmd_surcharge(args: argparse.Namespace) -> int:
 def cmd_license_verify(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from workers.licensing import verify_file
+    from adapters.license_signer import verify_file
 
     key = args.public_key
     if Path(key).is_file():
@@ -189,14 +191,15 @@ def cmd_license_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_license_public_key(args: argparse.Namespace) -> int:
-    from workers.licensing import load_signer
+    from adapters.license_signer import load_signer
 
     print(load_signer(bootstrap.settings()).public_key)
     return 0
 
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
-    from workers import drift, reconcile
+    from adapters import drift
+    from services import reconciliation as reconcile
 
     def progress(what: str, count: int) -> None:
         print(f"\r{what}: {count:,} checked", end="", file=sys.stderr, flush=True)
@@ -218,7 +221,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
 
 
 def cmd_drift_report(args: argparse.Namespace) -> int:
-    from workers import drift
+    from adapters import drift
 
     print(drift.render(drift.rows(bootstrap.engine(), args.kind, args.limit), args.format))
     return 0

@@ -8,12 +8,12 @@ from typing import Any
 from celery import Celery
 from sqlalchemy import Engine
 
+from adapters.unit_of_work import SqlUnitOfWork
 from config.celery import make_celery
 from config.database import make_engine
 from config.logging import configure_logging
 from config.settings import Settings
-from workers.deps import Deps, build_deps
-from workers.unit_of_work import SqlUnitOfWork
+from services.deps import Deps, build_deps
 
 
 @cache
