@@ -307,8 +307,9 @@ mapper_registry = registry(metadata=metadata)
 _mapped = False
 
 
-def _fresh_ledger(organization: model.Organization, _context: Any) -> None:
+def _fresh_aggregate(organization: model.Organization, _context: Any) -> None:
     organization.ledger = []
+    organization.events = []
 
 
 def start_mappers() -> None:
@@ -333,7 +334,8 @@ def start_mappers() -> None:
     )
     # The seat ledger is append-only and ever growing: an aggregate holds only the entries it
     # added in this unit of work (the repository saves them); history is read with a query.
-    event.listen(model.Organization, "load", _fresh_ledger)
+    # Its events are not stored at all: the unit of work hands them on before it commits.
+    event.listen(model.Organization, "load", _fresh_aggregate)
     mapper_registry.map_imperatively(License, licenses)
     mapper_registry.map_imperatively(OfflineActivation, offline_activations)
     mapper_registry.map_imperatively(Discount, discount_codes)

@@ -9,6 +9,7 @@ from flask import Flask, jsonify, render_template, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from api.statuses import status_of
 from domain.errors import DomainError
 
 log = logging.getLogger("seatflow.api")
@@ -31,7 +32,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def _domain(exc: DomainError) -> tuple[Any, int]:
-        return error(exc.http_status, exc.code, exc.message)
+        return error(status_of(exc), exc.code, exc.message)
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Any:

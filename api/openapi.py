@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain.model import Interval
+
 INT, STR, BOOL = {"type": "integer"}, {"type": "string"}, {"type": "boolean"}
 TIME = {"type": "string", "format": "date-time"}
 
@@ -24,7 +26,8 @@ def obj(properties: dict[str, Any], required: list[str] | None = None) -> dict[s
     }
 
 
-PLAN = obj({"seats": INT, "interval": {"type": "string", "enum": ["month", "year"]}})
+INTERVAL = {"type": "string", "enum": [i.value for i in Interval]}
+PLAN = obj({"seats": INT, "interval": INTERVAL})
 NEXT_INVOICE = obj({"at": nullable(TIME), "amount": nullable(INT), "currency": nullable(STR)})
 SCHEMAS: dict[str, Any] = {
     "Error": obj({"error": obj({"code": STR, "message": STR})}),
@@ -54,7 +57,7 @@ SCHEMAS: dict[str, Any] = {
         {
             "license_type": {"type": "string", "minLength": 1, "maxLength": 64},
             "seats": {"type": "integer", "minimum": 1, "maximum": 100000},
-            "interval": {"type": "string", "enum": ["month", "year"]},
+            "interval": INTERVAL,
             "discount_code": {"type": "string", "minLength": 1, "maxLength": 64},
         },
         required=["license_type", "seats", "interval"],

@@ -26,6 +26,7 @@ from flask import (
 
 from adapters.tokens import token_hash
 from api import serializers, views
+from api.statuses import status_of
 from domain.commands import RequestEstimate, SubmitUpgrade
 from domain.errors import DomainError
 from domain.model import Member
@@ -155,7 +156,7 @@ def estimate(org_id: str, license_type: str) -> Any:
     try:
         result = upgrade_service.request_estimate(cmd, views.uow(), views.deps())
     except DomainError as exc:
-        return {"error": {"code": exc.code, "message": exc.message}}, exc.http_status
+        return {"error": {"code": exc.code, "message": exc.message}}, status_of(exc)
     return serializers.estimate(result)
 
 

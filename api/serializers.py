@@ -28,8 +28,8 @@ def subscription(
             "amount": next_amount,
             "currency": currency,
         },
-        "upgradable": sub.seats >= 1 and sub.status in ("active", "trialing"),
-        "offline_licenses_allowed": sub.license_type == "node_locked" and sub.interval == "year",
+        "upgradable": sub.upgradable,
+        "offline_licenses_allowed": sub.offline_allowed,
     }
 
 

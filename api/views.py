@@ -12,10 +12,11 @@ from api import serializers
 from api.errors import ApiError
 from domain.commands import CancelUpgrade, RequestEstimate, SubmitUpgrade
 from domain.errors import OneLicenseTypePerUpgrade, OrganizationNotFound, UpgradeNotFound
-from domain.model import Member
+from domain.model import Interval, Member
 from services import upgrades as upgrade_service
 from services.deps import Deps
 
+INTERVALS = tuple(i.value for i in Interval)
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 MAX_SEATS = 100_000
 
@@ -94,7 +95,7 @@ def create_estimate(org_id: str) -> Any:
     if not 1 <= seats <= MAX_SEATS:
         raise ApiError(400, "invalid_request", f"seats must be between 1 and {MAX_SEATS}")
     interval = field(data, "interval", str)
-    if interval not in ("month", "year"):
+    if interval not in INTERVALS:
         raise ApiError(400, "invalid_request", "interval must be 'month' or 'year'")
     cmd = RequestEstimate(
         organization_id=org_id,

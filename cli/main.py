@@ -11,7 +11,10 @@ from typing import Any
 
 from cli import devserver
 from cli import surcharge as audit
+from domain.model import Interval
 from services import admin, bootstrap
+
+INTERVALS = [i.value for i in Interval]
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -332,10 +335,10 @@ def build_parser() -> argparse.ArgumentParser:
     sur.add_argument("--batch", metavar="FILE.jsonl", help="one case per line in, one result out")
     sur.add_argument("--old-unit-amount", type=int, help="minor units per seat")
     sur.add_argument("--old-seats", type=int)
-    sur.add_argument("--old-interval", choices=["month", "year"])
+    sur.add_argument("--old-interval", choices=INTERVALS)
     sur.add_argument("--new-unit-amount", type=int)
     sur.add_argument("--new-seats", type=int)
-    sur.add_argument("--new-interval", choices=["month", "year"])
+    sur.add_argument("--new-interval", choices=INTERVALS)
     sur.add_argument("--cycle-start", help="ISO 8601, e.g. 2022-01-01T00:00:00Z")
     sur.add_argument("--as-of", help="ISO 8601, e.g. 2022-01-11T00:00:00Z")
     sur.add_argument("--currency", default="usd")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import calendar
 from datetime import datetime
 
-MONTHS = {"month": 1, "year": 12}
+MONTHS = {"month": 1, "year": 12}  # by `domain.model.Interval` value
 
 
 def add_months(moment: datetime, months: int) -> datetime:

@@ -7,7 +7,6 @@ class DomainError(Exception):
     """Base of all rule violations. `code` is stable: clients and tests match on it."""
 
     code = "domain_error"
-    http_status = 422
 
     def __init__(self, message: str | None = None) -> None:
         super().__init__(message or self.__doc__ or self.code)
@@ -21,7 +20,6 @@ class OrganizationNotFound(DomainError):
     """No organization matches the Stripe customer or the organization id."""
 
     code = "organization_not_found"
-    http_status = 404
 
 
 class UnknownLicenseType(DomainError):
@@ -70,7 +68,6 @@ class NotOwnerOrAdmin(DomainError):
     """Only the organization's owner or admins can upgrade."""
 
     code = "forbidden_role"
-    http_status = 403
 
 
 class NoLicenseBought(DomainError):
@@ -113,28 +110,24 @@ class UpgradeAlreadyOpen(DomainError):
     """This subscription already has an upgrade that is not finished."""
 
     code = "upgrade_already_open"
-    http_status = 409
 
 
 class EstimateStale(DomainError):
     """The estimate expired; fetch a fresh one."""
 
     code = "estimate_stale"
-    http_status = 409
 
 
 class EstimateNotFound(DomainError):
     """No such estimate for this organization."""
 
     code = "estimate_not_found"
-    http_status = 404
 
 
 class UpgradeNotFound(DomainError):
     """No such upgrade for this organization."""
 
     code = "upgrade_not_found"
-    http_status = 404
 
 
 class PriceNotInCatalog(DomainError):
@@ -147,4 +140,3 @@ class InvalidTransition(DomainError):
     """The upgrade cannot move to that state from where it is."""
 
     code = "invalid_transition"
-    http_status = 409

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Protocol
 
 from domain.errors import DomainError
 
@@ -40,21 +41,28 @@ class OfflineSeatsExhausted(DomainError):
     """Every seat already has an active offline license; release one first."""
 
     code = "offline_seats_exhausted"
-    http_status = 409
 
 
 class ActivationNotFound(DomainError):
     """No such offline license for this organization."""
 
     code = "offline_license_not_found"
-    http_status = 404
 
 
 class LicenseNotFound(DomainError):
     """No such license for this organization."""
 
     code = "license_not_found"
-    http_status = 404
+
+
+class OfflineSubject(Protocol):
+    """What the offline rules read of a subscription (`domain.model.Subscription`)."""
+
+    @property
+    def offline_allowed(self) -> bool: ...
+
+    @property
+    def status(self) -> str: ...
 
 
 @dataclass(eq=False)
@@ -125,13 +133,13 @@ def valid_until(cycle_end: datetime, grace: timedelta) -> datetime:
     return cycle_end + grace
 
 
-def check_offline_allowed(license_type: str, interval: str, status: str) -> None:
-    if license_type != "node_locked" or interval != "year":
+def check_offline_allowed(sub: OfflineSubject) -> None:
+    if not sub.offline_allowed:
         raise OfflineNotAllowed(
             "offline licenses need a node-locked subscription on annual billing"
         )
-    if status != "active":
-        raise OfflineNotAllowed(f"the subscription is {status}, not active")
+    if sub.status != "active":  # trialing or canceled: no offline license
+        raise OfflineNotAllowed(f"the subscription is {sub.status}, not active")
 
 
 def check_seat_free(active: int, seats: int) -> None:

@@ -21,7 +21,26 @@ from domain.errors import (
     SubscriptionNotUpgradable,
     UnsupportedInterval,
 )
+from domain.events import (
+    Event,
+    SubscriptionRenewed,
+    SubscriptionSynced,
+    UpgradeApplied,
+)
 from domain.upgrades import Upgrade
+
+
+class LicenseType(StrEnum):
+    NODE_LOCKED = "node_locked"
+    FLOATING = "floating"
+
+
+class SubscriptionStatus(StrEnum):
+    """Stripe's subscription statuses that seatflow reasons about."""
+
+    TRIALING = "trialing"
+    ACTIVE = "active"
+    CANCELED = "canceled"
 
 
 class Interval(StrEnum):
@@ -73,7 +92,7 @@ class LedgerEntry:
     id: int | None = None
 
 
-UPGRADABLE_STATUSES = frozenset({"active", "trialing"})
+UPGRADABLE_STATUSES = frozenset({SubscriptionStatus.ACTIVE, SubscriptionStatus.TRIALING})
 
 
 class SyncOutcome(StrEnum):
@@ -123,7 +142,17 @@ class Subscription:
 
     @property
     def in_trial(self) -> bool:
-        return self.status == "trialing"
+        return self.status == SubscriptionStatus.TRIALING
+
+    @property
+    def upgradable(self) -> bool:
+        """Upgrades need a bought license on a subscription that is active or in trial."""
+        return self.seats >= 1 and self.status in UPGRADABLE_STATUSES
+
+    @property
+    def offline_allowed(self) -> bool:
+        """Only node-locked **and** annual subscriptions produce offline licenses."""
+        return offline_allowed(self.license_type, self.interval)
 
     def is_newer_than(self, snapshot: SubscriptionSnapshot) -> bool:
         return self.stripe_version > snapshot.version
@@ -141,14 +170,20 @@ class Subscription:
         self.stripe_version = snapshot.version
 
 
+def offline_allowed(license_type: str, interval: str) -> bool:
+    """The rule behind `Subscription.offline_allowed`, for a cycle a license once had."""
+    return license_type == LicenseType.NODE_LOCKED and interval == Interval.YEAR
+
+
 def _license_reason(
     current: Subscription, snapshot: SubscriptionSnapshot, created: bool, changed: bool
 ) -> str | None:
-    if snapshot.status == "canceled":
-        return None if current.status == "canceled" and not created else "canceled"
+    if snapshot.status == SubscriptionStatus.CANCELED:
+        canceled_before = current.status == SubscriptionStatus.CANCELED
+        return None if canceled_before and not created else "canceled"
     if created:
         return "created"
-    if current.status == "trialing" and snapshot.status == "active":
+    if current.in_trial and snapshot.status == SubscriptionStatus.ACTIVE:
         return "trial_converted"
     return "stripe_sync" if changed else None
 
@@ -160,6 +195,8 @@ class Organization:
     stripe_customer_id: str | None = None
     subscriptions: list[Subscription] = field(default_factory=list)
     ledger: list[LedgerEntry] = field(default_factory=list)
+    # What happened since the unit of work last collected (not stored).
+    events: list[Event] = field(default_factory=list, repr=False)
 
     def subscription_for(self, license_type: str) -> Subscription | None:
         return next((s for s in self.subscriptions if s.license_type == license_type), None)
@@ -170,8 +207,13 @@ class Organization:
             None,
         )
 
-    def sync_subscription(self, snapshot: SubscriptionSnapshot) -> SyncResult:
-        """Take Stripe's view of one subscription unless we already hold a newer one."""
+    def sync_subscription(
+        self, snapshot: SubscriptionSnapshot, reference: str | None = None
+    ) -> SyncResult:
+        """Take Stripe's view of one subscription unless we already hold a newer one.
+
+        A change that the license must follow is recorded as `SubscriptionSynced`, its cause
+        `<reason>:<reference>` (the event id, or else the snapshot's version)."""
         current = self.subscription_by_stripe_id(
             snapshot.stripe_subscription_id
         ) or self.subscription_for(snapshot.license_type)
@@ -193,6 +235,9 @@ class Organization:
         current.take(snapshot)
         if changed or created:
             self._record(current, "stripe_sync", snapshot.stripe_subscription_id, now=None)
+        if reason:
+            cause = f"{reason}:{reference or snapshot.version}"
+            self.events.append(SubscriptionSynced(self.id, current.license_type, cause))
         return SyncResult(SyncOutcome.APPLIED, current, reason)
 
     def check_upgrade(
@@ -203,11 +248,14 @@ class Organization:
         current = self.subscription_for(license_type)
         if current is None or current.seats < 1:
             raise NoLicenseBought(f"no {license_type} license was bought yet")
-        if current.status not in UPGRADABLE_STATUSES:
+        if not current.upgradable:
             raise SubscriptionNotUpgradable(f"the {license_type} subscription is {current.status}")
         if seats < current.seats:
             raise SeatsCannotDecrease(f"the new total ({seats}) is below today's {current.seats}")
-        if interval != current.interval and (current.interval, interval) != ("month", "year"):
+        if interval != current.interval and (current.interval, interval) != (
+            Interval.MONTH,
+            Interval.YEAR,
+        ):
             raise OnlyMonthlyToAnnual(f"cannot switch from {current.interval}ly to {interval}ly")
         if (seats, interval) == (current.seats, current.interval):
             raise NothingToChange("the upgrade changes neither seats nor billing cycle")
@@ -229,7 +277,23 @@ class Organization:
         # Stripe events older than this payment must not undo it.
         current.stripe_version = max(current.stripe_version, version)
         self._record(current, "upgrade", upgrade.id, now=now)
+        self.events.append(
+            UpgradeApplied(self.id, current.license_type, f"upgrade:{upgrade.id}", now)
+        )
         return current
+
+    def renew(
+        self, sub: Subscription, start: datetime | None, end: datetime | None, invoice_id: str
+    ) -> None:
+        """A cycle was paid: the period moves on (never back) and the license follows."""
+        if start and end and end > sub.current_period_end:
+            sub.current_period_start, sub.current_period_end = start, end
+        self.events.append(SubscriptionRenewed(self.id, sub.license_type, f"renewal:{invoice_id}"))
+
+    def collect_events(self) -> list[Event]:
+        """Hand over what happened since the last call (the unit of work calls this)."""
+        events, self.events = self.events, []
+        return events
 
     def _record(self, sub: Subscription, cause: str, reference: str, now: datetime | None) -> None:
         when = now or datetime.fromtimestamp(sub.stripe_version, UTC)

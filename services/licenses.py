@@ -12,6 +12,7 @@ from datetime import datetime
 
 from adapters.unit_of_work import SqlUnitOfWork
 from domain.errors import NoLicenseBought
+from domain.events import SubscriptionChanged
 from domain.licenses import (
     ActivationNotFound,
     ActivationStatus,
@@ -22,8 +23,17 @@ from domain.licenses import (
     check_seat_free,
     valid_until,
 )
-from domain.model import Member, Organization, Subscription
+from domain.model import Member, Organization, Subscription, SubscriptionStatus, offline_allowed
 from services.deps import Deps
+
+
+def issue_for_change(event: SubscriptionChanged, uow: SqlUnitOfWork, deps: Deps) -> None:
+    """The one reaction to a changed subscription: its license's next version."""
+    org = uow.organizations.get(event.organization_id)
+    sub = org.subscription_for(event.license_type) if org else None
+    if org is None or sub is None:
+        raise NoLicenseBought(f"no {event.license_type} subscription to license")
+    regenerate(uow, org, sub, event.cause, deps, event.at)
 
 
 def regenerate(
@@ -51,7 +61,7 @@ def regenerate(
         # Otherwise there is none yet, or the newest one was revoked (it stays revoked).
         version = previous.version + 1 if previous else 1
         previous_interval = previous.interval if previous else None
-    revoked = sub.status == "canceled"
+    revoked = sub.status == SubscriptionStatus.CANCELED
     license = License(
         id=f"lic_{secrets.token_hex(10)}",
         organization_id=org.id,
@@ -66,10 +76,12 @@ def regenerate(
     )
     license.signature = deps.signer.sign(license.claims())
     uow.licenses.add(license)
-    was_annual = previous_interval == "year"
-    if sub.license_type == "node_locked" and (sub.interval == "year" or was_annual):
-        # Offline licenses exist only for node-locked annual subscriptions; one that was
-        # not annual at its previous version has none left to follow.
+    had_offline = previous_interval is not None and offline_allowed(
+        sub.license_type, previous_interval
+    )
+    if sub.offline_allowed or had_offline:
+        # Offline licenses exist only where the rule allows them; a subscription that did not
+        # allow them at its previous version has none left to follow.
         _follow_offline(uow, org, sub, deps, now, revoked)
     return license
 
@@ -84,7 +96,7 @@ def _follow_offline(
 ) -> None:
     """Reissue active offline licenses with the new expiry, or revoke them with the license."""
     for activation in uow.licenses.activations(org.id, sub.license_type, active_only=True):
-        if revoked or sub.interval != "year":
+        if revoked or not sub.offline_allowed:
             activation.status = ActivationStatus.REVOKED.value
             continue
         if activation.expires_at != sub.current_period_end:
@@ -105,7 +117,7 @@ def activate_offline(
         sub = org.subscription_for(license_type)
         if sub is None or sub.seats < 1:
             raise NoLicenseBought(f"no {license_type} license was bought yet")
-        check_offline_allowed(sub.license_type, sub.interval, sub.status)
+        check_offline_allowed(sub)
         active = uow.licenses.activations(org.id, license_type, active_only=True)
         same = next((a for a in active if a.machine_id == machine_id), None)
         if same is not None:

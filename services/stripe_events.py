@@ -23,7 +23,7 @@ from config.metrics import EVENT_LAG, PROCESSED, RECEIPT_LAG
 from domain.commands import Command, ConfirmInvoicePaid, RecordPaymentFailed, SyncSubscription
 from domain.errors import DomainError, OrganizationNotFound, UnknownLicenseType
 from domain.model import Organization
-from services import licenses, upgrade_payment
+from services import messagebus, upgrade_payment
 from services.deps import Deps
 
 log = logging.getLogger("seatflow.workers")
@@ -69,11 +69,7 @@ def sync_subscription(cmd: SyncSubscription, uow: SqlUnitOfWork, deps: Deps) -> 
                 "metadata.license_type"
             )
         snapshot = replace(snapshot, license_type=price.license_type)
-    result = org.sync_subscription(snapshot)
-    if result.license_reason and result.subscription is not None:
-        cause = f"{result.license_reason}:{cmd.event_id or snapshot.version}"
-        licenses.regenerate(uow, org, result.subscription, cause, deps)
-    return result.outcome.value
+    return org.sync_subscription(snapshot, cmd.event_id or None).outcome.value
 
 
 HANDLERS: dict[type[Command], Callable[[Any, SqlUnitOfWork, Deps], str]] = {
@@ -109,7 +105,7 @@ def process_stripe_event(event_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
         note = STALE_NOTE if state == "skipped_stale" else None
         now = _now()
         uow.inbox.mark(event_id, state, now, error=note, attempt=True)
-        uow.commit()
+        messagebus.commit(uow, deps)
     _observe(row, state, now)
     log.info(
         "event processed", extra={"event_id": event_id, "event_type": row.type, "state": state}

@@ -20,7 +20,7 @@ from domain.errors import OrganizationNotFound
 from domain.model import Organization
 from domain.ports import SubscriptionChange
 from domain.upgrades import Upgrade, UpgradeState
-from services import licenses
+from services import messagebus
 from services.deps import Deps
 from services.upgrades import surcharge_for, usable_discount
 
@@ -48,8 +48,7 @@ def _apply(
 ) -> None:
     upgrade.move(S.PAID, now, cause)
     price = uow.catalog.load().price(upgrade.license_type, upgrade.interval)
-    sub = org.apply_upgrade(upgrade, price, version, now)
-    licenses.regenerate(uow, org, sub, f"upgrade:{upgrade.id}", deps, now)
+    org.apply_upgrade(upgrade, price, version, now)
     if upgrade.discount_code:
         discount = uow.catalog.discount(upgrade.discount_code, lock=True)
         if discount is not None:
@@ -95,10 +94,10 @@ def charge_upgrade(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
             if charged.amount.amount == 0:
                 reason = "in trial: free" if charged.trial else "nothing to charge"
                 _apply(uow, org, upgrade, sub.stripe_version, now, reason, deps)
-                uow.commit()
+                messagebus.commit(uow, deps)
                 return upgrade.state
             upgrade.move(S.CHARGING, now, f"charging {charged.amount}")
-            uow.commit()
+            messagebus.commit(uow, deps)
         if upgrade.state != S.CHARGING:
             return upgrade.state
         customer, amount = org.stripe_customer_id, upgrade.charged_amount
@@ -121,7 +120,7 @@ def charge_upgrade(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
             upgrade.move(S.PAYMENT_FAILED, deps.clock.now(), f"declined: {result.failure}")
         elif upgrade.state == S.CHARGING:
             upgrade.move(S.AWAITING_PAYMENT, deps.clock.now(), f"invoice {result.invoice_id}")
-        uow.commit()
+        messagebus.commit(uow, deps)
     _log("upgrade charged", upgrade, invoice_id=result.invoice_id)
     return upgrade.state
 
@@ -197,7 +196,7 @@ def push_upgrade(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps) -> bool:
         upgrade = uow.upgrades.get(upgrade_id, lock=True)
         assert upgrade is not None
         upgrade.stripe_synced_at = deps.clock.now()
-        uow.commit()
+        messagebus.commit(uow, deps)
     return True
 
 
@@ -222,7 +221,7 @@ def expire_unpaid(uow: SqlUnitOfWork, deps: Deps) -> list[str]:
             found = _upgrade_of_org(uow, upgrade_id)
             if found and found[1].state in (S.AWAITING_PAYMENT, S.PAYMENT_FAILED):
                 found[1].move(S.EXPIRED, now, f"unpaid after {deps.unpaid_after}")
-                uow.commit()
+                messagebus.commit(uow, deps)
                 expired.append(upgrade_id)
     return expired
 
@@ -250,7 +249,7 @@ def resume_stuck(uow: SqlUnitOfWork, deps: Deps, older_than_seconds: int = 120) 
         for upgrade_id, state in rows:
             task = PUSH_UPGRADE if state == S.APPLIED else CHARGE_UPGRADE
             uow.enqueue_after_commit(task, [upgrade_id])
-        uow.commit()
+        messagebus.commit(uow, deps)
     return len(rows)
 
 
@@ -262,12 +261,12 @@ def _renewal_paid(cmd: ConfirmInvoicePaid, uow: SqlUnitOfWork, deps: Deps) -> st
     sub = org.subscription_by_stripe_id(cmd.subscription_id) if org else None
     if org is None or sub is None:
         return "ignored"
-    if cmd.period_start and cmd.period_end:
-        start = datetime.fromtimestamp(cmd.period_start, UTC)
-        end = datetime.fromtimestamp(cmd.period_end, UTC)
-        if end > sub.current_period_end:
-            sub.current_period_start, sub.current_period_end = start, end
-    licenses.regenerate(uow, org, sub, f"renewal:{cmd.invoice_id}", deps)
+    start, end = (
+        (datetime.fromtimestamp(cmd.period_start, UTC), datetime.fromtimestamp(cmd.period_end, UTC))
+        if cmd.period_start and cmd.period_end
+        else (None, None)
+    )
+    org.renew(sub, start, end, cmd.invoice_id)
     return "applied"
 
 

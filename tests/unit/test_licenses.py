@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from adapters.license_signer import verify_file
 from adapters.unit_of_work import SqlUnitOfWork
+from api.statuses import status_of
 from config.database import make_engine
 from domain import errors
 from domain.commands import RequestEstimate, SubmitUpgrade
@@ -170,7 +171,7 @@ def test_offline_needs_node_locked_annual_active(engine, uow, deps, subscription
     license_type = subscription.get("license_type", "node_locked")
     with pytest.raises(OfflineNotAllowed) as err:
         activate(uow, deps, world, "m-1", license_type)
-    assert (err.value.code, err.value.http_status) == ("offline_requires_node_locked_annual", 422)
+    assert (err.value.code, status_of(err.value)) == ("offline_requires_node_locked_annual", 422)
 
 
 def test_offline_activations_never_exceed_seats(engine, uow, deps) -> None:
