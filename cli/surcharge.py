@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+from cli.common import Subparsers, command
 from domain.discounts import Discount
 from domain.errors import DomainError
+from domain.model import Interval
 from domain.proration import Plan, compute_surcharge
 
 FIELDS = {
@@ -96,3 +99,41 @@ def batch(lines: Iterable[str]) -> Iterator[str]:
                 }
             )
         yield json.dumps(result, separators=(",", ":"))
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.batch:
+        with open(args.batch) as handle:
+            for line in batch(handle):
+                print(line)
+        return 0
+    extra = ("currency", "percent_off", "amount_off", "trial")
+    result = surcharge({k: v for k, v in vars(args).items() if k in FIELDS or k in extra})
+    print(json.dumps(result, indent=2, default=str))
+    return 1 if "error" in result else 0
+
+
+def register(sub: Subparsers) -> None:
+    intervals = [i.value for i in Interval]
+    sur = command(
+        sub,
+        "surcharge",
+        "compute a surcharge from explicit inputs (JSON)",
+        "seatflow surcharge --old-unit-amount 10000 --old-seats 1 --old-interval month "
+        "--new-unit-amount 100000 --new-seats 1 --new-interval year "
+        "--cycle-start 2022-01-01T00:00:00Z --as-of 2022-01-11T00:00:00Z",
+        run,
+    )
+    sur.add_argument("--batch", metavar="FILE.jsonl", help="one case per line in, one result out")
+    sur.add_argument("--old-unit-amount", type=int, help="minor units per seat")
+    sur.add_argument("--old-seats", type=int)
+    sur.add_argument("--old-interval", choices=intervals)
+    sur.add_argument("--new-unit-amount", type=int)
+    sur.add_argument("--new-seats", type=int)
+    sur.add_argument("--new-interval", choices=intervals)
+    sur.add_argument("--cycle-start", help="ISO 8601, e.g. 2022-01-01T00:00:00Z")
+    sur.add_argument("--as-of", help="ISO 8601, e.g. 2022-01-11T00:00:00Z")
+    sur.add_argument("--currency", default="usd")
+    sur.add_argument("--percent-off", type=int)
+    sur.add_argument("--amount-off", type=int)
+    sur.add_argument("--trial", action="store_true")

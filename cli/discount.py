@@ -1,0 +1,42 @@
+"""`seatflow discount`: discount codes."""
+
+from __future__ import annotations
+
+import argparse
+
+from cli.common import Subparsers, command, group, print_json
+from cli.surcharge import parse_time
+from services import admin, bootstrap
+
+
+def create(args: argparse.Namespace) -> int:
+    expires = parse_time(args.expires_at) if args.expires_at else None
+    print_json(
+        admin.create_discount(
+            bootstrap.unit_of_work(),
+            args.code,
+            args.percent_off,
+            args.amount_off,
+            args.currency,
+            expires,
+            args.max_redemptions,
+        )
+    )
+    return 0
+
+
+def register(sub: Subparsers) -> None:
+    discount = group(sub, "discount", "discount codes")
+    new = command(
+        discount,
+        "create",
+        "create a discount code",
+        "seatflow discount create SPRING10 --percent-off 10 --max-redemptions 100",
+        create,
+    )
+    new.add_argument("code")
+    new.add_argument("--percent-off", type=int)
+    new.add_argument("--amount-off", type=int, help="minor units")
+    new.add_argument("--currency")
+    new.add_argument("--expires-at", help="ISO 8601 time")
+    new.add_argument("--max-redemptions", type=int)

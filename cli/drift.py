@@ -1,0 +1,25 @@
+"""`seatflow drift`: what reconciliation found (estimate drift, Stripe state, missed events)."""
+
+from __future__ import annotations
+
+import argparse
+
+from cli.common import Subparsers, command, group
+from services import bootstrap
+
+
+def report(args: argparse.Namespace) -> int:
+    from adapters import drift
+
+    print(drift.render(drift.rows(bootstrap.engine(), args.kind, args.limit), args.format))
+    return 0
+
+
+def register(sub: Subparsers) -> None:
+    drift = group(sub, "drift", "drift found by reconciliation")
+    listing = command(
+        drift, "report", "list drift records", "seatflow drift report --kind estimate", report
+    )
+    listing.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    listing.add_argument("--kind", choices=["estimate", "stripe_state", "missed_event", "saga"])
+    listing.add_argument("--limit", type=int, default=1000)

@@ -1,0 +1,59 @@
+"""`seatflow license`: check license files offline; print the public key."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from cli.common import Subparsers, command, group
+from services import bootstrap
+
+
+def verify(args: argparse.Namespace) -> int:
+    from adapters.license_signer import verify_file
+
+    key = args.public_key
+    if Path(key).is_file():
+        key = Path(key).read_text().strip()
+    verdict = verify_file(Path(args.file).read_text(), key, args.machine_id)
+    if not verdict.ok:
+        print(f"invalid: {verdict.reason}", file=sys.stderr)
+        return 1
+    c = verdict.claims
+    until = c.get("expires_at") or c.get("valid_until")
+    bound = f", machine {c['machine_id']}" if c.get("kind") == "offline" else ""
+    seats = f", {c['seats']} seat(s), {c['interval']}ly" if "seats" in c else ""
+    print(
+        f"valid: {c['kind']} license {c['license_id']} v{c['version']} for "
+        f"{c['organization_id']}, {c['license_type']}{seats}{bound}, until {until}"
+    )
+    return 0
+
+
+def public_key(args: argparse.Namespace) -> int:
+    from adapters.license_signer import load_signer
+
+    print(load_signer(bootstrap.settings()).public_key)
+    return 0
+
+
+def register(sub: Subparsers) -> None:
+    lic = group(sub, "license", "license files")
+    check = command(
+        lic,
+        "verify",
+        "check a license file offline (no network, no database)",
+        "seatflow license verify off_123.json --public-key key.pub --machine-id build-agent-7",
+        verify,
+    )
+    check.add_argument("file")
+    check.add_argument("--public-key", required=True, help="base64 key, or a file holding it")
+    check.add_argument("--machine-id", help="the machine an offline license must be bound to")
+    command(
+        lic,
+        "public-key",
+        "print the public key to ship with clients",
+        "seatflow license public-key > seatflow.pub",
+        public_key,
+    )

@@ -1,0 +1,29 @@
+"""`seatflow org`: organizations."""
+
+from __future__ import annotations
+
+import argparse
+
+from cli.common import Subparsers, command, group, print_json
+from services import admin, bootstrap
+
+
+def create(args: argparse.Namespace) -> int:
+    print_json(
+        admin.create_organization(bootstrap.unit_of_work(), args.name, args.id, args.customer)
+    )
+    return 0
+
+
+def register(sub: Subparsers) -> None:
+    org = group(sub, "org", "organizations")
+    new = command(
+        org,
+        "create",
+        "create an organization",
+        'seatflow org create --name "Acme" --customer cus_123',
+        create,
+    )
+    new.add_argument("--name", required=True)
+    new.add_argument("--id", help="organization id (default: generated)")
+    new.add_argument("--customer", help="its Stripe customer id (cus_...)")
