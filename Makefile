@@ -27,6 +27,7 @@ lint: $(STAMP)
 services:
 	scripts/ensure-services
 	scripts/ensure-browser
+	scripts/ensure-nginx
 
 test: $(STAMP) services lint
 	$(BIN)/pytest

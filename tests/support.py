@@ -90,14 +90,22 @@ def service_env(**values: str) -> dict[str, str]:
 
 
 def start_gunicorn(
-    env: dict[str, str], port: int, threads: int = 4, app: str = "webhooks:create_app()"
+    env: dict[str, str],
+    port: int,
+    threads: int = 4,
+    app: str = "webhooks:create_app()",
+    config: Path | None = None,
 ) -> Process:
+    """gunicorn as the Procfile runs it; `config` is a settings file such as
+    deploy/gunicorn.conf.py (without it, gunicorn's defaults)."""
+    settings = ["--config", str(config)] if config else []
     proc = Process(
         "web",
         [
             PYTHON,
             "-m",
             "gunicorn",
+            *settings,
             "--bind",
             f"127.0.0.1:{port}",
             "--worker-class",

@@ -1,0 +1,22 @@
+"""gunicorn settings shared by the Procfile's `web` and `api` processes (`-c`).
+
+Only timeouts live here; the Procfile keeps the shape (worker class, workers, threads, bind).
+gunicorn itself never times out a client that is slow to send its request: once a thread has
+begun reading, it waits for the rest. Slow clients are cut off by the nginx front
+(deploy/nginx/seatflow.conf), which hands gunicorn only complete requests.
+"""
+
+# Seconds a worker may go without reporting to the arbiter before it is killed and replaced.
+# A gthread worker reports from its event loop, so this catches a wedged process, not a
+# slow request; the receiver's slowest answer (503 when PostgreSQL is gone) takes under 10 s.
+timeout = 30
+
+# Seconds a stopping worker has to finish the requests it holds: under the 30 s most process
+# managers wait before SIGKILL, so no request is cut off mid-commit.
+graceful_timeout = 25
+
+# Seconds an idle kept-alive connection stays open. nginx keeps its upstream connections for
+# 60 s (`keepalive_timeout` in its upstream blocks); gunicorn must wait longer, so nginx is
+# always the side that closes an idle connection. Otherwise nginx may send a POST on a
+# connection gunicorn has just closed and answer 502 (it does not retry a POST elsewhere).
+keepalive = 75
