@@ -48,11 +48,6 @@ class CancelUpgrade(Command):
 
 
 @dataclass(frozen=True)
-class ChargeUpgrade(Command):
-    upgrade_id: str
-
-
-@dataclass(frozen=True)
 class ConfirmInvoicePaid(Command):
     """Stripe confirmed the payment of an invoice (`invoice.paid`)."""
 

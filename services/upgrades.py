@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from adapters.unit_of_work import SqlUnitOfWork
 from config.tasks import CHARGE_UPGRADE
+from domain import pricing
 from domain.commands import (
     CancelUpgrade,
     RequestEstimate,
@@ -22,7 +23,6 @@ from domain.commands import (
 )
 from domain.discounts import Discount
 from domain.errors import (
-    DiscountCodeInvalid,
     EstimateNotFound,
     EstimateStale,
     InvalidTransition,
@@ -32,7 +32,7 @@ from domain.errors import (
     UpgradeNotFound,
 )
 from domain.model import Member, Organization, Subscription
-from domain.proration import Plan, Surcharge, compute_surcharge
+from domain.proration import Surcharge
 from domain.upgrades import CANCELABLE, Estimate, Upgrade, UpgradeState, UpgradeTransition
 from services.deps import Deps
 
@@ -52,13 +52,7 @@ def _member(uow: SqlUnitOfWork, org: Organization, member_id: str) -> Member:
 
 
 def usable_discount(uow: SqlUnitOfWork, code: str | None, now: datetime) -> Discount | None:
-    if not code:
-        return None
-    discount = uow.catalog.discount(code)
-    if discount is None:
-        raise DiscountCodeInvalid(f"no discount code {code!r}")
-    discount.check_usable(now)
-    return discount
+    return pricing.usable_discount(uow.catalog.discount(code) if code else None, code, now)
 
 
 def surcharge_for(
@@ -69,17 +63,7 @@ def surcharge_for(
     discount: Discount | None,
     now: datetime,
 ) -> Surcharge:
-    catalog = uow.catalog.load()
-    old = catalog.price(sub.license_type, sub.interval)
-    new = catalog.price(sub.license_type, interval)
-    return compute_surcharge(
-        Plan(old.unit_amount, sub.seats, sub.interval, old.currency),
-        Plan(new.unit_amount, seats, interval, new.currency),
-        sub.current_period_start,
-        now,
-        trial=sub.in_trial,
-        discount=discount,
-    )
+    return pricing.surcharge_for(uow.catalog.load(), sub, seats, interval, discount, now)
 
 
 def request_estimate(cmd: RequestEstimate, uow: SqlUnitOfWork, deps: Deps) -> Estimate:
