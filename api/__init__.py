@@ -1,4 +1,5 @@
-"""The organization-facing JSON API (`/api/v1`), thin views over the workers' handlers."""
+"""The org JSON API (`/api/v1`) and the upgrade pages: one blueprint and one serializer module per
+feature. Imports `services` (and below) and `config`; never the receiver or Celery tasks."""
 
 from __future__ import annotations
 
@@ -9,10 +10,8 @@ from config.settings import Settings
 
 def create_app(settings: Settings | None = None) -> Flask:
     """Application factory used by gunicorn (`api:create_app()`) and by tests."""
-    from api import licenses  # noqa: F401  (registers its routes on the blueprint)
+    from api import licenses, openapi, pages, subscriptions, upgrades
     from api.errors import register_error_handlers
-    from api.pages import bp as pages
-    from api.views import bp
     from config.celery import make_celery
     from config.database import make_engine
     from config.logging import configure_logging
@@ -36,8 +35,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.production,
     )
-    app.register_blueprint(bp)
-    app.register_blueprint(pages)
+    for feature in (subscriptions, upgrades, licenses, openapi, pages):
+        app.register_blueprint(feature.bp)
     register_error_handlers(app)
     install_common(app, settings, engine, celery)
     return app

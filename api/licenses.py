@@ -4,39 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response
+from flask import Blueprint, Response
 
-from api import views
+from api import context
 from api.errors import ApiError
-from domain.licenses import ActivationNotFound, License, LicenseNotFound, OfflineActivation
+from api.serializers.licenses import activation as _activation
+from api.serializers.licenses import license as _license
+from domain.licenses import ActivationNotFound, License, LicenseNotFound
 from services import licenses as license_service
 
-bp = views.bp
-
-
-def _license(item: License) -> dict[str, Any]:
-    return {
-        "id": item.id,
-        "license_type": item.license_type,
-        "seats": item.seats,
-        "interval": item.interval,
-        "version": item.version,
-        "status": item.status,
-        "valid_until": item.valid_until.isoformat().replace("+00:00", "Z"),
-        "issued_at": item.issued_at.isoformat().replace("+00:00", "Z"),
-        "cause": item.cause,
-    }
-
-
-def _activation(item: OfflineActivation) -> dict[str, Any]:
-    return {
-        "id": item.id,
-        "license_type": item.license_type,
-        "machine_id": item.machine_id,
-        "status": item.status,
-        "version": item.version,
-        "expires_at": item.expires_at.isoformat().replace("+00:00", "Z"),
-    }
+bp = Blueprint("licenses", __name__, url_prefix="/api/v1")
 
 
 def _file(text: str, name: str) -> Response:
@@ -49,8 +26,8 @@ def _file(text: str, name: str) -> Response:
 
 @bp.get("/organizations/<org_id>/licenses")
 def list_licenses(org_id: str) -> Any:
-    views.member_of(org_id)
-    with views.uow() as uow:
+    context.member_of(org_id)
+    with context.uow() as uow:
         history = uow.licenses.history(org_id)
     current = [
         _license(x)
@@ -66,18 +43,18 @@ def _newest(history: list[License], license_type: str) -> License:
 
 @bp.get("/organizations/<org_id>/licenses/<license_id>/file")
 def license_file(org_id: str, license_id: str) -> Any:
-    views.member_of(org_id)
-    with views.uow() as uow:
+    context.member_of(org_id)
+    with context.uow() as uow:
         item = uow.licenses.get(org_id, license_id)
     if item is None:
         raise LicenseNotFound(f"no license {license_id!r}")
-    return _file(license_service.license_file(views.deps(), item), f"{item.id}-v{item.version}")
+    return _file(license_service.license_file(context.deps(), item), f"{item.id}-v{item.version}")
 
 
 @bp.get("/organizations/<org_id>/offline-licenses")
 def list_offline(org_id: str) -> Any:
-    views.member_of(org_id)
-    with views.uow() as uow:
+    context.member_of(org_id)
+    with context.uow() as uow:
         items = uow.licenses.activations(org_id)
         org = uow.organizations.get(org_id)
     seats = {s.license_type: s.seats for s in org.subscriptions} if org else {}
@@ -94,35 +71,37 @@ def list_offline(org_id: str) -> Any:
 
 @bp.post("/organizations/<org_id>/offline-licenses")
 def create_offline(org_id: str) -> Any:
-    member = views.member_of(org_id)
-    data = views.body()
-    machine_id = views.field(data, "machine_id", str)
+    member = context.member_of(org_id)
+    data = context.body()
+    machine_id = context.field(data, "machine_id", str)
     if not machine_id.strip():
         raise ApiError(400, "invalid_request", "machine_id must not be blank")
     item, created = license_service.activate_offline(
-        views.uow(),
-        views.deps(),
+        context.uow(),
+        context.deps(),
         org_id,
         member,
-        views.field(data, "license_type", str),
+        context.field(data, "license_type", str),
         machine_id,
     )
-    body = _activation(item) | {"file": license_service.license_file(views.deps(), item)}
+    body = _activation(item) | {"file": license_service.license_file(context.deps(), item)}
     return body, 201 if created else 200
 
 
 @bp.get("/organizations/<org_id>/offline-licenses/<activation_id>/file")
 def offline_file(org_id: str, activation_id: str) -> Any:
-    views.member_of(org_id)
-    with views.uow() as uow:
+    context.member_of(org_id)
+    with context.uow() as uow:
         item = uow.licenses.activation(org_id, activation_id)
     if item is None or not item.active:
         raise ActivationNotFound(f"no active offline license {activation_id!r}")
-    return _file(license_service.license_file(views.deps(), item), f"{item.id}-{item.machine_id}")
+    return _file(license_service.license_file(context.deps(), item), f"{item.id}-{item.machine_id}")
 
 
 @bp.delete("/organizations/<org_id>/offline-licenses/<activation_id>")
 def release_offline(org_id: str, activation_id: str) -> Any:
-    member = views.member_of(org_id)
-    item = license_service.release_offline(views.uow(), views.deps(), org_id, member, activation_id)
+    member = context.member_of(org_id)
+    item = license_service.release_offline(
+        context.uow(), context.deps(), org_id, member, activation_id
+    )
     return _activation(item)

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Blueprint
+
 from domain.model import Interval
+
+bp = Blueprint("openapi", __name__, url_prefix="/api/v1")
 
 INT, STR, BOOL = {"type": "integer"}, {"type": "string"}, {"type": "boolean"}
 TIME = {"type": "string", "format": "date-time"}
@@ -317,3 +321,8 @@ def document() -> dict[str, Any]:
             },
         },
     }
+
+
+@bp.get("/openapi.json")
+def openapi() -> Any:
+    return document()

@@ -25,8 +25,10 @@ from flask import (
 )
 
 from adapters.tokens import token_hash
-from api import serializers, views
+from api import context
+from api.serializers import upgrades as serializers
 from api.statuses import status_of
+from api.subscriptions import subscriptions_of
 from domain.commands import RequestEstimate, SubmitUpgrade
 from domain.errors import DomainError
 from domain.model import Member
@@ -67,7 +69,7 @@ def _member(org_id: str | None = None) -> Member:
     member_id = session.get("member_id")
     if not member_id:
         abort(redirect(url_for("pages.signin")))
-    with views.uow() as work:
+    with context.uow() as work:
         member = work.members.get(member_id)
     if member is None or member.removed_at is not None:
         session.clear()
@@ -87,7 +89,7 @@ def home() -> Any:
 @bp.route("/signin", methods=["GET", "POST"])
 def signin() -> Any:
     if request.method == "POST":
-        with views.uow() as work:
+        with context.uow() as work:
             member = work.members.by_token_hash(token_hash(request.form.get("token", "").strip()))
         if member is None or member.removed_at is not None:
             flash("That token is not valid.", "error")
@@ -107,7 +109,7 @@ def signout() -> Any:
 @bp.get("/orgs/<org_id>/subscriptions")
 def subscriptions(org_id: str) -> Any:
     member = _member(org_id)
-    data = views.subscriptions_of(org_id)
+    data = subscriptions_of(org_id)
     return render_template(
         "subscriptions.html",
         member=member,
@@ -117,7 +119,7 @@ def subscriptions(org_id: str) -> Any:
 
 
 def _subscription(org_id: str, license_type: str) -> dict[str, Any]:
-    rows: list[dict[str, Any]] = views.subscriptions_of(org_id)["subscriptions"]
+    rows: list[dict[str, Any]] = subscriptions_of(org_id)["subscriptions"]
     found = next((s for s in rows if s["license_type"] == license_type), None)
     if found is None:
         abort(404)
@@ -154,7 +156,7 @@ def estimate(org_id: str, license_type: str) -> Any:
         request.form.get("discount_code", "").strip() or None,
     )
     try:
-        result = upgrade_service.request_estimate(cmd, views.uow(), views.deps())
+        result = upgrade_service.request_estimate(cmd, context.uow(), context.deps())
     except DomainError as exc:
         return {"error": {"code": exc.code, "message": exc.message}}, status_of(exc)
     return serializers.estimate(result)
@@ -171,7 +173,7 @@ def pay(org_id: str, license_type: str) -> Any:
         request.form.get("idempotency_key") or None,
     )
     try:
-        upgrade, _ = upgrade_service.submit_upgrade(cmd, views.uow(), views.deps())
+        upgrade, _ = upgrade_service.submit_upgrade(cmd, context.uow(), context.deps())
     except DomainError as exc:
         flash(exc.message, "error")
         return redirect(url_for("pages.upgrade_form", org_id=org_id, license_type=license_type))
@@ -179,7 +181,7 @@ def pay(org_id: str, license_type: str) -> Any:
 
 
 def _upgrade(org_id: str, upgrade_id: str) -> dict[str, Any]:
-    with views.uow() as work:
+    with context.uow() as work:
         found = work.upgrades.for_organization(org_id, upgrade_id)
         current = work.licenses.current(org_id, found.license_type) if found else None
     if found is None:
@@ -217,7 +219,7 @@ def upgrade_state_json(org_id: str, upgrade_id: str) -> Any:
 def offline(org_id: str, license_type: str) -> Any:
     member = _member(org_id)
     sub = _subscription(org_id, license_type)
-    with views.uow() as work:
+    with context.uow() as work:
         items = work.licenses.activations(org_id, license_type)
     active = [a for a in items if a.active]
     return render_template(
@@ -231,8 +233,8 @@ def offline_add(org_id: str, license_type: str) -> Any:
     _require_upgrader(member)
     try:
         license_service.activate_offline(
-            views.uow(),
-            views.deps(),
+            context.uow(),
+            context.deps(),
             org_id,
             member,
             license_type,
@@ -248,7 +250,9 @@ def offline_release(org_id: str, license_type: str, activation_id: str) -> Any:
     member = _member(org_id)
     _require_upgrader(member)
     try:
-        license_service.release_offline(views.uow(), views.deps(), org_id, member, activation_id)
+        license_service.release_offline(
+            context.uow(), context.deps(), org_id, member, activation_id
+        )
     except DomainError as exc:
         flash(exc.message, "error")
     return redirect(url_for("pages.offline", org_id=org_id, license_type=license_type))
@@ -257,11 +261,11 @@ def offline_release(org_id: str, license_type: str, activation_id: str) -> Any:
 @bp.get("/orgs/<org_id>/offline/<license_type>/<activation_id>/file")
 def offline_file(org_id: str, license_type: str, activation_id: str) -> Any:
     _member(org_id)
-    with views.uow() as work:
+    with context.uow() as work:
         item = work.licenses.activation(org_id, activation_id)
     if item is None or not item.active:
         abort(404)
-    text = license_service.license_file(views.deps(), item)
+    text = license_service.license_file(context.deps(), item)
     return current_app.response_class(
         text,
         mimetype="application/json",

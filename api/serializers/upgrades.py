@@ -1,36 +1,11 @@
-"""JSON shapes of the org API. Money is integer minor units plus its currency."""
+"""JSON shapes of an estimate and an upgrade."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from domain.model import Subscription
+from api.serializers import timestamp as _ts
 from domain.upgrades import Estimate, Upgrade
-
-
-def _ts(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
-
-
-def subscription(
-    sub: Subscription, next_amount: int | None, currency: str | None
-) -> dict[str, Any]:
-    return {
-        "license_type": sub.license_type,
-        "seats": sub.seats,
-        "interval": sub.interval,
-        "status": sub.status,
-        "current_period_start": _ts(sub.current_period_start),
-        "current_period_end": _ts(sub.current_period_end),
-        "next_invoice": {
-            "at": _ts(sub.current_period_end),
-            "amount": next_amount,
-            "currency": currency,
-        },
-        "upgradable": sub.upgradable,
-        "offline_licenses_allowed": sub.offline_allowed,
-    }
 
 
 def estimate(e: Estimate) -> dict[str, Any]:

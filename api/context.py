@@ -1,0 +1,60 @@
+"""What every org API view needs: the unit of work, deps, the calling member, the body."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, g, request
+
+from adapters.tokens import token_hash
+from adapters.unit_of_work import SqlUnitOfWork
+from api.errors import ApiError
+from domain.errors import OrganizationNotFound
+from domain.model import Interval, Member
+from services.deps import Deps
+
+INTERVALS = tuple(i.value for i in Interval)
+MAX_SEATS = 100_000
+
+
+def uow() -> SqlUnitOfWork:
+    ext = current_app.extensions
+    return SqlUnitOfWork(ext["seatflow.engine"], enqueue=ext["seatflow.enqueue"])
+
+
+def deps() -> Deps:
+    deps: Deps = current_app.extensions["seatflow.deps"]
+    return deps
+
+
+def member_of(org_id: str) -> Member:
+    """The caller: 401 without a valid token, 404 for another organization's ids."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "unauthenticated", "send Authorization: Bearer <token>")
+    with uow() as work:
+        member = work.members.by_token_hash(token_hash(token.strip()))
+    if member is None or member.removed_at is not None:
+        raise ApiError(401, "unauthenticated", "the token is not valid")
+    if member.organization_id != org_id:
+        raise OrganizationNotFound(f"no organization {org_id!r}")
+    g.member = member
+    return member
+
+
+def body() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError(400, "invalid_request", "the body must be a JSON object")
+    return data
+
+
+def field(data: dict[str, Any], name: str, kind: type, required: bool = True) -> Any:
+    value = data.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        raise ApiError(400, "invalid_request", f"{name} must be a {kind.__name__}")
+    if isinstance(value, str) and not (0 < len(value) <= 64):
+        raise ApiError(400, "invalid_request", f"{name} must be 1 to 64 characters")
+    return value

@@ -1,0 +1,28 @@
+"""JSON shape of a subscription."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from api.serializers import timestamp as _ts
+from domain.model import Subscription
+
+
+def subscription(
+    sub: Subscription, next_amount: int | None, currency: str | None
+) -> dict[str, Any]:
+    return {
+        "license_type": sub.license_type,
+        "seats": sub.seats,
+        "interval": sub.interval,
+        "status": sub.status,
+        "current_period_start": _ts(sub.current_period_start),
+        "current_period_end": _ts(sub.current_period_end),
+        "next_invoice": {
+            "at": _ts(sub.current_period_end),
+            "amount": next_amount,
+            "currency": currency,
+        },
+        "upgradable": sub.upgradable,
+        "offline_licenses_allowed": sub.offline_allowed,
+    }

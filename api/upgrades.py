@@ -1,0 +1,68 @@
+"""`/api/v1/organizations/{org}/estimates` and `/upgrades`: estimate, submit, follow, cancel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, request
+
+from api.context import INTERVALS, MAX_SEATS, body, deps, field, member_of, uow
+from api.errors import ApiError
+from api.serializers import upgrades as serializers
+from domain.commands import CancelUpgrade, RequestEstimate, SubmitUpgrade
+from domain.errors import OneLicenseTypePerUpgrade, UpgradeNotFound
+from services import upgrades as upgrade_service
+
+bp = Blueprint("upgrades", __name__, url_prefix="/api/v1")
+
+
+@bp.post("/organizations/<org_id>/estimates")
+def create_estimate(org_id: str) -> Any:
+    member = member_of(org_id)
+    data = body()
+    if isinstance(data.get("license_type"), list) or "license_types" in data:
+        raise OneLicenseTypePerUpgrade("an upgrade changes exactly one license type")
+    seats = field(data, "seats", int)
+    if not 1 <= seats <= MAX_SEATS:
+        raise ApiError(400, "invalid_request", f"seats must be between 1 and {MAX_SEATS}")
+    interval = field(data, "interval", str)
+    if interval not in INTERVALS:
+        raise ApiError(400, "invalid_request", "interval must be 'month' or 'year'")
+    cmd = RequestEstimate(
+        organization_id=org_id,
+        member_id=member.id,
+        license_type=field(data, "license_type", str),
+        seats=seats,
+        interval=interval,
+        discount_code=field(data, "discount_code", str, required=False),
+    )
+    estimate = upgrade_service.request_estimate(cmd, uow(), deps())
+    return serializers.estimate(estimate), 201
+
+
+@bp.post("/organizations/<org_id>/upgrades")
+def create_upgrade(org_id: str) -> Any:
+    member = member_of(org_id)
+    key = request.headers.get("Idempotency-Key", "").strip() or None
+    if key is not None and len(key) > 255:
+        raise ApiError(400, "invalid_request", "Idempotency-Key is at most 255 characters")
+    cmd = SubmitUpgrade(org_id, member.id, field(body(), "estimate_id", str), key)
+    upgrade, created = upgrade_service.submit_upgrade(cmd, uow(), deps())
+    return serializers.upgrade(upgrade), 202 if created else 200
+
+
+@bp.get("/organizations/<org_id>/upgrades/<upgrade_id>")
+def show_upgrade(org_id: str, upgrade_id: str) -> Any:
+    member_of(org_id)
+    with uow() as work:
+        upgrade = work.upgrades.for_organization(org_id, upgrade_id)
+    if upgrade is None:
+        raise UpgradeNotFound(f"no upgrade {upgrade_id!r}")
+    return serializers.upgrade(upgrade)
+
+
+@bp.post("/organizations/<org_id>/upgrades/<upgrade_id>/cancel")
+def cancel_upgrade(org_id: str, upgrade_id: str) -> Any:
+    member = member_of(org_id)
+    cmd = CancelUpgrade(org_id, member.id, upgrade_id)
+    return serializers.upgrade(upgrade_service.cancel_upgrade(cmd, uow(), deps()))
