@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from adapters.stripe_gateway import StripeGateway, StripeUnavailable
 from domain.ports import ChargeResult, SubscriptionChange
 from tests.stripe_model import Clock, StripeServer, StripeState
-from adapters.stripe_gateway import StripeGateway, StripeUnavailable
 
 JAN_1 = 1640995200  # 2022-01-01T00:00:00Z
 NOW = 1641859200  # 2022-01-11T00:00:00Z
