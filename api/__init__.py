@@ -38,5 +38,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     for feature in (subscriptions, upgrades, licenses, openapi, pages):
         app.register_blueprint(feature.bp)
     register_error_handlers(app)
-    install_common(app, settings, engine, celery)
+    install_common(app, settings, engine, celery, name="api")
     return app

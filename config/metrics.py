@@ -1,16 +1,26 @@
 """Prometheus metrics, shared by the web, API and worker processes.
 
 Counters and histograms are written by every process; under gunicorn or a prefork worker set
-`PROMETHEUS_MULTIPROC_DIR` so that all processes' values are summed at scrape time. The
-state of the inbox and of upgrades is read from the database at scrape time instead.
+`PROMETHEUS_MULTIPROC_DIR` so that all processes' values are summed at scrape time.
+
+The state of the inbox and of upgrades is read from the database at scrape time instead, and
+by one process only: the beat that holds the beat lock serves it on its own port
+(`serve_database_gauges`). Every process reading the same rows would export the same value
+once per process, app and replica: a `sum()` over them counts the inbox several times, and
+every scrape of every process would query the database. The leader is already unique, and a
+standby that takes over the lock takes over these gauges with it. The web processes'
+`/metrics` carry only what that process group counted itself.
+
+No histogram records a negative value (`NonNegativeHistogram`): PromQL's `rate()` treats a
+histogram's `_sum` as a counter, and a negative lag only means that two clocks disagree.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, NamedTuple
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -21,14 +31,24 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, bindparam, text
+
+from config.inbox import PENDING_STATES, InboxState
 
 # prometheus_client reads PROMETHEUS_MULTIPROC_DIR itself; the folder must exist before the
 # first metric is created, which is now.
 if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+
+
+class NonNegativeHistogram(Histogram):
+    """A histogram whose observations are clamped at 0 (see the module's docstring)."""
+
+    def observe(self, amount: float, exemplar: dict[str, str] | None = None) -> None:
+        super().observe(max(0.0, amount), exemplar)
+
 
 WEBHOOKS = Counter(
     "seatflow_webhooks_received_total",
@@ -50,72 +70,150 @@ PROCESSED = Counter(
     ["type", "state"],
 )
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600, 86400)
-EVENT_LAG = Histogram(
+EVENT_LAG = NonNegativeHistogram(
     "seatflow_event_created_to_applied_seconds",
     "From the event's creation at Stripe to its effect here",
     buckets=LATENCY_BUCKETS,
 )
-RECEIPT_LAG = Histogram(
+RECEIPT_LAG = NonNegativeHistogram(
     "seatflow_event_received_to_applied_seconds",
     "From receipt by the webhook to the effect",
     buckets=LATENCY_BUCKETS,
 )
-ESTIMATE_DRIFT = Histogram(
+ESTIMATE_DRIFT = NonNegativeHistogram(
     "seatflow_estimate_drift_minor_units",
-    "Estimate minus charged amount, in minor units (cents)",
-    buckets=(-10000, -1000, -100, -10, -1, 0, 1, 10, 100, 1000, 10000),
+    "How far the amount charged is from the estimate shown, in minor units (cents); "
+    "direction: charged_more, charged_less or none",
+    ["direction"],
+    buckets=(0, 1, 10, 100, 1000, 10000, 100000),
+)
+for _direction in ("charged_more", "charged_less", "none"):
+    ESTIMATE_DRIFT.labels(_direction)  # present at 0, so that the first one counts in increase()
+HTTP_LATENCY = NonNegativeHistogram(
+    "seatflow_http_request_duration_seconds",
+    "Time to answer a request, by app (receiver, api), URL rule, method and status",
+    ["app", "route", "method", "status"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 STRIPE_CALLS = Counter(
     "seatflow_stripe_api_calls_total",
     "Calls to the Stripe API by operation and outcome",
     ["operation", "outcome"],
 )
+# Anything else a client sends counts as "other": label values stay a short, fixed list.
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def observe_estimate_drift(drift: int) -> None:
+    """`drift` is the estimate minus the amount charged: negative when the customer paid more."""
+    direction = "charged_less" if drift > 0 else "charged_more" if drift < 0 else "none"
+    ESTIMATE_DRIFT.labels(direction).observe(abs(drift))
+
+
+def observe_request(app: str, rule: str | None, method: str, status: int, seconds: float) -> None:
+    """One answered request. `rule` is the matched URL rule (`/api/v1/organizations/<org_id>`),
+    never the path itself, so that ids do not become label values; None when nothing matched."""
+    HTTP_LATENCY.labels(
+        app, rule or "unmatched", method if method in HTTP_METHODS else "other", str(status)
+    ).observe(seconds)
 
 
 class DatabaseCollector(Collector):
-    """Inbox rows by state, ages of the oldest unapplied and dead events, upgrades by state."""
+    """Inbox rows by state, ages of the oldest unapplied and dead events, upgrades by state,
+    upgrade transitions and drift records (both append-only, hence counters).
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    Yields nothing unless `leading()`: one process exports these (see the module docstring).
+    """
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def __init__(self, engine: Engine, leading: Callable[[], bool] = lambda: True) -> None:
+        self.engine, self.leading = engine, leading
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        if not self.leading():
+            return
         now = time.time()
         try:
             with self.engine.connect() as conn:
-                inbox = conn.execute(text("SELECT state, count(*) FROM inbox GROUP BY state"))
-                states = {str(s): int(n) for s, n in inbox}
+                counts: list[dict[Any, Any]] = [
+                    dict(conn.execute(text(c.query)).all()) for c in DATABASE_COUNTS
+                ]
                 oldest = {
-                    kind: conn.execute(
-                        text(f"SELECT min(received_at) FROM inbox WHERE state IN ({states_sql})")
-                    ).scalar()
-                    for kind, states_sql in (
-                        ("unapplied", "'received', 'queued'"),
-                        ("dead", "'dead'"),
-                    )
-                }
-                upgrades: dict[str, int] = {
-                    str(state): int(count)
-                    for state, count in conn.execute(
-                        text("SELECT state, count(*) FROM upgrades GROUP BY state")
+                    which: conn.execute(_OLDEST, {"states": sorted(states)}).scalar()
+                    for which, states in (
+                        ("unapplied", PENDING_STATES),
+                        ("dead", {InboxState.DEAD}),
                     )
                 }
         except Exception:  # a scrape must not fail because the database is away
             return
-        rows = GaugeMetricFamily("seatflow_inbox_rows", "Inbox rows by state", labels=["state"])
-        for state, count in sorted(states.items()):
-            rows.add_metric([state], count)
-        yield rows
-        for kind, first in oldest.items():
+        for counted, found in zip(DATABASE_COUNTS, counts, strict=True):
+            family = counted.kind(counted.name, counted.doc, labels=[counted.label])
+            values = dict.fromkeys(map(str, counted.present), 0)
+            values |= {str(v): int(n) for v, n in found.items()}
+            for value, count in sorted(values.items()):
+                family.add_metric([value], count)
+            yield family
+        for which, first in oldest.items():
             age = GaugeMetricFamily(
-                f"seatflow_inbox_oldest_{kind}_age_seconds",
-                f"Age of the oldest {kind} event (0 when there is none)",
+                f"seatflow_inbox_oldest_{which}_age_seconds",
+                f"Age of the oldest {which} event (0 when there is none)",
             )
             age.add_metric([], max(0.0, now - _epoch(first)) if first else 0.0)
             yield age
-        family = GaugeMetricFamily("seatflow_upgrades", "Upgrades by state", labels=["state"])
-        for state, count in sorted(upgrades.items()):
-            family.add_metric([str(state)], int(count))
-        yield family
+
+
+class Counted(NamedTuple):
+    """One family of `DATABASE_COUNTS`: what the leading beat counts in the database."""
+
+    name: str
+    kind: type[GaugeMetricFamily] | type[CounterMetricFamily]
+    doc: str
+    label: str
+    query: str  # rows of (label value, count)
+    present: tuple[str, ...] = ()  # label values exported as 0 when no row has them
+
+
+_OLDEST = text("SELECT min(received_at) FROM inbox WHERE state IN :states").bindparams(
+    bindparam("states", expanding=True)
+)
+DATABASE_COUNTS = (
+    Counted(
+        "seatflow_inbox_rows",
+        GaugeMetricFamily,
+        "Inbox rows by state",
+        "state",
+        "SELECT state, count(*) FROM inbox GROUP BY state",
+        present=tuple(InboxState),
+    ),
+    Counted(
+        "seatflow_upgrades",
+        GaugeMetricFamily,
+        "Upgrades by state",
+        "state",
+        "SELECT state, count(*) FROM upgrades GROUP BY state",
+    ),
+    Counted(
+        "seatflow_upgrade_transitions",
+        CounterMetricFamily,
+        "Upgrade state changes ever recorded, by the state entered",
+        "to",
+        "SELECT to_state, count(*) FROM upgrade_transitions GROUP BY to_state",
+    ),
+    Counted(
+        "seatflow_drift_records",
+        CounterMetricFamily,
+        "Drift records ever written by reconciliation, by kind",
+        "kind",
+        "SELECT kind, count(*) FROM drift_records GROUP BY kind",
+    ),
+    Counted(  # 0 for a kind without any, so that the first one counts in increase()
+        "seatflow_drift_records_flagged",
+        CounterMetricFamily,
+        "Drift records where Stripe took another amount than was charged, by kind",
+        "kind",
+        "SELECT kind, sum(CASE WHEN flagged THEN 1 ELSE 0 END) FROM drift_records GROUP BY kind",
+    ),
+)
 
 
 def _epoch(value: Any) -> float:
@@ -127,38 +225,36 @@ def _epoch(value: Any) -> float:
     return float(value.timestamp())
 
 
-def registry(multiprocess_mode: bool, engine: Engine | None = None) -> CollectorRegistry:
+def registry(multiprocess_mode: bool) -> CollectorRegistry:
+    """What this process group counted (in multiprocess mode: summed over its processes)."""
     if multiprocess_mode:
         scraped = CollectorRegistry()
         multiprocess.MultiProcessCollector(scraped)  # type: ignore[no-untyped-call]
-    else:
-        scraped = REGISTRY
-    if engine is not None:
-        combined = CollectorRegistry()
-        combined.register(_Both(scraped, DatabaseCollector(engine)))
-        return combined
-    return scraped
+        return scraped
+    return REGISTRY
 
 
-class _Both(Collector):
-    def __init__(self, first: CollectorRegistry, second: Collector) -> None:
-        self.first, self.second = first, second
-
-    def collect(self) -> Iterator[Any]:
-        yield from self.first.collect()
-        yield from self.second.collect()
-
-
-def exposition(multiprocess_mode: bool, engine: Engine | None = None) -> tuple[bytes, str]:
-    return generate_latest(registry(multiprocess_mode, engine)), CONTENT_TYPE_LATEST
+def exposition(multiprocess_mode: bool) -> tuple[bytes, str]:
+    return generate_latest(registry(multiprocess_mode)), CONTENT_TYPE_LATEST
 
 
 def serve(port: int, multiprocess_mode: bool) -> bool:
     """Expose this process's (or, in multiprocess mode, all processes') metrics on `port`."""
+    return _serve(port, registry(multiprocess_mode))
+
+
+def serve_database_gauges(port: int, engine: Engine, leading: Callable[[], bool]) -> bool:
+    """Expose the database's state on `port`, on every scrape for which `leading()` is true."""
+    only = CollectorRegistry()
+    only.register(DatabaseCollector(engine, leading))
+    return _serve(port, only)
+
+
+def _serve(port: int, scraped: CollectorRegistry) -> bool:
     from prometheus_client import start_http_server
 
     try:
-        start_http_server(port, addr="0.0.0.0", registry=registry(multiprocess_mode))
+        start_http_server(port, addr="0.0.0.0", registry=scraped)
     except OSError:
         return False
     return True

@@ -61,6 +61,7 @@ class Settings:
     # Set (by the process launcher) when several processes share one set of metrics.
     metrics_multiproc_dir: str = ""
     worker_metrics_port: int = 9808
+    beat_metrics_port: int = 9809
     session_secret: str = "development-only-session-secret"
     unpaid_upgrade_hours: int = 23
     data_dir: Path = field(default_factory=default_data_dir)
@@ -164,6 +165,7 @@ class Settings:
             reconcile_interval_seconds=integer("RECONCILE_INTERVAL_SECONDS", 900, minimum=10),
             metrics_multiproc_dir=env.get("PROMETHEUS_MULTIPROC_DIR", "").strip(),
             worker_metrics_port=integer("WORKER_METRICS_PORT", 9808),
+            beat_metrics_port=integer("BEAT_METRICS_PORT", 9809),
             session_secret=text("SEATFLOW_SECRET_KEY", "development-only-session-secret"),
             unpaid_upgrade_hours=integer("UNPAID_UPGRADE_HOURS", 23, minimum=1),
             data_dir=data_dir,

@@ -1,8 +1,10 @@
-"""What every seatflow web app has: request ids, /healthz, /readyz and /metrics."""
+"""What every seatflow web app has: request ids, request latency, /healthz, /readyz and
+/metrics."""
 
 from __future__ import annotations
 
 import secrets
+import time
 from typing import Any
 
 from celery import Celery
@@ -10,10 +12,19 @@ from flask import Flask, Response, g, request
 from sqlalchemy import Engine
 
 from config import health
+from config.metrics import observe_request
 from config.settings import Settings
 
 
-def install_common(app: Flask, settings: Settings, engine: Engine, celery: Celery) -> None:
+def install_common(
+    app: Flask, settings: Settings, engine: Engine, celery: Celery, name: str
+) -> None:
+    """`name` (receiver, api) is the `app` label of this app's request latency."""
+
+    @app.before_request
+    def _start_clock() -> None:
+        g.started = time.perf_counter()
+
     @app.before_request
     def _request_id() -> None:
         given = request.headers.get("X-Request-Id", "")
@@ -22,6 +33,15 @@ def install_common(app: Flask, settings: Settings, engine: Engine, celery: Celer
     @app.after_request
     def _echo_request_id(response: Response) -> Response:
         response.headers["X-Request-Id"] = g.get("request_id", "")
+        return response
+
+    @app.after_request  # also after an error handler's answer (a 500 included)
+    def _time_request(response: Response) -> Response:
+        now = time.perf_counter()
+        rule = request.url_rule.rule if request.url_rule else None
+        observe_request(
+            name, rule, request.method, response.status_code, now - g.get("started", now)
+        )
         return response
 
     @app.get("/healthz")
@@ -36,5 +56,5 @@ def install_common(app: Flask, settings: Settings, engine: Engine, celery: Celer
     def metrics() -> Any:
         from config.metrics import exposition
 
-        body, content_type = exposition(bool(settings.metrics_multiproc_dir), engine)
+        body, content_type = exposition(bool(settings.metrics_multiproc_dir))
         return Response(body, content_type=content_type)

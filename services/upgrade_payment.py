@@ -13,7 +13,7 @@ import logging
 from datetime import UTC, datetime
 
 from adapters.unit_of_work import SqlUnitOfWork
-from config.metrics import ESTIMATE_DRIFT
+from config.metrics import observe_estimate_drift
 from config.tasks import PUSH_UPGRADE
 from domain.commands import ConfirmInvoicePaid, RecordPaymentFailed
 from domain.errors import OrganizationNotFound
@@ -90,7 +90,7 @@ def charge_upgrade(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
                 now,
             )
             upgrade.record_charge(charged.amount.amount)
-            ESTIMATE_DRIFT.observe(upgrade.drift or 0)
+            observe_estimate_drift(upgrade.drift or 0)
             if charged.amount.amount == 0:
                 reason = "in trial: free" if charged.trial else "nothing to charge"
                 _apply(uow, org, upgrade, sub.stripe_version, now, reason, deps)

@@ -30,5 +30,5 @@ def create_app(settings: Settings | None = None) -> Flask:
         engine, enqueuer(celery), max_wait=settings.webhook_commit_wait_ms / 1000
     )
     app.register_blueprint(bp)
-    install_common(app, settings, engine, celery)
+    install_common(app, settings, engine, celery, name="receiver")
     return app

@@ -3,6 +3,9 @@
 The leader holds a PostgreSQL session advisory lock on a dedicated connection (released by
 the server if the process dies), or, on the embedded SQLite default, an exclusive lock on a
 file. A standby tries again every few seconds and takes over when the leader is gone.
+
+Every beat serves the database's state as metrics on `BEAT_METRICS_PORT`, but only the
+leader's scrapes carry it: one process exports it (see `config.metrics`).
 """
 
 from __future__ import annotations
@@ -32,6 +35,10 @@ class BeatLock:
         if settings.database_url.startswith("sqlite"):
             return self._file_lock(settings.data_dir / "beat.lock")
         return self._advisory_lock()
+
+    def holding(self) -> bool:
+        """Whether this process held the lock at its last check (never queries anything)."""
+        return self._conn is not None or self._file is not None
 
     def _advisory_lock(self) -> bool:
         try:
@@ -78,6 +85,8 @@ class SingletonScheduler(PersistentScheduler):  # type: ignore[misc]
         self._lock = BeatLock()
         self._announced = False
         super().__init__(*args, **kwargs)
+        if not kwargs.get("lazy"):  # a lazy one only prints `celery beat`'s banner
+            _serve_database_gauges(self._lock)
 
     def tick(self, *args: Any, **kwargs: Any) -> float:
         if not self._lock.held():
@@ -91,3 +100,11 @@ class SingletonScheduler(PersistentScheduler):  # type: ignore[misc]
     def close(self) -> None:
         self._lock.release()
         super().close()
+
+
+def _serve_database_gauges(lock: BeatLock) -> None:
+    from config.metrics import serve_database_gauges
+
+    port = bootstrap.settings().beat_metrics_port
+    if port and not serve_database_gauges(port, bootstrap.engine(), lock.holding):
+        log.warning("metrics port busy", extra={"port": port})

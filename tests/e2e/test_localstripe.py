@@ -147,7 +147,8 @@ def test_signed_deliveries_from_localstripe_are_verified_and_applied(
         print("\n".join(lines))
         stored = [x for x in lines if x.startswith("seatflow_webhooks_received_total{")]
         assert sum(float(x.rsplit(" ", 1)[1]) for x in stored) == len(rows)
-        assert 'seatflow_inbox_rows{state="applied"} 1.0' in lines
+        timed = 'seatflow_http_request_duration_seconds_count{app="receiver",method="POST",'
+        assert f'{timed}route="/webhooks/stripe",status="200"}} {float(len(rows))}' in lines
         assert any(
             x.startswith('seatflow_webhook_signature_checks_total{result="match"') for x in lines
         )
