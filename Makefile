@@ -28,6 +28,7 @@ services:
 	scripts/ensure-services
 	scripts/ensure-browser
 	scripts/ensure-nginx
+	scripts/ensure-promtool
 
 test: $(STAMP) services lint
 	$(BIN)/pytest
