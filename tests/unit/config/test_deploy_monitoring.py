@@ -24,7 +24,7 @@ from config import metrics
 from config.database import make_engine
 from config.settings import Settings
 
-DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+DEPLOY = Path(__file__).resolve().parents[3] / "deploy"
 RULES = DEPLOY / "prometheus" / "alerts.yml"
 RULE_TESTS = DEPLOY / "prometheus" / "alerts_test.yml"
 SCRAPE_CONFIG = DEPLOY / "prometheus" / "prometheus.yml"
