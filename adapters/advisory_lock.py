@@ -38,6 +38,8 @@ class AdvisoryLock:
 
     def release(self) -> None:
         if self._conn is not None:
+            # Closed for good, not returned to the pool: a pooled session would keep the lock.
             with contextlib.suppress(Exception):
+                self._conn.invalidate()
                 self._conn.close()
             self._conn = None
