@@ -10,9 +10,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, insert, select
+from sqlalchemy.orm import Session
 
 from adapters.orm import drift_records
-from adapters.unit_of_work import SqlUnitOfWork
 
 
 @dataclass
@@ -24,13 +24,6 @@ class Summary:
 
     def add(self, table: dict[str, int], kind: str, n: int = 1) -> None:
         table[kind] = table.get(kind, 0) + n
-
-
-def record(uow: SqlUnitOfWork, now: datetime, **values: Any) -> None:
-    for key in ("before", "after"):
-        if key in values and not isinstance(values[key], str | None):
-            values[key] = json.dumps(values[key], default=str, sort_keys=True)
-    uow.session.execute(insert(drift_records).values(created_at=now, **values))
 
 
 COLUMNS = (
@@ -51,12 +44,28 @@ COLUMNS = (
 )
 
 
+class SqlDriftRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def record(self, now: datetime, **values: Any) -> None:
+        """Add a drift record; `before` and `after` are stored as JSON."""
+        for key in ("before", "after"):
+            if key in values and not isinstance(values[key], str | None):
+                values[key] = json.dumps(values[key], default=str, sort_keys=True)
+        self.session.execute(insert(drift_records).values(created_at=now, **values))
+
+    def rows(self, kind: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+        """The newest records first, optionally of one kind."""
+        query = select(*(drift_records.c[c] for c in COLUMNS)).order_by(drift_records.c.id.desc())
+        if kind:
+            query = query.where(drift_records.c.kind == kind)
+        return [dict(r._mapping) for r in self.session.execute(query.limit(limit))]
+
+
 def rows(engine: Engine, kind: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
-    query = select(*(drift_records.c[c] for c in COLUMNS)).order_by(drift_records.c.id.desc())
-    if kind:
-        query = query.where(drift_records.c.kind == kind)
-    with engine.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(query.limit(limit))]
+    with Session(engine) as session:
+        return SqlDriftRepository(session).rows(kind, limit)
 
 
 def render(items: list[dict[str, Any]], fmt: str) -> str:

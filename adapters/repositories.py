@@ -1,32 +1,37 @@
-"""Repositories over the SQLAlchemy session: organizations (the aggregate) and the inbox."""
+"""Repositories over the SQLAlchemy session: organizations (the aggregate), upgrades,
+catalog, members and licenses. The inbox's is in adapters/inbox_repository.py."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session
 
+# InboxRow and DONE_STATES are re-exported for services.stripe_events, which imports them here.
+from adapters.inbox_repository import InboxRow as InboxRow
 from adapters.orm import (
     api_tokens,
     catalog_prices,
     discount_codes,
-    inbox,
+    estimates,
     licenses,
     members,
     offline_activations,
     organizations,
     upgrades,
 )
+from config.inbox import DONE_STATES as DONE_STATES
 from domain.catalog import Catalog, CatalogPrice
 from domain.discounts import Discount
 from domain.errors import OrganizationNotFound
 from domain.licenses import License, LicenseStatus, OfflineActivation
 from domain.model import Member, Organization
 from domain.upgrades import OPEN_STATES, Estimate, Upgrade, UpgradeState
+
+S = UpgradeState
 
 
 class SqlOrganizationRepository:
@@ -79,62 +84,6 @@ class SqlOrganizationRepository:
         return found
 
 
-@dataclass(frozen=True)
-class InboxRow:
-    id: int
-    event_id: str
-    type: str
-    created: int
-    payload: str
-    state: str
-    attempts: int
-    last_error: str | None
-    received_at: datetime
-
-
-DONE_STATES = frozenset({"applied", "ignored", "skipped_stale"})
-
-
-class SqlInboxRepository:
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
-    def get(self, event_id: str, *, lock: bool = False) -> InboxRow | None:
-        query = select(*_ROW_COLUMNS).where(inbox.c.event_id == event_id)
-        if lock:
-            query = query.with_for_update()
-        found = self.session.execute(query).first()
-        return InboxRow(**found._mapping) if found else None
-
-    def mark(
-        self,
-        event_id: str,
-        state: str,
-        now: datetime,
-        error: str | None = None,
-        attempt: bool = False,
-    ) -> None:
-        values: dict[str, Any] = {"state": state, "updated_at": now, "last_error": error}
-        if state in DONE_STATES:
-            values["applied_at"] = now
-        if attempt:
-            values["attempts"] = inbox.c.attempts + 1
-        self.session.execute(update(inbox).where(inbox.c.event_id == event_id).values(**values))
-
-
-_ROW_COLUMNS = (
-    inbox.c.id,
-    inbox.c.event_id,
-    inbox.c.type,
-    inbox.c.created,
-    inbox.c.payload,
-    inbox.c.state,
-    inbox.c.attempts,
-    inbox.c.last_error,
-    inbox.c.received_at,
-)
-
-
 class SqlUpgradeRepository:
     """Estimates and upgrades (each its own aggregate, keyed to an organization)."""
 
@@ -182,12 +131,56 @@ class SqlUpgradeRepository:
 
     def unpaid_before(self, cutoff: datetime) -> list[str]:
         query = select(upgrades.c.id).where(
-            upgrades.c.state.in_(
-                [UpgradeState.AWAITING_PAYMENT.value, UpgradeState.PAYMENT_FAILED.value]
-            ),
+            upgrades.c.state.in_([S.AWAITING_PAYMENT.value, S.PAYMENT_FAILED.value]),
             upgrades.c.created_at < cutoff,
         )
         return list(self.session.scalars(query))
+
+    def refresh(self, upgrade: Upgrade) -> None:
+        """Read the upgrade again (after its organization's lock was granted)."""
+        self.session.refresh(upgrade)
+
+    def stuck_since(self, cutoff: datetime) -> list[tuple[str, str, str]]:
+        """(id, invoice id, organization id) of upgrades charging or awaiting payment of an
+        invoice, untouched since `cutoff`."""
+        query = select(upgrades.c.id, upgrades.c.stripe_invoice_id, upgrades.c.organization_id)
+        query = query.where(
+            upgrades.c.state.in_([S.CHARGING.value, S.AWAITING_PAYMENT.value]),
+            upgrades.c.updated_at < cutoff,
+            upgrades.c.stripe_invoice_id.isnot(None),
+        )
+        return [(row[0], row[1], row[2]) for row in self.session.execute(query)]
+
+    def stalled_steps(self, cutoff: datetime) -> list[tuple[str, str]]:
+        """(id, state) of upgrades untouched since `cutoff` whose next saga step is unsent:
+        requested or charging (charge), or applied and not yet pushed to Stripe (push)."""
+        query = select(upgrades.c.id, upgrades.c.state).where(
+            upgrades.c.updated_at < cutoff,
+            or_(
+                upgrades.c.state.in_([S.REQUESTED.value, S.CHARGING.value]),
+                (upgrades.c.state == S.APPLIED.value) & upgrades.c.stripe_synced_at.is_(None),
+            ),
+        )
+        return [(row[0], row[1]) for row in self.session.execute(query)]
+
+    def unpushed_applied(self, organization_id: str, license_type: str) -> str | None:
+        """The applied upgrade of this license type that Stripe has not been told about."""
+        query = select(upgrades.c.id).where(
+            upgrades.c.organization_id == organization_id,
+            upgrades.c.license_type == license_type,
+            upgrades.c.state == S.APPLIED.value,
+            upgrades.c.stripe_synced_at.is_(None),
+        )
+        return self.session.scalar(query)
+
+    def expire_estimates(self, now: datetime) -> int:
+        """Open estimates past their expiry become `stale`; how many did."""
+        statement = (
+            update(estimates)
+            .where(estimates.c.status == "open", estimates.c.expires_at < now)
+            .values(status="stale")
+        )
+        return int(getattr(self.session.execute(statement), "rowcount", 0))
 
 
 class SqlCatalogRepository:

@@ -10,10 +10,12 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from adapters.drift import SqlDriftRepository
+from adapters.inbox_repository import SqlInboxRepository
 from adapters.orm import start_mappers
+from adapters.reporting import SqlReconciliationRepository, SqlSubscriptionRepository
 from adapters.repositories import (
     SqlCatalogRepository,
-    SqlInboxRepository,
     SqlLicenseRepository,
     SqlMemberRepository,
     SqlOrganizationRepository,
@@ -49,6 +51,9 @@ class SqlUnitOfWork:
         self.catalog = SqlCatalogRepository(self.session)
         self.members = SqlMemberRepository(self.session)
         self.licenses = SqlLicenseRepository(self.session)
+        self.subscriptions = SqlSubscriptionRepository(self.session)
+        self.drift = SqlDriftRepository(self.session)
+        self.reconciliation = SqlReconciliationRepository(self.session)
         return self
 
     def __exit__(
@@ -78,3 +83,12 @@ class SqlUnitOfWork:
     def rollback(self) -> None:
         self._pending.clear()
         self.session.rollback()
+
+
+UnitOfWorkSource = SqlUnitOfWork | Engine
+
+
+def as_unit_of_work(source: UnitOfWorkSource) -> SqlUnitOfWork:
+    """A unit of work as given, or a new one on an engine (operator commands still given
+    an engine)."""
+    return source if isinstance(source, SqlUnitOfWork) else SqlUnitOfWork(source)

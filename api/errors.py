@@ -6,9 +6,9 @@ import logging
 from typing import Any
 
 from flask import Flask, jsonify, render_template, request
-from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from adapters.database import DatabaseUnavailable
 from api.statuses import status_of
 from domain.errors import DomainError
 
@@ -43,7 +43,7 @@ def register_error_handlers(app: Flask) -> None:
         code = (exc.name or "error").lower().replace(" ", "_")
         return error(exc.code or 500, code, exc.description or code)
 
-    @app.errorhandler(OperationalError)
-    def _db(exc: OperationalError) -> tuple[Any, int]:
+    @app.errorhandler(DatabaseUnavailable)
+    def _db(exc: DatabaseUnavailable) -> tuple[Any, int]:
         log.error("database unavailable", extra={"error": type(exc).__name__})
         return error(503, "unavailable", "the service is briefly unavailable; retry")

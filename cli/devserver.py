@@ -18,12 +18,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
 from adapters import migrations
-from adapters.orm import inbox
 from cli import samples
 from config.celery import prepare_broker
+from config.inbox import PENDING_STATES
 from config.settings import Settings
 from domain.cycles import cycle_end
 from services import admin, bootstrap
@@ -127,20 +125,20 @@ def _demo(settings: Settings, port: int) -> None:
     state = "unknown"
     while time.monotonic() < deadline:
         state = _state(event_id)
-        if state not in ("received", "queued"):
+        if state not in PENDING_STATES:
             break
         time.sleep(0.3)
     print(f"demo: event {event_id} is {state}", flush=True)
 
 
 def _newest_event_id() -> str:
-    with bootstrap.engine().connect() as conn:
-        return str(conn.scalar(select(inbox.c.event_id).order_by(inbox.c.id.desc()).limit(1)))
+    with bootstrap.unit_of_work() as uow:
+        return str(uow.inbox.newest_event_id())
 
 
 def _state(event_id: str) -> str:
-    with bootstrap.engine().connect() as conn:
-        return str(conn.scalar(select(inbox.c.state).where(inbox.c.event_id == event_id)))
+    with bootstrap.unit_of_work() as uow:
+        return str(uow.inbox.state_of(event_id))
 
 
 def _env_for(name: str, settings: Settings) -> dict[str, Any]:

@@ -1,17 +1,20 @@
-"""Operator actions behind the CLI: organizations, inbox listing, replay and redrive."""
+"""Operator actions behind the CLI: organizations, inbox listing, replay and redrive.
+
+The inbox commands take a unit of work, or (as the CLI still passes) an engine to open one on.
+"""
 
 from __future__ import annotations
 
+import json
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from celery import Celery
-from sqlalchemy import Engine, delete, func, select, update
 
-from adapters.orm import inbox
 from adapters.tokens import new_token, token_hash
-from adapters.unit_of_work import SqlUnitOfWork
+from adapters.unit_of_work import SqlUnitOfWork, UnitOfWorkSource, as_unit_of_work
 from config.tasks import PROCESS_STRIPE_EVENT
 from domain.catalog import CatalogPrice
 from domain.discounts import Discount
@@ -32,74 +35,40 @@ def create_organization(
     return {"id": org.id, "name": org.name, "stripe_customer_id": org.stripe_customer_id}
 
 
-def list_events(engine: Engine, state: str | None, limit: int) -> list[dict[str, Any]]:
-    query = (
-        select(
-            inbox.c.event_id,
-            inbox.c.type,
-            inbox.c.state,
-            inbox.c.attempts,
-            inbox.c.last_error,
-            inbox.c.received_at,
-        )
-        .order_by(inbox.c.id.desc())
-        .limit(limit)
-    )
-    if state:
-        query = query.where(inbox.c.state == state)
-    with engine.connect() as conn:
-        return [dict(row._mapping) for row in conn.execute(query)]
+def list_events(source: UnitOfWorkSource, state: str | None, limit: int) -> list[dict[str, Any]]:
+    with as_unit_of_work(source) as uow:
+        return uow.inbox.listing(state, limit)
 
 
-def show_event(engine: Engine, event_id: str) -> dict[str, Any] | None:
-    import json
-
-    with engine.connect() as conn:
-        row = conn.execute(select(inbox).where(inbox.c.event_id == event_id)).first()
-    if row is None:
+def show_event(source: UnitOfWorkSource, event_id: str) -> dict[str, Any] | None:
+    with as_unit_of_work(source) as uow:
+        data = uow.inbox.full_row(event_id)
+    if data is None:
         return None
-    data = dict(row._mapping)
     data["payload"] = json.loads(data["payload"])
     return data
 
 
-def _reset(engine: Engine, *conditions: Any) -> list[str]:
-    now = datetime.now(UTC)
-    with engine.begin() as conn:
-        ids = list(conn.scalars(select(inbox.c.event_id).where(*conditions)))
-        if ids:
-            conn.execute(
-                update(inbox)
-                .where(inbox.c.event_id.in_(ids))
-                .values(state="received", updated_at=now, last_error=None)
-            )
-    return ids
+def _reset(uow: SqlUnitOfWork, find: Callable[[SqlUnitOfWork], list[str]]) -> list[str]:
+    """In one transaction, the events `find` names are to be applied again: `received`,
+    their last error forgotten."""
+    with uow:
+        event_ids = find(uow)
+        if event_ids:
+            uow.inbox.reset(event_ids, datetime.now(UTC))
+            uow.commit()
+    return event_ids
 
 
-def replay_event(engine: Engine, uow: SqlUnitOfWork, deps: Deps, event_id: str) -> str:
+def replay_event(source: UnitOfWorkSource, uow: SqlUnitOfWork, deps: Deps, event_id: str) -> str:
     """Process the stored payload again, here and now (the version guard still applies)."""
-    if not _reset(engine, inbox.c.event_id == event_id):
+    if not _reset(as_unit_of_work(source), lambda u: sorted(u.inbox.known_ids([event_id]))):
         return "missing"
     return stripe_events.process_stripe_event(event_id, uow, deps)
 
 
-def _dead_matching(
-    event_ids: list[str], types: list[str], since: datetime | None, until: datetime | None
-) -> list[Any]:
-    conditions = [inbox.c.state == "dead"]
-    if event_ids:
-        conditions.append(inbox.c.event_id.in_(event_ids))
-    if types:
-        conditions.append(inbox.c.type.in_(types))
-    if since:
-        conditions.append(inbox.c.received_at >= since)
-    if until:
-        conditions.append(inbox.c.received_at < until)
-    return conditions
-
-
 def redrive(
-    engine: Engine,
+    source: UnitOfWorkSource,
     celery: Celery,
     *,
     event_ids: list[str] | None = None,
@@ -109,11 +78,15 @@ def redrive(
     dry_run: bool = False,
 ) -> list[str]:
     """Send dead events (all, or by id, type, receipt time) back to the workers."""
-    conditions = _dead_matching(event_ids or [], types or [], since, until)
+    uow = as_unit_of_work(source)
+
+    def dead(u: SqlUnitOfWork) -> list[str]:
+        return u.inbox.dead_ids(event_ids or [], types or [], since, until)
+
     if dry_run:
-        with engine.connect() as conn:
-            return list(conn.scalars(select(inbox.c.event_id).where(*conditions)))
-    ids = _reset(engine, *conditions)
+        with uow:
+            return dead(uow)
+    ids = _reset(uow, dead)
     for event_id in ids:
         try:
             celery.send_task(PROCESS_STRIPE_EVENT, args=[event_id], retry=False)
@@ -122,17 +95,16 @@ def redrive(
     return ids
 
 
-def purge_dead(engine: Engine, event_ids: list[str]) -> int:
+def purge_dead(source: UnitOfWorkSource, event_ids: list[str]) -> int:
     """Delete dead events for good (they are otherwise kept until redriven)."""
-    with engine.begin() as conn:
-        result = conn.execute(
-            delete(inbox).where(inbox.c.state == "dead", inbox.c.event_id.in_(event_ids))
-        )
-    return int(result.rowcount)
+    with as_unit_of_work(source) as uow:
+        purged = uow.inbox.purge_dead(event_ids)
+        uow.commit()
+    return purged
 
 
 def prune_applied(
-    engine: Engine,
+    source: UnitOfWorkSource,
     older_than: timedelta,
     batch: int = 1000,
     dry_run: bool = False,
@@ -140,16 +112,15 @@ def prune_applied(
 ) -> int:
     """Delete finished events older than `older_than`, in batches; dead rows are kept."""
     cutoff = (now or datetime.now(UTC)) - older_than
-    done = inbox.c.state.in_(["applied", "ignored", "skipped_stale"])
+    uow = as_unit_of_work(source)
     if dry_run:
-        with engine.connect() as conn:
-            count = conn.scalar(select(func.count()).where(done, inbox.c.updated_at < cutoff))
-        return int(count or 0)
+        with uow:
+            return uow.inbox.count_done_before(cutoff)
     total = 0
     while True:
-        with engine.begin() as conn:
-            ids = select(inbox.c.id).where(done, inbox.c.updated_at < cutoff).limit(batch)
-            deleted = conn.execute(delete(inbox).where(inbox.c.id.in_(ids))).rowcount
+        with uow:  # one transaction a batch
+            deleted = uow.inbox.delete_done_before(cutoff, batch)
+            uow.commit()
         total += deleted
         if deleted < batch:
             return total

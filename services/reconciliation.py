@@ -5,7 +5,7 @@
 - Stripe state drift: every subscription of a known customer, page by page, compared with
   local state; local state is repaired from Stripe, or an applied upgrade Stripe lacks is
   pushed again (same idempotency key).
-- missed events and stuck sagas: see workers/recovery.py.
+- missed events and stuck sagas: see services/recovery.py.
 
 Every job takes `dry_run`: it then reports what it would change and changes nothing.
 """
@@ -16,19 +16,13 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
-
-from adapters.drift import Summary, record
-from adapters.orm import drift_records, estimates, subscriptions
-from adapters.orm import upgrades as upgrades_table
+from adapters.drift import Summary
 from adapters.stripe_parsing import subscription_snapshot
 from adapters.unit_of_work import SqlUnitOfWork
 from config.tasks import PUSH_UPGRADE
-from domain.upgrades import UpgradeState
 from services import recovery
 from services.deps import Deps
 
-S = UpgradeState
 Progress = Callable[[str, int], None]
 
 
@@ -38,22 +32,7 @@ Progress = Callable[[str, int], None]
 def estimate_drift(uow: SqlUnitOfWork, deps: Deps, summary: Summary, dry_run: bool) -> None:
     now = deps.clock.now()
     with uow:
-        recorded = select(drift_records.c.subject).where(drift_records.c.kind == "estimate")
-        rows = uow.session.execute(
-            select(
-                upgrades_table.c.id,
-                upgrades_table.c.organization_id,
-                upgrades_table.c.estimate_amount,
-                upgrades_table.c.charged_amount,
-                upgrades_table.c.paid_amount,
-                upgrades_table.c.currency,
-                estimates.c.computed_at,
-                upgrades_table.c.created_at,
-            )
-            .join(estimates, estimates.c.id == upgrades_table.c.estimate_id)
-            .where(upgrades_table.c.state == S.APPLIED.value, upgrades_table.c.id.notin_(recorded))
-        ).all()
-        for row in rows:
+        for row in uow.reconciliation.unrecorded_estimate_drift():
             summary.add(summary.checked, "estimate")
             drift = row.estimate_amount - (row.charged_amount or 0)
             flagged = row.paid_amount is not None and row.paid_amount != row.charged_amount
@@ -69,8 +48,7 @@ def estimate_drift(uow: SqlUnitOfWork, deps: Deps, summary: Summary, dry_run: bo
                 summary.add(summary.drift, "estimate")
             summary.flagged += flagged
             if not dry_run:
-                record(
-                    uow,
+                uow.drift.record(
                     now,
                     kind="estimate",
                     organization_id=row.organization_id,
@@ -83,14 +61,8 @@ def estimate_drift(uow: SqlUnitOfWork, deps: Deps, summary: Summary, dry_run: bo
                     minutes_between=minutes,
                     flagged=flagged,
                 )
-        stale = (
-            update(estimates)
-            .where(estimates.c.status == "open", estimates.c.expires_at < now)
-            .values(status="stale")
-        )
         if not dry_run:
-            result = uow.session.execute(stale)
-            summary.add(summary.repaired, "stale estimates", getattr(result, "rowcount", 0))
+            summary.add(summary.repaired, "stale estimates", uow.upgrades.expire_estimates(now))
             uow.commit()
 
 
@@ -120,17 +92,6 @@ def stripe_drift(
             progress("stripe subscriptions", pages * 100)
 
 
-_COMPARED = (
-    subscriptions.c.stripe_subscription_id,
-    subscriptions.c.organization_id,
-    subscriptions.c.seats,
-    subscriptions.c.interval,
-    subscriptions.c.status,
-    subscriptions.c.stripe_price_id,
-    subscriptions.c.current_period_end,
-)
-
-
 def _stripe_view(item: dict[str, Any]) -> dict[str, Any]:
     snap = subscription_snapshot(item, version=0)
     return {
@@ -150,9 +111,7 @@ def _compare_page(
     now = deps.clock.now()
     by_id = {item["id"]: item for item in page}
     with uow:
-        local = uow.session.execute(
-            select(*_COMPARED).where(subscriptions.c.stripe_subscription_id.in_(list(by_id)))
-        ).all()
+        local = uow.subscriptions.compared_columns(by_id)
         summary.add(summary.checked, "stripe_state", len(local))
         for row in local:
             before = {
@@ -194,7 +153,7 @@ def _repair(
     sub = org.subscription_by_stripe_id(stripe_id) if org else None
     if org is None or sub is None:
         return
-    pending = _unpushed_upgrade(uow, organization_id, sub.license_type)
+    pending = uow.upgrades.unpushed_applied(organization_id, sub.license_type)
     if pending is not None:
         cause = f"Stripe lacks applied upgrade {pending}: pushed again"
         uow.enqueue_after_commit(PUSH_UPGRADE, [pending])
@@ -205,8 +164,7 @@ def _repair(
             snapshot = _with_catalog_type(uow, snapshot, sub.license_type)
         org.sync_subscription(snapshot)
     summary.add(summary.repaired, "stripe_state")
-    record(
-        uow,
+    uow.drift.record(
         now,
         kind="stripe_state",
         organization_id=organization_id,
@@ -223,17 +181,6 @@ def _with_catalog_type(uow: SqlUnitOfWork, snapshot: Any, fallback: str) -> Any:
 
     price = uow.catalog.load().by_stripe_price(snapshot.stripe_price_id)
     return replace(snapshot, license_type=price.license_type if price else fallback)
-
-
-def _unpushed_upgrade(uow: SqlUnitOfWork, organization_id: str, license_type: str) -> str | None:
-    return uow.session.scalar(
-        select(upgrades_table.c.id).where(
-            upgrades_table.c.organization_id == organization_id,
-            upgrades_table.c.license_type == license_type,
-            upgrades_table.c.state == S.APPLIED.value,
-            upgrades_table.c.stripe_synced_at.is_(None),
-        )
-    )
 
 
 JOBS = ("estimate", "stripe_state", "missed_events", "sagas")

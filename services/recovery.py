@@ -12,21 +12,13 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select
-
-from adapters.drift import Summary, record
-from adapters.orm import inbox
-from adapters.orm import upgrades as upgrades_table
+from adapters.drift import Summary
 from adapters.unit_of_work import SqlUnitOfWork
-from config.events import is_handled
+from config.inbox import InboxState, inbox_row
 from config.tasks import PROCESS_STRIPE_EVENT
 from domain.commands import ConfirmInvoicePaid
-from domain.upgrades import UpgradeState
 from services import upgrade_payment
 from services.deps import Deps
-
-S = UpgradeState
-
 
 # -- missed events -------------------------------------------------------------------------
 
@@ -38,11 +30,11 @@ def missed_events(
 ) -> list[str]:
     """Put events Stripe failed to deliver, or newer than the newest one seen, in the inbox."""
     with uow:
-        newest = uow.session.scalar(select(func.max(inbox.c.created)))
+        newest = uow.inbox.newest_created()
     start = (
         int(since.timestamp())
         if since
-        else (int(newest) - int(WINDOW_MARGIN.total_seconds()) if newest else None)
+        else (newest - int(WINDOW_MARGIN.total_seconds()) if newest else None)
     )
     sources = [deps.gateway.list_events(delivery_success=False)]
     if start is not None:
@@ -59,42 +51,25 @@ def _insert_missing(
 ) -> list[str]:
     now = deps.clock.now()
     with uow:
-        ids = [event["id"] for event in page]
-        seen = set(uow.session.scalars(select(inbox.c.event_id).where(inbox.c.event_id.in_(ids))))
+        seen = uow.inbox.known_ids(event["id"] for event in page)
         missing = [event for event in page if event["id"] not in seen]
         summary.add(summary.checked, "events", len(page))
         if missing:
             summary.add(summary.drift, "missed_event", len(missing))
         if dry_run or not missing:
             return [event["id"] for event in missing]
-        for event in missing:
-            handled = is_handled(str(event.get("type", "")))
-            uow.session.execute(
-                insert(inbox).values(
-                    event_id=event["id"],
-                    type=event["type"],
-                    api_version=event.get("api_version"),
-                    account=event.get("account"),
-                    livemode=bool(event.get("livemode")),
-                    created=int(event["created"]),
-                    payload=json.dumps(event),
-                    received_at=now,
-                    updated_at=now,
-                    secret_index=None,
-                    attempts=0,
-                    state="received" if handled else "ignored",
-                )
-            )
-            record(
-                uow,
+        rows = [inbox_row(event, json.dumps(event), now, None) for event in missing]
+        uow.inbox.add(rows)
+        for row in rows:
+            uow.drift.record(
                 now,
                 kind="missed_event",
-                subject=event["id"],
-                cause=f"{event['type']} was never delivered",
+                subject=row["event_id"],
+                cause=f"{row['type']} was never delivered",
                 repaired=True,
             )
-            if handled:
-                uow.enqueue_after_commit(PROCESS_STRIPE_EVENT, [event["id"]])
+            if row["state"] == InboxState.RECEIVED:
+                uow.enqueue_after_commit(PROCESS_STRIPE_EVENT, [row["event_id"]])
         summary.add(summary.repaired, "missed_event", len(missing))
         uow.commit()
     return [event["id"] for event in missing]
@@ -113,17 +88,7 @@ def stuck_sagas(
     """Upgrades charging or awaiting payment too long: ask Stripe what became of the invoice."""
     cutoff = deps.clock.now() - older_than
     with uow:
-        stuck = uow.session.execute(
-            select(
-                upgrades_table.c.id,
-                upgrades_table.c.stripe_invoice_id,
-                upgrades_table.c.organization_id,
-            ).where(
-                upgrades_table.c.state.in_([S.CHARGING.value, S.AWAITING_PAYMENT.value]),
-                upgrades_table.c.updated_at < cutoff,
-                upgrades_table.c.stripe_invoice_id.isnot(None),
-            )
-        ).all()
+        stuck = uow.upgrades.stuck_since(cutoff)
     for upgrade_id, invoice_id, organization_id in stuck:
         summary.add(summary.checked, "saga")
         invoice = deps.gateway.retrieve("invoice", invoice_id)
@@ -150,8 +115,7 @@ def stuck_sagas(
                 upgrade_payment.close_unpaid(
                     uow, upgrade_id, f"invoice {invoice_id} is {status}", deps
                 )
-            record(
-                uow,
+            uow.drift.record(
                 deps.clock.now(),
                 kind="saga",
                 organization_id=organization_id,

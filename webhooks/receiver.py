@@ -81,8 +81,7 @@ def receive() -> tuple[Any, int]:
     except inbox.NotAnEvent as exc:
         return _reject(400, "not_an_event", str(exc))
 
-    handled = is_handled(event.type)
-    delivery = Delivery(event, body, secret_index, "received" if handled else "ignored")
+    delivery = Delivery(event, body, secret_index)  # its first state: config.inbox.inbox_row
     try:
         new = ext["seatflow.writer"].store(delivery)
     except (DBAPIError, SQLAlchemyError, TimeoutError) as exc:
@@ -98,7 +97,7 @@ def receive() -> tuple[Any, int]:
         )
         return _reply(503, error="storage unavailable, retry later")
 
-    outcome = "duplicate" if not new else "stored" if handled else "ignored"
+    outcome = "duplicate" if not new else "stored" if is_handled(event.type) else "ignored"
     WEBHOOKS.labels(event.type, outcome).inc()
     log.info(
         "webhook " + outcome,

@@ -36,7 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
-from webhooks.inbox import IncomingEvent
+from config.inbox import InboxState, IncomingEvent, inbox_row
 
 log = logging.getLogger("seatflow.webhooks")
 
@@ -64,8 +64,15 @@ class Delivery:
     event: IncomingEvent
     body: bytes
     secret_index: int
-    state: str
+    # None: the event's first state (`config.inbox.inbox_row`); tools may store another.
+    state: str | None = None
     done: Future[bool] = field(default_factory=Future)
+
+    def row(self, received_at: datetime) -> dict[str, object]:
+        row = inbox_row(self.event, self.body.decode("utf-8"), received_at, self.secret_index)
+        if self.state is not None:
+            row["state"] = self.state
+        return row
 
 
 class InboxWriter:
@@ -107,20 +114,14 @@ class InboxWriter:
         while True:
             batch = self._collect()
             try:
-                new = self._insert(batch)
+                new, to_apply = self._insert(batch)
             except Exception as exc:
                 for delivery in batch:
                     delivery.done.set_exception(exc)
                 continue
             for delivery, is_new in zip(batch, new, strict=True):
                 delivery.done.set_result(is_new)
-            self.publish(
-                [
-                    d.event.event_id
-                    for d, is_new in zip(batch, new, strict=True)
-                    if is_new and d.state == "received"
-                ]
-            )
+            self.publish(to_apply)
 
     def _collect(self) -> list[Delivery]:
         batch = [self._queue.get()]
@@ -135,27 +136,12 @@ class InboxWriter:
                 break
         return batch
 
-    def _insert(self, batch: list[Delivery]) -> list[bool]:
+    def _insert(self, batch: list[Delivery]) -> tuple[list[bool], list[str]]:
+        """Whether each delivery is new, and the new events to apply, in order."""
         now = datetime.now(UTC)
         rows: dict[str, dict[str, object]] = {}
         for d in batch:  # the same event twice in one batch: the first one counts
-            rows.setdefault(
-                d.event.event_id,
-                {
-                    "event_id": d.event.event_id,
-                    "type": d.event.type,
-                    "api_version": d.event.api_version,
-                    "account": d.event.account,
-                    "livemode": d.event.livemode,
-                    "created": d.event.created,
-                    "payload": d.body.decode("utf-8"),
-                    "received_at": now,
-                    "updated_at": now,
-                    "secret_index": d.secret_index,
-                    "state": d.state,
-                    "attempts": 0,
-                },
-            )
+            rows.setdefault(d.event.event_id, d.row(now))
         params = list(rows.values())
         try:
             inserted = self._execute(params)
@@ -168,7 +154,12 @@ class InboxWriter:
         for d in batch:
             result.append(d.event.event_id in fresh and d.event.event_id not in seen)
             seen.add(d.event.event_id)
-        return result
+        to_apply = [
+            d.event.event_id
+            for d, is_new in zip(batch, result, strict=True)
+            if is_new and rows[d.event.event_id]["state"] == InboxState.RECEIVED
+        ]
+        return result, to_apply
 
     def _execute(self, params: list[dict[str, object]]) -> list[str]:
         # One compiled statement, executed for many rows in one round trip (SQLAlchemy's

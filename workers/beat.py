@@ -10,14 +10,13 @@ leader's scrapes carry it: one process exports it (see `config.metrics`).
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import logging
 from typing import Any
 
 from celery.beat import PersistentScheduler
-from sqlalchemy import Connection, text
 
+from adapters.advisory_lock import AdvisoryLock
 from services import bootstrap
 
 log = logging.getLogger("seatflow.beat")
@@ -27,7 +26,7 @@ STANDBY_POLL = 5.0
 
 class BeatLock:
     def __init__(self) -> None:
-        self._conn: Connection | None = None
+        self._advisory: AdvisoryLock | None = None
         self._file: Any = None
 
     def held(self) -> bool:
@@ -38,20 +37,18 @@ class BeatLock:
 
     def holding(self) -> bool:
         """Whether this process held the lock at its last check (never queries anything)."""
-        return self._conn is not None or self._file is not None
+        advisory = self._advisory is not None and self._advisory.holding
+        return advisory or self._file is not None
 
     def _advisory_lock(self) -> bool:
+        if self._advisory is None:
+            self._advisory = AdvisoryLock(bootstrap.engine(), LOCK_KEY)
         try:
-            if self._conn is not None:
-                self._conn.execute(text("SELECT 1"))  # still connected: still the leader
+            was_leader = self._advisory.holding
+            if self._advisory.held():
+                if not was_leader:
+                    log.info("beat lock acquired: this beat schedules")
                 return True
-            conn = bootstrap.engine().connect()
-            if conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}).scalar():
-                conn.commit()
-                self._conn = conn
-                log.info("beat lock acquired: this beat schedules")
-                return True
-            conn.close()
         except Exception as exc:  # the database went away: lost leadership
             log.warning("beat lock lost", extra={"error": type(exc).__name__})
             self.release()
@@ -71,10 +68,8 @@ class BeatLock:
         return True
 
     def release(self) -> None:
-        if self._conn is not None:
-            with contextlib.suppress(Exception):
-                self._conn.close()
-            self._conn = None
+        if self._advisory is not None:
+            self._advisory.release()
         if self._file is not None:
             self._file.close()
             self._file = None

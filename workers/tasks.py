@@ -8,8 +8,8 @@ from typing import Any
 
 from celery import Task
 from celery.signals import worker_init
-from sqlalchemy.exc import OperationalError
 
+from adapters.database import TRANSIENT_DB_ERRORS
 from adapters.stripe_gateway import StripeUnavailable
 from config.tasks import (
     CHARGE_UPGRADE,
@@ -30,7 +30,7 @@ app = bootstrap.celery()
 app.conf.beat_scheduler = "workers.beat:SingletonScheduler"
 _settings = bootstrap.settings()
 # Failures a later attempt may cure; anything else is a bug or a broken rule.
-TRANSIENT = (StripeUnavailable, OperationalError, ConnectionError, TimeoutError)
+TRANSIENT = (StripeUnavailable, *TRANSIENT_DB_ERRORS, ConnectionError, TimeoutError)
 RETRY = {
     "max_retries": _settings.task_max_retries,
     "retry_backoff": 2,
@@ -123,7 +123,7 @@ def sweep_inbox() -> int:
 @app.task(name=PRUNE_INBOX, ignore_result=True)  # type: ignore[untyped-decorator]
 def prune_inbox() -> int:
     retention = timedelta(days=_settings.inbox_retention_days)
-    return admin.prune_applied(bootstrap.engine(), retention)
+    return admin.prune_applied(bootstrap.unit_of_work(), retention)
 
 
 @app.task(name=RECONCILE, ignore_result=True)  # type: ignore[untyped-decorator]

@@ -1,0 +1,76 @@
+"""What reconciliation reads to compare: applied upgrades against their estimates, and the
+columns of local subscriptions that Stripe also knows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from adapters.orm import drift_records, estimates, subscriptions, upgrades
+from domain.upgrades import UpgradeState
+
+
+@dataclass(frozen=True)
+class AppliedEstimate:
+    """An applied upgrade, with what it was estimated, charged and paid."""
+
+    id: str
+    organization_id: str
+    estimate_amount: int
+    charged_amount: int | None
+    paid_amount: int | None
+    currency: str
+    computed_at: datetime
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ComparedSubscription:
+    """The columns of a local subscription that reconciliation compares with Stripe's."""
+
+    stripe_subscription_id: str
+    organization_id: str
+    seats: int
+    interval: str
+    status: str
+    stripe_price_id: str | None
+    current_period_end: datetime
+
+
+class SqlReconciliationRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def unrecorded_estimate_drift(self) -> list[AppliedEstimate]:
+        """Applied upgrades whose estimate drift has not been recorded yet."""
+        recorded = select(drift_records.c.subject).where(drift_records.c.kind == "estimate")
+        query = (
+            select(
+                upgrades.c.id,
+                upgrades.c.organization_id,
+                upgrades.c.estimate_amount,
+                upgrades.c.charged_amount,
+                upgrades.c.paid_amount,
+                upgrades.c.currency,
+                estimates.c.computed_at,
+                upgrades.c.created_at,
+            )
+            .join(estimates, estimates.c.id == upgrades.c.estimate_id)
+            .where(upgrades.c.state == UpgradeState.APPLIED.value, upgrades.c.id.notin_(recorded))
+        )
+        return [AppliedEstimate(**row._mapping) for row in self.session.execute(query)]
+
+
+class SqlSubscriptionRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def compared_columns(self, stripe_ids: Iterable[str]) -> list[ComparedSubscription]:
+        """The local subscriptions among these Stripe subscription ids, one query."""
+        columns = (subscriptions.c[f.name] for f in fields(ComparedSubscription))
+        query = select(*columns).where(subscriptions.c.stripe_subscription_id.in_(list(stripe_ids)))
+        return [ComparedSubscription(**row._mapping) for row in self.session.execute(query)]
