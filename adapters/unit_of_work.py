@@ -22,6 +22,11 @@ from adapters.repositories import (
     SqlUpgradeRepository,
 )
 
+
+class UnhandledEvents(RuntimeError):
+    """A commit was asked for while an aggregate still held events nobody handled."""
+
+
 Enqueue = Callable[[str, list[Any]], None]
 log = logging.getLogger("seatflow.workers")
 
@@ -71,6 +76,11 @@ class SqlUnitOfWork:
         self._pending.append((task_name, args))
 
     def commit(self) -> None:
+        unhandled = [e for org in self.organizations.seen for e in org.events]
+        if unhandled:
+            # What the aggregate recorded must be handled in this transaction (the services'
+            # message bus does it); committing without would lose, say, a license version.
+            raise UnhandledEvents(f"commit with unhandled events: {unhandled!r}")
         self.organizations.flush_ledgers()
         self.session.commit()
         pending, self._pending = self._pending, []
@@ -82,6 +92,8 @@ class SqlUnitOfWork:
 
     def rollback(self) -> None:
         self._pending.clear()
+        for org in self.organizations.seen:
+            org.collect_events()  # what they said happened, did not
         self.session.rollback()
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from types import TracebackType
+from typing import Any, Protocol, Self
 
-from domain.model import Organization
+from domain.catalog import Catalog, CatalogPrice
+from domain.discounts import Discount
+from domain.licenses import License, OfflineActivation
+from domain.model import Member, Organization
 
 
 class Clock(Protocol):
@@ -15,15 +19,88 @@ class Clock(Protocol):
 
 
 class OrganizationRepository(Protocol):
+    """The aggregates of one unit of work; `seen` are the ones it loaded or added."""
+
+    seen: list[Organization]
+
     def add(self, organization: Organization) -> None: ...
 
     def get(self, organization_id: str, *, lock: bool = False) -> Organization | None: ...
 
+    def locked(self, organization_id: str) -> Organization: ...
+
     def get_by_customer(self, customer_id: str, *, lock: bool = False) -> Organization | None: ...
+
+    def list(self) -> Sequence[Organization]: ...
+
+
+class CatalogRepository(Protocol):
+    def load(self) -> Catalog: ...
+
+    def put(self, price: CatalogPrice) -> None: ...
+
+    def discount(self, code: str, *, lock: bool = False) -> Discount | None: ...
+
+    def add_discount(self, discount: Discount) -> None: ...
+
+
+class MemberRepository(Protocol):
+    def add(self, member: Member) -> None: ...
+
+    def get(self, member_id: str) -> Member | None: ...
+
+    def by_token_hash(self, token_hash: str) -> Member | None: ...
+
+    def add_token(self, member_id: str, token_hash: str, now: datetime) -> None: ...
+
+
+class LicenseRepository(Protocol):
+    """Append-only license versions and offline activations."""
+
+    def add(self, item: License | OfflineActivation) -> None: ...
+
+    def supersede_current(
+        self, organization_id: str, license_type: str, cause: str
+    ) -> tuple[int, str] | None: ...
+
+    def current(self, organization_id: str, license_type: str) -> License | None: ...
+
+    def history(self, organization_id: str) -> list[License]: ...
+
+    def get(self, organization_id: str, license_id: str) -> License | None: ...
+
+    def activations(
+        self, organization_id: str, license_type: str | None = None, active_only: bool = False
+    ) -> list[OfflineActivation]: ...
+
+    def activation(self, organization_id: str, activation_id: str) -> OfflineActivation | None: ...
 
 
 class UnitOfWork(Protocol):
-    organizations: OrganizationRepository
+    """One transaction over the aggregates; tasks asked for are sent only after the commit."""
+
+    @property
+    def organizations(self) -> OrganizationRepository: ...
+
+    @property
+    def catalog(self) -> CatalogRepository: ...
+
+    @property
+    def members(self) -> MemberRepository: ...
+
+    @property
+    def licenses(self) -> LicenseRepository: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    def enqueue_after_commit(self, task_name: str, args: list[Any]) -> None: ...
 
     def commit(self) -> None: ...
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from adapters.unit_of_work import SqlUnitOfWork
 from domain.errors import NoLicenseBought
 from domain.events import SubscriptionChanged
 from domain.licenses import (
@@ -24,10 +23,11 @@ from domain.licenses import (
     valid_until,
 )
 from domain.model import Member, Organization, Subscription, SubscriptionStatus, offline_allowed
+from domain.ports import UnitOfWork
 from services.deps import Deps
 
 
-def issue_for_change(event: SubscriptionChanged, uow: SqlUnitOfWork, deps: Deps) -> None:
+def issue_for_change(event: SubscriptionChanged, uow: UnitOfWork, deps: Deps) -> None:
     """The one reaction to a changed subscription: its license's next version."""
     org = uow.organizations.get(event.organization_id)
     sub = org.subscription_for(event.license_type) if org else None
@@ -37,7 +37,7 @@ def issue_for_change(event: SubscriptionChanged, uow: SqlUnitOfWork, deps: Deps)
 
 
 def regenerate(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     org: Organization,
     sub: Subscription,
     cause: str,
@@ -87,7 +87,7 @@ def regenerate(
 
 
 def _follow_offline(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     org: Organization,
     sub: Subscription,
     deps: Deps,
@@ -107,7 +107,7 @@ def _follow_offline(
 
 
 def activate_offline(
-    uow: SqlUnitOfWork, deps: Deps, org_id: str, member: Member, license_type: str, machine_id: str
+    uow: UnitOfWork, deps: Deps, org_id: str, member: Member, license_type: str, machine_id: str
 ) -> tuple[OfflineActivation, bool]:
     """Bind a machine to a seat; (activation, created). The same machine gets its own back."""
     now = deps.clock.now()
@@ -138,7 +138,7 @@ def activate_offline(
 
 
 def release_offline(
-    uow: SqlUnitOfWork, deps: Deps, org_id: str, member: Member, activation_id: str
+    uow: UnitOfWork, deps: Deps, org_id: str, member: Member, activation_id: str
 ) -> OfflineActivation:
     with uow:
         member.require_upgrader()

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from adapters.unit_of_work import SqlUnitOfWork as UnitOfWork
 from domain.events import (
     Event,
     SubscriptionChanged,
@@ -18,6 +17,7 @@ from domain.events import (
     SubscriptionSynced,
     UpgradeApplied,
 )
+from domain.ports import UnitOfWork
 from services import licenses
 from services.deps import Deps
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -9,6 +10,11 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from adapters.license_signer import LicenseSigner
+from domain.catalog import Catalog, CatalogPrice
+from domain.discounts import Discount
+from domain.errors import OrganizationNotFound
+from domain.licenses import License, LicenseStatus, OfflineActivation
+from domain.model import Member, Organization
 from domain.ports import ChargeResult, SubscriptionChange
 from services.deps import Deps
 
@@ -57,3 +63,160 @@ TEST_SIGNER = LicenseSigner(Ed25519PrivateKey.generate())
 
 def fake_deps(clock: FixedClock | None = None, gateway: FakeGateway | None = None) -> Deps:
     return Deps(gateway=gateway or FakeGateway(), clock=clock or FixedClock(), signer=TEST_SIGNER)
+
+
+class FakeOrganizations:
+    def __init__(self, organizations: list[Organization]) -> None:
+        self._by_id = {org.id: org for org in organizations}
+        self.seen: list[Organization] = []
+
+    def _see(self, org: Organization | None) -> Organization | None:
+        if org is not None and org not in self.seen:
+            self.seen.append(org)
+        return org
+
+    def add(self, organization: Organization) -> None:
+        self._by_id[organization.id] = organization
+        self._see(organization)
+
+    def get(self, organization_id: str, *, lock: bool = False) -> Organization | None:
+        return self._see(self._by_id.get(organization_id))
+
+    def locked(self, organization_id: str) -> Organization:
+        org = self.get(organization_id, lock=True)
+        if org is None:
+            raise OrganizationNotFound(f"no organization {organization_id!r}")
+        return org
+
+    def get_by_customer(self, customer_id: str, *, lock: bool = False) -> Organization | None:
+        found = (o for o in self._by_id.values() if o.stripe_customer_id == customer_id)
+        return self._see(next(found, None))
+
+    def list(self) -> Sequence[Organization]:
+        return sorted(self._by_id.values(), key=lambda o: o.id)
+
+
+class FakeCatalog:
+    def __init__(self, prices: list[CatalogPrice], discounts: list[Discount] | None = None) -> None:
+        self.prices = {(p.license_type, p.interval): p for p in prices}
+        self.discounts = {d.code: d for d in discounts or []}
+
+    def load(self) -> Catalog:
+        return Catalog(self.prices.values())
+
+    def put(self, price: CatalogPrice) -> None:
+        self.prices[(price.license_type, price.interval)] = price
+
+    def discount(self, code: str, *, lock: bool = False) -> Discount | None:
+        return self.discounts.get(code)
+
+    def add_discount(self, discount: Discount) -> None:
+        self.discounts[discount.code] = discount
+
+
+class FakeMembers:
+    def __init__(self, members: list[Member]) -> None:
+        self.by_id = {m.id: m for m in members}
+        self.tokens: dict[str, str] = {}
+
+    def add(self, member: Member) -> None:
+        self.by_id[member.id] = member
+
+    def get(self, member_id: str) -> Member | None:
+        return self.by_id.get(member_id)
+
+    def by_token_hash(self, token_hash: str) -> Member | None:
+        member_id = self.tokens.get(token_hash)
+        return self.by_id.get(member_id) if member_id else None
+
+    def add_token(self, member_id: str, token_hash: str, now: datetime) -> None:
+        self.tokens[token_hash] = member_id
+
+
+class FakeLicenses:
+    """Licenses in a list, with the same supersede rule as the table's partial index."""
+
+    def __init__(self) -> None:
+        self.items: list[License] = []
+        self.offline: list[OfflineActivation] = []
+
+    def add(self, item: License | OfflineActivation) -> None:
+        (self.items if isinstance(item, License) else self.offline).append(item)
+
+    def _of(self, organization_id: str, license_type: str) -> list[License]:
+        return [
+            x
+            for x in self.items
+            if (x.organization_id, x.license_type) == (organization_id, license_type)
+        ]
+
+    def supersede_current(
+        self, organization_id: str, license_type: str, cause: str
+    ) -> tuple[int, str] | None:
+        for item in self._of(organization_id, license_type):
+            if item.status == LicenseStatus.CURRENT and item.cause != cause:
+                item.status = LicenseStatus.SUPERSEDED.value
+                return item.version, item.interval
+        return None
+
+    def current(self, organization_id: str, license_type: str) -> License | None:
+        return max(self._of(organization_id, license_type), key=lambda x: x.version, default=None)
+
+    def history(self, organization_id: str) -> list[License]:
+        return [x for x in self.items if x.organization_id == organization_id]
+
+    def get(self, organization_id: str, license_id: str) -> License | None:
+        return next((x for x in self.history(organization_id) if x.id == license_id), None)
+
+    def activations(
+        self, organization_id: str, license_type: str | None = None, active_only: bool = False
+    ) -> list[OfflineActivation]:
+        return [
+            a
+            for a in self.offline
+            if a.organization_id == organization_id
+            and (license_type is None or a.license_type == license_type)
+            and (a.active or not active_only)
+        ]
+
+    def activation(self, organization_id: str, activation_id: str) -> OfflineActivation | None:
+        found = (a for a in self.activations(organization_id) if a.id == activation_id)
+        return next(found, None)
+
+
+class FakeUnitOfWork:
+    """The `domain.ports.UnitOfWork` in memory: commits are counted, tasks recorded, and
+    like the real one it refuses to commit while an aggregate holds unhandled events."""
+
+    def __init__(
+        self,
+        organizations: list[Organization] | None = None,
+        prices: list[CatalogPrice] | None = None,
+        members: list[Member] | None = None,
+    ) -> None:
+        self.organizations = FakeOrganizations(organizations or [])
+        self.catalog = FakeCatalog(prices or [])
+        self.members = FakeMembers(members or [])
+        self.licenses = FakeLicenses()
+        self.committed = 0
+        self.sent: list[tuple[str, list[Any]]] = []
+        self._pending: list[tuple[str, list[Any]]] = []
+
+    def __enter__(self) -> FakeUnitOfWork:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._pending.clear()
+
+    def enqueue_after_commit(self, task_name: str, args: list[Any]) -> None:
+        self._pending.append((task_name, args))
+
+    def commit(self) -> None:
+        if any(org.events for org in self.organizations.seen):
+            raise AssertionError("commit with unhandled events")
+        self.committed += 1
+        self.sent.extend(self._pending)
+        self._pending.clear()
+
+    def rollback(self) -> None:
+        self._pending.clear()
