@@ -5,29 +5,15 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 
 import pytest
 import stripe
 from pytest_httpserver import HTTPServer
 
-from tests.stripe_model import API_VERSION, Clock, Deliverer, StripeServer, StripeState
+from tests.stripe_model import API_VERSION, Deliverer, StripeState
 
 SECRET = "whsec_model_test"
 NOW = 1641859200  # 2022-01-11: events are that old, their signatures are not
-
-
-@pytest.fixture
-def state() -> StripeState:
-    return StripeState(Clock(frozen=NOW))
-
-
-@pytest.fixture
-def client(state: StripeState) -> Iterator[stripe.StripeClient]:
-    with StripeServer(state) as server:
-        yield stripe.StripeClient(
-            "sk_test_model", base_addresses={"api": server.url}, max_network_retries=0
-        )
 
 
 @pytest.fixture

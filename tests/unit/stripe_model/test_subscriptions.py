@@ -3,13 +3,12 @@ the clock moves, and edits made in the dashboard."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 import stripe
 
-from tests.stripe_model import Clock, StripeServer, StripeState, add_interval
+from tests.stripe_model import Clock, StripeState, add_interval
 from tests.stripe_model.base import Behaviour
 
 JAN_1 = 1640995200  # 2022-01-01T00:00:00Z: the cycle start
@@ -22,14 +21,6 @@ def state() -> StripeState:
     state = StripeState(Clock(frozen=NOW))
     state.create_price("price_year", unit_amount=100000, interval="year")
     return state
-
-
-@pytest.fixture
-def client(state: StripeState) -> Iterator[stripe.StripeClient]:
-    with StripeServer(state) as server:
-        yield stripe.StripeClient(
-            "sk_test_model", base_addresses={"api": server.url}, max_network_retries=0
-        )
 
 
 def monthly(state: StripeState, behaviour: Behaviour = "succeeds") -> tuple[str, str]:
