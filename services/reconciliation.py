@@ -20,7 +20,7 @@ from adapters.drift import Summary
 from adapters.stripe_parsing import subscription_snapshot
 from adapters.unit_of_work import SqlUnitOfWork
 from config.tasks import PUSH_UPGRADE
-from services import recovery
+from services import messagebus, recovery
 from services.deps import Deps
 
 Progress = Callable[[str, int], None]
@@ -136,7 +136,7 @@ def _compare_page(
                         after,
                     )
         if not dry_run:
-            uow.commit()
+            messagebus.commit(uow, deps)  # a repair issues the license of the repaired state
 
 
 def _repair(

@@ -17,7 +17,7 @@ from adapters.unit_of_work import SqlUnitOfWork
 from config.inbox import InboxState, inbox_row
 from config.tasks import PROCESS_STRIPE_EVENT
 from domain.commands import ConfirmInvoicePaid
-from services import upgrade_payment
+from services import messagebus, upgrade_payment
 from services.deps import Deps
 
 # -- missed events -------------------------------------------------------------------------
@@ -123,5 +123,5 @@ def stuck_sagas(
                 cause=f"invoice {invoice_id} was {status}",
                 repaired=True,
             )
-            uow.commit()
+            messagebus.commit(uow, deps)
         summary.add(summary.repaired, "saga")

@@ -100,6 +100,7 @@ def build_world(
             found.sync_subscription(
                 subscription_snapshot(event["data"]["object"], event["created"])
             )
+            found.collect_events()  # the world starts without a license issued
             uow.commit()
     return World(org["id"], people["owner"], people["admin"], people["member"], tokens)
 

@@ -18,7 +18,7 @@ from adapters.unit_of_work import SqlUnitOfWork
 from cli import samples
 from config.database import make_engine
 from domain.commands import RequestEstimate, SubmitUpgrade
-from services import reconciliation, upgrade_payment
+from services import messagebus, reconciliation, upgrade_payment
 from services import upgrades as upgrade_service
 from tests.builders import build_world, subscription_event
 from tests.fake_stripe import FakeStripe
@@ -73,7 +73,7 @@ def paid_upgrade(engine, world, uow, deps, stripe, paid_amount_delta: int = 0) -
             uow,
             later,
         )
-        uow.commit()
+        messagebus.commit(uow, later)
     return upgrade.id
 
 
@@ -102,6 +102,20 @@ def test_local_state_is_repaired_from_stripe_with_before_and_after(env) -> None:
     assert record["cause"] == "local state repaired from Stripe"
     assert '"seats": 1' in record["before"] and '"seats": 5' in record["after"]
     assert [r["query"].get("status") for r in stripe.requests if r["method"] == "GET"] == ["all"]
+
+
+def test_a_repair_of_seats_issues_the_license_of_the_repaired_state(env) -> None:
+    _engine, world, stripe, uow, deps, _ = env
+    stripe.subscriptions["sub_acme_nl"] = stripe_subscription(seats=7)
+    reconciliation.run_all(uow, deps, jobs=["stripe_state"])
+    with uow:
+        current = uow.licenses.current(world.org_id, "node_locked")
+    assert current is not None
+    assert (current.seats, current.status, current.cause.split(":")[0]) == (
+        7,
+        "current",
+        "stripe_sync",
+    )
 
 
 def test_an_applied_upgrade_stripe_lacks_is_pushed_again(env) -> None:
