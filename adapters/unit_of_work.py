@@ -75,6 +75,12 @@ class SqlUnitOfWork:
     def enqueue_after_commit(self, task_name: str, args: list[Any]) -> None:
         self._pending.append((task_name, args))
 
+    def flush(self) -> None:
+        """Write what this transaction changed so far, so its next reads see it (the session
+        does not flush before queries)."""
+        self.organizations.flush_ledgers()
+        self.session.flush()
+
     def commit(self) -> None:
         unhandled = [e for org in self.organizations.seen for e in org.events]
         if unhandled:

@@ -16,9 +16,10 @@ from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 
-from adapters.repositories import DONE_STATES, InboxRow
+from adapters.inbox_repository import InboxRow
 from adapters.stripe_parsing import resolve, subscription_snapshot, to_command
 from adapters.unit_of_work import SqlUnitOfWork
+from config.inbox import DONE_STATES
 from config.metrics import EVENT_LAG, PROCESSED, RECEIPT_LAG
 from domain.commands import Command, ConfirmInvoicePaid, RecordPaymentFailed, SyncSubscription
 from domain.errors import DomainError, OrganizationNotFound, UnknownLicenseType
@@ -82,19 +83,38 @@ HANDLERS: dict[type[Command], Callable[[Any, SqlUnitOfWork, Deps], str]] = {
 STALE_NOTE = "a newer state of this Stripe object was already applied"
 
 
+def _apply(event_id: str, uow: SqlUnitOfWork, deps: Deps) -> tuple[InboxRow | None, str]:
+    """Apply one stored event inside `uow`'s transaction (not committed): its row and final
+    state. A broken rule raises its DomainError; the caller decides what that costs."""
+    row = uow.inbox.get(event_id, lock=True)
+    if row is None:
+        log.warning("event not in inbox", extra={"event_id": event_id})
+        return None, "missing"
+    if row.state in DONE_STATES:
+        return None, row.state
+    event = resolve(json.loads(row.payload), deps.gateway.retrieve, deps.verify_by_fetch)
+    command = to_command(event)
+    state = "ignored" if command is None else HANDLERS[type(command)](command, uow, deps)
+    note = STALE_NOTE if state == "skipped_stale" else None
+    uow.inbox.mark(event_id, state, _now(), error=note, attempt=True)
+    messagebus.handle(uow, deps)  # what the change causes, in the same transaction
+    return row, state
+
+
+def _done(row: InboxRow | None, state: str, now: datetime) -> None:
+    if row is None:
+        return
+    _observe(row, state, now)
+    log.info(
+        "event processed", extra={"event_id": row.event_id, "event_type": row.type, "state": state}
+    )
+
+
 def process_stripe_event(event_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
     """Apply one stored event; return the row's final state. Safe to call any number of times."""
     with uow:
-        row = uow.inbox.get(event_id, lock=True)
-        if row is None:
-            log.warning("event not in inbox", extra={"event_id": event_id})
-            return "missing"
-        if row.state in DONE_STATES:
-            return row.state
         try:
-            event = resolve(json.loads(row.payload), deps.gateway.retrieve, deps.verify_by_fetch)
-            command = to_command(event)
-            state = "ignored" if command is None else HANDLERS[type(command)](command, uow, deps)
+            row, state = _apply(event_id, uow, deps)
         except DomainError as exc:
             # A broken rule will not heal by retrying: park the event for a human.
             uow.rollback()
@@ -102,14 +122,8 @@ def process_stripe_event(event_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
             uow.commit()
             log.warning("event dead", extra={"event_id": event_id, "code": exc.code})
             return "dead"
-        note = STALE_NOTE if state == "skipped_stale" else None
-        now = _now()
-        uow.inbox.mark(event_id, state, now, error=note, attempt=True)
-        messagebus.commit(uow, deps)
-    _observe(row, state, now)
-    log.info(
-        "event processed", extra={"event_id": event_id, "event_type": row.type, "state": state}
-    )
+        uow.commit()
+    _done(row, state, _now())
     return state
 
 
@@ -119,13 +133,49 @@ def process_stripe_events(
     deps: Deps,
     retry_alone: Callable[[str], bool],
 ) -> dict[str, int]:
-    """The events of one receiver commit, each in its own transaction, in order.
+    """The events of one receiver commit, in order: together in one transaction (one commit,
+    one fsync, each organization loaded once), each with the outcome it would have alone.
 
-    An event that fails is recorded and handed to `retry_alone` (the single-event task, which
-    retries it with backoff until it is applied or `dead`); the others go on. If the hand-over
-    fails too, the row is still pending and the sweeper sends it again. Returns a count of
-    the final states.
+    If anything goes wrong in the shared transaction (a broken rule, a lost race, a
+    deadlock), it is rolled back whole and the events are applied one by one, each in its own
+    transaction, as `process_stripe_event` does. Returns a count of the final states.
     """
+    if len(event_ids) > 1:
+        try:
+            return _apply_together(event_ids, unit_of_work(), deps)
+        except SoftTimeLimitExceeded:
+            raise  # out of time: the batch is redelivered or swept
+        except Exception as exc:
+            log.info(
+                "batch applied one by one",
+                extra={"events": len(event_ids), "error": type(exc).__name__},
+            )
+    return _apply_one_by_one(event_ids, unit_of_work, deps, retry_alone)
+
+
+def _apply_together(event_ids: list[str], uow: SqlUnitOfWork, deps: Deps) -> dict[str, int]:
+    with uow:
+        applied = []
+        for event_id in event_ids:
+            applied.append(_apply(event_id, uow, deps))
+            uow.flush()  # the next event of the same organization reads what this one wrote
+        uow.commit()
+    now = _now()
+    for row, state in applied:
+        _done(row, state, now)
+    return dict(Counter(state for _, state in applied))
+
+
+def _apply_one_by_one(
+    event_ids: list[str],
+    unit_of_work: Callable[[], SqlUnitOfWork],
+    deps: Deps,
+    retry_alone: Callable[[str], bool],
+) -> dict[str, int]:
+    """Each event in its own transaction. One that fails is recorded and handed to
+    `retry_alone` (the single-event task, which retries it with backoff until it is applied or
+    `dead`); the others go on. If the hand-over fails too, the row is still pending and the
+    sweeper sends it again."""
     states: Counter[str] = Counter()
     for event_id in event_ids:
         try:

@@ -78,8 +78,10 @@ def store(uow: SqlUnitOfWork, event: dict) -> str:
     return store_event(uow.engine, event)
 
 
-def sub_event(seats: int, created: int, event_id: str | None = None, **kw) -> dict:
-    obj = samples.subscription_object(customer="cus_acme", seats=seats, **kw)
+def sub_event(
+    seats: int, created: int, event_id: str | None = None, customer: str = "cus_acme", **kw
+) -> dict:
+    obj = samples.subscription_object(customer=customer, seats=seats, **kw)
     return samples.event("customer.subscription.updated", obj, created=created, event_id=event_id)
 
 
@@ -187,3 +189,37 @@ def test_a_failed_hand_over_leaves_the_event_pending_for_the_sweeper(uow) -> Non
     )
     assert states == {"pending": 1}
     assert state_of(uow, broken)[0] in ("received", "queued")
+
+
+def test_a_batch_in_one_transaction_gives_each_change_its_own_license_version(uow) -> None:
+    ids = [store(uow, sub_event(seats=n, created=10 * n)) for n in (1, 2, 3)]
+    replayed = [*ids, ids[0]]  # a duplicate in the same message is a no-op
+    transactions: list[SqlUnitOfWork] = []
+
+    def unit_of_work() -> SqlUnitOfWork:
+        transactions.append(SqlUnitOfWork(uow.engine))
+        return transactions[-1]
+
+    states = stripe_events.process_stripe_events(replayed, unit_of_work, DEPS, lambda _: False)
+    assert states == {"applied": 4}  # the duplicate reports the state its row already has
+    assert len(transactions) == 1  # all of them in one transaction, none applied alone
+    with uow:
+        org = uow.organizations.list()[0]
+        history = uow.licenses.history(org.id)
+    assert [(x.version, x.seats, x.status) for x in sorted(history, key=lambda x: x.version)] == [
+        (1, 1, "superseded"),
+        (2, 2, "superseded"),
+        (3, 3, "current"),
+    ]
+
+
+def test_a_broken_rule_in_a_batch_costs_only_its_own_event(uow) -> None:
+    good = store(uow, sub_event(seats=2, created=10))
+    stranger = store(uow, sub_event(seats=9, created=20, customer="cus_nobody"))
+    later = store(uow, sub_event(seats=4, created=30))
+    states = stripe_events.process_stripe_events(
+        [good, stranger, later], lambda: SqlUnitOfWork(uow.engine), DEPS, lambda _: False
+    )
+    assert states == {"applied": 2, "dead": 1}
+    assert state_of(uow, stranger)[0] == "dead"
+    assert seats_of(uow) == 4
