@@ -38,6 +38,9 @@ class SqlOrganizationRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
         self.seen: list[Organization] = []
+        # Row locks are held to the end of the transaction: an organization locked once is
+        # not asked for again (a task message's events often share organizations).
+        self._locked: list[Organization] = []
 
     def add(self, organization: Organization) -> None:
         self.session.add(organization)
@@ -52,6 +55,9 @@ class SqlOrganizationRepository:
                     self.session.add(entry)
 
     def get(self, organization_id: str, *, lock: bool = False) -> Organization | None:
+        held = next((o for o in self._locked if o.id == organization_id), None)
+        if held is not None:
+            return held
         query = select(Organization).where(organizations.c.id == organization_id)
         return self._one(query, lock)
 
@@ -63,6 +69,9 @@ class SqlOrganizationRepository:
         return org
 
     def get_by_customer(self, customer_id: str, *, lock: bool = False) -> Organization | None:
+        held = next((o for o in self._locked if o.stripe_customer_id == customer_id), None)
+        if held is not None:
+            return held
         query = select(Organization).where(organizations.c.stripe_customer_id == customer_id)
         return self._one(query, lock)
 
@@ -81,6 +90,8 @@ class SqlOrganizationRepository:
         found = self.session.scalars(query).first()
         if found is not None and found not in self.seen:
             self.seen.append(found)
+        if found is not None and lock:
+            self._locked.append(found)
         return found
 
 

@@ -223,3 +223,25 @@ def test_a_broken_rule_in_a_batch_costs_only_its_own_event(uow) -> None:
     assert states == {"applied": 2, "dead": 1}
     assert state_of(uow, stranger)[0] == "dead"
     assert seats_of(uow) == 4
+
+
+def test_a_batch_locks_and_loads_each_organization_once(uow) -> None:
+    from sqlalchemy import event
+
+    ids = [store(uow, sub_event(seats=n, created=10 * n)) for n in (1, 2, 3, 4)]
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args) -> None:
+        statements.append(statement)
+
+    event.listen(uow.engine, "before_cursor_execute", seen)
+    try:
+        states = stripe_events.process_stripe_events(
+            ids, lambda: SqlUnitOfWork(uow.engine), DEPS, lambda _: False
+        )
+    finally:
+        event.remove(uow.engine, "before_cursor_execute", seen)
+    assert states == {"applied": 4}
+    loads = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert sum("FROM organizations" in s for s in loads) == 1
+    assert sum("FROM subscriptions" in s for s in loads) == 1
