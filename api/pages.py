@@ -15,7 +15,6 @@ from typing import Any
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -25,7 +24,9 @@ from flask import (
 )
 
 from adapters.tokens import token_hash
-from api import context
+from api import context, validation
+from api.errors import ApiError
+from api.files import download
 from api.serializers import upgrades as serializers
 from api.statuses import status_of
 from api.subscriptions import subscriptions_of
@@ -143,20 +144,19 @@ def upgrade_form(org_id: str, license_type: str) -> Any:
 def estimate(org_id: str, license_type: str) -> Any:
     member = _member(org_id)
     _require_upgrader(member)
+    form = request.form
     try:
-        seats = int(request.form.get("seats", ""))
-    except ValueError:
-        return {"error": {"code": "invalid_request", "message": "seats must be a number"}}, 400
-    cmd = RequestEstimate(
-        org_id,
-        member.id,
-        license_type,
-        seats,
-        request.form.get("interval", ""),
-        request.form.get("discount_code", "").strip() or None,
-    )
-    try:
+        cmd = RequestEstimate(
+            org_id,
+            member.id,
+            license_type,
+            validation.seats(form.get("seats", "")),
+            validation.interval(form.get("interval", "")),
+            validation.text("discount_code", form.get("discount_code", "").strip() or None, False),
+        )
         result = upgrade_service.request_estimate(cmd, context.uow(), context.deps())
+    except ApiError as exc:
+        return {"error": {"code": exc.code, "message": exc.message}}, exc.status
     except DomainError as exc:
         return {"error": {"code": exc.code, "message": exc.message}}, status_of(exc)
     return serializers.estimate(result)
@@ -166,12 +166,12 @@ def estimate(org_id: str, license_type: str) -> Any:
 def pay(org_id: str, license_type: str) -> Any:
     member = _member(org_id)
     _require_upgrader(member)
-    cmd = SubmitUpgrade(
-        org_id,
-        member.id,
-        request.form.get("estimate_id", ""),
-        request.form.get("idempotency_key") or None,
-    )
+    try:  # both fields come from the page itself: a bad one was tampered with
+        estimate_id = validation.text("estimate_id", request.form.get("estimate_id", ""))
+        key = validation.idempotency_key(request.form.get("idempotency_key"))
+    except ApiError as exc:
+        abort(400, exc.message)
+    cmd = SubmitUpgrade(org_id, member.id, str(estimate_id), key)
     try:
         upgrade, _ = upgrade_service.submit_upgrade(cmd, context.uow(), context.deps())
     except DomainError as exc:
@@ -238,7 +238,7 @@ def offline_add(org_id: str, license_type: str) -> Any:
             org_id,
             member,
             license_type,
-            request.form.get("machine_id", "").strip() or "-",
+            request.form.get("machine_id", "").strip(),
         )
     except DomainError as exc:
         flash(exc.message, "error")
@@ -265,9 +265,6 @@ def offline_file(org_id: str, license_type: str, activation_id: str) -> Any:
         item = work.licenses.activation(org_id, activation_id)
     if item is None or not item.active:
         abort(404)
-    text = license_service.license_file(context.deps(), item)
-    return current_app.response_class(
-        text,
-        mimetype="application/json",
-        headers={"Content-Disposition": f'attachment; filename="{item.id}-{item.machine_id}.json"'},
+    return download(
+        license_service.license_file(context.deps(), item), f"{item.id}-{item.machine_id}"
     )

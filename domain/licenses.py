@@ -11,6 +11,7 @@ and expire at the cycle's end; active ones never exceed the seats.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -53,6 +54,26 @@ class LicenseNotFound(DomainError):
     """No such license for this organization."""
 
     code = "license_not_found"
+
+
+class InvalidMachineId(DomainError):
+    """A machine id is 1 to 64 letters, digits, '.', '_', ':' or '-' (it is signed into the
+    file and names the download, so it carries no quotes, spaces or line breaks)."""
+
+    code = "invalid_machine_id"
+
+
+MACHINE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+
+
+def check_machine_id(machine_id: str) -> str:
+    """The machine id as bound into offline licenses, or InvalidMachineId."""
+    if not MACHINE_ID.fullmatch(machine_id):
+        raise InvalidMachineId(
+            "a machine id is 1 to 64 letters, digits, '.', '_', ':' or '-',"
+            " starting with a letter or digit"
+        )
+    return machine_id
 
 
 class OfflineSubject(Protocol):

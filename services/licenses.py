@@ -19,6 +19,7 @@ from domain.licenses import (
     License,
     LicenseStatus,
     OfflineActivation,
+    check_machine_id,
     check_offline_allowed,
     check_seat_free,
     valid_until,
@@ -110,6 +111,7 @@ def activate_offline(
     uow: SqlUnitOfWork, deps: Deps, org_id: str, member: Member, license_type: str, machine_id: str
 ) -> tuple[OfflineActivation, bool]:
     """Bind a machine to a seat; (activation, created). The same machine gets its own back."""
+    check_machine_id(machine_id)
     now = deps.clock.now()
     with uow:
         member.require_upgrader()
