@@ -26,6 +26,13 @@ class LicenseStatus(StrEnum):
     REVOKED = "revoked"
 
 
+class LicenseKind(StrEnum):
+    """What a license file is: a subscription's license, or one machine's offline license."""
+
+    SUBSCRIPTION = "subscription"
+    OFFLINE = "offline"
+
+
 class ActivationStatus(StrEnum):
     ACTIVE = "active"
     RELEASED = "released"
@@ -103,7 +110,7 @@ class License:
     def claims(self) -> dict[str, object]:
         """The signed content of the license file."""
         return {
-            "kind": "subscription",
+            "kind": LicenseKind.SUBSCRIPTION.value,
             "license_id": self.id,
             "organization_id": self.organization_id,
             "license_type": self.license_type,
@@ -135,7 +142,7 @@ class OfflineActivation:
 
     def claims(self) -> dict[str, object]:
         return {
-            "kind": "offline",
+            "kind": LicenseKind.OFFLINE.value,
             "license_id": self.id,
             "organization_id": self.organization_id,
             "license_type": self.license_type,
