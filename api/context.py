@@ -31,7 +31,8 @@ def member_of(org_id: str) -> Member:
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401, "unauthenticated", "send Authorization: Bearer <token>")
     with uow() as work:
-        member = work.members.by_token_hash(token_hash(token.strip()))
+        found = work.members.valid_token(token_hash(token.strip()), deps().clock.now())
+    member = found[0] if found else None
     if member is None or member.removed_at is not None:
         raise ApiError(401, "unauthenticated", "the token is not valid")
     if member.organization_id != org_id:

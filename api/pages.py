@@ -33,6 +33,7 @@ from api.subscriptions import subscriptions_of
 from domain.commands import RequestEstimate, SubmitUpgrade
 from domain.errors import DomainError
 from domain.model import Member
+from services import directory
 from services import licenses as license_service
 from services import upgrades as upgrade_service
 
@@ -72,12 +73,20 @@ def _member(org_id: str | None = None) -> Member:
         abort(redirect(url_for("pages.signin")))
     with context.uow() as work:
         member = work.members.get(member_id)
-    if member is None or member.removed_at is not None:
+    if member is None or not _session_current(member):
         session.clear()
         abort(redirect(url_for("pages.signin")))
     if org_id is not None and member.organization_id != org_id:
         abort(404)
     return member
+
+
+def _session_current(member: Member) -> bool:
+    """Not removed, not signed out since (the session version), its token not expired."""
+    if member.removed_at is not None or session.get("sv") != member.session_version:
+        return False
+    expires = session.get("exp")
+    return expires is None or context.deps().clock.now().timestamp() < float(expires)
 
 
 @bp.get("/")
@@ -90,19 +99,28 @@ def home() -> Any:
 @bp.route("/signin", methods=["GET", "POST"])
 def signin() -> Any:
     if request.method == "POST":
+        given = token_hash(request.form.get("token", "").strip())
         with context.uow() as work:
-            member = work.members.by_token_hash(token_hash(request.form.get("token", "").strip()))
-        if member is None or member.removed_at is not None:
+            found = work.members.valid_token(given, context.deps().clock.now())
+        if found is None or found[0].removed_at is not None:
             flash("That token is not valid.", "error")
             return render_template("signin.html"), 401
+        member, expires = found
         session.clear()
-        session.update(member_id=member.id, org_id=member.organization_id)
+        session.update(
+            member_id=member.id,
+            org_id=member.organization_id,
+            sv=member.session_version,
+            exp=expires.timestamp() if expires else None,
+        )
         return redirect(url_for("pages.subscriptions", org_id=member.organization_id))
     return render_template("signin.html")
 
 
 @bp.post("/signout")
 def signout() -> Any:
+    if session.get("member_id"):  # ends this cookie and any copy of it, server-side
+        directory.end_sessions(context.uow(), str(session["member_id"]))
     session.clear()
     return redirect(url_for("pages.signin"))
 
