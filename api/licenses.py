@@ -83,9 +83,8 @@ def create_offline(org_id: str) -> Any:
 @bp.get("/organizations/<org_id>/offline-licenses/<activation_id>/file")
 def offline_file(org_id: str, activation_id: str) -> Any:
     context.member_of(org_id)
-    with context.uow() as uow:
-        item = uow.licenses.activation(org_id, activation_id)
-    if item is None or not item.active:
+    item = license_service.offline_file(context.uow(), context.deps(), org_id, activation_id)
+    if item is None:
         raise ActivationNotFound(f"no active offline license {activation_id!r}")
     return download(
         license_service.license_file(context.deps(), item), f"{item.id}-{item.machine_id}"

@@ -240,8 +240,17 @@ def offline(org_id: str, license_type: str) -> Any:
     with context.uow() as work:
         items = work.licenses.activations(org_id, license_type)
     active = [a for a in items if a.active]
+    now = context.deps().clock.now()
+    held = [a for a in items if not a.active and a.holds_seat(now)]
     return render_template(
-        "offline.html", org_id=org_id, sub=sub, member=member, active=active, used=len(active)
+        "offline.html",
+        org_id=org_id,
+        sub=sub,
+        member=member,
+        active=active,
+        used=len(active),
+        held=len(held),
+        held_until=max((a.expires_at for a in held), default=None),
     )
 
 
@@ -279,9 +288,8 @@ def offline_release(org_id: str, license_type: str, activation_id: str) -> Any:
 @bp.get("/orgs/<org_id>/offline/<license_type>/<activation_id>/file")
 def offline_file(org_id: str, license_type: str, activation_id: str) -> Any:
     _member(org_id)
-    with context.uow() as work:
-        item = work.licenses.activation(org_id, activation_id)
-    if item is None or not item.active:
+    item = license_service.offline_file(context.uow(), context.deps(), org_id, activation_id)
+    if item is None:
         abort(404)
     return download(
         license_service.license_file(context.deps(), item), f"{item.id}-{item.machine_id}"
