@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from config.settings import ConfigError, Settings
+from domain.licenses import LicenseKind
 
 
 def canonical(claims: dict[str, Any]) -> bytes:
@@ -98,9 +99,17 @@ class Verdict:
 
 
 def verify_file(
-    text: str, public_key_b64: str, machine_id: str | None = None, now: datetime | None = None
+    text: str,
+    public_key_b64: str,
+    machine_id: str | None = None,
+    now: datetime | None = None,
+    *,
+    kind: str | None = None,
 ) -> Verdict:
-    """Check a license file offline: signature, revocation, expiry, machine binding."""
+    """Check a license file offline: signature, kind, revocation, expiry, machine binding.
+
+    The file must be the kind the caller verifies: `kind`, or offline when a machine id is
+    given (a subscription license is bound to no machine, so it never passes as one)."""
     try:
         document = json.loads(text)
         claims, signature = document["license"], base64.b64decode(document["signature"])
@@ -113,19 +122,39 @@ def verify_file(
         return Verdict(
             False, "signature does not match: the file was edited or signed by another key", claims
         )
-    current = now or datetime.now(UTC)
+    problem = _kind_problem(claims, machine_id, kind) or _validity_problem(claims, now)
+    if problem is None and claims.get("kind") == LicenseKind.OFFLINE:
+        problem = _binding_problem(claims, machine_id)
+    return Verdict(problem is None, problem or "valid", claims)
+
+
+def _kind_problem(claims: dict[str, Any], machine_id: str | None, kind: str | None) -> str | None:
+    if kind == LicenseKind.SUBSCRIPTION and machine_id is not None:
+        return "a subscription license is bound to no machine: verify it without --machine-id"
+    expected = kind or (LicenseKind.OFFLINE.value if machine_id is not None else None)
+    found = claims.get("kind")
+    if expected is None or found == expected:
+        return None
+    return f"this is {_a(found)} license, not {_a(expected)} license"
+
+
+def _a(kind: object) -> str:
+    return "an offline" if kind == LicenseKind.OFFLINE else f"a {kind}"
+
+
+def _validity_problem(claims: dict[str, Any], now: datetime | None) -> str | None:
     if claims.get("revoked"):
-        return Verdict(False, "license was revoked", claims)
+        return "license was revoked"
     expiry = claims.get("expires_at") or claims.get("valid_until")
+    current = now or datetime.now(UTC)
     if not expiry or datetime.fromisoformat(expiry.replace("Z", "+00:00")) <= current:
-        return Verdict(False, f"license expired at {expiry}", claims)
-    if claims.get("kind") == "offline":
-        if machine_id is None:
-            return Verdict(False, "offline license: give --machine-id to check the binding", claims)
-        if machine_id != claims.get("machine_id"):
-            return Verdict(
-                False,
-                f"license is bound to machine {claims.get('machine_id')!r}, not {machine_id!r}",
-                claims,
-            )
-    return Verdict(True, "valid", claims)
+        return f"license expired at {expiry}"
+    return None
+
+
+def _binding_problem(claims: dict[str, Any], machine_id: str | None) -> str | None:
+    if machine_id is None:
+        return "offline license: give --machine-id to check the binding"
+    if machine_id != claims.get("machine_id"):
+        return f"license is bound to machine {claims.get('machine_id')!r}, not {machine_id!r}"
+    return None

@@ -108,6 +108,7 @@ members = Table(
     Column("email", String(320), nullable=False),
     Column("role", String(16), nullable=False),
     Column("removed_at", UTCDateTime),
+    Column("session_version", Integer, nullable=False, server_default="0"),
     UniqueConstraint("organization_id", "email"),
 )
 
@@ -119,6 +120,7 @@ api_tokens = Table(
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("revoked_at", UTCDateTime),
+    Column("expires_at", UTCDateTime),
 )
 
 catalog_prices = Table(

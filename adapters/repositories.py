@@ -244,6 +244,53 @@ class SqlMemberRepository:
             insert(api_tokens).values(member_id=member_id, token_hash=token_hash, created_at=now)
         )
 
+    def valid_token(self, token_hash: str, now: datetime) -> tuple[Member, datetime | None] | None:
+        """The member of an unrevoked, unexpired token, and when that token expires."""
+        query = (
+            select(Member, api_tokens.c.expires_at)
+            .join(api_tokens, api_tokens.c.member_id == members.c.id)
+            .where(
+                api_tokens.c.token_hash == token_hash,
+                api_tokens.c.revoked_at.is_(None),
+                or_(api_tokens.c.expires_at.is_(None), api_tokens.c.expires_at > now),
+            )
+        )
+        row = self.session.execute(query).first()
+        return (row[0], row[1]) if row else None
+
+    def add_expiring_token(
+        self, member_id: str, token_hash: str, now: datetime, expires_at: datetime | None
+    ) -> int:
+        values = dict(member_id=member_id, token_hash=token_hash, created_at=now)
+        statement = insert(api_tokens).values(**values, expires_at=expires_at)
+        return int(self.session.execute(statement.returning(api_tokens.c.id)).scalar_one())
+
+    def revoke_token(self, token_id: int, now: datetime) -> str | None:
+        """Revoke a token that is not revoked yet; its member's id, or None."""
+        statement = (
+            update(api_tokens)
+            .where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+            .returning(api_tokens.c.member_id)
+        )
+        row = self.session.execute(statement).first()
+        return str(row.member_id) if row else None
+
+    def of_organization(self, organization_id: str) -> list[Member]:
+        query = select(Member).where(members.c.organization_id == organization_id)
+        return list(self.session.scalars(query.order_by(members.c.email)))
+
+    def tokens(self, organization_id: str) -> list[dict[str, Any]]:
+        """An organization's tokens (never their hashes), oldest first."""
+        t = api_tokens.c
+        query = (
+            select(t.id, t.member_id, members.c.email, t.created_at, t.expires_at, t.revoked_at)
+            .join(members, t.member_id == members.c.id)
+            .where(members.c.organization_id == organization_id)
+            .order_by(t.id)
+        )
+        return [dict(row._mapping) for row in self.session.execute(query)]
+
 
 class SqlLicenseRepository:
     def __init__(self, session: Session) -> None:

@@ -12,6 +12,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     """Application factory used by gunicorn (`api:create_app()`) and by tests."""
     from api import licenses, openapi, pages, subscriptions, upgrades
     from api.errors import register_error_handlers
+    from api.security import install_security_headers
     from config.celery import make_celery
     from config.database import make_engine
     from config.logging import configure_logging
@@ -38,5 +39,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     for feature in (subscriptions, upgrades, licenses, openapi, pages):
         app.register_blueprint(feature.bp)
     register_error_handlers(app)
+    install_security_headers(app, settings)
     install_common(app, settings, engine, celery, name="api")
     return app

@@ -8,13 +8,11 @@ from flask import current_app, g, request
 
 from adapters.tokens import token_hash
 from adapters.unit_of_work import SqlUnitOfWork
+from api import validation
 from api.errors import ApiError
 from domain.errors import OrganizationNotFound
-from domain.model import Interval, Member
+from domain.model import Member
 from services.deps import Deps
-
-INTERVALS = tuple(i.value for i in Interval)
-MAX_SEATS = 100_000
 
 
 def uow() -> SqlUnitOfWork:
@@ -33,7 +31,8 @@ def member_of(org_id: str) -> Member:
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401, "unauthenticated", "send Authorization: Bearer <token>")
     with uow() as work:
-        member = work.members.by_token_hash(token_hash(token.strip()))
+        found = work.members.valid_token(token_hash(token.strip()), deps().clock.now())
+    member = found[0] if found else None
     if member is None or member.removed_at is not None:
         raise ApiError(401, "unauthenticated", "the token is not valid")
     if member.organization_id != org_id:
@@ -51,10 +50,10 @@ def body() -> dict[str, Any]:
 
 def field(data: dict[str, Any], name: str, kind: type, required: bool = True) -> Any:
     value = data.get(name)
+    if kind is str:
+        return validation.text(name, value, required)
     if value is None and not required:
         return None
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-        raise ApiError(400, "invalid_request", f"{name} must be a {kind.__name__}")
-    if isinstance(value, str) and not (0 < len(value) <= 64):
-        raise ApiError(400, "invalid_request", f"{name} must be 1 to 64 characters")
+        raise validation.invalid(f"{name} must be a {kind.__name__}")
     return value

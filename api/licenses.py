@@ -4,24 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response
+from flask import Blueprint
 
 from api import context
-from api.errors import ApiError
+from api.files import download
 from api.serializers.licenses import activation as _activation
 from api.serializers.licenses import license as _license
 from domain.licenses import ActivationNotFound, License, LicenseNotFound
 from services import licenses as license_service
 
 bp = Blueprint("licenses", __name__, url_prefix="/api/v1")
-
-
-def _file(text: str, name: str) -> Response:
-    return Response(
-        text,
-        mimetype="application/json",
-        headers={"Content-Disposition": f'attachment; filename="{name}.json"'},
-    )
 
 
 @bp.get("/organizations/<org_id>/licenses")
@@ -48,7 +40,9 @@ def license_file(org_id: str, license_id: str) -> Any:
         item = uow.licenses.get(org_id, license_id)
     if item is None:
         raise LicenseNotFound(f"no license {license_id!r}")
-    return _file(license_service.license_file(context.deps(), item), f"{item.id}-v{item.version}")
+    return download(
+        license_service.license_file(context.deps(), item), f"{item.id}-v{item.version}"
+    )
 
 
 @bp.get("/organizations/<org_id>/offline-licenses")
@@ -74,8 +68,6 @@ def create_offline(org_id: str) -> Any:
     member = context.member_of(org_id)
     data = context.body()
     machine_id = context.field(data, "machine_id", str)
-    if not machine_id.strip():
-        raise ApiError(400, "invalid_request", "machine_id must not be blank")
     item, created = license_service.activate_offline(
         context.uow(),
         context.deps(),
@@ -91,11 +83,12 @@ def create_offline(org_id: str) -> Any:
 @bp.get("/organizations/<org_id>/offline-licenses/<activation_id>/file")
 def offline_file(org_id: str, activation_id: str) -> Any:
     context.member_of(org_id)
-    with context.uow() as uow:
-        item = uow.licenses.activation(org_id, activation_id)
-    if item is None or not item.active:
+    item = license_service.offline_file(context.uow(), context.deps(), org_id, activation_id)
+    if item is None:
         raise ActivationNotFound(f"no active offline license {activation_id!r}")
-    return _file(license_service.license_file(context.deps(), item), f"{item.id}-{item.machine_id}")
+    return download(
+        license_service.license_file(context.deps(), item), f"{item.id}-{item.machine_id}"
+    )
 
 
 @bp.delete("/organizations/<org_id>/offline-licenses/<activation_id>")

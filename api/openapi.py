@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Blueprint
 
+from domain.licenses import MACHINE_ID
 from domain.model import Interval
 
 bp = Blueprint("openapi", __name__, url_prefix="/api/v1")
@@ -166,7 +167,12 @@ SCHEMAS: dict[str, Any] = {
     "OfflineLicenseRequest": obj(
         {
             "license_type": {"type": "string", "minLength": 1, "maxLength": 64},
-            "machine_id": {"type": "string", "minLength": 1, "maxLength": 64},
+            "machine_id": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 64,
+                "pattern": f"^{MACHINE_ID.pattern}$",
+            },
         }
     )
     | {"examples": [{"license_type": "node_locked", "machine_id": "build-agent-1"}]},

@@ -15,7 +15,6 @@ from typing import Any
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -25,13 +24,16 @@ from flask import (
 )
 
 from adapters.tokens import token_hash
-from api import context
+from api import context, validation
+from api.errors import ApiError
+from api.files import download
 from api.serializers import upgrades as serializers
 from api.statuses import status_of
 from api.subscriptions import subscriptions_of
 from domain.commands import RequestEstimate, SubmitUpgrade
 from domain.errors import DomainError
 from domain.model import Member
+from services import directory
 from services import licenses as license_service
 from services import upgrades as upgrade_service
 
@@ -71,12 +73,20 @@ def _member(org_id: str | None = None) -> Member:
         abort(redirect(url_for("pages.signin")))
     with context.uow() as work:
         member = work.members.get(member_id)
-    if member is None or member.removed_at is not None:
+    if member is None or not _session_current(member):
         session.clear()
         abort(redirect(url_for("pages.signin")))
     if org_id is not None and member.organization_id != org_id:
         abort(404)
     return member
+
+
+def _session_current(member: Member) -> bool:
+    """Not removed, not signed out since (the session version), its token not expired."""
+    if member.removed_at is not None or session.get("sv") != member.session_version:
+        return False
+    expires = session.get("exp")
+    return expires is None or context.deps().clock.now().timestamp() < float(expires)
 
 
 @bp.get("/")
@@ -89,19 +99,28 @@ def home() -> Any:
 @bp.route("/signin", methods=["GET", "POST"])
 def signin() -> Any:
     if request.method == "POST":
+        given = token_hash(request.form.get("token", "").strip())
         with context.uow() as work:
-            member = work.members.by_token_hash(token_hash(request.form.get("token", "").strip()))
-        if member is None or member.removed_at is not None:
+            found = work.members.valid_token(given, context.deps().clock.now())
+        if found is None or found[0].removed_at is not None:
             flash("That token is not valid.", "error")
             return render_template("signin.html"), 401
+        member, expires = found
         session.clear()
-        session.update(member_id=member.id, org_id=member.organization_id)
+        session.update(
+            member_id=member.id,
+            org_id=member.organization_id,
+            sv=member.session_version,
+            exp=expires.timestamp() if expires else None,
+        )
         return redirect(url_for("pages.subscriptions", org_id=member.organization_id))
     return render_template("signin.html")
 
 
 @bp.post("/signout")
 def signout() -> Any:
+    if session.get("member_id"):  # ends this cookie and any copy of it, server-side
+        directory.end_sessions(context.uow(), str(session["member_id"]))
     session.clear()
     return redirect(url_for("pages.signin"))
 
@@ -143,20 +162,19 @@ def upgrade_form(org_id: str, license_type: str) -> Any:
 def estimate(org_id: str, license_type: str) -> Any:
     member = _member(org_id)
     _require_upgrader(member)
+    form = request.form
     try:
-        seats = int(request.form.get("seats", ""))
-    except ValueError:
-        return {"error": {"code": "invalid_request", "message": "seats must be a number"}}, 400
-    cmd = RequestEstimate(
-        org_id,
-        member.id,
-        license_type,
-        seats,
-        request.form.get("interval", ""),
-        request.form.get("discount_code", "").strip() or None,
-    )
-    try:
+        cmd = RequestEstimate(
+            org_id,
+            member.id,
+            license_type,
+            validation.seats(form.get("seats", "")),
+            validation.interval(form.get("interval", "")),
+            validation.text("discount_code", form.get("discount_code", "").strip() or None, False),
+        )
         result = upgrade_service.request_estimate(cmd, context.uow(), context.deps())
+    except ApiError as exc:
+        return {"error": {"code": exc.code, "message": exc.message}}, exc.status
     except DomainError as exc:
         return {"error": {"code": exc.code, "message": exc.message}}, status_of(exc)
     return serializers.estimate(result)
@@ -166,12 +184,12 @@ def estimate(org_id: str, license_type: str) -> Any:
 def pay(org_id: str, license_type: str) -> Any:
     member = _member(org_id)
     _require_upgrader(member)
-    cmd = SubmitUpgrade(
-        org_id,
-        member.id,
-        request.form.get("estimate_id", ""),
-        request.form.get("idempotency_key") or None,
-    )
+    try:  # both fields come from the page itself: a bad one was tampered with
+        estimate_id = validation.text("estimate_id", request.form.get("estimate_id", ""))
+        key = validation.idempotency_key(request.form.get("idempotency_key"))
+    except ApiError as exc:
+        abort(400, exc.message)
+    cmd = SubmitUpgrade(org_id, member.id, str(estimate_id), key)
     try:
         upgrade, _ = upgrade_service.submit_upgrade(cmd, context.uow(), context.deps())
     except DomainError as exc:
@@ -222,8 +240,17 @@ def offline(org_id: str, license_type: str) -> Any:
     with context.uow() as work:
         items = work.licenses.activations(org_id, license_type)
     active = [a for a in items if a.active]
+    now = context.deps().clock.now()
+    held = [a for a in items if not a.active and a.holds_seat(now)]
     return render_template(
-        "offline.html", org_id=org_id, sub=sub, member=member, active=active, used=len(active)
+        "offline.html",
+        org_id=org_id,
+        sub=sub,
+        member=member,
+        active=active,
+        used=len(active),
+        held=len(held),
+        held_until=max((a.expires_at for a in held), default=None),
     )
 
 
@@ -238,7 +265,7 @@ def offline_add(org_id: str, license_type: str) -> Any:
             org_id,
             member,
             license_type,
-            request.form.get("machine_id", "").strip() or "-",
+            request.form.get("machine_id", "").strip(),
         )
     except DomainError as exc:
         flash(exc.message, "error")
@@ -261,13 +288,9 @@ def offline_release(org_id: str, license_type: str, activation_id: str) -> Any:
 @bp.get("/orgs/<org_id>/offline/<license_type>/<activation_id>/file")
 def offline_file(org_id: str, license_type: str, activation_id: str) -> Any:
     _member(org_id)
-    with context.uow() as work:
-        item = work.licenses.activation(org_id, activation_id)
-    if item is None or not item.active:
+    item = license_service.offline_file(context.uow(), context.deps(), org_id, activation_id)
+    if item is None:
         abort(404)
-    text = license_service.license_file(context.deps(), item)
-    return current_app.response_class(
-        text,
-        mimetype="application/json",
-        headers={"Content-Disposition": f'attachment; filename="{item.id}-{item.machine_id}.json"'},
+    return download(
+        license_service.license_file(context.deps(), item), f"{item.id}-{item.machine_id}"
     )

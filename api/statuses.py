@@ -4,7 +4,12 @@ that reads over HTTP. An error not listed is a broken rule: 422."""
 from __future__ import annotations
 
 from domain import errors
-from domain.licenses import ActivationNotFound, LicenseNotFound, OfflineSeatsExhausted
+from domain.licenses import (
+    ActivationNotFound,
+    InvalidMachineId,
+    LicenseNotFound,
+    OfflineSeatsExhausted,
+)
 
 _BY_ERROR: dict[type[errors.DomainError], int] = {
     errors.OrganizationNotFound: 404,
@@ -12,6 +17,7 @@ _BY_ERROR: dict[type[errors.DomainError], int] = {
     errors.UpgradeNotFound: 404,
     ActivationNotFound: 404,
     LicenseNotFound: 404,
+    InvalidMachineId: 400,
     errors.NotOwnerOrAdmin: 403,
     errors.UpgradeAlreadyOpen: 409,
     errors.EstimateStale: 409,

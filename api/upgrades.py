@@ -6,8 +6,8 @@ from typing import Any
 
 from flask import Blueprint, request
 
-from api.context import INTERVALS, MAX_SEATS, body, deps, field, member_of, uow
-from api.errors import ApiError
+from api import validation
+from api.context import body, deps, field, member_of, uow
 from api.serializers import upgrades as serializers
 from domain.commands import CancelUpgrade, RequestEstimate, SubmitUpgrade
 from domain.errors import OneLicenseTypePerUpgrade, UpgradeNotFound
@@ -22,12 +22,8 @@ def create_estimate(org_id: str) -> Any:
     data = body()
     if isinstance(data.get("license_type"), list) or "license_types" in data:
         raise OneLicenseTypePerUpgrade("an upgrade changes exactly one license type")
-    seats = field(data, "seats", int)
-    if not 1 <= seats <= MAX_SEATS:
-        raise ApiError(400, "invalid_request", f"seats must be between 1 and {MAX_SEATS}")
-    interval = field(data, "interval", str)
-    if interval not in INTERVALS:
-        raise ApiError(400, "invalid_request", "interval must be 'month' or 'year'")
+    seats = validation.seats(field(data, "seats", int))
+    interval = validation.interval(field(data, "interval", str))
     cmd = RequestEstimate(
         organization_id=org_id,
         member_id=member.id,
@@ -43,9 +39,7 @@ def create_estimate(org_id: str) -> Any:
 @bp.post("/organizations/<org_id>/upgrades")
 def create_upgrade(org_id: str) -> Any:
     member = member_of(org_id)
-    key = request.headers.get("Idempotency-Key", "").strip() or None
-    if key is not None and len(key) > 255:
-        raise ApiError(400, "invalid_request", "Idempotency-Key is at most 255 characters")
+    key = validation.idempotency_key(request.headers.get("Idempotency-Key"))
     cmd = SubmitUpgrade(org_id, member.id, field(body(), "estimate_id", str), key)
     upgrade, created = upgrade_service.submit_upgrade(cmd, uow(), deps())
     return serializers.upgrade(upgrade), 202 if created else 200

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from cli.common import Subparsers, command, group
+from domain.licenses import LicenseKind
 from services import bootstrap
 
 
@@ -16,7 +17,7 @@ def verify(args: argparse.Namespace) -> int:
     key = args.public_key
     if Path(key).is_file():
         key = Path(key).read_text().strip()
-    verdict = verify_file(Path(args.file).read_text(), key, args.machine_id)
+    verdict = verify_file(Path(args.file).read_text(), key, args.machine_id, kind=args.kind)
     if not verdict.ok:
         print(f"invalid: {verdict.reason}", file=sys.stderr)
         return 1
@@ -49,7 +50,15 @@ def register(sub: Subparsers) -> None:
     )
     check.add_argument("file")
     check.add_argument("--public-key", required=True, help="base64 key, or a file holding it")
-    check.add_argument("--machine-id", help="the machine an offline license must be bound to")
+    check.add_argument(
+        "--machine-id",
+        help="the machine an offline license must be bound to (implies --kind offline)",
+    )
+    check.add_argument(
+        "--kind",
+        choices=[k.value for k in LicenseKind],
+        help="the kind the file must be (a subscription license never passes as offline)",
+    )
     command(
         lic,
         "public-key",

@@ -6,7 +6,7 @@ import argparse
 
 from cli.common import Subparsers, command, group, print_json
 from domain.model import Role
-from services import admin, bootstrap
+from services import admin, bootstrap, directory
 
 
 def add(args: argparse.Namespace) -> int:
@@ -16,6 +16,11 @@ def add(args: argparse.Namespace) -> int:
 
 def remove(args: argparse.Namespace) -> int:
     return 0 if admin.remove_member(bootstrap.unit_of_work(), args.member_id) else 1
+
+
+def list_members(args: argparse.Namespace) -> int:
+    print_json(directory.list_members(bootstrap.unit_of_work(), args.org))
+    return 0
 
 
 def register(sub: Subparsers) -> None:
@@ -33,8 +38,16 @@ def register(sub: Subparsers) -> None:
     gone = command(
         member,
         "remove",
-        "remove a member (their tokens stop working)",
+        "remove a member (their tokens stop working, their page sessions end)",
         "seatflow member remove mem_123",
         remove,
     )
     gone.add_argument("member_id")
+    listing = command(
+        member,
+        "list",
+        "list an organization's members and roles",
+        "seatflow member list --org org_123",
+        list_members,
+    )
+    listing.add_argument("--org", required=True)

@@ -5,13 +5,18 @@ from __future__ import annotations
 import argparse
 
 from cli.common import Subparsers, command, group, print_json
-from services import admin, bootstrap
+from services import admin, bootstrap, directory
 
 
 def create(args: argparse.Namespace) -> int:
     print_json(
         admin.create_organization(bootstrap.unit_of_work(), args.name, args.id, args.customer)
     )
+    return 0
+
+
+def list_organizations(args: argparse.Namespace) -> int:
+    print_json(directory.list_organizations(bootstrap.unit_of_work()))
     return 0
 
 
@@ -27,3 +32,4 @@ def register(sub: Subparsers) -> None:
     new.add_argument("--name", required=True)
     new.add_argument("--id", help="organization id (default: generated)")
     new.add_argument("--customer", help="its Stripe customer id (cus_...)")
+    command(org, "list", "list organizations", "seatflow org list", list_organizations)

@@ -65,6 +65,7 @@ class Settings:
     session_secret: str = "development-only-session-secret"
     unpaid_upgrade_hours: int = 23
     data_dir: Path = field(default_factory=default_data_dir)
+    trusted_hosts: tuple[str, ...] = ()  # empty: any Host header is answered
 
     @property
     def production(self) -> bool:
@@ -169,6 +170,9 @@ class Settings:
             session_secret=text("SEATFLOW_SECRET_KEY", "development-only-session-secret"),
             unpaid_upgrade_hours=integer("UNPAID_UPGRADE_HOURS", 23, minimum=1),
             data_dir=data_dir,
+            trusted_hosts=tuple(
+                h.strip() for h in env.get("SEATFLOW_TRUSTED_HOSTS", "").split(",") if h.strip()
+            ),
         )
 
     def ensure_data_dir(self) -> None:

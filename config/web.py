@@ -20,6 +20,8 @@ def install_common(
     app: Flask, settings: Settings, engine: Engine, celery: Celery, name: str
 ) -> None:
     """`name` (receiver, api) is the `app` label of this app's request latency."""
+    if settings.trusted_hosts:  # another Host header gets 400 (no poisoned absolute URLs)
+        app.config["TRUSTED_HOSTS"] = list(settings.trusted_hosts)
 
     @app.before_request
     def _start_clock() -> None:

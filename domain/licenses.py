@@ -5,12 +5,16 @@ trial converted, seats or interval changed by Stripe or reconciliation) and revo
 subscription is canceled. History is append-only: a new version supersedes the previous
 one, which stays readable.
 
-Offline licenses bind one machine to one seat of a node-locked, annual, active subscription
-and expire at the cycle's end; active ones never exceed the seats.
+Offline licenses bind one machine to one seat of a node-locked, annual, active subscription.
+Their files verify without a network, so a released license keeps its seat until its file
+expires; files are short-lived (`OFFLINE_FILE_LIFETIME`, never past the cycle's end) and
+renewed while the license is active. Machines holding a valid file never exceed the seats.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -23,6 +27,13 @@ class LicenseStatus(StrEnum):
     CURRENT = "current"
     SUPERSEDED = "superseded"
     REVOKED = "revoked"
+
+
+class LicenseKind(StrEnum):
+    """What a license file is: a subscription's license, or one machine's offline license."""
+
+    SUBSCRIPTION = "subscription"
+    OFFLINE = "offline"
 
 
 class ActivationStatus(StrEnum):
@@ -55,6 +66,31 @@ class LicenseNotFound(DomainError):
     code = "license_not_found"
 
 
+OFFLINE_FILE_LIFETIME = timedelta(days=30)
+# A file is re-signed at most this often while active (each renewal is a new version).
+OFFLINE_RENEW_STEP = timedelta(days=1)
+
+
+class InvalidMachineId(DomainError):
+    """A machine id is 1 to 64 letters, digits, '.', '_', ':' or '-' (it is signed into the
+    file and names the download, so it carries no quotes, spaces or line breaks)."""
+
+    code = "invalid_machine_id"
+
+
+MACHINE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+
+
+def check_machine_id(machine_id: str) -> str:
+    """The machine id as bound into offline licenses, or InvalidMachineId."""
+    if not MACHINE_ID.fullmatch(machine_id):
+        raise InvalidMachineId(
+            "a machine id is 1 to 64 letters, digits, '.', '_', ':' or '-',"
+            " starting with a letter or digit"
+        )
+    return machine_id
+
+
 class OfflineSubject(Protocol):
     """What the offline rules read of a subscription (`domain.model.Subscription`)."""
 
@@ -82,7 +118,7 @@ class License:
     def claims(self) -> dict[str, object]:
         """The signed content of the license file."""
         return {
-            "kind": "subscription",
+            "kind": LicenseKind.SUBSCRIPTION.value,
             "license_id": self.id,
             "organization_id": self.organization_id,
             "license_type": self.license_type,
@@ -112,9 +148,22 @@ class OfflineActivation:
     def active(self) -> bool:
         return self.status == ActivationStatus.ACTIVE
 
+    def holds_seat(self, now: datetime) -> bool:
+        """Active, or released or revoked with a file that still verifies offline."""
+        return self.active or self.expires_at > now
+
+    def renew(self, now: datetime, cycle_end: datetime) -> bool:
+        """Move an active license's expiry to a fresh file lifetime; True if it changed (the
+        caller signs the new version)."""
+        target = offline_expiry(now, cycle_end)
+        if not self.active or abs(target - self.expires_at) < OFFLINE_RENEW_STEP:
+            return False
+        self.expires_at, self.issued_at, self.version = target, now, self.version + 1
+        return True
+
     def claims(self) -> dict[str, object]:
         return {
-            "kind": "offline",
+            "kind": LicenseKind.OFFLINE.value,
             "license_id": self.id,
             "organization_id": self.organization_id,
             "license_type": self.license_type,
@@ -142,6 +191,20 @@ def check_offline_allowed(sub: OfflineSubject) -> None:
         raise OfflineNotAllowed(f"the subscription is {sub.status}, not active")
 
 
-def check_seat_free(active: int, seats: int) -> None:
-    if active >= seats:
-        raise OfflineSeatsExhausted(f"all {seats} seat(s) have an active offline license")
+def offline_expiry(now: datetime, cycle_end: datetime) -> datetime:
+    return min(cycle_end, now + OFFLINE_FILE_LIFETIME)
+
+
+def check_seat_free(
+    activations: Iterable[OfflineActivation], machine_id: str, seats: int, now: datetime
+) -> None:
+    """A new machine needs a seat no valid file holds; a machine that holds one keeps it."""
+    holding = [a for a in activations if a.holds_seat(now)]
+    machines = {a.machine_id for a in holding}
+    if machine_id in machines or len(machines) < seats:
+        return
+    frees = min((a.expires_at for a in holding if not a.active), default=None)
+    when = f"; a released one frees its seat at {_iso(frees)}" if frees else ""
+    raise OfflineSeatsExhausted(
+        f"all {seats} seat(s) are held by offline licenses whose files are still valid{when}"
+    )

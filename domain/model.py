@@ -68,6 +68,16 @@ class Member:
     email: str
     role: str
     removed_at: datetime | None = None
+    # Page sessions carry the version they began under; a bump ends every one of them.
+    session_version: int = 0
+
+    def end_sessions(self) -> None:
+        """Sign-out, removal and token revocation: no page session started before goes on."""
+        self.session_version += 1
+
+    def remove(self, now: datetime) -> None:
+        self.removed_at = now
+        self.end_sessions()
 
     @property
     def can_upgrade(self) -> bool:

@@ -145,7 +145,7 @@ def remove_member(uow: SqlUnitOfWork, member_id: str) -> bool:
         member = uow.members.get(member_id)
         if member is None:
             return False
-        member.removed_at = datetime.now(UTC)
+        member.remove(datetime.now(UTC))
         uow.commit()
     return True
 

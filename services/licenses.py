@@ -18,8 +18,10 @@ from domain.licenses import (
     License,
     LicenseStatus,
     OfflineActivation,
+    check_machine_id,
     check_offline_allowed,
     check_seat_free,
+    offline_expiry,
     valid_until,
 )
 from domain.model import Member, Organization, Subscription, SubscriptionStatus, offline_allowed
@@ -99,10 +101,7 @@ def _follow_offline(
         if revoked or not sub.offline_allowed:
             activation.status = ActivationStatus.REVOKED.value
             continue
-        if activation.expires_at != sub.current_period_end:
-            activation.expires_at = sub.current_period_end
-            activation.version += 1
-            activation.issued_at = now
+        if activation.renew(now, sub.current_period_end):
             activation.signature = deps.signer.sign(activation.claims())
 
 
@@ -110,6 +109,7 @@ def activate_offline(
     uow: UnitOfWork, deps: Deps, org_id: str, member: Member, license_type: str, machine_id: str
 ) -> tuple[OfflineActivation, bool]:
     """Bind a machine to a seat; (activation, created). The same machine gets its own back."""
+    check_machine_id(machine_id)
     now = deps.clock.now()
     with uow:
         member.require_upgrader()
@@ -118,18 +118,21 @@ def activate_offline(
         if sub is None or sub.seats < 1:
             raise NoLicenseBought(f"no {license_type} license was bought yet")
         check_offline_allowed(sub)
-        active = uow.licenses.activations(org.id, license_type, active_only=True)
-        same = next((a for a in active if a.machine_id == machine_id), None)
+        every = uow.licenses.activations(org.id, license_type)
+        same = next((a for a in every if a.active and a.machine_id == machine_id), None)
         if same is not None:
+            if same.renew(now, sub.current_period_end):
+                same.signature = deps.signer.sign(same.claims())
+                uow.commit()
             return same, False
-        check_seat_free(len(active), sub.seats)
+        check_seat_free(every, machine_id, sub.seats, now)
         activation = OfflineActivation(
             id=f"off_{secrets.token_hex(10)}",
             organization_id=org.id,
             license_type=license_type,
             machine_id=machine_id,
             issued_at=now,
-            expires_at=sub.current_period_end,
+            expires_at=offline_expiry(now, sub.current_period_end),
         )
         activation.signature = deps.signer.sign(activation.claims())
         uow.licenses.add(activation)
@@ -148,6 +151,25 @@ def release_offline(
             raise ActivationNotFound(f"no offline license {activation_id!r}")
         if activation.active:
             activation.status = ActivationStatus.RELEASED.value
+            uow.commit()
+    return activation
+
+
+def offline_file(
+    uow: SqlUnitOfWork, deps: Deps, org_id: str, activation_id: str
+) -> OfflineActivation | None:
+    """An active offline license to download, renewed first when its file is due (files are
+    short-lived); None if there is no such active license."""
+    with uow:
+        org = uow.organizations.locked(org_id)
+        activation = uow.licenses.activation(org.id, activation_id)
+        if activation is None or not activation.active:
+            return None
+        sub = org.subscription_for(activation.license_type)
+        if sub is None or not sub.offline_allowed or sub.status != SubscriptionStatus.ACTIVE:
+            return activation  # nothing to renew from: the file runs out
+        if activation.renew(deps.clock.now(), sub.current_period_end):
+            activation.signature = deps.signer.sign(activation.claims())
             uow.commit()
     return activation
 

@@ -187,7 +187,10 @@ def test_offline_activations_never_exceed_seats(engine, uow, deps) -> None:
 
     admin_member = Member(world.admin["id"], world.org_id, "a", "admin")
     license_service.release_offline(uow, deps, world.org_id, admin_member, first.id)
-    assert activate(uow, deps, world, "m-3")[1] is True
+    with pytest.raises(OfflineSeatsExhausted):  # its file still verifies offline
+        activate(uow, deps, world, "m-3")
+    expired = fake_deps(FixedClock(first.expires_at))
+    assert activate(uow, expired, world, "m-3")[1] is True
     with pytest.raises(errors.NotOwnerOrAdmin):
         activate(uow, deps, world, "m-4", role="member")
 
@@ -195,14 +198,16 @@ def test_offline_activations_never_exceed_seats(engine, uow, deps) -> None:
 def test_offline_licenses_follow_renewal_and_cancellation(engine, uow, deps) -> None:
     world = world_with(engine, uow, deps, seats=2, interval="year")
     activation, _ = activate(uow, deps, world, "m-1")
-    assert activation.expires_at == datetime(2023, 1, 1, tzinfo=UTC)
+    assert activation.expires_at == NOW + timedelta(days=30)  # short-lived, renewed
     end = datetime(2024, 1, 1, tzinfo=UTC)
     process(engine, uow, deps, renewal("in_r", datetime(2023, 1, 1, tzinfo=UTC), end))
-    with uow:
-        [renewed] = uow.licenses.activations(world.org_id)
-    assert (renewed.expires_at, renewed.version) == (end, 2)
-    file = license_service.license_file(deps, renewed)
     later = datetime(2023, 6, 1, tzinfo=UTC)
+    renewed = license_service.offline_file(
+        uow, fake_deps(FixedClock(later)), world.org_id, activation.id
+    )
+    assert renewed is not None
+    assert (renewed.expires_at, renewed.version) == (later + timedelta(days=30), 2)
+    file = license_service.license_file(deps, renewed)
     assert verify_file(file, TEST_SIGNER.public_key, "m-1", now=later).ok
     canceled = subscription_event(
         "cus_lic", seats=2, interval="year", status="canceled", created=1_700_000_000
