@@ -156,7 +156,7 @@ def release_offline(
 
 
 def offline_file(
-    uow: SqlUnitOfWork, deps: Deps, org_id: str, activation_id: str
+    uow: UnitOfWork, deps: Deps, org_id: str, activation_id: str
 ) -> OfflineActivation | None:
     """An active offline license to download, renewed first when its file is due (files are
     short-lived); None if there is no such active license."""
