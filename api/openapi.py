@@ -186,6 +186,44 @@ SCHEMAS: dict[str, Any] = {
         {"license": {"type": "object"}, "signature": STR, "algorithm": STR, "key_id": STR}
     ),
 }
+RECEIPT = obj(
+    {
+        "invoice_id": STR,
+        "number": nullable(STR),
+        "amount_paid": INT,
+        "currency": STR,
+        "paid_at": nullable(TIME),
+        "hosted_invoice_url": nullable(STR),
+        "invoice_pdf": nullable(STR),
+    }
+)
+# The receipt of a paid upgrade: in `GET …/upgrades/{id}` and in the history.
+SCHEMAS["Upgrade"]["properties"]["receipt"] = {"oneOf": [RECEIPT, {"type": "null"}]}
+SCHEMAS["UpgradeHistory"] = obj(
+    {
+        "upgrades": {
+            "type": "array",
+            "items": obj(
+                {
+                    "id": STR,
+                    "state": SCHEMAS["Upgrade"]["properties"]["state"],
+                    "license_type": STR,
+                    "from": PLAN,
+                    "to": PLAN,
+                    "currency": STR,
+                    "estimate_amount": INT,
+                    "charged_amount": nullable(INT),
+                    "paid_amount": nullable(INT),
+                    "estimate_drift": nullable(INT),
+                    "discount_code": nullable(STR),
+                    "requested_by": nullable(STR),
+                    "requested_at": TIME,
+                    "receipt": {"oneOf": [RECEIPT, {"type": "null"}]},
+                }
+            ),
+        }
+    }
+)
 ERRORS = {
     str(code): {
         "description": text,
@@ -273,9 +311,10 @@ def document() -> dict[str, Any]:
                 "post": _op("Estimate an upgrade", 201, "Estimate", "EstimateRequest", org)
             },
             f"{ORG}/upgrades": {
+                "get": _op("Upgrade history, newest first", 200, "UpgradeHistory", params=org),
                 "post": _op(
                     "Submit an upgrade", 202, "Upgrade", "UpgradeRequest", [*org, IDEMPOTENCY]
-                )
+                ),
             },
             f"{ORG}/upgrades/{{upgrade_id}}": {
                 "get": _op("Follow an upgrade", 200, "Upgrade", params=[*org, _id("upgrade_id")])

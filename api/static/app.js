@@ -68,7 +68,9 @@
           "version " + data.license.version + ", " + data.license.seats + " seat(s), " + data.license.interval + "ly";
         document.getElementById("license").hidden = false;
       }
-      if (!data.terminal) setTimeout(poll, 700);
+      // A finished upgrade is shown as the server renders it: receipt, next steps.
+      if (data.terminal) { window.location.reload(); return; }
+      setTimeout(poll, 700);
     };
     setTimeout(poll, 500);
   }
