@@ -18,7 +18,7 @@ from adapters.unit_of_work import SqlUnitOfWork
 from config.database import make_engine
 from tests.builders import build_world
 from tests.conftest import SECRET, env_for
-from tests.e2e.test_pages_browser import browser, open_upgrade, sign_in
+from tests.e2e.test_pages_browser import browser, sign_in
 from tests.stripe_model import Deliverer, StripeServer, StripeState
 from tests.support import free_port, start_gunicorn, start_worker, wait_until
 
@@ -84,6 +84,16 @@ def site(pg_settings, tmp_path):
             engine.dispose()
 
 
+def open_upgrade(page, seats: int) -> None:
+    """The upgrade form, once its script listens (typing earlier would ask for no estimate)."""
+    page.locator("tr[data-license-type=node_locked]").get_by_role("link", name="Upgrade").click()
+    page.wait_for_load_state("load")
+    page.get_by_label("New total of licenses").fill(str(seats))
+    page.wait_for_function(
+        f"document.getElementById('estimate').dataset.quote === '{seats}/month'", timeout=30000
+    )
+
+
 def card_shown(page, base: str, org_id: str, last4: str) -> bool:
     page.goto(f"{base}/orgs/{org_id}/subscriptions")
     return f"ending in {last4}" in page.locator("#card-on-file").inner_text()
@@ -105,7 +115,7 @@ def test_a_declined_upgrade_then_a_new_card_then_a_paid_upgrade_with_its_receipt
     wait_until(lambda: card_shown(page, base, org, "0002"), timeout=30)
     shoot(page, "1-card-on-file")
 
-    open_upgrade(page, seats=3, annual=False)
+    open_upgrade(page, seats=3)
     page.get_by_role("button", name="Pay").click()
     page.wait_for_url("**/upgrades/*")
     wait_for_state(page, "payment_failed")
@@ -127,7 +137,7 @@ def test_a_declined_upgrade_then_a_new_card_then_a_paid_upgrade_with_its_receipt
     shoot(page, "4-new-card")
 
     # "Pay again" on the declined invoice is not offered yet: a new upgrade is paid instead.
-    open_upgrade(page, seats=3, annual=False)
+    open_upgrade(page, seats=3)
     page.get_by_role("button", name="Pay").click()
     page.wait_for_url("**/upgrades/*")
     wait_for_state(page, "applied")
