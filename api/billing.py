@@ -3,7 +3,8 @@ page (Checkout in setup mode, or the Billing Portal with `PAYMENT_METHOD_UPDATE=
 comes back here. No card data passes through seatflow and no script is loaded from Stripe:
 the new card arrives as events (services/payment_methods.py).
 
-Templates may ask `card_on_file(org_id)` and `receipt_for(upgrade_id)`.
+Templates may ask `card_on_file(org_id)`, `receipt_for(upgrade_id)` and
+`has_license(org_id, license_type)`.
 """
 
 from __future__ import annotations
@@ -39,7 +40,11 @@ def _globals() -> dict[str, Any]:
     def receipt_for(upgrade_id: str) -> dict[str, Any] | None:
         return serializers.receipt(receipts.receipt_of(context.uow(), upgrade_id))
 
-    return {"card_on_file": card_on_file, "receipt_for": receipt_for}
+    def has_license(org_id: str, license_type: str) -> bool:
+        with context.uow() as work:
+            return work.licenses.current(org_id, license_type) is not None
+
+    return {"card_on_file": card_on_file, "receipt_for": receipt_for, "has_license": has_license}
 
 
 def _back(org_id: str, upgrade_id: str | None) -> str:
@@ -82,3 +87,11 @@ def payment_method_done(org_id: str) -> Any:
     _member(org_id)
     flash("Your new card is saved once Stripe confirms it (a few seconds).", "info")
     return redirect(_back(org_id, request.args.get("upgrade_id")))
+
+
+@bp.get("/api/v1/organizations/<org_id>/payment-method")
+def show_payment_method(org_id: str) -> Any:
+    """The card on file (brand, last 4, expiry), or null before Stripe has told of one."""
+    context.member_of(org_id)
+    found = payment_methods.card_on_file(context.uow(), org_id)
+    return {"card": serializers.card(found)}

@@ -224,6 +224,8 @@ SCHEMAS["UpgradeHistory"] = obj(
         }
     }
 )
+CARD = obj({"brand": STR, "last4": STR, "exp_month": INT, "exp_year": INT})
+SCHEMAS["PaymentMethod"] = obj({"card": {"oneOf": [CARD, {"type": "null"}]}})
 ERRORS = {
     str(code): {
         "description": text,
@@ -323,6 +325,9 @@ def document() -> dict[str, Any]:
                 "post": _op(
                     "Cancel an unpaid upgrade", 200, "Upgrade", params=[*org, _id("upgrade_id")]
                 )
+            },
+            f"{ORG}/payment-method": {
+                "get": _op("The card on file", 200, "PaymentMethod", params=org)
             },
             f"{ORG}/licenses": {
                 "get": _op("Current licenses and history", 200, "Licenses", params=org)

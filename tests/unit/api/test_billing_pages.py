@@ -87,9 +87,15 @@ def test_a_member_cannot_update_the_card_and_a_post_needs_the_csrf_token(site) -
 
 def test_the_card_on_file_is_shown_after_the_event(site) -> None:
     app, world, _, apply = site
+    client = app.test_client()
+    url = f"/api/v1/organizations/{world.org_id}/payment-method"
+    headers = auth(world.tokens["member"])
+    assert client.get(url, headers=headers).json == {"card": None}
     pm = stripe_fixture("payment_method") | {"id": "pm_1", "customer": "cus_acme"}
     apply(samples.event("payment_method.attached", pm, created=100))
-    client = app.test_client()
+    assert client.get(url, headers=headers).json == {
+        "card": {"brand": "visa", "last4": "4242", "exp_month": 8, "exp_year": 2030}
+    }
     sign_in(client, world.tokens["member"])
     page = client.get(f"/orgs/{world.org_id}/subscriptions").get_data(as_text=True)
     assert "Visa ending in 4242, expires 08/2030" in page
@@ -189,9 +195,13 @@ def test_another_organizations_history_is_not_found(site) -> None:
 
 def test_the_current_license_downloads_from_the_pages(site) -> None:
     app, world, _, apply = site
-    apply(subscription_event("cus_acme", seats=2, created=1_641_000_000))
     client = app.test_client()
     sign_in(client, world.tokens["member"])
+    page = client.get(f"/orgs/{world.org_id}/subscriptions").get_data(as_text=True)
+    assert ">Download license<" not in page  # no license issued yet
+    apply(subscription_event("cus_acme", seats=2, created=1_641_000_000))
+    page = client.get(f"/orgs/{world.org_id}/subscriptions").get_data(as_text=True)
+    assert ">Download license<" in page
     response = client.get(f"/orgs/{world.org_id}/licenses/node_locked/file")
     assert response.status_code == 200
     assert response.headers["Content-Disposition"].startswith("attachment;")
