@@ -95,3 +95,13 @@ def show_payment_method(org_id: str) -> Any:
     context.member_of(org_id)
     found = payment_methods.card_on_file(context.uow(), org_id)
     return {"card": serializers.card(found)}
+
+
+@bp.get("/orgs/<org_id>/upgrades/<upgrade_id>/receipt.json")
+def upgrade_receipt(org_id: str, upgrade_id: str) -> Any:
+    """For the upgrade page's script: the receipt once `invoice.paid` was applied."""
+    _member(org_id)
+    with context.uow() as work:
+        if work.upgrades.for_organization(org_id, upgrade_id) is None:
+            abort(404)
+    return {"receipt": serializers.receipt(receipts.receipt_of(context.uow(), upgrade_id))}

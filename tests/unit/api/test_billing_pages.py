@@ -142,7 +142,11 @@ def test_a_paid_upgrade_shows_its_receipt_on_the_page_and_in_the_api(site) -> No
         headers=auth(world.tokens["member"]),
     ).json
 
+    live = client.get(f"/orgs/{world.org_id}/upgrades/{upgrade_id}/receipt.json").json
+    missing = client.get(f"/orgs/{world.org_id}/upgrades/upg_not_ours/receipt.json")
+
     assert "ACME-0001" in page and "904.86 USD on 2022-01-11" in page
+    assert live["receipt"] == shown["receipt"] and missing.status_code == 404
     assert 'href="https://invoice.stripe.com/i/test_1"' in page
     assert 'href="https://pay.stripe.com/invoice/test_1/pdf"' in page
     assert shown["receipt"] == {
