@@ -305,6 +305,35 @@ drift_records = Table(
     Index("ix_drift_records_kind_subject", "kind", "subject"),
 )
 
+# The card on file, one row per organization, from the newest payment-method event.
+payment_methods = Table(
+    "payment_methods",
+    metadata,
+    Column("organization_id", ForeignKey("organizations.id"), primary_key=True),
+    Column("payment_method_id", String(255), nullable=False),
+    Column("card_brand", String(32)),
+    Column("card_last4", String(4)),
+    Column("card_exp_month", Integer),
+    Column("card_exp_year", Integer),
+    Column("version", BigInteger, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# What `invoice.paid` said about an upgrade's invoice: number, amount, time, hosted pages.
+upgrade_receipts = Table(
+    "upgrade_receipts",
+    metadata,
+    Column("invoice_id", String(255), primary_key=True),
+    Column("upgrade_id", ForeignKey("upgrades.id"), nullable=False, unique=True),
+    Column("organization_id", ForeignKey("organizations.id"), nullable=False, index=True),
+    Column("number", String(64)),
+    Column("amount_paid", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("paid_at", UTCDateTime),
+    Column("hosted_invoice_url", Text),
+    Column("invoice_pdf", Text),
+)
+
 mapper_registry = registry(metadata=metadata)
 _mapped = False
 

@@ -117,10 +117,14 @@ class StripeGateway:
             params = {**params, "starting_after": items[-1]["id"]}
 
     def retrieve(self, object_type: str, object_id: str) -> dict[str, Any]:
-        """The current state of a subscription or invoice, as Stripe has it now."""
+        """The current state of a Stripe object seatflow acts on, as Stripe has it now."""
         services = {
             "subscription": self.client.v1.subscriptions,
             "invoice": self.client.v1.invoices,
+            "checkout_session": self.client.v1.checkout.sessions,
+            "setup_intent": self.client.v1.setup_intents,
+            "payment_method": self.client.v1.payment_methods,
+            "customer": self.client.v1.customers,
         }
         if object_type not in services:
             raise ValueError(f"cannot fetch a {object_type!r}")
@@ -211,6 +215,63 @@ class StripeGateway:
             except stripe.InvalidRequestError:
                 return False
         return True
+
+    def payment_method_setup_url(
+        self,
+        *,
+        customer_id: str,
+        organization_id: str,
+        return_url: str,
+        cancel_url: str,
+        portal: bool = False,
+    ) -> str:
+        """The address of a Stripe-hosted page where the customer enters a new card: a
+        Checkout Session in setup mode, or (with `portal`) the Billing Portal. No card data
+        passes through seatflow; the result arrives as events."""
+        with _translate_errors("payment_method_setup"):
+            if portal:
+                session: Any = self.client.v1.billing_portal.sessions.create(
+                    {"customer": customer_id, "return_url": return_url}
+                )
+            else:
+                params: Any = {
+                    "mode": "setup",
+                    "customer": customer_id,
+                    "currency": "usd",
+                    "payment_method_types": ["card"],
+                    "client_reference_id": organization_id,
+                    "metadata": {"organization_id": organization_id},
+                    "success_url": return_url,
+                    "cancel_url": cancel_url,
+                }
+                session = self.client.v1.checkout.sessions.create(params)
+        return str(session.url)
+
+    def set_default_payment_method(
+        self,
+        *,
+        customer_id: str,
+        payment_method_id: str,
+        subscription_ids: list[str],
+        version: int,
+    ) -> None:
+        """The customer's invoices and each subscription are paid with this card from now on.
+
+        Keys name the event's time too: A → B → A within Stripe's 24 h key window must set
+        A again rather than replay the first answer."""
+        key = f"seatflow-pm-{customer_id}-{payment_method_id}-{version}"
+        with _translate_errors("set_default_payment_method"):
+            self.client.v1.customers.update(
+                customer_id,
+                {"invoice_settings": {"default_payment_method": payment_method_id}},
+                {"idempotency_key": f"{key}-customer"},
+            )
+            for subscription_id in subscription_ids:
+                self.client.v1.subscriptions.update(
+                    subscription_id,
+                    {"default_payment_method": payment_method_id},
+                    {"idempotency_key": f"{key}-{subscription_id}"},
+                )
 
 
 def _reason(exc: stripe.StripeError) -> str:

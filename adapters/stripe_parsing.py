@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from adapters import payment_method_parsing
 from config.events import THIN_EVENT_OBJECT, snapshot_type
 from domain.commands import Command, ConfirmInvoicePaid, RecordPaymentFailed, SyncSubscription
 from domain.model import Interval, SubscriptionSnapshot
@@ -120,6 +121,7 @@ def _invoice_paid(event: dict[str, Any]) -> Command:
         stripe_customer_id=customer.get("id") if isinstance(customer, dict) else customer,
         period_start=int(start) if start else None,
         period_end=int(end) if end else None,
+        receipt=payment_method_parsing.receipt_of(invoice, _metadata_upgrade(invoice)),
     )
 
 
@@ -132,12 +134,13 @@ def _invoice_payment_failed(event: dict[str, Any]) -> Command:
     )
 
 
-MAPPERS: dict[str, Callable[[dict[str, Any]], Command]] = {
+MAPPERS: dict[str, Callable[[dict[str, Any]], Command | None]] = {
     "customer.subscription.created": _sync_subscription,
     "customer.subscription.updated": _sync_subscription,
     "customer.subscription.deleted": _sync_subscription,
     "invoice.paid": _invoice_paid,
     "invoice.payment_failed": _invoice_payment_failed,
+    **payment_method_parsing.MAPPERS,
 }
 
 
@@ -147,7 +150,14 @@ def to_command(event: dict[str, Any]) -> Command | None:
     return mapper(event) if mapper else None
 
 
-FETCHABLE = {"customer.subscription": "subscription", "invoice": "invoice"}
+FETCHABLE = {
+    "customer.subscription": "subscription",
+    "invoice": "invoice",
+    "checkout.session": "checkout_session",
+    "setup_intent": "setup_intent",
+    "payment_method": "payment_method",
+    "customer": "customer",
+}
 
 
 def object_type_of(event_type: str) -> str | None:

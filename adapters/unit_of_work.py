@@ -10,6 +10,11 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from adapters.billing_repository import (
+    SqlPaymentMethodRepository,
+    SqlReceiptRepository,
+    SqlUpgradeHistoryRepository,
+)
 from adapters.drift import SqlDriftRepository
 from adapters.inbox_repository import SqlInboxRepository
 from adapters.orm import start_mappers
@@ -59,6 +64,9 @@ class SqlUnitOfWork:
         self.subscriptions = SqlSubscriptionRepository(self.session)
         self.drift = SqlDriftRepository(self.session)
         self.reconciliation = SqlReconciliationRepository(self.session)
+        self.payment_methods = SqlPaymentMethodRepository(self.session)
+        self.receipts = SqlReceiptRepository(self.session)
+        self.history = SqlUpgradeHistoryRepository(self.session)
         return self
 
     def __exit__(

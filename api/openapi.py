@@ -192,6 +192,46 @@ SCHEMAS: dict[str, Any] = {
         {"license": {"type": "object"}, "signature": STR, "algorithm": STR, "key_id": STR}
     ),
 }
+RECEIPT = obj(
+    {
+        "invoice_id": STR,
+        "number": nullable(STR),
+        "amount_paid": INT,
+        "currency": STR,
+        "paid_at": nullable(TIME),
+        "hosted_invoice_url": nullable(STR),
+        "invoice_pdf": nullable(STR),
+    }
+)
+# The receipt of a paid upgrade: in `GET …/upgrades/{id}` and in the history.
+SCHEMAS["Upgrade"]["properties"]["receipt"] = {"oneOf": [RECEIPT, {"type": "null"}]}
+SCHEMAS["UpgradeHistory"] = obj(
+    {
+        "upgrades": {
+            "type": "array",
+            "items": obj(
+                {
+                    "id": STR,
+                    "state": SCHEMAS["Upgrade"]["properties"]["state"],
+                    "license_type": STR,
+                    "from": PLAN,
+                    "to": PLAN,
+                    "currency": STR,
+                    "estimate_amount": INT,
+                    "charged_amount": nullable(INT),
+                    "paid_amount": nullable(INT),
+                    "estimate_drift": nullable(INT),
+                    "discount_code": nullable(STR),
+                    "requested_by": nullable(STR),
+                    "requested_at": TIME,
+                    "receipt": {"oneOf": [RECEIPT, {"type": "null"}]},
+                }
+            ),
+        }
+    }
+)
+CARD = obj({"brand": STR, "last4": STR, "exp_month": INT, "exp_year": INT})
+SCHEMAS["PaymentMethod"] = obj({"card": {"oneOf": [CARD, {"type": "null"}]}})
 ERRORS = {
     str(code): {
         "description": text,
@@ -279,9 +319,10 @@ def document() -> dict[str, Any]:
                 "post": _op("Estimate an upgrade", 201, "Estimate", "EstimateRequest", org)
             },
             f"{ORG}/upgrades": {
+                "get": _op("Upgrade history, newest first", 200, "UpgradeHistory", params=org),
                 "post": _op(
                     "Submit an upgrade", 202, "Upgrade", "UpgradeRequest", [*org, IDEMPOTENCY]
-                )
+                ),
             },
             f"{ORG}/upgrades/{{upgrade_id}}": {
                 "get": _op("Follow an upgrade", 200, "Upgrade", params=[*org, _id("upgrade_id")])
@@ -290,6 +331,9 @@ def document() -> dict[str, Any]:
                 "post": _op(
                     "Cancel an unpaid upgrade", 200, "Upgrade", params=[*org, _id("upgrade_id")]
                 )
+            },
+            f"{ORG}/payment-method": {
+                "get": _op("The card on file", 200, "PaymentMethod", params=org)
             },
             f"{ORG}/licenses": {
                 "get": _op("Current licenses and history", 200, "Licenses", params=org)

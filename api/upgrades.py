@@ -8,9 +8,11 @@ from flask import Blueprint, request
 
 from api import validation
 from api.context import body, deps, field, member_of, uow
+from api.serializers import history as history_serializers
 from api.serializers import upgrades as serializers
 from domain.commands import CancelUpgrade, RequestEstimate, SubmitUpgrade
 from domain.errors import OneLicenseTypePerUpgrade, UpgradeNotFound
+from services import receipts
 from services import upgrades as upgrade_service
 
 bp = Blueprint("upgrades", __name__, url_prefix="/api/v1")
@@ -52,7 +54,8 @@ def show_upgrade(org_id: str, upgrade_id: str) -> Any:
         upgrade = work.upgrades.for_organization(org_id, upgrade_id)
     if upgrade is None:
         raise UpgradeNotFound(f"no upgrade {upgrade_id!r}")
-    return serializers.upgrade(upgrade)
+    receipt = receipts.receipt_of(uow(), upgrade.id)
+    return serializers.upgrade(upgrade) | {"receipt": history_serializers.receipt(receipt)}
 
 
 @bp.post("/organizations/<org_id>/upgrades/<upgrade_id>/cancel")

@@ -13,6 +13,11 @@ HANDLED_EVENT_TYPES: frozenset[str] = frozenset(
         # invoice.finalized, which are stored and ignored.
         "invoice.paid",
         "invoice.payment_failed",
+        # A new card: made the default of the customer and of its subscriptions.
+        "checkout.session.completed",
+        "setup_intent.succeeded",
+        "payment_method.attached",
+        "customer.updated",
     }
 )
 

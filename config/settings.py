@@ -64,6 +64,8 @@ class Settings:
     beat_metrics_port: int = 9809
     session_secret: str = "development-only-session-secret"
     unpaid_upgrade_hours: int = 23
+    # Where "Update payment method" sends people: Stripe Checkout (setup mode) or the portal.
+    payment_method_update: str = "checkout"
     data_dir: Path = field(default_factory=default_data_dir)
     trusted_hosts: tuple[str, ...] = ()  # empty: any Host header is answered
 
@@ -169,6 +171,7 @@ class Settings:
             beat_metrics_port=integer("BEAT_METRICS_PORT", 9809),
             session_secret=text("SEATFLOW_SECRET_KEY", "development-only-session-secret"),
             unpaid_upgrade_hours=integer("UNPAID_UPGRADE_HOURS", 23, minimum=1),
+            payment_method_update=_choice(env, "PAYMENT_METHOD_UPDATE", ("checkout", "portal")),
             data_dir=data_dir,
             trusted_hosts=tuple(
                 h.strip() for h in env.get("SEATFLOW_TRUSTED_HOSTS", "").split(",") if h.strip()
@@ -179,3 +182,11 @@ class Settings:
         """Create the folder the embedded SQLite files live in, if they are used."""
         if "sqlite" in self.database_url or "sqlite" in self.broker_url:
             self.data_dir.mkdir(parents=True, exist_ok=True)
+
+
+def _choice(env: Mapping[str, str], name: str, options: tuple[str, ...]) -> str:
+    """One of `options` (the first when unset); a ConfigError names the variable otherwise."""
+    value = env.get(name, "").strip().lower() or options[0]
+    if value not in options:
+        raise ConfigError(f"{name} must be one of {', '.join(options)}, got {value!r}")
+    return value

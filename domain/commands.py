@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from domain.model import SubscriptionSnapshot
+from domain.payment_methods import Card, Receipt
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,8 @@ class ConfirmInvoicePaid(Command):
     stripe_customer_id: str | None = None
     period_start: int | None = None
     period_end: int | None = None
+    # Number, hosted page and PDF of the paid invoice, kept as the upgrade's receipt.
+    receipt: Receipt | None = None
 
 
 @dataclass(frozen=True)
@@ -69,3 +72,19 @@ class RecordPaymentFailed(Command):
     invoice_id: str
     upgrade_id: str | None
     reason: str
+
+
+@dataclass(frozen=True)
+class AdoptPaymentMethod(Command):
+    """Stripe says a customer has a new card (a setup succeeded, a card was attached, or the
+    customer's default changed): make it the default of the customer and its subscriptions.
+
+    `payment_method_id` is None when only the setup intent (`setup_intent_id`) is known.
+    """
+
+    stripe_customer_id: str
+    payment_method_id: str | None
+    version: int
+    event_id: str = ""
+    setup_intent_id: str | None = None
+    card: Card | None = None

@@ -162,3 +162,22 @@ class BillingGateway(Protocol):
         delivery_success: bool | None = None,
         page_size: int = 100,
     ) -> Iterator[list[dict[str, Any]]]: ...
+
+    def payment_method_setup_url(
+        self,
+        *,
+        customer_id: str,
+        organization_id: str,
+        return_url: str,
+        cancel_url: str,
+        portal: bool = False,
+    ) -> str: ...
+
+    def set_default_payment_method(
+        self,
+        *,
+        customer_id: str,
+        payment_method_id: str,
+        subscription_ids: list[str],
+        version: int,
+    ) -> None: ...

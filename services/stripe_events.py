@@ -21,10 +21,16 @@ from adapters.stripe_parsing import resolve, subscription_snapshot, to_command
 from adapters.unit_of_work import SqlUnitOfWork
 from config.inbox import DONE_STATES
 from config.metrics import EVENT_LAG, PROCESSED, RECEIPT_LAG
-from domain.commands import Command, ConfirmInvoicePaid, RecordPaymentFailed, SyncSubscription
+from domain.commands import (
+    AdoptPaymentMethod,
+    Command,
+    ConfirmInvoicePaid,
+    RecordPaymentFailed,
+    SyncSubscription,
+)
 from domain.errors import DomainError, OrganizationNotFound, UnknownLicenseType
 from domain.model import Organization
-from services import messagebus, upgrade_payment
+from services import messagebus, payment_methods, receipts, upgrade_payment
 from services.deps import Deps
 
 log = logging.getLogger("seatflow.workers")
@@ -75,8 +81,10 @@ def sync_subscription(cmd: SyncSubscription, uow: SqlUnitOfWork, deps: Deps) -> 
 
 HANDLERS: dict[type[Command], Callable[[Any, SqlUnitOfWork, Deps], str]] = {
     SyncSubscription: sync_subscription,
-    ConfirmInvoicePaid: upgrade_payment.confirm_invoice_paid,
+    # The saga applies the payment; the receipt (number, hosted pages) is kept beside it.
+    ConfirmInvoicePaid: receipts.confirm_invoice_paid,
     RecordPaymentFailed: upgrade_payment.record_payment_failed,
+    AdoptPaymentMethod: payment_methods.adopt_payment_method,
 }
 
 

@@ -57,6 +57,8 @@ def shared_redis() -> str:
 
 
 TABLES = (
+    "upgrade_receipts",
+    "payment_methods",
     "drift_records",
     "offline_activations",
     "licenses",

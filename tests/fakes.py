@@ -40,6 +40,8 @@ class FakeGateway:
     voided: list[str] = field(default_factory=list)
     objects: dict[str, dict[str, Any]] = field(default_factory=dict)  # what Stripe has now
     fetched: list[tuple[str, str]] = field(default_factory=list)
+    setups: list[dict[str, Any]] = field(default_factory=list)
+    defaults: list[dict[str, Any]] = field(default_factory=list)
 
     def charge(self, **kwargs: Any) -> ChargeResult:
         self.charges.append(kwargs)
@@ -56,6 +58,14 @@ class FakeGateway:
     def retrieve(self, object_type: str, object_id: str) -> dict[str, Any]:
         self.fetched.append((object_type, object_id))
         return self.objects[object_id]
+
+    def payment_method_setup_url(self, **kwargs: Any) -> str:
+        self.setups.append(kwargs)
+        kind = "portal" if kwargs.get("portal") else "checkout"
+        return f"https://stripe.example/{kind}/{len(self.setups)}"
+
+    def set_default_payment_method(self, **kwargs: Any) -> None:
+        self.defaults.append(kwargs)
 
 
 TEST_SIGNER = LicenseSigner(Ed25519PrivateKey.generate())

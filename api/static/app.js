@@ -50,6 +50,22 @@
     }, 1000);
   }
 
+  // The paid invoice: number, amount, date and Stripe's hosted page and PDF.
+  async function showReceipt() {
+    const box = document.getElementById("receipt");
+    if (!box || !box.hidden) return;
+    const r = (await (await fetch(box.dataset.url)).json()).receipt;
+    if (!r) return;
+    document.getElementById("receipt-number").textContent = r.number || r.invoice_id;
+    document.getElementById("receipt-paid").textContent =
+      money(r.amount_paid, r.currency) + (r.paid_at ? " on " + r.paid_at.slice(0, 10) : "");
+    for (const [id, url] of [["hosted-invoice", r.hosted_invoice_url], ["invoice-pdf", r.invoice_pdf]]) {
+      const link = document.getElementById(id);
+      if (url) { link.href = url; link.hidden = false; }
+    }
+    box.hidden = false;
+  }
+
   function statePage(section) {
     if (section.dataset.terminal === "yes") return;
     const poll = async () => {
@@ -68,6 +84,11 @@
           "version " + data.license.version + ", " + data.license.seats + " seat(s), " + data.license.interval + "ly";
         document.getElementById("license").hidden = false;
       }
+      if (data.state === "payment_failed") {
+        const update = document.getElementById("update-card");
+        if (update) update.hidden = false;
+      }
+      if (data.state === "applied") await showReceipt();
       if (!data.terminal) setTimeout(poll, 700);
     };
     setTimeout(poll, 500);

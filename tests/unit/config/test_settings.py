@@ -68,3 +68,10 @@ def test_settings_are_frozen() -> None:
     settings = Settings.from_env(PRODUCTION)
     with pytest.raises(AttributeError):
         settings.mode = "development"  # type: ignore[misc]
+
+
+def test_the_card_update_goes_to_checkout_unless_the_portal_is_chosen() -> None:
+    assert Settings.from_env({}).payment_method_update == "checkout"
+    assert Settings.from_env({"PAYMENT_METHOD_UPDATE": "Portal"}).payment_method_update == "portal"
+    with pytest.raises(ConfigError, match="PAYMENT_METHOD_UPDATE"):
+        Settings.from_env({"PAYMENT_METHOD_UPDATE": "elements"})

@@ -1,0 +1,185 @@
+"""The card-update handler and receipts on a real (SQLite) database with a fake gateway:
+what would be sent to Stripe, once, in order."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+
+from adapters.unit_of_work import SqlUnitOfWork
+from cli import samples
+from config.database import make_engine
+from domain import errors
+from domain.commands import RequestEstimate, SubmitUpgrade
+from services import payment_methods, receipts, stripe_events, upgrade_payment
+from services import upgrades as upgrade_service
+from tests.builders import build_world, invoice_event, store_event
+from tests.conftest import stripe_fixture
+from tests.fakes import FakeGateway, FixedClock, fake_deps
+
+
+@pytest.fixture
+def engine(sqlite_settings) -> Engine:
+    return make_engine(sqlite_settings)
+
+
+@pytest.fixture
+def gateway() -> FakeGateway:
+    return FakeGateway()
+
+
+@pytest.fixture
+def deps(gateway):
+    return fake_deps(FixedClock(datetime(2022, 1, 11, tzinfo=UTC)), gateway)
+
+
+@pytest.fixture
+def world(engine):
+    return build_world(engine)
+
+
+def apply(engine: Engine, deps: Any, event: dict[str, Any]) -> str:
+    return stripe_events.process_stripe_event(
+        store_event(engine, event), SqlUnitOfWork(engine), deps
+    )
+
+
+def attached(pm_id: str, created: int, customer: str = "cus_acme") -> dict[str, Any]:
+    pm = stripe_fixture("payment_method") | {"id": pm_id, "customer": customer}
+    return samples.event("payment_method.attached", pm, created=created)
+
+
+def customer_updated(pm_id: str, created: int) -> dict[str, Any]:
+    customer = stripe_fixture("customer") | {"id": "cus_acme"}
+    customer["invoice_settings"] = {"default_payment_method": pm_id}
+    event = samples.event("customer.updated", customer, created=created)
+    event["data"]["previous_attributes"] = {"invoice_settings": {"default_payment_method": None}}
+    return event
+
+
+def test_a_new_card_becomes_the_default_of_the_customer_and_its_subscription(
+    engine, deps, gateway, world
+) -> None:
+    assert apply(engine, deps, attached("pm_new", 100)) == "applied"
+
+    assert gateway.defaults == [
+        {
+            "customer_id": "cus_acme",
+            "payment_method_id": "pm_new",
+            "subscription_ids": ["sub_acme_nl"],
+            "version": 100,
+        }
+    ]
+    found = payment_methods.card_on_file(SqlUnitOfWork(engine), world.org_id)
+    assert found is not None and found.card is not None
+    assert (found.card.brand, found.card.last4, found.card.exp_month, found.card.exp_year) == (
+        "visa",
+        "4242",
+        8,
+        2030,
+    )
+
+
+def test_the_echo_of_seatflows_own_update_and_a_replay_send_nothing_more(
+    engine, deps, gateway, world
+) -> None:
+    first = attached("pm_new", 100)
+    apply(engine, deps, first)
+    assert apply(engine, deps, customer_updated("pm_new", 101)) == "applied"
+    assert apply(engine, deps, first) == "applied"  # the same event again: already done
+    assert len(gateway.defaults) == 1
+
+
+def test_an_older_card_event_is_stale_and_does_not_undo_a_newer_card(
+    engine, deps, gateway, world
+) -> None:
+    apply(engine, deps, attached("pm_new", 200))
+    assert apply(engine, deps, attached("pm_old", 100)) == "skipped_stale"
+    assert [d["payment_method_id"] for d in gateway.defaults] == ["pm_new"]
+    found = payment_methods.card_on_file(SqlUnitOfWork(engine), world.org_id)
+    assert found is not None and found.payment_method_id == "pm_new"
+
+
+def test_a_checkout_in_setup_mode_reads_the_card_through_the_setup_intent(
+    engine, deps, gateway, world
+) -> None:
+    gateway.objects["seti_1"] = {"id": "seti_1", "payment_method": "pm_from_checkout"}
+    gateway.objects["pm_from_checkout"] = stripe_fixture("payment_method") | {
+        "id": "pm_from_checkout"
+    }
+    session = stripe_fixture("checkout.session") | {
+        "mode": "setup",
+        "customer": "cus_acme",
+        "setup_intent": "seti_1",
+    }
+    state = apply(engine, deps, samples.event("checkout.session.completed", session, created=5))
+
+    assert state == "applied"
+    assert gateway.fetched == [("setup_intent", "seti_1"), ("payment_method", "pm_from_checkout")]
+    assert [d["payment_method_id"] for d in gateway.defaults] == ["pm_from_checkout"]
+
+
+def test_another_customers_card_is_ignored(engine, deps, gateway, world) -> None:
+    assert apply(engine, deps, attached("pm_x", 100, customer="cus_stranger")) == "ignored"
+    assert gateway.defaults == []
+
+
+def test_only_the_owner_or_an_admin_may_open_the_card_page(engine, deps, gateway, world) -> None:
+    with SqlUnitOfWork(engine) as uow:
+        member, admin = uow.members.get(world.member["id"]), uow.members.get(world.admin["id"])
+    assert member is not None and admin is not None
+    with pytest.raises(errors.NotOwnerOrAdmin):
+        payment_methods.setup_url(SqlUnitOfWork(engine), deps, member, "https://a/", "https://b/")
+    url = payment_methods.setup_url(
+        SqlUnitOfWork(engine), deps, admin, "https://a/", "https://b/", portal=True
+    )
+    assert url.startswith("https://stripe.example/portal/")
+    assert gateway.setups == [
+        {
+            "customer_id": "cus_acme",
+            "organization_id": world.org_id,
+            "return_url": "https://a/",
+            "cancel_url": "https://b/",
+            "portal": True,
+        }
+    ]
+
+
+def paid_upgrade(engine: Engine, deps: Any, world: Any) -> tuple[str, dict[str, Any]]:
+    est = upgrade_service.request_estimate(
+        RequestEstimate(world.org_id, world.owner["id"], "node_locked", 1, "year"),
+        SqlUnitOfWork(engine),
+        deps,
+    )
+    upgrade, _ = upgrade_service.submit_upgrade(
+        SubmitUpgrade(world.org_id, world.owner["id"], est.id), SqlUnitOfWork(engine), deps
+    )
+    upgrade_payment.charge_upgrade(upgrade.id, SqlUnitOfWork(engine), deps)
+    event = invoice_event("invoice.paid", f"in_{upgrade.id}", upgrade.id, 90486)
+    event["data"]["object"].update(
+        number="ACME-0007",
+        hosted_invoice_url="https://invoice.stripe.com/i/test_7",
+        invoice_pdf="https://pay.stripe.com/invoice/test_7/pdf",
+        status_transitions={"paid_at": 1641900000},
+    )
+    return upgrade.id, event
+
+
+def test_invoice_paid_keeps_the_upgrades_receipt_once(engine, deps, gateway, world) -> None:
+    upgrade_id, event = paid_upgrade(engine, deps, world)
+    assert gateway.charges[0]["amount"] == 90486
+
+    assert apply(engine, deps, event) == "applied"
+    assert apply(engine, deps, dict(event, id="evt_redelivered_as_new")) == "applied"
+
+    history = receipts.history(SqlUnitOfWork(engine), world.org_id)
+    assert [(h.upgrade.id, h.upgrade.state) for h in history] == [(upgrade_id, "applied")]
+    r = history[0].receipt
+    assert r is not None
+    assert (r.number, r.amount_paid, r.currency) == ("ACME-0007", 90486, "usd")
+    assert r.paid_at == datetime.fromtimestamp(1641900000, UTC)
+    assert r.hosted_invoice_url == "https://invoice.stripe.com/i/test_7"
+    assert r.invoice_pdf == "https://pay.stripe.com/invoice/test_7/pdf"
