@@ -19,6 +19,7 @@ from adapters.repositories import (
     SqlOrganizationRepository,
     SqlUpgradeRepository,
 )
+from config import faults
 
 Enqueue = Callable[[str, list[Any]], None]
 log = logging.getLogger("seatflow.workers")
@@ -67,7 +68,10 @@ class SqlUnitOfWork:
 
     def commit(self) -> None:
         self.organizations.flush_ledgers()
+        self.session.flush()  # what commit would flush, written before the fault point
+        faults.reached(faults.AFTER_EFFECT)
         self.session.commit()
+        faults.reached(faults.AFTER_COMMIT)
         pending, self._pending = self._pending, []
         for name, args in pending:
             try:
