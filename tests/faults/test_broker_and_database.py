@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
@@ -21,18 +22,25 @@ from tests.support import free_port, postgres_server, redis_server, start_gunico
 pytestmark = pytest.mark.slow
 
 
+def _failed_sends(web_log: str) -> int:
+    """How many events the receiver could not send (its log names a count per message)."""
+    return sum(map(int, re.findall(r"enqueue failed, left for the sweeper events=(\d+)", web_log)))
+
+
 def test_redis_stopped_still_answers_200_and_the_sweeper_delivers_later(stack_factory) -> None:
     with redis_server() as (url, stop_redis, start_redis):
         stack = stack_factory(
             CELERY_BROKER_URL=url, SWEEP_AFTER_SECONDS="1", SWEEP_INTERVAL_SECONDS="1"
         )
-        stack.web()
+        web = stack.web()
         stop_redis()
         events = [seats_event(seats=n, created=1_700_000_000 + n) for n in range(2, 6)]
         started = time.monotonic()
         assert [stack.post(e) for e in events] == [200] * 4
         assert time.monotonic() - started < 5  # publishing fails fast, the answer is quick
         assert {stack.state(e["id"]) for e in events} == {("received", 0)}
+        # Every send has failed for good before Redis returns: only the sweeper can deliver.
+        wait_until(lambda: _failed_sends(web.output()) == len(events), 30)
         start_redis()
         stack.worker()
         stack.beat()
