@@ -34,7 +34,7 @@ test: $(STAMP) services lint
 	$(BIN)/pytest
 
 soak: $(STAMP) services
-	$(BIN)/pytest tests/soak -m soak -s -p no:randomly
+	SOAK_SECONDS=$${SOAK_SECONDS:-300} $(BIN)/pytest tests/soak -m chaos -s -p no:randomly
 
 bench-reconcile: $(STAMP) services
 	$(BIN)/python -m bench.reconcile --count $${COUNT:-100000}

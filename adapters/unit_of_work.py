@@ -26,6 +26,7 @@ from adapters.repositories import (
     SqlOrganizationRepository,
     SqlUpgradeRepository,
 )
+from config import faults
 
 
 class UnhandledEvents(RuntimeError):
@@ -96,7 +97,10 @@ class SqlUnitOfWork:
             # message bus does it); committing without would lose, say, a license version.
             raise UnhandledEvents(f"commit with unhandled events: {unhandled!r}")
         self.organizations.flush_ledgers()
+        self.session.flush()  # what commit would flush, written before the fault point
+        faults.reached(faults.AFTER_EFFECT)
         self.session.commit()
+        faults.reached(faults.AFTER_COMMIT)
         pending, self._pending = self._pending, []
         for name, args in pending:
             try:

@@ -12,8 +12,10 @@ from sqlalchemy import Engine, func, select, text
 
 from adapters.orm import inbox, licenses, seat_ledger, subscriptions
 from cli import samples
+from config.celery import make_celery
 from config.database import make_engine
 from config.settings import Settings
+from config.tasks import PROCESS_STRIPE_EVENTS
 from tests.builders import World, build_world, subscription_event
 from tests.conftest import SECRET, env_for
 from tests.support import Process, free_port, start_beat, start_gunicorn, start_worker
@@ -39,8 +41,9 @@ class Stack:
         self.port = self.port or free_port()
         return self._keep(start_gunicorn(self.env, self.port, threads=8))
 
-    def worker(self, concurrency: int = 1) -> Process:
-        return self._keep(start_worker(self.env, concurrency=concurrency))
+    def worker(self, concurrency: int = 1, pool: str = "prefork", **env: str) -> Process:
+        """A `celery worker`; `env` adds variables for this one (a fault point, say)."""
+        return self._keep(start_worker({**self.env, **env}, concurrency=concurrency, pool=pool))
 
     def beat(self) -> Process:
         return self._keep(start_beat(self.env, self.tmp))
@@ -48,6 +51,14 @@ class Stack:
     def _keep(self, proc: Process) -> Process:
         self.procs.append(proc)
         return proc
+
+    def send(self, event_ids: list[str]) -> None:
+        """One task message naming `event_ids`, as the receiver sends after its commit."""
+        app = make_celery(self.settings)
+        try:
+            app.send_task(PROCESS_STRIPE_EVENTS, args=[event_ids])
+        finally:
+            app.close()
 
     def post(self, event: dict[str, Any]) -> int:
         return samples.post(self.hook, *samples.signed(event, SECRET))[0]
@@ -87,14 +98,19 @@ class Stack:
         return conn
 
     def blocked_on_lock(self) -> bool:
+        return self.waiting_for_locks() > 0
+
+    def waiting_for_locks(self) -> int:
+        """How many sessions of this database wait for a lock someone else holds."""
         with self.engine.connect() as conn:
-            return bool(
+            return int(
                 conn.scalar(
                     text(
                         "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
                         "AND datname = current_database()"
                     )
                 )
+                or 0
             )
 
 

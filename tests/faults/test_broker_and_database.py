@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import re
 import time
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
 import redis as redis_client
 
 from adapters import migrations
+from adapters.unit_of_work import SqlUnitOfWork
 from cli import samples
+from services import inbox as inbox_service
+from tests.builders import store_event
 from tests.conftest import SECRET, env_for
 from tests.faults.conftest import seats_event
 from tests.support import free_port, postgres_server, redis_server, start_gunicorn, wait_until
@@ -17,18 +22,25 @@ from tests.support import free_port, postgres_server, redis_server, start_gunico
 pytestmark = pytest.mark.slow
 
 
+def _failed_sends(web_log: str) -> int:
+    """How many events the receiver could not send (its log names a count per message)."""
+    return sum(map(int, re.findall(r"enqueue failed, left for the sweeper events=(\d+)", web_log)))
+
+
 def test_redis_stopped_still_answers_200_and_the_sweeper_delivers_later(stack_factory) -> None:
     with redis_server() as (url, stop_redis, start_redis):
         stack = stack_factory(
             CELERY_BROKER_URL=url, SWEEP_AFTER_SECONDS="1", SWEEP_INTERVAL_SECONDS="1"
         )
-        stack.web()
+        web = stack.web()
         stop_redis()
         events = [seats_event(seats=n, created=1_700_000_000 + n) for n in range(2, 6)]
         started = time.monotonic()
         assert [stack.post(e) for e in events] == [200] * 4
         assert time.monotonic() - started < 5  # publishing fails fast, the answer is quick
         assert {stack.state(e["id"]) for e in events} == {("received", 0)}
+        # Every send has failed for good before Redis returns: only the sweeper can deliver.
+        wait_until(lambda: _failed_sends(web.output()) == len(events), 30)
         start_redis()
         stack.worker()
         stack.beat()
@@ -57,6 +69,42 @@ def test_redis_restarted_empty_loses_no_stored_event(stack_factory) -> None:
         )
     assert stack.seats() == 11
     assert sum(stack.state(e["id"])[1] for e in events) == 10  # each processed once
+
+
+def test_rows_a_sweep_left_queued_are_swept_again_after_redis_restarts_empty(
+    stack_factory,
+) -> None:
+    with redis_server() as (url, stop_redis, start_redis):
+        stack = stack_factory(
+            CELERY_BROKER_URL=url, SWEEP_AFTER_SECONDS="1", SWEEP_INTERVAL_SECONDS="1"
+        )
+        # Stored, never sent (the receiver died between its commit and its send).
+        events = [
+            store_event(stack.engine, seats_event(seats=n, created=1_700_001_500 + n))
+            for n in range(2, 8)
+        ]
+        # A sweep sends them again, with no worker to run them yet...
+        swept = inbox_service.sweep(
+            SqlUnitOfWork(stack.engine),
+            now=datetime.now(UTC),
+            older_than=timedelta(0),
+            enqueue=stack.send,
+        )
+        assert sorted(swept) == sorted(events)
+        assert {stack.state(e) for e in events} == {("queued", 0)}
+        client = redis_client.Redis.from_url(url)
+        assert client.llen(stack.settings.queue_name) == 1
+        # ... and Redis restarts empty: the rows say `queued`, no message exists any more.
+        stop_redis()
+        start_redis()
+        assert client.llen(stack.settings.queue_name) == 0
+        stack.worker()
+        stack.beat()
+        wait_until(
+            lambda: all(stack.state(e)[0] in ("applied", "skipped_stale") for e in events), 45
+        )
+    assert stack.seats() == 7
+    assert sum(stack.state(e)[1] for e in events) == len(events)  # each processed once
 
 
 def test_postgres_stopped_answers_503_quickly_and_the_retry_succeeds(pg_settings, tmp_path) -> None:

@@ -6,9 +6,11 @@ import random
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from sqlalchemy import text
 
 from adapters.orm import inbox
 from cli import samples
+from tests.builders import store_event
 from tests.conftest import SECRET
 from tests.faults.conftest import seats_event
 from tests.support import wait_until
@@ -50,3 +52,29 @@ def test_out_of_order_updates_end_in_the_newest_state(stack_factory, order: str)
     if order == "reverse":
         # The newest arrived first; every older one was recorded as stale, with its reason.
         assert {stack.state(e["id"])[0] for e in events[:-1]} == {"skipped_stale"}
+
+
+def test_an_older_update_racing_a_newer_one_waits_for_the_organization_then_is_stale(
+    stack_factory,
+) -> None:
+    stack = stack_factory()
+    stack.worker(concurrency=2)
+    older = store_event(stack.engine, seats_event(seats=6, created=1_700_005_000))
+    newer = store_event(stack.engine, seats_event(seats=7, created=1_700_005_010))
+    # Hold the subscription's row, so the newer event stops while it writes, inside its
+    # transaction; the older one, sent next, must then wait for the organization's row lock
+    # rather than read the state the newer one is about to replace.
+    holder = stack.engine.connect()
+    holder.execute(text("SELECT id FROM subscriptions FOR NO KEY UPDATE"))
+    try:
+        stack.send([newer])
+        wait_until(lambda: stack.waiting_for_locks() == 1, 20)
+        stack.send([older])
+        wait_until(lambda: stack.waiting_for_locks() == 2, 20)
+    finally:
+        holder.rollback()
+        holder.close()
+    wait_until(lambda: all(stack.state(e)[0] != "received" for e in (older, newer)), 30)
+    assert stack.state(newer) == ("applied", 1)
+    assert stack.state(older) == ("skipped_stale", 1)
+    assert stack.seats() == 7

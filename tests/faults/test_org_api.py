@@ -10,11 +10,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from adapters.unit_of_work import SqlUnitOfWork
 from services import admin
 from tests.builders import build_world
-from tests.support import free_port, start_gunicorn
+from tests.support import free_port, start_gunicorn, wait_until
 
 pytestmark = pytest.mark.slow
 START = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=3)
@@ -76,7 +77,7 @@ def test_organizations_roles_and_removed_members(api) -> None:
 
 
 def test_two_upgrades_submitted_at_once_one_accepted_one_409(api) -> None:
-    _stack, other, base = api
+    stack, other, base = api
     url = f"{base}/{other.org_id}"
     token = other.tokens["owner"]
     estimates = [
@@ -88,13 +89,25 @@ def test_two_upgrades_submitted_at_once_one_accepted_one_409(api) -> None:
         )[1]["id"]
         for n in (2, 3)
     ]
+    # Hold the organization's row from outside (NO KEY UPDATE: foreign-key checks still
+    # pass), so the two requests are surely in flight together: each must wait for the
+    # organization's row lock, then the second finds the first one's open upgrade.
+    holder = stack.engine.connect()
+    holder.execute(
+        text("SELECT id FROM organizations WHERE id = :id FOR NO KEY UPDATE"),
+        {"id": other.org_id},
+    )
     with ThreadPoolExecutor(2) as pool:
-        results = list(
-            pool.map(
-                lambda estimate: call("POST", f"{url}/upgrades", token, {"estimate_id": estimate}),
-                estimates,
-            )
-        )
+        submitted = [
+            pool.submit(call, "POST", f"{url}/upgrades", token, {"estimate_id": estimate})
+            for estimate in estimates
+        ]
+        try:
+            wait_until(lambda: stack.waiting_for_locks() == 2, 20)
+        finally:
+            holder.rollback()
+            holder.close()
+        results = [future.result() for future in submitted]
     assert sorted(status for status, _ in results) == [202, 409]
     [conflict] = [body for status, body in results if status == 409]
     assert conflict["error"]["code"] == "upgrade_already_open"

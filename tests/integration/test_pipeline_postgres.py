@@ -94,6 +94,9 @@ def test_broker_down_answers_200_and_the_sweeper_delivers_after_it_returns(
             )
             assert status == 200
             assert _state(engine, event["id"]) == "received"
+            # The receiver sends after it answers: wait until that send has failed for good,
+            # so that the sweeper, and nothing else, can deliver the event.
+            wait_until(lambda: "enqueue failed, left for the sweeper" in web.output(), 30)
             start_redis()
             worker = start_worker(env)
             beat = start_beat(env, tmp_path)
