@@ -9,17 +9,27 @@ from typing import Any
 
 from celery import Celery
 from flask import Flask, Response, g, request
+from flask.json.provider import DefaultJSONProvider
 from sqlalchemy import Engine
 
 from config import health
+from config.inbox import loads_json
 from config.metrics import observe_request
 from config.settings import Settings
+
+
+class GuardedJSON(DefaultJSONProvider):
+    """Request JSON nested too deeply for the parser is a bad request (400), not a crash."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        return loads_json(s)
 
 
 def install_common(
     app: Flask, settings: Settings, engine: Engine, celery: Celery, name: str
 ) -> None:
     """`name` (receiver, api) is the `app` label of this app's request latency."""
+    app.json = GuardedJSON(app)
 
     @app.before_request
     def _start_clock() -> None:

@@ -6,7 +6,6 @@ finds the row done and does nothing.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import Counter
 from collections.abc import Callable
@@ -19,6 +18,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from adapters.repositories import DONE_STATES, InboxRow
 from adapters.stripe_parsing import resolve, subscription_snapshot, to_command
 from adapters.unit_of_work import SqlUnitOfWork
+from config.inbox import load_payload
 from config.metrics import EVENT_LAG, PROCESSED, RECEIPT_LAG
 from domain.commands import Command, ConfirmInvoicePaid, RecordPaymentFailed, SyncSubscription
 from domain.errors import DomainError, OrganizationNotFound, UnknownLicenseType
@@ -92,7 +92,7 @@ def process_stripe_event(event_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
         if row.state in DONE_STATES:
             return row.state
         try:
-            event = resolve(json.loads(row.payload), deps.gateway.retrieve, deps.verify_by_fetch)
+            event = resolve(load_payload(row.payload), deps.gateway.retrieve, deps.verify_by_fetch)
             command = to_command(event)
             state = "ignored" if command is None else HANDLERS[type(command)](command, uow, deps)
         except DomainError as exc:

@@ -112,16 +112,26 @@ class InboxWriter:
 
     def _run(self) -> None:
         while True:
-            batch = self._collect()
-            try:
-                new, to_apply = self._insert(batch)
-            except Exception as exc:
+            self._write(self._collect())
+
+    def _write(self, batch: list[Delivery]) -> None:
+        try:
+            new, to_apply = self._insert(batch)
+        except Exception as exc:
+            if len(batch) == 1:
+                batch[0].done.set_exception(exc)
+            else:
+                # One row the database refuses must not fail its neighbours: each alone.
+                log.warning(
+                    "group insert failed, rows retried one by one",
+                    extra={"rows": len(batch), "error": type(exc).__name__},
+                )
                 for delivery in batch:
-                    delivery.done.set_exception(exc)
-                continue
-            for delivery, is_new in zip(batch, new, strict=True):
-                delivery.done.set_result(is_new)
-            self.publish(to_apply)
+                    self._write([delivery])
+            return
+        for delivery, is_new in zip(batch, new, strict=True):
+            delivery.done.set_result(is_new)
+        self.publish(to_apply)
 
     def _collect(self) -> list[Delivery]:
         batch = [self._queue.get()]
