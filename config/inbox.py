@@ -152,15 +152,45 @@ def _check_body(data: dict[str, Any], thin: bool) -> None:
             raise NotAnEvent("event has no data.object")
 
 
+def _mode(live: bool) -> str:
+    return "live mode" if live else "test mode"
+
+
+@dataclass(frozen=True)
+class Origin:
+    """The Stripe mode (from the API key) and Connect account (STRIPE_ACCOUNT; None: the
+    platform's own) this service acts for; an event of any other is never applied."""
+
+    livemode: bool = False
+    account: str | None = None
+
+    def refuses(self, event: IncomingEvent) -> str | None:
+        """Why `event` is not ours, or None if it is."""
+        if event.livemode != self.livemode:
+            return (
+                f"not applied: a {_mode(event.livemode)} event, and this service runs in "
+                f"{_mode(self.livemode)} (from its API key)"
+            )
+        if event.account != self.account:
+            return (
+                f"not applied: an event of account {event.account or '(platform)'}, and this "
+                f"service acts for {self.account or 'the platform account'} (STRIPE_ACCOUNT)"
+            )
+        return None
+
+
 def inbox_row(
     event: IncomingEvent | Mapping[str, Any],
     payload: str,
     received_at: datetime,
     secret_index: int | None,
+    refused: str | None = None,
 ) -> dict[str, Any]:
     """The inbox row of one event, delivered (`secret_index` of the secret that signed it)
-    or fetched from Stripe (None): to be applied if seatflow acts on its type, else ignored."""
+    or fetched from Stripe (None): to be applied if seatflow acts on its type, else ignored;
+    ignored too, with the reason, if `refused` says why it is not this service's."""
     parsed = event if isinstance(event, IncomingEvent) else IncomingEvent.from_dict(event)
+    handled = is_handled(parsed.type) and refused is None
     return {
         "event_id": parsed.event_id,
         "type": parsed.type,
@@ -172,6 +202,7 @@ def inbox_row(
         "received_at": received_at,
         "updated_at": received_at,
         "secret_index": secret_index,
-        "state": first_state(is_handled(parsed.type)).value,
+        "state": first_state(handled).value,
         "attempts": 0,
+        "last_error": refused,
     }

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from config.inbox import Origin
+
 MODES = ("development", "test", "production")
 
 
@@ -40,6 +42,7 @@ class Settings:
     broker_url: str = ""
     stripe_api_key: str = ""
     stripe_api_base: str = ""
+    stripe_account: str = ""  # a Connect account this service acts for; "": the platform
     stripe_webhook_secrets: tuple[str, ...] = ()
     stripe_webhook_tolerance: int = 300
     webhook_max_body: int = 512 * 1024
@@ -69,6 +72,15 @@ class Settings:
     @property
     def production(self) -> bool:
         return self.mode == "production"
+
+    @property
+    def livemode(self) -> bool:
+        """Stripe's mode, from the API key: sk_live_/rk_live_ live, anything else test."""
+        return self.stripe_api_key.startswith(("sk_live_", "rk_live_"))
+
+    @property
+    def origin(self) -> Origin:
+        return Origin(self.livemode, self.stripe_account or None)
 
     @property
     def visibility_timeout(self) -> int:
@@ -141,6 +153,7 @@ class Settings:
             broker_url=broker_url,
             stripe_api_key=text("STRIPE_API_KEY", "sk_test_development_only"),
             stripe_api_base=api_base,
+            stripe_account=env.get("STRIPE_ACCOUNT", "").strip(),
             stripe_webhook_secrets=secrets,
             stripe_webhook_tolerance=integer("STRIPE_WEBHOOK_TOLERANCE", 300, minimum=1),
             webhook_max_body=integer("WEBHOOK_MAX_BODY", 512 * 1024, minimum=1024),

@@ -18,7 +18,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from adapters.repositories import DONE_STATES, InboxRow
 from adapters.stripe_parsing import resolve, subscription_snapshot, to_command
 from adapters.unit_of_work import SqlUnitOfWork
-from config.inbox import load_payload
+from config.inbox import IncomingEvent, load_payload
 from config.metrics import EVENT_LAG, PROCESSED, RECEIPT_LAG
 from domain.commands import Command, ConfirmInvoicePaid, RecordPaymentFailed, SyncSubscription
 from domain.errors import DomainError, OrganizationNotFound, UnknownLicenseType
@@ -92,7 +92,11 @@ def process_stripe_event(event_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
         if row.state in DONE_STATES:
             return row.state
         try:
-            event = resolve(load_payload(row.payload), deps.gateway.retrieve, deps.verify_by_fetch)
+            data = load_payload(row.payload)
+            refused = deps.origin.refuses(IncomingEvent.from_dict(data))
+            if refused is not None:
+                return _ignore_foreign(uow, row, refused)
+            event = resolve(data, deps.gateway.retrieve, deps.verify_by_fetch)
             command = to_command(event)
             state = "ignored" if command is None else HANDLERS[type(command)](command, uow, deps)
         except DomainError as exc:
@@ -111,6 +115,14 @@ def process_stripe_event(event_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
         "event processed", extra={"event_id": event_id, "event_type": row.type, "state": state}
     )
     return state
+
+
+def _ignore_foreign(uow: SqlUnitOfWork, row: InboxRow, reason: str) -> str:
+    """An event of another mode or account: recorded as ignored, with why, never applied."""
+    uow.inbox.mark(row.event_id, "ignored", _now(), error=reason, attempt=True)
+    uow.commit()
+    log.warning("event of another mode or account ignored", extra={"event_id": row.event_id})
+    return "ignored"
 
 
 def process_stripe_events(

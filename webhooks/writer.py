@@ -56,6 +56,7 @@ _inbox = Table(
     Column("secret_index", Integer),
     Column("state", String),
     Column("attempts", Integer),
+    Column("last_error", Text),
 )
 
 
@@ -66,10 +67,13 @@ class Delivery:
     secret_index: int
     # None: the event's first state (`config.inbox.inbox_row`); tools may store another.
     state: str | None = None
+    # Why the event is not this service's (another mode or account): stored ignored.
+    refused: str | None = None
     done: Future[bool] = field(default_factory=Future)
 
     def row(self, received_at: datetime) -> dict[str, object]:
-        row = inbox_row(self.event, self.body.decode("utf-8"), received_at, self.secret_index)
+        body = self.body.decode("utf-8")
+        row = inbox_row(self.event, body, received_at, self.secret_index, self.refused)
         if self.state is not None:
             row["state"] = self.state
         return row
