@@ -95,13 +95,15 @@ class _Reader:
             return default
         return value
 
-    def flag(self, name: str) -> bool:
+    def flag(self, name: str, default: bool = False) -> bool:
         raw = self.raw(name).lower()
         if raw in ("1", "true", "yes", "on"):
             return True
-        if raw not in ("", "0", "false", "no", "off"):
+        if raw in ("0", "false", "no", "off"):
+            return False
+        if raw:
             self.problem(f"{name} must be true or false, got {raw!r}")
-        return False
+        return default
 
 
 def _webhook_secrets(r: _Reader) -> tuple[str, ...]:
@@ -195,6 +197,10 @@ class Settings:
     # Set (by the process launcher) when several processes share one set of metrics.
     metrics_multiproc_dir: str = ""
     worker_metrics_port: int = 9808
+    worker_metrics_host: str = "127.0.0.1"  # the worker's and the beat's listeners
+    web_metrics_public: bool = True  # False: no /metrics on the web apps' own port
+    web_metrics_port: int = 0  # a private listener of the gunicorn master (0: none)
+    web_metrics_host: str = "127.0.0.1"
     beat_metrics_port: int = 9809
     session_secret: str = DEVELOPMENT_SESSION_SECRET
     unpaid_upgrade_hours: int = 23
@@ -284,6 +290,10 @@ class Settings:
             reconcile_interval_seconds=r.integer("RECONCILE_INTERVAL_SECONDS", 900, minimum=10),
             metrics_multiproc_dir=r.raw("PROMETHEUS_MULTIPROC_DIR"),
             worker_metrics_port=r.integer("WORKER_METRICS_PORT", 9808),
+            worker_metrics_host=r.raw("WORKER_METRICS_HOST") or "127.0.0.1",
+            web_metrics_public=r.flag("WEB_METRICS_PUBLIC", default=True),
+            web_metrics_port=r.integer("WEB_METRICS_PORT", 0),
+            web_metrics_host=r.raw("WEB_METRICS_HOST") or "127.0.0.1",
             beat_metrics_port=r.integer("BEAT_METRICS_PORT", 9809),
             session_secret=r.text("SEATFLOW_SECRET_KEY", DEVELOPMENT_SESSION_SECRET),
             unpaid_upgrade_hours=r.integer("UNPAID_UPGRADE_HOURS", 23, minimum=1),

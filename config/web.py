@@ -1,5 +1,5 @@
-"""What every seatflow web app has: request ids, request latency, /healthz, /readyz and
-/metrics."""
+"""What every seatflow web app has: request ids, request latency, JSON nested too deeply
+refused, /healthz, /readyz and (unless WEB_METRICS_PUBLIC=false) /metrics."""
 
 from __future__ import annotations
 
@@ -61,6 +61,9 @@ def install_common(
     @app.get("/readyz")
     def readyz() -> tuple[dict[str, str], int]:
         return health.readiness(engine, celery)
+
+    if not settings.web_metrics_public:
+        return  # scraped from the gunicorn master's private listener (WEB_METRICS_PORT)
 
     @app.get("/metrics")
     def metrics() -> Any:

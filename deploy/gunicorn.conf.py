@@ -20,3 +20,15 @@ graceful_timeout = 25
 # always the side that closes an idle connection. Otherwise nginx may send a POST on a
 # connection gunicorn has just closed and answer 502 (it does not retry a POST elsewhere).
 keepalive = 75
+
+
+def when_ready(server: object) -> None:
+    """The process group's metrics (summed over its workers) on a private listener of the
+    master, WEB_METRICS_HOST:WEB_METRICS_PORT, when set; with WEB_METRICS_PUBLIC=false they
+    are then no longer on the public port. Give web and api different ports."""
+    from config.metrics import serve
+    from config.settings import Settings
+
+    settings = Settings.from_env()
+    if settings.web_metrics_port:
+        serve(settings.web_metrics_port, True, settings.web_metrics_host)
