@@ -34,11 +34,14 @@ from sqlalchemy import (
     Text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from config.inbox import InboxState, IncomingEvent, inbox_row
 
 log = logging.getLogger("seatflow.webhooks")
+# Errors of the connection, not of a row: retrying the rows one by one would not help.
+_UNREACHABLE = (OperationalError, InterfaceError, PoolTimeout, TimeoutError)
 
 # The columns the receiver writes (the full table is described by the migrations).
 _inbox = Table(
@@ -122,8 +125,9 @@ class InboxWriter:
         try:
             new, to_apply = self._insert(batch)
         except Exception as exc:
-            if len(batch) == 1:
-                batch[0].done.set_exception(exc)
+            if len(batch) == 1 or isinstance(exc, _UNREACHABLE):
+                for delivery in batch:  # the database is gone: every row would fail alike
+                    delivery.done.set_exception(exc)
             else:
                 # One row the database refuses must not fail its neighbours: each alone.
                 log.warning(

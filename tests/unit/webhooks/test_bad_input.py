@@ -76,3 +76,32 @@ def test_when_a_group_insert_fails_only_the_bad_row_fails(sqlite_settings) -> No
         results = list(pool.map(store, batch))
     assert results[3] != True  # noqa: E712
     assert results[:3] + results[4:] == [True] * 6
+
+
+def test_an_unreachable_database_is_not_retried_row_by_row(sqlite_settings) -> None:
+    """With the database gone every row would fail alike: one attempt, then all fail fast."""
+    from sqlalchemy.exc import OperationalError
+
+    calls: list[int] = []
+
+    class Unreachable(InboxWriter):
+        def _execute(self, params: list[dict[str, object]]) -> list[str]:
+            calls.append(len(params))
+            raise OperationalError("INSERT", {}, Exception("connection refused"))
+
+    writer = Unreachable(make_engine(sqlite_settings), lambda _ids: None, max_wait=0.3)
+    batch = [
+        Delivery(IncomingEvent.parse(b := json.dumps(event(f"evt_u{i}")).encode()), b, 0)
+        for i in range(5)
+    ]
+
+    def store(d: Delivery) -> str:
+        try:
+            writer.store(d)
+        except OperationalError:
+            return "failed"
+        return "stored"
+
+    with ThreadPoolExecutor(5) as pool:
+        assert list(pool.map(store, batch)) == ["failed"] * 5
+    assert calls == [5]
