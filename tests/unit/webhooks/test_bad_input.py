@@ -105,3 +105,22 @@ def test_an_unreachable_database_is_not_retried_row_by_row(sqlite_settings) -> N
     with ThreadPoolExecutor(5) as pool:
         assert list(pool.map(store, batch)) == ["failed"] * 5
     assert calls == [5]
+
+
+def test_an_old_signed_delivery_replayed_with_a_fresh_t_is_400_and_not_stored(
+    sqlite_settings,
+) -> None:
+    import time
+
+    from sqlalchemy import func, select
+
+    from adapters.orm import inbox
+
+    app = create_app(sqlite_settings)
+    old = int(time.time()) - 3600
+    body, headers = samples.signed(event("evt_replayed"), SECRET, timestamp=old)
+    signature = headers["Stripe-Signature"].split(",", 1)[1]  # v1=… of the old delivery
+    headers["Stripe-Signature"] = f" t={int(time.time())},t={old},{signature}"
+    assert app.test_client().post(URL, data=body, headers=headers).status_code == 400
+    with app.extensions["seatflow.engine"].connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(inbox)) == 0
