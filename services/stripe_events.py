@@ -121,6 +121,7 @@ def _ignore_foreign(uow: SqlUnitOfWork, row: InboxRow, reason: str) -> str:
     """An event of another mode or account: recorded as ignored, with why, never applied."""
     uow.inbox.mark(row.event_id, "ignored", _now(), error=reason, attempt=True)
     uow.commit()
+    PROCESSED.labels(row.type, "ignored").inc()
     log.warning("event of another mode or account ignored", extra={"event_id": row.event_id})
     return "ignored"
 
