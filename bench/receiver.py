@@ -32,7 +32,7 @@ from cli import samples
 from tests.support import free_port, http_ok, wait_until
 
 HERE = Path(__file__).parent
-SECRET = "whsec_bench_secret"
+SECRET = "whsec_bench_secret_for_signing_deliveries"
 ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 GUNICORN = [
     "--worker-class",
@@ -224,7 +224,8 @@ def main() -> None:
         prod = base_env | {
             "SEATFLOW_ENV": "production",
             "STRIPE_API_KEY": "sk_test_bench",
-            "SEATFLOW_SECRET_KEY": secrets.token_hex(16),
+            "SEATFLOW_ALLOW_TEST_KEYS": "true",
+            "SEATFLOW_SECRET_KEY": secrets.token_hex(32),
             "LICENSE_SIGNING_KEY": _signing_key(),
             "DATABASE_URL": pg,
             "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",

@@ -44,7 +44,45 @@ def first_state(handled: bool) -> InboxState:
 
 
 class NotAnEvent(ValueError):
-    """The body is JSON but not a Stripe event."""
+    """The body is not a Stripe event the inbox can store."""
+
+
+# Bounds of what the inbox stores (the columns' sizes); anything outside them is refused
+# before the insert, so one bad event never fails the group insert it would share.
+MAX_ID = 255
+MAX_API_VERSION = 64
+# `created` is a Unix time in a BIGINT: from 1970 to the end of the year 9999.
+MAX_CREATED = 253_402_300_799
+
+
+def loads_json(text: str | bytes) -> Any:
+    """`json.loads`, with nesting too deep for the parser a ValueError rather than a crash."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+
+
+def load_payload(text: str) -> Any:
+    """The one parse of an event's body, by the receiver and by the worker alike: strict
+    JSON text (a byte-order mark is refused; Stripe never sends one)."""
+    try:
+        return loads_json(text)
+    except ValueError as exc:
+        raise NotAnEvent(f"body is not valid JSON: {str(exc)[:80]}") from None
+
+
+def _text(value: Any, name: str, limit: int, optional: bool = False) -> str | None:
+    """A string the database can store: not too long, no NUL, encodable as UTF-8."""
+    if value is None and optional:
+        return None
+    if not isinstance(value, str) or not value or len(value) > limit or "\x00" in value:
+        raise NotAnEvent(f"event has no valid {name}")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise NotAnEvent(f"event has no valid {name}") from None
+    return value
 
 
 def _epoch(value: Any) -> int | None:
@@ -71,42 +109,74 @@ class IncomingEvent:
     @classmethod
     def parse(cls, body: bytes) -> IncomingEvent:
         try:
-            data: Any = json.loads(body)
-        except ValueError:
-            raise NotAnEvent("body is not valid JSON") from None
-        return cls.from_dict(data)
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise NotAnEvent("body is not UTF-8") from None
+        return cls.from_dict(load_payload(text))
 
     @classmethod
     def from_dict(cls, data: Any) -> IncomingEvent:
         if not isinstance(data, dict) or data.get("object") not in ("event", THIN_EVENT_OBJECT):
             raise NotAnEvent("body is not a Stripe event object")
         thin = data["object"] == THIN_EVENT_OBJECT
-        event_id, event_type, created = data.get("id"), data.get("type"), data.get("created")
-        if thin:
-            created = _epoch(created)
-        if not isinstance(event_id, str) or not event_id.startswith("evt_"):
-            raise NotAnEvent("event has no valid id")
-        if not isinstance(event_type, str) or not event_type:
-            raise NotAnEvent("event has no type")
+        created = _epoch(data.get("created")) if thin else data.get("created")
         if not isinstance(created, int) or isinstance(created, bool):
             raise NotAnEvent("event has no valid created time")
-        if thin:
-            related = data.get("related_object")
-            if not isinstance(related, dict) or not isinstance(related.get("id"), str):
-                raise NotAnEvent("thin event has no related_object")
-        else:
-            data_field = data.get("data")
-            if not isinstance(data_field, dict) or not isinstance(data_field.get("object"), dict):
-                raise NotAnEvent("event has no data.object")
-        account, api_version = data.get("account"), data.get("api_version")
+        if not 0 <= created <= MAX_CREATED:
+            raise NotAnEvent("event's created time is out of range")
+        event_id = _text(data.get("id"), "id", MAX_ID)
+        if event_id is None or not event_id.startswith("evt_"):
+            raise NotAnEvent("event has no valid id")
+        livemode = data.get("livemode", False)
+        if not isinstance(livemode, bool):
+            raise NotAnEvent("event's livemode is not a boolean")
+        _check_body(data, thin)
         return cls(
-            event_id=event_id[:255],
-            type=event_type[:255],
-            api_version=api_version if isinstance(api_version, str) else None,
-            account=account if isinstance(account, str) else None,
-            livemode=bool(data.get("livemode")),
+            event_id=event_id,
+            type=str(_text(data.get("type"), "type", MAX_ID)),
+            api_version=_text(data.get("api_version"), "api_version", MAX_API_VERSION, True),
+            account=_text(data.get("account"), "account", MAX_ID, optional=True),
+            livemode=livemode,
             created=created,
         )
+
+
+def _check_body(data: dict[str, Any], thin: bool) -> None:
+    if thin:
+        related = data.get("related_object")
+        if not isinstance(related, dict) or not isinstance(related.get("id"), str):
+            raise NotAnEvent("thin event has no related_object")
+    else:
+        data_field = data.get("data")
+        if not isinstance(data_field, dict) or not isinstance(data_field.get("object"), dict):
+            raise NotAnEvent("event has no data.object")
+
+
+def _mode(live: bool) -> str:
+    return "live mode" if live else "test mode"
+
+
+@dataclass(frozen=True)
+class Origin:
+    """The Stripe mode (from the API key) and Connect account (STRIPE_ACCOUNT; None: the
+    platform's own) this service acts for; an event of any other is never applied."""
+
+    livemode: bool = False
+    account: str | None = None
+
+    def refuses(self, event: IncomingEvent) -> str | None:
+        """Why `event` is not ours, or None if it is."""
+        if event.livemode != self.livemode:
+            return (
+                f"not applied: a {_mode(event.livemode)} event, and this service runs in "
+                f"{_mode(self.livemode)} (from its API key)"
+            )
+        if event.account != self.account:
+            return (
+                f"not applied: an event of account {event.account or '(platform)'}, and this "
+                f"service acts for {self.account or 'the platform account'} (STRIPE_ACCOUNT)"
+            )
+        return None
 
 
 def inbox_row(
@@ -114,10 +184,13 @@ def inbox_row(
     payload: str,
     received_at: datetime,
     secret_index: int | None,
+    refused: str | None = None,
 ) -> dict[str, Any]:
     """The inbox row of one event, delivered (`secret_index` of the secret that signed it)
-    or fetched from Stripe (None): to be applied if seatflow acts on its type, else ignored."""
+    or fetched from Stripe (None): to be applied if seatflow acts on its type, else ignored;
+    ignored too, with the reason, if `refused` says why it is not this service's."""
     parsed = event if isinstance(event, IncomingEvent) else IncomingEvent.from_dict(event)
+    handled = is_handled(parsed.type) and refused is None
     return {
         "event_id": parsed.event_id,
         "type": parsed.type,
@@ -129,6 +202,7 @@ def inbox_row(
         "received_at": received_at,
         "updated_at": received_at,
         "secret_index": secret_index,
-        "state": first_state(is_handled(parsed.type)).value,
+        "state": first_state(handled).value,
         "attempts": 0,
+        "last_error": refused,
     }

@@ -56,3 +56,15 @@ def configure_logging(settings: Settings) -> None:
     root.setLevel(logging.INFO)
     root.propagate = False
     root._seatflow_configured = True  # type: ignore[attr-defined]
+    warn_at_start(settings)
+
+
+def warn_at_start(settings: Settings) -> None:
+    """Development runs on published secrets and local defaults: say so, loudly, at start."""
+    if settings.mode != "development":
+        return
+    logging.getLogger("seatflow.config").warning(
+        "DEVELOPMENT MODE: SEATFLOW_ENV is not production, so published development "
+        "secrets and local defaults are in use and a .env file is read. Never expose this "
+        "process; set SEATFLOW_ENV=production to run for real."
+    )

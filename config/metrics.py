@@ -238,23 +238,25 @@ def exposition(multiprocess_mode: bool) -> tuple[bytes, str]:
     return generate_latest(registry(multiprocess_mode)), CONTENT_TYPE_LATEST
 
 
-def serve(port: int, multiprocess_mode: bool) -> bool:
+def serve(port: int, multiprocess_mode: bool, host: str = "127.0.0.1") -> bool:
     """Expose this process's (or, in multiprocess mode, all processes') metrics on `port`."""
-    return _serve(port, registry(multiprocess_mode))
+    return _serve(port, host, registry(multiprocess_mode))
 
 
-def serve_database_gauges(port: int, engine: Engine, leading: Callable[[], bool]) -> bool:
+def serve_database_gauges(
+    port: int, engine: Engine, leading: Callable[[], bool], host: str = "127.0.0.1"
+) -> bool:
     """Expose the database's state on `port`, on every scrape for which `leading()` is true."""
     only = CollectorRegistry()
     only.register(DatabaseCollector(engine, leading))
-    return _serve(port, only)
+    return _serve(port, host, only)
 
 
-def _serve(port: int, scraped: CollectorRegistry) -> bool:
-    from prometheus_client import start_http_server
+def _serve(port: int, host: str, scraped: CollectorRegistry) -> bool:
+    import prometheus_client
 
     try:
-        start_http_server(port, addr="0.0.0.0", registry=scraped)
+        prometheus_client.start_http_server(port, addr=host, registry=scraped)
     except OSError:
         return False
     return True

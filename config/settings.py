@@ -1,24 +1,166 @@
 """Frozen settings built once from the environment.
 
-`Settings.from_env()` is the only reader of `os.environ` in seatflow; everything else
-receives a `Settings`. Development defaults need no server (SQLite database, a broker on
-SQLite through kombu's SQLAlchemy transport); production mode refuses to start on a
-missing or malformed value and names the variable.
+`Settings.from_env()` is the only reader of `os.environ` (and, in development, of a `.env`
+file) in seatflow; everything else receives a `Settings`. Development defaults need no
+server (SQLite database, a broker on SQLite through kombu's SQLAlchemy transport).
+Production refuses to start on any missing, malformed, weak or published value, and names
+every one of them in one message (never their values).
 """
 
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from config.inbox import Origin
+
 MODES = ("development", "test", "production")
+# Published with seatflow, so never secret: refused in production.
+DEVELOPMENT_API_KEY = "sk_test_development_only"
+DEVELOPMENT_WEBHOOK_SECRET = "whsec_development_only"
+DEVELOPMENT_SESSION_SECRET = "development-only-session-secret"
+PUBLISHED = frozenset({DEVELOPMENT_API_KEY, DEVELOPMENT_WEBHOOK_SECRET, DEVELOPMENT_SESSION_SECRET})
+MIN_WEBHOOK_SECRET = 16  # characters after whsec_ (Stripe's have 32)
+MIN_SESSION_SECRET = 32
 
 
 class ConfigError(Exception):
-    """A configuration value is missing or malformed; the message names the variable."""
+    """Configuration values are missing or malformed; the message names every variable."""
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """`NAME=value` lines (an `export ` prefix, quotes and `# comments` allowed)."""
+    values: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        line = line.strip().removeprefix("export ").strip()
+        name, eq, value = line.partition("=")
+        if not eq or line.startswith("#") or not name.strip().isidentifier():
+            continue
+        value = value.strip()
+        if value[:1] in ("'", '"') and value[0] in value[1:]:
+            value = value[1 : value.index(value[0], 1)]
+        else:
+            value = value.split(" #", 1)[0].strip()
+        values[name.strip()] = value
+    return values
+
+
+def with_dotenv(env: Mapping[str, str], dotenv: Path | None) -> Mapping[str, str]:
+    """`env` over the `.env` file's values, in development only (the file never overrides
+    the environment, and production reads the environment alone)."""
+    mode = env.get("SEATFLOW_ENV", "").strip().lower()
+    if dotenv is None or mode not in ("", "development") or not dotenv.is_file():
+        return env
+    return {**read_dotenv(dotenv), **env}
+
+
+class _Reader:
+    """Reads variables, noting every problem rather than stopping at the first."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+        self.problems: list[str] = []
+        self.mode = self.raw("SEATFLOW_ENV").lower() or "development"
+        if self.mode not in MODES:
+            self.problem(f"SEATFLOW_ENV must be one of {', '.join(MODES)}, got {self.mode!r}")
+        self.production = self.mode == "production"
+
+    def problem(self, message: str) -> None:
+        self.problems.append(message)
+
+    def raw(self, name: str) -> str:
+        return self.env.get(name, "").strip()
+
+    def text(self, name: str, default: str) -> str:
+        value = self.raw(name)
+        if not value and self.production:
+            self.problem(f"{name} is required when SEATFLOW_ENV=production")
+        return value or default
+
+    def integer(self, name: str, default: int, minimum: int = 0) -> int:
+        raw = self.raw(name)
+        if not raw:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            self.problem(f"{name} must be an integer, got {raw!r}")
+            return default
+        if value < minimum:
+            self.problem(f"{name} must be at least {minimum}, got {value}")
+            return default
+        return value
+
+    def choice(self, name: str, options: tuple[str, ...]) -> str:
+        """One of `options` (the first when unset); a problem naming the variable otherwise."""
+        value = self.raw(name).lower() or options[0]
+        if value not in options:
+            self.problem(f"{name} must be one of {', '.join(options)}, got {value!r}")
+            return options[0]
+        return value
+
+    def flag(self, name: str, default: bool = False) -> bool:
+        raw = self.raw(name).lower()
+        if raw in ("1", "true", "yes", "on"):
+            return True
+        if raw in ("0", "false", "no", "off"):
+            return False
+        if raw:
+            self.problem(f"{name} must be true or false, got {raw!r}")
+        return default
+
+
+def _webhook_secrets(r: _Reader) -> tuple[str, ...]:
+    secrets = tuple(s.strip() for s in r.raw("STRIPE_WEBHOOK_SECRETS").split(",") if s.strip())
+    if not secrets and r.production:
+        r.problem("STRIPE_WEBHOOK_SECRETS is required when SEATFLOW_ENV=production")
+    if any(not secret.startswith("whsec_") for secret in secrets):
+        r.problem("STRIPE_WEBHOOK_SECRETS entries must start with 'whsec_'")
+    return secrets or (DEVELOPMENT_WEBHOOK_SECRET,)
+
+
+def check_secrets(settings: Settings, r: _Reader) -> None:
+    """Production only: no secret may be weak, published, or (unless allowed) for test mode.
+    Only what is configured is checked; a missing one is already a problem."""
+    secrets = settings.stripe_webhook_secrets if r.raw("STRIPE_WEBHOOK_SECRETS") else ()
+    if any(len(s.removeprefix("whsec_")) < MIN_WEBHOOK_SECRET for s in secrets):
+        r.problem(
+            f"STRIPE_WEBHOOK_SECRETS: an entry is too short (whsec_ and at least "
+            f"{MIN_WEBHOOK_SECRET} characters; Stripe's signing secrets have 32)"
+        )
+    _published(r, "STRIPE_WEBHOOK_SECRETS", *secrets)
+    session = r.raw("SEATFLOW_SECRET_KEY")
+    if session and len(session) < MIN_SESSION_SECRET:
+        r.problem(f"SEATFLOW_SECRET_KEY is too short (at least {MIN_SESSION_SECRET} characters)")
+    _published(r, "SEATFLOW_SECRET_KEY", session)
+    key = r.raw("STRIPE_API_KEY")
+    if key and not key.startswith(("sk_live_", "rk_live_", "sk_test_", "rk_test_")):
+        r.problem("STRIPE_API_KEY must be a secret or restricted key (sk_live_… or rk_live_…)")
+    elif key and not settings.livemode and not settings.allow_test_keys:
+        r.problem(
+            "STRIPE_API_KEY is a test-mode key; set SEATFLOW_ALLOW_TEST_KEYS=true to run "
+            "production against Stripe's test mode"
+        )
+    _published(r, "STRIPE_API_KEY", key)
+    signing = r.raw("LICENSE_SIGNING_KEY")
+    if signing and not _is_32_bytes_base64(signing):
+        r.problem("LICENSE_SIGNING_KEY must be a base64 raw 32-byte Ed25519 private key")
+
+
+def _published(r: _Reader, name: str, *values: str) -> None:
+    if any(value in PUBLISHED for value in values):
+        r.problem(f"{name} is the published development value")
+
+
+def _is_32_bytes_base64(value: str) -> bool:
+    try:
+        return len(base64.b64decode(value, validate=True)) == 32
+    except ValueError:
+        return False
 
 
 def default_data_dir() -> Path:
@@ -40,6 +182,8 @@ class Settings:
     broker_url: str = ""
     stripe_api_key: str = ""
     stripe_api_base: str = ""
+    stripe_account: str = ""  # a Connect account this service acts for; "": the platform
+    allow_test_keys: bool = False  # production on Stripe's test mode (sk_test_/rk_test_)
     stripe_webhook_secrets: tuple[str, ...] = ()
     stripe_webhook_tolerance: int = 300
     webhook_max_body: int = 512 * 1024
@@ -61,8 +205,12 @@ class Settings:
     # Set (by the process launcher) when several processes share one set of metrics.
     metrics_multiproc_dir: str = ""
     worker_metrics_port: int = 9808
+    worker_metrics_host: str = "127.0.0.1"  # the worker's and the beat's listeners
+    web_metrics_public: bool = True  # False: no /metrics on the web apps' own port
+    web_metrics_port: int = 0  # a private listener of the gunicorn master (0: none)
+    web_metrics_host: str = "127.0.0.1"
     beat_metrics_port: int = 9809
-    session_secret: str = "development-only-session-secret"
+    session_secret: str = DEVELOPMENT_SESSION_SECRET
     unpaid_upgrade_hours: int = 23
     # Where "Update payment method" sends people: Stripe Checkout (setup mode) or the portal.
     payment_method_update: str = "checkout"
@@ -72,6 +220,15 @@ class Settings:
     @property
     def production(self) -> bool:
         return self.mode == "production"
+
+    @property
+    def livemode(self) -> bool:
+        """Stripe's mode, from the API key: sk_live_/rk_live_ live, anything else test."""
+        return self.stripe_api_key.startswith(("sk_live_", "rk_live_"))
+
+    @property
+    def origin(self) -> Origin:
+        return Origin(self.livemode, self.stripe_account or None)
 
     @property
     def visibility_timeout(self) -> int:
@@ -84,97 +241,77 @@ class Settings:
         return replace(self, **changes)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """Build settings from `env` (default `os.environ`); raise ConfigError on bad input."""
-        env = os.environ if env is None else env
-        mode = env.get("SEATFLOW_ENV", "development").strip().lower()
-        if mode not in MODES:
-            raise ConfigError(f"SEATFLOW_ENV must be one of {', '.join(MODES)}, got {mode!r}")
-        production = mode == "production"
-        data_dir = Path(env.get("SEATFLOW_DATA_DIR", "") or default_data_dir())
+    def from_env(cls, env: Mapping[str, str] | None = None, dotenv: Path | None = None) -> Settings:
+        """Build settings from `env` (default `os.environ`, with `./.env` under it in
+        development); raise one ConfigError listing every problem found."""
+        if env is None:
+            env, dotenv = os.environ, dotenv or Path.cwd() / ".env"
+        env = with_dotenv(env, dotenv)
+        r = _Reader(env)
+        settings = cls._read(r)
+        if r.production:
+            check_secrets(settings, r)
+        if r.problems:
+            raise ConfigError(
+                f"seatflow cannot start: {len(r.problems)} problem(s) in its configuration "
+                f"(SEATFLOW_ENV={r.mode}):" + "".join(f"\n  - {p}" for p in r.problems)
+            )
+        return settings
 
-        def text(name: str, default: str) -> str:
-            value = env.get(name, "").strip()
-            if not value and production:
-                raise ConfigError(f"{name} is required when SEATFLOW_ENV=production")
-            return value or default
-
-        def integer(name: str, default: int, minimum: int = 0) -> int:
-            raw = env.get(name, "").strip()
-            if not raw:
-                return default
-            try:
-                value = int(raw)
-            except ValueError:
-                raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
-            if value < minimum:
-                raise ConfigError(f"{name} must be at least {minimum}, got {value}")
-            return value
-
-        def flag(name: str) -> bool:
-            raw = env.get(name, "").strip().lower()
-            if raw in ("", "0", "false", "no", "off"):
-                return False
-            if raw in ("1", "true", "yes", "on"):
-                return True
-            raise ConfigError(f"{name} must be true or false, got {raw!r}")
-
+    @classmethod
+    def _read(cls, r: _Reader) -> Settings:
+        data_dir = Path(r.raw("SEATFLOW_DATA_DIR") or default_data_dir())
         database_url = normalize_database_url(
-            text("DATABASE_URL", f"sqlite:///{data_dir / 'seatflow.sqlite'}")
+            r.text("DATABASE_URL", f"sqlite:///{data_dir / 'seatflow.sqlite'}")
         )
         if "://" not in database_url:
-            raise ConfigError(f"DATABASE_URL is not a URL: {database_url.split('@')[-1]!r}")
-        broker_url = text("CELERY_BROKER_URL", f"sqla+sqlite:///{data_dir / 'broker.sqlite'}")
-        secrets = tuple(
-            s.strip() for s in env.get("STRIPE_WEBHOOK_SECRETS", "").split(",") if s.strip()
-        )
-        if not secrets:
-            if production:
-                raise ConfigError("STRIPE_WEBHOOK_SECRETS is required when SEATFLOW_ENV=production")
-            secrets = ("whsec_development_only",)
-        for secret in secrets:
-            if not secret.startswith("whsec_"):
-                raise ConfigError("STRIPE_WEBHOOK_SECRETS entries must start with 'whsec_'")
-        api_base = env.get("STRIPE_API_BASE", "").strip().rstrip("/")
+            r.problem(f"DATABASE_URL is not a URL: {database_url.split('@')[-1]!r}")
+        api_base = r.raw("STRIPE_API_BASE").rstrip("/")
         if api_base and not api_base.startswith(("http://", "https://")):
-            raise ConfigError(f"STRIPE_API_BASE must be an http(s) URL, got {api_base!r}")
+            r.problem(f"STRIPE_API_BASE must be an http(s) URL, got {api_base!r}")
         return cls(
-            mode=mode,
+            mode=r.mode,
             database_url=database_url,
-            broker_url=broker_url,
-            stripe_api_key=text("STRIPE_API_KEY", "sk_test_development_only"),
+            broker_url=r.text("CELERY_BROKER_URL", f"sqla+sqlite:///{data_dir / 'broker.sqlite'}"),
+            stripe_api_key=r.text("STRIPE_API_KEY", DEVELOPMENT_API_KEY),
             stripe_api_base=api_base,
-            stripe_webhook_secrets=secrets,
-            stripe_webhook_tolerance=integer("STRIPE_WEBHOOK_TOLERANCE", 300, minimum=1),
-            webhook_max_body=integer("WEBHOOK_MAX_BODY", 512 * 1024, minimum=1024),
-            webhook_commit_wait_ms=integer("WEBHOOK_COMMIT_WAIT_MS", 1),
-            task_time_limit=integer("TASK_TIME_LIMIT", 120, minimum=1),
-            task_max_retries=integer("TASK_MAX_RETRIES", 8),
-            sweep_after_seconds=integer("SWEEP_AFTER_SECONDS", 60, minimum=1),
-            sweep_interval_seconds=float(integer("SWEEP_INTERVAL_SECONDS", 30, minimum=1)),
-            queue_name=env.get("SEATFLOW_QUEUE", "seatflow").strip() or "seatflow",
-            estimate_ttl_seconds=integer("ESTIMATE_TTL_SECONDS", 900, minimum=1),
-            license_signing_key=text("LICENSE_SIGNING_KEY", ""),
+            stripe_account=r.raw("STRIPE_ACCOUNT"),
+            allow_test_keys=r.flag("SEATFLOW_ALLOW_TEST_KEYS"),
+            stripe_webhook_secrets=_webhook_secrets(r),
+            stripe_webhook_tolerance=r.integer("STRIPE_WEBHOOK_TOLERANCE", 300, minimum=1),
+            webhook_max_body=r.integer("WEBHOOK_MAX_BODY", 512 * 1024, minimum=1024),
+            webhook_commit_wait_ms=r.integer("WEBHOOK_COMMIT_WAIT_MS", 1),
+            task_time_limit=r.integer("TASK_TIME_LIMIT", 120, minimum=1),
+            task_max_retries=r.integer("TASK_MAX_RETRIES", 8),
+            sweep_after_seconds=r.integer("SWEEP_AFTER_SECONDS", 60, minimum=1),
+            sweep_interval_seconds=float(r.integer("SWEEP_INTERVAL_SECONDS", 30, minimum=1)),
+            queue_name=r.raw("SEATFLOW_QUEUE") or "seatflow",
+            estimate_ttl_seconds=r.integer("ESTIMATE_TTL_SECONDS", 900, minimum=1),
+            license_signing_key=r.text("LICENSE_SIGNING_KEY", ""),
             license_key_file=Path(
-                env.get("SEATFLOW_CONFIG_DIR", "")
-                or Path(env.get("HOME", "") or Path.home()) / ".config" / "seatflow"
+                r.raw("SEATFLOW_CONFIG_DIR")
+                or Path(r.raw("HOME") or Path.home()) / ".config" / "seatflow"
             )
             / "license-signing-key",
-            license_grace_days=integer("LICENSE_GRACE_DAYS", 7),
-            stripe_verify_by_fetch=flag("STRIPE_VERIFY_BY_FETCH"),
-            stripe_read_rate=float(integer("STRIPE_READ_RATE", 20, minimum=1)),
-            visibility_timeout_seconds=integer("BROKER_VISIBILITY_TIMEOUT", 0),
-            inbox_retention_days=integer("INBOX_RETENTION_DAYS", 30, minimum=1),
-            reconcile_interval_seconds=integer("RECONCILE_INTERVAL_SECONDS", 900, minimum=10),
-            metrics_multiproc_dir=env.get("PROMETHEUS_MULTIPROC_DIR", "").strip(),
-            worker_metrics_port=integer("WORKER_METRICS_PORT", 9808),
-            beat_metrics_port=integer("BEAT_METRICS_PORT", 9809),
-            session_secret=text("SEATFLOW_SECRET_KEY", "development-only-session-secret"),
-            unpaid_upgrade_hours=integer("UNPAID_UPGRADE_HOURS", 23, minimum=1),
-            payment_method_update=_choice(env, "PAYMENT_METHOD_UPDATE", ("checkout", "portal")),
+            license_grace_days=r.integer("LICENSE_GRACE_DAYS", 7),
+            stripe_verify_by_fetch=r.flag("STRIPE_VERIFY_BY_FETCH"),
+            stripe_read_rate=float(r.integer("STRIPE_READ_RATE", 20, minimum=1)),
+            visibility_timeout_seconds=r.integer("BROKER_VISIBILITY_TIMEOUT", 0),
+            inbox_retention_days=r.integer("INBOX_RETENTION_DAYS", 30, minimum=1),
+            reconcile_interval_seconds=r.integer("RECONCILE_INTERVAL_SECONDS", 900, minimum=10),
+            metrics_multiproc_dir=r.raw("PROMETHEUS_MULTIPROC_DIR"),
+            worker_metrics_port=r.integer("WORKER_METRICS_PORT", 9808),
+            worker_metrics_host=r.raw("WORKER_METRICS_HOST") or "127.0.0.1",
+            web_metrics_public=r.flag("WEB_METRICS_PUBLIC", default=True),
+            web_metrics_port=r.integer("WEB_METRICS_PORT", 0),
+            web_metrics_host=r.raw("WEB_METRICS_HOST") or "127.0.0.1",
+            beat_metrics_port=r.integer("BEAT_METRICS_PORT", 9809),
+            session_secret=r.text("SEATFLOW_SECRET_KEY", DEVELOPMENT_SESSION_SECRET),
+            unpaid_upgrade_hours=r.integer("UNPAID_UPGRADE_HOURS", 23, minimum=1),
+            payment_method_update=r.choice("PAYMENT_METHOD_UPDATE", ("checkout", "portal")),
             data_dir=data_dir,
             trusted_hosts=tuple(
-                h.strip() for h in env.get("SEATFLOW_TRUSTED_HOSTS", "").split(",") if h.strip()
+                h.strip() for h in r.raw("SEATFLOW_TRUSTED_HOSTS").split(",") if h.strip()
             ),
         )
 
@@ -182,11 +319,3 @@ class Settings:
         """Create the folder the embedded SQLite files live in, if they are used."""
         if "sqlite" in self.database_url or "sqlite" in self.broker_url:
             self.data_dir.mkdir(parents=True, exist_ok=True)
-
-
-def _choice(env: Mapping[str, str], name: str, options: tuple[str, ...]) -> str:
-    """One of `options` (the first when unset); a ConfigError names the variable otherwise."""
-    value = env.get(name, "").strip().lower() or options[0]
-    if value not in options:
-        raise ConfigError(f"{name} must be one of {', '.join(options)}, got {value!r}")
-    return value

@@ -1,5 +1,5 @@
-"""What every seatflow web app has: request ids, request latency, /healthz, /readyz and
-/metrics."""
+"""What every seatflow web app has: request ids, request latency, JSON nested too deeply
+refused, /healthz, /readyz and (unless WEB_METRICS_PUBLIC=false) /metrics."""
 
 from __future__ import annotations
 
@@ -9,11 +9,20 @@ from typing import Any
 
 from celery import Celery
 from flask import Flask, Response, g, request
+from flask.json.provider import DefaultJSONProvider
 from sqlalchemy import Engine
 
 from config import health
+from config.inbox import loads_json
 from config.metrics import observe_request
 from config.settings import Settings
+
+
+class GuardedJSON(DefaultJSONProvider):
+    """Request JSON nested too deeply for the parser is a bad request (400), not a crash."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        return loads_json(s)
 
 
 def install_common(
@@ -22,6 +31,7 @@ def install_common(
     """`name` (receiver, api) is the `app` label of this app's request latency."""
     if settings.trusted_hosts:  # another Host header gets 400 (no poisoned absolute URLs)
         app.config["TRUSTED_HOSTS"] = list(settings.trusted_hosts)
+    app.json = GuardedJSON(app)
 
     @app.before_request
     def _start_clock() -> None:
@@ -53,6 +63,9 @@ def install_common(
     @app.get("/readyz")
     def readyz() -> tuple[dict[str, str], int]:
         return health.readiness(engine, celery)
+
+    if not settings.web_metrics_public:
+        return  # scraped from the gunicorn master's private listener (WEB_METRICS_PORT)
 
     @app.get("/metrics")
     def metrics() -> Any:

@@ -6,6 +6,8 @@ begun reading, it waits for the rest. Slow clients are cut off by the nginx fron
 (deploy/nginx/seatflow.conf), which hands gunicorn only complete requests.
 """
 
+from typing import Any
+
 # Seconds a worker may go without reporting to the arbiter before it is killed and replaced.
 # A gthread worker reports from its event loop, so this catches a wedged process, not a
 # slow request; the receiver's slowest answer (503 when PostgreSQL is gone) takes under 10 s.
@@ -20,3 +22,19 @@ graceful_timeout = 25
 # always the side that closes an idle connection. Otherwise nginx may send a POST on a
 # connection gunicorn has just closed and answer 502 (it does not retry a POST elsewhere).
 keepalive = 75
+
+
+def when_ready(server: Any) -> None:
+    """The process group's metrics (summed over its workers) on a private listener of the
+    master, WEB_METRICS_HOST:WEB_METRICS_PORT, when set; with WEB_METRICS_PUBLIC=false they
+    are then no longer on the public port. Give web and api different ports."""
+    from config.metrics import serve
+    from config.settings import ConfigError, Settings
+
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:  # the one message, without a traceback around it
+        server.log.error(str(exc))
+        raise SystemExit(2) from None
+    if settings.web_metrics_port:
+        serve(settings.web_metrics_port, True, settings.web_metrics_host)

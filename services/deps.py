@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from adapters.license_signer import LicenseSigner
+from config.inbox import Origin
 from config.settings import Settings
 from domain.ports import BillingGateway, Clock
 
@@ -27,6 +28,8 @@ class Deps:
     # cannot forge state), and break same-second ties between events the same way.
     verify_by_fetch: bool = False
     tie_break_by_fetch: bool = False
+    # The Stripe mode and account whose events are applied; any other's are ignored.
+    origin: Origin = field(default_factory=Origin)
 
 
 def build_deps(settings: Settings) -> Deps:
@@ -44,4 +47,5 @@ def build_deps(settings: Settings) -> Deps:
         license_grace=timedelta(days=settings.license_grace_days),
         verify_by_fetch=settings.stripe_verify_by_fetch,
         tie_break_by_fetch=bool(settings.stripe_api_base) or settings.stripe_verify_by_fetch,
+        origin=settings.origin,
     )

@@ -6,7 +6,6 @@ finds the row done and does nothing.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import Counter
 from collections.abc import Callable
@@ -19,7 +18,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from adapters.inbox_repository import InboxRow
 from adapters.stripe_parsing import resolve, subscription_snapshot, to_command
 from adapters.unit_of_work import SqlUnitOfWork
-from config.inbox import DONE_STATES
+from config.inbox import DONE_STATES, IncomingEvent, load_payload
 from config.metrics import EVENT_LAG, PROCESSED, RECEIPT_LAG
 from domain.commands import (
     AdoptPaymentMethod,
@@ -100,7 +99,13 @@ def _apply(event_id: str, uow: SqlUnitOfWork, deps: Deps) -> tuple[InboxRow | No
         return None, "missing"
     if row.state in DONE_STATES:
         return None, row.state
-    event = resolve(json.loads(row.payload), deps.gateway.retrieve, deps.verify_by_fetch)
+    data = load_payload(row.payload)
+    refused = deps.origin.refuses(IncomingEvent.from_dict(data))
+    if refused is not None:  # another Stripe mode or account: recorded with why, not applied
+        uow.inbox.mark(row.event_id, "ignored", _now(), error=refused, attempt=True)
+        log.warning("event of another mode or account ignored", extra={"event_id": event_id})
+        return row, "ignored"
+    event = resolve(data, deps.gateway.retrieve, deps.verify_by_fetch)
     command = to_command(event)
     state = "ignored" if command is None else HANDLERS[type(command)](command, uow, deps)
     note = STALE_NOTE if state == "skipped_stale" else None

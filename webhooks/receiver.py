@@ -81,7 +81,9 @@ def receive() -> tuple[Any, int]:
     except inbox.NotAnEvent as exc:
         return _reject(400, "not_an_event", str(exc))
 
-    delivery = Delivery(event, body, secret_index)  # its first state: config.inbox.inbox_row
+    refused = settings.origin.refuses(event)
+    # Its first state: config.inbox.inbox_row (ignored, with the reason, if `refused`).
+    delivery = Delivery(event, body, secret_index, refused=refused)
     try:
         new = ext["seatflow.writer"].store(delivery)
     except (DBAPIError, SQLAlchemyError, TimeoutError) as exc:
@@ -97,7 +99,8 @@ def receive() -> tuple[Any, int]:
         )
         return _reply(503, error="storage unavailable, retry later")
 
-    outcome = "duplicate" if not new else "stored" if is_handled(event.type) else "ignored"
+    handled = is_handled(event.type) and refused is None
+    outcome = "duplicate" if not new else "stored" if handled else "ignored"
     WEBHOOKS.labels(event.type, outcome).inc()
     log.info(
         "webhook " + outcome,
@@ -105,6 +108,7 @@ def receive() -> tuple[Any, int]:
             "event_id": event.event_id,
             "event_type": event.type,
             "secret_index": secret_index,
+            "refused": refused,
             "request_id": g.get("request_id"),
         },
     )

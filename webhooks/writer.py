@@ -34,11 +34,14 @@ from sqlalchemy import (
     Text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from config.inbox import InboxState, IncomingEvent, inbox_row
 
 log = logging.getLogger("seatflow.webhooks")
+# Errors of the connection, not of a row: retrying the rows one by one would not help.
+_UNREACHABLE = (OperationalError, InterfaceError, PoolTimeout, TimeoutError)
 
 # The columns the receiver writes (the full table is described by the migrations).
 _inbox = Table(
@@ -56,6 +59,7 @@ _inbox = Table(
     Column("secret_index", Integer),
     Column("state", String),
     Column("attempts", Integer),
+    Column("last_error", Text),
 )
 
 
@@ -66,10 +70,13 @@ class Delivery:
     secret_index: int
     # None: the event's first state (`config.inbox.inbox_row`); tools may store another.
     state: str | None = None
+    # Why the event is not this service's (another mode or account): stored ignored.
+    refused: str | None = None
     done: Future[bool] = field(default_factory=Future)
 
     def row(self, received_at: datetime) -> dict[str, object]:
-        row = inbox_row(self.event, self.body.decode("utf-8"), received_at, self.secret_index)
+        body = self.body.decode("utf-8")
+        row = inbox_row(self.event, body, received_at, self.secret_index, self.refused)
         if self.state is not None:
             row["state"] = self.state
         return row
@@ -112,16 +119,27 @@ class InboxWriter:
 
     def _run(self) -> None:
         while True:
-            batch = self._collect()
-            try:
-                new, to_apply = self._insert(batch)
-            except Exception as exc:
-                for delivery in batch:
+            self._write(self._collect())
+
+    def _write(self, batch: list[Delivery]) -> None:
+        try:
+            new, to_apply = self._insert(batch)
+        except Exception as exc:
+            if len(batch) == 1 or isinstance(exc, _UNREACHABLE):
+                for delivery in batch:  # the database is gone: every row would fail alike
                     delivery.done.set_exception(exc)
-                continue
-            for delivery, is_new in zip(batch, new, strict=True):
-                delivery.done.set_result(is_new)
-            self.publish(to_apply)
+            else:
+                # One row the database refuses must not fail its neighbours: each alone.
+                log.warning(
+                    "group insert failed, rows retried one by one",
+                    extra={"rows": len(batch), "error": type(exc).__name__},
+                )
+                for delivery in batch:
+                    self._write([delivery])
+            return
+        for delivery, is_new in zip(batch, new, strict=True):
+            delivery.done.set_result(is_new)
+        self.publish(to_apply)
 
     def _collect(self) -> list[Delivery]:
         batch = [self._queue.get()]

@@ -100,6 +100,7 @@ class SingletonScheduler(PersistentScheduler):  # type: ignore[misc]
 def _serve_database_gauges(lock: BeatLock) -> None:
     from config.metrics import serve_database_gauges
 
-    port = bootstrap.settings().beat_metrics_port
-    if port and not serve_database_gauges(port, bootstrap.engine(), lock.holding):
+    settings = bootstrap.settings()
+    port, host = settings.beat_metrics_port, settings.worker_metrics_host
+    if port and not serve_database_gauges(port, bootstrap.engine(), lock.holding, host):
         log.warning("metrics port busy", extra={"port": port})

@@ -45,7 +45,8 @@ def _serve_metrics(**_: Any) -> None:
     from config.metrics import serve
 
     port = _settings.worker_metrics_port
-    if port and not serve(port, bool(_settings.metrics_multiproc_dir)):
+    multiprocess = bool(_settings.metrics_multiproc_dir)
+    if port and not serve(port, multiprocess, _settings.worker_metrics_host):
         log.warning("metrics port busy", extra={"port": port})
 
 

@@ -6,10 +6,10 @@ PRODUCTION = {
     "SEATFLOW_ENV": "production",
     "DATABASE_URL": "postgres://u:p@db:5432/seatflow",
     "CELERY_BROKER_URL": "redis://redis:6379/0",
-    "STRIPE_API_KEY": "sk_live_x",
-    "STRIPE_WEBHOOK_SECRETS": "whsec_a, whsec_b",
-    "LICENSE_SIGNING_KEY": "bm90LWNoZWNrZWQtaGVyZQ==",
-    "SEATFLOW_SECRET_KEY": "s3cret",
+    "STRIPE_API_KEY": "sk_live_51Hx2fakeLiveKeyForTestsOnly0123456789",
+    "STRIPE_WEBHOOK_SECRETS": f"whsec_{'a' * 32}, whsec_{'b' * 32}",
+    "LICENSE_SIGNING_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+    "SEATFLOW_SECRET_KEY": "3f9c1e7a5b2d8f4e6a0c9b1d7e3f5a2c",
 }
 
 
@@ -28,7 +28,10 @@ def test_both_postgres_url_schemes_use_psycopg3(scheme: str) -> None:
 
 
 def test_rotating_secrets_are_split_and_trimmed() -> None:
-    assert Settings.from_env(PRODUCTION).stripe_webhook_secrets == ("whsec_a", "whsec_b")
+    assert Settings.from_env(PRODUCTION).stripe_webhook_secrets == (
+        "whsec_" + "a" * 32,
+        "whsec_" + "b" * 32,
+    )
 
 
 @pytest.mark.parametrize(

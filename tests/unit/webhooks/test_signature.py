@@ -59,3 +59,46 @@ def test_timestamps_inside_the_tolerance_verify(offset: int) -> None:
 def test_a_body_that_is_not_utf8_is_rejected() -> None:
     with pytest.raises(SignatureError, match="UTF-8"):
         verify(b"\xff\xfe", "t=1,v1=00", SECRETS, 300)
+
+
+def _sig(body: bytes, secret: str, timestamp: int) -> str:
+    return header(body, secret, timestamp).split("v1=")[1]
+
+
+def test_an_old_delivery_with_a_fresh_timestamp_slipped_into_the_header_is_rejected() -> None:
+    now = time.time()
+    old = int(now) - 3600  # captured an hour ago, long out of the tolerance
+    replay = f" t={int(now)},t={old},v1={_sig(BODY, 'whsec_new', old)}"
+    with pytest.raises(SignatureError) as caught:
+        verify(BODY, replay, SECRETS, 300, now=now)
+    assert caught.value.code == "malformed"
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "t={t},t={t},v1={s}",  # t twice, even with the same value
+        " t={t},v1={s}",
+        "t={t} ,v1={s}",
+        "t= {t},v1={s}",
+        "t={t},v1={s} ",
+        "t={t},\tv1={s}",
+        "t=+{t},v1={s}",
+        "t={t},v1",
+        "t={t},,v1={s}",
+        "t={t}",
+        "t={t},v1={s}=",
+    ],
+)
+def test_headers_that_are_not_exactly_stripes_format_are_malformed(template: str) -> None:
+    now = int(time.time())
+    sig = template.format(t=now, s=_sig(BODY, "whsec_new", now))
+    with pytest.raises(SignatureError) as caught:
+        verify(BODY, sig, SECRETS, 300, now=now)
+    assert caught.value.code == "malformed"
+
+
+def test_other_schemes_beside_v1_are_allowed_as_stripe_sends_them() -> None:
+    now = int(time.time())
+    sig = f"t={now},v1={'0' * 64},v1={_sig(BODY, 'whsec_old', now)},v0={'a' * 64}"
+    assert verify(BODY, sig, SECRETS, 300, now=now) == 1
