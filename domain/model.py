@@ -271,8 +271,12 @@ class Organization:
         current.seats = upgrade.seats
         if upgrade.interval != current.interval:
             current.interval = upgrade.interval
-            # The new cycle starts when the current one started.
-            current.current_period_end = cycle_end(current.current_period_start, upgrade.interval)
+            # The new cycle starts when the current one started; a trial still ends when it
+            # ended before, and the new price is billed then.
+            if not current.in_trial:
+                current.current_period_end = cycle_end(
+                    current.current_period_start, upgrade.interval
+                )
         current.stripe_price_id = price.stripe_price_id
         # Stripe events older than this payment must not undo it.
         current.stripe_version = max(current.stripe_version, version)

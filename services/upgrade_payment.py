@@ -187,8 +187,10 @@ def push_upgrade(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps) -> bool:
             price_id=price.stripe_price_id,
             quantity=upgrade.seats,
             cycle_start=sub.current_period_start,
+            # In a trial nothing was prepaid: Stripe keeps the trial's end and bills the new
+            # price then.
             prepaid_until=sub.current_period_end
-            if upgrade.interval != upgrade.from_interval
+            if upgrade.interval != upgrade.from_interval and not sub.in_trial
             else None,
         )
     deps.gateway.update_subscription(change)
