@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from adapters.orm import (
@@ -183,11 +183,45 @@ class SqlUpgradeRepository:
     def unpaid_before(self, cutoff: datetime) -> list[str]:
         query = select(upgrades.c.id).where(
             upgrades.c.state.in_(
-                [UpgradeState.AWAITING_PAYMENT.value, UpgradeState.PAYMENT_FAILED.value]
+                [
+                    UpgradeState.AWAITING_PAYMENT.value,
+                    UpgradeState.REQUIRES_ACTION.value,
+                    UpgradeState.PAYMENT_FAILED.value,
+                ]
             ),
             upgrades.c.created_at < cutoff,
         )
         return list(self.session.scalars(query))
+
+    def failed_with_invoice(
+        self, organization_id: str, license_type: str, other_than: str
+    ) -> list[tuple[str, str]]:
+        """(id, invoice id) of failed upgrades of a subscription whose invoice may be open."""
+        query = select(upgrades.c.id, upgrades.c.stripe_invoice_id).where(
+            upgrades.c.organization_id == organization_id,
+            upgrades.c.license_type == license_type,
+            upgrades.c.state == UpgradeState.PAYMENT_FAILED.value,
+            upgrades.c.stripe_invoice_id.is_not(None),
+            upgrades.c.id != other_than,
+        )
+        return [(row[0], row[1]) for row in self.session.execute(query)]
+
+    def stuck(self, cutoff: datetime, now: datetime) -> list[tuple[str, str]]:
+        """(id, state) of upgrades whose next step is due: a lost charge message, a charge
+        whose claim or backoff has passed, an applied change not yet pushed to Stripe."""
+        S = UpgradeState
+        charging = upgrades.c.state == S.CHARGING.value
+        query = select(upgrades.c.id, upgrades.c.state).where(
+            or_(
+                (upgrades.c.state == S.REQUESTED.value) & (upgrades.c.updated_at < cutoff),
+                charging & upgrades.c.retry_at.is_not(None) & (upgrades.c.retry_at <= now),
+                charging & upgrades.c.retry_at.is_(None) & (upgrades.c.updated_at < cutoff),
+                (upgrades.c.state == S.APPLIED.value)
+                & upgrades.c.stripe_synced_at.is_(None)
+                & (upgrades.c.updated_at < cutoff),
+            )
+        )
+        return [(row[0], row[1]) for row in self.session.execute(query)]
 
 
 class SqlCatalogRepository:

@@ -11,7 +11,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from config.events import THIN_EVENT_OBJECT, snapshot_type
-from domain.commands import Command, ConfirmInvoicePaid, RecordPaymentFailed, SyncSubscription
+from domain.commands import (
+    Command,
+    ConfirmInvoicePaid,
+    RecordPaymentActionRequired,
+    RecordPaymentFailed,
+    SyncSubscription,
+)
 from domain.model import Interval, SubscriptionSnapshot
 
 
@@ -132,12 +138,22 @@ def _invoice_payment_failed(event: dict[str, Any]) -> Command:
     )
 
 
+def _invoice_action_required(event: dict[str, Any]) -> Command:
+    invoice = event["data"]["object"]
+    return RecordPaymentActionRequired(
+        invoice_id=invoice["id"],
+        upgrade_id=_metadata_upgrade(invoice),
+        hosted_invoice_url=invoice.get("hosted_invoice_url"),
+    )
+
+
 MAPPERS: dict[str, Callable[[dict[str, Any]], Command]] = {
     "customer.subscription.created": _sync_subscription,
     "customer.subscription.updated": _sync_subscription,
     "customer.subscription.deleted": _sync_subscription,
     "invoice.paid": _invoice_paid,
     "invoice.payment_failed": _invoice_payment_failed,
+    "invoice.payment_action_required": _invoice_action_required,
 }
 
 

@@ -13,6 +13,8 @@ HANDLED_EVENT_TYPES: frozenset[str] = frozenset(
         # invoice.finalized, which are stored and ignored.
         "invoice.paid",
         "invoice.payment_failed",
+        # 3-D Secure: the customer completes the payment on Stripe's hosted invoice page.
+        "invoice.payment_action_required",
     }
 )
 

@@ -48,6 +48,15 @@ class CancelUpgrade(Command):
 
 
 @dataclass(frozen=True)
+class RetryPayment(Command):
+    """Pay a failed upgrade's invoice again (after the card was fixed)."""
+
+    organization_id: str
+    member_id: str
+    upgrade_id: str
+
+
+@dataclass(frozen=True)
 class ConfirmInvoicePaid(Command):
     """Stripe confirmed the payment of an invoice (`invoice.paid`)."""
 
@@ -69,3 +78,12 @@ class RecordPaymentFailed(Command):
     invoice_id: str
     upgrade_id: str | None
     reason: str
+
+
+@dataclass(frozen=True)
+class RecordPaymentActionRequired(Command):
+    """The card needs 3-D Secure: the customer pays on Stripe's hosted invoice page."""
+
+    invoice_id: str
+    upgrade_id: str | None
+    hosted_invoice_url: str | None

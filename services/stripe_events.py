@@ -20,7 +20,13 @@ from adapters.repositories import DONE_STATES, InboxRow
 from adapters.stripe_parsing import resolve, subscription_snapshot, to_command
 from adapters.unit_of_work import SqlUnitOfWork
 from config.metrics import EVENT_LAG, PROCESSED, RECEIPT_LAG
-from domain.commands import Command, ConfirmInvoicePaid, RecordPaymentFailed, SyncSubscription
+from domain.commands import (
+    Command,
+    ConfirmInvoicePaid,
+    RecordPaymentActionRequired,
+    RecordPaymentFailed,
+    SyncSubscription,
+)
 from domain.errors import DomainError, OrganizationNotFound, UnknownLicenseType
 from domain.model import Organization
 from services import messagebus, upgrade_payment
@@ -76,6 +82,7 @@ HANDLERS: dict[type[Command], Callable[[Any, SqlUnitOfWork, Deps], str]] = {
     SyncSubscription: sync_subscription,
     ConfirmInvoicePaid: upgrade_payment.confirm_invoice_paid,
     RecordPaymentFailed: upgrade_payment.record_payment_failed,
+    RecordPaymentActionRequired: upgrade_payment.record_action_required,
 }
 
 

@@ -32,6 +32,7 @@ class FakeGateway:
     charges: list[dict[str, Any]] = field(default_factory=list)
     changes: list[SubscriptionChange] = field(default_factory=list)
     voided: list[str] = field(default_factory=list)
+    refunds: list[tuple[str, int]] = field(default_factory=list)
     objects: dict[str, dict[str, Any]] = field(default_factory=dict)  # what Stripe has now
     fetched: list[tuple[str, str]] = field(default_factory=list)
 
@@ -43,9 +44,13 @@ class FakeGateway:
     def update_subscription(self, change: SubscriptionChange) -> None:
         self.changes.append(change)
 
-    def void_invoice(self, *, upgrade_id: str, invoice_id: str) -> bool:
+    def void_invoice(self, *, upgrade_id: str, invoice_id: str) -> str:
         self.voided.append(invoice_id)
-        return True
+        return "void"
+
+    def refund_invoice(self, *, upgrade_id: str, invoice_id: str, amount: int) -> str:
+        self.refunds.append((invoice_id, amount))
+        return f"re_{invoice_id}"
 
     def retrieve(self, object_type: str, object_id: str) -> dict[str, Any]:
         self.fetched.append((object_type, object_id))

@@ -72,6 +72,19 @@ class MoneyWorld:
         cmd = CancelUpgrade(self.org_id, self.members[role], upgrade_id)
         return upgrade_service.cancel_upgrade(cmd, self.uow(), self.deps)
 
+    def retry(self, upgrade_id: str, role: str = "owner") -> Upgrade:
+        from domain.commands import RetryPayment
+        from services import upgrade_charge
+
+        cmd = RetryPayment(self.org_id, self.members[role], upgrade_id)
+        return upgrade_charge.retry_payment(cmd, self.uow(), self.deps)
+
+    def resume(self) -> list[str]:
+        """What the resume job re-sends now: the ids it would charge or push."""
+        before = len(self.sent)
+        upgrade_payment.resume_stuck(self.uow(), self.deps)
+        return [args[0] for _, args in self.sent[before:]]
+
     def push(self, upgrade_id: str) -> bool:
         return upgrade_payment.push_upgrade(upgrade_id, self.uow(), self.deps)
 
@@ -111,6 +124,9 @@ class MoneyWorld:
 
     def open_invoices(self) -> list[dict[str, Any]]:
         return [i for i in self.state.all("invoice") if i["status"] == "open"]
+
+    def invoices(self) -> list[dict[str, Any]]:
+        return [i for i in self.state.all("invoice") if i["customer"] == self.customer]
 
 
 def stripe_prices(state: StripeState) -> None:
