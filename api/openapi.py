@@ -105,11 +105,13 @@ SCHEMAS: dict[str, Any] = {
                     "requested",
                     "charging",
                     "awaiting_payment",
+                    "requires_action",
                     "paid",
                     "applied",
                     "payment_failed",
                     "expired",
                     "canceled",
+                    "refunded",
                 ],
             },
             "license_type": STR,
@@ -123,6 +125,8 @@ SCHEMAS: dict[str, Any] = {
             "estimate_drift": nullable(INT),
             "stripe_invoice_id": nullable(STR),
             "failure_reason": nullable(STR),
+            "refunded_amount": nullable(INT),
+            "payment_url": nullable(STR),
             "created_at": TIME,
             "updated_at": TIME,
             "history": {
@@ -283,6 +287,14 @@ def document() -> dict[str, Any]:
             f"{ORG}/upgrades/{{upgrade_id}}/cancel": {
                 "post": _op(
                     "Cancel an unpaid upgrade", 200, "Upgrade", params=[*org, _id("upgrade_id")]
+                )
+            },
+            f"{ORG}/upgrades/{{upgrade_id}}/retry": {
+                "post": _op(
+                    "Pay a failed upgrade's invoice again",
+                    202,
+                    "Upgrade",
+                    params=[*org, _id("upgrade_id")],
                 )
             },
             f"{ORG}/licenses": {

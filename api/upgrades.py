@@ -9,8 +9,9 @@ from flask import Blueprint, request
 from api.context import INTERVALS, MAX_SEATS, body, deps, field, member_of, uow
 from api.errors import ApiError
 from api.serializers import upgrades as serializers
-from domain.commands import CancelUpgrade, RequestEstimate, SubmitUpgrade
+from domain.commands import CancelUpgrade, RequestEstimate, RetryPayment, SubmitUpgrade
 from domain.errors import OneLicenseTypePerUpgrade, UpgradeNotFound
+from services import upgrade_charge
 from services import upgrades as upgrade_service
 
 bp = Blueprint("upgrades", __name__, url_prefix="/api/v1")
@@ -59,6 +60,13 @@ def show_upgrade(org_id: str, upgrade_id: str) -> Any:
     if upgrade is None:
         raise UpgradeNotFound(f"no upgrade {upgrade_id!r}")
     return serializers.upgrade(upgrade)
+
+
+@bp.post("/organizations/<org_id>/upgrades/<upgrade_id>/retry")
+def retry_payment(org_id: str, upgrade_id: str) -> Any:
+    member = member_of(org_id)
+    cmd = RetryPayment(org_id, member.id, upgrade_id)
+    return serializers.upgrade(upgrade_charge.retry_payment(cmd, uow(), deps())), 202
 
 
 @bp.post("/organizations/<org_id>/upgrades/<upgrade_id>/cancel")

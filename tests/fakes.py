@@ -29,6 +29,7 @@ class FakeGateway:
     """Records what would be sent to Stripe; declines when told to."""
 
     decline: str | None = None
+    action_url: str | None = None  # with `decline`: the card needs 3-D Secure
     charges: list[dict[str, Any]] = field(default_factory=list)
     changes: list[SubscriptionChange] = field(default_factory=list)
     voided: list[str] = field(default_factory=list)
@@ -39,7 +40,9 @@ class FakeGateway:
     def charge(self, **kwargs: Any) -> ChargeResult:
         self.charges.append(kwargs)
         invoice_id = f"in_{kwargs['upgrade_id']}"
-        return ChargeResult(invoice_id, paid=self.decline is None, failure=self.decline)
+        return ChargeResult(
+            invoice_id, paid=self.decline is None, failure=self.decline, action_url=self.action_url
+        )
 
     def update_subscription(self, change: SubscriptionChange) -> None:
         self.changes.append(change)
