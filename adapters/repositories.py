@@ -206,15 +206,15 @@ class SqlUpgradeRepository:
         )
         return [(row[0], row[1]) for row in self.session.execute(query)]
 
-    def stuck(self, cutoff: datetime, now: datetime) -> list[tuple[str, str]]:
-        """(id, state) of upgrades whose next step is due: a lost charge message, a charge
-        whose claim or backoff has passed, an applied change not yet pushed to Stripe."""
+    def stuck(self, cutoff: datetime) -> list[tuple[str, str]]:
+        """(id, state) of upgrades whose next step is overdue since `cutoff`: a lost charge
+        message, a charge whose claim or backoff ended, a change not yet pushed to Stripe."""
         S = UpgradeState
         charging = upgrades.c.state == S.CHARGING.value
         query = select(upgrades.c.id, upgrades.c.state).where(
             or_(
                 (upgrades.c.state == S.REQUESTED.value) & (upgrades.c.updated_at < cutoff),
-                charging & upgrades.c.retry_at.is_not(None) & (upgrades.c.retry_at <= now),
+                charging & upgrades.c.retry_at.is_not(None) & (upgrades.c.retry_at < cutoff),
                 charging & upgrades.c.retry_at.is_(None) & (upgrades.c.updated_at < cutoff),
                 (upgrades.c.state == S.APPLIED.value)
                 & upgrades.c.stripe_synced_at.is_(None)

@@ -126,6 +126,7 @@ def _invoice_paid(event: dict[str, Any]) -> Command:
         stripe_customer_id=customer.get("id") if isinstance(customer, dict) else customer,
         period_start=int(start) if start else None,
         period_end=int(end) if end else None,
+        livemode=bool(invoice.get("livemode", event.get("livemode", False))),
     )
 
 

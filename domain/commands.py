@@ -71,6 +71,7 @@ class ConfirmInvoicePaid(Command):
     stripe_customer_id: str | None = None
     period_start: int | None = None
     period_end: int | None = None
+    livemode: bool = False
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,8 @@ class Deps:
     # cannot forge state), and break same-second ties between events the same way.
     verify_by_fetch: bool = False
     tie_break_by_fetch: bool = False
+    # Whether the API key is a live one: a payment of the other mode is never believed.
+    livemode: bool = False
 
 
 def build_deps(settings: Settings) -> Deps:
@@ -44,4 +46,5 @@ def build_deps(settings: Settings) -> Deps:
         license_grace=timedelta(days=settings.license_grace_days),
         verify_by_fetch=settings.stripe_verify_by_fetch,
         tie_break_by_fetch=bool(settings.stripe_api_base) or settings.stripe_verify_by_fetch,
+        livemode=settings.stripe_api_key.startswith(("sk_live_", "rk_live_")),
     )

@@ -44,8 +44,12 @@ def _organization_for(uow: SqlUnitOfWork, cmd: SyncSubscription) -> Organization
     if cmd.stripe_customer_id:
         org = uow.organizations.get_by_customer(cmd.stripe_customer_id, lock=True)
     if org is None and cmd.organization_id:
+        # Metadata only introduces a customer to an organization that has none yet; an
+        # organization with a customer is found by that customer alone.
         org = uow.organizations.get(cmd.organization_id, lock=True)
-        if org is not None and org.stripe_customer_id is None:
+        if org is not None and org.stripe_customer_id is not None:
+            org = None
+        elif org is not None:
             org.stripe_customer_id = cmd.stripe_customer_id
     if org is None:
         raise OrganizationNotFound(

@@ -30,7 +30,17 @@ from services.upgrades import member_of, surcharge_for, usable_discount
 
 S = UpgradeState
 LEASE = timedelta(minutes=2)
-FIRST_BACKOFF, MAX_BACKOFF = timedelta(seconds=30), timedelta(minutes=10)
+FIRST_BACKOFF, MAX_BACKOFF = timedelta(seconds=15), timedelta(minutes=10)
+# A chain that comes back on time may be a moment early by the clocks' difference.
+TOLERANCE = timedelta(seconds=1)
+
+
+class RetryLater(Exception):
+    """Stripe was unavailable: the same chain tries again in `seconds` (the task's countdown)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"retry in {seconds:.0f} s")
+        self.seconds = seconds
 
 
 def backoff(attempts: int) -> timedelta:
@@ -65,7 +75,7 @@ def charge_upgrade(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
         if upgrade.state != S.CHARGING:
             messagebus.commit(uow, deps)
             return upgrade.state
-        if upgrade.retry_at is not None and upgrade.retry_at > now:
+        if upgrade.retry_at is not None and upgrade.retry_at > now + TOLERANCE:
             return "busy"  # another chain holds it, or its backoff has not passed
         upgrade.retry_at = now + LEASE
         earlier = uow.upgrades.failed_with_invoice(org.id, upgrade.license_type, upgrade.id)
@@ -146,7 +156,7 @@ def _state(upgrade_id: str, uow: SqlUnitOfWork) -> str:
 
 
 def _transient(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps, reason: str) -> str:
-    """Count the attempt; the resume job tries again after the backoff, or it fails."""
+    """Count the attempt; RetryLater (the chain comes back after the backoff), or it fails."""
     now = deps.clock.now()
     with uow:
         found = locked_upgrade(uow, upgrade_id)
@@ -162,7 +172,9 @@ def _transient(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps, reason: str) -> 
         else:
             upgrade.retry_at = now + backoff(upgrade.charge_attempts)
         uow.commit()
-        return upgrade.state if upgrade.state != S.CHARGING else "retrying"
+        if upgrade.retry_at is None:
+            return upgrade.state
+        raise RetryLater((upgrade.retry_at - now).total_seconds())
 
 
 def _fail(
@@ -201,10 +213,11 @@ def retry_payment(cmd: RetryPayment, uow: SqlUnitOfWork, deps: Deps) -> Upgrade:
 
 
 def resume_stuck(uow: SqlUnitOfWork, deps: Deps, older_than_seconds: int = 120) -> int:
-    """Re-enqueue saga steps whose message was lost or whose backoff has passed."""
+    """Re-enqueue saga steps whose message was lost: a charge chain that did not come back
+    `older_than_seconds` after its claim or backoff ended, an unpushed change."""
     now = deps.clock.now()
     with uow:
-        rows = uow.upgrades.stuck(now - timedelta(seconds=older_than_seconds), now)
+        rows = uow.upgrades.stuck(now - timedelta(seconds=older_than_seconds))
         for upgrade_id, state in rows:
             task = PUSH_UPGRADE if state == S.APPLIED else CHARGE_UPGRADE
             uow.enqueue_after_commit(task, [upgrade_id])

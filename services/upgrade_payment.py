@@ -11,7 +11,9 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
+from adapters import drift
 from adapters.unit_of_work import SqlUnitOfWork
+from config.metrics import PAYMENT_DRIFT
 from domain.commands import ConfirmInvoicePaid, RecordPaymentActionRequired, RecordPaymentFailed
 from domain.model import Organization
 from domain.ports import SubscriptionChange
@@ -35,29 +37,73 @@ def _find(
 
 
 def confirm_invoice_paid(cmd: ConfirmInvoicePaid, uow: SqlUnitOfWork, deps: Deps) -> str:
-    """`invoice.paid`: the only cause that applies an upgrade that costs money."""
+    """`invoice.paid`: the only cause that applies an upgrade that costs money, and only for
+    the upgrade's own invoice, of its customer, currency, mode and exact amount."""
     found = _find(uow, cmd.upgrade_id, cmd.invoice_id)
     if found is None:
         return _renewal_paid(cmd, uow, deps)
     org, upgrade = found
+    mismatch = _mismatch(cmd, org, upgrade, deps)
+    if mismatch is not None:
+        _record_drift(uow, org, upgrade, cmd, mismatch, deps)
+        return "ignored"
     if upgrade.state in (S.APPLIED, S.PAID, S.REFUNDED):
         return "applied"
     upgrade.stripe_invoice_id = upgrade.stripe_invoice_id or cmd.invoice_id
-    if upgrade.charged_amount is not None and cmd.amount_paid != upgrade.charged_amount:
-        log.error(
-            "Stripe charged another amount than computed",
-            extra={
-                "upgrade_id": upgrade.id,
-                "charged": cmd.amount_paid,
-                "computed": upgrade.charged_amount,
-            },
-        )
     if _no_longer_paid_for(upgrade):
         refund(upgrade, cmd.invoice_id, cmd.amount_paid, deps, f"invoice.paid {cmd.invoice_id}")
         return "applied"
     upgrade.paid_amount = cmd.amount_paid
     apply_paid(uow, org, upgrade, cmd.version, deps.clock.now(), f"invoice.paid {cmd.invoice_id}")
     return "applied"
+
+
+def _mismatch(
+    cmd: ConfirmInvoicePaid, org: Organization, upgrade: Upgrade, deps: Deps
+) -> str | None:
+    """What makes this payment not the upgrade's own, or None."""
+    if cmd.stripe_customer_id != org.stripe_customer_id:
+        return "customer"
+    if upgrade.stripe_invoice_id and cmd.invoice_id != upgrade.stripe_invoice_id:
+        return "invoice"
+    if upgrade.charged_amount is None:
+        return "no_invoice"  # nothing was invoiced yet
+    if cmd.currency.lower() != upgrade.currency.lower():
+        return "currency"
+    if cmd.livemode != deps.livemode:
+        return "livemode"
+    if cmd.amount_paid != upgrade.charged_amount:
+        return "amount"
+    return None
+
+
+def _record_drift(
+    uow: SqlUnitOfWork,
+    org: Organization,
+    upgrade: Upgrade,
+    cmd: ConfirmInvoicePaid,
+    reason: str,
+    deps: Deps,
+) -> None:
+    PAYMENT_DRIFT.labels(reason).inc()
+    log.error(
+        "invoice.paid is not the upgrade's own payment: not applied",
+        extra={"upgrade_id": upgrade.id, "invoice_id": cmd.invoice_id, "reason": reason},
+    )
+    drift.record(
+        uow,
+        deps.clock.now(),
+        kind="payment",
+        organization_id=org.id,
+        subject=upgrade.id,
+        cause=f"invoice.paid {cmd.invoice_id}: {reason}",
+        estimate_amount=upgrade.estimate_amount,
+        charged_amount=upgrade.charged_amount,
+        paid_amount=cmd.amount_paid,
+        currency=cmd.currency[:3],
+        flagged=True,
+        repaired=False,
+    )
 
 
 def _no_longer_paid_for(upgrade: Upgrade) -> bool:

@@ -66,7 +66,13 @@ class MoneyWorld:
         return upgrade_service.submit_upgrade(cmd, self.uow(), self.deps)[0]
 
     def charge(self, upgrade_id: str) -> str:
-        return upgrade_payment.charge_upgrade(upgrade_id, self.uow(), self.deps)
+        """The charge task once: `retrying` when it would come back later (RetryLater)."""
+        from services.upgrade_charge import RetryLater
+
+        try:
+            return upgrade_payment.charge_upgrade(upgrade_id, self.uow(), self.deps)
+        except RetryLater:
+            return "retrying"
 
     def cancel(self, upgrade_id: str, role: str = "owner") -> Upgrade:
         cmd = CancelUpgrade(self.org_id, self.members[role], upgrade_id)

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 
 from config.database import make_engine
 from domain.errors import DomainError
+from services import upgrade_charge
 from tests.money_world import DAY, money_world
 from tests.stripe_model import Clock, StripeServer, StripeState
 
@@ -151,28 +152,44 @@ def test_a_permanent_stripe_error_fails_the_upgrade_and_frees_the_subscription(
 def test_transient_stripe_errors_retry_with_backoff_one_chain_at_a_time_then_fail(
     engine, server
 ) -> None:
+    from services.upgrade_charge import RetryLater
+
     world = money_world(engine, server, period_start=JAN_1)
     upgrade = world.submit(world.estimate(2, "month"))
     server.fail_next("/v1/invoices", "api_error", times=100, method="POST")
 
-    assert world.charge(upgrade.id) == "retrying"
-    assert world.charge(upgrade.id) == "busy"  # a second chain does nothing meanwhile
-    assert world.resume() == []
     waits = []
-    while world.upgrade(upgrade.id).state == "charging":
-        wait = int((world.upgrade(upgrade.id).retry_at - world.deps.clock.now()).total_seconds())
-        waits.append(wait)
-        world.advance(wait)
-        assert world.resume() == [upgrade.id]
-        world.charge(upgrade.id)
+    while world.upgrade(upgrade.id).state == "charging" or not waits:
+        try:
+            upgrade_charge.charge_upgrade(upgrade.id, world.uow(), world.deps)
+        except RetryLater as later:
+            waits.append(later.seconds)
+            assert world.charge(upgrade.id) == "busy"  # a second chain does nothing meanwhile
+            assert world.resume() == []  # the chain is alive: the resume job leaves it
+            world.advance(int(later.seconds))
 
-    assert waits == [30, 60, 120, 240]
+    assert waits == [15, 30, 60, 120]
     assert len(server.requests("POST", "/v1/invoices")) == 5
     failed = world.upgrade(upgrade.id)
     assert failed.state == "payment_failed"
     assert failed.failure_reason.startswith("Stripe unavailable (server_error)")
     assert world.cancel(upgrade.id).state == "canceled"
     assert world.state.captured() == 0
+
+
+def test_a_charge_chain_that_was_lost_is_resumed_after_its_claim_ends(engine, server) -> None:
+    world = money_world(engine, server, period_start=JAN_1)
+    upgrade = world.submit(world.estimate(2, "month"))
+    server.fail_next("/v1/invoices", "api_error", method="POST")
+    assert world.charge(upgrade.id) == "retrying"  # and the chain's message is lost
+
+    world.advance(15 + 60)
+    assert world.resume() == []
+    world.advance(61)
+    assert world.resume() == [upgrade.id]
+    assert world.charge(upgrade.id) == "awaiting_payment"
+    world.deliver()
+    assert world.state.captured(customer=world.customer) == TWO_SEATS
 
 
 def test_cancel_of_an_upgrade_stripe_already_charged_answers_already_paid_and_applies_it(

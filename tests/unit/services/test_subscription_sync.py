@@ -187,3 +187,13 @@ def test_a_failed_hand_over_leaves_the_event_pending_for_the_sweeper(uow) -> Non
     )
     assert states == {"pending": 1}
     assert state_of(uow, broken)[0] in ("received", "queued")
+
+
+def test_an_unknown_customer_cannot_change_another_organizations_seats(uow) -> None:
+    stripe_events.process_stripe_event(store(uow, sub_event(seats=3, created=1)), uow, DEPS)
+    event = sub_event(seats=40, created=2, organization_id="org_acme")
+    event["data"]["object"]["customer"] = "cus_stranger"
+    assert stripe_events.process_stripe_event(store(uow, event), uow, DEPS) == "dead"
+    assert seats_of(uow) == 3
+    with uow:
+        assert uow.organizations.get("org_acme").stripe_customer_id == "cus_acme"

@@ -5,54 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 
 from adapters.orm import seat_ledger
 from adapters.unit_of_work import SqlUnitOfWork
-from config.database import make_engine
 from domain import errors
 from domain.commands import CancelUpgrade, RequestEstimate, SubmitUpgrade
 from services import admin, stripe_events, upgrade_payment
 from services import upgrades as upgrade_service
 from tests.builders import build_world, invoice_event, store_event
-from tests.fakes import FakeGateway, FixedClock, fake_deps
+from tests.fakes import FixedClock, fake_deps
 
 SEED_AS_OF = datetime(2022, 1, 11, tzinfo=UTC)
-
-
-@pytest.fixture
-def engine(sqlite_settings) -> Engine:
-    return make_engine(sqlite_settings)
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(SEED_AS_OF)
-
-
-@pytest.fixture
-def gateway() -> FakeGateway:
-    return FakeGateway()
-
-
-@pytest.fixture
-def deps(clock, gateway):
-    return fake_deps(clock, gateway)
-
-
-@pytest.fixture
-def sent() -> list:
-    return []
-
-
-@pytest.fixture
-def uow(engine, sent) -> SqlUnitOfWork:
-    return SqlUnitOfWork(engine, enqueue=lambda name, args: sent.append((name, args)))
-
-
-@pytest.fixture
-def world(engine):
-    return build_world(engine)
 
 
 def estimate(uow, deps, world, role="owner", **kw):
@@ -208,12 +172,12 @@ def test_payment_failed_event_marks_the_upgrade(engine, uow, deps, world) -> Non
 
 def test_duplicated_and_early_invoice_paid_apply_once(engine, uow, deps, world, sent) -> None:
     upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world).id)
-    # invoice.paid arrives before the charge step recorded the invoice id
-    assert pay(engine, uow, deps, upgrade.id, 90486, invoice_id="in_early") == "applied"
-    assert pay(engine, uow, deps, upgrade.id, 90486, invoice_id="in_early") == "applied"
-    assert (
-        upgrade_payment.charge_upgrade(upgrade.id, uow, deps) == "applied"
-    )  # nothing left to charge
+    # invoice.paid before anything was invoiced cannot be the upgrade's own payment
+    assert pay(engine, uow, deps, upgrade.id, 90486, invoice_id="in_early") == "ignored"
+    assert upgrade_payment.charge_upgrade(upgrade.id, uow, deps) == "awaiting_payment"
+    assert pay(engine, uow, deps, upgrade.id, 90486) == "applied"
+    assert pay(engine, uow, deps, upgrade.id, 90486) == "applied"
+    assert upgrade_payment.charge_upgrade(upgrade.id, uow, deps) == "applied"
     assert [row[2] for row in ledger(engine)].count("upgrade") == 1
     assert [s for s in sent if s[0] == "seatflow.push_upgrade_to_stripe"] == [
         ("seatflow.push_upgrade_to_stripe", [upgrade.id])
