@@ -158,3 +158,9 @@ class SubscriptionPeriodEnded(DomainError):
     """The subscription's period ended and Stripe has not reported the new one yet."""
 
     code = "subscription_period_ended"
+
+
+class EstimateAlreadyUsed(DomainError):
+    """The estimate was already submitted once; request a fresh one."""
+
+    code = "estimate_already_used"

@@ -25,8 +25,10 @@ from domain.commands import (
 )
 from domain.discounts import Discount
 from domain.errors import (
+    EstimateAlreadyUsed,
     EstimateNotFound,
     EstimateStale,
+    IdempotencyKeyReused,
     InvalidTransition,
     NotOwnerOrAdmin,
     OrganizationNotFound,
@@ -119,14 +121,19 @@ def submit_upgrade(cmd: SubmitUpgrade, uow: SqlUnitOfWork, deps: Deps) -> tuple[
     now = deps.clock.now()
     with uow:
         org = uow.organizations.locked(cmd.organization_id)
+        member = member_of(uow, org, cmd.member_id)
+        member.require_upgrader()  # before anything is looked up for the caller
         if cmd.idempotency_key:
             earlier = uow.upgrades.by_idempotency_key(org.id, cmd.idempotency_key)
             if earlier is not None:
+                if earlier.estimate_id != cmd.estimate_id:
+                    raise IdempotencyKeyReused("this Idempotency-Key was used for another estimate")
                 return earlier, False
-        member = member_of(uow, org, cmd.member_id)
         estimate = uow.upgrades.estimate(org.id, cmd.estimate_id)
         if estimate is None:
             raise EstimateNotFound(f"no estimate {cmd.estimate_id!r}")
+        if estimate.status == "used":
+            raise EstimateAlreadyUsed(f"estimate {estimate.id} was submitted already")
         if estimate.is_stale(now):
             raise EstimateStale("the estimate expired; request a fresh one")
         org.check_upgrade(member, estimate.license_type, estimate.seats, estimate.interval)

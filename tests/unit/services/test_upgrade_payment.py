@@ -315,3 +315,41 @@ def test_an_older_subscription_event_does_not_undo_a_paid_upgrade(engine, uow, d
         stripe_events.process_stripe_event(store_event(engine, late), uow, deps) == "skipped_stale"
     )
     assert subscription(uow, world).interval == "year"
+
+
+def test_an_idempotency_key_reused_for_another_estimate_is_refused(uow, deps, world) -> None:
+    first, _ = submit(uow, deps, world, estimate(uow, deps, world).id, key="k-1")
+    upgrade_service.cancel_upgrade(
+        CancelUpgrade(world.org_id, world.owner["id"], first.id), uow, deps
+    )
+    other = estimate(uow, deps, world, seats=2)
+    with pytest.raises(errors.DomainError) as refused:
+        submit(uow, deps, world, other.id, key="k-1")
+    assert refused.value.code == "idempotency_key_reused"
+
+
+def test_the_role_is_checked_before_the_idempotency_key(uow, deps, world) -> None:
+    e = estimate(uow, deps, world)
+    submit(uow, deps, world, e.id, key="k-1")
+    with pytest.raises(errors.NotOwnerOrAdmin):
+        submit(uow, deps, world, e.id, key="k-1", role="member")
+
+
+def test_an_estimate_is_used_once_even_after_cancel(uow, deps, world) -> None:
+    e = estimate(uow, deps, world)
+    first, _ = submit(uow, deps, world, e.id)
+    upgrade_service.cancel_upgrade(
+        CancelUpgrade(world.org_id, world.owner["id"], first.id), uow, deps
+    )
+    with pytest.raises(errors.DomainError) as refused:
+        submit(uow, deps, world, e.id)
+    assert refused.value.code == "estimate_already_used"
+
+
+def test_a_seat_decrease_from_more_than_one_seat_is_refused(engine, uow, deps) -> None:
+    world = build_world(engine, customer="cus_five", seats=5)
+    for seats in (4, 1):
+        with pytest.raises(errors.SeatsCannotDecrease):
+            estimate(uow, deps, world, seats=seats, interval="month")
+        with pytest.raises(errors.SeatsCannotDecrease):
+            estimate(uow, deps, world, seats=seats, interval="year")
