@@ -79,7 +79,7 @@ def request_estimate(cmd: RequestEstimate, uow: SqlUnitOfWork, deps: Deps) -> Es
         if org is None:
             raise OrganizationNotFound(f"no organization {cmd.organization_id!r}")
         member = member_of(uow, org, cmd.member_id)
-        sub = org.check_upgrade(member, cmd.license_type, cmd.seats, cmd.interval)
+        sub = org.check_upgrade(member, cmd.license_type, cmd.seats, cmd.interval, now)
         s = surcharge_for(
             uow, sub, cmd.seats, cmd.interval, usable_discount(uow, cmd.discount_code, now), now
         )
@@ -136,7 +136,7 @@ def submit_upgrade(cmd: SubmitUpgrade, uow: SqlUnitOfWork, deps: Deps) -> tuple[
             raise EstimateAlreadyUsed(f"estimate {estimate.id} was submitted already")
         if estimate.is_stale(now):
             raise EstimateStale("the estimate expired; request a fresh one")
-        org.check_upgrade(member, estimate.license_type, estimate.seats, estimate.interval)
+        org.check_upgrade(member, estimate.license_type, estimate.seats, estimate.interval, now)
         usable_discount(uow, estimate.discount_code, now)
         if uow.upgrades.open_for(org.id, estimate.license_type) is not None:
             raise UpgradeAlreadyOpen(

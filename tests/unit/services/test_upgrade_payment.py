@@ -353,3 +353,12 @@ def test_a_seat_decrease_from_more_than_one_seat_is_refused(engine, uow, deps) -
             estimate(uow, deps, world, seats=seats, interval="month")
         with pytest.raises(errors.SeatsCannotDecrease):
             estimate(uow, deps, world, seats=seats, interval="year")
+
+
+def test_no_upgrade_while_the_period_has_ended_and_stripe_reported_no_new_one(
+    engine, uow, deps
+) -> None:
+    world = build_world(engine, customer="cus_late", start=datetime(2021, 12, 1, tzinfo=UTC))
+    with pytest.raises(errors.DomainError) as refused:
+        estimate(uow, deps, world, seats=2, interval="month")
+    assert refused.value.code == "subscription_period_ended"
