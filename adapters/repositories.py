@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from adapters.orm import (
@@ -223,6 +223,15 @@ class SqlUpgradeRepository:
         )
         return [(row[0], row[1]) for row in self.session.execute(query)]
 
+    def reserved(self, code: str, other_than: str | None = None) -> int:
+        """Redemptions of a discount code held by upgrades not yet paid or given up."""
+        query = select(func.count()).where(
+            func.upper(upgrades.c.discount_code) == code.upper(),
+            upgrades.c.state.in_([s.value for s in OPEN_STATES]),
+            upgrades.c.id != (other_than or ""),
+        )
+        return int(self.session.scalar(query) or 0)
+
 
 class SqlCatalogRepository:
     def __init__(self, session: Session) -> None:
@@ -242,7 +251,7 @@ class SqlCatalogRepository:
             self.session.execute(insert(catalog_prices).values(**values))
 
     def discount(self, code: str, *, lock: bool = False) -> Discount | None:
-        query = select(Discount).where(discount_codes.c.code == code)
+        query = select(Discount).where(func.upper(discount_codes.c.code) == code.upper())
         if lock:
             query = query.with_for_update()
         return self.session.scalars(query).first()

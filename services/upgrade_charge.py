@@ -26,7 +26,7 @@ from domain.upgrades import MAX_CHARGE_ATTEMPTS, Upgrade, UpgradeState
 from services import messagebus
 from services.deps import Deps
 from services.upgrade_steps import apply_paid, give_back, locked_upgrade, log_upgrade
-from services.upgrades import member_of, surcharge_for, usable_discount
+from services.upgrades import member_of, surcharge_for
 
 S = UpgradeState
 LEASE = timedelta(minutes=2)
@@ -51,7 +51,8 @@ def _price(uow: SqlUnitOfWork, org: Organization, upgrade: Upgrade, now: datetim
     """requested → charging with the amount as of now, or → applied when nothing is due."""
     sub = org.subscription_for(upgrade.license_type)
     assert sub is not None, "an upgrade exists only for a bought subscription"
-    discount = usable_discount(uow, upgrade.discount_code, now)
+    # The redemption was reserved at submission: honoured even if the code expired since.
+    discount = uow.catalog.discount(upgrade.discount_code) if upgrade.discount_code else None
     charged = surcharge_for(uow, sub, upgrade.seats, upgrade.interval, discount, now)
     upgrade.record_charge(charged.amount.amount)
     observe_estimate_drift(upgrade.drift or 0)
@@ -205,6 +206,10 @@ def retry_payment(cmd: RetryPayment, uow: SqlUnitOfWork, deps: Deps) -> Upgrade:
             raise UpgradeNotFound(f"no upgrade {cmd.upgrade_id!r}")
         if upgrade.state != S.PAYMENT_FAILED:
             raise InvalidTransition(f"an upgrade that is {upgrade.state} cannot be paid again")
+        if upgrade.discount_code:  # a failed upgrade released its redemption: take it again
+            discount = uow.catalog.discount(upgrade.discount_code, lock=True)
+            if discount is not None:
+                discount.check_usable(deps.clock.now(), uow.upgrades.reserved(discount.code))
         upgrade.charge_attempts, upgrade.retry_at = 0, None
         upgrade.move(S.CHARGING, deps.clock.now(), f"paid again by {member.email}")
         uow.enqueue_after_commit(CHARGE_UPGRADE, [upgrade.id])

@@ -57,8 +57,15 @@ def member_of(uow: SqlUnitOfWork, org: Organization, member_id: str) -> Member:
     return member
 
 
-def usable_discount(uow: SqlUnitOfWork, code: str | None, now: datetime) -> Discount | None:
-    return pricing.usable_discount(uow.catalog.discount(code) if code else None, code, now)
+def usable_discount(
+    uow: SqlUnitOfWork, code: str | None, now: datetime, lock: bool = False
+) -> Discount | None:
+    """The code's discount if a redemption is free now, counting the ones reserved by
+    upgrades not yet paid; with `lock`, the code's row stays locked until the commit, so
+    that two submissions cannot take its last redemption."""
+    found = uow.catalog.discount(code, lock=lock) if code else None
+    reserved = uow.upgrades.reserved(code) if code else 0
+    return pricing.usable_discount(found, code, now, reserved)
 
 
 def surcharge_for(
@@ -137,7 +144,7 @@ def submit_upgrade(cmd: SubmitUpgrade, uow: SqlUnitOfWork, deps: Deps) -> tuple[
         if estimate.is_stale(now):
             raise EstimateStale("the estimate expired; request a fresh one")
         org.check_upgrade(member, estimate.license_type, estimate.seats, estimate.interval, now)
-        usable_discount(uow, estimate.discount_code, now)
+        usable_discount(uow, estimate.discount_code, now, lock=True)  # reserves it
         if uow.upgrades.open_for(org.id, estimate.license_type) is not None:
             raise UpgradeAlreadyOpen(
                 f"the {estimate.license_type} subscription has an open upgrade"

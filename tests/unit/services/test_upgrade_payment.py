@@ -362,3 +362,51 @@ def test_no_upgrade_while_the_period_has_ended_and_stripe_reported_no_new_one(
     with pytest.raises(errors.DomainError) as refused:
         estimate(uow, deps, world, seats=2, interval="month")
     assert refused.value.code == "subscription_period_ended"
+
+
+@pytest.mark.parametrize(
+    "percent_off, amount_off", [(None, 0), (None, -500), (0, None), (101, None), (-5, None)]
+)
+def test_a_discount_must_take_something_off(uow, percent_off, amount_off) -> None:
+    with pytest.raises(ValueError):
+        admin.create_discount(uow, "BAD", percent_off, amount_off, "usd", None, None)
+
+
+def test_discount_codes_compare_case_insensitively(engine, uow, deps, world) -> None:
+    admin.create_discount(uow, "Save15", 15, None, None, None, 1)
+    e = estimate(uow, deps, world, discount_code="save15")
+    assert e.discount_amount == 13573
+    upgrade, _ = submit(uow, deps, world, e.id)
+    upgrade_payment.charge_upgrade(upgrade.id, uow, deps)
+    pay(engine, uow, deps, upgrade.id, 76913)
+    with pytest.raises(errors.DiscountCodeExhausted):
+        estimate(uow, deps, world, seats=2, discount_code="SAVE15")
+
+
+def test_a_single_use_code_is_reserved_at_submission_and_released_on_cancel(
+    engine, uow, deps, world
+) -> None:
+    other = build_world(engine, customer="cus_other", sub_id="sub_other")
+    admin.create_discount(uow, "ONCE", 10, None, None, None, 1)
+    mine = estimate(uow, deps, world, discount_code="ONCE")
+    theirs = estimate(uow, deps, other, discount_code="ONCE")
+    upgrade, _ = submit(uow, deps, world, mine.id)
+    with pytest.raises(errors.DiscountCodeExhausted):
+        submit(uow, deps, other, theirs.id)
+    with pytest.raises(errors.DiscountCodeExhausted):
+        estimate(uow, deps, other, discount_code="ONCE")
+
+    cancel = CancelUpgrade(world.org_id, world.owner["id"], upgrade.id)
+    upgrade_service.cancel_upgrade(cancel, uow, deps)
+    again = estimate(uow, deps, other, discount_code="ONCE")
+    assert submit(uow, deps, other, again.id)[1] is True
+
+
+def test_a_reserved_code_is_honoured_at_charge_time_even_if_it_expired_since(
+    uow, deps, world, clock, gateway
+) -> None:
+    admin.create_discount(uow, "SOON", 10, None, None, SEED_AS_OF.replace(minute=5), None)
+    upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world, discount_code="SOON").id)
+    clock.advance(minutes=10)
+    assert upgrade_payment.charge_upgrade(upgrade.id, uow, deps) == "awaiting_payment"
+    assert gateway.charges[0]["amount"] == 90486 - 9049  # 10 % of 90486, half-up
