@@ -25,7 +25,7 @@ from adapters.stripe_parsing import subscription_snapshot
 from adapters.unit_of_work import SqlUnitOfWork
 from config.tasks import PUSH_UPGRADE
 from domain.upgrades import UpgradeState
-from services import recovery
+from services import messagebus, recovery
 from services.deps import Deps
 
 S = UpgradeState
@@ -177,7 +177,8 @@ def _compare_page(
                         after,
                     )
         if not dry_run:
-            uow.commit()
+            # A repair that changed seats, interval or status issues the license version.
+            messagebus.commit(uow, deps)
 
 
 def _repair(

@@ -22,7 +22,7 @@ from config.events import is_handled
 from config.tasks import PROCESS_STRIPE_EVENT
 from domain.commands import ConfirmInvoicePaid
 from domain.upgrades import UpgradeState
-from services import upgrade_payment
+from services import messagebus, upgrade_payment
 from services.deps import Deps
 
 S = UpgradeState
@@ -142,6 +142,8 @@ def stuck_sagas(
                         amount_paid=int(invoice.get("amount_paid") or 0),
                         currency=str(invoice.get("currency") or ""),
                         version=int(deps.clock.now().timestamp()),
+                        stripe_customer_id=_customer_id(invoice.get("customer")),
+                        livemode=bool(invoice.get("livemode")),
                     ),
                     uow,
                     deps,
@@ -159,5 +161,10 @@ def stuck_sagas(
                 cause=f"invoice {invoice_id} was {status}",
                 repaired=True,
             )
-            uow.commit()
+            messagebus.commit(uow, deps)  # an applied upgrade issues its license
         summary.add(summary.repaired, "saga")
+
+
+def _customer_id(customer: Any) -> str | None:
+    found = customer.get("id") if isinstance(customer, dict) else customer
+    return str(found) if found else None
