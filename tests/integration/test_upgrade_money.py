@@ -231,3 +231,29 @@ def test_3d_secure_is_completed_on_stripes_hosted_page_then_applied(engine, serv
 
     assert world.upgrade(upgrade.id).state == "applied"
     assert world.state.captured(customer=world.customer) == TWO_SEATS
+
+
+def test_the_invoice_item_stripe_receives_is_the_discounted_estimate_to_the_cent(
+    engine, server
+) -> None:
+    from services import admin
+
+    world = money_world(engine, server, period_start=JAN_1)
+    admin.create_discount(world.uow(), "save15", 15, None, None, None, 1)
+    estimate = world.estimate(1, "year", code="SAVE15")
+    # the documents' example: 90486, less 15 % (13572.9 → 13573)
+    assert (estimate.before_discount, estimate.discount_amount, estimate.amount) == (
+        90486,
+        13573,
+        76913,
+    )
+    upgrade = world.submit(estimate)
+    world.charge(upgrade.id)
+    world.deliver()
+
+    [item] = world.state.all("invoiceitem")
+    assert (item["amount"], item["currency"], item["customer"]) == (76913, "usd", world.customer)
+    [invoice] = world.invoices()
+    assert (invoice["total"], invoice["amount_paid"]) == (76913, 76913)
+    assert world.state.captured(customer=world.customer) == 76913
+    assert world.upgrade(upgrade.id).state == "applied"
