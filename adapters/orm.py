@@ -191,7 +191,7 @@ estimates = Table(
     Column("status", String(16), nullable=False, default="open", server_default="open"),
 )
 
-OPEN_UPGRADE = "state IN ('requested', 'charging', 'awaiting_payment', 'paid')"
+OPEN_UPGRADE = "state IN ('requested', 'charging', 'awaiting_payment', 'requires_action', 'paid')"
 
 upgrades = Table(
     "upgrades",
@@ -216,6 +216,10 @@ upgrades = Table(
     Column("failure_reason", Text),
     Column("paid_amount", BigInteger),
     Column("stripe_synced_at", UTCDateTime),
+    Column("charge_attempts", Integer, nullable=False, default=0, server_default="0"),
+    Column("retry_at", UTCDateTime),
+    Column("payment_url", Text),
+    Column("refunded_amount", BigInteger),
     UniqueConstraint("organization_id", "idempotency_key"),
     # At most one unfinished upgrade per subscription, even under concurrent submissions.
     Index(

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 # InboxRow and DONE_STATES are re-exported for services.stripe_events, which imports them here.
@@ -142,7 +142,13 @@ class SqlUpgradeRepository:
 
     def unpaid_before(self, cutoff: datetime) -> list[str]:
         query = select(upgrades.c.id).where(
-            upgrades.c.state.in_([S.AWAITING_PAYMENT.value, S.PAYMENT_FAILED.value]),
+            upgrades.c.state.in_(
+                [
+                    UpgradeState.AWAITING_PAYMENT.value,
+                    UpgradeState.REQUIRES_ACTION.value,
+                    UpgradeState.PAYMENT_FAILED.value,
+                ]
+            ),
             upgrades.c.created_at < cutoff,
         )
         return list(self.session.scalars(query))
@@ -193,6 +199,45 @@ class SqlUpgradeRepository:
         )
         return int(getattr(self.session.execute(statement), "rowcount", 0))
 
+    def failed_with_invoice(
+        self, organization_id: str, license_type: str, other_than: str
+    ) -> list[tuple[str, str]]:
+        """(id, invoice id) of failed upgrades of a subscription whose invoice may be open."""
+        query = select(upgrades.c.id, upgrades.c.stripe_invoice_id).where(
+            upgrades.c.organization_id == organization_id,
+            upgrades.c.license_type == license_type,
+            upgrades.c.state == UpgradeState.PAYMENT_FAILED.value,
+            upgrades.c.stripe_invoice_id.is_not(None),
+            upgrades.c.id != other_than,
+        )
+        return [(row[0], row[1]) for row in self.session.execute(query)]
+
+    def stuck(self, cutoff: datetime) -> list[tuple[str, str]]:
+        """(id, state) of upgrades whose next step is overdue since `cutoff`: a lost charge
+        message, a charge whose claim or backoff ended, a change not yet pushed to Stripe."""
+        S = UpgradeState
+        charging = upgrades.c.state == S.CHARGING.value
+        query = select(upgrades.c.id, upgrades.c.state).where(
+            or_(
+                (upgrades.c.state == S.REQUESTED.value) & (upgrades.c.updated_at < cutoff),
+                charging & upgrades.c.retry_at.is_not(None) & (upgrades.c.retry_at < cutoff),
+                charging & upgrades.c.retry_at.is_(None) & (upgrades.c.updated_at < cutoff),
+                (upgrades.c.state == S.APPLIED.value)
+                & upgrades.c.stripe_synced_at.is_(None)
+                & (upgrades.c.updated_at < cutoff),
+            )
+        )
+        return [(row[0], row[1]) for row in self.session.execute(query)]
+
+    def reserved(self, code: str, other_than: str | None = None) -> int:
+        """Redemptions of a discount code held by upgrades not yet paid or given up."""
+        query = select(func.count()).where(
+            func.upper(upgrades.c.discount_code) == code.upper(),
+            upgrades.c.state.in_([s.value for s in OPEN_STATES]),
+            upgrades.c.id != (other_than or ""),
+        )
+        return int(self.session.scalar(query) or 0)
+
 
 class SqlCatalogRepository:
     def __init__(self, session: Session) -> None:
@@ -212,7 +257,7 @@ class SqlCatalogRepository:
             self.session.execute(insert(catalog_prices).values(**values))
 
     def discount(self, code: str, *, lock: bool = False) -> Discount | None:
-        query = select(Discount).where(discount_codes.c.code == code)
+        query = select(Discount).where(func.upper(discount_codes.c.code) == code.upper())
         if lock:
             query = query.with_for_update()
         return self.session.scalars(query).first()

@@ -35,11 +35,18 @@ from typing import Any
 import stripe
 
 from config.metrics import STRIPE_CALLS
-from domain.ports import ChargeResult, SubscriptionChange
+from domain.ports import ChargeRejected, ChargeResult, ChargeUnavailable, SubscriptionChange
 
 
-class StripeUnavailable(Exception):
+class StripeUnavailable(ChargeUnavailable):
     """A transient Stripe failure (network, rate limit, 5xx): retry later."""
+
+    def __init__(self, message: str, kind: str = "server_error") -> None:
+        super().__init__(kind, message)
+
+
+# Card errors that mean "the customer must authenticate", not "declined".
+ACTION_CODES = frozenset({"authentication_required", "invoice_payment_intent_requires_action"})
 
 
 def idempotency_key(upgrade_id: str, step: str) -> str:
@@ -143,7 +150,42 @@ class StripeGateway:
         currency: str,
         description: str,
         metadata: dict[str, str],
+        attempt: int = 1,
     ) -> ChargeResult:
+        """Invoice `amount` once and pay it. A later `attempt` pays the same invoice again
+        (a new key: Stripe keeps a decline as the stored answer of the previous one)."""
+        invoice = self._finalized_invoice(
+            upgrade_id, customer_id, amount, currency, description, metadata
+        )
+        invoice_id = str(invoice.id)
+        step = "pay" if attempt <= 1 else f"pay-{attempt}"
+        try:
+            with _translate_errors("charge", invoice_id):
+                if invoice.status == "paid":
+                    return ChargeResult(invoice_id, paid=True, amount_paid=invoice.amount_paid)
+                paid = self.client.v1.invoices.pay(
+                    invoice_id,
+                    {"off_session": True},
+                    {"idempotency_key": idempotency_key(upgrade_id, step)},
+                )
+        except stripe.CardError as exc:
+            if exc.code in ACTION_CODES:
+                url = invoice.hosted_invoice_url
+                return ChargeResult(invoice_id, paid=False, failure=_reason(exc), action_url=url)
+            return ChargeResult(invoice_id, paid=False, failure=_reason(exc))
+        return ChargeResult(
+            invoice_id, paid=paid.status == "paid", amount_paid=int(paid.amount_paid or 0)
+        )
+
+    def _finalized_invoice(
+        self,
+        upgrade_id: str,
+        customer_id: str,
+        amount: int,
+        currency: str,
+        description: str,
+        metadata: dict[str, str],
+    ) -> Any:
         v1 = self.client.v1
         with _translate_errors("charge"):
             invoice = v1.invoices.create(
@@ -158,7 +200,8 @@ class StripeGateway:
                 },
                 {"idempotency_key": idempotency_key(upgrade_id, "invoice")},
             )
-            invoice_id = str(invoice.id)
+        invoice_id = str(invoice.id)
+        with _translate_errors("charge", invoice_id):
             v1.invoice_items.create(
                 {
                     "customer": customer_id,
@@ -170,20 +213,11 @@ class StripeGateway:
                 },
                 {"idempotency_key": idempotency_key(upgrade_id, "item")},
             )
-            v1.invoices.finalize_invoice(
+            return v1.invoices.finalize_invoice(
                 invoice_id,
                 {"auto_advance": False},
                 {"idempotency_key": idempotency_key(upgrade_id, "finalize")},
             )
-            try:
-                paid = v1.invoices.pay(
-                    invoice_id,
-                    {"off_session": True},
-                    {"idempotency_key": idempotency_key(upgrade_id, "pay")},
-                )
-            except stripe.CardError as exc:
-                return ChargeResult(invoice_id, paid=False, failure=_reason(exc))
-        return ChargeResult(invoice_id, paid=paid.status == "paid")
 
     def update_subscription(self, change: SubscriptionChange) -> None:
         metadata = {"seatflow_upgrade_id": change.upgrade_id}
@@ -205,16 +239,39 @@ class StripeGateway:
                 {"idempotency_key": idempotency_key(change.upgrade_id, "subscription")},
             )
 
-    def void_invoice(self, *, upgrade_id: str, invoice_id: str) -> bool:
-        """Void an unpaid invoice; False if Stripe refuses (e.g. it was paid meanwhile)."""
-        with _translate_errors("void_invoice"):
-            try:
+    def void_invoice(self, *, upgrade_id: str, invoice_id: str) -> str:
+        """Void an unpaid invoice; its status afterwards (`void`, or `paid` if it was paid
+        meanwhile: Stripe refuses to void a paid invoice)."""
+        try:
+            with _translate_errors("void_invoice", invoice_id):
                 self.client.v1.invoices.void_invoice(
                     invoice_id, options={"idempotency_key": idempotency_key(upgrade_id, "void")}
                 )
-            except stripe.InvalidRequestError:
-                return False
-        return True
+        except ChargeRejected:
+            status = str(self.retrieve("invoice", invoice_id).get("status"))
+            if status in ("void", "paid"):
+                return status
+            raise
+        return "void"
+
+    def refund_invoice(self, *, upgrade_id: str, invoice_id: str, amount: int) -> str:
+        """Refund what an invoice captured, once: the key derives from both ids."""
+        invoice = self.retrieve("invoice", invoice_id)
+        payments = (invoice.get("payments") or {}).get("data") or []
+        paid = [p for p in payments if p.get("status") == "paid"]
+        if not paid:
+            raise ChargeRejected("invalid_request", f"invoice {invoice_id} captured nothing")
+        intent = paid[-1]["payment"]["payment_intent"]
+        with _translate_errors("refund", invoice_id):
+            refund = self.client.v1.refunds.create(
+                {
+                    "payment_intent": intent,
+                    "amount": amount,
+                    "metadata": {"upgrade_id": upgrade_id},
+                },
+                {"idempotency_key": f"seatflow-refund-{upgrade_id}-{invoice_id}"},
+            )
+        return str(refund.id)
 
     def payment_method_setup_url(
         self,
@@ -278,18 +335,36 @@ def _reason(exc: stripe.StripeError) -> str:
     return str(exc.user_message or exc.code or "payment declined")
 
 
+# Stripe's error classes, by what a retry can do about them.
+TRANSIENT: tuple[tuple[type[stripe.StripeError], str], ...] = (
+    (stripe.RateLimitError, "rate_limit"),
+    (stripe.APIConnectionError, "network"),
+    (stripe.APIError, "server_error"),
+)
+PERMANENT: tuple[tuple[type[stripe.StripeError], str], ...] = (
+    (stripe.AuthenticationError, "authentication"),
+    (stripe.PermissionError, "authentication"),
+    (stripe.InvalidRequestError, "invalid_request"),
+    (stripe.IdempotencyError, "invalid_request"),
+)
+
+
 @contextmanager
-def _translate_errors(operation: str) -> Iterator[None]:
-    """Count the call's outcome; map transient failures to StripeUnavailable (retried)."""
+def _translate_errors(operation: str, invoice_id: str | None = None) -> Iterator[None]:
+    """Count the call's outcome; a transient failure becomes StripeUnavailable (retried), a
+    permanent one ChargeRejected; a card error is the caller's to read."""
     try:
         yield
     except stripe.CardError:
         STRIPE_CALLS.labels(operation, "card_declined").inc()
         raise
-    except (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError) as exc:
-        STRIPE_CALLS.labels(operation, "transient_error").inc()
-        raise StripeUnavailable(f"{type(exc).__name__}: {exc}") from exc
-    except stripe.StripeError:
+    except stripe.StripeError as exc:
+        for cls, kind in TRANSIENT:
+            if isinstance(exc, cls):
+                STRIPE_CALLS.labels(operation, "transient_error").inc()
+                raise StripeUnavailable(f"{type(exc).__name__}: {exc}", kind) from exc
+        kind = next((k for cls, k in PERMANENT if isinstance(exc, cls)), "invalid_request")
         STRIPE_CALLS.labels(operation, "error").inc()
-        raise
+        message = str(exc.user_message or exc) or type(exc).__name__
+        raise ChargeRejected(kind, message, invoice_id) from exc
     STRIPE_CALLS.labels(operation, "ok").inc()

@@ -12,7 +12,13 @@ from typing import Any
 
 from adapters import payment_method_parsing
 from config.events import THIN_EVENT_OBJECT, snapshot_type
-from domain.commands import Command, ConfirmInvoicePaid, RecordPaymentFailed, SyncSubscription
+from domain.commands import (
+    Command,
+    ConfirmInvoicePaid,
+    RecordPaymentActionRequired,
+    RecordPaymentFailed,
+    SyncSubscription,
+)
 from domain.model import Interval, SubscriptionSnapshot
 
 
@@ -122,6 +128,7 @@ def _invoice_paid(event: dict[str, Any]) -> Command:
         period_start=int(start) if start else None,
         period_end=int(end) if end else None,
         receipt=payment_method_parsing.receipt_of(invoice, _metadata_upgrade(invoice)),
+        livemode=bool(invoice.get("livemode", event.get("livemode", False))),
     )
 
 
@@ -134,6 +141,15 @@ def _invoice_payment_failed(event: dict[str, Any]) -> Command:
     )
 
 
+def _invoice_action_required(event: dict[str, Any]) -> Command:
+    invoice = event["data"]["object"]
+    return RecordPaymentActionRequired(
+        invoice_id=invoice["id"],
+        upgrade_id=_metadata_upgrade(invoice),
+        hosted_invoice_url=invoice.get("hosted_invoice_url"),
+    )
+
+
 MAPPERS: dict[str, Callable[[dict[str, Any]], Command | None]] = {
     "customer.subscription.created": _sync_subscription,
     "customer.subscription.updated": _sync_subscription,
@@ -141,6 +157,7 @@ MAPPERS: dict[str, Callable[[dict[str, Any]], Command | None]] = {
     "invoice.paid": _invoice_paid,
     "invoice.payment_failed": _invoice_payment_failed,
     **payment_method_parsing.MAPPERS,
+    "invoice.payment_action_required": _invoice_action_required,
 }
 
 

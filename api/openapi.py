@@ -106,11 +106,13 @@ SCHEMAS: dict[str, Any] = {
                     "requested",
                     "charging",
                     "awaiting_payment",
+                    "requires_action",
                     "paid",
                     "applied",
                     "payment_failed",
                     "expired",
                     "canceled",
+                    "refunded",
                 ],
             },
             "license_type": STR,
@@ -124,6 +126,8 @@ SCHEMAS: dict[str, Any] = {
             "estimate_drift": nullable(INT),
             "stripe_invoice_id": nullable(STR),
             "failure_reason": nullable(STR),
+            "refunded_amount": nullable(INT),
+            "payment_url": nullable(STR),
             "created_at": TIME,
             "updated_at": TIME,
             "history": {
@@ -334,6 +338,14 @@ def document() -> dict[str, Any]:
             },
             f"{ORG}/payment-method": {
                 "get": _op("The card on file", 200, "PaymentMethod", params=org)
+            },
+            f"{ORG}/upgrades/{{upgrade_id}}/retry": {
+                "post": _op(
+                    "Pay a failed upgrade's invoice again",
+                    202,
+                    "Upgrade",
+                    params=[*org, _id("upgrade_id")],
+                )
             },
             f"{ORG}/licenses": {
                 "get": _op("Current licenses and history", 200, "Licenses", params=org)

@@ -30,10 +30,10 @@ from api.files import download
 from api.serializers import upgrades as serializers
 from api.statuses import status_of
 from api.subscriptions import subscriptions_of
-from domain.commands import RequestEstimate, SubmitUpgrade
+from domain.commands import RequestEstimate, RetryPayment, SubmitUpgrade
 from domain.errors import DomainError
 from domain.model import Member
-from services import directory
+from services import directory, upgrade_charge
 from services import licenses as license_service
 from services import upgrades as upgrade_service
 
@@ -44,7 +44,7 @@ bp = Blueprint(
     static_folder="static",
     static_url_path="/static",
 )
-TERMINAL = {"applied", "payment_failed", "expired", "canceled"}
+TERMINAL = {"applied", "payment_failed", "expired", "canceled", "refunded"}
 
 
 def csrf_token() -> str:
@@ -225,6 +225,18 @@ def upgrade_state(org_id: str, upgrade_id: str) -> Any:
     return render_template(
         "upgrade_state.html", org_id=org_id, upgrade=_upgrade(org_id, upgrade_id)
     )
+
+
+@bp.post("/orgs/<org_id>/upgrades/<upgrade_id>/retry")
+def retry_payment(org_id: str, upgrade_id: str) -> Any:
+    member = _member(org_id)
+    _require_upgrader(member)
+    cmd = RetryPayment(org_id, member.id, upgrade_id)
+    try:
+        upgrade_charge.retry_payment(cmd, context.uow(), context.deps())
+    except DomainError as exc:
+        flash(exc.message, "error")
+    return redirect(url_for("pages.upgrade_state", org_id=org_id, upgrade_id=upgrade_id))
 
 
 @bp.get("/orgs/<org_id>/upgrades/<upgrade_id>.json")

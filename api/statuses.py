@@ -21,7 +21,10 @@ _BY_ERROR: dict[type[errors.DomainError], int] = {
     errors.NotOwnerOrAdmin: 403,
     errors.UpgradeAlreadyOpen: 409,
     errors.EstimateStale: 409,
+    errors.EstimateAlreadyUsed: 409,
     errors.InvalidTransition: 409,
+    errors.UpgradeAlreadyPaid: 409,
+    errors.SubscriptionPeriodEnded: 409,
     OfflineSeatsExhausted: 409,
 }
 

@@ -10,9 +10,9 @@ from api import validation
 from api.context import body, deps, field, member_of, uow
 from api.serializers import history as history_serializers
 from api.serializers import upgrades as serializers
-from domain.commands import CancelUpgrade, RequestEstimate, SubmitUpgrade
+from domain.commands import CancelUpgrade, RequestEstimate, RetryPayment, SubmitUpgrade
 from domain.errors import OneLicenseTypePerUpgrade, UpgradeNotFound
-from services import receipts
+from services import receipts, upgrade_charge
 from services import upgrades as upgrade_service
 
 bp = Blueprint("upgrades", __name__, url_prefix="/api/v1")
@@ -56,6 +56,13 @@ def show_upgrade(org_id: str, upgrade_id: str) -> Any:
         raise UpgradeNotFound(f"no upgrade {upgrade_id!r}")
     receipt = receipts.receipt_of(uow(), upgrade.id)
     return serializers.upgrade(upgrade) | {"receipt": history_serializers.receipt(receipt)}
+
+
+@bp.post("/organizations/<org_id>/upgrades/<upgrade_id>/retry")
+def retry_payment(org_id: str, upgrade_id: str) -> Any:
+    member = member_of(org_id)
+    cmd = RetryPayment(org_id, member.id, upgrade_id)
+    return serializers.upgrade(upgrade_charge.retry_payment(cmd, uow(), deps())), 202
 
 
 @bp.post("/organizations/<org_id>/upgrades/<upgrade_id>/cancel")

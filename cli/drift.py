@@ -21,5 +21,6 @@ def register(sub: Subparsers) -> None:
         drift, "report", "list drift records", "seatflow drift report --kind estimate", report
     )
     listing.add_argument("--format", choices=["table", "json", "csv"], default="table")
-    listing.add_argument("--kind", choices=["estimate", "stripe_state", "missed_event", "saga"])
+    kinds = ["estimate", "stripe_state", "missed_event", "saga", "payment"]
+    listing.add_argument("--kind", choices=kinds)
     listing.add_argument("--limit", type=int, default=1000)

@@ -18,6 +18,8 @@ HANDLED_EVENT_TYPES: frozenset[str] = frozenset(
         "setup_intent.succeeded",
         "payment_method.attached",
         "customer.updated",
+        # 3-D Secure: the customer completes the payment on Stripe's hosted invoice page.
+        "invoice.payment_action_required",
     }
 )
 

@@ -100,6 +100,12 @@ STRIPE_CALLS = Counter(
     "Calls to the Stripe API by operation and outcome",
     ["operation", "outcome"],
 )
+PAYMENT_DRIFT = Counter(
+    "seatflow_payment_drift_total",
+    "invoice.paid events not applied because they are not the upgrade's own invoice, by what "
+    "differed (customer, invoice, amount, currency, livemode, no_invoice)",
+    ["reason"],
+)
 # Anything else a client sends counts as "other": label values stay a short, fixed list.
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 

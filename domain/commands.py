@@ -49,6 +49,15 @@ class CancelUpgrade(Command):
 
 
 @dataclass(frozen=True)
+class RetryPayment(Command):
+    """Pay a failed upgrade's invoice again (after the card was fixed)."""
+
+    organization_id: str
+    member_id: str
+    upgrade_id: str
+
+
+@dataclass(frozen=True)
 class ConfirmInvoicePaid(Command):
     """Stripe confirmed the payment of an invoice (`invoice.paid`)."""
 
@@ -65,6 +74,7 @@ class ConfirmInvoicePaid(Command):
     period_end: int | None = None
     # Number, hosted page and PDF of the paid invoice, kept as the upgrade's receipt.
     receipt: Receipt | None = None
+    livemode: bool = False
 
 
 @dataclass(frozen=True)
@@ -88,3 +98,12 @@ class AdoptPaymentMethod(Command):
     event_id: str = ""
     setup_intent_id: str | None = None
     card: Card | None = None
+
+
+@dataclass(frozen=True)
+class RecordPaymentActionRequired(Command):
+    """The card needs 3-D Secure: the customer pays on Stripe's hosted invoice page."""
+
+    invoice_id: str
+    upgrade_id: str | None
+    hosted_invoice_url: str | None

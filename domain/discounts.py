@@ -25,12 +25,14 @@ class Discount:
     max_redemptions: int | None = None
     times_redeemed: int = 0
 
-    def check_usable(self, now: datetime) -> None:
+    def check_usable(self, now: datetime, reserved: int = 0) -> None:
+        """Usable now, with `reserved` redemptions held by upgrades not yet paid."""
         if not self.active:
             raise DiscountCodeInactive(f"discount code {self.code!r} is not active")
         if self.expires_at is not None and now >= self.expires_at:
             raise DiscountCodeExpired(f"discount code {self.code!r} expired")
-        if self.max_redemptions is not None and self.times_redeemed >= self.max_redemptions:
+        used = self.times_redeemed + reserved
+        if self.max_redemptions is not None and used >= self.max_redemptions:
             raise DiscountCodeExhausted(f"discount code {self.code!r} was fully redeemed")
 
     def take_off(self, gross: int, currency: str) -> int:

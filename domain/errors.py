@@ -140,3 +140,27 @@ class InvalidTransition(DomainError):
     """The upgrade cannot move to that state from where it is."""
 
     code = "invalid_transition"
+
+
+class UpgradeAlreadyPaid(DomainError):
+    """Stripe already took the payment: the upgrade is applied, not canceled."""
+
+    code = "already_paid"
+
+
+class IdempotencyKeyReused(DomainError):
+    """This Idempotency-Key was used for another estimate."""
+
+    code = "idempotency_key_reused"
+
+
+class SubscriptionPeriodEnded(DomainError):
+    """The subscription's period ended and Stripe has not reported the new one yet."""
+
+    code = "subscription_period_ended"
+
+
+class EstimateAlreadyUsed(DomainError):
+    """The estimate was already submitted once; request a fresh one."""
+
+    code = "estimate_already_used"

@@ -19,6 +19,7 @@ from domain.errors import (
     OnlyMonthlyToAnnual,
     SeatsCannotDecrease,
     SubscriptionNotUpgradable,
+    SubscriptionPeriodEnded,
     UnsupportedInterval,
 )
 from domain.events import (
@@ -251,7 +252,7 @@ class Organization:
         return SyncResult(SyncOutcome.APPLIED, current, reason)
 
     def check_upgrade(
-        self, member: Member, license_type: str, seats: int, interval: str
+        self, member: Member, license_type: str, seats: int, interval: str, now: datetime
     ) -> Subscription:
         """Enforce every rule of an upgrade; return the subscription it changes."""
         member.require_upgrader()
@@ -260,6 +261,12 @@ class Organization:
             raise NoLicenseBought(f"no {license_type} license was bought yet")
         if not current.upgradable:
             raise SubscriptionNotUpgradable(f"the {license_type} subscription is {current.status}")
+        if now >= current.current_period_end:
+            # Nothing is left of the period to prorate; the new one is Stripe's to report.
+            raise SubscriptionPeriodEnded(
+                f"the {license_type} period ended {current.current_period_end:%Y-%m-%d}; "
+                "retry once Stripe reports the new one"
+            )
         if seats < current.seats:
             raise SeatsCannotDecrease(f"the new total ({seats}) is below today's {current.seats}")
         if interval != current.interval and (current.interval, interval) != (
@@ -281,8 +288,12 @@ class Organization:
         current.seats = upgrade.seats
         if upgrade.interval != current.interval:
             current.interval = upgrade.interval
-            # The new cycle starts when the current one started.
-            current.current_period_end = cycle_end(current.current_period_start, upgrade.interval)
+            # The new cycle starts when the current one started; a trial still ends when it
+            # ended before, and the new price is billed then.
+            if not current.in_trial:
+                current.current_period_end = cycle_end(
+                    current.current_period_start, upgrade.interval
+                )
         current.stripe_price_id = price.stripe_price_id
         # Stripe events older than this payment must not undo it.
         current.stripe_version = max(current.stripe_version, version)

@@ -109,11 +109,33 @@ class UnitOfWork(Protocol):
 
 @dataclass(frozen=True)
 class ChargeResult:
-    """What Stripe answered when asked to charge an upgrade's invoice."""
+    """What Stripe answered when asked to charge an upgrade's invoice.
+
+    `action_url` is set when the card needs 3-D Secure: the customer completes the payment
+    on Stripe's hosted invoice page."""
 
     invoice_id: str
     paid: bool
     failure: str | None = None
+    action_url: str | None = None
+    amount_paid: int = 0
+
+
+class ChargeRejected(Exception):
+    """Stripe refused the request for good (invalid request, authentication, permission):
+    retrying the same request cannot succeed. `kind` names the class of error."""
+
+    def __init__(self, kind: str, message: str, invoice_id: str | None = None) -> None:
+        super().__init__(message)
+        self.kind, self.message, self.invoice_id = kind, message, invoice_id
+
+
+class ChargeUnavailable(Exception):
+    """A transient Stripe failure (network, rate limit, server error): a later try may work."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind, self.message = kind, message
 
 
 @dataclass(frozen=True)
@@ -143,11 +165,18 @@ class BillingGateway(Protocol):
         currency: str,
         description: str,
         metadata: dict[str, str],
+        attempt: int = 1,
     ) -> ChargeResult: ...
 
     def update_subscription(self, change: SubscriptionChange) -> None: ...
 
-    def void_invoice(self, *, upgrade_id: str, invoice_id: str) -> bool: ...
+    def void_invoice(self, *, upgrade_id: str, invoice_id: str) -> str:
+        """Void an unpaid invoice: its status afterwards, `void` or `paid`."""
+        ...
+
+    def refund_invoice(self, *, upgrade_id: str, invoice_id: str, amount: int) -> str:
+        """Give back what an invoice captured; the refund's id."""
+        ...
 
     def retrieve(self, object_type: str, object_id: str) -> dict[str, Any]: ...
 

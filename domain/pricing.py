@@ -16,13 +16,15 @@ from domain.model import Subscription
 from domain.proration import Plan, Surcharge, compute_surcharge
 
 
-def usable_discount(found: Discount | None, code: str | None, now: datetime) -> Discount | None:
+def usable_discount(
+    found: Discount | None, code: str | None, now: datetime, reserved: int = 0
+) -> Discount | None:
     """The discount a code names, if it may be used now; a named error otherwise."""
     if not code:
         return None
     if found is None:
         raise DiscountCodeInvalid(f"no discount code {code!r}")
-    found.check_usable(now)
+    found.check_usable(now, reserved)
     return found
 
 

@@ -1,9 +1,10 @@
 """Estimates and upgrades: the saga's states and the rules of an upgrade.
 
-requested → charging → awaiting_payment → paid → applied, with payment_failed, expired and
-canceled. A confirmed payment (`invoice.paid`) is the truth: it moves any unfinished upgrade
-to `paid`, even one that had failed, expired or been canceled meanwhile, because the money was
-taken and the customer must get what they paid for.
+requested → charging → awaiting_payment → paid → applied, with requires_action (3-D Secure on
+Stripe's hosted page), payment_failed, expired, canceled and refunded. A confirmed payment
+(`invoice.paid`) of the upgrade's own invoice applies an upgrade that failed or expired
+meanwhile, because the money was taken and the customer must get what they paid for; a
+payment for an upgrade that was canceled, or superseded by a later one, is refunded.
 """
 
 from __future__ import annotations
@@ -19,26 +20,40 @@ class UpgradeState(StrEnum):
     REQUESTED = "requested"
     CHARGING = "charging"
     AWAITING_PAYMENT = "awaiting_payment"
+    REQUIRES_ACTION = "requires_action"
     PAID = "paid"
     APPLIED = "applied"
     PAYMENT_FAILED = "payment_failed"
     EXPIRED = "expired"
     CANCELED = "canceled"
+    REFUNDED = "refunded"
 
 
 S = UpgradeState
-OPEN_STATES = frozenset({S.REQUESTED, S.CHARGING, S.AWAITING_PAYMENT, S.PAID})
-CANCELABLE = frozenset({S.REQUESTED, S.AWAITING_PAYMENT})
+OPEN_STATES = frozenset({S.REQUESTED, S.CHARGING, S.AWAITING_PAYMENT, S.REQUIRES_ACTION, S.PAID})
+# Every state in which nothing was paid yet can be canceled.
+CANCELABLE = frozenset(
+    {S.REQUESTED, S.CHARGING, S.AWAITING_PAYMENT, S.REQUIRES_ACTION, S.PAYMENT_FAILED}
+)
 TRANSITIONS: dict[UpgradeState, frozenset[UpgradeState]] = {
     S.REQUESTED: frozenset({S.CHARGING, S.PAID, S.CANCELED, S.EXPIRED}),
-    S.CHARGING: frozenset({S.AWAITING_PAYMENT, S.PAID, S.PAYMENT_FAILED}),
-    S.AWAITING_PAYMENT: frozenset({S.PAID, S.PAYMENT_FAILED, S.EXPIRED, S.CANCELED}),
-    S.PAYMENT_FAILED: frozenset({S.PAID, S.EXPIRED}),
-    S.EXPIRED: frozenset({S.PAID}),
-    S.CANCELED: frozenset({S.PAID}),
+    S.CHARGING: frozenset(
+        {S.AWAITING_PAYMENT, S.REQUIRES_ACTION, S.PAID, S.PAYMENT_FAILED, S.CANCELED}
+    ),
+    S.AWAITING_PAYMENT: frozenset(
+        {S.PAID, S.PAYMENT_FAILED, S.REQUIRES_ACTION, S.EXPIRED, S.CANCELED}
+    ),
+    S.REQUIRES_ACTION: frozenset({S.PAID, S.PAYMENT_FAILED, S.EXPIRED, S.CANCELED}),
+    S.PAYMENT_FAILED: frozenset({S.CHARGING, S.PAID, S.EXPIRED, S.CANCELED}),
+    S.EXPIRED: frozenset({S.PAID, S.REFUNDED}),
+    # A payment that arrives for a canceled upgrade is given back, never applied.
+    S.CANCELED: frozenset({S.REFUNDED}),
     S.PAID: frozenset({S.APPLIED}),
     S.APPLIED: frozenset(),
+    S.REFUNDED: frozenset(),
 }
+# How often a transient Stripe failure is retried before the upgrade fails.
+MAX_CHARGE_ATTEMPTS = 5
 
 
 @dataclass(eq=False)
@@ -108,6 +123,12 @@ class Upgrade:
     failure_reason: str | None = None
     paid_amount: int | None = None
     stripe_synced_at: datetime | None = None
+    # Transient Stripe failures so far; the charge chain holds the upgrade until `retry_at`.
+    charge_attempts: int = 0
+    retry_at: datetime | None = None
+    # Stripe's hosted invoice page, where the customer completes 3-D Secure.
+    payment_url: str | None = None
+    refunded_amount: int | None = None
     history: list[UpgradeTransition] = field(default_factory=list)
 
     @property
@@ -133,3 +154,8 @@ class Upgrade:
 
     def record_charge(self, amount: int) -> None:
         self.charged_amount = amount
+
+    @property
+    def pay_attempt(self) -> int:
+        """Which payment attempt of the same invoice this is (1 for the first charge)."""
+        return max(1, sum(1 for t in self.history if t.to_state == S.CHARGING))

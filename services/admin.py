@@ -205,8 +205,11 @@ def create_discount(
         raise ValueError("give exactly one of --percent-off and --amount-off")
     if percent_off is not None and not 1 <= percent_off <= 100:
         raise ValueError("--percent-off must be 1..100")
+    if amount_off is not None and amount_off <= 0:
+        raise ValueError("--amount-off must be more than 0")
     if amount_off is not None and not currency:
         raise ValueError("--amount-off needs --currency")
+    code = code.upper()  # codes compare case-insensitively
     discount = Discount(
         code=code,
         percent_off=percent_off,

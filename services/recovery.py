@@ -107,6 +107,8 @@ def stuck_sagas(
                         amount_paid=int(invoice.get("amount_paid") or 0),
                         currency=str(invoice.get("currency") or ""),
                         version=int(deps.clock.now().timestamp()),
+                        stripe_customer_id=_customer_id(invoice.get("customer")),
+                        livemode=bool(invoice.get("livemode")),
                     ),
                     uow,
                     deps,
@@ -123,5 +125,10 @@ def stuck_sagas(
                 cause=f"invoice {invoice_id} was {status}",
                 repaired=True,
             )
-            messagebus.commit(uow, deps)
+            messagebus.commit(uow, deps)  # an applied upgrade issues its license
         summary.add(summary.repaired, "saga")
+
+
+def _customer_id(customer: Any) -> str | None:
+    found = customer.get("id") if isinstance(customer, dict) else customer
+    return str(found) if found else None

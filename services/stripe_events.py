@@ -24,6 +24,7 @@ from domain.commands import (
     AdoptPaymentMethod,
     Command,
     ConfirmInvoicePaid,
+    RecordPaymentActionRequired,
     RecordPaymentFailed,
     SyncSubscription,
 )
@@ -44,8 +45,12 @@ def _organization_for(uow: SqlUnitOfWork, cmd: SyncSubscription) -> Organization
     if cmd.stripe_customer_id:
         org = uow.organizations.get_by_customer(cmd.stripe_customer_id, lock=True)
     if org is None and cmd.organization_id:
+        # Metadata only introduces a customer to an organization that has none yet; an
+        # organization with a customer is found by that customer alone.
         org = uow.organizations.get(cmd.organization_id, lock=True)
-        if org is not None and org.stripe_customer_id is None:
+        if org is not None and org.stripe_customer_id is not None:
+            org = None
+        elif org is not None:
             org.stripe_customer_id = cmd.stripe_customer_id
     if org is None:
         raise OrganizationNotFound(
@@ -84,6 +89,7 @@ HANDLERS: dict[type[Command], Callable[[Any, SqlUnitOfWork, Deps], str]] = {
     ConfirmInvoicePaid: receipts.confirm_invoice_paid,
     RecordPaymentFailed: upgrade_payment.record_payment_failed,
     AdoptPaymentMethod: payment_methods.adopt_payment_method,
+    RecordPaymentActionRequired: upgrade_payment.record_action_required,
 }
 
 

@@ -10,30 +10,35 @@ from __future__ import annotations
 import logging
 import secrets
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
+from adapters.database import DuplicateRow
 from adapters.unit_of_work import SqlUnitOfWork
 from config.tasks import CHARGE_UPGRADE
 from domain import pricing
 from domain.commands import (
     CancelUpgrade,
+    ConfirmInvoicePaid,
     RequestEstimate,
     SubmitUpgrade,
 )
 from domain.discounts import Discount
 from domain.errors import (
+    EstimateAlreadyUsed,
     EstimateNotFound,
     EstimateStale,
+    IdempotencyKeyReused,
     InvalidTransition,
     NotOwnerOrAdmin,
     OrganizationNotFound,
     UpgradeAlreadyOpen,
+    UpgradeAlreadyPaid,
     UpgradeNotFound,
 )
 from domain.model import Member, Organization, Subscription
 from domain.proration import Surcharge
 from domain.upgrades import CANCELABLE, Estimate, Upgrade, UpgradeState, UpgradeTransition
+from services import messagebus
 from services.deps import Deps
 
 log = logging.getLogger("seatflow.upgrades")
@@ -44,15 +49,22 @@ def _new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(10)}"
 
 
-def _member(uow: SqlUnitOfWork, org: Organization, member_id: str) -> Member:
+def member_of(uow: SqlUnitOfWork, org: Organization, member_id: str) -> Member:
     member = uow.members.get(member_id)
     if member is None or member.organization_id != org.id:
         raise NotOwnerOrAdmin("not a member of this organization")
     return member
 
 
-def usable_discount(uow: SqlUnitOfWork, code: str | None, now: datetime) -> Discount | None:
-    return pricing.usable_discount(uow.catalog.discount(code) if code else None, code, now)
+def usable_discount(
+    uow: SqlUnitOfWork, code: str | None, now: datetime, lock: bool = False
+) -> Discount | None:
+    """The code's discount if a redemption is free now, counting the ones reserved by
+    upgrades not yet paid; with `lock`, the code's row stays locked until the commit, so
+    that two submissions cannot take its last redemption."""
+    found = uow.catalog.discount(code, lock=lock) if code else None
+    reserved = uow.upgrades.reserved(code) if code else 0
+    return pricing.usable_discount(found, code, now, reserved)
 
 
 def surcharge_for(
@@ -72,8 +84,8 @@ def request_estimate(cmd: RequestEstimate, uow: SqlUnitOfWork, deps: Deps) -> Es
         org = uow.organizations.get(cmd.organization_id)
         if org is None:
             raise OrganizationNotFound(f"no organization {cmd.organization_id!r}")
-        member = _member(uow, org, cmd.member_id)
-        sub = org.check_upgrade(member, cmd.license_type, cmd.seats, cmd.interval)
+        member = member_of(uow, org, cmd.member_id)
+        sub = org.check_upgrade(member, cmd.license_type, cmd.seats, cmd.interval, now)
         s = surcharge_for(
             uow, sub, cmd.seats, cmd.interval, usable_discount(uow, cmd.discount_code, now), now
         )
@@ -115,18 +127,23 @@ def submit_upgrade(cmd: SubmitUpgrade, uow: SqlUnitOfWork, deps: Deps) -> tuple[
     now = deps.clock.now()
     with uow:
         org = uow.organizations.locked(cmd.organization_id)
+        member = member_of(uow, org, cmd.member_id)
+        member.require_upgrader()  # before anything is looked up for the caller
         if cmd.idempotency_key:
             earlier = uow.upgrades.by_idempotency_key(org.id, cmd.idempotency_key)
             if earlier is not None:
+                if earlier.estimate_id != cmd.estimate_id:
+                    raise IdempotencyKeyReused("this Idempotency-Key was used for another estimate")
                 return earlier, False
-        member = _member(uow, org, cmd.member_id)
         estimate = uow.upgrades.estimate(org.id, cmd.estimate_id)
         if estimate is None:
             raise EstimateNotFound(f"no estimate {cmd.estimate_id!r}")
+        if estimate.status == "used":
+            raise EstimateAlreadyUsed(f"estimate {estimate.id} was submitted already")
         if estimate.is_stale(now):
             raise EstimateStale("the estimate expired; request a fresh one")
-        org.check_upgrade(member, estimate.license_type, estimate.seats, estimate.interval)
-        usable_discount(uow, estimate.discount_code, now)
+        org.check_upgrade(member, estimate.license_type, estimate.seats, estimate.interval, now)
+        usable_discount(uow, estimate.discount_code, now, lock=True)  # reserves it
         if uow.upgrades.open_for(org.id, estimate.license_type) is not None:
             raise UpgradeAlreadyOpen(
                 f"the {estimate.license_type} subscription has an open upgrade"
@@ -156,7 +173,7 @@ def submit_upgrade(cmd: SubmitUpgrade, uow: SqlUnitOfWork, deps: Deps) -> tuple[
         uow.enqueue_after_commit(CHARGE_UPGRADE, [upgrade.id])
         try:
             uow.commit()
-        except IntegrityError:
+        except DuplicateRow:
             # The row lock makes this rare; the unique indexes make it safe.
             uow.rollback()
             earlier = (
@@ -173,21 +190,50 @@ def submit_upgrade(cmd: SubmitUpgrade, uow: SqlUnitOfWork, deps: Deps) -> tuple[
 
 
 def cancel_upgrade(cmd: CancelUpgrade, uow: SqlUnitOfWork, deps: Deps) -> Upgrade:
-    now = deps.clock.now()
+    """Cancel an unpaid upgrade. Its invoice is voided first, and only then is it canceled;
+    if Stripe says the invoice was paid, the upgrade is applied and UpgradeAlreadyPaid says so.
+    An upgrade whose charge is under way is canceled at once: the charge step voids (or
+    refunds) what it made."""
     with uow:
         org = uow.organizations.locked(cmd.organization_id)
-        member = _member(uow, org, cmd.member_id)
+        member = member_of(uow, org, cmd.member_id)
         member.require_upgrader()
-        upgrade = uow.upgrades.for_organization(org.id, cmd.upgrade_id)
-        if upgrade is None:
-            raise UpgradeNotFound(f"no upgrade {cmd.upgrade_id!r}")
-        if upgrade.state not in CANCELABLE:
-            raise InvalidTransition(f"an upgrade that is {upgrade.state} cannot be canceled")
+        upgrade = _cancelable(uow, org.id, cmd.upgrade_id)
         invoice_id = upgrade.stripe_invoice_id
-        upgrade.move(S.CANCELED, now, f"canceled by {member.email}")
+        if invoice_id is None:
+            upgrade.move(S.CANCELED, deps.clock.now(), f"canceled by {member.email}")
+            uow.commit()
+            return upgrade
+    if deps.gateway.void_invoice(upgrade_id=upgrade.id, invoice_id=invoice_id) == "paid":
+        _apply_paid_invoice(deps.gateway.retrieve("invoice", invoice_id), uow, deps)
+        raise UpgradeAlreadyPaid(f"invoice {invoice_id} was already paid; the upgrade applies")
+    with uow:
+        org = uow.organizations.locked(cmd.organization_id)
+        upgrade = _cancelable(uow, org.id, cmd.upgrade_id)
+        upgrade.move(S.CANCELED, deps.clock.now(), f"canceled by {member.email}")
         uow.commit()
-    if invoice_id and not deps.gateway.void_invoice(upgrade_id=upgrade.id, invoice_id=invoice_id):
-        log.warning(
-            "invoice not voided; a payment would still apply", extra={"upgrade_id": upgrade.id}
-        )
     return upgrade
+
+
+def _cancelable(uow: SqlUnitOfWork, organization_id: str, upgrade_id: str) -> Upgrade:
+    upgrade = uow.upgrades.for_organization(organization_id, upgrade_id)
+    if upgrade is None:
+        raise UpgradeNotFound(f"no upgrade {upgrade_id!r}")
+    if upgrade.state not in CANCELABLE:
+        if upgrade.state in (S.PAID, S.APPLIED):
+            raise UpgradeAlreadyPaid(f"upgrade {upgrade_id} was paid")
+        raise InvalidTransition(f"an upgrade that is {upgrade.state} cannot be canceled")
+    return upgrade
+
+
+def _apply_paid_invoice(invoice: dict[str, Any], uow: SqlUnitOfWork, deps: Deps) -> None:
+    """Stripe's paid invoice, applied as its `invoice.paid` would be (which then is a no-op)."""
+    from adapters.stripe_parsing import to_command
+    from services import upgrade_payment
+
+    event = {"type": "invoice.paid", "created": int(deps.clock.now().timestamp())}
+    cmd = to_command({**event, "data": {"object": invoice}})
+    assert isinstance(cmd, ConfirmInvoicePaid)
+    with uow:
+        upgrade_payment.confirm_invoice_paid(cmd, uow, deps)
+        messagebus.commit(uow, deps)

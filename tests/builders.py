@@ -123,6 +123,7 @@ def invoice_event(
     upgrade_id: str | None,
     amount: int,
     created: int = 1_641_900_000,
+    customer: str = "cus_acme",
 ) -> dict[str, Any]:
     """An invoice event shaped like Stripe's own fixture (API 2026-07-29)."""
     from tests.conftest import stripe_fixture
@@ -131,7 +132,7 @@ def invoice_event(
     paid = event_type == "invoice.paid"
     invoice.update(
         id=invoice_id,
-        customer="cus_acme",
+        customer=customer,
         currency="usd",
         amount_due=amount,
         amount_paid=amount if paid else 0,

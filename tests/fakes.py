@@ -35,9 +35,11 @@ class FakeGateway:
     """Records what would be sent to Stripe; declines when told to."""
 
     decline: str | None = None
+    action_url: str | None = None  # with `decline`: the card needs 3-D Secure
     charges: list[dict[str, Any]] = field(default_factory=list)
     changes: list[SubscriptionChange] = field(default_factory=list)
     voided: list[str] = field(default_factory=list)
+    refunds: list[tuple[str, int]] = field(default_factory=list)
     objects: dict[str, dict[str, Any]] = field(default_factory=dict)  # what Stripe has now
     fetched: list[tuple[str, str]] = field(default_factory=list)
     setups: list[dict[str, Any]] = field(default_factory=list)
@@ -46,14 +48,20 @@ class FakeGateway:
     def charge(self, **kwargs: Any) -> ChargeResult:
         self.charges.append(kwargs)
         invoice_id = f"in_{kwargs['upgrade_id']}"
-        return ChargeResult(invoice_id, paid=self.decline is None, failure=self.decline)
+        return ChargeResult(
+            invoice_id, paid=self.decline is None, failure=self.decline, action_url=self.action_url
+        )
 
     def update_subscription(self, change: SubscriptionChange) -> None:
         self.changes.append(change)
 
-    def void_invoice(self, *, upgrade_id: str, invoice_id: str) -> bool:
+    def void_invoice(self, *, upgrade_id: str, invoice_id: str) -> str:
         self.voided.append(invoice_id)
-        return True
+        return "void"
+
+    def refund_invoice(self, *, upgrade_id: str, invoice_id: str, amount: int) -> str:
+        self.refunds.append((invoice_id, amount))
+        return f"re_{invoice_id}"
 
     def retrieve(self, object_type: str, object_id: str) -> dict[str, Any]:
         self.fetched.append((object_type, object_id))

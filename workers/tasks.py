@@ -24,6 +24,7 @@ from config.tasks import (
 )
 from services import admin, bootstrap, stripe_events, upgrade_payment
 from services import inbox as inbox_service
+from services.upgrade_charge import RetryLater
 
 log = logging.getLogger("seatflow.workers")
 app = bootstrap.celery()
@@ -88,9 +89,14 @@ def _retry_alone(event_id: str) -> bool:
     return True
 
 
-@app.task(name=CHARGE_UPGRADE, autoretry_for=TRANSIENT, **RETRY)  # type: ignore[untyped-decorator]
-def charge_upgrade(upgrade_id: str) -> str:
-    return upgrade_payment.charge_upgrade(upgrade_id, bootstrap.unit_of_work(), bootstrap.deps())
+@app.task(bind=True, name=CHARGE_UPGRADE, autoretry_for=TRANSIENT, **RETRY)  # type: ignore[untyped-decorator]
+def charge_upgrade(self: Any, upgrade_id: str) -> str:
+    try:
+        return upgrade_payment.charge_upgrade(
+            upgrade_id, bootstrap.unit_of_work(), bootstrap.deps()
+        )
+    except RetryLater as later:  # the service counts and bounds the attempts
+        raise self.retry(countdown=later.seconds, max_retries=None) from None
 
 
 @app.task(name=PUSH_UPGRADE, autoretry_for=TRANSIENT, **RETRY)  # type: ignore[untyped-decorator]

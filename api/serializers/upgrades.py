@@ -58,6 +58,9 @@ def upgrade(u: Upgrade) -> dict[str, Any]:
         "estimate_drift": u.drift,
         "stripe_invoice_id": u.stripe_invoice_id,
         "failure_reason": u.failure_reason,
+        "refunded_amount": u.refunded_amount,
+        # 3-D Secure: where the customer completes the payment (Stripe's hosted page).
+        "payment_url": u.payment_url if u.state == "requires_action" else None,
         "created_at": _ts(u.created_at),
         "updated_at": _ts(u.updated_at),
         "history": [

@@ -75,10 +75,13 @@
       name.dataset.state = data.state;
       document.getElementById("history").innerHTML = data.history.map((h) =>
         "<li>" + h.at.slice(0, 19).replace("T", " ") + " " + h.to.replace(/_/g, " ") + ": " + escape(h.cause) + "</li>").join("");
-      if (data.failure_reason) {
-        document.getElementById("failure-reason").textContent = data.failure_reason;
+      if (data.state === "payment_failed") {
+        document.getElementById("failure-reason").textContent = data.failure_reason || "";
         document.getElementById("failure").hidden = false;
       }
+      const action = document.getElementById("action");
+      if (data.payment_url) document.getElementById("complete-payment").href = data.payment_url;
+      action.hidden = !data.payment_url;
       if (data.license) {
         document.getElementById("license-summary").textContent =
           "version " + data.license.version + ", " + data.license.seats + " seat(s), " + data.license.interval + "ly";

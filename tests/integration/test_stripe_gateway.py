@@ -214,9 +214,12 @@ def test_stripe_5xx_and_429_are_transient(httpserver, gateway) -> None:
         gateway.update_subscription(change)
 
 
-def test_void_reports_an_invoice_that_cannot_be_voided(httpserver, gateway) -> None:
+def test_void_reports_an_invoice_that_was_paid_meanwhile(httpserver, gateway) -> None:
     httpserver.expect_request("/v1/invoices/in_1/void", "POST").respond_with_json(
         {"error": {"type": "invalid_request_error", "message": "already paid"}}, status=400
     )
-    assert gateway.void_invoice(upgrade_id="u", invoice_id="in_1") is False
+    httpserver.expect_request("/v1/invoices/in_1", "GET").respond_with_json(
+        {"id": "in_1", "object": "invoice", "status": "paid"}
+    )
+    assert gateway.void_invoice(upgrade_id="u", invoice_id="in_1") == "paid"
     assert sent(httpserver)[0][2] == "seatflow-upgrade-u-void"

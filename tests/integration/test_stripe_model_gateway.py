@@ -104,3 +104,17 @@ def test_a_lost_answer_to_pay_is_retried_and_captures_once(stripe_fake, gateway)
 
     assert result.paid is True
     assert stripe_fake.state.captured(customer=customer) == 90486
+
+
+def test_a_declined_charge_is_counted_as_card_declined_not_ok(stripe_fake, gateway) -> None:
+    from config.metrics import STRIPE_CALLS
+
+    def count(outcome: str) -> float:
+        return STRIPE_CALLS.labels("charge", outcome)._value.get()
+
+    before = {outcome: count(outcome) for outcome in ("ok", "card_declined")}
+    customer = stripe_fake.state.create_customer("declines")["id"]
+    assert charge(gateway, customer).failure == "Your card was declined."
+    assert count("card_declined") == before["card_declined"] + 1
+    # invoice, item and finalize answered; the declined payment is not an "ok"
+    assert count("ok") - before["ok"] <= 3

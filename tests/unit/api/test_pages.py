@@ -90,3 +90,44 @@ def test_annual_subscriptions_are_not_offered_monthly(sqlite_settings) -> None:
     sign_in(client, world.tokens["owner"])
     form = client.get(f"/orgs/{world.org_id}/upgrade/node_locked").get_data(as_text=True)
     assert 'value="month"' not in form
+
+
+def _failed_upgrade(client, world, gateway_failure: dict) -> str:
+    from adapters.unit_of_work import SqlUnitOfWork
+    from domain.commands import RequestEstimate, SubmitUpgrade
+    from services import upgrade_payment
+    from services import upgrades as upgrade_service
+
+    app = client.application
+    deps = app.extensions["seatflow.deps"]
+    for name, value in gateway_failure.items():
+        setattr(deps.gateway, name, value)
+    uow = SqlUnitOfWork(app.extensions["seatflow.engine"])
+    owner = world.owner["id"]
+    cmd = RequestEstimate(world.org_id, owner, "node_locked", 2, "month")
+    estimate = upgrade_service.request_estimate(cmd, uow, deps)
+    upgrade, _ = upgrade_service.submit_upgrade(
+        SubmitUpgrade(world.org_id, owner, estimate.id), uow, deps
+    )
+    upgrade_payment.charge_upgrade(upgrade.id, uow, deps)
+    return upgrade.id
+
+
+def test_a_failed_payment_shows_no_charged_amount_and_offers_to_pay_again(site) -> None:
+    client, world = site
+    sign_in(client, world.tokens["owner"])
+    upgrade_id = _failed_upgrade(client, world, {"decline": "Your card was declined."})
+    page = client.get(f"/orgs/{world.org_id}/upgrades/{upgrade_id}").get_data(as_text=True)
+    assert "Charged" not in page and "Paid:" not in page
+    assert f'action="/orgs/{world.org_id}/upgrades/{upgrade_id}/retry"' in page
+
+
+def test_3d_secure_offers_complete_payment_on_stripes_hosted_page(site) -> None:
+    client, world = site
+    sign_in(client, world.tokens["owner"])
+    url = "https://invoice.stripe.com/i/in_x/test"
+    upgrade_id = _failed_upgrade(
+        client, world, {"decline": "authentication required", "action_url": url}
+    )
+    page = client.get(f"/orgs/{world.org_id}/upgrades/{upgrade_id}").get_data(as_text=True)
+    assert f'<a id="complete-payment" href="{url}"' in page and "Complete payment" in page

@@ -161,3 +161,21 @@ def test_add_months_lands_within_the_target_month(moment: datetime, months: int)
     assert (result.year * 12 + result.month) - (moment.year * 12 + moment.month) == months
     assert result.day <= moment.day
     assert whole_minutes(result, moment) == 0 or months == 0
+
+
+@pytest.mark.parametrize(
+    "seats, old_term, new_term, amount",
+    [
+        # $10.01 a month, half of April left: 1001 × ½ = 500.5 → 501 (half-up, not to even)
+        (2, 501, 1001, 500),
+        # 3003 × ½ = 1501.5 → 1502; both terms land on half a cent
+        (3, 501, 1502, 1001),
+    ],
+)
+def test_terms_that_land_on_half_a_cent_round_up(seats, old_term, new_term, amount) -> None:
+    april, mid_april = datetime(2022, 4, 1, tzinfo=UTC), datetime(2022, 4, 16, tzinfo=UTC)
+    s = compute_surcharge(
+        Plan(1001, 1, "month", "usd"), Plan(1001, seats, "month", "usd"), april, mid_april
+    )
+    assert (s.old_unused_minutes * 2, s.old_total_minutes) == (30 * 1440, 30 * 1440)
+    assert (s.old_term.amount, s.new_term.amount, s.amount.amount) == (old_term, new_term, amount)

@@ -60,9 +60,10 @@ def test_moving_to_the_current_state_is_a_no_op() -> None:
 
 
 def test_nothing_leaves_applied_and_only_a_payment_leaves_failure_states() -> None:
-    assert TRANSITIONS[S.APPLIED] == frozenset()
-    for state in (S.CANCELED, S.EXPIRED):
-        assert TRANSITIONS[state] == {S.PAID}
+    assert TRANSITIONS[S.APPLIED] == TRANSITIONS[S.REFUNDED] == frozenset()
+    # A payment applies an expired upgrade; a canceled one's payment is given back.
+    assert TRANSITIONS[S.EXPIRED] == {S.PAID, S.REFUNDED}
+    assert TRANSITIONS[S.CANCELED] == {S.REFUNDED}
     assert S.APPLIED in TRANSITIONS[S.PAID]
     assert all(S.APPLIED not in TRANSITIONS[s] for s in S if s is not S.PAID)
 

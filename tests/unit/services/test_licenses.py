@@ -82,9 +82,12 @@ def test_an_applied_upgrade_supersedes_the_license_once(engine, uow, deps) -> No
         SubmitUpgrade(world.org_id, world.owner["id"], estimate.id), uow, deps
     )
     upgrade_payment.charge_upgrade(upgrade.id, uow, deps)
-    paid = invoice_event("invoice.paid", f"in_{upgrade.id}", upgrade.id, estimate.amount)
+    invoice = f"in_{upgrade.id}"
+    paid = invoice_event("invoice.paid", invoice, upgrade.id, estimate.amount, customer="cus_lic")
     assert process(engine, uow, deps, paid) == "applied"
-    paid_again = invoice_event("invoice.paid", f"in_{upgrade.id}", upgrade.id, estimate.amount)
+    paid_again = invoice_event(
+        "invoice.paid", invoice, upgrade.id, estimate.amount, customer="cus_lic"
+    )
     assert process(engine, uow, deps, paid_again) == "applied"
     assert versions(uow, world) == [(1, "superseded", "created", 1), (2, "current", "upgrade", 3)]
 

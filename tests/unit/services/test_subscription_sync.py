@@ -245,3 +245,13 @@ def test_a_batch_locks_and_loads_each_organization_once(uow) -> None:
     loads = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
     assert sum("FROM organizations" in s for s in loads) == 1
     assert sum("FROM subscriptions" in s for s in loads) == 1
+
+
+def test_an_unknown_customer_cannot_change_another_organizations_seats(uow) -> None:
+    stripe_events.process_stripe_event(store(uow, sub_event(seats=3, created=1)), uow, DEPS)
+    event = sub_event(seats=40, created=2, organization_id="org_acme")
+    event["data"]["object"]["customer"] = "cus_stranger"
+    assert stripe_events.process_stripe_event(store(uow, event), uow, DEPS) == "dead"
+    assert seats_of(uow) == 3
+    with uow:
+        assert uow.organizations.get("org_acme").stripe_customer_id == "cus_acme"

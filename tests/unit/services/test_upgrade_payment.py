@@ -5,54 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 
 from adapters.orm import seat_ledger
 from adapters.unit_of_work import SqlUnitOfWork
-from config.database import make_engine
 from domain import errors
 from domain.commands import CancelUpgrade, RequestEstimate, SubmitUpgrade
 from services import admin, stripe_events, upgrade_payment
 from services import upgrades as upgrade_service
 from tests.builders import build_world, invoice_event, store_event
-from tests.fakes import FakeGateway, FixedClock, fake_deps
+from tests.fakes import FixedClock, fake_deps
 
 SEED_AS_OF = datetime(2022, 1, 11, tzinfo=UTC)
-
-
-@pytest.fixture
-def engine(sqlite_settings) -> Engine:
-    return make_engine(sqlite_settings)
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(SEED_AS_OF)
-
-
-@pytest.fixture
-def gateway() -> FakeGateway:
-    return FakeGateway()
-
-
-@pytest.fixture
-def deps(clock, gateway):
-    return fake_deps(clock, gateway)
-
-
-@pytest.fixture
-def sent() -> list:
-    return []
-
-
-@pytest.fixture
-def uow(engine, sent) -> SqlUnitOfWork:
-    return SqlUnitOfWork(engine, enqueue=lambda name, args: sent.append((name, args)))
-
-
-@pytest.fixture
-def world(engine):
-    return build_world(engine)
 
 
 def estimate(uow, deps, world, role="owner", **kw):
@@ -208,12 +172,12 @@ def test_payment_failed_event_marks_the_upgrade(engine, uow, deps, world) -> Non
 
 def test_duplicated_and_early_invoice_paid_apply_once(engine, uow, deps, world, sent) -> None:
     upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world).id)
-    # invoice.paid arrives before the charge step recorded the invoice id
-    assert pay(engine, uow, deps, upgrade.id, 90486, invoice_id="in_early") == "applied"
-    assert pay(engine, uow, deps, upgrade.id, 90486, invoice_id="in_early") == "applied"
-    assert (
-        upgrade_payment.charge_upgrade(upgrade.id, uow, deps) == "applied"
-    )  # nothing left to charge
+    # invoice.paid before anything was invoiced cannot be the upgrade's own payment
+    assert pay(engine, uow, deps, upgrade.id, 90486, invoice_id="in_early") == "ignored"
+    assert upgrade_payment.charge_upgrade(upgrade.id, uow, deps) == "awaiting_payment"
+    assert pay(engine, uow, deps, upgrade.id, 90486) == "applied"
+    assert pay(engine, uow, deps, upgrade.id, 90486) == "applied"
+    assert upgrade_payment.charge_upgrade(upgrade.id, uow, deps) == "applied"
     assert [row[2] for row in ledger(engine)].count("upgrade") == 1
     assert [s for s in sent if s[0] == "seatflow.push_upgrade_to_stripe"] == [
         ("seatflow.push_upgrade_to_stripe", [upgrade.id])
@@ -351,3 +315,98 @@ def test_an_older_subscription_event_does_not_undo_a_paid_upgrade(engine, uow, d
         stripe_events.process_stripe_event(store_event(engine, late), uow, deps) == "skipped_stale"
     )
     assert subscription(uow, world).interval == "year"
+
+
+def test_an_idempotency_key_reused_for_another_estimate_is_refused(uow, deps, world) -> None:
+    first, _ = submit(uow, deps, world, estimate(uow, deps, world).id, key="k-1")
+    upgrade_service.cancel_upgrade(
+        CancelUpgrade(world.org_id, world.owner["id"], first.id), uow, deps
+    )
+    other = estimate(uow, deps, world, seats=2)
+    with pytest.raises(errors.DomainError) as refused:
+        submit(uow, deps, world, other.id, key="k-1")
+    assert refused.value.code == "idempotency_key_reused"
+
+
+def test_the_role_is_checked_before_the_idempotency_key(uow, deps, world) -> None:
+    e = estimate(uow, deps, world)
+    submit(uow, deps, world, e.id, key="k-1")
+    with pytest.raises(errors.NotOwnerOrAdmin):
+        submit(uow, deps, world, e.id, key="k-1", role="member")
+
+
+def test_an_estimate_is_used_once_even_after_cancel(uow, deps, world) -> None:
+    e = estimate(uow, deps, world)
+    first, _ = submit(uow, deps, world, e.id)
+    upgrade_service.cancel_upgrade(
+        CancelUpgrade(world.org_id, world.owner["id"], first.id), uow, deps
+    )
+    with pytest.raises(errors.DomainError) as refused:
+        submit(uow, deps, world, e.id)
+    assert refused.value.code == "estimate_already_used"
+
+
+def test_a_seat_decrease_from_more_than_one_seat_is_refused(engine, uow, deps) -> None:
+    world = build_world(engine, customer="cus_five", seats=5)
+    for seats in (4, 1):
+        with pytest.raises(errors.SeatsCannotDecrease):
+            estimate(uow, deps, world, seats=seats, interval="month")
+        with pytest.raises(errors.SeatsCannotDecrease):
+            estimate(uow, deps, world, seats=seats, interval="year")
+
+
+def test_no_upgrade_while_the_period_has_ended_and_stripe_reported_no_new_one(
+    engine, uow, deps
+) -> None:
+    world = build_world(engine, customer="cus_late", start=datetime(2021, 12, 1, tzinfo=UTC))
+    with pytest.raises(errors.DomainError) as refused:
+        estimate(uow, deps, world, seats=2, interval="month")
+    assert refused.value.code == "subscription_period_ended"
+
+
+@pytest.mark.parametrize(
+    "percent_off, amount_off", [(None, 0), (None, -500), (0, None), (101, None), (-5, None)]
+)
+def test_a_discount_must_take_something_off(uow, percent_off, amount_off) -> None:
+    with pytest.raises(ValueError):
+        admin.create_discount(uow, "BAD", percent_off, amount_off, "usd", None, None)
+
+
+def test_discount_codes_compare_case_insensitively(engine, uow, deps, world) -> None:
+    admin.create_discount(uow, "Save15", 15, None, None, None, 1)
+    e = estimate(uow, deps, world, discount_code="save15")
+    assert e.discount_amount == 13573
+    upgrade, _ = submit(uow, deps, world, e.id)
+    upgrade_payment.charge_upgrade(upgrade.id, uow, deps)
+    pay(engine, uow, deps, upgrade.id, 76913)
+    with pytest.raises(errors.DiscountCodeExhausted):
+        estimate(uow, deps, world, seats=2, discount_code="SAVE15")
+
+
+def test_a_single_use_code_is_reserved_at_submission_and_released_on_cancel(
+    engine, uow, deps, world
+) -> None:
+    other = build_world(engine, customer="cus_other", sub_id="sub_other")
+    admin.create_discount(uow, "ONCE", 10, None, None, None, 1)
+    mine = estimate(uow, deps, world, discount_code="ONCE")
+    theirs = estimate(uow, deps, other, discount_code="ONCE")
+    upgrade, _ = submit(uow, deps, world, mine.id)
+    with pytest.raises(errors.DiscountCodeExhausted):
+        submit(uow, deps, other, theirs.id)
+    with pytest.raises(errors.DiscountCodeExhausted):
+        estimate(uow, deps, other, discount_code="ONCE")
+
+    cancel = CancelUpgrade(world.org_id, world.owner["id"], upgrade.id)
+    upgrade_service.cancel_upgrade(cancel, uow, deps)
+    again = estimate(uow, deps, other, discount_code="ONCE")
+    assert submit(uow, deps, other, again.id)[1] is True
+
+
+def test_a_reserved_code_is_honoured_at_charge_time_even_if_it_expired_since(
+    uow, deps, world, clock, gateway
+) -> None:
+    admin.create_discount(uow, "SOON", 10, None, None, SEED_AS_OF.replace(minute=5), None)
+    upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world, discount_code="SOON").id)
+    clock.advance(minutes=10)
+    assert upgrade_payment.charge_upgrade(upgrade.id, uow, deps) == "awaiting_payment"
+    assert gateway.charges[0]["amount"] == 90486 - 9049  # 10 % of 90486, half-up

@@ -1,0 +1,230 @@
+"""The charge step of the upgrade saga, and its retries.
+
+requested → charging (amount recomputed now) → Stripe invoice → awaiting_payment, or
+requires_action (3-D Secure on Stripe's hosted page), or payment_failed with Stripe's reason.
+Zero → applied at once.
+
+One charge chain per upgrade at a time: a chain claims the upgrade until `retry_at` (a lease
+while it talks to Stripe, then the backoff after a transient failure); another chain that
+finds the claim held does nothing. A transient failure (network, rate limit, server error) is
+retried by the resume job with a growing delay, at most MAX_CHARGE_ATTEMPTS times; a
+permanent one (invalid request, authentication) fails the upgrade with its reason at once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from adapters.unit_of_work import SqlUnitOfWork
+from config.metrics import observe_estimate_drift
+from config.tasks import CHARGE_UPGRADE, PUSH_UPGRADE
+from domain.commands import RetryPayment
+from domain.errors import InvalidTransition, OrganizationNotFound, UpgradeNotFound
+from domain.model import Organization
+from domain.ports import ChargeRejected, ChargeResult, ChargeUnavailable
+from domain.upgrades import MAX_CHARGE_ATTEMPTS, Upgrade, UpgradeState
+from services import messagebus
+from services.deps import Deps
+from services.upgrade_steps import apply_paid, give_back, locked_upgrade, log_upgrade
+from services.upgrades import member_of, surcharge_for
+
+S = UpgradeState
+LEASE = timedelta(minutes=2)
+FIRST_BACKOFF, MAX_BACKOFF = timedelta(seconds=15), timedelta(minutes=10)
+# A chain that comes back on time may be a moment early by the clocks' difference.
+TOLERANCE = timedelta(seconds=1)
+
+
+class RetryLater(Exception):
+    """Stripe was unavailable: the same chain tries again in `seconds` (the task's countdown)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"retry in {seconds:.0f} s")
+        self.seconds = seconds
+
+
+def backoff(attempts: int) -> timedelta:
+    return min(MAX_BACKOFF, FIRST_BACKOFF * (1 << max(0, attempts - 1)))
+
+
+def _price(uow: SqlUnitOfWork, org: Organization, upgrade: Upgrade, now: datetime) -> None:
+    """requested → charging with the amount as of now, or → applied when nothing is due."""
+    sub = org.subscription_for(upgrade.license_type)
+    assert sub is not None, "an upgrade exists only for a bought subscription"
+    # The redemption was reserved at submission: honoured even if the code expired since.
+    discount = uow.catalog.discount(upgrade.discount_code) if upgrade.discount_code else None
+    charged = surcharge_for(uow, sub, upgrade.seats, upgrade.interval, discount, now)
+    upgrade.record_charge(charged.amount.amount)
+    observe_estimate_drift(upgrade.drift or 0)
+    if charged.amount.amount == 0:
+        reason = "in trial: free" if charged.trial else "nothing to charge"
+        apply_paid(uow, org, upgrade, sub.stripe_version, now, reason)
+        return
+    upgrade.move(S.CHARGING, now, f"charging {charged.amount}")
+
+
+def charge_upgrade(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
+    """Charge the surcharge. Safe to run again at any point: it resumes where it stopped."""
+    now = deps.clock.now()
+    with uow:
+        found = locked_upgrade(uow, upgrade_id)
+        if found is None:
+            return "missing"
+        org, upgrade = found
+        if upgrade.state == S.REQUESTED:
+            _price(uow, org, upgrade, now)
+        if upgrade.state != S.CHARGING:
+            messagebus.commit(uow, deps)
+            return upgrade.state
+        if upgrade.retry_at is not None and upgrade.retry_at > now + TOLERANCE:
+            return "busy"  # another chain holds it, or its backoff has not passed
+        upgrade.retry_at = now + LEASE
+        earlier = uow.upgrades.failed_with_invoice(org.id, upgrade.license_type, upgrade.id)
+        customer, amount, attempt = (
+            org.stripe_customer_id,
+            upgrade.charged_amount,
+            upgrade.pay_attempt,
+        )
+        messagebus.commit(uow, deps)
+    if not customer or amount is None:
+        raise OrganizationNotFound(f"organization {org.id} has no Stripe customer")
+    try:
+        if _supersede(earlier, upgrade_id, uow, deps):
+            return _fail(upgrade_id, uow, deps, "an earlier upgrade was paid meanwhile")
+        result = deps.gateway.charge(
+            upgrade_id=upgrade.id,
+            customer_id=customer,
+            amount=amount,
+            currency=upgrade.currency,
+            description=f"Upgrade {upgrade.license_type}: {upgrade.from_seats}→{upgrade.seats} "
+            f"seats, {upgrade.from_interval}→{upgrade.interval}",
+            metadata={"organization_id": org.id, "upgrade_id": upgrade.id},
+            attempt=attempt,
+        )
+    except ChargeUnavailable as exc:
+        return _transient(upgrade_id, uow, deps, f"Stripe unavailable ({exc.kind}): {exc}")
+    except ChargeRejected as exc:
+        return _fail(upgrade_id, uow, deps, f"{exc.kind}: {exc.message}", exc.invoice_id)
+    return _record(upgrade_id, result, uow, deps)
+
+
+def _supersede(
+    earlier: list[tuple[str, str]], upgrade_id: str, uow: SqlUnitOfWork, deps: Deps
+) -> bool:
+    """Void the open invoices of earlier failed upgrades of the same subscription, so that
+    only one can ever be paid; True if one of them was paid meanwhile."""
+    for earlier_id, invoice_id in earlier:
+        if deps.gateway.void_invoice(upgrade_id=earlier_id, invoice_id=invoice_id) == "paid":
+            return True
+        with uow:
+            found = locked_upgrade(uow, earlier_id)
+            if found and found[1].state == S.PAYMENT_FAILED:
+                found[1].move(S.EXPIRED, deps.clock.now(), f"superseded by {upgrade_id}")
+                uow.commit()
+    return False
+
+
+def _record(upgrade_id: str, result: ChargeResult, uow: SqlUnitOfWork, deps: Deps) -> str:
+    now = deps.clock.now()
+    with uow:
+        found = locked_upgrade(uow, upgrade_id)
+        assert found is not None
+        upgrade = found[1]
+        upgrade.stripe_invoice_id = upgrade.stripe_invoice_id or result.invoice_id
+        upgrade.retry_at = None
+        if upgrade.state == S.CHARGING:
+            if result.action_url:
+                upgrade.payment_url = result.action_url
+                upgrade.move(S.REQUIRES_ACTION, now, f"3-D Secure: {result.failure}")
+            elif result.failure:
+                upgrade.failure_reason = result.failure
+                upgrade.move(S.PAYMENT_FAILED, now, f"card_error: {result.failure}")
+            else:
+                upgrade.move(S.AWAITING_PAYMENT, now, f"invoice {result.invoice_id}")
+        state = upgrade.state
+        messagebus.commit(uow, deps)
+    if state == S.CANCELED:  # canceled while Stripe was charging
+        give_back(upgrade_id, result.invoice_id, uow, deps)
+        return _state(upgrade_id, uow)
+    log_upgrade("upgrade charged", upgrade, invoice_id=result.invoice_id)
+    return state
+
+
+def _state(upgrade_id: str, uow: SqlUnitOfWork) -> str:
+    with uow:
+        found = uow.upgrades.get(upgrade_id)
+        return found.state if found else "missing"
+
+
+def _transient(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps, reason: str) -> str:
+    """Count the attempt; RetryLater (the chain comes back after the backoff), or it fails."""
+    now = deps.clock.now()
+    with uow:
+        found = locked_upgrade(uow, upgrade_id)
+        assert found is not None
+        upgrade = found[1]
+        if upgrade.state != S.CHARGING:
+            return upgrade.state
+        upgrade.charge_attempts += 1
+        if upgrade.charge_attempts >= MAX_CHARGE_ATTEMPTS:
+            upgrade.retry_at = None
+            upgrade.failure_reason = reason
+            upgrade.move(S.PAYMENT_FAILED, now, reason)
+        else:
+            upgrade.retry_at = now + backoff(upgrade.charge_attempts)
+        uow.commit()
+        if upgrade.retry_at is None:
+            return upgrade.state
+        raise RetryLater((upgrade.retry_at - now).total_seconds())
+
+
+def _fail(
+    upgrade_id: str, uow: SqlUnitOfWork, deps: Deps, reason: str, invoice_id: str | None = None
+) -> str:
+    """A permanent failure: the upgrade ends in payment_failed with the reason."""
+    with uow:
+        found = locked_upgrade(uow, upgrade_id)
+        assert found is not None
+        upgrade = found[1]
+        upgrade.retry_at = None
+        if upgrade.state == S.CHARGING:
+            upgrade.stripe_invoice_id = upgrade.stripe_invoice_id or invoice_id
+            upgrade.failure_reason = reason
+            upgrade.move(S.PAYMENT_FAILED, deps.clock.now(), reason)
+        uow.commit()
+        return upgrade.state
+
+
+def retry_payment(cmd: RetryPayment, uow: SqlUnitOfWork, deps: Deps) -> Upgrade:
+    """Pay a failed upgrade again: the same invoice, never a second one."""
+    with uow:
+        org = uow.organizations.locked(cmd.organization_id)
+        member = member_of(uow, org, cmd.member_id)
+        member.require_upgrader()
+        upgrade = uow.upgrades.for_organization(org.id, cmd.upgrade_id)
+        if upgrade is None:
+            raise UpgradeNotFound(f"no upgrade {cmd.upgrade_id!r}")
+        if upgrade.state != S.PAYMENT_FAILED:
+            raise InvalidTransition(f"an upgrade that is {upgrade.state} cannot be paid again")
+        if upgrade.discount_code:  # a failed upgrade released its redemption: take it again
+            discount = uow.catalog.discount(upgrade.discount_code, lock=True)
+            if discount is not None:
+                discount.check_usable(deps.clock.now(), uow.upgrades.reserved(discount.code))
+        upgrade.charge_attempts, upgrade.retry_at = 0, None
+        upgrade.move(S.CHARGING, deps.clock.now(), f"paid again by {member.email}")
+        uow.enqueue_after_commit(CHARGE_UPGRADE, [upgrade.id])
+        uow.commit()
+    return upgrade
+
+
+def resume_stuck(uow: SqlUnitOfWork, deps: Deps, older_than_seconds: int = 120) -> int:
+    """Re-enqueue saga steps whose message was lost: a charge chain that did not come back
+    `older_than_seconds` after its claim or backoff ended, an unpushed change."""
+    now = deps.clock.now()
+    with uow:
+        rows = uow.upgrades.stuck(now - timedelta(seconds=older_than_seconds))
+        for upgrade_id, state in rows:
+            task = PUSH_UPGRADE if state == S.APPLIED else CHARGE_UPGRADE
+            uow.enqueue_after_commit(task, [upgrade_id])
+        messagebus.commit(uow, deps)
+    return len(rows)

@@ -1,0 +1,259 @@
+"""Upgrades end to end against the stateful fake Stripe: what Stripe captured, refunded and
+holds open, in exact cents, after seatflow's real services handled Stripe's own events."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine
+
+from config.database import make_engine
+from domain.errors import DomainError
+from services import upgrade_charge
+from tests.money_world import DAY, money_world
+from tests.stripe_model import Clock, StripeServer, StripeState
+
+JAN_1 = 1640995200  # 2022-01-01T00:00:00Z
+JAN_11 = 1641859200  # 2022-01-11T00:00:00Z
+
+
+@pytest.fixture
+def engine(sqlite_settings) -> Iterator[Engine]:
+    engine = make_engine(sqlite_settings)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def server() -> Iterator[StripeServer]:
+    with StripeServer(StripeState(Clock(frozen=JAN_11))) as running:
+        yield running
+
+
+def at(ts: int) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
+def test_a_trial_switched_to_annual_still_ends_with_the_trial_and_then_bills_the_year(
+    engine, server
+) -> None:
+    world = money_world(engine, server, period_start=JAN_1, trial_days=14)
+    trial_end = JAN_1 + 14 * DAY
+    estimate = world.estimate(1, "year")
+    assert (estimate.amount, estimate.trial) == (0, True)
+
+    upgrade = world.submit(estimate)
+    assert world.charge(upgrade.id) == "applied"
+    assert world.push(upgrade.id) is True
+    world.deliver()
+
+    stripe_sub = world.stripe_subscription()
+    assert (stripe_sub["status"], stripe_sub["trial_end"]) == ("trialing", trial_end)
+    assert stripe_sub["items"]["data"][0]["price"]["id"] == "price_node_locked_year"
+    assert world.state.captured() == 0
+    sub = world.subscription()
+    assert (sub.status, sub.interval, sub.current_period_end) == ("trialing", "year", at(trial_end))
+    current = world.licenses()[-1]
+    assert current.valid_until == at(trial_end) + world.deps.license_grace
+
+    world.advance(trial_end - JAN_11)
+    world.deliver()
+
+    assert world.state.captured(customer=world.customer) == 100000
+    sub = world.subscription()
+    assert (sub.status, sub.interval) == ("active", "year")
+    assert sub.current_period_end == at(trial_end) + timedelta(days=365)
+
+
+# 1 → 2 seats, monthly, on 2022-01-11: 20000×21/31 − 10000×21/31 = 13548 − 6774
+TWO_SEATS = 6774
+
+
+def test_a_retry_after_a_decline_pays_the_same_invoice_once(engine, server) -> None:
+    world = money_world(engine, server, card="declines", period_start=JAN_1)
+    upgrade = world.submit(world.estimate(2, "month"))
+    assert world.charge(upgrade.id) == "payment_failed"
+    world.deliver()
+    assert world.upgrade(upgrade.id).failure_reason == "Your card was declined."
+
+    world.state.set_card(world.customer, "succeeds")
+    assert world.retry(upgrade.id).state == "charging"
+    assert world.charge(upgrade.id) == "awaiting_payment"
+    world.deliver()
+
+    assert [i["status"] for i in world.invoices()] == ["paid"]
+    assert world.state.captured(customer=world.customer) == TWO_SEATS
+    assert world.upgrade(upgrade.id).state == "applied"
+    assert world.subscription().seats == 2
+
+
+def test_a_new_upgrade_after_a_decline_voids_the_failed_invoice_first(engine, server) -> None:
+    world = money_world(engine, server, card="declines", period_start=JAN_1)
+    failed = world.submit(world.estimate(2, "month"))
+    world.charge(failed.id)
+    world.deliver()
+    world.state.set_card(world.customer, "succeeds")
+
+    upgrade = world.submit(world.estimate(2, "month"))
+    assert world.charge(upgrade.id) == "awaiting_payment"
+    world.deliver()
+
+    old = world.state.get("invoice", world.upgrade(failed.id).stripe_invoice_id)
+    assert old["status"] == "void"
+    assert world.open_invoices() == []
+    assert world.state.captured(customer=world.customer) == TWO_SEATS
+    assert world.upgrade(failed.id).state == "expired"
+    assert world.upgrade(upgrade.id).state == "applied"
+
+
+def test_a_payment_for_an_upgrade_canceled_meanwhile_is_refunded_once(engine, server) -> None:
+    world = money_world(engine, server, period_start=JAN_1)
+    upgrade = world.submit(world.estimate(2, "month"))
+    charge = world.deps.gateway.charge
+
+    def cancel_then_charge(**kwargs):  # the customer cancels while Stripe is charging
+        assert world.cancel(upgrade.id).state == "canceled"
+        return charge(**kwargs)
+
+    world.deps.gateway.charge = cancel_then_charge  # type: ignore[method-assign]
+    assert world.charge(upgrade.id) == "refunded"
+    world.deliver()
+    world.deliver()
+
+    assert world.state.captured(customer=world.customer) == TWO_SEATS
+    assert world.state.refunded(customer=world.customer) == TWO_SEATS
+    done = world.upgrade(upgrade.id)
+    assert (done.state, done.refunded_amount) == ("refunded", TWO_SEATS)
+    assert world.subscription().seats == 1
+    assert [r.idempotency_key for r in server.requests("POST", "/v1/refunds")] == [
+        f"seatflow-refund-{upgrade.id}-{done.stripe_invoice_id}"
+    ]
+
+
+def test_a_permanent_stripe_error_fails_the_upgrade_and_frees_the_subscription(
+    engine, server
+) -> None:
+    world = money_world(engine, server, period_start=JAN_1)
+    upgrade = world.submit(world.estimate(2, "month"))
+    server.fail_next("/v1/invoices", "invalid_request_error")
+
+    assert world.charge(upgrade.id) == "payment_failed"
+    assert world.upgrade(upgrade.id).failure_reason == "invalid_request: Invalid request."
+    assert world.resume() == []
+    assert world.cancel(upgrade.id).state == "canceled"
+    again = world.submit(world.estimate(2, "month"))
+    assert world.charge(again.id) == "awaiting_payment"
+    world.deliver()
+    assert world.state.captured(customer=world.customer) == TWO_SEATS
+
+
+def test_transient_stripe_errors_retry_with_backoff_one_chain_at_a_time_then_fail(
+    engine, server
+) -> None:
+    from services.upgrade_charge import RetryLater
+
+    world = money_world(engine, server, period_start=JAN_1)
+    upgrade = world.submit(world.estimate(2, "month"))
+    server.fail_next("/v1/invoices", "api_error", times=100, method="POST")
+
+    waits = []
+    while world.upgrade(upgrade.id).state == "charging" or not waits:
+        try:
+            upgrade_charge.charge_upgrade(upgrade.id, world.uow(), world.deps)
+        except RetryLater as later:
+            waits.append(later.seconds)
+            assert world.charge(upgrade.id) == "busy"  # a second chain does nothing meanwhile
+            assert world.resume() == []  # the chain is alive: the resume job leaves it
+            world.advance(int(later.seconds))
+
+    assert waits == [15, 30, 60, 120]
+    assert len(server.requests("POST", "/v1/invoices")) == 5
+    failed = world.upgrade(upgrade.id)
+    assert failed.state == "payment_failed"
+    assert failed.failure_reason.startswith("Stripe unavailable (server_error)")
+    assert world.cancel(upgrade.id).state == "canceled"
+    assert world.state.captured() == 0
+
+
+def test_a_charge_chain_that_was_lost_is_resumed_after_its_claim_ends(engine, server) -> None:
+    world = money_world(engine, server, period_start=JAN_1)
+    upgrade = world.submit(world.estimate(2, "month"))
+    server.fail_next("/v1/invoices", "api_error", method="POST")
+    assert world.charge(upgrade.id) == "retrying"  # and the chain's message is lost
+
+    world.advance(15 + 60)
+    assert world.resume() == []
+    world.advance(61)
+    assert world.resume() == [upgrade.id]
+    assert world.charge(upgrade.id) == "awaiting_payment"
+    world.deliver()
+    assert world.state.captured(customer=world.customer) == TWO_SEATS
+
+
+def test_cancel_of_an_upgrade_stripe_already_charged_answers_already_paid_and_applies_it(
+    engine, server
+) -> None:
+    world = money_world(engine, server, period_start=JAN_1)
+    upgrade = world.submit(world.estimate(2, "month"))
+    assert world.charge(upgrade.id) == "awaiting_payment"  # paid; invoice.paid not yet here
+
+    with pytest.raises(DomainError) as refused:
+        world.cancel(upgrade.id)
+
+    assert refused.value.code == "already_paid"
+
+    assert world.upgrade(upgrade.id).state == "applied"
+    assert world.subscription().seats == 2
+    versions = len(world.licenses())
+    world.deliver()
+    assert world.upgrade(upgrade.id).state == "applied"
+    assert len(world.licenses()) == versions
+    assert world.state.captured(customer=world.customer) == TWO_SEATS
+    assert world.state.refunded() == 0
+
+
+def test_3d_secure_is_completed_on_stripes_hosted_page_then_applied(engine, server) -> None:
+    world = money_world(engine, server, card="requires_action", period_start=JAN_1)
+    upgrade = world.submit(world.estimate(2, "month"))
+
+    assert world.charge(upgrade.id) == "requires_action"
+    states = dict(world.deliver())
+    invoice_id = world.upgrade(upgrade.id).stripe_invoice_id
+    invoice = world.state.get("invoice", invoice_id)
+    assert world.upgrade(upgrade.id).payment_url == invoice["hosted_invoice_url"]
+    assert states["invoice.payment_action_required"] == "applied"
+    assert world.upgrade(upgrade.id).state == "requires_action"
+
+    world.state.complete_3ds(invoice_id)
+    world.deliver()
+
+    assert world.upgrade(upgrade.id).state == "applied"
+    assert world.state.captured(customer=world.customer) == TWO_SEATS
+
+
+def test_the_invoice_item_stripe_receives_is_the_discounted_estimate_to_the_cent(
+    engine, server
+) -> None:
+    from services import admin
+
+    world = money_world(engine, server, period_start=JAN_1)
+    admin.create_discount(world.uow(), "save15", 15, None, None, None, 1)
+    estimate = world.estimate(1, "year", code="SAVE15")
+    # the documents' example: 90486, less 15 % (13572.9 → 13573)
+    assert (estimate.before_discount, estimate.discount_amount, estimate.amount) == (
+        90486,
+        13573,
+        76913,
+    )
+    upgrade = world.submit(estimate)
+    world.charge(upgrade.id)
+    world.deliver()
+
+    [item] = world.state.all("invoiceitem")
+    assert (item["amount"], item["currency"], item["customer"]) == (76913, "usd", world.customer)
+    [invoice] = world.invoices()
+    assert (invoice["total"], invoice["amount_paid"]) == (76913, 76913)
+    assert world.state.captured(customer=world.customer) == 76913
+    assert world.upgrade(upgrade.id).state == "applied"
