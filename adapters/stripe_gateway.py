@@ -30,7 +30,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 
 import stripe
 
@@ -51,6 +51,10 @@ ACTION_CODES = frozenset({"authentication_required", "invoice_payment_intent_req
 
 def idempotency_key(upgrade_id: str, step: str) -> str:
     return f"seatflow-upgrade-{upgrade_id}-{step}"
+
+
+class Limiter(Protocol):
+    def acquire(self) -> None: ...
 
 
 class RateLimiter:
@@ -80,13 +84,16 @@ class StripeGateway:
         api_base: str = "",
         max_network_retries: int = 2,
         read_rate: float = 20.0,
+        reads: Limiter | None = None,
     ) -> None:
         addresses: Any = {"api": api_base} if api_base else None
         # The SDK retries connection errors, 409 lock timeouts and 429s with backoff.
         self.client = stripe.StripeClient(
             api_key, base_addresses=addresses, max_network_retries=max_network_retries
         )
-        self._reads = RateLimiter(read_rate)
+        # Reads (fetch-back, thin events, reconciliation) spend a budget: this process's own,
+        # or, given one, a budget shared by every process on every host.
+        self._reads = reads or RateLimiter(read_rate)
 
     def list_subscriptions(
         self, *, customer: str | None = None, page_size: int = 100
