@@ -16,7 +16,7 @@ from adapters.unit_of_work import SqlUnitOfWork
 from config.metrics import PAYMENT_DRIFT
 from domain.commands import ConfirmInvoicePaid, RecordPaymentActionRequired, RecordPaymentFailed
 from domain.model import Organization
-from domain.ports import SubscriptionChange
+from domain.ports import ChargeUnavailable, SubscriptionChange
 from domain.upgrades import Upgrade, UpgradeState
 from services import messagebus
 from services.deps import Deps
@@ -186,10 +186,14 @@ def expire_unpaid(uow: SqlUnitOfWork, deps: Deps) -> list[str]:
                 continue
             upgrade = found[1]
             invoice_id = upgrade.stripe_invoice_id
-        if invoice_id and (
-            deps.gateway.void_invoice(upgrade_id=upgrade_id, invoice_id=invoice_id) == "paid"
-        ):
-            continue  # paid meanwhile: invoice.paid will apply it
+        try:
+            if invoice_id and (
+                deps.gateway.void_invoice(upgrade_id=upgrade_id, invoice_id=invoice_id) == "paid"
+            ):
+                continue  # paid meanwhile: invoice.paid will apply it
+        except ChargeUnavailable:
+            log.warning("void failed; tried again next run", extra={"upgrade_id": upgrade_id})
+            continue
         with uow:
             found = locked_upgrade(uow, upgrade_id)
             if found and found[1].state in UNPAID:
