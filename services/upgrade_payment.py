@@ -223,7 +223,7 @@ def _renewal_paid(cmd: ConfirmInvoicePaid, uow: SqlUnitOfWork, deps: Deps) -> st
 def close_unpaid(uow: SqlUnitOfWork, upgrade_id: str, cause: str, deps: Deps) -> None:
     """Stripe says the invoice will never be paid: the upgrade expires (inside `uow`)."""
     found = locked_upgrade(uow, upgrade_id)
-    if found and found[1].state in (S.CHARGING, S.AWAITING_PAYMENT, S.PAYMENT_FAILED):
+    if found and found[1].state in (S.CHARGING, *UNPAID):
         upgrade = found[1]
         if upgrade.state == S.CHARGING:
             upgrade.move(S.AWAITING_PAYMENT, deps.clock.now(), "invoice found at Stripe")
