@@ -119,7 +119,9 @@ def stuck_sagas(
                 upgrades_table.c.stripe_invoice_id,
                 upgrades_table.c.organization_id,
             ).where(
-                upgrades_table.c.state.in_([S.CHARGING.value, S.AWAITING_PAYMENT.value]),
+                upgrades_table.c.state.in_(
+                    [S.CHARGING.value, S.AWAITING_PAYMENT.value, S.REQUIRES_ACTION.value]
+                ),
                 upgrades_table.c.updated_at < cutoff,
                 upgrades_table.c.stripe_invoice_id.isnot(None),
             )
