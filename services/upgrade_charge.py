@@ -19,7 +19,13 @@ from adapters.unit_of_work import SqlUnitOfWork
 from config.metrics import observe_estimate_drift
 from config.tasks import CHARGE_UPGRADE, PUSH_UPGRADE
 from domain.commands import RetryPayment
-from domain.errors import InvalidTransition, OrganizationNotFound, UpgradeNotFound
+from domain.errors import (
+    EstimateStale,
+    InvalidTransition,
+    OrganizationNotFound,
+    UpgradeAlreadyOpen,
+    UpgradeNotFound,
+)
 from domain.model import Organization
 from domain.ports import ChargeRejected, ChargeResult, ChargeUnavailable
 from domain.upgrades import MAX_CHARGE_ATTEMPTS, Upgrade, UpgradeState
@@ -206,6 +212,7 @@ def retry_payment(cmd: RetryPayment, uow: SqlUnitOfWork, deps: Deps) -> Upgrade:
             raise UpgradeNotFound(f"no upgrade {cmd.upgrade_id!r}")
         if upgrade.state != S.PAYMENT_FAILED:
             raise InvalidTransition(f"an upgrade that is {upgrade.state} cannot be paid again")
+        _check_still_current(uow, org, upgrade)
         if upgrade.discount_code:  # a failed upgrade released its redemption: take it again
             discount = uow.catalog.discount(upgrade.discount_code, lock=True)
             if discount is not None:
@@ -215,6 +222,15 @@ def retry_payment(cmd: RetryPayment, uow: SqlUnitOfWork, deps: Deps) -> Upgrade:
         uow.enqueue_after_commit(CHARGE_UPGRADE, [upgrade.id])
         uow.commit()
     return upgrade
+
+
+def _check_still_current(uow: SqlUnitOfWork, org: Organization, upgrade: Upgrade) -> None:
+    """Its invoice still prices the subscription as it is, and nothing else is open for it."""
+    if uow.upgrades.open_for(org.id, upgrade.license_type) is not None:
+        raise UpgradeAlreadyOpen(f"the {upgrade.license_type} subscription has an open upgrade")
+    sub = org.subscription_for(upgrade.license_type)
+    if sub is None or (sub.seats, sub.interval) != (upgrade.from_seats, upgrade.from_interval):
+        raise EstimateStale("the subscription changed since; request a fresh estimate")
 
 
 def resume_stuck(uow: SqlUnitOfWork, deps: Deps, older_than_seconds: int = 120) -> int:

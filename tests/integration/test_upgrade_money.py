@@ -257,3 +257,20 @@ def test_the_invoice_item_stripe_receives_is_the_discounted_estimate_to_the_cent
     assert (invoice["total"], invoice["amount_paid"]) == (76913, 76913)
     assert world.state.captured(customer=world.customer) == 76913
     assert world.upgrade(upgrade.id).state == "applied"
+
+
+def test_a_void_that_fails_for_a_while_leaves_the_upgrade_for_the_next_expiry_run(
+    engine, server
+) -> None:
+    from services import upgrade_payment
+
+    world = money_world(engine, server, card="declines", period_start=JAN_1)
+    failed = world.submit(world.estimate(2, "month"))
+    world.charge(failed.id)
+    world.advance(DAY)
+    server.fail_next("/v1/invoices/*/void", "api_error", method="POST")
+
+    assert upgrade_payment.expire_unpaid(world.uow(), world.deps) == []
+    assert world.upgrade(failed.id).state == "payment_failed"
+    assert upgrade_payment.expire_unpaid(world.uow(), world.deps) == [failed.id]
+    assert world.open_invoices() == []

@@ -248,3 +248,34 @@ def test_a_monthly_subscription_gets_422_for_offline_licenses(env) -> None:
         422,
         "offline_requires_node_locked_annual",
     )
+
+
+def test_cancel_while_stripe_is_down_is_503_and_the_upgrade_stays(env) -> None:
+    from adapters.stripe_gateway import StripeUnavailable
+
+    client, world, _, _ = env
+    headers = auth(world.tokens["owner"])
+    gateway = client.application.extensions["seatflow.deps"].gateway
+    gateway.decline = "Your card was declined."
+    estimate = client.post(
+        url(world, "/estimates"),
+        headers=headers,
+        json={"license_type": "node_locked", "seats": 2, "interval": "month"},
+    ).json
+    upgrade = client.post(
+        url(world, "/upgrades"), json={"estimate_id": estimate["id"]}, headers=headers
+    ).json
+    from adapters.unit_of_work import SqlUnitOfWork
+    from services import upgrade_payment
+
+    deps = client.application.extensions["seatflow.deps"]
+    uow = SqlUnitOfWork(client.application.extensions["seatflow.engine"])
+    assert upgrade_payment.charge_upgrade(upgrade["id"], uow, deps) == "payment_failed"
+    gateway.void_error = StripeUnavailable("APIConnectionError: timed out", "network")
+
+    response = client.post(url(world, f"/upgrades/{upgrade['id']}/cancel"), headers=headers)
+
+    assert response.status_code == 503
+    assert response.json["error"]["code"] == "stripe_unavailable"
+    shown = client.get(url(world, f"/upgrades/{upgrade['id']}"), headers=headers).json
+    assert shown["state"] == "payment_failed"
