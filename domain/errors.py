@@ -140,3 +140,9 @@ class InvalidTransition(DomainError):
     """The upgrade cannot move to that state from where it is."""
 
     code = "invalid_transition"
+
+
+class BadCatalogEntry(DomainError):
+    """A catalog entry lacks a field or holds a value the catalog cannot take."""
+
+    code = "bad_catalog_entry"
