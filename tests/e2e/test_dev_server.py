@@ -33,6 +33,7 @@ class Dev:
             WORKER_METRICS_PORT="0",
             BEAT_METRICS_PORT="0",
         )
+        self.env = env
         args = ["dev", "--port", str(port), *options]
         if api_port != port + 1:
             args += ["--api-port", str(api_port)]
@@ -137,6 +138,15 @@ def test_first_run_serves_the_pages_and_org_api_and_its_token_signs_in(tmp_path:
         assert get(f"http://127.0.0.1:{api_port}/signin") == 200
         subs = f"http://127.0.0.1:{api_port}/api/v1/organizations/{org_id}/subscriptions"
         assert get(subs, token) == 200
+        prices = subprocess.run(
+            [sys.executable, "-m", "cli.main", "catalog", "list"],
+            cwd=ROOT,
+            env=dev.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert "price_node_locked_month" in prices.stdout, prices.stderr  # the example catalog
     finally:
         dev.ctrl_c()
 
