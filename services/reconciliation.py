@@ -228,46 +228,28 @@ def run_all(
     """Every chosen job, each even when an earlier one failed (`summary.failed` says which).
     `progress(kind, checked, total)` counts what the summary counts as checked."""
     summary = Summary()
-    chosen = set(jobs)
-    if "estimate" in chosen:
-        _job(
-            "estimate",
-            summary,
-            lambda: estimate_drift(uow, deps, summary, dry_run),
-            progress,
-            "estimate",
-        )
-    if "stripe_state" in chosen:
-        total = _count_local(uow, org_id)
+    chosen = set(jobs) - ({"missed_events"} if org_id else set())
+    total = _count_local(uow, org_id) if "stripe_state" in chosen else None
+
+    def page_done(kind: str, checked: int) -> None:
         if progress:
-            progress("stripe_state", 0, total)
+            progress(kind, checked, total)
 
-        def each_page(kind: str, done: int) -> None:
-            if progress:
-                progress(kind, done, total)
-
-        _job(
-            "stripe_state",
-            summary,
-            lambda: stripe_drift(uow, deps, summary, dry_run, org_id, each_page),
-            progress,
+    work: dict[str, tuple[str, int | None, Callable[[], Any]]] = {
+        "estimate": ("estimate", None, lambda: estimate_drift(uow, deps, summary, dry_run)),
+        "stripe_state": (
             "stripe_state",
             total,
-        )
-    if "missed_events" in chosen and org_id is None:
-        _job(
-            "missed_events",
-            summary,
-            lambda: recovery.missed_events(uow, deps, summary, dry_run, since),
-            progress,
+            lambda: stripe_drift(uow, deps, summary, dry_run, org_id, page_done),
+        ),
+        "missed_events": (
             "events",
-        )
-    if "sagas" in chosen:
-        _job(
-            "sagas",
-            summary,
-            lambda: recovery.stuck_sagas(uow, deps, summary, dry_run),
-            progress,
-            "saga",
-        )
+            None,
+            lambda: recovery.missed_events(uow, deps, summary, dry_run, since),
+        ),
+        "sagas": ("saga", None, lambda: recovery.stuck_sagas(uow, deps, summary, dry_run)),
+    }
+    for name in (job for job in JOBS if job in chosen):
+        kind, job_total, job = work[name]
+        _job(name, summary, job, progress, kind, job_total)
     return summary
