@@ -39,7 +39,7 @@ def example_catalog() -> list[dict[str, Any]]:
 
 # The quickest clean exit of each: gunicorn's quick shutdown, Celery's cold shutdown (a task
 # it was running is acknowledged late, so the broker hands it out again).
-STOP_SIGNALS = {"web": signal.SIGINT, "api": signal.SIGINT, "worker": signal.SIGQUIT}
+QUICK_STOP = {"web": signal.SIGINT, "api": signal.SIGINT, "worker": signal.SIGQUIT}
 
 
 def _celery(*args: str) -> list[str]:
@@ -218,4 +218,4 @@ def run(settings: Settings, port: int = 8000, demo: bool = False, api_port: int 
     except processes.Stopped:
         return 0
     finally:
-        processes.stop(children, STOP_SIGNALS)
+        processes.stop(children, QUICK_STOP)

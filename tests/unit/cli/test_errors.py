@@ -104,3 +104,19 @@ def test_version_names_the_installed_version(tmp_path: Path) -> None:
     done = seatflow("--version", data_dir=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == f"seatflow {metadata.version('seatflow')}"
+
+
+def test_stripe_unreachable_is_one_line_with_a_hint() -> None:
+    from adapters.stripe_gateway import StripeUnavailable
+    from cli.main import _one_line
+
+    error = StripeUnavailable(
+        "APIConnectionError: Unexpected error communicating with Stripe.  If this problem "
+        "persists,\nlet us know at support@stripe.com."
+    )
+    message, status = _one_line(error)
+    assert (message, status) == (
+        "error: Stripe is unreachable (APIConnectionError: Unexpected error communicating with "
+        "Stripe); hint: check the network, STRIPE_API_BASE and STRIPE_API_KEY, then run it again",
+        1,
+    )
