@@ -7,6 +7,7 @@ reports when that event is applied.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
@@ -104,9 +106,9 @@ def send_sample(settings: Settings, url: str, customer: str) -> tuple[int, str]:
     return samples.post(url, body, headers)
 
 
-def _wait_for(url: str, seconds: float) -> bool:
+def _wait_for(url: str, seconds: float, alive: Callable[[], bool] = lambda: True) -> bool:
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and alive():
         try:
             with urllib.request.urlopen(url, timeout=1) as response:
                 if response.status == 200:
@@ -181,11 +183,24 @@ def _env_for(name: str, settings: Settings) -> dict[str, Any]:
     return env
 
 
-def _announce(port: int, api_port: int, settings: Settings) -> bool:
-    """Print the URLs once both web processes answer."""
-    for url in (f"http://127.0.0.1:{port}/healthz", f"http://127.0.0.1:{api_port}/healthz"):
-        if not _wait_for(url, 60):
-            print(f"seatflow dev: {url} did not answer within 60 s", file=sys.stderr, flush=True)
+def _running(child: subprocess.Popen[bytes]) -> bool:
+    return child.poll() is None
+
+
+def _announce(
+    port: int, api_port: int, settings: Settings, children: dict[str, subprocess.Popen[bytes]]
+) -> bool:
+    """Print the URLs once both web processes answer; if one exits first, say which port."""
+    for name, at, option in (("web", port, "--port"), ("api", api_port, "--api-port")):
+        child = children[name]
+        running = functools.partial(_running, child)
+        if not _wait_for(f"http://127.0.0.1:{at}/healthz", 60, running):
+            why = "exited before it answered" if child.poll() is not None else "did not answer"
+            print(
+                f"seatflow dev: {name} {why} (is port {at} in use? stop what holds it, or "
+                f"choose another with {option})",
+                flush=True,
+            )
             return False
     print(
         f"seatflow dev: webhooks on http://127.0.0.1:{port}/webhooks/stripe, pages and org API "
@@ -206,7 +221,7 @@ def run(settings: Settings, port: int = 8000, demo: bool = False, api_port: int 
         prepare_broker(bootstrap.celery())
         commands = process_commands(settings, port, api_port)
         children = processes.start(commands, {n: _env_for(n, settings) for n in commands})
-        if not _announce(port, api_port, settings):
+        if not _announce(port, api_port, settings, children):
             return 1
         if demo:
             _demo(settings, port, api_port)

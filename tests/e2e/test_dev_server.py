@@ -178,3 +178,22 @@ def test_ctrl_c_stops_everything_within_5_seconds_and_frees_both_ports(tmp_path:
         assert dev.proc.returncode == 0, dev.output()[-3000:]
         assert port_free(port), f"run {attempt}: :{port} still held"
         assert port_free(api_port), f"run {attempt}: :{api_port} still held"
+
+
+def test_a_port_in_use_stops_dev_at_once_naming_the_port(tmp_path: Path) -> None:
+    port, api_port = two_ports()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        dev = Dev(tmp_path, port, api_port)
+        started = time.monotonic()
+        dev.proc.wait(60)
+        seconds = time.monotonic() - started
+        dev.ctrl_c()
+    assert dev.proc.returncode == 1
+    assert seconds < 30, f"{seconds:.0f} s"  # not the 60 s readiness wait
+    lines = [x for x in dev.lines if x.startswith("seatflow dev:")]
+    assert lines == [
+        f"seatflow dev: web exited before it answered (is port {port} in use? "
+        "stop what holds it, or choose another with --port)\n"
+    ], dev.output()[-3000:]
