@@ -44,6 +44,13 @@ def example_catalog() -> list[dict[str, Any]]:
 QUICK_STOP = {"web": signal.SIGINT, "api": signal.SIGINT, "worker": signal.SIGQUIT}
 
 
+def say(text: str) -> None:
+    """One line in one write: the children share this output, and a line written in two
+    pieces (as `print` does when unbuffered) can have a child's log line between them."""
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
 def _celery(*args: str) -> list[str]:
     return [sys.executable, "-m", "celery", "-A", "workers.app", *args, "--loglevel", "INFO"]
 
@@ -130,28 +137,26 @@ def _demo_org(api_port: int) -> None:
         token = admin.create_token(uow, owner["id"])["token"]
         if not admin.list_catalog(uow):
             admin.import_catalog(uow, example_catalog())
-        print(
+        say(
             f"demo: organization {created['id']}, owner token {token} "
-            f"(sign in at http://127.0.0.1:{api_port}/signin)",
-            flush=True,
+            f"(sign in at http://127.0.0.1:{api_port}/signin)"
         )
         return
     members = directory.list_members(uow, org.id)
     owner_id = next((m["id"] for m in members if m["role"] == "owner"), "MEMBER_ID")
-    print(
+    say(
         f"demo: organization {org.id} (from an earlier run); to sign in at "
         f"http://127.0.0.1:{api_port}/signin make a token: "
         f"seatflow token create --member {owner_id}\n"
         f"demo: see what is there: seatflow org list; seatflow member list --org {org.id}; "
-        f"seatflow token list --org {org.id}",
-        flush=True,
+        f"seatflow token list --org {org.id}"
     )
 
 
 def _demo(settings: Settings, port: int, api_port: int) -> None:
     _demo_org(api_port)
     status, body = send_sample(settings, f"http://127.0.0.1:{port}/webhooks/stripe", DEMO_CUSTOMER)
-    print(f"demo: POST /webhooks/stripe -> HTTP {status} {body.strip()}", flush=True)
+    say(f"demo: POST /webhooks/stripe -> HTTP {status} {body.strip()}")
     event_id = _newest_event_id()
     deadline = time.monotonic() + 60
     state = "unknown"
@@ -160,7 +165,7 @@ def _demo(settings: Settings, port: int, api_port: int) -> None:
         if state not in PENDING_STATES:
             break
         time.sleep(0.3)
-    print(f"demo: event {event_id} is {state}", flush=True)
+    say(f"demo: event {event_id} is {state}")
 
 
 def _newest_event_id() -> str:
@@ -196,17 +201,15 @@ def _announce(
         running = functools.partial(_running, child)
         if not _wait_for(f"http://127.0.0.1:{at}/healthz", 60, running):
             why = "exited before it answered" if child.poll() is not None else "did not answer"
-            print(
+            say(
                 f"seatflow dev: {name} {why} (is port {at} in use? stop what holds it, or "
-                f"choose another with {option})",
-                flush=True,
+                f"choose another with {option})"
             )
             return False
-    print(
+    say(
         f"seatflow dev: webhooks on http://127.0.0.1:{port}/webhooks/stripe, pages and org API "
         f"on http://127.0.0.1:{api_port}/ (sign in at http://127.0.0.1:{api_port}/signin), "
-        f"worker and beat started (database {settings.database_url.split('@')[-1]})",
-        flush=True,
+        f"worker and beat started (database {settings.database_url.split('@')[-1]})"
     )
     return True
 
