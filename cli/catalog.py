@@ -32,7 +32,7 @@ def register(sub: Subparsers) -> None:
         catalog,
         "import",
         "import prices from a JSON list",
-        "seatflow catalog import examples/catalog.json",
+        "seatflow catalog import cli/data/catalog.json",
         import_file,
     )
     imported.add_argument("file")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
-from domain.errors import PriceNotInCatalog
+from domain.errors import BadCatalogEntry, PriceNotInCatalog
 
 
 @dataclass(frozen=True)
@@ -33,3 +34,32 @@ class Catalog:
 
     def __iter__(self) -> Iterator[CatalogPrice]:
         return iter(sorted(self._by_key.values(), key=lambda p: (p.license_type, p.interval)))
+
+
+def price_from_entry(number: int, entry: Any) -> CatalogPrice:
+    """One entry of a catalog file (numbered from 1); a bad one is named with its field."""
+    from domain.model import Interval
+
+    label = f"catalog entry {number}"
+    if not isinstance(entry, dict):
+        raise BadCatalogEntry(f"{label}: expected an object, got {entry!r}")
+    label += f" ({entry.get('license_type', '?')}/{entry.get('interval', '?')})"
+    for name in ("license_type", "interval", "unit_amount", "currency", "stripe_price_id"):
+        if name not in entry:
+            raise BadCatalogEntry(f"{label}: field {name!r} is missing")
+    if entry["interval"] not in {i.value for i in Interval}:
+        allowed = " or ".join(repr(i.value) for i in Interval)
+        raise BadCatalogEntry(f"{label}: field 'interval' must be {allowed}")
+    amount = entry["unit_amount"]
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
+        raise BadCatalogEntry(
+            f"{label}: field 'unit_amount' must be a whole number of minor units >= 0, "
+            f"got {amount!r}"
+        )
+    return CatalogPrice(
+        license_type=str(entry["license_type"]),
+        interval=str(entry["interval"]),
+        unit_amount=amount,
+        currency=str(entry["currency"]).lower(),
+        stripe_price_id=str(entry["stripe_price_id"]),
+    )

@@ -164,3 +164,9 @@ class EstimateAlreadyUsed(DomainError):
     """The estimate was already submitted once; request a fresh one."""
 
     code = "estimate_already_used"
+
+
+class BadCatalogEntry(DomainError):
+    """A catalog entry lacks a field or holds a value the catalog cannot take."""
+
+    code = "bad_catalog_entry"

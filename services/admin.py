@@ -16,7 +16,7 @@ from celery import Celery
 from adapters.tokens import new_token, token_hash
 from adapters.unit_of_work import SqlUnitOfWork, UnitOfWorkSource, as_unit_of_work
 from config.tasks import PROCESS_STRIPE_EVENT
-from domain.catalog import CatalogPrice
+from domain.catalog import CatalogPrice, price_from_entry
 from domain.discounts import Discount
 from domain.model import Member, Organization, Role
 from services import stripe_events
@@ -167,19 +167,7 @@ def create_token(uow: SqlUnitOfWork, member_id: str) -> dict[str, Any]:
 
 
 def import_catalog(uow: SqlUnitOfWork, entries: list[dict[str, Any]]) -> int:
-    prices = [
-        CatalogPrice(
-            license_type=str(e["license_type"]),
-            interval=str(e["interval"]),
-            unit_amount=int(e["unit_amount"]),
-            currency=str(e["currency"]).lower(),
-            stripe_price_id=str(e["stripe_price_id"]),
-        )
-        for e in entries
-    ]
-    for price in prices:
-        if price.interval not in ("month", "year") or price.unit_amount < 0:
-            raise ValueError(f"bad catalog entry {price}")
+    prices = [price_from_entry(n, e) for n, e in enumerate(entries, 1)]
     with uow:
         for price in prices:
             uow.catalog.put(price)

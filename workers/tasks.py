@@ -138,4 +138,5 @@ def reconcile_all() -> dict[str, int]:
     from services import reconciliation
 
     summary = reconciliation.run_all(bootstrap.unit_of_work(), bootstrap.deps())
-    return {"drift": sum(summary.drift.values()), "flagged": summary.flagged}
+    failed = len(summary.failed)
+    return {"drift": sum(summary.drift.values()), "flagged": summary.flagged, "failed": failed}
