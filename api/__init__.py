@@ -15,12 +15,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     from api.security import install_security_headers
     from config.celery import make_celery
     from config.database import make_engine
-    from config.logging import configure_logging
+    from config.logging import configure_logging, warn_at_start
     from config.web import install_common
     from services.deps import build_deps
 
     settings = settings or Settings.from_env()
     configure_logging(settings)
+    warn_at_start(settings)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
     celery, engine = make_celery(settings), make_engine(settings)

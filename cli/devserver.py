@@ -25,6 +25,7 @@ from adapters import migrations
 from cli import processes, samples
 from config.celery import prepare_broker
 from config.inbox import PENDING_STATES
+from config.logging import warn_at_start
 from config.settings import Settings
 from domain.cycles import cycle_end
 from services import admin, bootstrap, directory
@@ -211,6 +212,7 @@ def _announce(
         f"on http://127.0.0.1:{api_port}/ (sign in at http://127.0.0.1:{api_port}/signin), "
         f"worker and beat started (database {settings.database_url.split('@')[-1]})"
     )
+    warn_at_start(settings)
     return True
 
 

@@ -56,11 +56,12 @@ def configure_logging(settings: Settings) -> None:
     root.setLevel(logging.INFO)
     root.propagate = False
     root._seatflow_configured = True  # type: ignore[attr-defined]
-    warn_at_start(settings)
 
 
 def warn_at_start(settings: Settings) -> None:
-    """Development runs on published secrets and local defaults: say so, loudly, at start."""
+    """Development runs on published secrets and local defaults: say so, loudly, when a
+    process starts to serve (web, api, worker, beat, `seatflow dev`); a one-shot command's
+    answer stays one line."""
     if settings.mode != "development":
         return
     logging.getLogger("seatflow.config").warning(
