@@ -337,6 +337,34 @@ class StripeGateway:
                     {"idempotency_key": f"{key}-{subscription_id}"},
                 )
 
+    def webhook_endpoints(self) -> list[dict[str, Any]]:
+        """Every webhook endpoint of the account (without their secrets)."""
+        found: list[dict[str, Any]] = []
+        for page in self._pages(self.client.v1.webhook_endpoints.list, {"limit": 100}):
+            found.extend(page)
+        return found
+
+    def create_webhook_endpoint(
+        self, url: str, events: list[str], api_version: str
+    ) -> dict[str, Any]:
+        """A new endpoint; Stripe shows its signing secret in this answer only."""
+        params: Any = {"url": url, "enabled_events": events, "api_version": api_version}
+        with _translate_errors("create_webhook_endpoint"):
+            created = self.client.v1.webhook_endpoints.create(params)
+        result: dict[str, Any] = created.to_dict()
+        return result
+
+    def update_webhook_endpoint(
+        self, endpoint_id: str, url: str, events: list[str]
+    ) -> dict[str, Any]:
+        """Its URL and event types (Stripe keeps the secret, and the API version it was
+        created with)."""
+        params: Any = {"url": url, "enabled_events": events, "disabled": False}
+        with _translate_errors("update_webhook_endpoint"):
+            updated = self.client.v1.webhook_endpoints.update(endpoint_id, params)
+        result: dict[str, Any] = updated.to_dict()
+        return result
+
 
 def _reason(exc: stripe.StripeError) -> str:
     return str(exc.user_message or exc.code or "payment declined")

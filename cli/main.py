@@ -18,11 +18,12 @@ from cli import (
     member,
     org,
     reconcile,
+    stripe,
     surcharge,
     token,
 )
 
-GROUPS = (dev, db, org, member, token, catalog, discount, events, reconcile, drift, license)
+GROUPS = (dev, db, org, member, token, catalog, discount, events, reconcile, drift, license, stripe)
 
 
 def _version() -> str:
