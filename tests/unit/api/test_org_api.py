@@ -99,11 +99,26 @@ def test_submit_is_202_and_the_same_key_returns_the_same_upgrade(env) -> None:
     assert sent == [("seatflow.charge_upgrade", [first.json["id"]])]
     shown = client.get(url(world, f"/upgrades/{first.json['id']}"), headers=headers).json
     assert shown["history"][0]["cause"] == "submitted by admin@acme.example"
-    second = client.post(
+    used = client.post(
         url(world, "/upgrades"), json={"estimate_id": estimate["id"]}, headers=headers
+    )
+    assert (used.status_code, used.json["error"]["code"]) == (409, "estimate_already_used")
+    other = client.post(
+        url(world, "/estimates"),
+        headers=headers,
+        json={"license_type": "node_locked", "seats": 3, "interval": "month"},
+    ).json
+    second = client.post(
+        url(world, "/upgrades"), json={"estimate_id": other["id"]}, headers=headers
     )
     assert second.status_code == 409
     assert second.json["error"]["code"] == "upgrade_already_open"
+    reused = client.post(
+        url(world, "/upgrades"),
+        json={"estimate_id": other["id"]},
+        headers={**headers, "Idempotency-Key": "abc"},
+    )
+    assert (reused.status_code, reused.json["error"]["code"]) == (422, "idempotency_key_reused")
     canceled = client.post(url(world, f"/upgrades/{first.json['id']}/cancel"), headers=headers)
     assert canceled.json["state"] == "canceled"
 
