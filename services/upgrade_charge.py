@@ -20,6 +20,7 @@ from config.metrics import observe_estimate_drift
 from config.tasks import CHARGE_UPGRADE, PUSH_UPGRADE
 from domain.commands import RetryPayment
 from domain.errors import (
+    DomainError,
     EstimateStale,
     InvalidTransition,
     OrganizationNotFound,
@@ -78,7 +79,11 @@ def charge_upgrade(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
             return "missing"
         org, upgrade = found
         if upgrade.state == S.REQUESTED:
-            _price(uow, org, upgrade, now)
+            try:
+                _price(uow, org, upgrade, now)
+            except DomainError as exc:  # a broken rule does not heal by retrying
+                uow.rollback()
+                return _refuse(upgrade_id, uow, deps, f"{exc.code}: {exc}")
         if upgrade.state != S.CHARGING:
             messagebus.commit(uow, deps)
             return upgrade.state
@@ -112,6 +117,20 @@ def charge_upgrade(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
     except ChargeRejected as exc:
         return _fail(upgrade_id, uow, deps, f"{exc.kind}: {exc.message}", exc.invoice_id)
     return _record(upgrade_id, result, uow, deps)
+
+
+def _refuse(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps, reason: str) -> str:
+    """The upgrade cannot be charged as submitted: it fails with the reason (inside `uow`,
+    whose failed work was rolled back)."""
+    found = locked_upgrade(uow, upgrade_id)
+    assert found is not None
+    upgrade = found[1]
+    if upgrade.state == S.REQUESTED:
+        upgrade.move(S.CHARGING, deps.clock.now(), "charging")
+        upgrade.failure_reason = reason
+        upgrade.move(S.PAYMENT_FAILED, deps.clock.now(), reason)
+        uow.commit()
+    return upgrade.state
 
 
 def _supersede(

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from config.database import make_engine
 from domain.errors import DomainError
 from services import upgrade_charge
-from tests.money_world import DAY, money_world
+from tests.money_world import DAY, MoneyWorld, money_world
 from tests.stripe_model import Clock, StripeServer, StripeState
 
 JAN_1 = 1640995200  # 2022-01-01T00:00:00Z
@@ -36,6 +36,16 @@ def at(ts: int) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
 
 
+def assert_no_offline_license(world: MoneyWorld) -> None:
+    from domain.licenses import OfflineNotAllowed
+    from domain.model import Member
+    from services import licenses
+
+    owner = Member(world.members["owner"], world.org_id, "owner@acme.example", "owner")
+    with pytest.raises(OfflineNotAllowed):
+        licenses.activate_offline(world.uow(), world.deps, world.org_id, owner, "node_locked", "m1")
+
+
 def test_a_trial_switched_to_annual_still_ends_with_the_trial_and_then_bills_the_year(
     engine, server
 ) -> None:
@@ -57,6 +67,7 @@ def test_a_trial_switched_to_annual_still_ends_with_the_trial_and_then_bills_the
     assert (sub.status, sub.interval, sub.current_period_end) == ("trialing", "year", at(trial_end))
     current = world.licenses()[-1]
     assert current.valid_until == at(trial_end) + world.deps.license_grace
+    assert_no_offline_license(world)
 
     world.advance(trial_end - JAN_11)
     world.deliver()

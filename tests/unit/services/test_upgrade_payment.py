@@ -449,3 +449,22 @@ def test_paying_again_after_the_subscription_changed_is_refused(
         upgrade_charge.retry_payment(
             RetryPayment(world.org_id, world.owner["id"], failed.id), uow, deps
         )
+
+
+def test_a_broken_rule_at_charge_time_fails_the_upgrade_instead_of_retrying(
+    uow, deps, world, clock
+) -> None:
+    upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world).id)
+    year = {
+        "license_type": "node_locked",
+        "interval": "year",
+        "unit_amount": 90000,
+        "currency": "eur",
+        "stripe_price_id": "price_node_locked_year_eur",
+    }
+    admin.import_catalog(uow, [year])  # the catalog changed currency since the estimate
+    assert upgrade_payment.charge_upgrade(upgrade.id, uow, deps) == "payment_failed"
+    with uow:
+        assert uow.upgrades.get(upgrade.id).failure_reason.startswith("currency_mismatch")
+    clock.advance(hours=1)
+    assert upgrade_payment.resume_stuck(uow, deps) == 0
