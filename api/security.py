@@ -9,26 +9,41 @@ from flask import Flask, Response
 
 from config.settings import Settings
 
-POLICY = "; ".join(
-    (
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
+# Forms post to seatflow only, but some answer with a redirect to Stripe's hosted pages
+# (Checkout in setup mode, the Billing Portal), which `form-action` must allow.
+STRIPE_HOSTED = ("https://checkout.stripe.com", "https://billing.stripe.com")
+
+
+def policy(settings: Settings) -> str:
+    """The CSP; a fake Stripe's hosted pages (`STRIPE_API_BASE`) are allowed as Stripe's."""
+    hosted = [*STRIPE_HOSTED]
+    if settings.stripe_api_base:
+        scheme, _, rest = settings.stripe_api_base.partition("://")
+        hosted.append(f"{scheme}://{rest.split('/')[0]}")
+    return "; ".join(
+        (
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' data:",
+            "object-src 'none'",
+            "base-uri 'none'",
+            f"form-action 'self' {' '.join(hosted)}",
+            "frame-ancestors 'none'",
+        )
     )
-)
+
+
 HSTS = "max-age=31536000; includeSubDomains"
 
 
 def install_security_headers(app: Flask, settings: Settings) -> None:
+    csp = policy(settings)
+
     @app.after_request
     def _headers(response: Response) -> Response:
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", POLICY)
+        headers.setdefault("Content-Security-Policy", csp)
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("Referrer-Policy", "same-origin")
         headers.setdefault("X-Frame-Options", "DENY")

@@ -58,3 +58,16 @@ def test_only_trusted_hosts_are_answered(sqlite_settings) -> None:
 def test_trusted_hosts_are_read_from_the_environment() -> None:
     env = {"SEATFLOW_TRUSTED_HOSTS": "seatflow.example, .seatflow.example ,"}
     assert Settings.from_env(env).trusted_hosts == ("seatflow.example", ".seatflow.example")
+
+
+def test_forms_may_be_answered_with_a_redirect_to_stripes_hosted_pages_only() -> None:
+    from api.security import policy
+    from config.settings import Settings
+
+    form_action = next(
+        d for d in policy(Settings()).split("; ") if d.startswith("form-action")
+    ).split()[1:]
+    assert form_action == ["'self'", "https://checkout.stripe.com", "https://billing.stripe.com"]
+    fake = policy(Settings(stripe_api_base="http://127.0.0.1:4567"))
+    assert "form-action 'self' https://checkout.stripe.com https://billing.stripe.com " in fake
+    assert fake.split("form-action")[1].split(";")[0].endswith("http://127.0.0.1:4567")
