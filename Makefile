@@ -56,6 +56,7 @@ bench: $(STAMP) services
 	command -v wrk >/dev/null || (apt-get update -q && apt-get install -y -q wrk)
 	$(BIN)/python -m bench.receiver
 	$(BIN)/python -m bench.writer
+	$(BIN)/python -m bench.burst --runs 3
 	$(BIN)/python -m bench.pipeline throughput
 	$(BIN)/python -m bench.pipeline latency
 	$(BIN)/python -m bench.pipeline memory

@@ -41,22 +41,14 @@ def _now() -> datetime:
 
 
 def _organization_for(uow: SqlUnitOfWork, cmd: SyncSubscription) -> Organization:
+    """The organization of the event's Stripe customer. Only the customer says whose it is:
+    metadata can be edited by anyone with dashboard access, so it never names one (set the
+    customer with `seatflow org create --customer`)."""
     org = None
     if cmd.stripe_customer_id:
         org = uow.organizations.get_by_customer(cmd.stripe_customer_id, lock=True)
-    if org is None and cmd.organization_id:
-        # Metadata only introduces a customer to an organization that has none yet; an
-        # organization with a customer is found by that customer alone.
-        org = uow.organizations.get(cmd.organization_id, lock=True)
-        if org is not None and org.stripe_customer_id is not None:
-            org = None
-        elif org is not None:
-            org.stripe_customer_id = cmd.stripe_customer_id
     if org is None:
-        raise OrganizationNotFound(
-            f"no organization for customer {cmd.stripe_customer_id!r} "
-            f"or organization id {cmd.organization_id!r}"
-        )
+        raise OrganizationNotFound(f"no organization for customer {cmd.stripe_customer_id!r}")
     return org
 
 

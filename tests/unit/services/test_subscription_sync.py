@@ -121,13 +121,14 @@ def test_an_event_for_an_unknown_customer_goes_dead_with_its_code(uow) -> None:
     assert error.startswith("organization_not_found")
 
 
-def test_the_organization_is_found_by_metadata_and_learns_its_customer(uow) -> None:
-    admin.create_organization(uow, "Beta", "org_beta")
+def test_an_organization_is_found_only_by_its_stripe_customer_never_by_metadata(uow) -> None:
+    admin.create_organization(uow, "Beta", "org_beta")  # no Stripe customer yet
     event = sub_event(seats=2, created=1, organization_id="org_beta")
     event["data"]["object"]["customer"] = "cus_beta"
-    assert stripe_events.process_stripe_event(store(uow, event), uow, DEPS) == "applied"
+    assert stripe_events.process_stripe_event(store(uow, event), uow, DEPS) == "dead"
     with uow:
-        assert uow.organizations.get_by_customer("cus_beta").id == "org_beta"
+        assert uow.organizations.get_by_customer("cus_beta") is None
+        assert uow.organizations.get("org_beta").subscriptions == []
 
 
 def test_a_deleted_subscription_is_marked_canceled(uow) -> None:
