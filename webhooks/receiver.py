@@ -56,8 +56,7 @@ def _count_signatures(secrets: int, matched: int | None) -> None:
 
 @bp.post("/webhooks/stripe")
 def receive() -> tuple[Any, int]:
-    ext = current_app.extensions
-    settings = ext["seatflow.settings"]
+    settings = current_app.extensions["seatflow.settings"]
     body = _read_body(settings.webhook_max_body)
     if body is None:
         return _reject(413, "too_large", "body too large")
@@ -80,12 +79,18 @@ def receive() -> tuple[Any, int]:
         event = inbox.IncomingEvent.parse(body)
     except inbox.NotAnEvent as exc:
         return _reject(400, "not_an_event", str(exc))
+    return _store(event, body, secret_index, settings.origin.refuses(event))
 
-    refused = settings.origin.refuses(event)
-    # Its first state: config.inbox.inbox_row (ignored, with the reason, if `refused`).
-    delivery = Delivery(event, body, secret_index, refused=refused)
+
+def _store(
+    event: inbox.IncomingEvent, body: bytes, secret_index: int, refused: str | None
+) -> tuple[Any, int]:
+    """Store a verified event (its first state: config.inbox.inbox_row, ignored with the
+    reason if `refused`), then answer."""
     try:
-        new = ext["seatflow.writer"].store(delivery)
+        new = current_app.extensions["seatflow.writer"].store(
+            Delivery(event, body, secret_index, refused=refused)
+        )
     except (DBAPIError, SQLAlchemyError, TimeoutError) as exc:
         # Stripe retries non-2xx deliveries for up to three days: nothing is lost.
         REJECTED.labels("storage_unavailable").inc()
@@ -98,7 +103,6 @@ def receive() -> tuple[Any, int]:
             },
         )
         return _reply(503, error="storage unavailable, retry later")
-
     handled = is_handled(event.type) and refused is None
     outcome = "duplicate" if not new else "stored" if handled else "ignored"
     WEBHOOKS.labels(event.type, outcome).inc()
