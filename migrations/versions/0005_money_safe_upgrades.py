@@ -1,7 +1,7 @@
 """Upgrades: bounded charge retries, 3-D Secure, refunds; requires_action is an open state.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0005b
+Revises: 0005 (sessions and token expiry)
 """
 
 import sqlalchemy as sa
@@ -11,8 +11,8 @@ TS = sa.DateTime(timezone=True)
 OLD_OPEN = "state IN ('requested', 'charging', 'awaiting_payment', 'paid')"
 NEW_OPEN = "state IN ('requested', 'charging', 'awaiting_payment', 'requires_action', 'paid')"
 
-revision = "0005"
-down_revision = "0004"
+revision = "0005b"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
