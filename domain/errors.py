@@ -88,8 +88,14 @@ class SeatsCannotDecrease(DomainError):
     code = "seats_cannot_decrease"
 
 
+class TierCannotDecrease(DomainError):
+    """An upgrade keeps the subscription's tier or moves to a higher one, never lower."""
+
+    code = "tier_cannot_decrease"
+
+
 class NothingToChange(DomainError):
-    """The upgrade must add licenses or switch to annual billing."""
+    """The upgrade must add licenses, switch to annual billing or move to a higher tier."""
 
     code = "nothing_to_change"
 
@@ -164,3 +170,9 @@ class EstimateAlreadyUsed(DomainError):
     """The estimate was already submitted once; request a fresh one."""
 
     code = "estimate_already_used"
+
+
+class CatalogEntryInvalid(DomainError):
+    """A catalog entry is missing a field, has a malformed one, or contradicts another."""
+
+    code = "catalog_entry_invalid"

@@ -1,0 +1,92 @@
+"""Upgrades to a higher tier of the same license type, on a real (SQLite) database."""
+
+from __future__ import annotations
+
+import pytest
+
+from domain import errors
+from services import admin, upgrade_payment
+from tests.unit.services.test_upgrade_payment import estimate, pay, submit, subscription
+
+TIERS = [
+    {
+        "license_type": "node_locked",
+        "tier": "professional",
+        "rank": 2,
+        "interval": "month",
+        "unit_amount": 20000,
+        "currency": "usd",
+        "stripe_price_id": "price_node_locked_pro_month",
+        "features": ["priority_support"],
+    },
+    {
+        "license_type": "node_locked",
+        "tier": "professional",
+        "rank": 2,
+        "interval": "year",
+        "unit_amount": 200000,
+        "currency": "usd",
+        "stripe_price_id": "price_node_locked_pro_year",
+        "features": ["priority_support"],
+    },
+]
+
+
+@pytest.fixture
+def tiered(engine, uow, world):
+    admin.import_catalog(uow, TIERS)
+    return world
+
+
+def test_a_subscription_without_a_tier_is_standard(uow, tiered) -> None:
+    assert subscription(uow, tiered).tier == "standard"
+
+
+def test_the_seed_example_still_costs_90486_on_the_same_tier(uow, deps, tiered) -> None:
+    assert estimate(uow, deps, tiered).amount == 90486
+
+
+def test_a_tier_upgrade_is_priced_with_the_new_tier(uow, deps, tiered) -> None:
+    # same rule, new price: 200000 × 355/365 − 10000 × 21/31 = 194520.55 − 6774.19 → 194521 − 6774
+    e = estimate(uow, deps, tiered, tier="professional")
+    assert (e.from_tier, e.tier, e.amount) == ("standard", "professional", 187747)
+    # the same cycle and seats, only the tier: 20000 × 21/31 − 10000 × 21/31
+    e = estimate(uow, deps, tiered, interval="month", tier="professional")
+    assert e.amount == 13548 - 6774
+
+
+def test_moving_to_a_lower_tier_is_a_named_error(engine, uow, deps, tiered) -> None:
+    upgrade, _ = submit(uow, deps, tiered, estimate(uow, deps, tiered, tier="professional").id)
+    upgrade_payment.charge_upgrade(upgrade.id, uow, deps)
+    pay(engine, uow, deps, upgrade.id, 187747)
+    with pytest.raises(errors.TierCannotDecrease):
+        estimate(uow, deps, tiered, seats=2, tier="standard")
+
+
+def test_an_unknown_tier_is_not_in_the_catalog(uow, deps, tiered) -> None:
+    with pytest.raises(errors.PriceNotInCatalog):
+        estimate(uow, deps, tiered, tier="platinum")
+
+
+def test_the_same_seats_interval_and_tier_is_nothing_to_change(uow, deps, tiered) -> None:
+    with pytest.raises(errors.NothingToChange):
+        estimate(uow, deps, tiered, interval="month", tier="standard")
+
+
+def test_a_paid_tier_upgrade_charges_and_pushes_the_new_tiers_price(
+    engine, uow, deps, tiered, gateway
+) -> None:
+    upgrade, _ = submit(uow, deps, tiered, estimate(uow, deps, tiered, tier="professional").id)
+    assert (upgrade.from_tier, upgrade.tier) == ("standard", "professional")
+    upgrade_payment.charge_upgrade(upgrade.id, uow, deps)
+    assert gateway.charges[0]["amount"] == 187747
+    assert pay(engine, uow, deps, upgrade.id, 187747) == "applied"
+    sub = subscription(uow, tiered)
+    assert (sub.tier, sub.interval, sub.stripe_price_id) == (
+        "professional",
+        "year",
+        "price_node_locked_pro_year",
+    )
+    upgrade_payment.push_upgrade(upgrade.id, uow, deps)
+    [change] = gateway.changes
+    assert (change.price_id, change.quantity) == ("price_node_locked_pro_year", 1)
