@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from domain import errors
+from domain.model import Member
 from services import admin, upgrade_payment
+from services import licenses as license_service
 from tests.unit.services.test_upgrade_payment import estimate, pay, submit, subscription
 
 TIERS = [
@@ -28,6 +32,16 @@ TIERS = [
         "currency": "usd",
         "stripe_price_id": "price_node_locked_pro_year",
         "features": ["priority_support"],
+    },
+    {
+        "license_type": "node_locked",
+        "tier": "enterprise",
+        "rank": 3,
+        "interval": "year",
+        "unit_amount": 400000,
+        "currency": "usd",
+        "stripe_price_id": "price_node_locked_ent_year",
+        "features": ["priority_support", "audit_log"],
     },
 ]
 
@@ -90,3 +104,47 @@ def test_a_paid_tier_upgrade_charges_and_pushes_the_new_tiers_price(
     upgrade_payment.push_upgrade(upgrade.id, uow, deps)
     [change] = gateway.changes
     assert (change.price_id, change.quantity) == ("price_node_locked_pro_year", 1)
+
+
+def upgrade_to(engine, uow, deps, world, gateway, **kw):
+    upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world, **kw).id)
+    upgrade_payment.charge_upgrade(upgrade.id, uow, deps)
+    assert pay(engine, uow, deps, upgrade.id, gateway.charges[-1]["amount"]) == "applied"
+    return upgrade
+
+
+def test_a_tier_change_issues_a_license_and_offline_license_with_its_features(
+    engine, uow, deps, tiered, gateway
+) -> None:
+    first = upgrade_to(engine, uow, deps, tiered, gateway, tier="professional")
+    with uow:
+        license = uow.licenses.current(tiered.org_id, "node_locked")
+    assert (license.cause, license.tier, license.features) == (
+        f"upgrade:{first.id}",
+        "professional",
+        ("priority_support",),
+    )
+    claims = json.loads(license_service.license_file(deps, license))["license"]
+    assert (claims["tier"], claims["features"]) == ("professional", ["priority_support"])
+    owner = Member(tiered.owner["id"], tiered.org_id, tiered.owner["email"], "owner")
+    offline, _ = license_service.activate_offline(
+        uow, deps, tiered.org_id, owner, "node_locked", "machine-a"
+    )
+    assert (offline.tier, offline.features, offline.version) == (
+        "professional",
+        ("priority_support",),
+        1,
+    )
+
+    upgrade_to(engine, uow, deps, tiered, gateway, tier="enterprise")
+    with uow:
+        license = uow.licenses.current(tiered.org_id, "node_locked")
+        [offline] = uow.licenses.activations(tiered.org_id, "node_locked", active_only=True)
+    assert (license.version, license.tier) == (2, "enterprise")
+    assert (offline.tier, offline.features, offline.version) == (
+        "enterprise",
+        ("priority_support", "audit_log"),
+        2,
+    )
+    claims = json.loads(license_service.license_file(deps, offline))["license"]
+    assert (claims["tier"], claims["features"]) == ("enterprise", ["priority_support", "audit_log"])
