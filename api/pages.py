@@ -29,7 +29,7 @@ from api.errors import ApiError
 from api.files import download
 from api.serializers import upgrades as serializers
 from api.statuses import status_of
-from api.subscriptions import subscriptions_of
+from api.subscriptions import subscriptions_of, tier_options
 from domain.commands import RequestEstimate, RetryPayment, SubmitUpgrade
 from domain.errors import DomainError
 from domain.model import Member
@@ -155,7 +155,8 @@ def upgrade_form(org_id: str, license_type: str) -> Any:
     member = _member(org_id)
     _require_upgrader(member)
     sub = _subscription(org_id, license_type)
-    return render_template("upgrade.html", org_id=org_id, sub=sub, member=member)
+    tiers = tier_options(license_type, sub["tier"])
+    return render_template("upgrade.html", org_id=org_id, sub=sub, member=member, tiers=tiers)
 
 
 @bp.post("/orgs/<org_id>/upgrade/<license_type>/estimate")
@@ -171,6 +172,7 @@ def estimate(org_id: str, license_type: str) -> Any:
             validation.seats(form.get("seats", "")),
             validation.interval(form.get("interval", "")),
             validation.text("discount_code", form.get("discount_code", "").strip() or None, False),
+            validation.text("tier", form.get("tier", "").strip() or None, False),
         )
         result = upgrade_service.request_estimate(cmd, context.uow(), context.deps())
     except ApiError as exc:

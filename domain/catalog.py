@@ -61,6 +61,13 @@ class Catalog:
         found = (p.features for p in self if (p.license_type, p.tier) == (license_type, tier))
         return next(found, ())
 
+    def tiers_from(self, license_type: str, tier: str) -> list[str]:
+        """`tier` and the tiers ranked above it: what an upgrade may choose."""
+        ranks = {p.tier: p.rank for p in self if p.license_type == license_type}
+        floor = ranks.get(tier, DEFAULT_RANK)
+        names = [t for t, r in ranks.items() if r >= floor and t != tier]
+        return [tier, *sorted(names, key=lambda t: (ranks[t], t))]
+
     def tiers(self, license_type: str, interval: str) -> list[CatalogPrice]:
         """The tiers sold for one license type on one interval, lowest rank first."""
         found = [p for p in self if (p.license_type, p.interval) == (license_type, interval)]

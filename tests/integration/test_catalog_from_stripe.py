@@ -32,6 +32,8 @@ def stripe_fake() -> Iterator[StripeServer]:
     state.create_price("price_nl_pro_year", unit_amount=200000, interval="year", metadata=PRO)
     state.create_price("price_other", unit_amount=500, interval="month")  # not a catalog price
     state.create_price("price_once", unit_amount=900, interval=None, metadata=PRO)  # one-off
+    retired = state.create_price("price_old", unit_amount=1, metadata={"license_type": "floating"})
+    retired["active"] = False  # an archived price is no longer sold
     with StripeServer(state) as server:
         yield server
 

@@ -8,8 +8,9 @@ import pytest
 
 from domain import errors
 from domain.model import Member
-from services import admin, upgrade_payment
+from services import admin, stripe_events, upgrade_payment
 from services import licenses as license_service
+from tests.builders import store_event, subscription_event
 from tests.unit.services.test_upgrade_payment import estimate, pay, submit, subscription
 
 TIERS = [
@@ -148,3 +149,27 @@ def test_a_tier_change_issues_a_license_and_offline_license_with_its_features(
     )
     claims = json.loads(license_service.license_file(deps, offline))["license"]
     assert (claims["tier"], claims["features"]) == ("enterprise", ["priority_support", "audit_log"])
+
+
+def _synced_tier(engine, uow, deps, world, price_id: str, metadata: dict) -> str:
+    event = subscription_event("cus_acme", created=1_641_000_000)
+    price = event["data"]["object"]["items"]["data"][0]["price"]
+    price["id"], price["metadata"] = price_id, {"license_type": "node_locked", **metadata}
+    event["type"] = "customer.subscription.updated"
+    assert stripe_events.process_stripe_event(store_event(engine, event), uow, deps) == "applied"
+    return subscription(uow, world).tier
+
+
+def test_a_synced_subscription_takes_the_catalogs_tier_of_its_price(
+    engine, uow, deps, tiered
+) -> None:
+    # the catalog wins over the price's metadata
+    price = "price_node_locked_pro_month"
+    assert _synced_tier(engine, uow, deps, tiered, price, {"tier": "x"}) == "professional"
+
+
+def test_a_price_outside_the_catalog_gives_its_metadata_tier_or_standard(
+    engine, uow, deps, tiered
+) -> None:
+    assert _synced_tier(engine, uow, deps, tiered, "price_new", {"tier": "team"}) == "team"
+    assert _synced_tier(engine, uow, deps, tiered, "price_newer", {}) == "standard"
