@@ -44,9 +44,9 @@ def test_the_upgrade_form_offers_the_higher_tiers_with_their_price_per_seat(site
     form = client.get(f"/orgs/{world.org_id}/upgrade/node_locked").get_data(as_text=True)
     assert 'name="tier" value="standard" checked' in form
     assert 'name="tier" value="professional"' in form
-    assert "200.00 USD per seat monthly, 2,000.00 USD per seat annual" in form
+    assert "200.00 USD per seat a month, 2,000.00 USD per seat a year" in form
     assert 'name="tier" value="enterprise"' in form
-    assert "4,000.00 USD per seat annual" in form
+    assert "4,000.00 USD per seat a year" in form
     assert "recomputed at payment and may differ slightly" in form
 
 
