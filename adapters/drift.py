@@ -21,6 +21,7 @@ class Summary:
     drift: dict[str, int] = field(default_factory=dict)
     repaired: dict[str, int] = field(default_factory=dict)
     flagged: int = 0
+    failed: dict[str, str] = field(default_factory=dict)  # job -> why it failed
 
     def add(self, table: dict[str, int], kind: str, n: int = 1) -> None:
         table[kind] = table.get(kind, 0) + n
@@ -102,4 +103,5 @@ def render_summary(summary: Summary) -> str:
             f"{summary.drift.get(kind, 0):>8}{summary.repaired.get(kind, 0):>10}"
         )
     lines.append(f"flagged (Stripe charged another amount than computed): {summary.flagged}")
+    lines += [f"failed: {job}: {reason}" for job, reason in summary.failed.items()]
     return "\n".join(lines)

@@ -180,3 +180,17 @@ class SqlInboxRepository:
         if event_ids:
             where = inbox.c.event_id.in_(list(event_ids))
             self.session.execute(update(inbox).where(where).values(**values))
+
+    # -- the operator pages ----------------------------------------------------------------
+
+    def counts_by_state(self) -> dict[str, int]:
+        """Rows in each state, every state present (0 when none)."""
+        query = select(inbox.c.state, func.count()).group_by(inbox.c.state)
+        found = {str(state): int(n) for state, n in self.session.execute(query)}
+        return {state.value: found.get(state.value, 0) for state in InboxState}
+
+    def oldest_received(self, states: Iterable[str]) -> datetime | None:
+        """When the oldest event in one of `states` was received."""
+        query = select(func.min(inbox.c.received_at)).where(inbox.c.state.in_(list(states)))
+        found: datetime | None = self.session.scalar(query)
+        return found

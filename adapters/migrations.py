@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from alembic import command
@@ -21,3 +22,34 @@ def alembic_config(database_url: str | None = None) -> Config:
 
 def upgrade(database_url: str | None = None, revision: str = "head") -> None:
     command.upgrade(alembic_config(database_url), revision)
+
+
+def revision(
+    message: str,
+    autogenerate: bool = False,
+    database_url: str | None = None,
+    version_path: str | None = None,
+) -> list[str]:
+    """A new migration numbered after the newest one (`0005_<message>.py`); with
+    `autogenerate`, its operations are what the models have that the database lacks.
+    Returns the paths written."""
+    from alembic.script import ScriptDirectory
+
+    from adapters.orm import metadata
+
+    config = alembic_config(database_url)
+    config.attributes["target_metadata"] = metadata
+    if version_path:
+        here = config.get_main_option("version_locations") or ""
+        config.set_main_option("version_locations", f"{here}{os.pathsep}{version_path}")
+    heads = ScriptDirectory.from_config(config).get_heads()
+    number = max((int(h) for h in heads if h.isdigit()), default=0) + 1
+    written = command.revision(
+        config,
+        message=message,
+        autogenerate=autogenerate,
+        rev_id=f"{number:04d}",
+        version_path=version_path,
+    )
+    scripts = written if isinstance(written, list) else [written]
+    return [s.path for s in scripts if s is not None]

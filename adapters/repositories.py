@@ -162,7 +162,9 @@ class SqlUpgradeRepository:
         invoice, untouched since `cutoff`."""
         query = select(upgrades.c.id, upgrades.c.stripe_invoice_id, upgrades.c.organization_id)
         query = query.where(
-            upgrades.c.state.in_([S.CHARGING.value, S.AWAITING_PAYMENT.value]),
+            upgrades.c.state.in_(
+                [S.CHARGING.value, S.AWAITING_PAYMENT.value, S.REQUIRES_ACTION.value]
+            ),
             upgrades.c.updated_at < cutoff,
             upgrades.c.stripe_invoice_id.isnot(None),
         )

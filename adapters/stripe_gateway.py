@@ -30,7 +30,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 
 import stripe
 
@@ -51,6 +51,10 @@ ACTION_CODES = frozenset({"authentication_required", "invoice_payment_intent_req
 
 def idempotency_key(upgrade_id: str, step: str) -> str:
     return f"seatflow-upgrade-{upgrade_id}-{step}"
+
+
+class Limiter(Protocol):
+    def acquire(self) -> None: ...
 
 
 class RateLimiter:
@@ -80,13 +84,16 @@ class StripeGateway:
         api_base: str = "",
         max_network_retries: int = 2,
         read_rate: float = 20.0,
+        reads: Limiter | None = None,
     ) -> None:
         addresses: Any = {"api": api_base} if api_base else None
         # The SDK retries connection errors, 409 lock timeouts and 429s with backoff.
         self.client = stripe.StripeClient(
             api_key, base_addresses=addresses, max_network_retries=max_network_retries
         )
-        self._reads = RateLimiter(read_rate)
+        # Reads (fetch-back, thin events, reconciliation) spend a budget: this process's own,
+        # or, given one, a budget shared by every process on every host.
+        self._reads = reads or RateLimiter(read_rate)
 
     def list_subscriptions(
         self, *, customer: str | None = None, page_size: int = 100
@@ -329,6 +336,34 @@ class StripeGateway:
                     {"default_payment_method": payment_method_id},
                     {"idempotency_key": f"{key}-{subscription_id}"},
                 )
+
+    def webhook_endpoints(self) -> list[dict[str, Any]]:
+        """Every webhook endpoint of the account (without their secrets)."""
+        found: list[dict[str, Any]] = []
+        for page in self._pages(self.client.v1.webhook_endpoints.list, {"limit": 100}):
+            found.extend(page)
+        return found
+
+    def create_webhook_endpoint(
+        self, url: str, events: list[str], api_version: str
+    ) -> dict[str, Any]:
+        """A new endpoint; Stripe shows its signing secret in this answer only."""
+        params: Any = {"url": url, "enabled_events": events, "api_version": api_version}
+        with _translate_errors("create_webhook_endpoint"):
+            created = self.client.v1.webhook_endpoints.create(params)
+        result: dict[str, Any] = created.to_dict()
+        return result
+
+    def update_webhook_endpoint(
+        self, endpoint_id: str, url: str, events: list[str]
+    ) -> dict[str, Any]:
+        """Its URL and event types (Stripe keeps the secret, and the API version it was
+        created with)."""
+        params: Any = {"url": url, "enabled_events": events, "disabled": False}
+        with _translate_errors("update_webhook_endpoint"):
+            updated = self.client.v1.webhook_endpoints.update(endpoint_id, params)
+        result: dict[str, Any] = updated.to_dict()
+        return result
 
     def list_prices(self, *, page_size: int = 100) -> Iterator[list[dict[str, Any]]]:
         """Every price with its metadata, one page at a time (the catalog reads its own)."""

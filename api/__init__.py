@@ -10,17 +10,18 @@ from config.settings import Settings
 
 def create_app(settings: Settings | None = None) -> Flask:
     """Application factory used by gunicorn (`api:create_app()`) and by tests."""
-    from api import billing, history, licenses, openapi, pages, subscriptions, upgrades
+    from api import billing, history, licenses, openapi, operator, pages, subscriptions, upgrades
     from api.errors import register_error_handlers
     from api.security import install_security_headers
     from config.celery import make_celery
     from config.database import make_engine
-    from config.logging import configure_logging
+    from config.logging import configure_logging, warn_at_start
     from config.web import install_common
     from services.deps import build_deps
 
     settings = settings or Settings.from_env()
     configure_logging(settings)
+    warn_at_start(settings)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
     celery, engine = make_celery(settings), make_engine(settings)
@@ -30,13 +31,14 @@ def create_app(settings: Settings | None = None) -> Flask:
         name, args=args, retry=False
     )
     app.extensions["seatflow.deps"] = build_deps(settings)
+    app.extensions["seatflow.celery"] = celery  # the operator pages' redrive
     app.secret_key = settings.session_secret
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.production,
     )
-    for feature in (subscriptions, upgrades, licenses, openapi, pages, billing, history):
+    for feature in (subscriptions, upgrades, licenses, openapi, pages, billing, history, operator):
         app.register_blueprint(feature.bp)
     register_error_handlers(app)
     install_security_headers(app, settings)

@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 from adapters.database import DatabaseUnavailable
 from api.statuses import status_of
 from domain.errors import DomainError
+from domain.ports import ChargeRejected, ChargeUnavailable
 
 log = logging.getLogger("seatflow.api")
 
@@ -42,6 +43,16 @@ def register_error_handlers(app: Flask) -> None:
             return render_template("error.html", error=exc), exc.code or 500
         code = (exc.name or "error").lower().replace(" ", "_")
         return error(exc.code or 500, code, exc.description or code)
+
+    @app.errorhandler(ChargeUnavailable)
+    def _stripe_down(exc: ChargeUnavailable) -> tuple[Any, int]:
+        log.warning("Stripe unavailable", extra={"error": exc.kind})
+        return error(503, "stripe_unavailable", "Stripe is briefly unavailable; retry")
+
+    @app.errorhandler(ChargeRejected)
+    def _stripe_refused(exc: ChargeRejected) -> tuple[Any, int]:
+        log.error("Stripe refused a request", extra={"error": exc.kind})
+        return error(502, "stripe_rejected", exc.message)
 
     @app.errorhandler(DatabaseUnavailable)
     def _db(exc: DatabaseUnavailable) -> tuple[Any, int]:

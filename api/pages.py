@@ -114,6 +114,8 @@ def signin() -> Any:
             sv=member.session_version,
             exp=expires.timestamp() if expires else None,
         )
+        if member.can_operate:
+            return redirect(url_for("operator.inbox"))
         return redirect(url_for("pages.subscriptions", org_id=member.organization_id))
     return render_template("signin.html")
 

@@ -7,7 +7,7 @@ import json
 import sys
 
 from cli.common import Subparsers, command, group
-from domain.errors import CatalogEntryInvalid
+from domain.errors import BadCatalogEntry
 from services import admin, bootstrap
 
 
@@ -24,7 +24,7 @@ def import_prices(args: argparse.Namespace) -> int:
             with open(args.file) as handle:
                 entries = json.load(handle)
             count = admin.import_catalog(bootstrap.unit_of_work(), entries)
-    except CatalogEntryInvalid as exc:
+    except BadCatalogEntry as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(f"{count} price(s) imported")
@@ -46,7 +46,7 @@ def register(sub: Subparsers) -> None:
         catalog,
         "import",
         "import prices from a JSON list, or from Stripe's prices and their metadata",
-        "seatflow catalog import examples/catalog.json\n  seatflow catalog import --from-stripe",
+        "seatflow catalog import cli/data/catalog.json\n  seatflow catalog import --from-stripe",
         import_prices,
     )
     imported.add_argument("file", nargs="?")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 
 from cli import devserver
 from cli.common import Subparsers, command
@@ -10,7 +12,14 @@ from services import bootstrap
 
 
 def dev(args: argparse.Namespace) -> int:
-    return devserver.run(bootstrap.settings(), port=args.port, demo=args.demo)
+    code = devserver.run(
+        bootstrap.settings(), port=args.port, demo=args.demo, api_port=args.api_port
+    )
+    # The children are gone; tearing down this interpreter's modules took seconds on a busy
+    # machine, and Ctrl-C must return the prompt within 5.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def send_sample(args: argparse.Namespace) -> int:
@@ -20,8 +29,17 @@ def send_sample(args: argparse.Namespace) -> int:
 
 
 def register(sub: Subparsers) -> None:
-    run = command(sub, "dev", "run web + worker + beat on this machine", "seatflow dev --demo", dev)
-    run.add_argument("--port", type=int, default=8000)
+    run = command(
+        sub,
+        "dev",
+        "run the receiver, the pages and org API, worker and beat on this machine",
+        "seatflow dev --demo",
+        dev,
+    )
+    run.add_argument("--port", type=int, default=8000, help="the webhook receiver's port")
+    run.add_argument(
+        "--api-port", type=int, default=0, help="the pages and org API's port (default: --port + 1)"
+    )
     run.add_argument(
         "--demo",
         action="store_true",

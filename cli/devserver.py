@@ -1,4 +1,5 @@
-"""`seatflow dev`: web, worker and beat as child processes, on the embedded defaults.
+"""`seatflow dev`: receiver, pages and org API, worker and beat as child processes, on the
+embedded defaults.
 
 With `--demo` it also creates a demo organization and sends it a signed sample event, then
 reports when that event is applied.
@@ -6,6 +7,7 @@ reports when that event is applied.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -14,20 +16,40 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
+from importlib import resources
 from typing import Any
 
 from adapters import migrations
-from cli import samples
+from cli import processes, samples
 from config.celery import prepare_broker
 from config.inbox import PENDING_STATES
+from config.logging import warn_at_start
 from config.settings import Settings
 from domain.cycles import cycle_end
-from services import admin, bootstrap
+from services import admin, bootstrap, directory
 
 DEMO_CUSTOMER = "cus_demo"
-EXAMPLE_CATALOG = Path(__file__).resolve().parents[1] / "examples" / "catalog.json"
+
+
+def example_catalog() -> list[dict[str, Any]]:
+    """The example catalog shipped in the package (cli/data/catalog.json)."""
+    text = resources.files("cli").joinpath("data", "catalog.json").read_text()
+    entries: list[dict[str, Any]] = json.loads(text)
+    return entries
+
+
+# The quickest clean exit of each: gunicorn's quick shutdown, Celery's cold shutdown (a task
+# it was running is acknowledged late, so the broker hands it out again).
+QUICK_STOP = {"web": signal.SIGINT, "api": signal.SIGINT, "worker": signal.SIGQUIT}
+
+
+def say(text: str) -> None:
+    """One line in one write: the children share this output, and a line written in two
+    pieces (as `print` does when unbuffered) can have a child's log line between them."""
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
 
 
 def _celery(*args: str) -> list[str]:
@@ -51,24 +73,28 @@ def beat_command(schedule: str) -> list[str]:
     return _celery("beat", "--schedule", schedule)
 
 
-def process_commands(settings: Settings, port: int) -> dict[str, list[str]]:
-    python = sys.executable
+def _gunicorn(app: str, port: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--worker-class",
+        "gthread",
+        "--threads",
+        "4",
+        "--workers",
+        "1",
+        app,
+    ]
+
+
+def process_commands(settings: Settings, port: int, api_port: int) -> dict[str, list[str]]:
     schedule = str(settings.data_dir / "celerybeat-schedule")
     return {
-        "web": [
-            python,
-            "-m",
-            "gunicorn",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--worker-class",
-            "gthread",
-            "--threads",
-            "4",
-            "--workers",
-            "1",
-            "webhooks:create_app()",
-        ],
+        "web": _gunicorn("webhooks:create_app()", port),
+        "api": _gunicorn("api:create_app()", api_port),
         "worker": worker_command(concurrency=2),
         "beat": beat_command(schedule),
     }
@@ -88,9 +114,9 @@ def send_sample(settings: Settings, url: str, customer: str) -> tuple[int, str]:
     return samples.post(url, body, headers)
 
 
-def _wait_for(url: str, seconds: float) -> bool:
+def _wait_for(url: str, seconds: float, alive: Callable[[], bool] = lambda: True) -> bool:
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and alive():
         try:
             with urllib.request.urlopen(url, timeout=1) as response:
                 if response.status == 200:
@@ -100,7 +126,9 @@ def _wait_for(url: str, seconds: float) -> bool:
     return False
 
 
-def _demo(settings: Settings, port: int) -> None:
+def _demo_org(api_port: int) -> None:
+    """First run: a demo organization, its owner and a token. Later runs reuse them (the token
+    is stored hashed, so they print how to make a new one)."""
     uow = bootstrap.unit_of_work()
     with uow:
         org = uow.organizations.get_by_customer(DEMO_CUSTOMER)
@@ -109,17 +137,27 @@ def _demo(settings: Settings, port: int) -> None:
         owner = admin.add_member(uow, created["id"], "owner@demo.example", "owner")
         token = admin.create_token(uow, owner["id"])["token"]
         if not admin.list_catalog(uow):
-            admin.import_catalog(uow, json.loads(EXAMPLE_CATALOG.read_text()))
-        print(
+            admin.import_catalog(uow, example_catalog())
+        say(
             f"demo: organization {created['id']}, owner token {token} "
-            f"(sign in at http://127.0.0.1:{port + 1}/signin)",
-            flush=True,
+            f"(sign in at http://127.0.0.1:{api_port}/signin)"
         )
-    if not _wait_for(f"http://127.0.0.1:{port}/healthz", 30):
-        print("demo: the web process did not come up", file=sys.stderr)
         return
+    members = directory.list_members(uow, org.id)
+    owner_id = next((m["id"] for m in members if m["role"] == "owner"), "MEMBER_ID")
+    say(
+        f"demo: organization {org.id} (from an earlier run); to sign in at "
+        f"http://127.0.0.1:{api_port}/signin make a token: "
+        f"seatflow token create --member {owner_id}\n"
+        f"demo: see what is there: seatflow org list; seatflow member list --org {org.id}; "
+        f"seatflow token list --org {org.id}"
+    )
+
+
+def _demo(settings: Settings, port: int, api_port: int) -> None:
+    _demo_org(api_port)
     status, body = send_sample(settings, f"http://127.0.0.1:{port}/webhooks/stripe", DEMO_CUSTOMER)
-    print(f"demo: POST /webhooks/stripe -> HTTP {status} {body.strip()}", flush=True)
+    say(f"demo: POST /webhooks/stripe -> HTTP {status} {body.strip()}")
     event_id = _newest_event_id()
     deadline = time.monotonic() + 60
     state = "unknown"
@@ -128,7 +166,7 @@ def _demo(settings: Settings, port: int) -> None:
         if state not in PENDING_STATES:
             break
         time.sleep(0.3)
-    print(f"demo: event {event_id} is {state}", flush=True)
+    say(f"demo: event {event_id} is {state}")
 
 
 def _newest_event_id() -> str:
@@ -151,51 +189,53 @@ def _env_for(name: str, settings: Settings) -> dict[str, Any]:
     return env
 
 
-def _die_with_parent() -> None:
-    """Linux: a child gets SIGTERM when `seatflow dev` goes away, however it goes."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
+def _running(child: subprocess.Popen[bytes]) -> bool:
+    return child.poll() is None
 
 
-def run(settings: Settings, port: int = 8000, demo: bool = False) -> int:
-    settings.ensure_data_dir()
-    migrations.upgrade()
-    prepare_broker(bootstrap.celery())
-    children = {
-        name: subprocess.Popen(cmd, env=_env_for(name, settings), preexec_fn=_die_with_parent)
-        for name, cmd in process_commands(settings, port).items()
-    }
-    print(
+def _announce(
+    port: int, api_port: int, settings: Settings, children: dict[str, subprocess.Popen[bytes]]
+) -> bool:
+    """Print the URLs once both web processes answer; if one exits first, say which port."""
+    for name, at, option in (("web", port, "--port"), ("api", api_port, "--api-port")):
+        child = children[name]
+        running = functools.partial(_running, child)
+        if not _wait_for(f"http://127.0.0.1:{at}/healthz", 60, running):
+            why = "exited before it answered" if child.poll() is not None else "did not answer"
+            say(
+                f"seatflow dev: {name} {why} (is port {at} in use? stop what holds it, or "
+                f"choose another with {option})"
+            )
+            return False
+    say(
         f"seatflow dev: webhooks on http://127.0.0.1:{port}/webhooks/stripe, pages and org API "
-        f"on http://127.0.0.1:{port + 1}/, worker and beat started "
-        f"(database {settings.database_url.split('@')[-1]})",
-        flush=True,
+        f"on http://127.0.0.1:{api_port}/ (sign in at http://127.0.0.1:{api_port}/signin), "
+        f"worker and beat started (database {settings.database_url.split('@')[-1]})"
     )
-    stopping = False
+    warn_at_start(settings)
+    return True
 
-    def stop(*_: Any) -> None:
-        nonlocal stopping
-        stopping = True
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+def run(settings: Settings, port: int = 8000, demo: bool = False, api_port: int = 0) -> int:
+    api_port = api_port or port + 1
+    processes.raise_on_stop_signals()
+    children: dict[str, subprocess.Popen[bytes]] = {}
     try:
+        settings.ensure_data_dir()
+        migrations.upgrade()
+        prepare_broker(bootstrap.celery())
+        commands = process_commands(settings, port, api_port)
+        children = processes.start(commands, {n: _env_for(n, settings) for n in commands})
+        if not _announce(port, api_port, settings, children):
+            return 1
         if demo:
-            _demo(settings, port)
-        while not stopping and all(child.poll() is None for child in children.values()):
-            time.sleep(0.5)
+            _demo(settings, port, api_port)
+        while all(child.poll() is None for child in children.values()):
+            time.sleep(0.2)
+        failed = [name for name, child in children.items() if child.returncode is not None]
+        print(f"seatflow dev: {', '.join(failed)} exited; stopping", file=sys.stderr)
+        return 1
+    except processes.Stopped:
+        return 0
     finally:
-        for child in children.values():
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-        for child in children.values():
-            try:
-                child.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                child.kill()
-    failed = [name for name, child in children.items() if child.returncode not in (0, -15, None)]
-    return 1 if failed and not stopping else 0
+        processes.stop(children, QUICK_STOP)

@@ -66,3 +66,27 @@ def register(sub: Subparsers) -> None:
         "seatflow license public-key > seatflow.pub",
         public_key,
     )
+    register_keygen(lic)
+
+
+# -- keygen --------------------------------------------------------------------------------
+
+
+def keygen(args: argparse.Namespace) -> int:
+    from adapters.license_signer import LicenseSigner, new_private_key_b64
+
+    key = new_private_key_b64()
+    print(key)
+    print(f"public key: {LicenseSigner.from_base64(key).public_key}", file=sys.stderr)
+    print("set LICENSE_SIGNING_KEY to the line above; keep it secret", file=sys.stderr)
+    return 0
+
+
+def register_keygen(lic: Subparsers) -> None:
+    command(
+        lic,
+        "keygen",
+        "print a new license signing key (base64 Ed25519) for LICENSE_SIGNING_KEY",
+        "seatflow license keygen > signing.key",
+        keygen,
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from importlib import metadata
 
 from cli import (
     catalog,
@@ -17,33 +18,60 @@ from cli import (
     member,
     org,
     reconcile,
+    stripe,
     surcharge,
     token,
 )
 
-GROUPS = (dev, db, org, member, token, catalog, discount, events, reconcile, drift, license)
+GROUPS = (dev, db, org, member, token, catalog, discount, events, reconcile, drift, license, stripe)
+
+
+def _version() -> str:
+    try:
+        return metadata.version("seatflow")
+    except metadata.PackageNotFoundError:  # run from a checkout that is not installed
+        return "unknown"
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="seatflow", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"seatflow {_version()}")
+    parser.add_argument(
+        "--debug", action="store_true", help="on an error, show the traceback, not one line"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in (*GROUPS, surcharge):
         module.register(sub)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _one_line(error: Exception) -> tuple[str, int]:
+    """The message and exit status for an error, on one line with a hint where one helps."""
+    from adapters.errors import explain
     from config.settings import ConfigError
+    from domain.errors import DomainError
 
+    if isinstance(error, ConfigError):
+        return f"configuration error: {error}", 2
+    explained = explain(error)
+    if explained is not None:
+        return f"error: {explained}", 1
+    if isinstance(error, DomainError | ValueError | OSError):
+        return f"error: {error}", 1
+    name = type(error).__name__
+    return f"error: {name}: {error}; hint: `seatflow --debug …` shows the traceback", 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except ConfigError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)
-        return 2
-    except (ValueError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    except Exception as error:
+        if args.debug:
+            raise
+        message, status = _one_line(error)
+        print(" ".join(message.split()), file=sys.stderr)
+        return status
 
 
 if __name__ == "__main__":

@@ -6,7 +6,9 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 
-from config.settings import Settings
+from config.settings import ConfigError, Settings
+
+SCHEMES = ("sqlite", "postgresql")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -21,6 +23,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def make_engine(settings: Settings, **overrides: Any) -> Engine:
     url = settings.database_url
+    scheme = url.partition(":")[0]
+    if scheme.partition("+")[0] not in SCHEMES:
+        raise ConfigError(
+            f"DATABASE_URL: seatflow stores its data in PostgreSQL or SQLite, not {scheme!r}; "
+            "hint: use postgresql://user@host/db or sqlite:///path"
+        )
     if url.startswith("sqlite"):
         settings.ensure_data_dir()
         engine = create_engine(url, connect_args={"timeout": 10}, **overrides)

@@ -34,3 +34,8 @@ def snapshot_type(event_type: str) -> str:
 
 def is_handled(event_type: str) -> bool:
     return snapshot_type(event_type) in HANDLED_EVENT_TYPES
+
+
+# The Stripe API version whose event shapes seatflow parses: its webhook endpoint is created
+# with it (`seatflow stripe setup-webhook`), so Stripe renders every event in this version.
+STRIPE_API_VERSION = "2026-07-29.dahlia"

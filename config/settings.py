@@ -199,6 +199,9 @@ class Settings:
     license_grace_days: int = 7
     stripe_verify_by_fetch: bool = False
     stripe_read_rate: float = 20.0
+    # Where the Stripe read budget shared by all processes lives (a Redis URL); empty: the
+    # broker's Redis if the broker is Redis, else each process keeps its own.
+    stripe_read_budget_url: str = ""
     visibility_timeout_seconds: int = 0  # 0: three times the task time limit
     inbox_retention_days: int = 30
     reconcile_interval_seconds: int = 900
@@ -225,6 +228,12 @@ class Settings:
     def livemode(self) -> bool:
         """Stripe's mode, from the API key: sk_live_/rk_live_ live, anything else test."""
         return self.stripe_api_key.startswith(("sk_live_", "rk_live_"))
+
+    @property
+    def read_budget_url(self) -> str | None:
+        """The Redis holding the Stripe read budget of every process, if there is one."""
+        url = self.stripe_read_budget_url or self.broker_url
+        return url if url.startswith(("redis://", "rediss://")) else None
 
     @property
     def origin(self) -> Origin:
@@ -296,6 +305,7 @@ class Settings:
             license_grace_days=r.integer("LICENSE_GRACE_DAYS", 7),
             stripe_verify_by_fetch=r.flag("STRIPE_VERIFY_BY_FETCH"),
             stripe_read_rate=float(r.integer("STRIPE_READ_RATE", 20, minimum=1)),
+            stripe_read_budget_url=r.raw("STRIPE_READ_BUDGET_URL"),
             visibility_timeout_seconds=r.integer("BROKER_VISIBILITY_TIMEOUT", 0),
             inbox_retention_days=r.integer("INBOX_RETENTION_DAYS", 30, minimum=1),
             reconcile_interval_seconds=r.integer("RECONCILE_INTERVAL_SECONDS", 900, minimum=10),

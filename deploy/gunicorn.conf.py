@@ -38,3 +38,18 @@ def when_ready(server: Any) -> None:
         raise SystemExit(2) from None
     if settings.web_metrics_port:
         serve(settings.web_metrics_port, True, settings.web_metrics_host)
+
+
+def _log_config() -> dict[str, Any]:
+    """In production, gunicorn's own lines are JSON like seatflow's (config/logging.py)."""
+    from config.logging import gunicorn_log_config
+    from config.settings import ConfigError, Settings
+
+    try:
+        production = Settings.from_env().production
+    except ConfigError:  # when_ready reports it
+        return {}
+    return gunicorn_log_config() if production else {}
+
+
+logconfig_dict = _log_config()

@@ -1,6 +1,6 @@
 """Catalog entries as an operator writes them (JSON objects), checked field by field.
 
-Each broken rule is a `CatalogEntryInvalid` naming the entry (its position, from 1, and its
+Each broken rule is a `BadCatalogEntry` naming the entry (its position, from 1, and its
 license type / tier / interval) and the field, so that a file can be fixed without guessing.
 """
 
@@ -10,15 +10,15 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from domain.catalog import DEFAULT_RANK, DEFAULT_TIER, CatalogPrice
-from domain.errors import CatalogEntryInvalid
+from domain.errors import BadCatalogEntry
 from domain.model import Interval
 
 REQUIRED = ("license_type", "interval", "unit_amount", "currency", "stripe_price_id")
 KNOWN = frozenset(REQUIRED) | {"tier", "rank", "features"}
 
 
-def _fail(where: str, field: str, problem: str) -> CatalogEntryInvalid:
-    return CatalogEntryInvalid(f"{where}: field {field!r} {problem}")
+def _fail(where: str, field: str, problem: str) -> BadCatalogEntry:
+    return BadCatalogEntry(f"{where}: field {field!r} {problem}")
 
 
 def _text(entry: Mapping[str, Any], field: str, where: str, default: str | None = None) -> str:
@@ -43,16 +43,14 @@ def _features(entry: Mapping[str, Any], where: str) -> tuple[str, ...]:
 
 
 def _where(index: int, entry: Mapping[str, Any]) -> str:
-    parts = [str(entry.get(k, "?")) for k in ("license_type", "tier", "interval")]
-    if "tier" not in entry:
-        parts[1] = DEFAULT_TIER
-    return f"entry {index} ({'/'.join(parts)})"
+    keys = ("license_type", "tier", "interval") if "tier" in entry else ("license_type", "interval")
+    return f"catalog entry {index} ({'/'.join(str(entry.get(k, '?')) for k in keys)})"
 
 
 def parse_entry(index: int, entry: object) -> CatalogPrice:
     """One entry (position `index`, from 1) as a price; a missing tier is `standard`, rank 1."""
     if not isinstance(entry, dict):
-        raise CatalogEntryInvalid(f"entry {index}: must be an object")
+        raise BadCatalogEntry(f"catalog entry {index}: expected an object, got {entry!r}")
     where = _where(index, entry)
     unknown = sorted(set(entry) - KNOWN)
     if unknown:
@@ -62,7 +60,7 @@ def parse_entry(index: int, entry: object) -> CatalogPrice:
             raise _fail(where, field, "is missing")
     interval = _text(entry, "interval", where)
     if interval not in {i.value for i in Interval}:
-        raise _fail(where, "interval", f"must be one of {', '.join(i.value for i in Interval)}")
+        raise _fail(where, "interval", f"must be {' or '.join(repr(i.value) for i in Interval)}")
     currency = _text(entry, "currency", where).lower()
     if len(currency) != 3 or not currency.isalpha():
         raise _fail(where, "currency", "must be a three-letter ISO code")
@@ -81,7 +79,7 @@ def parse_entry(index: int, entry: object) -> CatalogPrice:
 def parse_catalog(entries: object) -> list[CatalogPrice]:
     """A whole file: every entry valid, and together they describe one catalog."""
     if not isinstance(entries, list):
-        raise CatalogEntryInvalid("a catalog is a list of entries")
+        raise BadCatalogEntry("a catalog is a list of entries")
     prices = [parse_entry(i, e) for i, e in enumerate(entries, start=1)]
     check_consistent(prices)
     return prices
@@ -94,7 +92,7 @@ def check_consistent(prices: Iterable[CatalogPrice]) -> None:
     tiers: dict[tuple[str, str], tuple[int, tuple[str, ...], int]] = {}
     ranks: dict[tuple[str, int], str] = {}
     for i, p in enumerate(prices, start=1):
-        where = f"entry {i} ({p.license_type}/{p.tier}/{p.interval})"
+        where = f"catalog entry {i} ({p.license_type}/{p.tier}/{p.interval})"
         key = (p.license_type, p.tier, p.interval)
         if key in seen:
             raise _fail(where, "interval", f"repeats the price of entry {seen[key]}")

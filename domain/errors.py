@@ -172,7 +172,7 @@ class EstimateAlreadyUsed(DomainError):
     code = "estimate_already_used"
 
 
-class CatalogEntryInvalid(DomainError):
-    """A catalog entry is missing a field, has a malformed one, or contradicts another."""
+class BadCatalogEntry(DomainError):
+    """A catalog entry lacks a field or holds a value the catalog cannot take."""
 
-    code = "catalog_entry_invalid"
+    code = "bad_catalog_entry"

@@ -61,6 +61,8 @@ class Role(StrEnum):
     OWNER = "owner"
     ADMIN = "admin"
     MEMBER = "member"
+    # Runs seatflow (the inbox, redrive, reconciliation); never upgrades.
+    OPERATOR = "operator"
 
 
 @dataclass(eq=False)
@@ -84,6 +86,11 @@ class Member:
     @property
     def can_upgrade(self) -> bool:
         return self.removed_at is None and self.role in (Role.OWNER, Role.ADMIN)
+
+    @property
+    def can_operate(self) -> bool:
+        """The operator pages: the whole inbox and reconciliation, across organizations."""
+        return self.removed_at is None and self.role == Role.OPERATOR
 
     def require_upgrader(self) -> None:
         if not self.can_upgrade:

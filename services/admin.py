@@ -20,7 +20,7 @@ from config.tasks import PROCESS_STRIPE_EVENT
 from domain.catalog import CatalogPrice
 from domain.catalog_entries import parse_catalog
 from domain.discounts import Discount
-from domain.errors import CatalogEntryInvalid
+from domain.errors import BadCatalogEntry
 from domain.model import Member, Organization, Role
 from domain.ports import BillingGateway
 from services import stripe_events
@@ -171,7 +171,7 @@ def create_token(uow: SqlUnitOfWork, member_id: str) -> dict[str, Any]:
 
 
 def import_catalog(uow: SqlUnitOfWork, entries: object) -> int:
-    """Check every entry (CatalogEntryInvalid names the first bad one), then store them all."""
+    """Check every entry (BadCatalogEntry names the first bad one), then store them all."""
     prices = parse_catalog(entries)
     with uow:
         for price in prices:
@@ -184,7 +184,7 @@ def import_catalog_from_stripe(uow: SqlUnitOfWork, gateway: BillingGateway) -> i
     """The catalog from Stripe's prices and their metadata, so that the two cannot disagree."""
     entries = catalog_entries(gateway.list_prices())
     if not entries:
-        raise CatalogEntryInvalid("no active recurring Stripe price has metadata.license_type")
+        raise BadCatalogEntry("no active recurring Stripe price has metadata.license_type")
     return import_catalog(uow, entries)
 
 

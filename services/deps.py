@@ -34,11 +34,16 @@ class Deps:
 
 def build_deps(settings: Settings) -> Deps:
     from adapters.license_signer import load_signer
+    from adapters.read_budget import SharedRateLimiter
     from adapters.stripe_gateway import StripeGateway
 
+    shared = settings.read_budget_url
     return Deps(
         gateway=StripeGateway(
-            settings.stripe_api_key, settings.stripe_api_base, read_rate=settings.stripe_read_rate
+            settings.stripe_api_key,
+            settings.stripe_api_base,
+            read_rate=settings.stripe_read_rate,
+            reads=SharedRateLimiter(shared, settings.stripe_read_rate) if shared else None,
         ),
         clock=SystemClock(),
         estimate_ttl=timedelta(seconds=settings.estimate_ttl_seconds),

@@ -12,18 +12,22 @@ Every job takes `dry_run`: it then reports what it would change and changes noth
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
 from adapters.drift import Summary
+from adapters.errors import explain
 from adapters.stripe_parsing import subscription_snapshot
 from adapters.unit_of_work import SqlUnitOfWork
 from config.tasks import PUSH_UPGRADE
 from services import messagebus, recovery, stripe_events
 from services.deps import Deps
 
-Progress = Callable[[str, int], None]
+Progress = Callable[[str, int, "int | None"], None]  # (kind, checked so far, total if known)
+PageProgress = Callable[[str, int], None]
+log = logging.getLogger(__name__)
 
 
 # -- estimate drift ------------------------------------------------------------------------
@@ -75,7 +79,7 @@ def stripe_drift(
     summary: Summary,
     dry_run: bool,
     org_id: str | None = None,
-    progress: Progress | None = None,
+    progress: PageProgress | None = None,
 ) -> None:
     """Compare every Stripe subscription of a known customer with local state, a page at a
     time; each page is one read of local rows and one commit."""
@@ -86,10 +90,10 @@ def stripe_drift(
             customer = org.stripe_customer_id if org else None
             if customer is None:
                 return
-    for pages, page in enumerate(deps.gateway.list_subscriptions(customer=customer), 1):
+    for page in deps.gateway.list_subscriptions(customer=customer):
         _compare_page(uow, deps, summary, dry_run, page)
         if progress:
-            progress("stripe subscriptions", pages * 100)
+            progress("stripe_state", summary.checked.get("stripe_state", 0))
 
 
 def _stripe_view(item: dict[str, Any]) -> dict[str, Any]:
@@ -186,6 +190,31 @@ def _with_catalog_type(uow: SqlUnitOfWork, snapshot: Any, fallback: str) -> Any:
 JOBS = ("estimate", "stripe_state", "missed_events", "sagas")
 
 
+def _count_local(uow: SqlUnitOfWork, org_id: str | None) -> int:
+    """What the Stripe-state job can check at most: local subscriptions known to Stripe."""
+    with uow:
+        return uow.subscriptions.count_known_to_stripe(org_id)
+
+
+def _job(
+    name: str,
+    summary: Summary,
+    work: Callable[[], Any],
+    progress: Progress | None,
+    kind: str,
+    total: int | None = None,
+) -> None:
+    """One job; its failure is recorded in the summary and the next job still runs."""
+    try:
+        work()
+    except Exception as error:
+        reason = explain(error) or f"{type(error).__name__}: {error}"
+        log.warning("reconciliation job %s failed: %s", name, reason)
+        summary.failed[name] = reason
+    if progress:
+        progress(kind, summary.checked.get(kind, 0), total)
+
+
 def run_all(
     uow: SqlUnitOfWork,
     deps: Deps,
@@ -196,14 +225,31 @@ def run_all(
     progress: Progress | None = None,
     jobs: Iterable[str] = JOBS,
 ) -> Summary:
+    """Every chosen job, each even when an earlier one failed (`summary.failed` says which).
+    `progress(kind, checked, total)` counts what the summary counts as checked."""
     summary = Summary()
-    chosen = set(jobs)
-    if "estimate" in chosen:
-        estimate_drift(uow, deps, summary, dry_run)
-    if "stripe_state" in chosen:
-        stripe_drift(uow, deps, summary, dry_run, org_id, progress)
-    if "missed_events" in chosen and org_id is None:
-        recovery.missed_events(uow, deps, summary, dry_run, since)
-    if "sagas" in chosen:
-        recovery.stuck_sagas(uow, deps, summary, dry_run)
+    chosen = set(jobs) - ({"missed_events"} if org_id else set())
+    total = _count_local(uow, org_id) if "stripe_state" in chosen else None
+
+    def page_done(kind: str, checked: int) -> None:
+        if progress:
+            progress(kind, checked, total)
+
+    work: dict[str, tuple[str, int | None, Callable[[], Any]]] = {
+        "estimate": ("estimate", None, lambda: estimate_drift(uow, deps, summary, dry_run)),
+        "stripe_state": (
+            "stripe_state",
+            total,
+            lambda: stripe_drift(uow, deps, summary, dry_run, org_id, page_done),
+        ),
+        "missed_events": (
+            "events",
+            None,
+            lambda: recovery.missed_events(uow, deps, summary, dry_run, since),
+        ),
+        "sagas": ("saga", None, lambda: recovery.stuck_sagas(uow, deps, summary, dry_run)),
+    }
+    for name in (job for job in JOBS if job in chosen):
+        kind, job_total, job = work[name]
+        _job(name, summary, job, progress, kind, job_total)
     return summary

@@ -19,7 +19,14 @@ from adapters.unit_of_work import SqlUnitOfWork
 from config.metrics import observe_estimate_drift
 from config.tasks import CHARGE_UPGRADE, PUSH_UPGRADE
 from domain.commands import RetryPayment
-from domain.errors import InvalidTransition, OrganizationNotFound, UpgradeNotFound
+from domain.errors import (
+    DomainError,
+    EstimateStale,
+    InvalidTransition,
+    OrganizationNotFound,
+    UpgradeAlreadyOpen,
+    UpgradeNotFound,
+)
 from domain.model import Organization
 from domain.ports import ChargeRejected, ChargeResult, ChargeUnavailable
 from domain.upgrades import MAX_CHARGE_ATTEMPTS, Upgrade, UpgradeState
@@ -72,7 +79,11 @@ def charge_upgrade(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
             return "missing"
         org, upgrade = found
         if upgrade.state == S.REQUESTED:
-            _price(uow, org, upgrade, now)
+            try:
+                _price(uow, org, upgrade, now)
+            except DomainError as exc:  # a broken rule does not heal by retrying
+                uow.rollback()
+                return _refuse(upgrade_id, uow, deps, f"{exc.code}: {exc}")
         if upgrade.state != S.CHARGING:
             messagebus.commit(uow, deps)
             return upgrade.state
@@ -106,6 +117,20 @@ def charge_upgrade(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
     except ChargeRejected as exc:
         return _fail(upgrade_id, uow, deps, f"{exc.kind}: {exc.message}", exc.invoice_id)
     return _record(upgrade_id, result, uow, deps)
+
+
+def _refuse(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps, reason: str) -> str:
+    """The upgrade cannot be charged as submitted: it fails with the reason (inside `uow`,
+    whose failed work was rolled back)."""
+    found = locked_upgrade(uow, upgrade_id)
+    assert found is not None
+    upgrade = found[1]
+    if upgrade.state == S.REQUESTED:
+        upgrade.move(S.CHARGING, deps.clock.now(), "charging")
+        upgrade.failure_reason = reason
+        upgrade.move(S.PAYMENT_FAILED, deps.clock.now(), reason)
+        uow.commit()
+    return upgrade.state
 
 
 def _supersede(
@@ -206,6 +231,7 @@ def retry_payment(cmd: RetryPayment, uow: SqlUnitOfWork, deps: Deps) -> Upgrade:
             raise UpgradeNotFound(f"no upgrade {cmd.upgrade_id!r}")
         if upgrade.state != S.PAYMENT_FAILED:
             raise InvalidTransition(f"an upgrade that is {upgrade.state} cannot be paid again")
+        _check_still_current(uow, org, upgrade)
         if upgrade.discount_code:  # a failed upgrade released its redemption: take it again
             discount = uow.catalog.discount(upgrade.discount_code, lock=True)
             if discount is not None:
@@ -215,6 +241,15 @@ def retry_payment(cmd: RetryPayment, uow: SqlUnitOfWork, deps: Deps) -> Upgrade:
         uow.enqueue_after_commit(CHARGE_UPGRADE, [upgrade.id])
         uow.commit()
     return upgrade
+
+
+def _check_still_current(uow: SqlUnitOfWork, org: Organization, upgrade: Upgrade) -> None:
+    """Its invoice still prices the subscription as it is, and nothing else is open for it."""
+    if uow.upgrades.open_for(org.id, upgrade.license_type) is not None:
+        raise UpgradeAlreadyOpen(f"the {upgrade.license_type} subscription has an open upgrade")
+    sub = org.subscription_for(upgrade.license_type)
+    if sub is None or (sub.seats, sub.interval) != (upgrade.from_seats, upgrade.from_interval):
+        raise EstimateStale("the subscription changed since; request a fresh estimate")
 
 
 def resume_stuck(uow: SqlUnitOfWork, deps: Deps, older_than_seconds: int = 120) -> int:

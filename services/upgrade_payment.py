@@ -15,7 +15,7 @@ from adapters.unit_of_work import SqlUnitOfWork
 from config.metrics import PAYMENT_DRIFT
 from domain.commands import ConfirmInvoicePaid, RecordPaymentActionRequired, RecordPaymentFailed
 from domain.model import Organization
-from domain.ports import SubscriptionChange
+from domain.ports import ChargeUnavailable, SubscriptionChange
 from domain.upgrades import Upgrade, UpgradeState
 from services import messagebus
 from services.deps import Deps
@@ -184,10 +184,14 @@ def expire_unpaid(uow: SqlUnitOfWork, deps: Deps) -> list[str]:
                 continue
             upgrade = found[1]
             invoice_id = upgrade.stripe_invoice_id
-        if invoice_id and (
-            deps.gateway.void_invoice(upgrade_id=upgrade_id, invoice_id=invoice_id) == "paid"
-        ):
-            continue  # paid meanwhile: invoice.paid will apply it
+        try:
+            if invoice_id and (
+                deps.gateway.void_invoice(upgrade_id=upgrade_id, invoice_id=invoice_id) == "paid"
+            ):
+                continue  # paid meanwhile: invoice.paid will apply it
+        except ChargeUnavailable:
+            log.warning("void failed; tried again next run", extra={"upgrade_id": upgrade_id})
+            continue
         with uow:
             found = locked_upgrade(uow, upgrade_id)
             if found and found[1].state in UNPAID:
@@ -217,7 +221,7 @@ def _renewal_paid(cmd: ConfirmInvoicePaid, uow: SqlUnitOfWork, deps: Deps) -> st
 def close_unpaid(uow: SqlUnitOfWork, upgrade_id: str, cause: str, deps: Deps) -> None:
     """Stripe says the invoice will never be paid: the upgrade expires (inside `uow`)."""
     found = locked_upgrade(uow, upgrade_id)
-    if found and found[1].state in (S.CHARGING, S.AWAITING_PAYMENT, S.PAYMENT_FAILED):
+    if found and found[1].state in (S.CHARGING, *UNPAID):
         upgrade = found[1]
         if upgrade.state == S.CHARGING:
             upgrade.move(S.AWAITING_PAYMENT, deps.clock.now(), "invoice found at Stripe")

@@ -141,13 +141,7 @@ def submit_upgrade(cmd: SubmitUpgrade, uow: SqlUnitOfWork, deps: Deps) -> tuple[
                 if earlier.estimate_id != cmd.estimate_id:
                     raise IdempotencyKeyReused("this Idempotency-Key was used for another estimate")
                 return earlier, False
-        estimate = uow.upgrades.estimate(org.id, cmd.estimate_id)
-        if estimate is None:
-            raise EstimateNotFound(f"no estimate {cmd.estimate_id!r}")
-        if estimate.status == "used":
-            raise EstimateAlreadyUsed(f"estimate {estimate.id} was submitted already")
-        if estimate.is_stale(now):
-            raise EstimateStale("the estimate expired; request a fresh one")
+        estimate = _submittable(uow, org.id, cmd.estimate_id, now)
         org.check_upgrade(
             member,
             estimate.license_type,
@@ -162,28 +156,7 @@ def submit_upgrade(cmd: SubmitUpgrade, uow: SqlUnitOfWork, deps: Deps) -> tuple[
             raise UpgradeAlreadyOpen(
                 f"the {estimate.license_type} subscription has an open upgrade"
             )
-        upgrade = Upgrade(
-            id=_new_id("upg"),
-            organization_id=org.id,
-            license_type=estimate.license_type,
-            estimate_id=estimate.id,
-            from_seats=estimate.from_seats,
-            from_interval=estimate.from_interval,
-            seats=estimate.seats,
-            interval=estimate.interval,
-            currency=estimate.currency,
-            estimate_amount=estimate.amount,
-            state=S.REQUESTED.value,
-            created_at=now,
-            updated_at=now,
-            discount_code=estimate.discount_code,
-            idempotency_key=cmd.idempotency_key,
-            from_tier=estimate.from_tier,
-            tier=estimate.tier,
-        )
-        upgrade.history.append(
-            UpgradeTransition(None, S.REQUESTED.value, now, f"submitted by {member.email}")
-        )
+        upgrade = _new_upgrade(estimate, cmd.idempotency_key, now, f"submitted by {member.email}")
         estimate.status = "used"
         uow.upgrades.add(upgrade)
         uow.enqueue_after_commit(CHARGE_UPGRADE, [upgrade.id])
@@ -203,6 +176,44 @@ def submit_upgrade(cmd: SubmitUpgrade, uow: SqlUnitOfWork, deps: Deps) -> tuple[
                 f"the {estimate.license_type} subscription has an open upgrade"
             ) from None
     return upgrade, True
+
+
+def _submittable(
+    uow: SqlUnitOfWork, organization_id: str, estimate_id: str, now: datetime
+) -> Estimate:
+    """The estimate, if it exists, was never submitted and has not expired."""
+    estimate = uow.upgrades.estimate(organization_id, estimate_id)
+    if estimate is None:
+        raise EstimateNotFound(f"no estimate {estimate_id!r}")
+    if estimate.status == "used":
+        raise EstimateAlreadyUsed(f"estimate {estimate.id} was submitted already")
+    if estimate.is_stale(now):
+        raise EstimateStale("the estimate expired; request a fresh one")
+    return estimate
+
+
+def _new_upgrade(estimate: Estimate, key: str | None, now: datetime, cause: str) -> Upgrade:
+    upgrade = Upgrade(
+        id=_new_id("upg"),
+        organization_id=estimate.organization_id,
+        license_type=estimate.license_type,
+        estimate_id=estimate.id,
+        from_seats=estimate.from_seats,
+        from_interval=estimate.from_interval,
+        seats=estimate.seats,
+        interval=estimate.interval,
+        currency=estimate.currency,
+        estimate_amount=estimate.amount,
+        state=S.REQUESTED.value,
+        created_at=now,
+        updated_at=now,
+        discount_code=estimate.discount_code,
+        idempotency_key=key,
+        from_tier=estimate.from_tier,
+        tier=estimate.tier,
+    )
+    upgrade.history.append(UpgradeTransition(None, S.REQUESTED.value, now, cause))
+    return upgrade
 
 
 def cancel_upgrade(cmd: CancelUpgrade, uow: SqlUnitOfWork, deps: Deps) -> Upgrade:

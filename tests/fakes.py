@@ -40,6 +40,7 @@ class FakeGateway:
     changes: list[SubscriptionChange] = field(default_factory=list)
     voided: list[str] = field(default_factory=list)
     refunds: list[tuple[str, int]] = field(default_factory=list)
+    void_error: Exception | None = None  # raised by void_invoice when set
     objects: dict[str, dict[str, Any]] = field(default_factory=dict)  # what Stripe has now
     fetched: list[tuple[str, str]] = field(default_factory=list)
     setups: list[dict[str, Any]] = field(default_factory=list)
@@ -56,6 +57,8 @@ class FakeGateway:
         self.changes.append(change)
 
     def void_invoice(self, *, upgrade_id: str, invoice_id: str) -> str:
+        if self.void_error is not None:
+            raise self.void_error
         self.voided.append(invoice_id)
         return "void"
 

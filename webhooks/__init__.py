@@ -11,13 +11,14 @@ def create_app(settings: Settings | None = None) -> Flask:
     """Application factory used by gunicorn (`webhooks:create_app()`) and by tests."""
     from config.celery import make_celery
     from config.database import make_engine
-    from config.logging import configure_logging
+    from config.logging import configure_logging, warn_at_start
     from config.web import install_common
     from webhooks.receiver import bp, enqueuer
     from webhooks.writer import InboxWriter
 
     settings = settings or Settings.from_env()
     configure_logging(settings)
+    warn_at_start(settings)
     app = Flask(__name__)
     # One autocommit INSERT per delivery; no ping per checkout (a dropped connection is
     # retried once in inbox.store).

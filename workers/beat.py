@@ -77,6 +77,9 @@ class BeatLock:
 
 class SingletonScheduler(PersistentScheduler):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from config.logging import warn_at_start
+
+        warn_at_start(bootstrap.settings())
         self._lock = BeatLock()
         self._announced = False
         super().__init__(*args, **kwargs)

@@ -43,8 +43,10 @@ RETRY = {
 @worker_init.connect  # type: ignore[untyped-decorator]
 def _serve_metrics(**_: Any) -> None:
     """The worker's metrics on their own port (WORKER_METRICS_PORT; 0 turns it off)."""
+    from config.logging import warn_at_start
     from config.metrics import serve
 
+    warn_at_start(_settings)
     port = _settings.worker_metrics_port
     multiprocess = bool(_settings.metrics_multiproc_dir)
     if port and not serve(port, multiprocess, _settings.worker_metrics_host):
@@ -138,4 +140,5 @@ def reconcile_all() -> dict[str, int]:
     from services import reconciliation
 
     summary = reconciliation.run_all(bootstrap.unit_of_work(), bootstrap.deps())
-    return {"drift": sum(summary.drift.values()), "flagged": summary.flagged}
+    failed = len(summary.failed)
+    return {"drift": sum(summary.drift.values()), "flagged": summary.flagged, "failed": failed}

@@ -1,7 +1,7 @@
 """The card on file per organization and the receipt of each paid upgrade.
 
 Revision ID: 0006
-Revises: 0005b
+Revises: 0005
 """
 
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ TS = sa.DateTime(timezone=True)
 
 
 revision = "0006"
-down_revision = "0005b"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

@@ -26,7 +26,6 @@ __all__ = ["browser"]  # the module-scoped Chromium fixture
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = Path(os.environ.get("SEATFLOW_SCREENSHOTS", ROOT / "var" / "screenshots")) / "billing"
-START = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=10)
 EVENTS = (
     "payment_method.attached",
     "setup_intent.succeeded",
@@ -44,6 +43,8 @@ def shoot(page, name: str) -> None:
 
 @pytest.fixture
 def site(pg_settings, tmp_path):
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    start = today - timedelta(days=10)
     with StripeServer(StripeState()) as stripe:
         state = stripe.state
         customer = state.create_customer("declines")["id"]
@@ -51,10 +52,10 @@ def site(pg_settings, tmp_path):
             customer,
             "price_node_locked_month",
             unit_amount=10000,
-            period_start=int(START.timestamp()),
+            period_start=int(start.timestamp()),
         )
         engine = make_engine(pg_settings)
-        world = build_world(engine, customer=customer, sub_id=sub["id"], start=START)
+        world = build_world(engine, customer=customer, sub_id=sub["id"], start=start)
         env = env_for(
             pg_settings.with_overrides(data_dir=tmp_path),
             STRIPE_API_BASE=stripe.url,

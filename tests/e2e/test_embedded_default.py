@@ -64,9 +64,9 @@ def test_seatflow_dev_demo_shows_a_sample_event_applied(tmp_path: Path) -> None:
     """What the README's first command does for a new user."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "CELERY_"))}
     env.update(SEATFLOW_DATA_DIR=str(tmp_path), PYTHONUNBUFFERED="1")
-    port = free_port()
+    ports = ["--port", str(free_port()), "--api-port", str(free_port())]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "dev", "--demo", "--port", str(port)],
+        [sys.executable, "-m", "cli.main", "dev", "--demo", *ports],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -84,6 +84,7 @@ def test_seatflow_dev_demo_shows_a_sample_event_applied(tmp_path: Path) -> None:
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(30)
+        proc.stdout.close()
     output = "".join(lines)
     assert "demo: POST /webhooks/stripe -> HTTP 200" in output, output[-3000:]
     assert lines[-1].rstrip().endswith("is applied"), output[-3000:]

@@ -20,7 +20,6 @@ from tests.support import free_port, start_gunicorn, start_worker
 
 pytestmark = pytest.mark.slow
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-START = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=10)
 SHOTS = Path(os.environ.get("SEATFLOW_SCREENSHOTS", "/tmp/seatflow-screenshots"))
 
 
@@ -51,7 +50,8 @@ def browser():
 def site(pg_settings, tmp_path, httpserver: HTTPServer):
     stripe = FakeStripe(httpserver).install()
     engine = make_engine(pg_settings)
-    world = build_world(engine, start=START)
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    world = build_world(engine, start=today - timedelta(days=10))
     procs = []
 
     def start(**extra: str) -> str:

@@ -18,7 +18,10 @@ from tests.builders import build_world
 from tests.support import free_port, start_gunicorn, wait_until
 
 pytestmark = pytest.mark.slow
-START = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=3)
+
+
+def cycle_start() -> datetime:
+    return datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=3)
 
 
 def call(
@@ -41,7 +44,7 @@ def api(stack_factory):
     stack = stack_factory()
     port = free_port()
     stack.procs.append(start_gunicorn(stack.env, port, threads=8, app="api:create_app()"))
-    other = build_world(stack.engine, customer="cus_other", start=START, sub_id="sub_other")
+    other = build_world(stack.engine, customer="cus_other", start=cycle_start(), sub_id="sub_other")
     base = f"http://127.0.0.1:{port}/api/v1/organizations"
     return stack, other, base
 

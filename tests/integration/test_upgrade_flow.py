@@ -23,10 +23,11 @@ from tests.fake_stripe import FakeStripe
 from tests.support import free_port, start_gunicorn, start_worker, wait_until
 
 pytestmark = pytest.mark.slow
-# A cycle in progress today, so that the surcharge is not zero.
-CYCLE_START = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(
-    days=10
-)
+
+
+def cycle_start() -> datetime:
+    """A cycle in progress today, so that the surcharge is not zero."""
+    return datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=10)
 
 
 def call(
@@ -54,7 +55,8 @@ def call(
 def system(pg_settings, tmp_path: Path, httpserver: HTTPServer):
     stripe = FakeStripe(httpserver).install()
     engine = make_engine(pg_settings)
-    world = build_world(engine, start=CYCLE_START)
+    start = cycle_start()
+    world = build_world(engine, start=start)
     env = env_for(
         pg_settings.with_overrides(data_dir=tmp_path),
         STRIPE_API_BASE=stripe.url,
@@ -70,6 +72,7 @@ def system(pg_settings, tmp_path: Path, httpserver: HTTPServer):
     yield {
         "engine": engine,
         "world": world,
+        "start": start,
         "stripe": stripe,
         "api": f"http://127.0.0.1:{api_port}/api/v1/organizations/{world.org_id}",
         "hook": f"http://127.0.0.1:{web_port}/webhooks/stripe",
@@ -140,7 +143,7 @@ def test_the_full_flow_applies_only_after_a_signed_invoice_paid(system) -> None:
     )
     assert update["proration_behavior"] == "none"
     # The new cycle, already paid by the surcharge, ends a year after the current one began.
-    assert update["trial_end"] == str(int(cycle_end(CYCLE_START, "year").timestamp()))
+    assert update["trial_end"] == str(int(cycle_end(system["start"], "year").timestamp()))
 
     # Duplicated and reordered deliveries change nothing more.
     assert deliver(system, paid) == 200

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from config.database import make_engine
 from domain.errors import DomainError
 from services import upgrade_charge
-from tests.money_world import DAY, money_world
+from tests.money_world import DAY, MoneyWorld, money_world
 from tests.stripe_model import Clock, StripeServer, StripeState
 
 JAN_1 = 1640995200  # 2022-01-01T00:00:00Z
@@ -36,6 +36,16 @@ def at(ts: int) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
 
 
+def assert_no_offline_license(world: MoneyWorld) -> None:
+    from domain.licenses import OfflineNotAllowed
+    from domain.model import Member
+    from services import licenses
+
+    owner = Member(world.members["owner"], world.org_id, "owner@acme.example", "owner")
+    with pytest.raises(OfflineNotAllowed):
+        licenses.activate_offline(world.uow(), world.deps, world.org_id, owner, "node_locked", "m1")
+
+
 def test_a_trial_switched_to_annual_still_ends_with_the_trial_and_then_bills_the_year(
     engine, server
 ) -> None:
@@ -57,6 +67,7 @@ def test_a_trial_switched_to_annual_still_ends_with_the_trial_and_then_bills_the
     assert (sub.status, sub.interval, sub.current_period_end) == ("trialing", "year", at(trial_end))
     current = world.licenses()[-1]
     assert current.valid_until == at(trial_end) + world.deps.license_grace
+    assert_no_offline_license(world)
 
     world.advance(trial_end - JAN_11)
     world.deliver()
@@ -257,3 +268,20 @@ def test_the_invoice_item_stripe_receives_is_the_discounted_estimate_to_the_cent
     assert (invoice["total"], invoice["amount_paid"]) == (76913, 76913)
     assert world.state.captured(customer=world.customer) == 76913
     assert world.upgrade(upgrade.id).state == "applied"
+
+
+def test_a_void_that_fails_for_a_while_leaves_the_upgrade_for_the_next_expiry_run(
+    engine, server
+) -> None:
+    from services import upgrade_payment
+
+    world = money_world(engine, server, card="declines", period_start=JAN_1)
+    failed = world.submit(world.estimate(2, "month"))
+    world.charge(failed.id)
+    world.advance(DAY)
+    server.fail_next("/v1/invoices/*/void", "api_error", method="POST")
+
+    assert upgrade_payment.expire_unpaid(world.uow(), world.deps) == []
+    assert world.upgrade(failed.id).state == "payment_failed"
+    assert upgrade_payment.expire_unpaid(world.uow(), world.deps) == [failed.id]
+    assert world.open_invoices() == []

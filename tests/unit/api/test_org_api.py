@@ -99,11 +99,26 @@ def test_submit_is_202_and_the_same_key_returns_the_same_upgrade(env) -> None:
     assert sent == [("seatflow.charge_upgrade", [first.json["id"]])]
     shown = client.get(url(world, f"/upgrades/{first.json['id']}"), headers=headers).json
     assert shown["history"][0]["cause"] == "submitted by admin@acme.example"
-    second = client.post(
+    used = client.post(
         url(world, "/upgrades"), json={"estimate_id": estimate["id"]}, headers=headers
+    )
+    assert (used.status_code, used.json["error"]["code"]) == (409, "estimate_already_used")
+    other = client.post(
+        url(world, "/estimates"),
+        headers=headers,
+        json={"license_type": "node_locked", "seats": 3, "interval": "month"},
+    ).json
+    second = client.post(
+        url(world, "/upgrades"), json={"estimate_id": other["id"]}, headers=headers
     )
     assert second.status_code == 409
     assert second.json["error"]["code"] == "upgrade_already_open"
+    reused = client.post(
+        url(world, "/upgrades"),
+        json={"estimate_id": other["id"]},
+        headers={**headers, "Idempotency-Key": "abc"},
+    )
+    assert (reused.status_code, reused.json["error"]["code"]) == (422, "idempotency_key_reused")
     canceled = client.post(url(world, f"/upgrades/{first.json['id']}/cancel"), headers=headers)
     assert canceled.json["state"] == "canceled"
 
@@ -248,3 +263,69 @@ def test_a_monthly_subscription_gets_422_for_offline_licenses(env) -> None:
         422,
         "offline_requires_node_locked_annual",
     )
+
+
+def test_cancel_while_stripe_is_down_is_503_and_the_upgrade_stays(env) -> None:
+    from adapters.stripe_gateway import StripeUnavailable
+
+    client, world, _, _ = env
+    headers = auth(world.tokens["owner"])
+    gateway = client.application.extensions["seatflow.deps"].gateway
+    gateway.decline = "Your card was declined."
+    estimate = client.post(
+        url(world, "/estimates"),
+        headers=headers,
+        json={"license_type": "node_locked", "seats": 2, "interval": "month"},
+    ).json
+    upgrade = client.post(
+        url(world, "/upgrades"), json={"estimate_id": estimate["id"]}, headers=headers
+    ).json
+    from adapters.unit_of_work import SqlUnitOfWork
+    from services import upgrade_payment
+
+    deps = client.application.extensions["seatflow.deps"]
+    uow = SqlUnitOfWork(client.application.extensions["seatflow.engine"])
+    assert upgrade_payment.charge_upgrade(upgrade["id"], uow, deps) == "payment_failed"
+    gateway.void_error = StripeUnavailable("APIConnectionError: timed out", "network")
+
+    response = client.post(url(world, f"/upgrades/{upgrade['id']}/cancel"), headers=headers)
+
+    assert response.status_code == 503
+    assert response.json["error"]["code"] == "stripe_unavailable"
+    shown = client.get(url(world, f"/upgrades/{upgrade['id']}"), headers=headers).json
+    assert shown["state"] == "payment_failed"
+
+
+def test_3d_secure_offers_the_hosted_page_and_a_failed_payment_can_be_paid_again(env) -> None:
+    from adapters.unit_of_work import SqlUnitOfWork
+    from services import upgrade_payment
+
+    client, world, sent, _ = env
+    headers = auth(world.tokens["owner"])
+    deps = client.application.extensions["seatflow.deps"]
+    uow = SqlUnitOfWork(client.application.extensions["seatflow.engine"])
+    hosted = "https://invoice.stripe.com/i/in_x/test"
+    deps.gateway.decline, deps.gateway.action_url = "authentication required", hosted
+    estimate = client.post(
+        url(world, "/estimates"),
+        headers=headers,
+        json={"license_type": "node_locked", "seats": 2, "interval": "month"},
+    ).json
+    upgrade = client.post(
+        url(world, "/upgrades"), json={"estimate_id": estimate["id"]}, headers=headers
+    ).json
+    upgrade_payment.charge_upgrade(upgrade["id"], uow, deps)
+    shown = client.get(url(world, f"/upgrades/{upgrade['id']}"), headers=headers).json
+    assert (shown["state"], shown["payment_url"]) == ("requires_action", hosted)
+
+    deps.gateway.action_url = None
+    ev = url(world, f"/upgrades/{upgrade['id']}")
+    from services import stripe_events
+    from tests.builders import invoice_event, store_event
+
+    failed = invoice_event("invoice.payment_failed", f"in_{upgrade['id']}", upgrade["id"], 6774)
+    stripe_events.process_stripe_event(store_event(uow.engine, failed), uow, deps)
+    assert client.get(ev, headers=headers).json["state"] == "payment_failed"
+    again = client.post(f"{ev}/retry", headers=headers)
+    assert (again.status_code, again.json["state"]) == (202, "charging")
+    assert sent[-1] == ("seatflow.charge_upgrade", [upgrade["id"]])

@@ -125,7 +125,7 @@ def test_an_operator_sets_up_an_organization_from_the_command_line(tmp_path: Pat
     )
     token = json.loads(seatflow("token", "create", "--member", member["id"], env=env).stdout)
     assert token["token"].startswith("sf_") and token["role"] == "owner"
-    catalog = ROOT / "examples" / "catalog.json"
+    catalog = ROOT / "cli" / "data" / "catalog.json"
     assert "12 price(s) imported" in seatflow("catalog", "import", str(catalog), env=env).stdout
     listing = seatflow("catalog", "list", env=env).stdout.splitlines()
     assert listing[0].split() == [

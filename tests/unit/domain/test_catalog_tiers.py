@@ -9,7 +9,7 @@ import pytest
 
 from domain.catalog import Catalog
 from domain.catalog_entries import parse_catalog
-from domain.errors import CatalogEntryInvalid, TierCannotDecrease
+from domain.errors import BadCatalogEntry, TierCannotDecrease
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -38,19 +38,20 @@ def test_a_tier_carries_its_rank_and_features() -> None:
     ("entries", "message"),
     [
         ({"license_type": "x"}, "a catalog is a list of entries"),
-        (["nope"], "entry 1: must be an object"),
+        (["nope"], "catalog entry 1: expected an object"),
         (
             [entry(), entry(interval="week", stripe_price_id="p2")],
-            "entry 2 (node_locked/standard/week): field 'interval' must be one of month, year",
+            "catalog entry 2 (node_locked/week): field 'interval' must be 'month' or 'year'",
         ),
         (
             [entry(unit_amount=None)],
-            "entry 1 (node_locked/standard/month): field 'unit_amount' must be a whole number "
+            "catalog entry 1 (node_locked/month): field 'unit_amount' must be a whole number "
             "of at least 0",
         ),
         (
             [entry(tier="pro", rank=0)],
-            "entry 1 (node_locked/pro/month): field 'rank' must be a whole number of at least 1",
+            "catalog entry 1 (node_locked/pro/month):"
+            " field 'rank' must be a whole number of at least 1",
         ),
         ([entry(rank=True)], "field 'rank' must be a whole number"),
         ([entry(features="sso")], "field 'features' must be a list of non-empty strings"),
@@ -60,22 +61,25 @@ def test_a_tier_carries_its_rank_and_features() -> None:
         ([entry(tier="")], "field 'tier' must be a non-empty string"),
         (
             [entry(), entry(stripe_price_id="p2")],
-            "entry 2 (node_locked/standard/month): field 'interval' repeats the price of entry 1",
+            "catalog entry 2 (node_locked/standard/month):"
+            " field 'interval' repeats the price of entry 1",
         ),
         (
             [entry(), entry(interval="year")],
-            "entry 2 (node_locked/standard/year): field 'stripe_price_id' is used by entry 1",
+            "catalog entry 2 (node_locked/standard/year):"
+            " field 'stripe_price_id' is used by entry 1",
         ),
         (
             [
                 entry(tier="pro", rank=2),
                 entry(tier="pro", rank=3, interval="year", stripe_price_id="p"),
             ],
-            "entry 2 (node_locked/pro/year): field 'rank' differs from entry 1 of the same tier",
+            "catalog entry 2 (node_locked/pro/year):"
+            " field 'rank' differs from entry 1 of the same tier",
         ),
         (
             [entry(), entry(tier="pro", stripe_price_id="p2")],
-            "entry 2 (node_locked/pro/month): field 'rank' 1 is already tier 'standard''s",
+            "catalog entry 2 (node_locked/pro/month): field 'rank' 1 is already tier 'standard''s",
         ),
         (
             [
@@ -87,13 +91,13 @@ def test_a_tier_carries_its_rank_and_features() -> None:
     ],
 )
 def test_a_bad_entry_is_named_with_its_field(entries: object, message: str) -> None:
-    with pytest.raises(CatalogEntryInvalid) as raised:
+    with pytest.raises(BadCatalogEntry) as raised:
         parse_catalog(entries)
     assert message in str(raised.value)
 
 
 def test_the_example_catalog_sells_three_tiers_of_each_license_type() -> None:
-    catalog = Catalog(parse_catalog(json.loads((ROOT / "examples/catalog.json").read_text())))
+    catalog = Catalog(parse_catalog(json.loads((ROOT / "cli/data/catalog.json").read_text())))
     for license_type in ("node_locked", "floating"):
         tiers = catalog.tiers(license_type, "year")
         assert [p.tier for p in tiers] == ["standard", "professional", "enterprise"]

@@ -410,3 +410,61 @@ def test_a_reserved_code_is_honoured_at_charge_time_even_if_it_expired_since(
     clock.advance(minutes=10)
     assert upgrade_payment.charge_upgrade(upgrade.id, uow, deps) == "awaiting_payment"
     assert gateway.charges[0]["amount"] == 90486 - 9049  # 10 % of 90486, half-up
+
+
+def _failed(uow, deps, world, gateway, seats=2):
+    from services import upgrade_charge  # noqa: F401
+
+    gateway.decline = "Your card was declined."
+    upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world, seats=seats).id)
+    assert upgrade_payment.charge_upgrade(upgrade.id, uow, deps) == "payment_failed"
+    gateway.decline = None
+    return upgrade
+
+
+def test_paying_again_while_another_upgrade_is_open_is_refused(uow, deps, world, gateway) -> None:
+    from domain.commands import RetryPayment
+    from services import upgrade_charge
+
+    failed = _failed(uow, deps, world, gateway)
+    submit(uow, deps, world, estimate(uow, deps, world, seats=3).id)
+    with pytest.raises(errors.UpgradeAlreadyOpen):
+        upgrade_charge.retry_payment(
+            RetryPayment(world.org_id, world.owner["id"], failed.id), uow, deps
+        )
+
+
+def test_paying_again_after_the_subscription_changed_is_refused(
+    engine, uow, deps, world, gateway
+) -> None:
+    from domain.commands import RetryPayment
+    from services import upgrade_charge
+    from tests.builders import subscription_event
+
+    failed = _failed(uow, deps, world, gateway)
+    changed = subscription_event("cus_acme", seats=5, created=1_641_900_000)
+    changed["type"] = "customer.subscription.updated"
+    stripe_events.process_stripe_event(store_event(engine, changed), uow, deps)
+    with pytest.raises(errors.EstimateStale):
+        upgrade_charge.retry_payment(
+            RetryPayment(world.org_id, world.owner["id"], failed.id), uow, deps
+        )
+
+
+def test_a_broken_rule_at_charge_time_fails_the_upgrade_instead_of_retrying(
+    uow, deps, world, clock
+) -> None:
+    upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world).id)
+    year = {
+        "license_type": "node_locked",
+        "interval": "year",
+        "unit_amount": 90000,
+        "currency": "eur",
+        "stripe_price_id": "price_node_locked_year_eur",
+    }
+    admin.import_catalog(uow, [year])  # the catalog changed currency since the estimate
+    assert upgrade_payment.charge_upgrade(upgrade.id, uow, deps) == "payment_failed"
+    with uow:
+        assert uow.upgrades.get(upgrade.id).failure_reason.startswith("currency_mismatch")
+    clock.advance(hours=1)
+    assert upgrade_payment.resume_stuck(uow, deps) == 0

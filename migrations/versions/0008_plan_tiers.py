@@ -1,15 +1,15 @@
 """Plans: catalog prices by tier (ranked, with features); subscriptions, estimates, upgrades
 and licenses carry their tier. Everything that existed before is the `standard` tier.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """Upgrades: bounded charge retries, 3-D Secure, refunds; requires_action is an open state.
 
-Revision ID: 0005b
-Revises: 0005 (sessions and token expiry)
+Revision ID: 0007
+Revises: 0006
 """
 
 import sqlalchemy as sa
@@ -11,8 +11,8 @@ TS = sa.DateTime(timezone=True)
 OLD_OPEN = "state IN ('requested', 'charging', 'awaiting_payment', 'paid')"
 NEW_OPEN = "state IN ('requested', 'charging', 'awaiting_payment', 'requires_action', 'paid')"
 
-revision = "0005b"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,88 @@
+"""The operator pages: the inbox (counts by state, the oldest unapplied event, dead events
+with a *Redrive* button) and reconciliation (estimate drift over time, the last runs and
+what they repaired). For members with the `operator` role only; they see every
+organization's events, as the CLI does.
+"""
+
+from __future__ import annotations
+
+import hmac
+from datetime import timedelta
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+
+from api import context
+from api.charts import drift_chart
+from api.pages import _member
+from domain.model import Member
+from services import admin, operations
+
+bp = Blueprint("operator", __name__, url_prefix="/operator", template_folder="templates")
+
+
+@bp.before_request
+def _check_csrf() -> None:
+    if request.method != "POST":
+        return
+    sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token", "")
+    if not hmac.compare_digest(sent, session.get("csrf", "") or "\0"):
+        abort(400, "the form expired; reload the page")
+
+
+def _operator() -> Member:
+    member = _member()
+    if not member.can_operate:
+        abort(403, "Only operators can see this page.")
+    return member
+
+
+def _age(age: timedelta | None) -> str:
+    if age is None:
+        return "none waiting"
+    seconds = int(age.total_seconds())
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours} h {rest // 60} min" if hours else f"{rest // 60} min {rest % 60} s"
+
+
+@bp.get("")
+def inbox() -> Any:
+    member = _operator()
+    view = operations.inbox_view(context.uow(), context.deps().clock.now())
+    return render_template(
+        "operator.html", member=member, view=view, oldest=_age(view.oldest_unapplied_age)
+    )
+
+
+@bp.post("/events/<event_id>/redrive")
+def redrive(event_id: str) -> Any:
+    _operator()
+    celery = current_app.extensions["seatflow.celery"]
+    sent = admin.redrive(context.uow(), celery, event_ids=[event_id])
+    if sent:
+        flash(f"{event_id} is received again; a worker applies it.", "ok")
+    else:
+        flash(f"{event_id} is not dead (any more).", "error")
+    return redirect(url_for("operator.inbox"))
+
+
+@bp.get("/reconciliation")
+def reconciliation() -> Any:
+    member = _operator()
+    view = operations.reconciliation_view(context.uow())
+    return render_template(
+        "operator_reconciliation.html",
+        member=member,
+        chart=drift_chart(view.drift),
+        runs=view.runs,
+    )

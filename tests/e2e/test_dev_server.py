@@ -1,0 +1,199 @@
+"""`seatflow dev` (what `make run` starts) on the embedded default: every URL it prints answers,
+its token signs in, a second run reuses the data, and Ctrl-C frees the ports every time."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.support import ROOT, free_port, wait_until
+
+pytestmark = pytest.mark.slow
+
+
+class Dev:
+    """`seatflow dev` in its own session (as a terminal's foreground job), output collected."""
+
+    def __init__(self, data_dir: Path, port: int, api_port: int, *options: str) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "CELERY_"))}
+        env.update(
+            SEATFLOW_DATA_DIR=str(data_dir),
+            PYTHONUNBUFFERED="1",
+            WORKER_METRICS_PORT="0",
+            BEAT_METRICS_PORT="0",
+        )
+        self.env = env
+        args = ["dev", "--port", str(port), *options]
+        if api_port != port + 1:
+            args += ["--api-port", str(api_port)]
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "cli.main", *args],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        self.lines: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line)
+
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def wait_for_line(self, prefix: str, timeout: float = 90) -> str:
+        def found() -> str | None:
+            if self.proc.poll() is not None and not any(x.startswith(prefix) for x in self.lines):
+                raise AssertionError(f"seatflow dev exited:\n{self.output()[-3000:]}")
+            return next((x for x in self.lines if x.startswith(prefix)), None)
+
+        try:
+            return str(wait_until(found, timeout))
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; no {prefix!r} in:\n{self.output()[-3000:]}") from None
+
+    def ctrl_c(self) -> float:
+        """What a terminal does on Ctrl-C: SIGINT to the foreground process group. Returns
+        the seconds until `seatflow dev` exited (at most 10)."""
+        started = time.monotonic()
+        try:
+            os.killpg(self.proc.pid, signal.SIGINT)
+            self.proc.wait(10)
+        except ProcessLookupError:
+            pass
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(5)
+        seconds = time.monotonic() - started
+        self.proc.wait(5)
+        assert self.proc.stdout is not None
+        self.proc.stdout.close()
+        return seconds
+
+
+def seatflow(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "cli.main", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def port_free(port: int) -> bool:
+    """Free for the next run: gunicorn binds with SO_REUSEADDR, as this does."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def get(url: str, token: str | None = None) -> int:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=10) as r:
+        return int(r.status)
+
+
+def two_ports() -> tuple[int, int]:
+    """A free port whose next one is free too, as `seatflow dev` uses them by default."""
+    for _ in range(50):
+        port = free_port()
+        if port < 65535 and port_free(port + 1):
+            return port, port + 1
+    raise AssertionError("no two free consecutive ports")
+
+
+def test_first_run_serves_the_pages_and_org_api_and_its_token_signs_in(tmp_path: Path) -> None:
+    port, api_port = two_ports()
+    dev = Dev(tmp_path, port, api_port, "--demo")
+    try:
+        ready = dev.wait_for_line("seatflow dev: webhooks on")
+        assert f"http://127.0.0.1:{api_port}/signin" in ready
+        created = dev.wait_for_line("demo: organization")
+        org_id, token = re.findall(r"organization (\S+), owner token (\S+)", created)[0]
+        assert dev.wait_for_line("demo: event").rstrip().endswith("is applied"), dev.output()
+        assert get(f"http://127.0.0.1:{api_port}/signin") == 200
+        subs = f"http://127.0.0.1:{api_port}/api/v1/organizations/{org_id}/subscriptions"
+        assert get(subs, token) == 200
+        prices = subprocess.run(
+            [sys.executable, "-m", "cli.main", "catalog", "list"],
+            cwd=ROOT,
+            env=dev.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert "price_node_locked_month" in prices.stdout, prices.stderr  # the example catalog
+    finally:
+        dev.ctrl_c()
+
+    again = Dev(tmp_path, port, api_port, "--demo")
+    try:
+        reused = again.wait_for_line("demo: organization")
+        assert f"demo: organization {org_id} (from an earlier run)" in reused
+        owner = re.findall(r"seatflow token create --member (mem_\w+)", reused)
+        assert owner, reused
+        hints = again.wait_for_line("demo: see what is there")
+        for hint in ("org list", f"member list --org {org_id}", f"token list --org {org_id}"):
+            assert f"seatflow {hint}" in hints
+        listed = seatflow(again.env, "member", "list", "--org", org_id)
+        assert {"id": owner[0], "role": "owner"}.items() <= json.loads(listed)[0].items()
+        assert again.wait_for_line("demo: event").rstrip().endswith("is applied")
+    finally:
+        again.ctrl_c()
+
+
+def test_ctrl_c_stops_everything_within_5_seconds_and_frees_both_ports(tmp_path: Path) -> None:
+    """Twice after the worker applied an event (as under `make run`), else once ready."""
+    port, api_port = two_ports()
+    for attempt in range(10):
+        demo = attempt in (0, 5)
+        dev = Dev(tmp_path, port, api_port, *(["--demo"] if demo else []))
+        dev.wait_for_line("demo: event" if demo else "seatflow dev: webhooks on")
+        seconds = dev.ctrl_c()
+        assert seconds < 5, f"run {attempt}: exit took {seconds:.1f} s\n{dev.output()[-3000:]}"
+        assert dev.proc.returncode == 0, dev.output()[-3000:]
+        assert port_free(port), f"run {attempt}: :{port} still held"
+        assert port_free(api_port), f"run {attempt}: :{api_port} still held"
+
+
+def test_a_port_in_use_stops_dev_at_once_naming_the_port(tmp_path: Path) -> None:
+    port, api_port = two_ports()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        dev = Dev(tmp_path, port, api_port)
+        started = time.monotonic()
+        dev.proc.wait(60)
+        seconds = time.monotonic() - started
+        dev.ctrl_c()
+    assert dev.proc.returncode == 1
+    assert seconds < 30, f"{seconds:.0f} s"  # not the 60 s readiness wait
+    lines = [x for x in dev.lines if x.startswith("seatflow dev:")]
+    assert lines == [
+        f"seatflow dev: web exited before it answered (is port {port} in use? "
+        "stop what holds it, or choose another with --port)\n"
+    ], dev.output()[-3000:]

@@ -1,0 +1,122 @@
+"""A failing `seatflow` command says what failed in one line, with a hint; `--debug` shows the
+traceback instead."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.support import ROOT
+
+UNREACHABLE_DB = "postgresql://postgres@127.0.0.1:9/nothing"  # the discard port: refused
+
+
+def seatflow(*args: str, data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "CELERY_"))}
+    environ.update(SEATFLOW_DATA_DIR=str(data_dir), WORKER_METRICS_PORT="0", **env)
+    return subprocess.run(
+        [sys.executable, "-m", "cli.main", *args],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+
+
+def one_line_with_hint(done: subprocess.CompletedProcess[str]) -> str:
+    assert done.returncode != 0, done.stdout
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert "hint:" in lines[0], lines[0]
+    return lines[0]
+
+
+def test_an_unreachable_database_is_one_line_with_a_hint(tmp_path: Path) -> None:
+    line = one_line_with_hint(
+        seatflow("catalog", "list", data_dir=tmp_path, DATABASE_URL=UNREACHABLE_DB)
+    )
+    assert line.startswith("error: cannot reach the database")
+    assert "DATABASE_URL" in line
+
+
+def test_a_database_without_tables_says_to_run_the_migrations(tmp_path: Path) -> None:
+    line = one_line_with_hint(seatflow("catalog", "list", data_dir=tmp_path))
+    assert "no seatflow tables" in line
+    assert "seatflow db upgrade" in line
+
+
+def test_a_database_url_of_another_kind_is_one_line_with_a_hint(tmp_path: Path) -> None:
+    done = seatflow("catalog", "list", data_dir=tmp_path, DATABASE_URL="mysql://a@b/c")
+    line = one_line_with_hint(done)
+    assert line.startswith("configuration error: DATABASE_URL")
+    assert "'mysql'" in line
+
+
+def test_an_unreachable_broker_is_one_line_with_a_hint(tmp_path: Path) -> None:
+    done = seatflow(
+        "dev", "--port", "9", data_dir=tmp_path, CELERY_BROKER_URL="redis://127.0.0.1:9/0"
+    )
+    line = one_line_with_hint(done)
+    assert line.startswith("error: cannot reach the broker")
+    assert "CELERY_BROKER_URL" in line
+
+
+def test_a_broker_url_of_an_unknown_kind_is_one_line_with_a_hint(tmp_path: Path) -> None:
+    done = seatflow("dev", "--port", "9", data_dir=tmp_path, CELERY_BROKER_URL="nats://x")
+    line = one_line_with_hint(done)
+    assert line.startswith("error: CELERY_BROKER_URL has an unknown scheme")
+
+
+def test_a_bad_catalog_entry_is_named_with_its_field(tmp_path: Path) -> None:
+    assert seatflow("db", "upgrade", data_dir=tmp_path).returncode == 0
+    entry = {"license_type": "floating", "interval": "month", "currency": "usd"}
+    good = entry | {"unit_amount": 100, "stripe_price_id": "price_a"}
+    bad = entry | {"interval": "week", "unit_amount": 100, "stripe_price_id": "price_b"}
+    catalog = tmp_path / "catalog.json"
+    catalog.write_text(json.dumps([good, bad]))
+    done = seatflow("catalog", "import", str(catalog), data_dir=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr.strip() == (
+        "error: catalog entry 2 (floating/week): field 'interval' must be 'month' or 'year'"
+    )
+    catalog.write_text(json.dumps([good | {"unit_amount": "ten"}]))
+    done = seatflow("catalog", "import", str(catalog), data_dir=tmp_path)
+    assert "catalog entry 1 (floating/month): field 'unit_amount'" in done.stderr
+    catalog.write_text(json.dumps([{"license_type": "floating", "interval": "year"}]))
+    done = seatflow("catalog", "import", str(catalog), data_dir=tmp_path)
+    assert "catalog entry 1 (floating/year): field 'unit_amount' is missing" in done.stderr
+
+
+def test_debug_shows_the_traceback(tmp_path: Path) -> None:
+    done = seatflow("--debug", "catalog", "list", data_dir=tmp_path, DATABASE_URL=UNREACHABLE_DB)
+    assert done.returncode != 0
+    assert "Traceback (most recent call last)" in done.stderr
+    assert "OperationalError" in done.stderr
+
+
+def test_version_names_the_installed_version(tmp_path: Path) -> None:
+    from importlib import metadata
+
+    done = seatflow("--version", data_dir=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"seatflow {metadata.version('seatflow')}"
+
+
+def test_stripe_unreachable_is_one_line_with_a_hint() -> None:
+    from adapters.stripe_gateway import StripeUnavailable
+    from cli.main import _one_line
+
+    error = StripeUnavailable(
+        "APIConnectionError: Unexpected error communicating with Stripe.  If this problem "
+        "persists,\nlet us know at support@stripe.com."
+    )
+    message, status = _one_line(error)
+    assert (message, status) == (
+        "error: Stripe is unreachable (APIConnectionError: Unexpected error communicating with "
+        "Stripe); hint: check the network, STRIPE_API_BASE and STRIPE_API_KEY, then run it again",
+        1,
+    )
