@@ -6,6 +6,7 @@ stored in UTC and always come back timezone-aware, on PostgreSQL and SQLite alik
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -49,6 +50,19 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+class FeatureList(TypeDecorator[tuple[str, ...]]):
+    """A tier's features: a JSON list in one text column, a tuple in the domain."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> str:
+        return json.dumps(list(value or ()))
+
+    def process_result_value(self, value: str | None, dialect: Any) -> tuple[str, ...]:
+        return tuple(json.loads(value or "[]"))
+
+
 metadata = MetaData()
 
 organizations = Table(
@@ -74,6 +88,7 @@ subscriptions = Table(
     Column("stripe_item_id", String(255)),
     Column("stripe_price_id", String(255)),
     Column("stripe_version", BigInteger, nullable=False, default=0),
+    Column("tier", String(64), nullable=False, default="standard", server_default="standard"),
     UniqueConstraint("organization_id", "license_type"),
 )
 
@@ -127,10 +142,13 @@ catalog_prices = Table(
     "catalog_prices",
     metadata,
     Column("license_type", String(64), primary_key=True),
+    Column("tier", String(64), primary_key=True, default="standard", server_default="standard"),
     Column("interval", String(16), primary_key=True),
     Column("unit_amount", BigInteger, nullable=False),
     Column("currency", String(3), nullable=False),
     Column("stripe_price_id", String(255), nullable=False, unique=True),
+    Column("rank", Integer, nullable=False, default=1, server_default="1"),
+    Column("features", FeatureList, nullable=False, default=(), server_default="[]"),
 )
 
 discount_codes = Table(
@@ -189,6 +207,8 @@ estimates = Table(
     Column("expires_at", UTCDateTime, nullable=False),
     Column("discount_code", String(64)),
     Column("status", String(16), nullable=False, default="open", server_default="open"),
+    Column("from_tier", String(64), nullable=False, default="standard", server_default="standard"),
+    Column("tier", String(64), nullable=False, default="standard", server_default="standard"),
 )
 
 OPEN_UPGRADE = "state IN ('requested', 'charging', 'awaiting_payment', 'requires_action', 'paid')"
@@ -220,6 +240,8 @@ upgrades = Table(
     Column("retry_at", UTCDateTime),
     Column("payment_url", Text),
     Column("refunded_amount", BigInteger),
+    Column("from_tier", String(64), nullable=False, default="standard", server_default="standard"),
+    Column("tier", String(64), nullable=False, default="standard", server_default="standard"),
     UniqueConstraint("organization_id", "idempotency_key"),
     # At most one unfinished upgrade per subscription, even under concurrent submissions.
     Index(
@@ -257,6 +279,8 @@ licenses = Table(
     Column("cause", String(255), nullable=False),
     Column("status", String(16), nullable=False),
     Column("signature", Text, nullable=False),
+    Column("tier", String(64), nullable=False, default="standard", server_default="standard"),
+    Column("features", FeatureList, nullable=False, default=(), server_default="[]"),
     # Exactly one version per cause: a repeated event cannot issue a second one.
     UniqueConstraint("organization_id", "license_type", "cause"),
     UniqueConstraint("organization_id", "license_type", "version"),
@@ -276,6 +300,8 @@ offline_activations = Table(
     Column("status", String(16), nullable=False),
     Column("version", Integer, nullable=False),
     Column("signature", Text, nullable=False),
+    Column("tier", String(64), nullable=False, default="standard", server_default="standard"),
+    Column("features", FeatureList, nullable=False, default=(), server_default="[]"),
     Index("ix_offline_activations_org", "organization_id", "license_type"),
     Index(
         "uq_offline_one_active_per_machine",

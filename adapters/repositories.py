@@ -251,8 +251,10 @@ class SqlCatalogRepository:
 
     def put(self, price: CatalogPrice) -> None:
         values = dict(vars(price))
-        same = (catalog_prices.c.license_type == price.license_type) & (
-            catalog_prices.c.interval == price.interval
+        same = (
+            (catalog_prices.c.license_type == price.license_type)
+            & (catalog_prices.c.tier == price.tier)
+            & (catalog_prices.c.interval == price.interval)
         )
         result = self.session.execute(update(catalog_prices).where(same).values(**values))
         if not result.rowcount:  # type: ignore[attr-defined]

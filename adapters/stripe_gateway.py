@@ -365,6 +365,10 @@ class StripeGateway:
         result: dict[str, Any] = updated.to_dict()
         return result
 
+    def list_prices(self, *, page_size: int = 100) -> Iterator[list[dict[str, Any]]]:
+        """Every price with its metadata, one page at a time (the catalog reads its own)."""
+        yield from self._pages(self.client.v1.prices.list, {"limit": page_size})
+
 
 def _reason(exc: stripe.StripeError) -> str:
     return str(exc.user_message or exc.code or "payment declined")

@@ -12,6 +12,7 @@ from typing import Any
 
 from adapters import payment_method_parsing
 from config.events import THIN_EVENT_OBJECT, snapshot_type
+from domain.catalog import DEFAULT_TIER
 from domain.commands import (
     Command,
     ConfirmInvoicePaid,
@@ -37,6 +38,13 @@ def _license_type(subscription: dict[str, Any], price: dict[str, Any]) -> str:
         if isinstance(source, dict) and source.get("license_type"):
             return str(source["license_type"])
     return ""
+
+
+def _tier(price: dict[str, Any]) -> str:
+    """From the price's metadata; the catalog (by price id) is asked first by the services."""
+    metadata = price.get("metadata")
+    found = metadata.get("tier") if isinstance(metadata, dict) else None
+    return str(found) if found else DEFAULT_TIER
 
 
 def _paid_period(subscription: dict[str, Any]) -> tuple[str, int | None]:
@@ -76,6 +84,7 @@ def subscription_snapshot(subscription: dict[str, Any], version: int) -> Subscri
         current_period_start=_ts(start),
         current_period_end=_ts(end),
         version=version,
+        tier=_tier(price),
     )
 
 

@@ -32,13 +32,16 @@ def obj(properties: dict[str, Any], required: list[str] | None = None) -> dict[s
 
 
 INTERVAL = {"type": "string", "enum": [i.value for i in Interval]}
-PLAN = obj({"seats": INT, "interval": INTERVAL})
+TIER = {"type": "string", "minLength": 1, "maxLength": 64}
+FEATURES = {"type": "array", "items": STR}
+PLAN = obj({"seats": INT, "interval": INTERVAL, "tier": STR})
 NEXT_INVOICE = obj({"at": nullable(TIME), "amount": nullable(INT), "currency": nullable(STR)})
 SCHEMAS: dict[str, Any] = {
     "Error": obj({"error": obj({"code": STR, "message": STR})}),
     "Subscription": obj(
         {
             "license_type": STR,
+            "tier": STR,
             "seats": INT,
             "interval": STR,
             "status": STR,
@@ -64,10 +67,16 @@ SCHEMAS: dict[str, Any] = {
             "seats": {"type": "integer", "minimum": 1, "maximum": 100000},
             "interval": INTERVAL,
             "discount_code": {"type": "string", "minLength": 1, "maxLength": 64},
+            "tier": TIER,
         },
         required=["license_type", "seats", "interval"],
     )
-    | {"examples": [{"license_type": "node_locked", "seats": 5, "interval": "year"}]},
+    | {
+        "examples": [
+            {"license_type": "node_locked", "seats": 5, "interval": "year"},
+            {"license_type": "node_locked", "seats": 5, "interval": "year", "tier": "professional"},
+        ]
+    },
     "Estimate": obj(
         {
             "id": STR,
@@ -140,6 +149,8 @@ SCHEMAS: dict[str, Any] = {
         {
             "id": STR,
             "license_type": STR,
+            "tier": STR,
+            "features": FEATURES,
             "seats": INT,
             "interval": STR,
             "version": INT,
@@ -160,6 +171,8 @@ SCHEMAS: dict[str, Any] = {
             "id": STR,
             "license_type": STR,
             "machine_id": STR,
+            "tier": STR,
+            "features": FEATURES,
             "version": INT,
             "status": {"type": "string", "enum": ["active", "released", "revoked"]},
             "expires_at": TIME,

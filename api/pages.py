@@ -25,13 +25,14 @@ from flask import (
 
 from adapters.tokens import token_hash
 from api import context, validation
+from api import upgrade_form as upgrade_form_views
 from api.errors import ApiError
 from api.files import download
 from api.serializers import upgrades as serializers
 from api.statuses import status_of
-from api.subscriptions import subscriptions_of
-from domain.commands import RequestEstimate, RetryPayment, SubmitUpgrade
-from domain.errors import DomainError
+from api.subscriptions import subscriptions_of, tier_options
+from domain.commands import RetryPayment, SubmitUpgrade
+from domain.errors import DomainError, EstimateStale
 from domain.model import Member
 from services import directory, upgrade_charge
 from services import licenses as license_service
@@ -157,23 +158,23 @@ def upgrade_form(org_id: str, license_type: str) -> Any:
     member = _member(org_id)
     _require_upgrader(member)
     sub = _subscription(org_id, license_type)
-    return render_template("upgrade.html", org_id=org_id, sub=sub, member=member)
+    shown = upgrade_form_views.shown_estimate(org_id, license_type, request.args.get("estimate"))
+    return render_template(
+        "upgrade.html",
+        org_id=org_id,
+        sub=sub,
+        member=member,
+        tiers=tier_options(license_type, sub["tier"]),
+        chosen=upgrade_form_views.form_inputs(sub, shown, request.args),
+    )
 
 
 @bp.post("/orgs/<org_id>/upgrade/<license_type>/estimate")
 def estimate(org_id: str, license_type: str) -> Any:
     member = _member(org_id)
     _require_upgrader(member)
-    form = request.form
     try:
-        cmd = RequestEstimate(
-            org_id,
-            member.id,
-            license_type,
-            validation.seats(form.get("seats", "")),
-            validation.interval(form.get("interval", "")),
-            validation.text("discount_code", form.get("discount_code", "").strip() or None, False),
-        )
+        cmd = upgrade_form_views.request_from_form(org_id, member, license_type, request.form)
         result = upgrade_service.request_estimate(cmd, context.uow(), context.deps())
     except ApiError as exc:
         return {"error": {"code": exc.code, "message": exc.message}}, exc.status
@@ -186,6 +187,8 @@ def estimate(org_id: str, license_type: str) -> Any:
 def pay(org_id: str, license_type: str) -> Any:
     member = _member(org_id)
     _require_upgrader(member)
+    if not request.form.get("estimate_id"):  # no script ran: show the estimate first
+        return upgrade_form_views.estimate_then_form(org_id, member, license_type, request.form)
     try:  # both fields come from the page itself: a bad one was tampered with
         estimate_id = validation.text("estimate_id", request.form.get("estimate_id", ""))
         key = validation.idempotency_key(request.form.get("idempotency_key"))
@@ -194,6 +197,8 @@ def pay(org_id: str, license_type: str) -> Any:
     cmd = SubmitUpgrade(org_id, member.id, str(estimate_id), key)
     try:
         upgrade, _ = upgrade_service.submit_upgrade(cmd, context.uow(), context.deps())
+    except EstimateStale:
+        return upgrade_form_views.fresh_for(org_id, member, license_type, str(estimate_id))
     except DomainError as exc:
         flash(exc.message, "error")
         return redirect(url_for("pages.upgrade_form", org_id=org_id, license_type=license_type))

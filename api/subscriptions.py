@@ -28,6 +28,25 @@ def subscriptions_of(org_id: str) -> dict[str, Any]:
     return {"organization": {"id": org.id, "name": org.name}, "subscriptions": rows}
 
 
+def tier_options(license_type: str, tier: str) -> list[dict[str, Any]]:
+    """Today's tier and the higher ones an upgrade may move to, with their per-seat prices."""
+    with uow() as work:
+        catalog = work.catalog.load()
+    return [
+        {
+            "tier": name,
+            "current": name == tier,
+            "features": catalog.features(license_type, name),
+            "prices": [
+                {"interval": p.interval, "unit_amount": p.unit_amount, "currency": p.currency}
+                for p in catalog
+                if (p.license_type, p.tier) == (license_type, name)
+            ],
+        }
+        for name in catalog.tiers_from(license_type, tier)
+    ]
+
+
 @bp.get("/organizations/<org_id>/subscriptions")
 def subscriptions(org_id: str) -> Any:
     member_of(org_id)

@@ -33,6 +33,7 @@ def create_estimate(org_id: str) -> Any:
         seats=seats,
         interval=interval,
         discount_code=field(data, "discount_code", str, required=False),
+        tier=field(data, "tier", str, required=False) or None,
     )
     estimate = upgrade_service.request_estimate(cmd, uow(), deps())
     return serializers.estimate(estimate), 201

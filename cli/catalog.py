@@ -1,18 +1,32 @@
-"""`seatflow catalog`: prices by license type and interval."""
+"""`seatflow catalog`: per-seat prices by license type, tier and interval."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from cli.common import Subparsers, command, group
+from domain.errors import BadCatalogEntry
 from services import admin, bootstrap
 
 
-def import_file(args: argparse.Namespace) -> int:
-    with open(args.file) as handle:
-        entries = json.load(handle)
-    count = admin.import_catalog(bootstrap.unit_of_work(), entries)
+def import_prices(args: argparse.Namespace) -> int:
+    if bool(args.file) == bool(args.from_stripe):
+        print("error: give a FILE or --from-stripe", file=sys.stderr)
+        return 2
+    try:
+        if args.from_stripe:
+            count = admin.import_catalog_from_stripe(
+                bootstrap.unit_of_work(), bootstrap.deps().gateway
+            )
+        else:
+            with open(args.file) as handle:
+                entries = json.load(handle)
+            count = admin.import_catalog(bootstrap.unit_of_work(), entries)
+    except BadCatalogEntry as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     print(f"{count} price(s) imported")
     return 0
 
@@ -20,20 +34,26 @@ def import_file(args: argparse.Namespace) -> int:
 def list_prices(args: argparse.Namespace) -> int:
     for p in admin.list_catalog(bootstrap.unit_of_work()):
         print(
-            f"{p.license_type:<14} {p.interval:<6} {p.unit_amount:>10} {p.currency} "
-            f"{p.stripe_price_id}"
+            f"{p.license_type:<14} {p.tier:<14} {p.rank:>2} {p.interval:<6} "
+            f"{p.unit_amount:>10} {p.currency} {p.stripe_price_id} {','.join(p.features)}"
         )
     return 0
 
 
 def register(sub: Subparsers) -> None:
-    catalog = group(sub, "catalog", "prices by license type and interval")
+    catalog = group(sub, "catalog", "prices by license type, tier and interval")
     imported = command(
         catalog,
         "import",
-        "import prices from a JSON list",
-        "seatflow catalog import cli/data/catalog.json",
-        import_file,
+        "import prices from a JSON list, or from Stripe's prices and their metadata",
+        "seatflow catalog import cli/data/catalog.json\n  seatflow catalog import --from-stripe",
+        import_prices,
     )
-    imported.add_argument("file")
+    imported.add_argument("file", nargs="?")
+    imported.add_argument(
+        "--from-stripe",
+        action="store_true",
+        help="read active recurring prices whose metadata names a license_type "
+        "(and tier, rank, features)",
+    )
     command(catalog, "list", "list prices", "seatflow catalog list", list_prices)

@@ -31,6 +31,7 @@ class RequestEstimate(Command):
     seats: int
     interval: str
     discount_code: str | None = None
+    tier: str | None = None  # None: the subscription's own tier
 
 
 @dataclass(frozen=True)

@@ -88,8 +88,14 @@ class SeatsCannotDecrease(DomainError):
     code = "seats_cannot_decrease"
 
 
+class TierCannotDecrease(DomainError):
+    """An upgrade keeps the subscription's tier or moves to a higher one, never lower."""
+
+    code = "tier_cannot_decrease"
+
+
 class NothingToChange(DomainError):
-    """The upgrade must add licenses or switch to annual billing."""
+    """The upgrade must add licenses, switch to annual billing or move to a higher tier."""
 
     code = "nothing_to_change"
 

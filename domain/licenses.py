@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
+from domain.catalog import DEFAULT_TIER
 from domain.errors import DomainError
 
 
@@ -114,6 +115,8 @@ class License:
     cause: str
     status: str = LicenseStatus.CURRENT.value
     signature: str = ""
+    tier: str = DEFAULT_TIER
+    features: tuple[str, ...] = ()
 
     def claims(self) -> dict[str, object]:
         """The signed content of the license file."""
@@ -129,6 +132,8 @@ class License:
             "issued_at": _iso(self.issued_at),
             "cause": self.cause,
             "revoked": self.status == LicenseStatus.REVOKED,
+            "tier": self.tier,
+            "features": list(self.features),
         }
 
 
@@ -143,6 +148,8 @@ class OfflineActivation:
     status: str = ActivationStatus.ACTIVE.value
     version: int = 1
     signature: str = ""
+    tier: str = DEFAULT_TIER
+    features: tuple[str, ...] = ()
 
     @property
     def active(self) -> bool:
@@ -161,6 +168,14 @@ class OfflineActivation:
         self.expires_at, self.issued_at, self.version = target, now, self.version + 1
         return True
 
+    def take_tier(self, now: datetime, tier: str, features: tuple[str, ...]) -> bool:
+        """Follow the subscription's tier; True if it changed (a new version to sign)."""
+        if not self.active or (self.tier, self.features) == (tier, features):
+            return False
+        self.tier, self.features, self.issued_at = tier, features, now
+        self.version += 1
+        return True
+
     def claims(self) -> dict[str, object]:
         return {
             "kind": LicenseKind.OFFLINE.value,
@@ -171,6 +186,8 @@ class OfflineActivation:
             "issued_at": _iso(self.issued_at),
             "expires_at": _iso(self.expires_at),
             "version": self.version,
+            "tier": self.tier,
+            "features": list(self.features),
         }
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from domain.catalog import CatalogPrice
+from domain.catalog import DEFAULT_TIER, Catalog, CatalogPrice
 from domain.cycles import cycle_end
 from domain.errors import (
     NoLicenseBought,
@@ -20,6 +20,7 @@ from domain.errors import (
     SeatsCannotDecrease,
     SubscriptionNotUpgradable,
     SubscriptionPeriodEnded,
+    TierCannotDecrease,
     UnsupportedInterval,
 )
 from domain.events import (
@@ -141,6 +142,7 @@ class SubscriptionSnapshot:
     current_period_start: datetime
     current_period_end: datetime
     version: int
+    tier: str = DEFAULT_TIER
 
 
 @dataclass(eq=False)
@@ -157,6 +159,7 @@ class Subscription:
     # `created` of the newest Stripe event applied: older events must not overwrite newer state.
     stripe_version: int = 0
     id: int | None = None
+    tier: str = DEFAULT_TIER
 
     @property
     def in_trial(self) -> bool:
@@ -186,6 +189,7 @@ class Subscription:
         self.stripe_item_id = snapshot.stripe_item_id
         self.stripe_price_id = snapshot.stripe_price_id
         self.stripe_version = snapshot.version
+        self.tier = snapshot.tier
 
 
 def offline_allowed(license_type: str, interval: str) -> bool:
@@ -244,11 +248,16 @@ class Organization:
                 status=snapshot.status,
                 current_period_start=snapshot.current_period_start,
                 current_period_end=snapshot.current_period_end,
+                tier=snapshot.tier,
             )
             self.subscriptions.append(current)
         elif current.is_newer_than(snapshot):
             return SyncResult(SyncOutcome.SKIPPED_STALE)
-        changed = (current.seats, current.interval) != (snapshot.seats, snapshot.interval.value)
+        changed = (current.seats, current.interval, current.tier) != (
+            snapshot.seats,
+            snapshot.interval.value,
+            snapshot.tier,
+        )
         reason = _license_reason(current, snapshot, created, changed)
         current.take(snapshot)
         if changed or created:
@@ -259,9 +268,18 @@ class Organization:
         return SyncResult(SyncOutcome.APPLIED, current, reason)
 
     def check_upgrade(
-        self, member: Member, license_type: str, seats: int, interval: str, now: datetime
+        self,
+        member: Member,
+        license_type: str,
+        seats: int,
+        interval: str,
+        now: datetime,
+        tier: str | None = None,
+        catalog: Catalog | None = None,
     ) -> Subscription:
-        """Enforce every rule of an upgrade; return the subscription it changes."""
+        """Enforce every rule of an upgrade; return the subscription it changes.
+
+        `tier` None keeps the subscription's tier; another tier is ranked by `catalog`."""
         member.require_upgrader()
         current = self.subscription_for(license_type)
         if current is None or current.seats < 1:
@@ -281,8 +299,13 @@ class Organization:
             Interval.YEAR,
         ):
             raise OnlyMonthlyToAnnual(f"cannot switch from {current.interval}ly to {interval}ly")
-        if (seats, interval) == (current.seats, current.interval):
-            raise NothingToChange("the upgrade changes neither seats nor billing cycle")
+        tier = tier or current.tier
+        if tier != current.tier:
+            if catalog is None:
+                raise TierCannotDecrease(f"no catalog ranks {tier!r} against {current.tier!r}")
+            catalog.check_tier_rises(license_type, current.tier, tier)
+        if (seats, interval, tier) == (current.seats, current.interval, current.tier):
+            raise NothingToChange("the upgrade changes neither seats, billing cycle nor tier")
         return current
 
     def apply_upgrade(
@@ -302,6 +325,7 @@ class Organization:
                     current.current_period_start, upgrade.interval
                 )
         current.stripe_price_id = price.stripe_price_id
+        current.tier = price.tier
         # Stripe events older than this payment must not undo it.
         current.stripe_version = max(current.stripe_version, version)
         self._record(current, "upgrade", upgrade.id, now=now)

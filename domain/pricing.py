@@ -35,10 +35,12 @@ def surcharge_for(
     interval: str,
     discount: Discount | None,
     now: datetime,
+    tier: str | None = None,
 ) -> Surcharge:
-    """What moving `sub` to `seats` on `interval` costs as of `now` (nothing in a trial)."""
-    old = catalog.price(sub.license_type, sub.interval)
-    new = catalog.price(sub.license_type, interval)
+    """What moving `sub` to `seats` on `interval` in `tier` (None: its own) costs as of `now`
+    (nothing in a trial): the same rule, with the new tier's price."""
+    old = catalog.price(sub.license_type, sub.interval, sub.tier)
+    new = catalog.price(sub.license_type, interval, tier or sub.tier)
     return compute_surcharge(
         Plan(old.unit_amount, sub.seats, sub.interval, old.currency),
         Plan(new.unit_amount, seats, interval, new.currency),

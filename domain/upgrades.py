@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from domain.catalog import DEFAULT_TIER
 from domain.errors import InvalidTransition
 
 
@@ -87,6 +88,8 @@ class Estimate:
     expires_at: datetime
     discount_code: str | None = None
     status: str = "open"  # open, used (submitted), stale (expired unused)
+    from_tier: str = DEFAULT_TIER
+    tier: str = DEFAULT_TIER
 
     def is_stale(self, now: datetime) -> bool:
         return self.status == "stale" or now >= self.expires_at
@@ -130,6 +133,8 @@ class Upgrade:
     payment_url: str | None = None
     refunded_amount: int | None = None
     history: list[UpgradeTransition] = field(default_factory=list)
+    from_tier: str = DEFAULT_TIER
+    tier: str = DEFAULT_TIER
 
     @property
     def is_open(self) -> bool:

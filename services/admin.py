@@ -13,12 +13,16 @@ from typing import Any
 
 from celery import Celery
 
+from adapters.catalog_parsing import catalog_entries
 from adapters.tokens import new_token, token_hash
 from adapters.unit_of_work import SqlUnitOfWork, UnitOfWorkSource, as_unit_of_work
 from config.tasks import PROCESS_STRIPE_EVENT
-from domain.catalog import CatalogPrice, price_from_entry
+from domain.catalog import CatalogPrice
+from domain.catalog_entries import parse_catalog
 from domain.discounts import Discount
+from domain.errors import BadCatalogEntry
 from domain.model import Member, Organization, Role
+from domain.ports import BillingGateway
 from services import stripe_events
 from services.deps import Deps
 
@@ -166,13 +170,22 @@ def create_token(uow: SqlUnitOfWork, member_id: str) -> dict[str, Any]:
     }
 
 
-def import_catalog(uow: SqlUnitOfWork, entries: list[dict[str, Any]]) -> int:
-    prices = [price_from_entry(n, e) for n, e in enumerate(entries, 1)]
+def import_catalog(uow: SqlUnitOfWork, entries: object) -> int:
+    """Check every entry (BadCatalogEntry names the first bad one), then store them all."""
+    prices = parse_catalog(entries)
     with uow:
         for price in prices:
             uow.catalog.put(price)
         uow.commit()
     return len(prices)
+
+
+def import_catalog_from_stripe(uow: SqlUnitOfWork, gateway: BillingGateway) -> int:
+    """The catalog from Stripe's prices and their metadata, so that the two cannot disagree."""
+    entries = catalog_entries(gateway.list_prices())
+    if not entries:
+        raise BadCatalogEntry("no active recurring Stripe price has metadata.license_type")
+    return import_catalog(uow, entries)
 
 
 def list_catalog(uow: SqlUnitOfWork) -> list[CatalogPrice]:

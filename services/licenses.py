@@ -64,6 +64,7 @@ def regenerate(
         version = previous.version + 1 if previous else 1
         previous_interval = previous.interval if previous else None
     revoked = sub.status == SubscriptionStatus.CANCELED
+    features = uow.catalog.load().features(sub.license_type, sub.tier)
     license = License(
         id=f"lic_{secrets.token_hex(10)}",
         organization_id=org.id,
@@ -75,6 +76,8 @@ def regenerate(
         issued_at=now,
         cause=cause,
         status=(LicenseStatus.REVOKED if revoked else LicenseStatus.CURRENT).value,
+        tier=sub.tier,
+        features=features,
     )
     license.signature = deps.signer.sign(license.claims())
     uow.licenses.add(license)
@@ -84,7 +87,7 @@ def regenerate(
     if sub.offline_allowed or had_offline:
         # Offline licenses exist only where the rule allows them; a subscription that did not
         # allow them at its previous version has none left to follow.
-        _follow_offline(uow, org, sub, deps, now, revoked)
+        _follow_offline(uow, org, sub, deps, now, revoked, features)
     return license
 
 
@@ -95,13 +98,16 @@ def _follow_offline(
     deps: Deps,
     now: datetime,
     revoked: bool,
+    features: tuple[str, ...],
 ) -> None:
-    """Reissue active offline licenses with the new expiry, or revoke them with the license."""
+    """Reissue active offline licenses with the new expiry and tier, or revoke them with the
+    license."""
     for activation in uow.licenses.activations(org.id, sub.license_type, active_only=True):
         if revoked or not sub.offline_allowed:
             activation.status = ActivationStatus.REVOKED.value
             continue
-        if activation.renew(now, sub.current_period_end):
+        retiered = activation.take_tier(now, sub.tier, features)
+        if activation.renew(now, sub.current_period_end) or retiered:
             activation.signature = deps.signer.sign(activation.claims())
 
 
@@ -133,6 +139,8 @@ def activate_offline(
             machine_id=machine_id,
             issued_at=now,
             expires_at=offline_expiry(now, sub.current_period_end),
+            tier=sub.tier,
+            features=uow.catalog.load().features(license_type, sub.tier),
         )
         activation.signature = deps.signer.sign(activation.claims())
         uow.licenses.add(activation)

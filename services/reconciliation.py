@@ -22,7 +22,7 @@ from adapters.errors import explain
 from adapters.stripe_parsing import subscription_snapshot
 from adapters.unit_of_work import SqlUnitOfWork
 from config.tasks import PUSH_UPGRADE
-from services import messagebus, recovery
+from services import messagebus, recovery, stripe_events
 from services.deps import Deps
 
 Progress = Callable[[str, int, "int | None"], None]  # (kind, checked so far, total if known)
@@ -166,7 +166,7 @@ def _repair(
         snapshot = subscription_snapshot(by_id[stripe_id], version=int(now.timestamp()))
         if not snapshot.license_type:
             snapshot = _with_catalog_type(uow, snapshot, sub.license_type)
-        org.sync_subscription(snapshot)
+        org.sync_subscription(stripe_events.with_catalog_tier(snapshot, uow.catalog.load()))
     summary.add(summary.repaired, "stripe_state")
     uow.drift.record(
         now,

@@ -20,6 +20,7 @@ from adapters.stripe_parsing import resolve, subscription_snapshot, to_command
 from adapters.unit_of_work import SqlUnitOfWork
 from config.inbox import DONE_STATES, IncomingEvent, load_payload
 from config.metrics import EVENT_LAG, PROCESSED, RECEIPT_LAG
+from domain.catalog import Catalog
 from domain.commands import (
     AdoptPaymentMethod,
     Command,
@@ -29,7 +30,7 @@ from domain.commands import (
     SyncSubscription,
 )
 from domain.errors import DomainError, OrganizationNotFound, UnknownLicenseType
-from domain.model import Organization
+from domain.model import Organization, SubscriptionSnapshot
 from services import messagebus, payment_methods, receipts, upgrade_payment
 from services.deps import Deps
 
@@ -64,6 +65,7 @@ def sync_subscription(cmd: SyncSubscription, uow: SqlUnitOfWork, deps: Deps) -> 
         # Two events in the same second: their order is unknown, so ask Stripe for the truth.
         fetched = deps.gateway.retrieve("subscription", snapshot.stripe_subscription_id)
         snapshot = subscription_snapshot(fetched, snapshot.version)
+    snapshot = with_catalog_tier(snapshot, uow.catalog.load())
     if not snapshot.license_type:
         price = uow.catalog.load().by_stripe_price(snapshot.stripe_price_id)
         if price is None:
@@ -73,6 +75,12 @@ def sync_subscription(cmd: SyncSubscription, uow: SqlUnitOfWork, deps: Deps) -> 
             )
         snapshot = replace(snapshot, license_type=price.license_type)
     return org.sync_subscription(snapshot, cmd.event_id or None).outcome.value
+
+
+def with_catalog_tier(snapshot: SubscriptionSnapshot, catalog: Catalog) -> SubscriptionSnapshot:
+    """The catalog knows the tier of its own prices better than a price's metadata."""
+    known = catalog.by_stripe_price(snapshot.stripe_price_id)
+    return replace(snapshot, tier=known.tier) if known else snapshot
 
 
 HANDLERS: dict[type[Command], Callable[[Any, SqlUnitOfWork, Deps], str]] = {

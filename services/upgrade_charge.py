@@ -60,7 +60,7 @@ def _price(uow: SqlUnitOfWork, org: Organization, upgrade: Upgrade, now: datetim
     assert sub is not None, "an upgrade exists only for a bought subscription"
     # The redemption was reserved at submission: honoured even if the code expired since.
     discount = uow.catalog.discount(upgrade.discount_code) if upgrade.discount_code else None
-    charged = surcharge_for(uow, sub, upgrade.seats, upgrade.interval, discount, now)
+    charged = surcharge_for(uow, sub, upgrade.seats, upgrade.interval, discount, now, upgrade.tier)
     upgrade.record_charge(charged.amount.amount)
     observe_estimate_drift(upgrade.drift or 0)
     if charged.amount.amount == 0:

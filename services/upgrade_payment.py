@@ -148,7 +148,7 @@ def push_upgrade(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps) -> bool:
         if sub is None or not sub.stripe_subscription_id or not sub.stripe_item_id:
             log.warning("no Stripe subscription to update", extra={"upgrade_id": upgrade_id})
             return False
-        price = uow.catalog.load().price(upgrade.license_type, upgrade.interval)
+        price = uow.catalog.load().price(upgrade.license_type, upgrade.interval, upgrade.tier)
         change = SubscriptionChange(
             upgrade_id=upgrade.id,
             subscription_id=sub.stripe_subscription_id,

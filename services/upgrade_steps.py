@@ -36,7 +36,7 @@ def apply_paid(
 ) -> None:
     upgrade.move(S.PAID, now, cause)
     upgrade.payment_url = None
-    price = uow.catalog.load().price(upgrade.license_type, upgrade.interval)
+    price = uow.catalog.load().price(upgrade.license_type, upgrade.interval, upgrade.tier)
     org.apply_upgrade(upgrade, price, version, now)
     if upgrade.discount_code:
         discount = uow.catalog.discount(upgrade.discount_code, lock=True)

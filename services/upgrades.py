@@ -74,8 +74,9 @@ def surcharge_for(
     interval: str,
     discount: Discount | None,
     now: datetime,
+    tier: str | None = None,
 ) -> Surcharge:
-    return pricing.surcharge_for(uow.catalog.load(), sub, seats, interval, discount, now)
+    return pricing.surcharge_for(uow.catalog.load(), sub, seats, interval, discount, now, tier)
 
 
 def request_estimate(cmd: RequestEstimate, uow: SqlUnitOfWork, deps: Deps) -> Estimate:
@@ -85,10 +86,13 @@ def request_estimate(cmd: RequestEstimate, uow: SqlUnitOfWork, deps: Deps) -> Es
         if org is None:
             raise OrganizationNotFound(f"no organization {cmd.organization_id!r}")
         member = member_of(uow, org, cmd.member_id)
-        sub = org.check_upgrade(member, cmd.license_type, cmd.seats, cmd.interval, now)
-        s = surcharge_for(
-            uow, sub, cmd.seats, cmd.interval, usable_discount(uow, cmd.discount_code, now), now
+        catalog = uow.catalog.load()
+        sub = org.check_upgrade(
+            member, cmd.license_type, cmd.seats, cmd.interval, now, cmd.tier, catalog
         )
+        tier = cmd.tier or sub.tier
+        discount = usable_discount(uow, cmd.discount_code, now)
+        s = pricing.surcharge_for(catalog, sub, cmd.seats, cmd.interval, discount, now, tier)
         estimate = Estimate(
             id=_new_id("est"),
             organization_id=org.id,
@@ -116,6 +120,8 @@ def request_estimate(cmd: RequestEstimate, uow: SqlUnitOfWork, deps: Deps) -> Es
             computed_at=now,
             expires_at=now + deps.estimate_ttl,
             discount_code=cmd.discount_code or None,
+            from_tier=sub.tier,
+            tier=tier,
         )
         uow.upgrades.add_estimate(estimate)
         uow.commit()
@@ -136,7 +142,15 @@ def submit_upgrade(cmd: SubmitUpgrade, uow: SqlUnitOfWork, deps: Deps) -> tuple[
                     raise IdempotencyKeyReused("this Idempotency-Key was used for another estimate")
                 return earlier, False
         estimate = _submittable(uow, org.id, cmd.estimate_id, now)
-        org.check_upgrade(member, estimate.license_type, estimate.seats, estimate.interval, now)
+        org.check_upgrade(
+            member,
+            estimate.license_type,
+            estimate.seats,
+            estimate.interval,
+            now,
+            estimate.tier,
+            uow.catalog.load(),
+        )
         usable_discount(uow, estimate.discount_code, now, lock=True)  # reserves it
         if uow.upgrades.open_for(org.id, estimate.license_type) is not None:
             raise UpgradeAlreadyOpen(
@@ -195,6 +209,8 @@ def _new_upgrade(estimate: Estimate, key: str | None, now: datetime, cause: str)
         updated_at=now,
         discount_code=estimate.discount_code,
         idempotency_key=key,
+        from_tier=estimate.from_tier,
+        tier=estimate.tier,
     )
     upgrade.history.append(UpgradeTransition(None, S.REQUESTED.value, now, cause))
     return upgrade

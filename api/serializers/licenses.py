@@ -12,6 +12,8 @@ def license(item: License) -> dict[str, Any]:
     return {
         "id": item.id,
         "license_type": item.license_type,
+        "tier": item.tier,
+        "features": list(item.features),
         "seats": item.seats,
         "interval": item.interval,
         "version": item.version,
@@ -27,6 +29,8 @@ def activation(item: OfflineActivation) -> dict[str, Any]:
         "id": item.id,
         "license_type": item.license_type,
         "machine_id": item.machine_id,
+        "tier": item.tier,
+        "features": list(item.features),
         "status": item.status,
         "version": item.version,
         "expires_at": timestamp(item.expires_at),

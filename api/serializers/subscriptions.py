@@ -13,6 +13,7 @@ def subscription(
 ) -> dict[str, Any]:
     return {
         "license_type": sub.license_type,
+        "tier": sub.tier,
         "seats": sub.seats,
         "interval": sub.interval,
         "status": sub.status,

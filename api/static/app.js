@@ -11,11 +11,16 @@
     const panel = document.getElementById("estimate");
     const pay = document.getElementById("pay");
     let timer = null, expiry = null, seq = 0;
+    // With the live estimate, Pay is offered only for an estimate shown on the page.
+    pay.textContent = "Pay";
+    pay.disabled = !form.estimate_id.value;
+    document.getElementById("refresh").hidden = false;
     async function refresh() {
       const mine = ++seq;
       pay.disabled = true;
       form.estimate_id.value = "";
       delete panel.dataset.quote;
+      delete panel.dataset.tier;
       const body = new FormData(form);
       const response = await fetch(form.dataset.estimateUrl, {
         method: "POST", body, headers: { "X-CSRF-Token": form.csrf_token.value } });
@@ -36,6 +41,7 @@
         '<dt>Computed</dt><dd id="computed">' + data.computed_at.replace("T", " ").slice(0, 19) + " UTC</dd></dl>";
       form.estimate_id.value = data.id;
       panel.dataset.quote = data.requested.seats + "/" + data.requested.interval;
+      panel.dataset.tier = data.requested.tier;
       expiry = Date.parse(data.expires_at);
       pay.disabled = false;
     }

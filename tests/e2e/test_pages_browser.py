@@ -187,9 +187,13 @@ def test_an_expired_estimate_cannot_be_paid(browser, site) -> None:
     page.locator("#expired").wait_for(timeout=10000)
     assert page.get_by_role("button", name="Pay").is_disabled()
     shoot(page, "6-expired")
-    # Even a form sent anyway is refused by the server, which asks for a fresh estimate.
+    # Even a form sent anyway is refused by the server, which shows a fresh estimate of the
+    # same choice, the inputs kept.
     page.evaluate("document.getElementById('pay').disabled = false")
     page.get_by_role("button", name="Pay").click()
-    page.wait_for_url("**/upgrade/node_locked")
+    page.wait_for_url("**/upgrade/node_locked?estimate=est_*")
     assert "expired" in page.locator(".notice.error").inner_text()
+    assert page.get_by_label("New total of licenses").input_value() == "2"
+    assert page.locator("#amount").inner_text().endswith("USD")
+    shoot(page, "6-fresh-estimate")
     assert site["stripe"].charges == []

@@ -32,3 +32,20 @@ def test_a_released_machine_is_shown_holding_its_seat_until_its_file_expires(
     html = client.get(page).get_data(as_text=True)
     assert "0 of 1 seat(s) used offline." in html
     assert "1 released machine(s) keep their seat until 2022-02-10" in html
+
+
+def test_no_offline_license_form_where_offline_licenses_are_not_allowed(sqlite_settings) -> None:
+    app = create_app(sqlite_settings)
+    engine = make_engine(sqlite_settings)
+    monthly = build_world(engine)  # node-locked, monthly: not allowed
+    annual = build_world(engine, customer="cus_annual", interval="year", sub_id="sub_annual")
+    client = app.test_client()
+    sign_in(client, monthly.tokens["owner"])
+    html = client.get(f"/orgs/{monthly.org_id}/offline/node_locked").get_data(as_text=True)
+    assert "Add offline license" not in html and 'name="machine_id"' not in html
+    assert "This subscription does not allow offline licenses." in html
+    client = app.test_client()
+    sign_in(client, annual.tokens["owner"])
+    html = client.get(f"/orgs/{annual.org_id}/offline/node_locked").get_data(as_text=True)
+    assert "Add offline license" in html
+    assert "does not allow offline licenses" not in html

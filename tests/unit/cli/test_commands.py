@@ -126,9 +126,21 @@ def test_an_operator_sets_up_an_organization_from_the_command_line(tmp_path: Pat
     token = json.loads(seatflow("token", "create", "--member", member["id"], env=env).stdout)
     assert token["token"].startswith("sf_") and token["role"] == "owner"
     catalog = ROOT / "cli" / "data" / "catalog.json"
-    assert "4 price(s) imported" in seatflow("catalog", "import", str(catalog), env=env).stdout
+    assert "12 price(s) imported" in seatflow("catalog", "import", str(catalog), env=env).stdout
     listing = seatflow("catalog", "list", env=env).stdout.splitlines()
-    assert listing[0].split() == ["floating", "month", "15000", "usd", "price_floating_month"]
+    assert listing[0].split() == [
+        "floating",
+        "standard",
+        "1",
+        "month",
+        "15000",
+        "usd",
+        "price_floating_month",
+    ]
+    assert listing[2].split() == [
+        "floating", "professional", "2", "month", "30000", "usd",
+        "price_floating_professional_month", "priority_support,sso",
+    ]  # fmt: skip
     bad = seatflow(
         "member", "add", "--org", "org_nope", "--email", "x@y", "--role", "admin", env=env
     )

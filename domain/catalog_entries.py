@@ -1,0 +1,111 @@
+"""Catalog entries as an operator writes them (JSON objects), checked field by field.
+
+Each broken rule is a `BadCatalogEntry` naming the entry (its position, from 1, and its
+license type / tier / interval) and the field, so that a file can be fixed without guessing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from domain.catalog import DEFAULT_RANK, DEFAULT_TIER, CatalogPrice
+from domain.errors import BadCatalogEntry
+from domain.model import Interval
+
+REQUIRED = ("license_type", "interval", "unit_amount", "currency", "stripe_price_id")
+KNOWN = frozenset(REQUIRED) | {"tier", "rank", "features"}
+
+
+def _fail(where: str, field: str, problem: str) -> BadCatalogEntry:
+    return BadCatalogEntry(f"{where}: field {field!r} {problem}")
+
+
+def _text(entry: Mapping[str, Any], field: str, where: str, default: str | None = None) -> str:
+    value = entry.get(field, default)
+    if not isinstance(value, str) or not value.strip():
+        raise _fail(where, field, "must be a non-empty string")
+    return value.strip()
+
+
+def _whole(entry: Mapping[str, Any], field: str, where: str, least: int, default: Any) -> int:
+    value = entry.get(field, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise _fail(where, field, f"must be a whole number of at least {least}")
+    return value
+
+
+def _features(entry: Mapping[str, Any], where: str) -> tuple[str, ...]:
+    value = entry.get("features", [])
+    if not isinstance(value, list) or not all(isinstance(f, str) and f for f in value):
+        raise _fail(where, "features", "must be a list of non-empty strings")
+    return tuple(value)
+
+
+def _where(index: int, entry: Mapping[str, Any]) -> str:
+    keys = ("license_type", "tier", "interval") if "tier" in entry else ("license_type", "interval")
+    return f"catalog entry {index} ({'/'.join(str(entry.get(k, '?')) for k in keys)})"
+
+
+def parse_entry(index: int, entry: object) -> CatalogPrice:
+    """One entry (position `index`, from 1) as a price; a missing tier is `standard`, rank 1."""
+    if not isinstance(entry, dict):
+        raise BadCatalogEntry(f"catalog entry {index}: expected an object, got {entry!r}")
+    where = _where(index, entry)
+    unknown = sorted(set(entry) - KNOWN)
+    if unknown:
+        raise _fail(where, unknown[0], "is not a catalog field")
+    for field in REQUIRED:
+        if field not in entry:
+            raise _fail(where, field, "is missing")
+    interval = _text(entry, "interval", where)
+    if interval not in {i.value for i in Interval}:
+        raise _fail(where, "interval", f"must be {' or '.join(repr(i.value) for i in Interval)}")
+    currency = _text(entry, "currency", where).lower()
+    if len(currency) != 3 or not currency.isalpha():
+        raise _fail(where, "currency", "must be a three-letter ISO code")
+    return CatalogPrice(
+        license_type=_text(entry, "license_type", where),
+        interval=interval,
+        unit_amount=_whole(entry, "unit_amount", where, 0, None),
+        currency=currency,
+        stripe_price_id=_text(entry, "stripe_price_id", where),
+        tier=_text(entry, "tier", where, DEFAULT_TIER),
+        rank=_whole(entry, "rank", where, 1, DEFAULT_RANK),
+        features=_features(entry, where),
+    )
+
+
+def parse_catalog(entries: object) -> list[CatalogPrice]:
+    """A whole file: every entry valid, and together they describe one catalog."""
+    if not isinstance(entries, list):
+        raise BadCatalogEntry("a catalog is a list of entries")
+    prices = [parse_entry(i, e) for i, e in enumerate(entries, start=1)]
+    check_consistent(prices)
+    return prices
+
+
+def check_consistent(prices: Iterable[CatalogPrice]) -> None:
+    """No price twice; a tier has one rank and one set of features; ranks are distinct."""
+    seen: dict[tuple[str, str, str], int] = {}
+    price_ids: dict[str, int] = {}
+    tiers: dict[tuple[str, str], tuple[int, tuple[str, ...], int]] = {}
+    ranks: dict[tuple[str, int], str] = {}
+    for i, p in enumerate(prices, start=1):
+        where = f"catalog entry {i} ({p.license_type}/{p.tier}/{p.interval})"
+        key = (p.license_type, p.tier, p.interval)
+        if key in seen:
+            raise _fail(where, "interval", f"repeats the price of entry {seen[key]}")
+        if p.stripe_price_id in price_ids:
+            raise _fail(
+                where, "stripe_price_id", f"is used by entry {price_ids[p.stripe_price_id]}"
+            )
+        seen[key], price_ids[p.stripe_price_id] = i, i
+        rank, features, first = tiers.setdefault((p.license_type, p.tier), (p.rank, p.features, i))
+        if rank != p.rank:
+            raise _fail(where, "rank", f"differs from entry {first} of the same tier ({rank})")
+        if features != p.features:
+            raise _fail(where, "features", f"differ from entry {first} of the same tier")
+        holder = ranks.setdefault((p.license_type, p.rank), p.tier)
+        if holder != p.tier:
+            raise _fail(where, "rank", f"{p.rank} is already tier {holder!r}'s")
