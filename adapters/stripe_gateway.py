@@ -1,4 +1,5 @@
-"""The one module that talks to Stripe.
+"""The one gateway that talks to Stripe (with adapters/stripe_setup.py and
+adapters/stripe_errors.py, the only code that imports `stripe`).
 
 Charging an upgrade's surcharge: Stripe's own proration is not used, because the product
 documents define the amount (calendar cycles, whole minutes, half-up rounding) and Stripe
@@ -29,21 +30,15 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, Protocol
 
 import stripe
 
-from config.metrics import STRIPE_CALLS
-from domain.ports import ChargeRejected, ChargeResult, ChargeUnavailable, SubscriptionChange
-
-
-class StripeUnavailable(ChargeUnavailable):
-    """A transient Stripe failure (network, rate limit, 5xx): retry later."""
-
-    def __init__(self, message: str, kind: str = "server_error") -> None:
-        super().__init__(kind, message)
-
+from adapters.stripe_errors import StripeUnavailable as StripeUnavailable
+from adapters.stripe_errors import reason as _reason
+from adapters.stripe_errors import translate_errors as _translate_errors
+from adapters.stripe_setup import StripeSetup
+from domain.ports import ChargeRejected, ChargeResult, SubscriptionChange
 
 # Card errors that mean "the customer must authenticate", not "declined".
 ACTION_CODES = frozenset({"authentication_required", "invoice_payment_intent_requires_action"})
@@ -77,7 +72,7 @@ class RateLimiter:
                 time.sleep((1 - self.tokens) / self.rate)
 
 
-class StripeGateway:
+class StripeGateway(StripeSetup):
     def __init__(
         self,
         api_key: str,
@@ -144,7 +139,7 @@ class StripeGateway:
             raise ValueError(f"cannot fetch a {object_type!r}")
         self._reads.acquire()
         with _translate_errors(f"retrieve_{object_type}"):
-            found = services[object_type].retrieve(object_id)  # type: ignore[attr-defined]
+            found = services[object_type].retrieve(object_id)
         result: dict[str, Any] = found.to_dict()
         return result
 
@@ -279,131 +274,3 @@ class StripeGateway:
                 {"idempotency_key": f"seatflow-refund-{upgrade_id}-{invoice_id}"},
             )
         return str(refund.id)
-
-    def payment_method_setup_url(
-        self,
-        *,
-        customer_id: str,
-        organization_id: str,
-        return_url: str,
-        cancel_url: str,
-        portal: bool = False,
-    ) -> str:
-        """The address of a Stripe-hosted page where the customer enters a new card: a
-        Checkout Session in setup mode, or (with `portal`) the Billing Portal. No card data
-        passes through seatflow; the result arrives as events."""
-        with _translate_errors("payment_method_setup"):
-            if portal:
-                session: Any = self.client.v1.billing_portal.sessions.create(
-                    {"customer": customer_id, "return_url": return_url}
-                )
-            else:
-                params: Any = {
-                    "mode": "setup",
-                    "customer": customer_id,
-                    "currency": "usd",
-                    "payment_method_types": ["card"],
-                    "client_reference_id": organization_id,
-                    "metadata": {"organization_id": organization_id},
-                    "success_url": return_url,
-                    "cancel_url": cancel_url,
-                }
-                session = self.client.v1.checkout.sessions.create(params)
-        return str(session.url)
-
-    def set_default_payment_method(
-        self,
-        *,
-        customer_id: str,
-        payment_method_id: str,
-        subscription_ids: list[str],
-        version: int,
-    ) -> None:
-        """The customer's invoices and each subscription are paid with this card from now on.
-
-        Keys name the event's time too: A → B → A within Stripe's 24 h key window must set
-        A again rather than replay the first answer."""
-        key = f"seatflow-pm-{customer_id}-{payment_method_id}-{version}"
-        with _translate_errors("set_default_payment_method"):
-            self.client.v1.customers.update(
-                customer_id,
-                {"invoice_settings": {"default_payment_method": payment_method_id}},
-                {"idempotency_key": f"{key}-customer"},
-            )
-            for subscription_id in subscription_ids:
-                self.client.v1.subscriptions.update(
-                    subscription_id,
-                    {"default_payment_method": payment_method_id},
-                    {"idempotency_key": f"{key}-{subscription_id}"},
-                )
-
-    def webhook_endpoints(self) -> list[dict[str, Any]]:
-        """Every webhook endpoint of the account (without their secrets)."""
-        found: list[dict[str, Any]] = []
-        for page in self._pages(self.client.v1.webhook_endpoints.list, {"limit": 100}):
-            found.extend(page)
-        return found
-
-    def create_webhook_endpoint(
-        self, url: str, events: list[str], api_version: str
-    ) -> dict[str, Any]:
-        """A new endpoint; Stripe shows its signing secret in this answer only."""
-        params: Any = {"url": url, "enabled_events": events, "api_version": api_version}
-        with _translate_errors("create_webhook_endpoint"):
-            created = self.client.v1.webhook_endpoints.create(params)
-        result: dict[str, Any] = created.to_dict()
-        return result
-
-    def update_webhook_endpoint(
-        self, endpoint_id: str, url: str, events: list[str]
-    ) -> dict[str, Any]:
-        """Its URL and event types (Stripe keeps the secret, and the API version it was
-        created with)."""
-        params: Any = {"url": url, "enabled_events": events, "disabled": False}
-        with _translate_errors("update_webhook_endpoint"):
-            updated = self.client.v1.webhook_endpoints.update(endpoint_id, params)
-        result: dict[str, Any] = updated.to_dict()
-        return result
-
-    def list_prices(self, *, page_size: int = 100) -> Iterator[list[dict[str, Any]]]:
-        """Every price with its metadata, one page at a time (the catalog reads its own)."""
-        yield from self._pages(self.client.v1.prices.list, {"limit": page_size})
-
-
-def _reason(exc: stripe.StripeError) -> str:
-    return str(exc.user_message or exc.code or "payment declined")
-
-
-# Stripe's error classes, by what a retry can do about them.
-TRANSIENT: tuple[tuple[type[stripe.StripeError], str], ...] = (
-    (stripe.RateLimitError, "rate_limit"),
-    (stripe.APIConnectionError, "network"),
-    (stripe.APIError, "server_error"),
-)
-PERMANENT: tuple[tuple[type[stripe.StripeError], str], ...] = (
-    (stripe.AuthenticationError, "authentication"),
-    (stripe.PermissionError, "authentication"),
-    (stripe.InvalidRequestError, "invalid_request"),
-    (stripe.IdempotencyError, "invalid_request"),
-)
-
-
-@contextmanager
-def _translate_errors(operation: str, invoice_id: str | None = None) -> Iterator[None]:
-    """Count the call's outcome; a transient failure becomes StripeUnavailable (retried), a
-    permanent one ChargeRejected; a card error is the caller's to read."""
-    try:
-        yield
-    except stripe.CardError:
-        STRIPE_CALLS.labels(operation, "card_declined").inc()
-        raise
-    except stripe.StripeError as exc:
-        for cls, kind in TRANSIENT:
-            if isinstance(exc, cls):
-                STRIPE_CALLS.labels(operation, "transient_error").inc()
-                raise StripeUnavailable(f"{type(exc).__name__}: {exc}", kind) from exc
-        kind = next((k for cls, k in PERMANENT if isinstance(exc, cls)), "invalid_request")
-        STRIPE_CALLS.labels(operation, "error").inc()
-        message = str(exc.user_message or exc) or type(exc).__name__
-        raise ChargeRejected(kind, message, invoice_id) from exc
-    STRIPE_CALLS.labels(operation, "ok").inc()

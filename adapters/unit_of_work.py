@@ -17,15 +17,15 @@ from adapters.billing_repository import (
 )
 from adapters.drift import SqlDriftRepository
 from adapters.inbox_repository import SqlInboxRepository
-from adapters.orm import start_mappers
+from adapters.mapping import start_mappers
 from adapters.reporting import SqlReconciliationRepository, SqlSubscriptionRepository
 from adapters.repositories import (
     SqlCatalogRepository,
     SqlLicenseRepository,
     SqlMemberRepository,
     SqlOrganizationRepository,
-    SqlUpgradeRepository,
 )
+from adapters.upgrade_repository import SqlUpgradeRepository
 from config import faults
 
 

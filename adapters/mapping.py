@@ -1,0 +1,79 @@
+"""The imperative mapping of the plain domain dataclasses onto the tables of adapters/orm.py:
+the domain never knows it is stored."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import registry, relationship
+
+from adapters.orm import (
+    discount_codes,
+    estimates,
+    licenses,
+    members,
+    metadata,
+    offline_activations,
+    organizations,
+    seat_ledger,
+    subscriptions,
+    upgrade_transitions,
+    upgrades,
+)
+from domain import model
+from domain.discounts import Discount
+from domain.licenses import License, OfflineActivation
+from domain.upgrades import Estimate, Upgrade, UpgradeTransition
+
+mapper_registry = registry(metadata=metadata)
+_mapped = False
+
+
+def _fresh_aggregate(organization: model.Organization, _context: Any) -> None:
+    organization.ledger = []
+    organization.events = []
+
+
+def start_mappers() -> None:
+    """Map the domain classes once per process (idempotent)."""
+    global _mapped
+    if _mapped:
+        return
+    mapper_registry.map_imperatively(model.Subscription, subscriptions)
+    mapper_registry.map_imperatively(model.LedgerEntry, seat_ledger)
+    mapper_registry.map_imperatively(model.Member, members)
+    mapper_registry.map_imperatively(
+        model.Organization,
+        organizations,
+        properties={
+            "subscriptions": relationship(
+                model.Subscription,
+                lazy="selectin",
+                cascade="all, delete-orphan",
+                order_by=subscriptions.c.id,
+            ),
+        },
+    )
+    # The seat ledger is append-only and ever growing: an aggregate holds only the entries it
+    # added in this unit of work (the repository saves them); history is read with a query.
+    # Its events are not stored at all: the unit of work hands them on before it commits.
+    event.listen(model.Organization, "load", _fresh_aggregate)
+    mapper_registry.map_imperatively(License, licenses)
+    mapper_registry.map_imperatively(OfflineActivation, offline_activations)
+    mapper_registry.map_imperatively(Discount, discount_codes)
+    mapper_registry.map_imperatively(Estimate, estimates)
+    mapper_registry.map_imperatively(UpgradeTransition, upgrade_transitions)
+    mapper_registry.map_imperatively(
+        Upgrade,
+        upgrades,
+        properties={
+            "history": relationship(
+                UpgradeTransition,
+                lazy="selectin",
+                cascade="all, delete-orphan",
+                order_by=upgrade_transitions.c.id,
+            )
+        },
+    )
+    _mapped = True
