@@ -314,7 +314,6 @@ IDEMPOTENCY = {
 
 
 def document() -> dict[str, Any]:
-    org = [_id("org_id")]
     return {
         "openapi": "3.1.0",
         "info": {
@@ -328,72 +327,74 @@ def document() -> dict[str, Any]:
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
         "security": [{"bearer": []}],
-        "paths": {
-            f"{ORG}/subscriptions": {
-                "get": _op("List subscriptions", 200, "Subscriptions", params=org)
-            },
-            f"{ORG}/estimates": {
-                "post": _op("Estimate an upgrade", 201, "Estimate", "EstimateRequest", org)
-            },
-            f"{ORG}/upgrades": {
-                "get": _op("Upgrade history, newest first", 200, "UpgradeHistory", params=org),
-                "post": _op(
-                    "Submit an upgrade", 202, "Upgrade", "UpgradeRequest", [*org, IDEMPOTENCY]
-                ),
-            },
-            f"{ORG}/upgrades/{{upgrade_id}}": {
-                "get": _op("Follow an upgrade", 200, "Upgrade", params=[*org, _id("upgrade_id")])
-            },
-            f"{ORG}/upgrades/{{upgrade_id}}/cancel": {
-                "post": _op(
-                    "Cancel an unpaid upgrade", 200, "Upgrade", params=[*org, _id("upgrade_id")]
-                )
-            },
-            f"{ORG}/payment-method": {
-                "get": _op("The card on file", 200, "PaymentMethod", params=org)
-            },
-            f"{ORG}/upgrades/{{upgrade_id}}/retry": {
-                "post": _op(
-                    "Pay a failed upgrade's invoice again",
-                    202,
-                    "Upgrade",
-                    params=[*org, _id("upgrade_id")],
-                )
-            },
-            f"{ORG}/licenses": {
-                "get": _op("Current licenses and history", 200, "Licenses", params=org)
-            },
-            f"{ORG}/licenses/{{license_id}}/file": {
-                "get": _op(
-                    "Download a signed license file",
-                    200,
-                    "LicenseFile",
-                    params=[*org, _id("license_id")],
-                )
-            },
-            f"{ORG}/offline-licenses": {
-                "get": _op("Offline licenses and seats used", 200, "OfflineLicenses", params=org),
-                "post": _op(
-                    "Bind a machine to a seat",
-                    201,
-                    "OfflineLicenseCreated",
-                    "OfflineLicenseRequest",
-                    org,
-                ),
-            },
-            f"{ORG}/offline-licenses/{{activation_id}}": {
-                "delete": _op(
-                    "Release a seat", 200, "OfflineLicense", params=[*org, _id("activation_id")]
-                )
-            },
-            f"{ORG}/offline-licenses/{{activation_id}}/file": {
-                "get": _op(
-                    "Download a signed offline license",
-                    200,
-                    "LicenseFile",
-                    params=[*org, _id("activation_id")],
-                )
-            },
+        "paths": paths(),
+    }
+
+
+def paths() -> dict[str, Any]:
+    """Every route of the org API (a test holds this to the app's routes)."""
+    org = [_id("org_id")]
+    return {
+        f"{ORG}/subscriptions": {
+            "get": _op("List subscriptions", 200, "Subscriptions", params=org)
+        },
+        f"{ORG}/estimates": {
+            "post": _op("Estimate an upgrade", 201, "Estimate", "EstimateRequest", org)
+        },
+        f"{ORG}/upgrades": {
+            "get": _op("Upgrade history, newest first", 200, "UpgradeHistory", params=org),
+            "post": _op("Submit an upgrade", 202, "Upgrade", "UpgradeRequest", [*org, IDEMPOTENCY]),
+        },
+        f"{ORG}/upgrades/{{upgrade_id}}": {
+            "get": _op("Follow an upgrade", 200, "Upgrade", params=[*org, _id("upgrade_id")])
+        },
+        f"{ORG}/upgrades/{{upgrade_id}}/cancel": {
+            "post": _op(
+                "Cancel an unpaid upgrade", 200, "Upgrade", params=[*org, _id("upgrade_id")]
+            )
+        },
+        f"{ORG}/payment-method": {"get": _op("The card on file", 200, "PaymentMethod", params=org)},
+        f"{ORG}/upgrades/{{upgrade_id}}/retry": {
+            "post": _op(
+                "Pay a failed upgrade's invoice again",
+                202,
+                "Upgrade",
+                params=[*org, _id("upgrade_id")],
+            )
+        },
+        f"{ORG}/licenses": {
+            "get": _op("Current licenses and history", 200, "Licenses", params=org)
+        },
+        f"{ORG}/licenses/{{license_id}}/file": {
+            "get": _op(
+                "Download a signed license file",
+                200,
+                "LicenseFile",
+                params=[*org, _id("license_id")],
+            )
+        },
+        f"{ORG}/offline-licenses": {
+            "get": _op("Offline licenses and seats used", 200, "OfflineLicenses", params=org),
+            "post": _op(
+                "Bind a machine to a seat",
+                201,
+                "OfflineLicenseCreated",
+                "OfflineLicenseRequest",
+                org,
+            ),
+        },
+        f"{ORG}/offline-licenses/{{activation_id}}": {
+            "delete": _op(
+                "Release a seat", 200, "OfflineLicense", params=[*org, _id("activation_id")]
+            )
+        },
+        f"{ORG}/offline-licenses/{{activation_id}}/file": {
+            "get": _op(
+                "Download a signed offline license",
+                200,
+                "LicenseFile",
+                params=[*org, _id("activation_id")],
+            )
         },
     }
 
