@@ -16,11 +16,11 @@ from tests.e2e.test_pages_browser import browser, shoot  # noqa: F401  (a fixtur
 from tests.support import free_port, start_gunicorn
 
 pytestmark = pytest.mark.slow
-NOW = datetime.now(UTC).replace(microsecond=0)
 
 
 def seed(engine) -> tuple[str, str]:
     """An operator's token and the id of a dead event; drift from two reconciliation runs."""
+    now = datetime.now(UTC).replace(microsecond=0)  # read when the test runs
     world = build_world(engine)
     uow = SqlUnitOfWork(engine)
     operator = admin.add_member(uow, world.org_id, "ops@acme.example", "operator")
@@ -29,10 +29,10 @@ def seed(engine) -> tuple[str, str]:
     event["id"] = "evt_browser_dead"
     store_event(engine, event)
     with SqlUnitOfWork(engine) as work:
-        work.inbox.mark(event["id"], "dead", NOW, error="organization_not_found: cus_x")
+        work.inbox.mark(event["id"], "dead", now, error="organization_not_found: cus_x")
         for at, subject, estimate, charged in (
-            (NOW - timedelta(hours=1), "upg_a", 90486, 90480),
-            (NOW, "upg_b", 1000, 1012),
+            (now - timedelta(hours=1), "upg_a", 90486, 90480),
+            (now, "upg_b", 1000, 1012),
         ):
             work.drift.record(
                 at,

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from adapters.orm import inbox
 from cli import samples
 from config.database import make_engine
+from tests.support import wait_until
 from webhooks.inbox import IncomingEvent
 from webhooks.writer import Delivery, InboxWriter
 
@@ -63,12 +64,16 @@ def test_deliveries_arriving_within_the_wait_share_one_commit_and_one_message(
     import time
 
     messages: list[list[str]] = []
-    writer = InboxWriter(make_engine(sqlite_settings), messages.append, max_wait=0.5)
-    first = threading.Thread(target=writer.store, args=(delivery("evt_early"),))
+    wait = 3.0
+    writer = InboxWriter(make_engine(sqlite_settings), messages.append, max_wait=wait)
+    early = delivery("evt_early")
+    first = threading.Thread(target=writer.store, args=(early,))
     first.start()
-    time.sleep(0.1)  # well inside the wait: the writer is still collecting
+    # The writer took the first delivery and is collecting more: a condition, not a sleep.
+    wait_until(lambda: writer._queue.empty() and not early.done.done(), timeout=10, interval=0.01)
     started = time.monotonic()
     assert writer.store(delivery("evt_late")) is True
     first.join()
     assert messages == [["evt_early", "evt_late"]]
-    assert time.monotonic() - started < 0.5  # answered at the end of the wait, not later
+    # Answered with the first one's commit, at the end of its wait, not after a wait of its own.
+    assert time.monotonic() - started < 2 * wait
