@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from api.serializers import timestamp as _ts
+from api.serializers.upgrades import summary
 from domain.payment_methods import CardOnFile, Receipt
 from services.receipts import HistoryEntry
 
@@ -37,17 +38,7 @@ def entry(e: HistoryEntry) -> dict[str, Any]:
     # The submission is the first step of the history: "submitted by <email>".
     first = u.history[0].cause if u.history else ""
     requested_by = first.removeprefix(SUBMITTED_BY) if first.startswith(SUBMITTED_BY) else None
-    return {
-        "id": u.id,
-        "state": u.state,
-        "license_type": u.license_type,
-        "from": {"seats": u.from_seats, "interval": u.from_interval, "tier": u.from_tier},
-        "to": {"seats": u.seats, "interval": u.interval, "tier": u.tier},
-        "currency": u.currency,
-        "estimate_amount": u.estimate_amount,
-        "charged_amount": u.charged_amount,
-        "paid_amount": u.paid_amount,
-        "estimate_drift": u.drift,
+    return summary(u) | {
         "discount_code": u.discount_code,
         "requested_by": requested_by,
         "requested_at": _ts(u.created_at),

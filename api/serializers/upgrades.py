@@ -43,12 +43,12 @@ def estimate(e: Estimate) -> dict[str, Any]:
     }
 
 
-def upgrade(u: Upgrade) -> dict[str, Any]:
+def summary(u: Upgrade) -> dict[str, Any]:
+    """What an upgrade is and what it cost: shared by the upgrade and the history."""
     return {
         "id": u.id,
         "state": u.state,
         "license_type": u.license_type,
-        "estimate_id": u.estimate_id,
         "from": {"seats": u.from_seats, "interval": u.from_interval, "tier": u.from_tier},
         "to": {"seats": u.seats, "interval": u.interval, "tier": u.tier},
         "currency": u.currency,
@@ -56,6 +56,12 @@ def upgrade(u: Upgrade) -> dict[str, Any]:
         "charged_amount": u.charged_amount,
         "paid_amount": u.paid_amount,
         "estimate_drift": u.drift,
+    }
+
+
+def upgrade(u: Upgrade) -> dict[str, Any]:
+    return summary(u) | {
+        "estimate_id": u.estimate_id,
         "stripe_invoice_id": u.stripe_invoice_id,
         "failure_reason": u.failure_reason,
         "refunded_amount": u.refunded_amount,
