@@ -220,3 +220,16 @@ def test_the_favicon_is_served(site) -> None:
     assert response.status_code == 200
     assert response.mimetype == "image/vnd.microsoft.icon"
     assert response.get_data()[:4] == b"\x00\x00\x01\x00"
+
+
+def test_the_upgrade_form_shows_the_card_before_pay(site) -> None:
+    app, world, _, apply = site
+    client = app.test_client()
+    sign_in(client, world.tokens["owner"])
+    form = f"/orgs/{world.org_id}/upgrade/node_locked"
+    assert "No card on file yet" in client.get(form).get_data(as_text=True)
+    pm = stripe_fixture("payment_method") | {"id": "pm_1", "customer": "cus_acme"}
+    apply(samples.event("payment_method.attached", pm, created=100))
+    page = client.get(form).get_data(as_text=True)
+    assert "Paid with the card on file: Visa ending in 4242, expires 08/2030." in page
+    assert page.index('id="pay-with"') < page.index('id="pay"')
