@@ -59,10 +59,14 @@ def test_a_declined_payment_is_paid_again_on_the_same_invoice_after_a_card_updat
 def test_3d_secure_is_completed_on_stripes_hosted_page_and_the_upgrade_applies(
     browser, site
 ) -> None:
-    base, state = site["base"], site["stripe"].state
-    state.set_card(site["customer"], "requires_action")
+    base, state, org = site["base"], site["stripe"].state, site["world"].org_id
     page = browser.new_page()
     sign_in(page, base, site["world"].tokens["owner"])
+    # The first card's events are applied before the customer adds the one that needs 3-D
+    # Secure, so a late one cannot make the first the default again.
+    wait_until(lambda: card_shown(page, base, org, "0002"), timeout=30)
+    state.set_card(site["customer"], "requires_action")
+    wait_until(lambda: card_shown(page, base, org, "3155"), timeout=30)
     open_upgrade(page, seats=2)
     page.get_by_role("button", name="Pay").click()
     page.wait_for_url("**/upgrades/*")
