@@ -22,7 +22,7 @@ def locked_upgrade(uow: SqlUnitOfWork, upgrade_id: str) -> tuple[Organization, U
     if found is None:
         return None
     org = uow.organizations.locked(found.organization_id)  # lock first, then re-read under the lock
-    uow.session.refresh(found)
+    uow.upgrades.refresh(found)
     return org, found
 
 
