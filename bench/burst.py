@@ -33,7 +33,7 @@ from typing import Any
 import psycopg
 import redis
 
-from bench.pipeline import SECRET, env_for, rss_mib, terminal
+from bench.pipeline import env_for, flood, rss_mib, terminal
 from cli import samples
 from tests.support import PYTHON, Process, free_port, http_ok, start_worker, wait_until
 
@@ -93,26 +93,6 @@ def cpu_by_group(groups: dict[str, int]) -> dict[str, float]:
     return used
 
 
-def _post_all(port: int, events: int, orgs: int, clients: int) -> None:
-    import http.client
-    import threading
-
-    def client(offset: int) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        for i in range(offset, events, clients):
-            body, headers = samples.signed(event(i, orgs), SECRET)
-            conn.request("POST", "/webhooks/stripe", body, headers)
-            response = conn.getresponse()
-            response.read()
-            assert response.status == 200, response.status
-
-    pool = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
-    for thread in pool:
-        thread.start()
-    for thread in pool:
-        thread.join()
-
-
 GUNICORN = ["-m", "gunicorn", "--worker-class", "gthread", "--workers", "2", "--threads", "8"]
 
 
@@ -147,7 +127,7 @@ def burst(events: int, orgs: int, clients: int) -> dict[str, Any]:
                 groups = {"gunicorn": web.pid, "worker": worker.pid}
                 cpu_before = cpu_by_group(groups)
                 start = time.perf_counter()
-                _post_all(port, events, orgs, clients)
+                flood(port, 0, events, clients, lambda i: event(i, orgs))
                 acked = time.perf_counter()
                 applied_then = terminal(url)
                 wait_until(lambda: terminal(url) >= events, 1800, interval=0.05)

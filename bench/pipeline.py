@@ -19,7 +19,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -206,13 +206,20 @@ def rss_mib(pid: int) -> float:
     return round(sum(int(x) for x in out.split()) / 1024, 1)
 
 
-def _flood(port: int, first: int, count: int, threads: int = 4) -> None:
-    """Send `count` distinct signed events as fast as `threads` keep-alive clients can."""
+def flood(
+    port: int,
+    first: int,
+    count: int,
+    threads: int = 4,
+    make: Callable[[int], dict[str, Any]] = event,
+) -> None:
+    """Send `count` distinct signed events (`make(i)`) as fast as `threads` keep-alive
+    clients can."""
 
     def client(offset: int) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         for i in range(first + offset, first + count, threads):
-            body, headers = samples.signed(event(i), SECRET)
+            body, headers = samples.signed(make(i), SECRET)
             conn.request("POST", "/webhooks/stripe", body, headers)
             response = conn.getresponse()
             response.read()
@@ -239,7 +246,7 @@ def memory(events: int) -> list[dict[str, Any]]:
         try:
             step = events // 4
             for n in range(4):
-                _flood(port, 2_000_000 + n * step, step)
+                flood(port, 2_000_000 + n * step, step)
                 wait_until(lambda n=n: terminal(url) >= (n + 1) * step, 1800, interval=1)
                 taken.append(
                     {
