@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from adapters.orm import inbox
@@ -29,6 +29,15 @@ class InboxRow:
     attempts: int
     last_error: str | None
     received_at: datetime
+
+
+@dataclass(frozen=True)
+class Mark:
+    """An event's final state after an attempt, to be written with others (`mark_all`)."""
+
+    event_id: str
+    state: str
+    error: str | None = None
 
 
 _ROW_COLUMNS = (
@@ -67,6 +76,16 @@ class SqlInboxRepository:
         found = self.session.execute(query).first()
         return InboxRow(**found._mapping) if found else None
 
+    def lock_all(self, event_ids: Sequence[str]) -> dict[str, InboxRow]:
+        """The rows of these events, locked in one statement (in the order they arrived)."""
+        query = (
+            select(*_ROW_COLUMNS)
+            .where(inbox.c.event_id.in_(list(event_ids)))
+            .order_by(inbox.c.id)
+            .with_for_update()
+        )
+        return {row.event_id: InboxRow(**row._mapping) for row in self.session.execute(query)}
+
     def full_row(self, event_id: str) -> dict[str, Any] | None:
         """Every column of the event's row, as stored."""
         found = self.session.execute(select(inbox).where(inbox.c.event_id == event_id)).first()
@@ -94,6 +113,28 @@ class SqlInboxRepository:
         if attempt:
             values["attempts"] = inbox.c.attempts + 1
         self.session.execute(update(inbox).where(inbox.c.event_id == event_id).values(**values))
+
+    def mark_all(self, marks: Sequence[Mark], now: datetime) -> None:
+        """`mark` for many events with one attempt each, in one round trip per kind of mark."""
+        done = [m for m in marks if m.state in DONE_STATES]
+        for group, applied_at in ((done, now), ([m for m in marks if m not in done], None)):
+            if not group:
+                continue
+            values: dict[str, Any] = {
+                "state": bindparam("b_state"),
+                "last_error": bindparam("b_error"),
+                "updated_at": now,
+                "attempts": inbox.c.attempts + 1,
+            }
+            if applied_at is not None:
+                values["applied_at"] = applied_at
+            statement = (
+                update(inbox).where(inbox.c.event_id == bindparam("b_event_id")).values(**values)
+            )
+            params = [
+                {"b_event_id": m.event_id, "b_state": m.state, "b_error": m.error} for m in group
+            ]
+            self.session.execute(statement, params)
 
     # -- receipt and recovery ------------------------------------------------------------
 

@@ -4,7 +4,7 @@ adapters/inbox_repository.py."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -45,6 +45,10 @@ class SqlOrganizationRepository:
         self.session.add(organization)
         self.seen.append(organization)
 
+    def release(self) -> None:
+        """The transaction ended without a commit: its row locks are released."""
+        self._locked.clear()
+
     def flush_ledgers(self) -> None:
         """Persist the seat-ledger entries the aggregates appended (append-only)."""
         for organization in self.seen:
@@ -74,6 +78,25 @@ class SqlOrganizationRepository:
         query = select(Organization).where(organizations.c.stripe_customer_id == customer_id)
         return self._one(query, lock)
 
+    def lock_customers(self, customer_ids: Iterable[str]) -> None:
+        """Lock the organizations of these Stripe customers (the ones a batch of events names)
+        in one statement, in id order, and load their subscriptions after the locks are
+        granted; later `get_by_customer` calls find them held."""
+        held = {o.stripe_customer_id for o in self._locked}
+        wanted = sorted(set(customer_ids) - held)
+        if not wanted:
+            return
+        query = (
+            select(Organization)
+            .where(organizations.c.stripe_customer_id.in_(wanted))
+            .order_by(organizations.c.id)
+            .with_for_update()
+        )
+        for found in self.session.scalars(query).all():
+            if found not in self.seen:
+                self.seen.append(found)
+            self._locked.append(found)
+
     def list(self) -> Sequence[Organization]:
         return self.session.scalars(select(Organization).order_by("id")).all()
 
@@ -97,12 +120,19 @@ class SqlOrganizationRepository:
 class SqlCatalogRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
+        self._loaded: Catalog | None = None  # read once a transaction; `put` forgets it
 
     def load(self) -> Catalog:
-        rows = self.session.execute(select(catalog_prices)).all()
-        return Catalog(CatalogPrice(**row._mapping) for row in rows)
+        if self._loaded is None:
+            rows = self.session.execute(select(catalog_prices)).all()
+            self._loaded = Catalog(CatalogPrice(**row._mapping) for row in rows)
+        return self._loaded
+
+    def forget(self) -> None:
+        self._loaded = None
 
     def put(self, price: CatalogPrice) -> None:
+        self._loaded = None
         values = dict(vars(price))
         same = (
             (catalog_prices.c.license_type == price.license_type)
@@ -195,32 +225,67 @@ class SqlMemberRepository:
 
 
 class SqlLicenseRepository:
+    """License versions and offline activations.
+
+    Within one transaction it remembers the current license of each (organization, license
+    type) it has read or issued, so a second change of the same organization reads nothing,
+    and nothing has to be written between two changes: the superseded version and the new one
+    go out with the commit's flush (updates before inserts), one statement per table."""
+
     def __init__(self, session: Session) -> None:
         self.session = session
+        self._current: dict[tuple[str, str], License | None] = {}  # None: known to be none
+        self._issued: dict[tuple[str, str], License] = {}  # the newest issued here
+        self._loaded: set[str] = set()  # organizations whose current licenses were all read
 
     def add(self, item: License | OfflineActivation) -> None:
         self.session.add(item)
+        if isinstance(item, License):
+            key = (item.organization_id, item.license_type)
+            self._issued[key] = item
+            self._current[key] = item if item.status == LicenseStatus.CURRENT else None
+
+    def load_current(self, organization_ids: Iterable[str]) -> None:
+        """Read the current licenses of these organizations in one query (a batch's)."""
+        wanted = sorted(set(organization_ids) - self._loaded)
+        if not wanted:
+            return
+        query = select(License).where(
+            licenses.c.organization_id.in_(wanted),
+            licenses.c.status == LicenseStatus.CURRENT.value,
+        )
+        for found in self.session.scalars(query):
+            self._current.setdefault((found.organization_id, found.license_type), found)
+        self._loaded.update(wanted)
+
+    def _current_of(self, organization_id: str, license_type: str) -> License | None:
+        key = (organization_id, license_type)
+        if key not in self._current and organization_id not in self._loaded:
+            query = select(License).where(
+                licenses.c.organization_id == organization_id,
+                licenses.c.license_type == license_type,
+                licenses.c.status == LicenseStatus.CURRENT.value,
+            )
+            self._current[key] = self.session.scalars(query).first()
+        return self._current.get(key)
 
     def supersede_current(
         self, organization_id: str, license_type: str, cause: str
     ) -> tuple[int, str] | None:
-        """Mark the current license superseded unless `cause` issued it, in one statement;
-        its (version, interval), or None when no current license of another cause exists."""
-        statement = (
-            update(License)
-            .where(
-                licenses.c.organization_id == organization_id,
-                licenses.c.license_type == license_type,
-                licenses.c.status == LicenseStatus.CURRENT.value,
-                licenses.c.cause != cause,
-            )
-            .values(status=LicenseStatus.SUPERSEDED.value)
-            .returning(licenses.c.version, licenses.c.interval)
-        )
-        row = self.session.execute(statement).first()
-        return (row.version, row.interval) if row else None
+        """Mark the current license superseded unless `cause` issued it; its (version,
+        interval), or None when no current license of another cause exists."""
+        current = self._current_of(organization_id, license_type)
+        if current is None or current.cause == cause:
+            return None
+        current.status = LicenseStatus.SUPERSEDED.value
+        self._current[(organization_id, license_type)] = None
+        return current.version, current.interval
 
     def current(self, organization_id: str, license_type: str) -> License | None:
+        """The newest version, whatever its status."""
+        issued = self._issued.get((organization_id, license_type))
+        if issued is not None:
+            return issued
         query = (
             select(License)
             .where(
@@ -231,6 +296,12 @@ class SqlLicenseRepository:
             .limit(1)
         )
         return self.session.scalars(query).first()
+
+    def forget(self) -> None:
+        """The transaction was rolled back: what was remembered is no longer true."""
+        self._current.clear()
+        self._issued.clear()
+        self._loaded.clear()
 
     def history(self, organization_id: str) -> list[License]:
         query = (

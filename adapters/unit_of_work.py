@@ -113,6 +113,10 @@ class SqlUnitOfWork:
         for org in self.organizations.seen:
             org.collect_events()  # what they said happened, did not
         self.session.rollback()
+        # Row locks are gone and what the repositories remembered may not be true any more.
+        self.organizations.release()
+        self.licenses.forget()
+        self.catalog.forget()
 
 
 UnitOfWorkSource = SqlUnitOfWork | Engine

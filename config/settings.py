@@ -188,6 +188,7 @@ class Settings:
     stripe_webhook_tolerance: int = 300
     webhook_max_body: int = 512 * 1024
     webhook_commit_wait_ms: int = 1
+    webhook_publish_interval_ms: int = 50
     task_time_limit: int = 120
     task_max_retries: int = 8
     sweep_after_seconds: int = 60
@@ -290,6 +291,7 @@ class Settings:
             stripe_webhook_tolerance=r.integer("STRIPE_WEBHOOK_TOLERANCE", 300, minimum=1),
             webhook_max_body=r.integer("WEBHOOK_MAX_BODY", 512 * 1024, minimum=1024),
             webhook_commit_wait_ms=r.integer("WEBHOOK_COMMIT_WAIT_MS", 1),
+            webhook_publish_interval_ms=r.integer("WEBHOOK_PUBLISH_INTERVAL_MS", 50),
             task_time_limit=r.integer("TASK_TIME_LIMIT", 120, minimum=1),
             task_max_retries=r.integer("TASK_MAX_RETRIES", 8),
             sweep_after_seconds=r.integer("SWEEP_AFTER_SECONDS", 60, minimum=1),

@@ -15,7 +15,7 @@ from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 
-from adapters.inbox_repository import InboxRow
+from adapters.inbox_repository import InboxRow, Mark
 from adapters.stripe_parsing import resolve, subscription_snapshot, to_command
 from adapters.unit_of_work import SqlUnitOfWork
 from config.inbox import DONE_STATES, IncomingEvent, load_payload
@@ -105,19 +105,40 @@ def _apply(event_id: str, uow: SqlUnitOfWork, deps: Deps) -> tuple[InboxRow | No
         return None, "missing"
     if row.state in DONE_STATES:
         return None, row.state
-    data = load_payload(row.payload)
+    state, note = _apply_row(row, load_payload(row.payload), uow, deps)
+    uow.inbox.mark(event_id, state, _now(), error=note, attempt=True)
+    return row, state
+
+
+def _apply_row(
+    row: InboxRow, data: dict[str, Any], uow: SqlUnitOfWork, deps: Deps
+) -> tuple[str, str | None]:
+    """Apply a locked, not yet done event (its payload `data`) inside `uow`'s transaction: its
+    final state and the note its row keeps. The caller marks the row."""
     refused = deps.origin.refuses(IncomingEvent.from_dict(data))
     if refused is not None:  # another Stripe mode or account: recorded with why, not applied
-        uow.inbox.mark(row.event_id, "ignored", _now(), error=refused, attempt=True)
-        log.warning("event of another mode or account ignored", extra={"event_id": event_id})
-        return row, "ignored"
-    event = resolve(data, deps.gateway.retrieve, deps.verify_by_fetch)
-    command = to_command(event)
-    state = "ignored" if command is None else HANDLERS[type(command)](command, uow, deps)
-    note = STALE_NOTE if state == "skipped_stale" else None
-    uow.inbox.mark(event_id, state, _now(), error=note, attempt=True)
+        log.warning("event of another mode or account ignored", extra={"event_id": row.event_id})
+        return "ignored", refused
+    command = to_command(resolve(data, deps.gateway.retrieve, deps.verify_by_fetch))
+    if command is None:
+        return "ignored", None
+    if not isinstance(command, SyncSubscription):
+        # These handlers query tables an earlier event of the same transaction may have
+        # changed; a subscription sync reads only its aggregate and the licenses repository,
+        # which both remember what this transaction did.
+        uow.flush()
+    state = HANDLERS[type(command)](command, uow, deps)
     messagebus.handle(uow, deps)  # what the change causes, in the same transaction
-    return row, state
+    return state, STALE_NOTE if state == "skipped_stale" else None
+
+
+def _customer_of(data: dict[str, Any]) -> str | None:
+    """The Stripe customer an event's object belongs to, when it says so plainly."""
+    obj = data.get("data", {}).get("object")
+    customer = obj.get("customer") if isinstance(obj, dict) else None
+    if isinstance(customer, dict):
+        customer = customer.get("id")
+    return customer if isinstance(customer, str) else None
 
 
 def _done(row: InboxRow | None, state: str, now: datetime) -> None:
@@ -173,11 +194,35 @@ def process_stripe_events(
 
 
 def _apply_together(event_ids: list[str], uow: SqlUnitOfWork, deps: Deps) -> dict[str, int]:
+    """One transaction, read as a set: the inbox rows in one statement, the organizations the
+    events name locked in one (in id order) with their subscriptions and current licenses in
+    one each; each event is then applied in order, and the writes go out with the commit,
+    one statement per table and kind of write."""
     with uow:
-        applied = []
+        rows = uow.inbox.lock_all(event_ids)
+        payloads = {
+            event_id: load_payload(row.payload)
+            for event_id, row in rows.items()
+            if row.state not in DONE_STATES
+        }
+        uow.organizations.lock_customers(filter(None, map(_customer_of, payloads.values())))
+        uow.licenses.load_current(org.id for org in uow.organizations.seen)
+        applied: list[tuple[InboxRow | None, str]] = []
+        marks: list[Mark] = []
         for event_id in event_ids:
-            applied.append(_apply(event_id, uow, deps))
-            uow.flush()  # the next event of the same organization reads what this one wrote
+            row, data = rows.get(event_id), payloads.pop(event_id, None)
+            if row is None:
+                log.warning("event not in inbox", extra={"event_id": event_id})
+                applied.append((None, "missing"))
+            elif data is None:  # done before, or named twice in this message
+                applied.append(
+                    (None, next((m.state for m in marks if m.event_id == event_id), row.state))
+                )
+            else:
+                state, note = _apply_row(row, data, uow, deps)
+                marks.append(Mark(event_id, state, note))
+                applied.append((row, state))
+        uow.inbox.mark_all(marks, _now())
         uow.commit()
     now = _now()
     for row, state in applied:

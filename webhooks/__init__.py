@@ -13,6 +13,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from config.database import make_engine
     from config.logging import configure_logging, warn_at_start
     from config.web import install_common
+    from webhooks.publisher import Publisher
     from webhooks.receiver import bp, enqueuer
     from webhooks.writer import InboxWriter
 
@@ -27,8 +28,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["seatflow.settings"] = settings
     app.extensions["seatflow.engine"] = engine
     app.extensions["seatflow.celery"] = celery
+    publisher = Publisher(enqueuer(celery), settings.webhook_publish_interval_ms / 1000)
     app.extensions["seatflow.writer"] = InboxWriter(
-        engine, enqueuer(celery), max_wait=settings.webhook_commit_wait_ms / 1000
+        engine, publisher.send, max_wait=settings.webhook_commit_wait_ms / 1000
     )
     app.register_blueprint(bp)
     install_common(app, settings, engine, celery, name="receiver")

@@ -1,0 +1,115 @@
+"""Where the worker's time goes: stored subscription updates applied in this process, in task
+messages of `--batch` events, on PostgreSQL, with the CPU time and SQL statements counted and
+the top entries of a CPU-time profile printed.
+
+    python -m bench.profile_worker [--events 2000 --orgs 200 --batch 5 --top 30 --no-profile]
+
+The events are the burst benchmark's (each a real seat change of one of `--orgs`
+organizations); they are stored first, then applied by `process_stripe_events`, as a Celery
+child would, without Celery around it (its cost per message is measured by bench.pipeline).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import os
+import pstats
+import secrets
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from sqlalchemy import create_engine, event
+
+from bench.burst import _database, _drop
+from bench.burst import event as burst_event
+from bench.pipeline import env_for
+from webhooks.inbox import IncomingEvent
+from webhooks.writer import Delivery, InboxWriter
+
+
+def _store(url: str, events: int, orgs: int) -> list[str]:
+    writer = InboxWriter(create_engine(url), lambda ids: None)
+    for i in range(events):
+        body = json.dumps(burst_event(i, orgs)).encode()
+        writer.store(Delivery(IncomingEvent.parse(body), body, 0, "received"))
+    with psycopg.connect(url.replace("+psycopg", "")) as conn:
+        return [r[0] for r in conn.execute("SELECT event_id FROM inbox ORDER BY id")]
+
+
+def profile(
+    events: int, orgs: int, batch: int, top: int, warmup: int, profiled: bool = True
+) -> dict[str, Any]:
+    url = _database(orgs)
+    try:
+        ids = _store(url, events + warmup, orgs)
+        with tempfile.TemporaryDirectory() as tmp:
+            os.environ.update(env_for(url, f"profile-{secrets.token_hex(3)}", Path(tmp)))
+            from services import bootstrap, stripe_events
+
+            statements = 0
+
+            def count(*_: Any) -> None:
+                nonlocal statements
+                statements += 1
+
+            event.listen(bootstrap.engine(), "before_cursor_execute", count)
+            deps = bootstrap.deps()
+
+            def run(chunk: list[str]) -> dict[str, int]:
+                return stripe_events.process_stripe_events(
+                    chunk, bootstrap.unit_of_work, deps, retry_alone=lambda _: False
+                )
+
+            for k in range(0, warmup, batch):  # imports, pools, caches
+                run(ids[k : min(k + batch, warmup)])
+            statements = 0
+            profiler = cProfile.Profile(time.process_time)
+            cpu, wall = time.process_time(), time.perf_counter()
+            states: dict[str, int] = {}
+            if profiled:
+                profiler.enable()
+            for k in range(warmup, len(ids), batch):
+                for state, n in run(ids[k : k + batch]).items():
+                    states[state] = states.get(state, 0) + n
+            profiler.disable()
+            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    finally:
+        _drop(url)
+    if profiled:
+        stats = pstats.Stats(profiler)
+        stats.sort_stats("tottime").print_stats(top)
+        stats.sort_stats("cumulative").print_stats(top)
+        stats.dump_stats(Path(tempfile.gettempdir()) / "seatflow-worker.prof")
+    result = {
+        "events": events,
+        "batch": batch,
+        "states": states,
+        "cpu_us_per_event": round(cpu / events * 1e6),
+        "wall_us_per_event": round(wall / events * 1e6),
+        "statements_per_event": round(statements / events, 2),
+    }
+    print(json.dumps(result), flush=True)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=2000)
+    parser.add_argument("--orgs", type=int, default=200)
+    parser.add_argument("--batch", type=int, default=5, help="events per task message")
+    parser.add_argument("--top", type=int, default=30, help="profile entries printed")
+    parser.add_argument("--warmup", type=int, default=200)
+    parser.add_argument(
+        "--no-profile", action="store_true", help="only the CPU time, without the profiler"
+    )
+    args = parser.parse_args()
+    profile(args.events, args.orgs, args.batch, args.top, args.warmup, not args.no_profile)
+
+
+if __name__ == "__main__":
+    main()
