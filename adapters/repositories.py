@@ -21,6 +21,7 @@ from adapters.orm import (
     members,
     offline_activations,
     organizations,
+    seat_ledger,
 )
 from config.inbox import DONE_STATES as DONE_STATES
 from domain.catalog import Catalog, CatalogPrice
@@ -31,6 +32,7 @@ from domain.model import Member, Organization
 from domain.upgrades import UpgradeState
 
 S = UpgradeState
+_LEDGER_COLUMNS = [c for c in seat_ledger.c if c.name != "id"]
 
 
 class SqlOrganizationRepository:
@@ -50,12 +52,17 @@ class SqlOrganizationRepository:
         self._locked.clear()
 
     def flush_ledgers(self) -> None:
-        """Persist the seat-ledger entries the aggregates appended (append-only)."""
+        """Write the seat-ledger entries the aggregates appended (append-only), in one
+        statement, after the session's flush wrote the organizations they belong to; an
+        aggregate keeps none it handed over."""
+        rows = []
         for organization in self.seen:
             for entry in organization.ledger:
-                if entry.id is None:
-                    entry.organization_id = organization.id
-                    self.session.add(entry)
+                entry.organization_id = organization.id
+                rows.append({c.name: getattr(entry, c.name) for c in _LEDGER_COLUMNS})
+            organization.ledger = []
+        if rows:
+            self.session.execute(insert(seat_ledger), rows)
 
     def get(self, organization_id: str, *, lock: bool = False) -> Organization | None:
         held = next((o for o in self._locked if o.id == organization_id), None)
@@ -278,7 +285,6 @@ class SqlLicenseRepository:
         if current is None or current.cause == cause:
             return None
         current.status = LicenseStatus.SUPERSEDED.value
-        self._current[(organization_id, license_type)] = None
         return current.version, current.interval
 
     def current(self, organization_id: str, license_type: str) -> License | None:

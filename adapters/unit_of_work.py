@@ -87,8 +87,8 @@ class SqlUnitOfWork:
     def flush(self) -> None:
         """Write what this transaction changed so far, so its next reads see it (the session
         does not flush before queries)."""
-        self.organizations.flush_ledgers()
         self.session.flush()
+        self.organizations.flush_ledgers()
 
     def commit(self) -> None:
         unhandled = [e for org in self.organizations.seen for e in org.events]
@@ -96,8 +96,7 @@ class SqlUnitOfWork:
             # What the aggregate recorded must be handled in this transaction (the services'
             # message bus does it); committing without would lose, say, a license version.
             raise UnhandledEvents(f"commit with unhandled events: {unhandled!r}")
-        self.organizations.flush_ledgers()
-        self.session.flush()  # what commit would flush, written before the fault point
+        self.flush()  # what commit would flush, written before the fault point
         faults.reached(faults.AFTER_EFFECT)
         self.session.commit()
         faults.reached(faults.AFTER_COMMIT)

@@ -103,8 +103,6 @@ def _follow_offline(
     """Reissue active offline licenses with the new expiry and tier, or revoke them with the
     license."""
     for activation in uow.licenses.activations(org.id, sub.license_type, active_only=True):
-        if not activation.active:  # ended earlier in this transaction, not yet written
-            continue
         if revoked or not sub.offline_allowed:
             activation.status = ActivationStatus.REVOKED.value
             continue

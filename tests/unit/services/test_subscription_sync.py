@@ -256,3 +256,49 @@ def test_an_unknown_customer_cannot_change_another_organizations_seats(uow) -> N
     assert seats_of(uow) == 3
     with uow:
         assert uow.organizations.get("org_acme").stripe_customer_id == "cus_acme"
+
+
+def _statements_for_one_change_each(uow: SqlUnitOfWork, customers: list[str]) -> list[str]:
+    """The SQL statements of one task message that changes each customer's seats once."""
+    from sqlalchemy import event
+
+    ids = [
+        store(uow, sub_event(seats=7, created=500 + i, customer=customer, subscription_id=customer))
+        for i, customer in enumerate(customers)
+    ]
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args) -> None:
+        statements.append(statement)
+
+    event.listen(uow.engine, "before_cursor_execute", seen)
+    try:
+        states = stripe_events.process_stripe_events(
+            ids, lambda: SqlUnitOfWork(uow.engine), DEPS, lambda _: False
+        )
+    finally:
+        event.remove(uow.engine, "before_cursor_execute", seen)
+    assert states == {"applied": len(ids)}
+    return statements
+
+
+def test_a_batch_costs_the_same_statements_for_two_organizations_or_eight(uow) -> None:
+    customers = [f"cus_{n}" for n in range(8)]
+    for n, customer in enumerate(customers):
+        admin.create_organization(uow, f"Org {n}", f"org_{n}", customer)
+    # Each gets its subscription and first license, then one change each is measured.
+    stripe_events.process_stripe_events(
+        [store(uow, sub_event(1, 1, customer=c, subscription_id=c)) for c in customers],
+        lambda: SqlUnitOfWork(uow.engine),
+        DEPS,
+        lambda _: False,
+    )
+    two = _statements_for_one_change_each(uow, customers[:2])
+    eight = _statements_for_one_change_each(uow, customers)
+    # Read as a set, written with one flush: the inbox rows, the organizations (locked), their
+    # subscriptions, the catalog, the current licenses; then one statement per table written.
+    assert len(eight) == len(two) <= 11, "\n".join(s[:90] for s in eight)
+    with uow:
+        for n in range(8):
+            versions = [(x.version, x.seats, x.status) for x in uow.licenses.history(f"org_{n}")]
+            assert versions == [(2, 7, "current"), (1, 1, "superseded")]
