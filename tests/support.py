@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import shutil
 import signal
@@ -267,3 +269,16 @@ def children_of(pid: int) -> list[int]:
         ["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True
     ).stdout
     return [int(x) for x in out.split()]
+
+
+def queued_event_ids(client: Any, queue: str) -> list[str]:
+    """The event ids named by the task messages waiting in a Redis queue, in order."""
+    named: list[str] = []
+    for raw in client.lrange(queue, 0, -1):
+        message = json.loads(raw)
+        body = message["body"]
+        if message.get("properties", {}).get("body_encoding") == "base64":
+            body = base64.b64decode(body)
+        args = json.loads(body)[0]
+        named.extend(args[0] if isinstance(args[0], list) else [args[0]])
+    return named

@@ -17,7 +17,14 @@ from services import inbox as inbox_service
 from tests.builders import store_event
 from tests.conftest import SECRET, env_for
 from tests.faults.conftest import seats_event
-from tests.support import free_port, postgres_server, redis_server, start_gunicorn, wait_until
+from tests.support import (
+    free_port,
+    postgres_server,
+    queued_event_ids,
+    redis_server,
+    start_gunicorn,
+    wait_until,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -58,8 +65,11 @@ def test_redis_restarted_empty_loses_no_stored_event(stack_factory) -> None:
         stack.web()
         events = [seats_event(seats=n, created=1_700_001_000 + n) for n in range(2, 12)]
         assert [stack.post(e) for e in events] == [200] * 10
+        ids = [e["id"] for e in events]
         client = redis_client.Redis.from_url(url)
-        assert client.llen(stack.settings.queue_name) == 10  # queued, no worker yet
+        # Queued, no worker yet (the receiver may carry several in one message).
+        queue = stack.settings.queue_name
+        wait_until(lambda: sorted(queued_event_ids(client, queue)) == sorted(ids), 10)
         client.flushall()  # as a restart without persistence would
         assert client.llen(stack.settings.queue_name) == 0
         stack.worker()
