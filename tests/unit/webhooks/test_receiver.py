@@ -91,6 +91,42 @@ def test_concurrent_deliveries_go_out_as_messages_naming_their_events(app_and_cl
     assert sorted(sent) == sorted(ids)
 
 
+def _messages(app) -> list[list[str]]:
+    """The task messages waiting, each as the event ids it names (taken off the queue)."""
+    celery = app.extensions["seatflow.celery"]
+    found = []
+    with celery.connection_for_read() as conn:
+        queue = conn.SimpleQueue(celery.conf.task_default_queue)
+        while queue.qsize():
+            message = queue.get(timeout=5)
+            [event_ids], _, _ = message.decode()
+            found.append(event_ids)
+            message.ack()
+    return found
+
+
+def test_a_lone_event_is_sent_at_once_and_what_follows_it_shares_the_next_message(
+    sqlite_settings: Settings,
+) -> None:
+    from tests.support import wait_until
+
+    app = create_app(sqlite_settings.with_overrides(webhook_publish_interval_ms=2000))
+    client = app.test_client()
+    sent: list[list[str]] = []
+
+    def sent_events(count: int) -> bool:
+        sent.extend(_messages(app))
+        return sum(map(len, sent)) >= count
+
+    assert post(client, subscription_event(event_id="evt_lone")).status_code == 200
+    wait_until(lambda: sent_events(1), 10, 0.01)  # at once, not after the interval
+    following = [f"evt_next_{i}" for i in range(4)]
+    for event_id in following:  # committed within the interval after the first message
+        assert post(client, subscription_event(event_id=event_id)).status_code == 200
+    wait_until(lambda: sent_events(5), 10, 0.05)
+    assert sent == [["evt_lone"], following]
+
+
 def test_a_duplicate_delivery_answers_200_and_stores_nothing_new(app_and_client) -> None:
     app, client = app_and_client
     event = subscription_event(event_id="evt_dup")
