@@ -41,3 +41,38 @@ def test_a_row_postgres_refuses_fails_alone_and_its_group_is_stored(pg_settings)
     assert results[:7] + results[8:] == ["stored"] * 19
     with engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(inbox)) == 19
+
+
+def test_a_full_group_insert_fits_psycopgs_statement_cache(pg_settings) -> None:
+    """psycopg parses a statement again every time unless it is at most 4 KB."""
+    from psycopg import _queries
+
+    from webhooks.writer import postgres_insert
+
+    writer = InboxWriter(make_engine(pg_settings, isolation_level="AUTOCOMMIT"), lambda _: None)
+    limit = getattr(_queries, "MAX_CACHED_STATEMENT_LENGTH", 4096)
+    assert len(postgres_insert(writer.max_batch)) <= limit
+
+
+def test_a_group_insert_on_postgres_stores_every_column_as_given(pg_settings) -> None:
+    from datetime import UTC, datetime
+
+    from config.inbox import inbox_row
+
+    engine = make_engine(pg_settings, isolation_level="AUTOCOMMIT")
+    writer = InboxWriter(engine, lambda _ids: None, max_wait=0.3)
+    batch = [_delivery(f"evt_cols{i}", 1_700_000_000 + i) for i in range(12)]
+    with ThreadPoolExecutor(12) as pool:
+        assert list(pool.map(writer.store, batch)) == [True] * 12
+    again = [_delivery(f"evt_cols{i}", 1_700_000_000 + i) for i in range(2)]
+    assert [writer.store(d) for d in again] == [False, False]  # duplicates
+    with engine.connect() as conn:
+        stored = {r.event_id: r._mapping for r in conn.execute(select(inbox))}
+    for d in batch:
+        expected = inbox_row(d.event, d.body.decode(), datetime.now(UTC), 0)
+        row = stored[d.event.event_id]
+        for name, value in expected.items():
+            if name not in ("received_at", "updated_at"):
+                assert row[name] == value, name
+        assert row["received_at"] == row["updated_at"]
+        assert row["received_at"].tzinfo is not None
