@@ -4,7 +4,7 @@
 
 `--threads` request threads each store signed-size events (3.3 KB) through one
 `InboxWriter`, as gunicorn's threads do in one process; the writer groups them into one
-insert, one commit and one task message. Prints events/s and the process's CPU per event
+insert and one commit, and the publisher sends task messages as the receiver does. Prints events/s and the process's CPU per event
 (parsing the event included), with and without sending the task messages.
 """
 
@@ -25,6 +25,7 @@ from cli import samples
 from config.celery import make_celery
 from config.settings import Settings
 from webhooks.inbox import IncomingEvent
+from webhooks.publisher import Publisher
 from webhooks.receiver import enqueuer
 from webhooks.writer import Delivery, InboxWriter
 
@@ -48,8 +49,9 @@ def run(url: str, threads: int, events: list[bytes], send: bool, wait_ms: int) -
         }
     )
     engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    publish = enqueuer(make_celery(settings)) if send else (lambda _ids: None)
-    writer = InboxWriter(engine, publish, max_wait=wait_ms / 1000)
+    interval = settings.webhook_publish_interval_ms / 1000
+    publisher = Publisher(enqueuer(make_celery(settings)), interval)
+    writer = InboxWriter(engine, publisher.send if send else (lambda _ids: None), wait_ms / 1000)
     sent: list[int] = []
 
     def store(body: bytes) -> None:
@@ -69,6 +71,7 @@ def run(url: str, threads: int, events: list[bytes], send: bool, wait_ms: int) -
         t.join()
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     engine.dispose()
+    time.sleep(2 * interval)  # the last message leaves the publisher
     messages = redis.Redis().llen(queue)
     redis.Redis().delete(queue)
     n = len(events) - 1
