@@ -4,8 +4,9 @@
 
 `--threads` request threads each store signed-size events (3.3 KB) through one
 `InboxWriter`, as gunicorn's threads do in one process; the writer groups them into one
-insert and one commit, and the publisher sends task messages as the receiver does. Prints events/s and the process's CPU per event
-(parsing the event included), with and without sending the task messages.
+insert and one commit, and the publisher sends task messages as the receiver does. Prints
+events/s and the process's CPU per event (parsing the event included), with and without
+sending the task messages.
 """
 
 from __future__ import annotations

@@ -11,11 +11,11 @@ its message); if the process dies before a message is sent, the sweeper sends it
 from __future__ import annotations
 
 import logging
-import os
 import queue
-import threading
 import time
 from collections.abc import Callable
+
+from webhooks.threads import ProcessThread
 
 log = logging.getLogger("seatflow.webhooks")
 
@@ -26,8 +26,7 @@ class Publisher:
     ) -> None:
         self.publish, self.interval, self.max_events = publish, interval, max_events
         self._queue: queue.SimpleQueue[list[str]] = queue.SimpleQueue()
-        self._pid: int | None = None
-        self._lock = threading.Lock()
+        self._thread = ProcessThread(self._run, "task-publisher")
 
     def send(self, event_ids: list[str]) -> None:
         """Have these committed events applied: in the next message, or now if quiet."""
@@ -36,17 +35,8 @@ class Publisher:
         if self.interval <= 0:
             self.publish(event_ids)
             return
-        self._ensure_thread()
+        self._thread.ensure()
         self._queue.put(event_ids)
-
-    def _ensure_thread(self) -> None:
-        # Started lazily, and again after a fork: a thread does not survive one.
-        if self._pid == os.getpid():
-            return
-        with self._lock:
-            if self._pid != os.getpid():
-                threading.Thread(target=self._run, name="task-publisher", daemon=True).start()
-                self._pid = os.getpid()
 
     def _run(self) -> None:
         last = float("-inf")

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 import queue
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -39,6 +37,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from config.inbox import InboxState, IncomingEvent, inbox_row
+from webhooks.threads import ProcessThread
 
 log = logging.getLogger("seatflow.webhooks")
 # Errors of the connection, not of a row: retrying the rows one by one would not help.
@@ -109,8 +108,7 @@ class InboxWriter:
         self.engine, self.publish = engine, publish
         self.max_batch, self.max_wait = max_batch, max_wait
         self._queue: queue.SimpleQueue[Delivery] = queue.SimpleQueue()
-        self._pid: int | None = None
-        self._lock = threading.Lock()
+        self._thread = ProcessThread(self._run, "inbox-writer")
         insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
         self._statement = (
             insert(_inbox)
@@ -121,18 +119,9 @@ class InboxWriter:
 
     def store(self, delivery: Delivery, timeout: float = 10) -> bool:
         """Wait until the delivery is committed; True if it is new, False for a duplicate."""
-        self._ensure_thread()
+        self._thread.ensure()
         self._queue.put(delivery)
         return delivery.done.result(timeout)
-
-    def _ensure_thread(self) -> None:
-        # Started lazily, and again after a fork: a thread does not survive one.
-        if self._pid == os.getpid():
-            return
-        with self._lock:
-            if self._pid != os.getpid():
-                threading.Thread(target=self._run, name="inbox-writer", daemon=True).start()
-                self._pid = os.getpid()
 
     def _run(self) -> None:
         while True:

@@ -226,10 +226,10 @@ def test_a_broken_rule_in_a_batch_costs_only_its_own_event(uow) -> None:
     assert seats_of(uow) == 4
 
 
-def test_a_batch_locks_and_loads_each_organization_once(uow) -> None:
+def _statements_of_one_message(uow: SqlUnitOfWork, ids: list[str]) -> list[str]:
+    """The SQL statements of one task message naming `ids`, each of which gets applied."""
     from sqlalchemy import event
 
-    ids = [store(uow, sub_event(seats=n, created=10 * n)) for n in (1, 2, 3, 4)]
     statements: list[str] = []
 
     def seen(conn, cursor, statement, *args) -> None:
@@ -242,7 +242,13 @@ def test_a_batch_locks_and_loads_each_organization_once(uow) -> None:
         )
     finally:
         event.remove(uow.engine, "before_cursor_execute", seen)
-    assert states == {"applied": 4}
+    assert states == {"applied": len(ids)}
+    return statements
+
+
+def test_a_batch_locks_and_loads_each_organization_once(uow) -> None:
+    ids = [store(uow, sub_event(seats=n, created=10 * n)) for n in (1, 2, 3, 4)]
+    statements = _statements_of_one_message(uow, ids)
     loads = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
     assert sum("FROM organizations" in s for s in loads) == 1
     assert sum("FROM subscriptions" in s for s in loads) == 1
@@ -260,26 +266,11 @@ def test_an_unknown_customer_cannot_change_another_organizations_seats(uow) -> N
 
 def _statements_for_one_change_each(uow: SqlUnitOfWork, customers: list[str]) -> list[str]:
     """The SQL statements of one task message that changes each customer's seats once."""
-    from sqlalchemy import event
-
     ids = [
         store(uow, sub_event(seats=7, created=500 + i, customer=customer, subscription_id=customer))
         for i, customer in enumerate(customers)
     ]
-    statements: list[str] = []
-
-    def seen(conn, cursor, statement, *args) -> None:
-        statements.append(statement)
-
-    event.listen(uow.engine, "before_cursor_execute", seen)
-    try:
-        states = stripe_events.process_stripe_events(
-            ids, lambda: SqlUnitOfWork(uow.engine), DEPS, lambda _: False
-        )
-    finally:
-        event.remove(uow.engine, "before_cursor_execute", seen)
-    assert states == {"applied": len(ids)}
-    return statements
+    return _statements_of_one_message(uow, ids)
 
 
 def test_a_batch_costs_the_same_statements_for_two_organizations_or_eight(uow) -> None:

@@ -1,0 +1,24 @@
+"""A background thread of the receiver's process, started on first use and again after a
+fork (a thread does not survive one: gunicorn forks its workers after the app is built)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+
+
+class ProcessThread:
+    def __init__(self, target: Callable[[], None], name: str) -> None:
+        self.target, self.name = target, name
+        self._pid: int | None = None
+        self._lock = threading.Lock()
+
+    def ensure(self) -> None:
+        """The thread runs in this process (started now if it did not)."""
+        if self._pid == os.getpid():
+            return
+        with self._lock:
+            if self._pid != os.getpid():
+                threading.Thread(target=self.target, name=self.name, daemon=True).start()
+                self._pid = os.getpid()
