@@ -14,7 +14,6 @@ from adapters.stripe_gateway import StripeUnavailable
 SCHEMA_HINT = "hint: run `seatflow db upgrade`"
 DATABASE_HINT = "hint: is the database running and reachable? check DATABASE_URL"
 BROKER_HINT = "hint: is the broker (Redis) running and reachable? check CELERY_BROKER_URL"
-BROKER_SCHEME_HINT = "hint: use redis://… (production) or sqla+sqlite:///… (development)"
 STRIPE_HINT = "hint: check the network, STRIPE_API_BASE and STRIPE_API_KEY, then run it again"
 
 
@@ -40,8 +39,6 @@ def explain(error: BaseException) -> str | None:
         return f"DATABASE_URL cannot be used ({_first_line(error)}); {DATABASE_HINT}"
     if isinstance(error, kombu.exceptions.OperationalError):
         return f"cannot reach the broker ({_first_line(error)}); {BROKER_HINT}"
-    if isinstance(error, KeyError) and "No such transport" in str(error):
-        return f"CELERY_BROKER_URL has an unknown scheme ({error.args[0]}); {BROKER_SCHEME_HINT}"
     if isinstance(error, StripeUnavailable):
         sentence = _first_line(error).split(". ")[0].rstrip(".")
         return f"Stripe is unreachable ({sentence}); {STRIPE_HINT}"

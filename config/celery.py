@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from celery import Celery
 
-from config.settings import Settings
+from config.settings import ConfigError, Settings
 from config.tasks import (
     EXPIRE_UNPAID_UPGRADES,
     PRUNE_INBOX,
@@ -52,7 +52,18 @@ def _every(task: str, seconds: float) -> dict[str, object]:
     return {"task": task, "schedule": timedelta(seconds=seconds), "options": {"expires": seconds}}
 
 
+# The brokers seatflow is tested on (memory:// only inside a test process).
+BROKER_SCHEMES = ("redis", "rediss", "amqp", "amqps", "pyamqp", "sqla+sqlite", "memory")
+
+
 def make_celery(settings: Settings) -> Celery:
+    scheme = settings.broker_url.partition("://")[0]
+    if scheme not in BROKER_SCHEMES:
+        raise ConfigError(
+            f"CELERY_BROKER_URL: seatflow sends its tasks through Redis, RabbitMQ or SQLite, "
+            f"not {scheme!r}; hint: use redis://host:6379/0 or amqp://user:password@host// "
+            "(production), sqla+sqlite:///path (development)"
+        )
     settings.ensure_data_dir()
     app = Celery("seatflow", broker=settings.broker_url, set_as_current=False)
     app.conf.update(
