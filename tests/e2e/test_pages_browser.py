@@ -16,7 +16,14 @@ from config.database import make_engine
 from tests.builders import build_world, invoice_event
 from tests.conftest import SECRET, env_for
 from tests.fake_stripe import FakeStripe
-from tests.support import free_port, start_gunicorn, start_worker
+from tests.support import (
+    free_port,
+    launch_gunicorn,
+    launch_worker,
+    start_all,
+    start_gunicorn,
+    stop_all,
+)
 
 pytestmark = pytest.mark.slow
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -71,15 +78,14 @@ def site(pg_settings, tmp_path, httpserver: HTTPServer):
         STRIPE_API_KEY="sk_test_fake",
     )
     hook_port = free_port()
-    procs += [start_gunicorn(env, hook_port), start_worker(env)]
+    procs += start_all(launch_gunicorn(env, hook_port), launch_worker(env))
     yield {
         "start": start,
         "world": world,
         "stripe": stripe,
         "hook": f"http://127.0.0.1:{hook_port}/webhooks/stripe",
     }
-    for proc in procs:
-        proc.stop()
+    stop_all(procs)
     engine.dispose()
 
 

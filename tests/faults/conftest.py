@@ -18,7 +18,14 @@ from config.settings import Settings
 from config.tasks import PROCESS_STRIPE_EVENTS
 from tests.builders import World, build_world, subscription_event
 from tests.conftest import SECRET, env_for
-from tests.support import Process, free_port, start_beat, start_gunicorn, start_worker
+from tests.support import (
+    Process,
+    free_port,
+    start_beat,
+    start_gunicorn,
+    start_worker,
+    stop_all,
+)
 
 CUSTOMER = "cus_acme"
 
@@ -130,8 +137,7 @@ def stack_factory(pg_settings: Settings, tmp_path: Path) -> Iterator[Any]:
 
     yield make
     for stack in made:
-        for proc in reversed(stack.procs):
-            proc.stop()
+        stop_all(list(reversed(stack.procs)))
         stack.engine.dispose()
 
 
