@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 import pytest
 import redis
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 
 from adapters import migrations
 from config.database import make_engine
@@ -97,6 +97,15 @@ def pg_settings(postgres_url: str, shared_redis: str) -> Iterator[Settings]:
     clean(engine)
     yield settings
     engine.dispose()
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_without_fsync(dbapi_connection: Any, _record: Any) -> None:
+    """SQLite files the tests open here are scratch copies: no fsync at every commit. Only a
+    power cut could tell the difference; a crashing process cannot. (The processes the tests
+    start keep the product's settings.)"""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.execute("PRAGMA synchronous=OFF")
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,6 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event as sa_event
 from sqlalchemy import select
 
 from adapters import migrations
@@ -205,8 +204,6 @@ def _replay(tmp_path: Path, events: list[dict]) -> list[tuple[str, int]]:
     url = f"sqlite:///{tmp_path / 'replay.sqlite'}"
     migrations.upgrade(url)
     engine = make_engine(pg_settings_like(url))
-    # A scratch copy that only has to compute the final state: no fsync per commit.
-    sa_event.listen(engine, "connect", _no_fsync)
     for org in range(ORGS):
         build_world(engine, customer=f"cus_soak{org}", sub_id=f"sub_soak{org}")
     from tests.builders import store_event
@@ -221,10 +218,6 @@ def _replay(tmp_path: Path, events: list[dict]) -> list[tuple[str, int]]:
                 select(subscriptions.c.stripe_subscription_id, subscriptions.c.seats)
             ).all()
         )
-
-
-def _no_fsync(dbapi_connection, _record) -> None:
-    dbapi_connection.execute("PRAGMA synchronous=OFF")
 
 
 def pg_settings_like(url: str):
