@@ -48,12 +48,15 @@ class Stack:
         self.ready()
         return f"http://127.0.0.1:{self.port}/webhooks/stripe"
 
-    def web(self) -> Process:
-        """gunicorn, waited for (its /healthz answering) when the stack is next used: a worker
-        started or a delivery posted. So it starts alongside the worker that usually follows."""
+    def web(self, ready: bool = True) -> Process:
+        """gunicorn, once its /healthz answers. With `ready=False` it is waited for when the
+        stack is next used (a worker started, a delivery posted): so it starts alongside the
+        worker that follows."""
         self.port = self.port or free_port()
         proc = self._keep(launch_gunicorn(self.env, self.port, threads=8))
         self.starting.append(proc)
+        if ready:
+            self.ready()
         return proc
 
     def worker(self, concurrency: int = 1, pool: str = "prefork", **env: str) -> Process:
