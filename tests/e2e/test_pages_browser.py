@@ -100,9 +100,16 @@ def shoot(page, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
+def script_listens(page) -> None:
+    """Wait until the upgrade form's script runs: it shows the Refresh button as it starts
+    listening, and input given before that would ask for no estimate."""
+    page.locator("#refresh").wait_for()
+
+
 def open_upgrade(page, seats: int, annual: bool) -> None:
     row = page.locator("tr[data-license-type=node_locked]")
     row.get_by_role("link", name="Upgrade").click()
+    script_listens(page)
     page.get_by_label("New total of licenses").fill(str(seats))
     if annual:
         page.get_by_label("Annual").check()
