@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import secrets
+import shutil
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +14,7 @@ from typing import Any
 import psycopg
 import pytest
 import redis
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 
 from adapters import migrations
 from config.database import make_engine
@@ -97,17 +99,40 @@ def pg_settings(postgres_url: str, shared_redis: str) -> Iterator[Settings]:
     engine.dispose()
 
 
+@event.listens_for(Engine, "connect")
+def _sqlite_without_fsync(dbapi_connection: Any, _record: Any) -> None:
+    """SQLite files the tests open here are scratch copies: no fsync at every commit. Only a
+    power cut could tell the difference; a crashing process cannot. (The processes the tests
+    start keep the product's settings.)"""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.execute("PRAGMA synchronous=OFF")
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One SQLite file migrated to head, once a run: each test gets a copy of it, the same
+    file `migrations.upgrade` makes, without running every migration again per test."""
+    path = tmp_path_factory.mktemp("migrated") / "seatflow.sqlite"
+    migrations.upgrade(f"sqlite:///{path}")
+    # Everything in the main file, nothing left in a write-ahead log, before it is copied.
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    return path
+
+
 @pytest.fixture
-def sqlite_settings(tmp_path: Path) -> Settings:
+def sqlite_settings(tmp_path: Path, migrated_sqlite: Path) -> Settings:
+    database = tmp_path / "seatflow.sqlite"
     settings = Settings(
         mode="test",
-        database_url=f"sqlite:///{tmp_path / 'seatflow.sqlite'}",
+        database_url=f"sqlite:///{database}",
         broker_url="memory://",
         stripe_webhook_secrets=(SECRET, OLD_SECRET),
         queue_name=f"seatflow-test-{secrets.token_hex(4)}",
         data_dir=tmp_path,
     )
-    migrations.upgrade(settings.database_url)
+    shutil.copyfile(migrated_sqlite, database)
     return settings
 
 

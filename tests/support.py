@@ -62,6 +62,8 @@ class Process:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        # What `ready` waits for: a condition and the process's name for the error message.
+        self._ready: tuple[Callable[[], bool], str] | None = None
 
     @property
     def pid(self) -> int:
@@ -73,15 +75,59 @@ class Process:
         return self.log_path.read_text(errors="replace")
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> None:
+        self.signal(sig)
+        self.reap(timeout)
+
+    def signal(self, sig: int = signal.SIGTERM) -> None:
+        """Send `sig` to the process group, not waiting (see `stop_all`)."""
         if self.popen.poll() is None:
             with suppress(ProcessLookupError):
                 os.killpg(self.popen.pid, sig)
+
+    def reap(self, timeout: float = 20) -> None:
+        """Wait up to `timeout` for the exit a signal asked for, then SIGKILL."""
+        if self.popen.poll() is None:
             try:
                 self.popen.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
-                os.killpg(self.popen.pid, signal.SIGKILL)
+                with suppress(ProcessLookupError):
+                    os.killpg(self.popen.pid, signal.SIGKILL)
                 self.popen.wait(timeout=5)
         self._log.close()
+
+    def ready(self, timeout: float = 30) -> Process:
+        """Wait until the process says it is ready (see `launch_gunicorn`, `launch_worker`)."""
+        if self._ready is None:
+            return self
+        predicate, what = self._ready
+        try:
+            wait_until(lambda: predicate() or self.popen.poll() is not None, timeout)
+        except AssertionError:
+            self.stop()
+            raise AssertionError(f"{what} did not start:\n{self.output()}") from None
+        if self.popen.poll() is not None:
+            raise AssertionError(f"{what} exited:\n{self.output()}")
+        self._ready = None
+        return self
+
+
+def stop_all(procs: list[Process], sig: int = signal.SIGTERM, timeout: float = 20) -> None:
+    """Stop several processes together: every one is signalled before any is waited for,
+    so their shutdowns overlap instead of adding up."""
+    for proc in procs:
+        proc.signal(sig)
+    for proc in procs:
+        proc.reap(timeout)
+
+
+def start_all(*launched: Process, timeout: float = 30) -> list[Process]:
+    """Wait for processes started with `launch_…` to be ready: they start side by side, each
+    waited for on its own condition, and all are stopped if one does not come up."""
+    try:
+        return [proc.ready(timeout) for proc in launched]
+    except BaseException:
+        stop_all(list(launched))
+        raise
 
 
 def service_env(**values: str) -> dict[str, str]:
@@ -98,8 +144,20 @@ def start_gunicorn(
     app: str = "webhooks:create_app()",
     config: Path | None = None,
 ) -> Process:
-    """gunicorn as the Procfile runs it; `config` is a settings file such as
+    """gunicorn as the Procfile runs it, once it answers; `config` is a settings file such as
     deploy/gunicorn.conf.py (without it, gunicorn's defaults)."""
+    return launch_gunicorn(env, port, threads, app, config).ready()
+
+
+def launch_gunicorn(
+    env: dict[str, str],
+    port: int,
+    threads: int = 4,
+    app: str = "webhooks:create_app()",
+    config: Path | None = None,
+) -> Process:
+    """gunicorn started, not yet waited for: `start_all` (or `.ready()`) waits until its
+    /healthz answers."""
     settings = ["--config", str(config)] if config else []
     proc = Process(
         "web",
@@ -120,29 +178,23 @@ def start_gunicorn(
         ],
         env,
     )
-    try:
-        wait_until(lambda: http_ok(f"http://127.0.0.1:{port}/healthz") or proc.popen.poll(), 30)
-    except AssertionError:
-        proc.stop()
-        raise AssertionError(f"gunicorn did not start:\n{proc.output()}") from None
-    if proc.popen.poll() is not None:
-        raise AssertionError(f"gunicorn exited:\n{proc.output()}")
+    proc._ready = (lambda: http_ok(f"http://127.0.0.1:{port}/healthz"), "gunicorn")
     return proc
 
 
 def start_worker(env: dict[str, str], concurrency: int = 1, pool: str = "prefork") -> Process:
+    """A `celery worker`, once it says it is ready."""
+    return launch_worker(env, concurrency, pool).ready()
+
+
+def launch_worker(env: dict[str, str], concurrency: int = 1, pool: str = "prefork") -> Process:
+    """A `celery worker` started, not yet waited for (see `start_all`)."""
     from cli.devserver import worker_command
 
     proc = Process(
         "worker", worker_command(concurrency, "--pool", pool, "--without-heartbeat"), env
     )
-    try:
-        wait_until(lambda: "ready." in proc.output() or proc.popen.poll() is not None, 30)
-    except AssertionError:
-        proc.stop()
-        raise AssertionError(f"worker did not start:\n{proc.output()}") from None
-    if proc.popen.poll() is not None:
-        raise AssertionError(f"worker exited:\n{proc.output()}")
+    proc._ready = (lambda: "ready." in proc.output(), "worker")
     return proc
 
 

@@ -20,7 +20,7 @@ from tests.builders import build_world
 from tests.conftest import SECRET, env_for
 from tests.e2e.test_pages_browser import browser, sign_in
 from tests.stripe_model import Deliverer, StripeServer, StripeState
-from tests.support import free_port, start_gunicorn, start_worker, wait_until
+from tests.support import free_port, launch_gunicorn, launch_worker, start_all, stop_all, wait_until
 
 __all__ = ["browser"]  # the module-scoped Chromium fixture
 pytestmark = pytest.mark.slow
@@ -62,11 +62,11 @@ def site(pg_settings, tmp_path):
             STRIPE_API_KEY="sk_test_fake",
         )
         hook, api = free_port(), free_port()
-        procs = [
-            start_gunicorn(env, hook),
-            start_worker(env),
-            start_gunicorn(env, api, app="api:create_app()"),
-        ]
+        procs = start_all(
+            launch_gunicorn(env, hook),
+            launch_worker(env),
+            launch_gunicorn(env, api, app="api:create_app()"),
+        )
         deliverer = Deliverer(state, f"http://127.0.0.1:{hook}/webhooks/stripe", SECRET)
         deliverer.types = list(EVENTS)
         deliverer.start()
@@ -80,8 +80,7 @@ def site(pg_settings, tmp_path):
             }
         finally:
             deliverer.stop()
-            for proc in procs:
-                proc.stop()
+            stop_all(procs)
             engine.dispose()
 
 

@@ -19,7 +19,15 @@ from config.celery import make_celery, prepare_broker
 from config.settings import Settings
 from services import admin
 from tests.conftest import SECRET, env_for
-from tests.support import ROOT, free_port, start_gunicorn, start_worker, wait_until
+from tests.support import (
+    ROOT,
+    free_port,
+    launch_gunicorn,
+    launch_worker,
+    start_all,
+    stop_all,
+    wait_until,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -36,7 +44,7 @@ def test_signed_event_is_applied_on_the_embedded_default(tmp_path: Path) -> None
     admin.create_organization(SqlUnitOfWork(engine), "Lite", "org_lite", "cus_lite")
     env = env_for(settings)
     port = free_port()
-    web, worker = start_gunicorn(env, port), start_worker(env)
+    web, worker = start_all(launch_gunicorn(env, port), launch_worker(env))
     try:
         obj = samples.subscription_object(customer="cus_lite", seats=12, interval="year")
         event = samples.event("customer.subscription.created", obj)
@@ -55,8 +63,7 @@ def test_signed_event_is_applied_on_the_embedded_default(tmp_path: Path) -> None
                 (12, "year")
             ]
     finally:
-        web.stop()
-        worker.stop()
+        stop_all([web, worker])
         engine.dispose()
 
 

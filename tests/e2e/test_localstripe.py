@@ -27,8 +27,10 @@ from tests.support import (
     ROOT,
     free_port,
     http_ok,
-    start_gunicorn,
-    start_worker,
+    launch_gunicorn,
+    launch_worker,
+    start_all,
+    stop_all,
     wait_until,
 )
 
@@ -64,7 +66,7 @@ def test_signed_deliveries_from_localstripe_are_verified_and_applied(
         PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"),
     )
     port = free_port()
-    web, worker = start_gunicorn(env, port), start_worker(env)
+    web, worker = start_all(launch_gunicorn(env, port), launch_worker(env))
     try:
         hook = f"http://127.0.0.1:{port}/webhooks/stripe"
         form = urllib.parse.urlencode({"url": hook, "secret": SECRET}).encode()
@@ -153,6 +155,5 @@ def test_signed_deliveries_from_localstripe_are_verified_and_applied(
             x.startswith('seatflow_webhook_signature_checks_total{result="match"') for x in lines
         )
     finally:
-        web.stop()
-        worker.stop()
+        stop_all([web, worker])
         engine.dispose()

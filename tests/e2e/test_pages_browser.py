@@ -16,7 +16,7 @@ from config.database import make_engine
 from tests.builders import build_world, invoice_event
 from tests.conftest import SECRET, env_for
 from tests.fake_stripe import FakeStripe
-from tests.support import free_port, start_gunicorn, start_worker
+from tests.support import free_port, launch_gunicorn, launch_worker, start_all, stop_all
 
 pytestmark = pytest.mark.slow
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -53,8 +53,11 @@ def site(pg_settings, tmp_path, httpserver: HTTPServer):
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     world = build_world(engine, start=today - timedelta(days=10))
     procs = []
+    starting: list = []  # the receiver and worker, waited for with the first app
 
     def start(**extra: str) -> str:
+        """The pages and API under gunicorn, with `extra` settings; it starts alongside the
+        receiver and worker, and returns once all of them are ready."""
         env = env_for(
             pg_settings.with_overrides(data_dir=tmp_path),
             STRIPE_API_BASE=stripe.url,
@@ -62,7 +65,9 @@ def site(pg_settings, tmp_path, httpserver: HTTPServer):
             **extra,
         )
         port = free_port()
-        procs.append(start_gunicorn(env, port, app="api:create_app()"))
+        procs.append(launch_gunicorn(env, port, app="api:create_app()"))
+        start_all(*starting, procs[-1])
+        starting.clear()
         return f"http://127.0.0.1:{port}"
 
     env = env_for(
@@ -71,15 +76,15 @@ def site(pg_settings, tmp_path, httpserver: HTTPServer):
         STRIPE_API_KEY="sk_test_fake",
     )
     hook_port = free_port()
-    procs += [start_gunicorn(env, hook_port), start_worker(env)]
+    starting += [launch_gunicorn(env, hook_port), launch_worker(env)]
+    procs += starting
     yield {
         "start": start,
         "world": world,
         "stripe": stripe,
         "hook": f"http://127.0.0.1:{hook_port}/webhooks/stripe",
     }
-    for proc in procs:
-        proc.stop()
+    stop_all(procs)
     engine.dispose()
 
 
@@ -95,9 +100,16 @@ def shoot(page, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
+def script_listens(page) -> None:
+    """Wait until the upgrade form's script runs: it shows the Refresh button as it starts
+    listening, and input given before that would ask for no estimate."""
+    page.locator("#refresh").wait_for()
+
+
 def open_upgrade(page, seats: int, annual: bool) -> None:
     row = page.locator("tr[data-license-type=node_locked]")
     row.get_by_role("link", name="Upgrade").click()
+    script_listens(page)
     page.get_by_label("New total of licenses").fill(str(seats))
     if annual:
         page.get_by_label("Annual").check()

@@ -14,7 +14,12 @@ from config.database import make_engine
 from services import admin
 from tests.builders import invoice_event
 from tests.conftest import SECRET
-from tests.e2e.test_pages_browser import browser, sign_in, site  # noqa: F401  (fixtures)
+from tests.e2e.test_pages_browser import (  # noqa: F401  (fixtures)
+    browser,
+    script_listens,
+    sign_in,
+    site,
+)
 from tests.unit.services.test_upgrade_tiers import TIERS
 
 pytestmark = pytest.mark.slow
@@ -51,6 +56,7 @@ def test_owner_moves_to_a_higher_tier_and_the_table_shows_it(browser, tiered) ->
     tiers = page.locator("#tiers").inner_text()
     assert "200.00 USD per seat a month, 2,000.00 USD per seat a year" in tiers
     assert "4,000.00 USD per seat a year" in tiers
+    script_listens(page)
     page.get_by_role("radio", name="Annual").check()
     page.get_by_role("radio", name="Professional").check()
     page.locator("#estimate[data-quote='1/year'][data-tier=professional]").wait_for()

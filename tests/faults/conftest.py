@@ -18,7 +18,15 @@ from config.settings import Settings
 from config.tasks import PROCESS_STRIPE_EVENTS
 from tests.builders import World, build_world, subscription_event
 from tests.conftest import SECRET, env_for
-from tests.support import Process, free_port, start_beat, start_gunicorn, start_worker
+from tests.support import (
+    Process,
+    free_port,
+    launch_gunicorn,
+    launch_worker,
+    start_all,
+    start_beat,
+    stop_all,
+)
 
 CUSTOMER = "cus_acme"
 
@@ -32,18 +40,36 @@ class Stack:
     env: dict[str, str]
     procs: list[Process] = field(default_factory=list)
     port: int = 0
+    # Started, not yet waited for: see `web`.
+    starting: list[Process] = field(default_factory=list)
 
     @property
     def hook(self) -> str:
+        self.ready()
         return f"http://127.0.0.1:{self.port}/webhooks/stripe"
 
-    def web(self) -> Process:
+    def web(self, ready: bool = True) -> Process:
+        """gunicorn, once its /healthz answers. With `ready=False` it is waited for when the
+        stack is next used (a worker started, a delivery posted): so it starts alongside the
+        worker that follows."""
         self.port = self.port or free_port()
-        return self._keep(start_gunicorn(self.env, self.port, threads=8))
+        proc = self._keep(launch_gunicorn(self.env, self.port, threads=8))
+        self.starting.append(proc)
+        if ready:
+            self.ready()
+        return proc
 
     def worker(self, concurrency: int = 1, pool: str = "prefork", **env: str) -> Process:
-        """A `celery worker`; `env` adds variables for this one (a fault point, say)."""
-        return self._keep(start_worker({**self.env, **env}, concurrency=concurrency, pool=pool))
+        """A `celery worker`, ready; `env` adds variables for this one (a fault point, say)."""
+        proc = launch_worker({**self.env, **env}, concurrency=concurrency, pool=pool)
+        self.starting.append(self._keep(proc))
+        self.ready()
+        return proc
+
+    def ready(self) -> None:
+        """Wait until every process started so far is ready."""
+        starting, self.starting = self.starting, []
+        start_all(*starting)
 
     def beat(self) -> Process:
         return self._keep(start_beat(self.env, self.tmp))
@@ -130,8 +156,7 @@ def stack_factory(pg_settings: Settings, tmp_path: Path) -> Iterator[Any]:
 
     yield make
     for stack in made:
-        for proc in reversed(stack.procs):
-            proc.stop()
+        stop_all(list(reversed(stack.procs)))
         stack.engine.dispose()
 
 

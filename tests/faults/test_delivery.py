@@ -22,7 +22,7 @@ def test_fifty_concurrent_deliveries_of_one_event_store_one_row_with_one_effect(
     stack_factory,
 ) -> None:
     stack = stack_factory()
-    stack.web()
+    stack.web(ready=False)
     stack.worker(concurrency=2)
     event = seats_event(seats=9, created=1_700_003_000)
     body, headers = samples.signed(event, SECRET)
@@ -37,7 +37,7 @@ def test_fifty_concurrent_deliveries_of_one_event_store_one_row_with_one_effect(
 @pytest.mark.parametrize("order", ["reverse", "shuffled"])
 def test_out_of_order_updates_end_in_the_newest_state(stack_factory, order: str) -> None:
     stack = stack_factory()
-    stack.web()
+    stack.web(ready=False)
     # One process keeps the broker's order, so "reverse" really applies the newest first.
     stack.worker(concurrency=1 if order == "reverse" else 2)
     events = [seats_event(seats=n, created=1_700_004_000 + n) for n in range(2, 22)]

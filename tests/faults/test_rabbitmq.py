@@ -25,7 +25,7 @@ def rabbitmq() -> None:
 
 def test_a_delivery_is_applied_once_through_rabbitmq(stack_factory) -> None:
     stack = stack_factory(CELERY_BROKER_URL=AMQP)
-    stack.web()
+    stack.web(ready=False)
     stack.worker(concurrency=2)
     event = seats_event(seats=4, created=1_700_000_000)
     assert stack.post(event) == 200
@@ -39,7 +39,7 @@ def test_kill_9_of_the_whole_worker_on_rabbitmq_then_a_new_one_applies_once(
     stack_factory,
 ) -> None:
     stack = stack_factory(CELERY_BROKER_URL=AMQP)
-    stack.web()
+    stack.web(ready=False)
     worker = stack.worker(concurrency=1)
     lock = stack.lock_organization()
     event = seats_event(seats=9, created=1_700_000_100)

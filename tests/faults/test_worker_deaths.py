@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 
 def test_kill_9_of_a_worker_child_mid_task_applies_the_event_once(stack_factory) -> None:
     stack = stack_factory()
-    stack.web()
+    stack.web(ready=False)
     worker = stack.worker(concurrency=1)
     lock = stack.lock_organization()
     event = seats_event(seats=6, created=1_700_000_000)
@@ -35,7 +35,7 @@ def test_kill_9_of_a_worker_child_mid_task_applies_the_event_once(stack_factory)
 def test_kill_9_of_the_whole_worker_then_a_new_one_applies_once(stack_factory) -> None:
     # No beat: the broker alone must give the message back (acknowledged late, never early).
     stack = stack_factory(BROKER_VISIBILITY_TIMEOUT="5")
-    stack.web()
+    stack.web(ready=False)
     worker = stack.worker(concurrency=1)
     lock = stack.lock_organization()
     event = seats_event(seats=8, created=1_700_000_100)
@@ -53,7 +53,7 @@ def test_kill_9_of_the_whole_worker_then_a_new_one_applies_once(stack_factory) -
 
 def test_a_task_slower_than_the_visibility_timeout_has_no_double_effect(stack_factory) -> None:
     stack = stack_factory(BROKER_VISIBILITY_TIMEOUT="2")
-    stack.web()
+    stack.web(ready=False)
     first = stack.worker(concurrency=1)
     lock = stack.lock_organization()
     event = seats_event(seats=11, created=1_700_000_200)

@@ -16,10 +16,14 @@ from services import admin
 from tests.conftest import SECRET, env_for
 from tests.support import (
     free_port,
+    launch_gunicorn,
+    launch_worker,
     redis_server,
+    start_all,
     start_beat,
     start_gunicorn,
     start_worker,
+    stop_all,
     wait_until,
 )
 
@@ -47,11 +51,9 @@ def stack(pg_settings: Settings, tmp_path: Path):
     admin.create_organization(SqlUnitOfWork(engine), "PG Org", "org_pg", "cus_pg")
     env = env_for(pg_settings.with_overrides(data_dir=tmp_path))
     port = free_port()
-    web = start_gunicorn(env, port)
-    worker = start_worker(env)
+    procs = start_all(launch_gunicorn(env, port), launch_worker(env))
     yield engine, f"http://127.0.0.1:{port}/webhooks/stripe"
-    for proc in (web, worker):
-        proc.stop()
+    stop_all(procs)
     engine.dispose()
 
 
@@ -103,8 +105,7 @@ def test_broker_down_answers_200_and_the_sweeper_delivers_after_it_returns(
             try:
                 wait_until(lambda: _state(engine, event["id"]) == "applied", 45)
             finally:
-                beat.stop()
-                worker.stop()
+                stop_all([beat, worker])
         finally:
             web.stop()
     assert _seats(engine) == [11]

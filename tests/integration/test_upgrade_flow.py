@@ -20,7 +20,7 @@ from domain.cycles import cycle_end
 from tests.builders import build_world, invoice_event
 from tests.conftest import SECRET, env_for
 from tests.fake_stripe import FakeStripe
-from tests.support import free_port, start_gunicorn, start_worker, wait_until
+from tests.support import free_port, launch_gunicorn, launch_worker, start_all, stop_all, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -64,11 +64,11 @@ def system(pg_settings, tmp_path: Path, httpserver: HTTPServer):
         TASK_MAX_RETRIES="3",
     )
     web_port, api_port = free_port(), free_port()
-    procs = [
-        start_gunicorn(env, web_port, app="webhooks:create_app()"),
-        start_gunicorn(env, api_port, app="api:create_app()"),
-        start_worker(env),
-    ]
+    procs = start_all(
+        launch_gunicorn(env, web_port, app="webhooks:create_app()"),
+        launch_gunicorn(env, api_port, app="api:create_app()"),
+        launch_worker(env),
+    )
     yield {
         "engine": engine,
         "world": world,
@@ -77,8 +77,7 @@ def system(pg_settings, tmp_path: Path, httpserver: HTTPServer):
         "api": f"http://127.0.0.1:{api_port}/api/v1/organizations/{world.org_id}",
         "hook": f"http://127.0.0.1:{web_port}/webhooks/stripe",
     }
-    for proc in procs:
-        proc.stop()
+    stop_all(procs)
     engine.dispose()
 
 
