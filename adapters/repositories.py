@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session
@@ -231,49 +231,89 @@ class SqlMemberRepository:
         return [dict(row._mapping) for row in self.session.execute(query)]
 
 
+class _Head(NamedTuple):
+    """What superseding needs of an (organization, license type)'s current license."""
+
+    id: str
+    version: int
+    interval: str
+    cause: str
+
+
+_LICENSE_COLUMNS = [c.name for c in licenses.c]
+_HEAD_COLUMNS = [licenses.c.id, licenses.c.version, licenses.c.interval, licenses.c.cause]
+
+
 class SqlLicenseRepository:
     """License versions and offline activations.
 
     Within one transaction it remembers the current license of each (organization, license
     type) it has read or issued, so a second change of the same organization reads nothing,
-    and nothing has to be written between two changes: the superseded version and the new one
-    go out with the commit's flush (updates before inserts), one statement per table."""
+    and nothing has to be written between two changes. License versions are written by
+    `write` (the unit of work's flush) without the ORM, whatever their number in one UPDATE
+    (the superseded versions' status) and one INSERT (the new versions); its reads write
+    first, so they see this transaction's versions."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self._current: dict[tuple[str, str], License | None] = {}  # None: known to be none
+        self._current: dict[tuple[str, str], _Head | None] = {}  # None: known to be none
         self._issued: dict[tuple[str, str], License] = {}  # the newest issued here
         self._loaded: set[str] = set()  # organizations whose current licenses were all read
+        self._superseded: list[str] = []  # ids to mark superseded
+        self._new: list[License] = []  # versions to insert
 
     def add(self, item: License | OfflineActivation) -> None:
-        self.session.add(item)
-        if isinstance(item, License):
-            key = (item.organization_id, item.license_type)
-            self._issued[key] = item
-            self._current[key] = item if item.status == LicenseStatus.CURRENT else None
+        if not isinstance(item, License):
+            self.session.add(item)
+            return
+        key = (item.organization_id, item.license_type)
+        self._new.append(item)
+        self._issued[key] = item
+        current = item.status == LicenseStatus.CURRENT
+        self._current[key] = (
+            _Head(item.id, item.version, item.interval, item.cause) if current else None
+        )
+
+    def write(self) -> None:
+        """Write the superseded and the new versions (after the organizations they belong to
+        were flushed)."""
+        if self._superseded:
+            ids, self._superseded = self._superseded, []
+            self.session.execute(
+                update(licenses)
+                .where(licenses.c.id.in_(ids))
+                .values(status=LicenseStatus.SUPERSEDED.value)
+            )
+        if self._new:
+            new, self._new = self._new, []
+            # A mapped dataclass keeps its fields in its __dict__: read there, not through the
+            # mapping's instrumented attributes, one lookup per column and row.
+            rows = [{c: fields[c] for c in _LICENSE_COLUMNS} for fields in map(vars, new)]
+            self.session.execute(insert(licenses), rows)
 
     def load_current(self, organization_ids: Iterable[str]) -> None:
         """Read the current licenses of these organizations in one query (a batch's)."""
         wanted = sorted(set(organization_ids) - self._loaded)
         if not wanted:
             return
-        query = select(License).where(
+        query = select(licenses.c.organization_id, licenses.c.license_type, *_HEAD_COLUMNS).where(
             licenses.c.organization_id.in_(wanted),
             licenses.c.status == LicenseStatus.CURRENT.value,
         )
-        for found in self.session.scalars(query):
-            self._current.setdefault((found.organization_id, found.license_type), found)
+        for org_id, license_type, *head in self.session.execute(query):
+            self._current.setdefault((org_id, license_type), _Head(*head))
         self._loaded.update(wanted)
 
-    def _current_of(self, organization_id: str, license_type: str) -> License | None:
+    def _current_of(self, organization_id: str, license_type: str) -> _Head | None:
         key = (organization_id, license_type)
         if key not in self._current and organization_id not in self._loaded:
-            query = select(License).where(
+            query = select(*_HEAD_COLUMNS).where(
                 licenses.c.organization_id == organization_id,
                 licenses.c.license_type == license_type,
                 licenses.c.status == LicenseStatus.CURRENT.value,
             )
-            self._current[key] = self.session.scalars(query).first()
+            row = self.session.execute(query).first()
+            self._current[key] = _Head(*row) if row else None
         return self._current.get(key)
 
     def supersede_current(
@@ -284,7 +324,12 @@ class SqlLicenseRepository:
         current = self._current_of(organization_id, license_type)
         if current is None or current.cause == cause:
             return None
-        current.status = LicenseStatus.SUPERSEDED.value
+        issued = self._issued.get((organization_id, license_type))
+        if issued is not None and issued.id == current.id:
+            issued.status = LicenseStatus.SUPERSEDED.value  # inserted so, if not written yet
+        if not any(x.id == current.id for x in self._new):
+            self._superseded.append(current.id)
+        self._current[(organization_id, license_type)] = None
         return current.version, current.interval
 
     def current(self, organization_id: str, license_type: str) -> License | None:
@@ -301,13 +346,21 @@ class SqlLicenseRepository:
             .order_by(licenses.c.version.desc())
             .limit(1)
         )
-        return self.session.scalars(query).first()
+        return self._read(query).first()
 
     def forget(self) -> None:
-        """The transaction was rolled back: what was remembered is no longer true."""
+        """The transaction was rolled back: what was remembered is no longer true, and what
+        was not written yet never happened."""
         self._current.clear()
         self._issued.clear()
         self._loaded.clear()
+        self._superseded.clear()
+        self._new.clear()
+
+    def _read(self, query: Any) -> Any:
+        """Licenses read after this transaction's versions are written, as they now are."""
+        self.write()
+        return self.session.scalars(query.execution_options(populate_existing=True))
 
     def history(self, organization_id: str) -> list[License]:
         query = (
@@ -315,10 +368,11 @@ class SqlLicenseRepository:
             .where(licenses.c.organization_id == organization_id)
             .order_by(licenses.c.license_type, licenses.c.version.desc())
         )
-        return list(self.session.scalars(query))
+        return list(self._read(query))
 
     def get(self, organization_id: str, license_id: str) -> License | None:
-        found = self.session.get(License, license_id)
+        query = select(License).where(licenses.c.id == license_id)
+        found = self._read(query).first()
         return found if found and found.organization_id == organization_id else None
 
     def activations(

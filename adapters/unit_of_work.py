@@ -89,6 +89,7 @@ class SqlUnitOfWork:
         does not flush before queries)."""
         self.session.flush()
         self.organizations.flush_ledgers()
+        self.licenses.write()
 
     def commit(self) -> None:
         unhandled = [e for org in self.organizations.seen for e in org.events]

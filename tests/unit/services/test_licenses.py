@@ -267,3 +267,33 @@ def test_expired_wrong_machine_and_other_key_are_rejected() -> None:
     other = LicenseSigner.from_base64(new_private_key_b64()).public_key
     assert "signature does not match" in verify_file(text, other, "machine-a", now=NOW).reason
     assert "not a seatflow license" in verify_file("{}", TEST_SIGNER.public_key).reason
+
+
+def test_a_transactions_new_version_is_read_back_before_commit_and_gone_after_rollback(
+    engine, uow, deps
+) -> None:
+    world = world_with(engine, uow, deps, seats=2)
+    with uow:
+        org = uow.organizations.locked(world.org_id)
+        sub = org.subscription_for("node_locked")
+        before = uow.licenses.current(world.org_id, "node_locked")  # read as it was: v1
+        assert before is not None and before.status == "current"
+        issued = license_service.regenerate(uow, org, sub, "manual:one", deps, NOW)
+        assert issued is not None
+        # Not committed yet: every read of this transaction sees v2, and v1 superseded.
+        assert [(x.version, x.status) for x in uow.licenses.history(world.org_id)] == [
+            (2, "current"),
+            (1, "superseded"),
+        ]
+        found = uow.licenses.get(world.org_id, issued.id)
+        assert found is not None and found.version == 2
+        assert license_service.regenerate(uow, org, sub, "manual:two", deps, NOW) is not None
+        uow.rollback()  # v2 written, v3 not yet: neither happened
+        assert [(x.version, x.status) for x in uow.licenses.history(world.org_id)] == [
+            (1, "current")
+        ]
+        # What the rolled-back transaction issued is forgotten: the cause may issue again.
+        again = license_service.regenerate(uow, org, sub, "manual:one", deps, NOW)
+        assert again is not None and again.version == 2
+        uow.commit()
+    assert versions(uow, world) == [(1, "superseded", "created", 2), (2, "current", "manual", 2)]

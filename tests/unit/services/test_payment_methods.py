@@ -14,8 +14,10 @@ from cli import samples
 from config.database import make_engine
 from domain import errors
 from domain.commands import RequestEstimate, SubmitUpgrade
+from domain.ports import ChargeUnavailable
 from services import payment_methods, receipts, stripe_events, upgrade_payment
 from services import upgrades as upgrade_service
+from services.upgrade_charge import RetryLater
 from tests.builders import build_world, invoice_event, store_event
 from tests.conftest import stripe_fixture
 from tests.fakes import FakeGateway, FixedClock, fake_deps
@@ -183,3 +185,42 @@ def test_invoice_paid_keeps_the_upgrades_receipt_once(engine, deps, gateway, wor
     assert r.paid_at == datetime.fromtimestamp(1641900000, UTC)
     assert r.hosted_invoice_url == "https://invoice.stripe.com/i/test_7"
     assert r.invoice_pdf == "https://pay.stripe.com/invoice/test_7/pdf"
+
+
+def test_an_invoice_one_event_names_finds_its_upgrade_for_the_next_event_of_the_message(
+    engine, deps, gateway, world
+) -> None:
+    """The charge's answer was lost: the upgrade learns its invoice from the 3-D Secure event;
+    the failure that follows in the same task message names only the invoice."""
+    est = upgrade_service.request_estimate(
+        RequestEstimate(world.org_id, world.owner["id"], "node_locked", 1, "year"),
+        SqlUnitOfWork(engine),
+        deps,
+    )
+    upgrade, _ = upgrade_service.submit_upgrade(
+        SubmitUpgrade(world.org_id, world.owner["id"], est.id), SqlUnitOfWork(engine), deps
+    )
+
+    def answer_lost(**kwargs: Any) -> None:
+        gateway.charges.append(kwargs)
+        raise ChargeUnavailable("connection", "the answer was lost")
+
+    gateway.charge = answer_lost  # type: ignore[method-assign]
+    with pytest.raises(RetryLater):  # the upgrade stays charging, its invoice unknown
+        upgrade_payment.charge_upgrade(upgrade.id, SqlUnitOfWork(engine), deps)
+    assert gateway.charges[0]["amount"] == 90486
+    ids = [
+        store_event(engine, event)
+        for event in (
+            invoice_event("invoice.payment_action_required", "in_lost", upgrade.id, 90486, 10),
+            invoice_event("invoice.payment_failed", "in_lost", None, 90486, 20),
+        )
+    ]
+    states = stripe_events.process_stripe_events(
+        ids, lambda: SqlUnitOfWork(engine), deps, lambda _: False
+    )
+    assert states == {"applied": 2}
+    with SqlUnitOfWork(engine) as uow:
+        found = uow.upgrades.get(upgrade.id)
+        assert found is not None
+        assert (found.stripe_invoice_id, found.state) == ("in_lost", "payment_failed")
