@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import ScalarResult, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 # InboxRow and DONE_STATES are re-exported for services.stripe_events, which imports them here.
@@ -357,7 +357,7 @@ class SqlLicenseRepository:
         self._superseded.clear()
         self._new.clear()
 
-    def _read(self, query: Any) -> Any:
+    def _read(self, query: Any) -> ScalarResult[License]:
         """Licenses read after this transaction's versions are written, as they now are."""
         self.write()
         return self.session.scalars(query.execution_options(populate_existing=True))
