@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import queue
 import time
 from collections.abc import Callable
@@ -20,10 +21,12 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import psycopg
 from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Connection,
     DateTime,
     Engine,
     Integer,
@@ -68,13 +71,15 @@ _COLUMNS = tuple(c.name for c in _inbox.c)
 
 @functools.cache
 def postgres_insert(rows: int) -> str:
-    """The group insert of `rows` rows, in the driver's own placeholders: about 56 characters
-    a row. psycopg parses a statement of more than 50 parameters again on every execution, at
-    a cost that grows with its length; SQLAlchemy's rendering took about 400 characters a
-    row (25 KB for 64 rows, 3.7 KB here)."""
-    row = "(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"
+    """The group insert of `rows` rows in PostgreSQL's own numbered placeholders ($1, $2, …),
+    for psycopg's raw cursor, which sends it as written: the usual cursor parses a statement
+    of more than 50 parameters again on every execution."""
+    width = len(_COLUMNS)
+    values = ", ".join(
+        "(" + ", ".join(f"${r * width + c + 1}" for c in range(width)) + ")" for r in range(rows)
+    )
     return (
-        f"INSERT INTO inbox ({', '.join(_COLUMNS)}) VALUES {', '.join([row] * rows)} "
+        f"INSERT INTO inbox ({', '.join(_COLUMNS)}) VALUES {values} "
         "ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
     )
 
@@ -117,6 +122,8 @@ class InboxWriter:
             .returning(_inbox.c.event_id)
         )
         self._on_postgres = engine.dialect.name == "postgresql"
+        # On PostgreSQL: (process, connection) of the writer thread; a fork makes its own.
+        self._held: tuple[int, Connection] | None = None
 
     def store(self, delivery: Delivery, timeout: float = 10) -> bool:
         """Wait until the delivery is committed; True if it is new, False for a duplicate."""
@@ -189,8 +196,20 @@ class InboxWriter:
     def _execute(self, params: list[dict[str, object]]) -> list[str]:
         # One statement for many rows, one round trip; on the receiver's autocommit engine
         # there is no BEGIN/COMMIT.
-        with self.engine.begin() as conn:
-            if not self._on_postgres:  # SQLite: SQLAlchemy's "insertmanyvalues"
+        if not self._on_postgres:  # SQLite: SQLAlchemy's "insertmanyvalues"
+            with self.engine.begin() as conn:
                 return list(conn.scalars(self._statement, params))
-            values = tuple(row[name] for row in params for name in _COLUMNS)
-            return [r[0] for r in conn.exec_driver_sql(postgres_insert(len(params)), values)]
+        values = tuple(row[name] for row in params for name in _COLUMNS)
+        statement = postgres_insert(len(params))
+        return [r[0] for r in self._connection().exec_driver_sql(statement, values)]
+
+    def _connection(self) -> Connection:
+        """The writer thread's own connection, kept from one insert to the next (a pool
+        checkout each time cost as much as the insert's parsing), with psycopg's raw cursor;
+        a new one once the database dropped it."""
+        held = self._held
+        if held is None or held[0] != os.getpid() or held[1].invalidated:
+            conn = self.engine.connect()
+            conn.connection.driver_connection.cursor_factory = psycopg.RawCursor  # type: ignore[union-attr]
+            self._held = held = (os.getpid(), conn)
+        return held[1]

@@ -43,16 +43,47 @@ def test_a_row_postgres_refuses_fails_alone_and_its_group_is_stored(pg_settings)
         assert conn.scalar(select(func.count()).select_from(inbox)) == 19
 
 
-def test_a_full_group_insert_is_a_short_statement(pg_settings) -> None:
-    """psycopg parses a statement of many parameters on every execution: the work grows with
-    its length, so a full group stays within the 4 KB psycopg treats as a short one."""
+def test_a_group_insert_reaches_postgres_as_written_on_one_kept_connection(
+    pg_settings, monkeypatch
+) -> None:
+    """psycopg's usual cursor parses a statement of more than 50 parameters on every
+    execution, and a pool checkout per insert costs as much again: the writer keeps one
+    connection, whose raw cursor passes the statement through."""
     from psycopg import _queries
+    from sqlalchemy import event
 
-    from webhooks.writer import postgres_insert
+    parsed: list[str] = []
+    split = _queries._split_query
+    monkeypatch.setattr(
+        _queries, "_split_query", lambda q, *a, **k: parsed.append(q) or split(q, *a, **k)
+    )
+    engine = make_engine(pg_settings, isolation_level="AUTOCOMMIT")
+    checkouts: list[object] = []
+    event.listen(engine, "checkout", lambda *args: checkouts.append(args))
+    writer = InboxWriter(engine, lambda _ids: None, max_wait=0.3)
+    batch = [_delivery(f"evt_raw{i}", 1_700_000_000 + i) for i in range(16)]
+    with ThreadPoolExecutor(16) as pool:
+        assert list(pool.map(writer.store, batch)) == [True] * 16
+    assert writer.store(_delivery("evt_raw_next", 1_700_000_100)) is True
+    assert parsed == []
+    assert len(checkouts) == 1
 
-    writer = InboxWriter(make_engine(pg_settings, isolation_level="AUTOCOMMIT"), lambda _: None)
-    limit = getattr(_queries, "MAX_CACHED_STATEMENT_LENGTH", 4096)
-    assert len(postgres_insert(writer.max_batch)) <= limit
+
+def test_a_connection_postgres_dropped_is_replaced_without_failing_a_delivery(
+    pg_settings,
+) -> None:
+    engine = make_engine(pg_settings, isolation_level="AUTOCOMMIT")
+    writer = InboxWriter(engine, lambda _ids: None)
+    assert writer.store(_delivery("evt_before", 1_700_000_000)) is True
+    with make_engine(pg_settings, isolation_level="AUTOCOMMIT").connect() as admin:
+        ended = admin.exec_driver_sql(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).all()
+    assert ended  # the writer's kept connection is gone
+    assert writer.store(_delivery("evt_after", 1_700_000_001)) is True
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(inbox)) == 2
 
 
 def test_a_group_insert_on_postgres_stores_every_column_as_given(pg_settings) -> None:
