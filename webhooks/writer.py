@@ -27,7 +27,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
-    Connection,
     DateTime,
     Engine,
     Integer,
@@ -111,9 +110,10 @@ class InboxWriter:
         publish: Callable[[list[str]], None],
         max_batch: int = 64,
         max_wait: float = 0.0,
+        idle: float = 2.0,
     ):
         self.engine, self.publish = engine, publish
-        self.max_batch, self.max_wait = max_batch, max_wait
+        self.max_batch, self.max_wait, self.idle = max_batch, max_wait, idle
         self._queue: queue.SimpleQueue[Delivery] = queue.SimpleQueue()
         self._thread = ProcessThread(self._run, "inbox-writer")
         insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
@@ -123,9 +123,9 @@ class InboxWriter:
             .returning(_inbox.c.event_id)
         )
         self._on_postgres = engine.dialect.name == "postgresql"
-        # On PostgreSQL: the writer thread's (process, connection, driver's connection); a
-        # fork makes its own.
-        self._held: tuple[int, Connection, psycopg.Connection[Any]] | None = None
+        # On PostgreSQL: the writer thread's own connection and the process it belongs to (a
+        # fork makes its own), kept while deliveries keep coming.
+        self._held: tuple[int, psycopg.Connection[Any]] | None = None
 
     def store(self, delivery: Delivery, timeout: float = 10) -> bool:
         """Wait until the delivery is committed; True if it is new, False for a duplicate."""
@@ -158,7 +158,12 @@ class InboxWriter:
         self.publish(to_apply)
 
     def _collect(self) -> list[Delivery]:
-        batch = [self._queue.get()]
+        try:
+            first = self._queue.get(timeout=self.idle)
+        except queue.Empty:  # quiet: the connection goes until the next delivery
+            self._release()
+            first = self._queue.get()
+        batch = [first]
         deadline = time.monotonic() + self.max_wait
         while len(batch) < self.max_batch:
             wait = deadline - time.monotonic()
@@ -196,22 +201,21 @@ class InboxWriter:
         return result, to_apply
 
     def _execute(self, params: list[dict[str, object]]) -> list[str]:
-        # One statement for many rows, one round trip; on the receiver's autocommit engine
-        # there is no BEGIN/COMMIT.
+        # One statement for many rows, one round trip, in autocommit (no BEGIN/COMMIT).
         if not self._on_postgres:  # SQLite: SQLAlchemy's "insertmanyvalues"
             with self.engine.begin() as conn:
                 return list(conn.scalars(self._statement, params))
         values = tuple(row[name] for row in params for name in _COLUMNS)
         statement = postgres_insert(len(params))
-        conn, driver = self._connection()
+        driver = self._connection()
         try:
-            with driver.cursor() as cursor:
+            with psycopg.RawCursor(driver) as cursor:
                 cursor.execute(statement, values)
                 return [row[0] for row in cursor.fetchall()]
         except psycopg.Error as exc:  # named as SQLAlchemy names it, for the callers
             lost = driver.closed or driver.broken
             if lost:
-                conn.invalidate(exc)
+                self._release()
             raise DBAPIError.instance(
                 statement,
                 values,
@@ -221,15 +225,22 @@ class InboxWriter:
                 connection_invalidated=lost,
             ) from exc
 
-    def _connection(self) -> tuple[Connection, psycopg.Connection[Any]]:
-        """The writer thread's own connection, kept from one insert to the next (a pool
-        checkout each time cost as much as the insert's parsing), with psycopg's raw cursor;
-        a new one once the database dropped it. The insert runs on the driver's connection
-        itself: SQLAlchemy's execution around it cost a quarter of the writer's time."""
+    def _connection(self) -> psycopg.Connection[Any]:
+        """The writer thread's own connection to PostgreSQL, kept from one insert to the next
+        while deliveries keep coming: a pool checkout and SQLAlchemy's execution around each
+        insert cost a quarter of the writer's time. Taken from the engine's pool (its settings)
+        and detached from it, in autocommit; its raw cursor sends the statement as written
+        (psycopg's usual cursor parses one of more than 50 parameters on every execution)."""
         held = self._held
-        if held is None or held[0] != os.getpid() or held[1].invalidated:
-            conn = self.engine.connect()
-            driver = cast(psycopg.Connection[Any], conn.connection.driver_connection)
-            driver.cursor_factory = psycopg.RawCursor
-            self._held = held = (os.getpid(), conn, driver)
-        return held[1], held[2]
+        if held is None or held[0] != os.getpid():
+            pooled = self.engine.raw_connection()
+            driver = cast(psycopg.Connection[Any], pooled.driver_connection)
+            pooled.detach()  # the pool opens another in its place; this one is the writer's
+            driver.autocommit = True
+            self._held = held = (os.getpid(), driver)
+        return held[1]
+
+    def _release(self) -> None:
+        held, self._held = self._held, None
+        if held is not None and held[0] == os.getpid():
+            held[1].close()

@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 from concurrent.futures import ThreadPoolExecutor
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from adapters.orm import inbox
 from cli import samples
 from config.database import make_engine
 from config.inbox import IncomingEvent
+from tests.support import wait_until
 from webhooks.writer import Delivery, InboxWriter
 
 
@@ -108,3 +109,27 @@ def test_a_group_insert_on_postgres_stores_every_column_as_given(pg_settings) ->
                 assert row[name] == value, name
         assert row["received_at"] == row["updated_at"]
         assert row["received_at"].tzinfo is not None
+
+
+def _writer_backends(engine) -> list[int]:
+    """The server processes whose last statement was the writer's group insert."""
+    with engine.connect() as conn:
+        return list(
+            conn.scalars(
+                text(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND query LIKE 'INSERT INTO inbox %'"
+                )
+            )
+        )
+
+
+def test_a_quiet_writer_closes_its_connection_and_commits_on_any_engine(pg_settings) -> None:
+    engine = make_engine(pg_settings)  # not in autocommit: the writer commits each insert
+    writer = InboxWriter(engine, lambda _ids: None, idle=0.2)
+    assert writer.store(_delivery("evt_first", 1_700_000_000)) is True
+    with make_engine(pg_settings).connect() as other:  # committed: visible to others
+        assert other.scalar(select(func.count()).select_from(inbox)) == 1
+    wait_until(lambda: _writer_backends(engine) == [], 10)  # quiet: its connection closed
+    assert writer.store(_delivery("evt_later", 1_700_000_001)) is True
+    assert len(_writer_backends(engine)) == 1
