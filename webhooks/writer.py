@@ -207,13 +207,14 @@ class InboxWriter:
                 return list(conn.scalars(self._statement, params))
         values = tuple(row[name] for row in params for name in _COLUMNS)
         statement = postgres_insert(len(params))
-        driver = self._connection()
+        driver = None
         try:
+            driver = self._connection()
             with psycopg.RawCursor(driver) as cursor:
                 cursor.execute(statement, values)
                 return [row[0] for row in cursor.fetchall()]
         except psycopg.Error as exc:  # named as SQLAlchemy names it, for the callers
-            lost = driver.closed or driver.broken
+            lost = driver is not None and (driver.closed or driver.broken)  # not a failed connect
             if lost:
                 self._release()
             raise DBAPIError.instance(
