@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from adapters.orm import inbox
@@ -115,26 +115,23 @@ class SqlInboxRepository:
         self.session.execute(update(inbox).where(inbox.c.event_id == event_id).values(**values))
 
     def mark_all(self, marks: Sequence[Mark], now: datetime) -> None:
-        """`mark` for many events with one attempt each, in one round trip per kind of mark."""
-        done = [m for m in marks if m.state in DONE_STATES]
-        for group, applied_at in ((done, now), ([m for m in marks if m not in done], None)):
-            if not group:
-                continue
+        """`mark` for many events with one attempt each: one statement for all the events
+        that end alike (usually all of them), not one per event."""
+        alike: dict[tuple[str, str | None], list[str]] = {}
+        for m in marks:
+            alike.setdefault((m.state, m.error), []).append(m.event_id)
+        for (state, error), event_ids in alike.items():
             values: dict[str, Any] = {
-                "state": bindparam("b_state"),
-                "last_error": bindparam("b_error"),
+                "state": state,
+                "last_error": error,
                 "updated_at": now,
                 "attempts": inbox.c.attempts + 1,
             }
-            if applied_at is not None:
-                values["applied_at"] = applied_at
-            statement = (
-                update(inbox).where(inbox.c.event_id == bindparam("b_event_id")).values(**values)
+            if state in DONE_STATES:
+                values["applied_at"] = now
+            self.session.execute(
+                update(inbox).where(inbox.c.event_id.in_(event_ids)).values(**values)
             )
-            params = [
-                {"b_event_id": m.event_id, "b_state": m.state, "b_error": m.error} for m in group
-            ]
-            self.session.execute(statement, params)
 
     # -- receipt and recovery ------------------------------------------------------------
 

@@ -113,3 +113,32 @@ def test_finished_rows_are_counted_and_deleted_in_batches_before_a_cutoff(uow) -
         uow.commit()
     with uow:
         assert uow.inbox.known_ids(ids) == set(ids[3:])
+
+
+def test_marks_of_many_events_give_each_its_own_state_note_and_one_attempt(uow) -> None:
+    from adapters.inbox_repository import Mark
+
+    ids = [add(uow, n) for n in range(1, 6)]
+    put(uow, ids[4], attempts=2)
+    later = T0 + timedelta(minutes=5)
+    marks = [
+        Mark(ids[0], "applied"),
+        Mark(ids[1], "skipped_stale", "a newer state was applied"),
+        Mark(ids[2], "applied"),
+        Mark(ids[3], "ignored", "another account"),
+        Mark(ids[4], "received", "RuntimeError: try again"),  # not done: no applied_at
+    ]
+    with uow:
+        uow.inbox.mark_all(marks, later)
+        uow.commit()
+    with uow:
+        rows = [uow.inbox.full_row(event_id) for event_id in ids]
+    assert [(r["state"], r["last_error"], r["attempts"]) for r in rows] == [
+        ("applied", None, 1),
+        ("skipped_stale", "a newer state was applied", 1),
+        ("applied", None, 1),
+        ("ignored", "another account", 1),
+        ("received", "RuntimeError: try again", 3),
+    ]
+    assert [r["applied_at"] for r in rows] == [later] * 4 + [None]
+    assert {r["updated_at"] for r in rows} == {later}
