@@ -15,6 +15,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from adapters.orm import inbox
+from adapters.sql import among
 from config.inbox import DONE_STATES, PENDING_STATES, InboxState
 
 
@@ -80,7 +81,7 @@ class SqlInboxRepository:
         """The rows of these events, locked in one statement (in the order they arrived)."""
         query = (
             select(*_ROW_COLUMNS)
-            .where(inbox.c.event_id.in_(list(event_ids)))
+            .where(among(self.session, inbox.c.event_id, event_ids))
             .order_by(inbox.c.id)
             .with_for_update()
         )
@@ -130,7 +131,9 @@ class SqlInboxRepository:
             if state in DONE_STATES:
                 values["applied_at"] = now
             self.session.execute(
-                update(inbox).where(inbox.c.event_id.in_(event_ids)).values(**values)
+                update(inbox)
+                .where(among(self.session, inbox.c.event_id, event_ids))
+                .values(**values)
             )
 
     # -- receipt and recovery ------------------------------------------------------------

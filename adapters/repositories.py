@@ -23,6 +23,7 @@ from adapters.orm import (
     organizations,
     seat_ledger,
 )
+from adapters.sql import among
 from config.inbox import DONE_STATES as DONE_STATES
 from domain.catalog import Catalog, CatalogPrice
 from domain.discounts import Discount
@@ -32,7 +33,7 @@ from domain.model import Member, Organization
 from domain.upgrades import UpgradeState
 
 S = UpgradeState
-_LEDGER_COLUMNS = [c for c in seat_ledger.c if c.name != "id"]
+_LEDGER_COLUMNS = [c.name for c in seat_ledger.c if c.name not in ("id", "organization_id")]
 
 
 class SqlOrganizationRepository:
@@ -57,9 +58,10 @@ class SqlOrganizationRepository:
         aggregate keeps none it handed over."""
         rows = []
         for organization in self.seen:
-            for entry in organization.ledger:
-                entry.organization_id = organization.id
-                rows.append({c.name: getattr(entry, c.name) for c in _LEDGER_COLUMNS})
+            for fields in map(vars, organization.ledger):  # as for licenses: no instrumentation
+                rows.append(
+                    {c: fields[c] for c in _LEDGER_COLUMNS} | {"organization_id": organization.id}
+                )
             organization.ledger = []
         if rows:
             self.session.execute(insert(seat_ledger), rows)
@@ -95,7 +97,7 @@ class SqlOrganizationRepository:
             return
         query = (
             select(Organization)
-            .where(organizations.c.stripe_customer_id.in_(wanted))
+            .where(among(self.session, organizations.c.stripe_customer_id, wanted))
             .order_by(organizations.c.id)
             .with_for_update()
         )
@@ -281,7 +283,7 @@ class SqlLicenseRepository:
             ids, self._superseded = self._superseded, []
             self.session.execute(
                 update(licenses)
-                .where(licenses.c.id.in_(ids))
+                .where(among(self.session, licenses.c.id, ids))
                 .values(status=LicenseStatus.SUPERSEDED.value)
             )
         if self._new:
@@ -297,7 +299,7 @@ class SqlLicenseRepository:
         if not wanted:
             return
         query = select(licenses.c.organization_id, licenses.c.license_type, *_HEAD_COLUMNS).where(
-            licenses.c.organization_id.in_(wanted),
+            among(self.session, licenses.c.organization_id, wanted),
             licenses.c.status == LicenseStatus.CURRENT.value,
         )
         for org_id, license_type, *head in self.session.execute(query):
