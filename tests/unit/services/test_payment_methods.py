@@ -150,7 +150,8 @@ def test_only_the_owner_or_an_admin_may_open_the_card_page(engine, deps, gateway
     ]
 
 
-def paid_upgrade(engine: Engine, deps: Any, world: Any) -> tuple[str, dict[str, Any]]:
+def submitted_upgrade(engine: Engine, deps: Any, world: Any) -> Any:
+    """The owner's upgrade to a yearly node-locked subscription, submitted, not yet charged."""
     est = upgrade_service.request_estimate(
         RequestEstimate(world.org_id, world.owner["id"], "node_locked", 1, "year"),
         SqlUnitOfWork(engine),
@@ -159,6 +160,11 @@ def paid_upgrade(engine: Engine, deps: Any, world: Any) -> tuple[str, dict[str, 
     upgrade, _ = upgrade_service.submit_upgrade(
         SubmitUpgrade(world.org_id, world.owner["id"], est.id), SqlUnitOfWork(engine), deps
     )
+    return upgrade
+
+
+def paid_upgrade(engine: Engine, deps: Any, world: Any) -> tuple[str, dict[str, Any]]:
+    upgrade = submitted_upgrade(engine, deps, world)
     upgrade_payment.charge_upgrade(upgrade.id, SqlUnitOfWork(engine), deps)
     event = invoice_event("invoice.paid", f"in_{upgrade.id}", upgrade.id, 90486)
     event["data"]["object"].update(
@@ -192,14 +198,7 @@ def test_an_invoice_one_event_names_finds_its_upgrade_for_the_next_event_of_the_
 ) -> None:
     """The charge's answer was lost: the upgrade learns its invoice from the 3-D Secure event;
     the failure that follows in the same task message names only the invoice."""
-    est = upgrade_service.request_estimate(
-        RequestEstimate(world.org_id, world.owner["id"], "node_locked", 1, "year"),
-        SqlUnitOfWork(engine),
-        deps,
-    )
-    upgrade, _ = upgrade_service.submit_upgrade(
-        SubmitUpgrade(world.org_id, world.owner["id"], est.id), SqlUnitOfWork(engine), deps
-    )
+    upgrade = submitted_upgrade(engine, deps, world)
 
     def answer_lost(**kwargs: Any) -> None:
         gateway.charges.append(kwargs)
