@@ -21,8 +21,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     configure_logging(settings)
     warn_at_start(settings)
     app = Flask(__name__)
-    # One autocommit INSERT per delivery; no ping per checkout (a dropped connection is
-    # retried once in inbox.store).
+    # The writer inserts on a connection of its own (detached from this pool); the pool
+    # serves the health checks. No ping per checkout (a dropped connection is retried once).
     engine = make_engine(settings, isolation_level="AUTOCOMMIT", pool_pre_ping=False)
     celery = make_celery(settings)
     app.extensions["seatflow.settings"] = settings

@@ -133,3 +133,18 @@ def test_a_quiet_writer_closes_its_connection_and_commits_on_any_engine(pg_setti
     wait_until(lambda: _writer_backends(engine) == [], 10)  # quiet: its connection closed
     assert writer.store(_delivery("evt_later", 1_700_000_001)) is True
     assert len(_writer_backends(engine)) == 1
+
+
+def test_the_receivers_connections_are_its_pool_of_five_plus_five_and_the_writers_own(
+    pg_settings,
+) -> None:
+    """What the README tells operators to count per receiver process."""
+    from webhooks import create_app
+
+    app = create_app(pg_settings)
+    engine = app.extensions["seatflow.engine"]
+    assert (engine.pool.size(), engine.pool._max_overflow) == (5, 5)
+    writer = app.extensions["seatflow.writer"]
+    assert writer.store(_delivery("evt_counted", 1_700_000_000)) is True
+    assert engine.pool.checkedout() == 0  # the writer's connection is not the pool's
+    assert len(_writer_backends(engine)) == 1
