@@ -360,7 +360,9 @@ class SqlLicenseRepository:
         self._new.clear()
 
     def _read(self, query: Any) -> ScalarResult[License]:
-        """Licenses read after this transaction's versions are written, as they now are."""
+        """Licenses read after this transaction's versions are written (and the organizations
+        they belong to before them), as they now are."""
+        self.session.flush()
         self.write()
         return self.session.scalars(query.execution_options(populate_existing=True))
 

@@ -297,3 +297,19 @@ def test_a_transactions_new_version_is_read_back_before_commit_and_gone_after_ro
         assert again is not None and again.version == 2
         uow.commit()
     assert versions(uow, world) == [(1, "superseded", "created", 2), (2, "current", "manual", 2)]
+
+
+def test_a_license_of_an_organization_created_in_the_same_transaction_is_read_back(
+    engine, uow, deps
+) -> None:
+    from domain.model import Organization, Subscription
+
+    org = Organization(id="org_fresh", name="Fresh", stripe_customer_id="cus_fresh")
+    sub = Subscription("node_locked", 3, "year", "active", NOW, NOW + timedelta(days=365))
+    org.subscriptions.append(sub)
+    with uow:
+        uow.organizations.add(org)  # not written yet: the read writes it before the license
+        issued = license_service.regenerate(uow, org, sub, "manual:fresh", deps, NOW)
+        assert issued is not None
+        assert [(x.version, x.seats) for x in uow.licenses.history("org_fresh")] == [(1, 3)]
+        uow.commit()
