@@ -253,8 +253,9 @@ class SqlLicenseRepository:
     type) it has read or issued, so a second change of the same organization reads nothing,
     and nothing has to be written between two changes. License versions are written by
     `write` (the unit of work's flush) without the ORM, whatever their number in one UPDATE
-    (the superseded versions' status) and one INSERT (the new versions); its reads write
-    first, so they see this transaction's versions."""
+    (the superseded versions' status) and one INSERT given all the new versions (the
+    driver's pipelined executemany); its reads write first, so they see this transaction's
+    versions."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
