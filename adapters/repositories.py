@@ -41,8 +41,10 @@ class SqlOrganizationRepository:
         self.session = session
         self.seen: list[Organization] = []
         # Row locks are held to the end of the transaction: an organization locked once is
-        # not asked for again (a task message's events often share organizations).
-        self._locked: list[Organization] = []
+        # not asked for again (a task message's events often share organizations). By id and
+        # by Stripe customer.
+        self._locked: dict[str, Organization] = {}
+        self._locked_customers: dict[str, Organization] = {}
 
     def add(self, organization: Organization) -> None:
         self.session.add(organization)
@@ -51,6 +53,7 @@ class SqlOrganizationRepository:
     def release(self) -> None:
         """The transaction ended without a commit: its row locks are released."""
         self._locked.clear()
+        self._locked_customers.clear()
 
     def flush_ledgers(self) -> None:
         """Write the seat-ledger entries the aggregates appended (append-only), in one
@@ -67,7 +70,7 @@ class SqlOrganizationRepository:
             self.session.execute(insert(seat_ledger), rows)
 
     def get(self, organization_id: str, *, lock: bool = False) -> Organization | None:
-        held = next((o for o in self._locked if o.id == organization_id), None)
+        held = self._locked.get(organization_id)
         if held is not None:
             return held
         query = select(Organization).where(organizations.c.id == organization_id)
@@ -81,7 +84,7 @@ class SqlOrganizationRepository:
         return org
 
     def get_by_customer(self, customer_id: str, *, lock: bool = False) -> Organization | None:
-        held = next((o for o in self._locked if o.stripe_customer_id == customer_id), None)
+        held = self._locked_customers.get(customer_id)
         if held is not None:
             return held
         query = select(Organization).where(organizations.c.stripe_customer_id == customer_id)
@@ -91,8 +94,7 @@ class SqlOrganizationRepository:
         """Lock the organizations of these Stripe customers (the ones a batch of events names)
         in one statement, in id order, and load their subscriptions after the locks are
         granted; later `get_by_customer` calls find them held."""
-        held = {o.stripe_customer_id for o in self._locked}
-        wanted = sorted(set(customer_ids) - held)
+        wanted = sorted(set(customer_ids) - self._locked_customers.keys())
         if not wanted:
             return
         query = (
@@ -102,9 +104,7 @@ class SqlOrganizationRepository:
             .with_for_update()
         )
         for found in self.session.scalars(query).all():
-            if found not in self.seen:
-                self.seen.append(found)
-            self._locked.append(found)
+            self._hold(found)
 
     def list(self) -> Sequence[Organization]:
         return self.session.scalars(select(Organization).order_by("id")).all()
@@ -119,11 +119,19 @@ class SqlOrganizationRepository:
             # then overwrite a newer one (the shuffled-delivery fault test catches it).
             query = query.with_for_update()
         found = self.session.scalars(query).first()
-        if found is not None and found not in self.seen:
-            self.seen.append(found)
         if found is not None and lock:
-            self._locked.append(found)
+            self._hold(found)
+        elif found is not None and found not in self.seen:
+            self.seen.append(found)
         return found
+
+    def _hold(self, locked: Organization) -> None:
+        """Remember an organization this transaction has locked."""
+        if locked not in self.seen:
+            self.seen.append(locked)
+        self._locked[locked.id] = locked
+        if locked.stripe_customer_id:
+            self._locked_customers[locked.stripe_customer_id] = locked
 
 
 class SqlCatalogRepository:
@@ -263,14 +271,14 @@ class SqlLicenseRepository:
         self._issued: dict[tuple[str, str], License] = {}  # the newest issued here
         self._loaded: set[str] = set()  # organizations whose current licenses were all read
         self._superseded: list[str] = []  # ids to mark superseded
-        self._new: list[License] = []  # versions to insert
+        self._new: dict[str, License] = {}  # versions to insert, by id
 
     def add(self, item: License | OfflineActivation) -> None:
         if not isinstance(item, License):
             self.session.add(item)
             return
         key = (item.organization_id, item.license_type)
-        self._new.append(item)
+        self._new[item.id] = item
         self._issued[key] = item
         current = item.status == LicenseStatus.CURRENT
         self._current[key] = (
@@ -288,7 +296,7 @@ class SqlLicenseRepository:
                 .values(status=LicenseStatus.SUPERSEDED.value)
             )
         if self._new:
-            new, self._new = self._new, []
+            new, self._new = list(self._new.values()), {}
             # A mapped dataclass keeps its fields in its __dict__: read there, not through the
             # mapping's instrumented attributes, one lookup per column and row.
             rows = [{c: fields[c] for c in _LICENSE_COLUMNS} for fields in map(vars, new)]
@@ -330,7 +338,7 @@ class SqlLicenseRepository:
         issued = self._issued.get((organization_id, license_type))
         if issued is not None and issued.id == current.id:
             issued.status = LicenseStatus.SUPERSEDED.value  # inserted so, if not written yet
-        if not any(x.id == current.id for x in self._new):
+        if current.id not in self._new:
             self._superseded.append(current.id)
         self._current[(organization_id, license_type)] = None
         return current.version, current.interval
