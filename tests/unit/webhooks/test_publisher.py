@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
+from threading import Event
 
 from tests.support import wait_until
 from webhooks.publisher import Publisher
@@ -17,16 +19,23 @@ def test_a_lone_event_is_sent_at_once_whatever_the_interval() -> None:
     assert sent == [["evt_1"]]
 
 
-def test_what_is_committed_while_a_message_goes_out_joins_the_next_one() -> None:
+def _slow_first_send() -> tuple[list[list[str]], Callable[[list[str]], None], Event, Event]:
+    """What was sent, a send that holds the first message until `release` is set (the broker
+    is slow with it), and the events: `sending` (the first send began) and `release`."""
     sent: list[list[str]] = []
     sending, release = threading.Event(), threading.Event()
 
     def publish(ids: list[str]) -> None:
         if not sent:
             sending.set()
-            release.wait(10)  # the broker is slow with the first message
+            release.wait(10)
         sent.append(ids)
 
+    return sent, publish, sending, release
+
+
+def test_what_is_committed_while_a_message_goes_out_joins_the_next_one() -> None:
+    sent, publish, sending, release = _slow_first_send()
     publisher = Publisher(publish, interval=0.001)
     publisher.send(["evt_1"])
     assert sending.wait(10)
@@ -56,15 +65,7 @@ def test_under_load_messages_are_at_least_the_interval_apart() -> None:
 
 
 def test_a_message_carries_at_most_max_events() -> None:
-    sent: list[list[str]] = []
-    sending, release = threading.Event(), threading.Event()
-
-    def publish(ids: list[str]) -> None:
-        if not sent:
-            sending.set()
-            release.wait(10)
-        sent.append(ids)
-
+    sent, publish, sending, release = _slow_first_send()
     publisher = Publisher(publish, interval=0.001, max_events=3)
     publisher.send(["evt_0"])
     assert sending.wait(10)
