@@ -230,8 +230,7 @@ class InboxWriter:
         """The writer thread's own connection to PostgreSQL, kept from one insert to the next
         while deliveries keep coming: a pool checkout and SQLAlchemy's execution around each
         insert cost a quarter of the writer's time. Taken from the engine's pool (its settings)
-        and detached from it, in autocommit; its raw cursor sends the statement as written
-        (psycopg's usual cursor parses one of more than 50 parameters on every execution)."""
+        and detached from it, in autocommit; used with psycopg's raw cursor (`postgres_insert`)."""
         held = self._held
         if held is None or held[0] != os.getpid():
             pooled = self.engine.raw_connection()
