@@ -52,7 +52,9 @@ def run(url: str, threads: int, events: list[bytes], send: bool, wait_ms: int) -
     engine = create_engine(url, isolation_level="AUTOCOMMIT")
     interval = settings.webhook_publish_interval_ms / 1000
     publisher = Publisher(enqueuer(make_celery(settings)), interval)
-    writer = InboxWriter(engine, publisher.send if send else (lambda _ids: None), wait_ms / 1000)
+    writer = InboxWriter(
+        engine, publisher.send if send else (lambda _ids: None), max_wait=wait_ms / 1000
+    )
     sent: list[int] = []
 
     def store(body: bytes) -> None:
@@ -63,7 +65,7 @@ def run(url: str, threads: int, events: list[bytes], send: bool, wait_ms: int) -
             store(body)
         sent.append(1)
 
-    store(events[0])  # the writer thread, the pool and the broker connection are up
+    store(events[0])  # the writer, the pool and the broker connection are up
     pool = [threading.Thread(target=thread, args=(k,)) for k in range(threads)]
     started, cpu = time.perf_counter(), time.process_time()
     for t in pool:

@@ -1,12 +1,14 @@
 """Group commit for the receiver: one INSERT and one commit for many concurrent deliveries.
 
-Request threads hand their verified event to the process's writer thread and wait for the
-commit; the writer takes whatever is waiting, and what arrives within `max_wait` seconds of
-the first one (up to `max_batch`), inserts it with one multi-row
+No thread of its own stands between a request and its insert: the first request thread to
+find the writer idle leads. It waits `max_wait` seconds for others to join, takes what is
+waiting (up to `max_batch`), inserts it with one multi-row
 `INSERT ... ON CONFLICT DO NOTHING RETURNING event_id` in autocommit, answers every waiting
-request, and only then sends one task message, by name, naming the new events. Each 200
-still means "committed"; the commit is shared, not skipped. If the process dies after the
-commit and before the message is sent, the sweeper sends it later.
+request, sends one task message, by name, naming the new events, and hands the lead to the
+oldest request still waiting, if any. The others wait once, for their answer or for the
+lead; nobody is woken per arrival. Each 200 still means "committed"; the commit is shared,
+not skipped. If the process dies after the commit and before the message is sent, the
+sweeper sends it later.
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import queue
+import threading
 import time
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -84,7 +86,7 @@ def postgres_insert(rows: int) -> str:
     )
 
 
-@dataclass
+@dataclass(eq=False)  # each delivery is itself: two of one event are two waiting requests
 class Delivery:
     event: IncomingEvent
     body: bytes
@@ -93,7 +95,21 @@ class Delivery:
     state: str | None = None
     # Why the event is not this service's (another mode or account): stored ignored.
     refused: str | None = None
-    done: Future[bool] = field(default_factory=Future)
+    # Held until the delivery is answered (`outcome` set) or given the lead (`outcome` None).
+    _wake: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    outcome: bool | BaseException | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._wake.acquire()
+
+    def answer(self, outcome: bool | BaseException) -> None:
+        self.outcome = outcome
+        self._wake.release()
+
+    def result(self) -> bool:
+        if isinstance(self.outcome, BaseException):
+            raise self.outcome
+        return bool(self.outcome)
 
     def row(self, received_at: datetime) -> dict[str, object]:
         body = self.body.decode("utf-8")
@@ -114,8 +130,6 @@ class InboxWriter:
     ):
         self.engine, self.publish = engine, publish
         self.max_batch, self.max_wait, self.idle = max_batch, max_wait, idle
-        self._queue: queue.SimpleQueue[Delivery] = queue.SimpleQueue()
-        self._thread = ProcessThread(self._run, "inbox-writer")
         insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
         self._statement = (
             insert(_inbox)
@@ -123,27 +137,57 @@ class InboxWriter:
             .returning(_inbox.c.event_id)
         )
         self._on_postgres = engine.dialect.name == "postgresql"
-        # On PostgreSQL: the writer thread's own connection and the process it belongs to (a
-        # fork makes its own), kept while deliveries keep coming.
+        # On PostgreSQL: the writer's own connection and the process it belongs to (a fork
+        # makes its own), kept while deliveries keep coming, closed by `_closer` when quiet.
         self._held: tuple[int, psycopg.Connection[Any]] | None = None
+        self._closer = ProcessThread(self._close_when_quiet, "inbox-writer-idle")
+        self._last_write = time.monotonic()
+        self._lock = threading.Lock()
+        self._waiting: deque[Delivery] = deque()  # not yet taken into an insert
+        self._leading = False  # a request thread is writing, or a lead is being handed over
 
     def store(self, delivery: Delivery, timeout: float = 10) -> bool:
         """Wait until the delivery is committed; True if it is new, False for a duplicate."""
-        self._thread.ensure()
-        self._queue.put(delivery)
-        return delivery.done.result(timeout)
+        self._closer.ensure()
+        with self._lock:
+            self._waiting.append(delivery)
+            lead, self._leading = not self._leading, True
+        if not lead and not delivery._wake.acquire(timeout=timeout):
+            with self._lock:
+                answered_or_led = delivery._wake.acquire(blocking=False)
+                if not answered_or_led:
+                    if delivery in self._waiting:  # never written: Stripe sends it again
+                        self._waiting.remove(delivery)
+                    raise TimeoutError("the inbox insert did not finish in time")
+        if delivery.outcome is None:  # the lead is this thread's
+            self._lead(delivery)
+        return delivery.result()
 
-    def _run(self) -> None:
-        while True:
-            self._write(self._collect())
+    def _lead(self, own: Delivery) -> None:
+        try:
+            if self.max_wait > 0 and len(self._waiting) < self.max_batch:
+                time.sleep(self.max_wait)  # whoever arrives meanwhile shares this insert
+            while own.outcome is None:
+                with self._lock:
+                    take = min(self.max_batch, len(self._waiting))
+                    batch = [self._waiting.popleft() for _ in range(take)]
+                self._write(batch)
+        finally:
+            self._last_write = time.monotonic()
+            with self._lock:
+                if self._waiting:
+                    self._waiting[0]._wake.release()  # its thread leads the next insert
+                else:
+                    self._leading = False
 
     def _write(self, batch: list[Delivery]) -> None:
+        """Insert the batch, answer each delivery (waking its thread), then publish."""
         try:
             new, to_apply = self._insert(batch)
         except Exception as exc:
             if len(batch) == 1 or isinstance(exc, _UNREACHABLE):
                 for delivery in batch:  # the database is gone: every row would fail alike
-                    delivery.done.set_exception(exc)
+                    delivery.answer(exc)
             else:
                 # One row the database refuses must not fail its neighbours: each alone.
                 log.warning(
@@ -154,26 +198,17 @@ class InboxWriter:
                     self._write([delivery])
             return
         for delivery, is_new in zip(batch, new, strict=True):
-            delivery.done.set_result(is_new)
+            delivery.answer(is_new)
         self.publish(to_apply)
 
-    def _collect(self) -> list[Delivery]:
-        try:
-            first = self._queue.get(timeout=self.idle)
-        except queue.Empty:  # quiet: the connection goes until the next delivery
-            self._release()
-            first = self._queue.get()
-        batch = [first]
-        deadline = time.monotonic() + self.max_wait
-        while len(batch) < self.max_batch:
-            wait = deadline - time.monotonic()
-            try:
-                batch.append(
-                    self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
-                )
-            except queue.Empty:
-                break
-        return batch
+    def _close_when_quiet(self) -> None:
+        """Close the connection after `idle` seconds without an insert: a quiet receiver
+        holds no connection of its own."""
+        while True:
+            time.sleep(self.idle)
+            with self._lock:  # no lead can start while it closes
+                if not self._leading and time.monotonic() - self._last_write >= self.idle:
+                    self._release()
 
     def _insert(self, batch: list[Delivery]) -> tuple[list[bool], list[str]]:
         """Whether each delivery is new, and the new events to apply, in order."""
@@ -227,7 +262,7 @@ class InboxWriter:
             ) from exc
 
     def _connection(self) -> psycopg.Connection[Any]:
-        """The writer thread's own connection to PostgreSQL, kept from one insert to the next
+        """The writer's own connection to PostgreSQL, kept from one insert to the next
         while deliveries keep coming: a pool checkout and SQLAlchemy's execution around each
         insert cost a quarter of the writer's time. Taken from the engine's pool (its settings)
         and detached from it, in autocommit; used with psycopg's raw cursor (`postgres_insert`)."""
