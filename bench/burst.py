@@ -3,7 +3,8 @@ receiver takes them, with the worker applying them at the same time, on PostgreS
 
     python -m bench.burst [--events 4000 --orgs 200 --clients 8]
 
-Processes have the Procfile's shapes: gunicorn gthread 2 workers x 8 threads for the receiver,
+Processes have the Procfile's shapes and settings: gunicorn gthread 2 workers x 8 threads with
+deploy/gunicorn.conf.py for the receiver,
 `celery worker` with its default concurrency (2). Every event is a
 `customer.subscription.updated` that really changes the seats of one of `--orgs`
 organizations. Reported, from one run:
@@ -93,7 +94,12 @@ def cpu_by_group(groups: dict[str, int]) -> dict[str, float]:
     return used
 
 
-GUNICORN = ["-m", "gunicorn", "--worker-class", "gthread", "--workers", "2", "--threads", "8"]
+GUNICORN = [
+    "-m",
+    "gunicorn",
+    *("--config", str(Path(__file__).parents[1] / "deploy" / "gunicorn.conf.py")),
+    *("--worker-class", "gthread", "--workers", "2", "--threads", "8"),
+]
 
 
 def _web(env: dict[str, str], port: int) -> Process:

@@ -43,6 +43,10 @@ GUNICORN = [
     "8",
     "--log-level",
     "warning",
+    # What the Procfile's processes read: timeouts, and each worker kept to its own CPU
+    # (WEB_PIN_CPUS=false in the environment measures them unpinned).
+    "--config",
+    str(HERE.parent / "deploy" / "gunicorn.conf.py"),
 ]
 
 

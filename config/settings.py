@@ -103,6 +103,10 @@ class _Reader:
             return options[0]
         return value
 
+    def flag_or_auto(self, name: str) -> bool | None:
+        """True or false, or None for `auto` (and when unset)."""
+        return None if self.raw(name).lower() in ("", "auto") else self.flag(name)
+
     def flag(self, name: str, default: bool = False) -> bool:
         raw = self.raw(name).lower()
         if raw in ("1", "true", "yes", "on"):
@@ -213,6 +217,9 @@ class Settings:
     web_metrics_public: bool = True  # False: no /metrics on the web apps' own port
     web_metrics_port: int = 0  # a private listener of the gunicorn master (0: none)
     web_metrics_host: str = "127.0.0.1"
+    # Each gunicorn worker keeps to one CPU (config/cpus.py); None: when there are at least
+    # as many workers as CPUs.
+    web_pin_cpus: bool | None = None
     beat_metrics_port: int = 9809
     session_secret: str = DEVELOPMENT_SESSION_SECRET
     unpaid_upgrade_hours: int = 23
@@ -317,6 +324,7 @@ class Settings:
             web_metrics_public=r.flag("WEB_METRICS_PUBLIC", default=True),
             web_metrics_port=r.integer("WEB_METRICS_PORT", 0),
             web_metrics_host=r.raw("WEB_METRICS_HOST") or "127.0.0.1",
+            web_pin_cpus=r.flag_or_auto("WEB_PIN_CPUS"),
             beat_metrics_port=r.integer("BEAT_METRICS_PORT", 9809),
             session_secret=r.text("SEATFLOW_SECRET_KEY", DEVELOPMENT_SESSION_SECRET),
             unpaid_upgrade_hours=r.integer("UNPAID_UPGRADE_HOURS", 23, minimum=1),

@@ -1,11 +1,13 @@
 """gunicorn settings shared by the Procfile's `web` and `api` processes (`-c`).
 
-Only timeouts live here; the Procfile keeps the shape (worker class, workers, threads, bind).
+Timeouts and the CPU each worker keeps to live here; the Procfile keeps the shape (worker
+class, workers, threads, bind).
 gunicorn itself never times out a client that is slow to send its request: once a thread has
 begun reading, it waits for the rest. Slow clients are cut off by the nginx front
 (deploy/nginx/seatflow.conf), which hands gunicorn only complete requests.
 """
 
+import os
 from typing import Any
 
 # Seconds a worker may go without reporting to the arbiter before it is killed and replaced.
@@ -38,6 +40,33 @@ def when_ready(server: Any) -> None:
         raise SystemExit(2) from None
     if settings.web_metrics_port:
         serve(settings.web_metrics_port, True, settings.web_metrics_host)
+
+
+def pre_fork(server: Any, worker: Any) -> None:
+    """When pinned (WEB_PIN_CPUS), each worker keeps to one CPU of those the master may use:
+    the one the fewest live workers keep to, chosen here in the master, which knows them all
+    (config/cpus.py says why and when)."""
+    from config.cpus import least_used, pins
+
+    worker.seatflow_cpu = None
+    cpus = os.sched_getaffinity(0)
+    if pins(_pin_cpus(), server.num_workers, len(cpus)):
+        taken = [getattr(w, "seatflow_cpu", None) for w in server.WORKERS.values()]
+        worker.seatflow_cpu = least_used(cpus, taken)
+
+
+def post_fork(server: Any, worker: Any) -> None:
+    if worker.seatflow_cpu is not None:
+        os.sched_setaffinity(0, {worker.seatflow_cpu})
+
+
+def _pin_cpus() -> bool | None:
+    from config.settings import ConfigError, Settings
+
+    try:
+        return Settings.from_env().web_pin_cpus
+    except ConfigError:  # when_ready reports it
+        return False
 
 
 def _log_config() -> dict[str, Any]:

@@ -143,10 +143,11 @@ def start_gunicorn(
     threads: int = 4,
     app: str = "webhooks:create_app()",
     config: Path | None = None,
+    workers: int = 1,
 ) -> Process:
     """gunicorn as the Procfile runs it, once it answers; `config` is a settings file such as
     deploy/gunicorn.conf.py (without it, gunicorn's defaults)."""
-    return launch_gunicorn(env, port, threads, app, config).ready()
+    return launch_gunicorn(env, port, threads, app, config, workers).ready()
 
 
 def launch_gunicorn(
@@ -155,6 +156,7 @@ def launch_gunicorn(
     threads: int = 4,
     app: str = "webhooks:create_app()",
     config: Path | None = None,
+    workers: int = 1,
 ) -> Process:
     """gunicorn started, not yet waited for: `start_all` (or `.ready()`) waits until its
     /healthz answers."""
@@ -171,7 +173,7 @@ def launch_gunicorn(
             "--worker-class",
             "gthread",
             "--workers",
-            "1",
+            str(workers),
             "--threads",
             str(threads),
             app,
