@@ -179,17 +179,22 @@ class Subscription:
         return self.stripe_version > snapshot.version
 
     def take(self, snapshot: SubscriptionSnapshot) -> None:
-        self.license_type = snapshot.license_type
-        self.seats = snapshot.seats
-        self.interval = snapshot.interval.value
-        self.status = snapshot.status
-        self.current_period_start = snapshot.current_period_start
-        self.current_period_end = snapshot.current_period_end
-        self.stripe_subscription_id = snapshot.stripe_subscription_id
-        self.stripe_item_id = snapshot.stripe_item_id
-        self.stripe_price_id = snapshot.stripe_price_id
-        self.stripe_version = snapshot.version
-        self.tier = snapshot.tier
+        """Stripe's values, each written only where it differs (a write costs the mapper)."""
+        for name, value in (
+            ("license_type", snapshot.license_type),
+            ("seats", snapshot.seats),
+            ("interval", snapshot.interval.value),
+            ("status", snapshot.status),
+            ("current_period_start", snapshot.current_period_start),
+            ("current_period_end", snapshot.current_period_end),
+            ("stripe_subscription_id", snapshot.stripe_subscription_id),
+            ("stripe_item_id", snapshot.stripe_item_id),
+            ("stripe_price_id", snapshot.stripe_price_id),
+            ("stripe_version", snapshot.version),
+            ("tier", snapshot.tier),
+        ):
+            if getattr(self, name) != value:
+                setattr(self, name, value)
 
 
 def offline_allowed(license_type: str, interval: str) -> bool:
