@@ -77,14 +77,16 @@ class SqlInboxRepository:
         found = self.session.execute(query).first()
         return InboxRow(**found._mapping) if found else None
 
-    def lock_all(self, event_ids: Sequence[str]) -> dict[str, InboxRow]:
-        """The rows of these events, locked in one statement (in the order they arrived)."""
+    def lock_all(self, event_ids: Sequence[str], *, lock: bool = True) -> dict[str, InboxRow]:
+        """The rows of these events, locked in one statement (in the order they arrived);
+        with `lock` False, read without locking them."""
         query = (
             select(*_ROW_COLUMNS)
             .where(among(self.session, inbox.c.event_id, event_ids))
             .order_by(inbox.c.id)
-            .with_for_update()
         )
+        if lock:
+            query = query.with_for_update()
         return {row.event_id: InboxRow(**row._mapping) for row in self.session.execute(query)}
 
     def full_row(self, event_id: str) -> dict[str, Any] | None:

@@ -9,11 +9,10 @@ default once and ignores the echoes.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from domain.commands import AdoptPaymentMethod
-from domain.payment_methods import Card, Receipt
+from domain.payment_methods import Card
 
 
 def _id(value: Any) -> str | None:
@@ -84,20 +83,6 @@ def customer_updated(event: dict[str, Any]) -> AdoptPaymentMethod | None:
         return None
     default = (customer.get("invoice_settings") or {}).get("default_payment_method")
     return _command(event, customer, default)
-
-
-def receipt_of(invoice: dict[str, Any], upgrade_id: str | None) -> Receipt:
-    paid_at = (invoice.get("status_transitions") or {}).get("paid_at")
-    return Receipt(
-        invoice_id=str(invoice["id"]),
-        number=invoice.get("number"),
-        amount_paid=int(invoice.get("amount_paid") or 0),
-        currency=str(invoice.get("currency") or ""),
-        paid_at=datetime.fromtimestamp(int(paid_at), UTC) if paid_at else None,
-        hosted_invoice_url=invoice.get("hosted_invoice_url"),
-        invoice_pdf=invoice.get("invoice_pdf"),
-        upgrade_id=upgrade_id,
-    )
 
 
 MAPPERS = {

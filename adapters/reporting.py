@@ -69,6 +69,13 @@ class SqlSubscriptionRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
+    def versions(self, stripe_ids: Iterable[str]) -> dict[str, int]:
+        """The version (newest Stripe event applied) of each of these subscriptions seatflow
+        holds."""
+        query = select(subscriptions.c.stripe_subscription_id, subscriptions.c.stripe_version)
+        query = query.where(subscriptions.c.stripe_subscription_id.in_(list(stripe_ids)))
+        return {row[0]: int(row[1]) for row in self.session.execute(query)}
+
     def compared_columns(self, stripe_ids: Iterable[str]) -> list[ComparedSubscription]:
         """The local subscriptions among these Stripe subscription ids, one query."""
         columns = (subscriptions.c[f.name] for f in fields(ComparedSubscription))

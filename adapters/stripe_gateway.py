@@ -143,7 +143,7 @@ class StripeGateway(StripeSetup):
         result: dict[str, Any] = found.to_dict()
         return result
 
-    def charge(
+    def open_invoice(
         self,
         *,
         upgrade_id: str,
@@ -152,17 +152,24 @@ class StripeGateway(StripeSetup):
         currency: str,
         description: str,
         metadata: dict[str, str],
-        attempt: int = 1,
-    ) -> ChargeResult:
-        """Invoice `amount` once and pay it. A later `attempt` pays the same invoice again
-        (a new key: Stripe keeps a decline as the stored answer of the previous one)."""
-        invoice = self._finalized_invoice(
-            upgrade_id, customer_id, amount, currency, description, metadata
+    ) -> str:
+        """Invoice `amount` once, finalized and not yet paid: its id. seatflow records the id
+        before it asks Stripe to pay, so every payment event of the invoice finds its
+        upgrade by the id seatflow recorded. A retry replays Stripe's stored answers."""
+        return str(
+            self._finalized_invoice(
+                upgrade_id, customer_id, amount, currency, description, metadata
+            ).id
         )
-        invoice_id = str(invoice.id)
+
+    def pay_invoice(self, *, upgrade_id: str, invoice_id: str, attempt: int = 1) -> ChargeResult:
+        """Pay an upgrade's invoice with the customer's default card. A later `attempt` pays
+        the same invoice again (a new key: Stripe keeps a decline as the stored answer of
+        the previous one)."""
         step = "pay" if attempt <= 1 else f"pay-{attempt}"
         try:
             with _translate_errors("charge", invoice_id):
+                invoice = self.client.v1.invoices.retrieve(invoice_id)
                 if invoice.status == "paid":
                     return ChargeResult(invoice_id, paid=True, amount_paid=invoice.amount_paid)
                 paid = self.client.v1.invoices.pay(

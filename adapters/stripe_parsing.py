@@ -21,6 +21,12 @@ from domain.commands import (
     SyncSubscription,
 )
 from domain.model import Interval, SubscriptionSnapshot
+from domain.payment_methods import InvoiceFact
+
+
+class Unrepresentable(ValueError):
+    """A Stripe object seatflow cannot represent (e.g. a price billed every 3 months): the
+    event is stored `ignored` with this reason, never applied as something else."""
 
 
 def _ts(value: Any) -> datetime:
@@ -62,10 +68,22 @@ def _paid_period(subscription: dict[str, Any]) -> tuple[str, int | None]:
     return status, None
 
 
+def _interval(price: dict[str, Any]) -> Interval:
+    """Monthly or yearly, billed every one of them; anything else is refused by name."""
+    recurring = price.get("recurring") or {}
+    interval = recurring.get("interval") or price.get("interval") or ""
+    count = int(recurring.get("interval_count") or price.get("interval_count") or 1)
+    if count != 1 or interval not in ("month", "year"):
+        raise Unrepresentable(
+            f"price {price.get('id')!r} is billed every {count} {interval}(s): seatflow "
+            "represents monthly and yearly prices only"
+        )
+    return Interval.parse(interval)
+
+
 def subscription_snapshot(subscription: dict[str, Any], version: int) -> SubscriptionSnapshot:
     item = _first_item(subscription)
     price = item.get("price") or item.get("plan") or subscription.get("plan") or {}
-    interval = (price.get("recurring") or {}).get("interval") or price.get("interval") or ""
     status, paid_cycle_start = _paid_period(subscription)
     start = (
         paid_cycle_start
@@ -79,7 +97,7 @@ def subscription_snapshot(subscription: dict[str, Any], version: int) -> Subscri
         stripe_price_id=price.get("id"),
         license_type=_license_type(subscription, price),
         seats=int(item.get("quantity") or subscription.get("quantity") or 0),
-        interval=Interval.parse(interval),
+        interval=_interval(price),
         status=status,
         current_period_start=_ts(start),
         current_period_end=_ts(end),
@@ -96,14 +114,8 @@ def _sync_subscription(event: dict[str, Any]) -> Command:
     return SyncSubscription(
         snapshot=subscription_snapshot(subscription, int(event["created"])),
         stripe_customer_id=customer,
-        organization_id=(subscription.get("metadata") or {}).get("organization_id"),
         event_id=str(event.get("id", "")),
     )
-
-
-def _metadata_upgrade(invoice: dict[str, Any]) -> str | None:
-    value = (invoice.get("metadata") or {}).get("upgrade_id")
-    return str(value) if value else None
 
 
 def _invoice_subscription(invoice: dict[str, Any]) -> str | None:
@@ -118,45 +130,58 @@ def _invoice_subscription(invoice: dict[str, Any]) -> str | None:
 def _line_period(invoice: dict[str, Any]) -> tuple[int | None, int | None]:
     lines = (invoice.get("lines") or {}).get("data") or []
     period = (lines[0].get("period") or {}) if lines else {}
-    return period.get("start"), period.get("end")
+    start, end = period.get("start"), period.get("end")
+    return (int(start) if start else None), (int(end) if end else None)
+
+
+def invoice_fact(invoice: dict[str, Any]) -> InvoiceFact:
+    """An invoice as seatflow knows it; its metadata is never read (anyone with dashboard
+    access can write it)."""
+    start, end = _line_period(invoice)
+    customer = invoice.get("customer")
+    if isinstance(customer, dict):
+        customer = customer.get("id")
+    paid_at = (invoice.get("status_transitions") or {}).get("paid_at")
+    total = invoice.get("total")
+    return InvoiceFact(
+        invoice_id=str(invoice["id"]),
+        customer_id=str(customer) if customer else None,
+        status=str(invoice.get("status") or ""),
+        total=int(total if total is not None else invoice.get("amount_due") or 0),
+        amount_paid=int(invoice.get("amount_paid") or 0),
+        currency=str(invoice.get("currency") or ""),
+        livemode=bool(invoice.get("livemode", False)),
+        subscription_id=_invoice_subscription(invoice),
+        billing_reason=invoice.get("billing_reason"),
+        period_start=start,
+        period_end=end,
+        hosted_invoice_url=invoice.get("hosted_invoice_url"),
+        number=invoice.get("number"),
+        paid_at=_ts(paid_at) if paid_at else None,
+        invoice_pdf=invoice.get("invoice_pdf"),
+    )
+
+
+def _invoice(event: dict[str, Any]) -> InvoiceFact:
+    invoice = event["data"]["object"]
+    if "livemode" not in invoice and "livemode" in event:
+        invoice = {**invoice, "livemode": event["livemode"]}
+    return invoice_fact(invoice)
 
 
 def _invoice_paid(event: dict[str, Any]) -> Command:
-    invoice = event["data"]["object"]
-    start, end = _line_period(invoice)
-    customer = invoice.get("customer")
-    return ConfirmInvoicePaid(
-        invoice_id=invoice["id"],
-        upgrade_id=_metadata_upgrade(invoice),
-        amount_paid=int(invoice.get("amount_paid") or 0),
-        currency=str(invoice.get("currency") or ""),
-        version=int(event["created"]),
-        subscription_id=_invoice_subscription(invoice),
-        billing_reason=invoice.get("billing_reason"),
-        stripe_customer_id=customer.get("id") if isinstance(customer, dict) else customer,
-        period_start=int(start) if start else None,
-        period_end=int(end) if end else None,
-        receipt=payment_method_parsing.receipt_of(invoice, _metadata_upgrade(invoice)),
-        livemode=bool(invoice.get("livemode", event.get("livemode", False))),
-    )
+    return ConfirmInvoicePaid(invoice=_invoice(event), version=int(event["created"]))
 
 
 def _invoice_payment_failed(event: dict[str, Any]) -> Command:
     invoice = event["data"]["object"]
     error = invoice.get("last_finalization_error") or {}
     reason = error.get("message") or f"payment failed (attempt {invoice.get('attempt_count', 1)})"
-    return RecordPaymentFailed(
-        invoice_id=invoice["id"], upgrade_id=_metadata_upgrade(invoice), reason=str(reason)
-    )
+    return RecordPaymentFailed(invoice=_invoice(event), reason=str(reason))
 
 
 def _invoice_action_required(event: dict[str, Any]) -> Command:
-    invoice = event["data"]["object"]
-    return RecordPaymentActionRequired(
-        invoice_id=invoice["id"],
-        upgrade_id=_metadata_upgrade(invoice),
-        hosted_invoice_url=invoice.get("hosted_invoice_url"),
-    )
+    return RecordPaymentActionRequired(invoice=_invoice(event))
 
 
 MAPPERS: dict[str, Callable[[dict[str, Any]], Command | None]] = {

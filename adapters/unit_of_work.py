@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+import weakref
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any
@@ -35,6 +37,20 @@ class UnhandledEvents(RuntimeError):
 
 Enqueue = Callable[[str, list[Any]], None]
 log = logging.getLogger("seatflow.workers")
+_local = threading.local()
+
+
+def _open_units() -> weakref.WeakSet[SqlUnitOfWork]:
+    units: weakref.WeakSet[SqlUnitOfWork] | None = getattr(_local, "units", None)
+    if units is None:
+        units = _local.units = weakref.WeakSet()
+    return units
+
+
+def transaction_open() -> bool:
+    """Whether a unit of work of this thread holds an open database transaction (and so,
+    maybe, row locks). Nothing may call Stripe then: a slow answer would hold the locks."""
+    return any(uow.in_transaction() for uow in list(_open_units()))
 
 
 def _no_broker(name: str, args: list[Any]) -> None:
@@ -68,7 +84,12 @@ class SqlUnitOfWork:
         self.payment_methods = SqlPaymentMethodRepository(self.session)
         self.receipts = SqlReceiptRepository(self.session)
         self.history = SqlUpgradeHistoryRepository(self.session)
+        _open_units().add(self)
         return self
+
+    def in_transaction(self) -> bool:
+        session: Session | None = getattr(self, "session", None)
+        return session is not None and session.in_transaction()
 
     def __exit__(
         self,
@@ -80,6 +101,7 @@ class SqlUnitOfWork:
         # so callers can still read the objects they got back.
         self._pending.clear()
         self.session.close()
+        _open_units().discard(self)
 
     def enqueue_after_commit(self, task_name: str, args: list[Any]) -> None:
         self._pending.append((task_name, args))

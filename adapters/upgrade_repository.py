@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from adapters.orm import estimates, upgrades
 from domain.upgrades import OPEN_STATES, Estimate, Upgrade, UpgradeState
+
+# How long Stripe answers a replayed idempotency key with its stored answer.
+REPLAYABLE = timedelta(hours=23)
 
 S = UpgradeState
 
@@ -145,6 +148,18 @@ class SqlUpgradeRepository:
                 (upgrades.c.state == S.APPLIED.value)
                 & upgrades.c.stripe_synced_at.is_(None)
                 & (upgrades.c.updated_at < cutoff),
+                # Paid for after it was canceled or superseded: the refund is due.
+                upgrades.c.state.in_([S.CANCELED.value, S.EXPIRED.value])
+                & upgrades.c.paid_amount.is_not(None)
+                & upgrades.c.refunded_amount.is_(None)
+                & (upgrades.c.updated_at < cutoff),
+                # Canceled while charging, its invoice unknown: Stripe may hold one to void
+                # (within a day, while Stripe replays the charge's requests).
+                (upgrades.c.state == S.CANCELED.value)
+                & upgrades.c.stripe_invoice_id.is_(None)
+                & upgrades.c.charged_amount.is_not(None)
+                & (upgrades.c.updated_at < cutoff)
+                & (upgrades.c.updated_at > cutoff - REPLAYABLE),
             )
         )
         return [(row[0], row[1]) for row in self.session.execute(query)]

@@ -103,8 +103,14 @@ STRIPE_CALLS = Counter(
 PAYMENT_DRIFT = Counter(
     "seatflow_payment_drift_total",
     "invoice.paid events not applied because they are not the upgrade's own invoice, by what "
-    "differed (customer, invoice, amount, currency, livemode, no_invoice)",
+    "differed (status, amount, currency, livemode, no_invoice)",
     ["reason"],
+)
+NOT_OURS = Counter(
+    "seatflow_stripe_objects_not_ours_total",
+    "Stripe events not applied because their object belongs to no organization or upgrade "
+    "seatflow recorded, by what did not match (customer, invoice, payment_method)",
+    ["kind"],
 )
 # Anything else a client sends counts as "other": label values stay a short, fixed list.
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from domain.model import SubscriptionSnapshot
-from domain.payment_methods import Card, Receipt
+from domain.payment_methods import Card, InvoiceFact
 
 
 @dataclass(frozen=True)
@@ -19,7 +19,6 @@ class SyncSubscription(Command):
 
     snapshot: SubscriptionSnapshot
     stripe_customer_id: str | None
-    organization_id: str | None
     event_id: str = ""
 
 
@@ -62,26 +61,13 @@ class RetryPayment(Command):
 class ConfirmInvoicePaid(Command):
     """Stripe confirmed the payment of an invoice (`invoice.paid`)."""
 
-    invoice_id: str
-    upgrade_id: str | None
-    amount_paid: int
-    currency: str
+    invoice: InvoiceFact
     version: int
-    # For a renewal (billing_reason `subscription_cycle`): which subscription, which period.
-    subscription_id: str | None = None
-    billing_reason: str | None = None
-    stripe_customer_id: str | None = None
-    period_start: int | None = None
-    period_end: int | None = None
-    # Number, hosted page and PDF of the paid invoice, kept as the upgrade's receipt.
-    receipt: Receipt | None = None
-    livemode: bool = False
 
 
 @dataclass(frozen=True)
 class RecordPaymentFailed(Command):
-    invoice_id: str
-    upgrade_id: str | None
+    invoice: InvoiceFact
     reason: str
 
 
@@ -105,6 +91,4 @@ class AdoptPaymentMethod(Command):
 class RecordPaymentActionRequired(Command):
     """The card needs 3-D Secure: the customer pays on Stripe's hosted invoice page."""
 
-    invoice_id: str
-    upgrade_id: str | None
-    hosted_invoice_url: str | None
+    invoice: InvoiceFact

@@ -29,6 +29,7 @@ from domain.events import (
     SubscriptionSynced,
     UpgradeApplied,
 )
+from domain.terms import Terms
 from domain.upgrades import Upgrade
 
 
@@ -164,6 +165,11 @@ class Subscription:
     @property
     def in_trial(self) -> bool:
         return self.status == SubscriptionStatus.TRIALING
+
+    @property
+    def terms(self) -> Terms:
+        """What the customer pays for: asked wherever "unchanged?" is the question."""
+        return Terms(self.seats, self.interval, self.tier)
 
     @property
     def upgradable(self) -> bool:

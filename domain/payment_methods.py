@@ -44,3 +44,46 @@ class Receipt:
     hosted_invoice_url: str | None
     invoice_pdf: str | None
     upgrade_id: str | None = None
+
+
+@dataclass(frozen=True)
+class InvoiceFact:
+    """What Stripe says of an invoice, typed: whose it is (customer, subscription), its total
+    and what was captured, its status. Nothing here says which upgrade it pays: only the
+    invoice id that seatflow recorded when it created the invoice does.
+
+    `amount_paid` is what Stripe captured from the card. A paid invoice's `total` may be
+    covered partly or wholly by the customer's credit balance, or be below the currency's
+    minimum charge (Stripe then marks it paid with nothing captured)."""
+
+    invoice_id: str
+    customer_id: str | None
+    status: str
+    total: int
+    amount_paid: int
+    currency: str
+    livemode: bool = False
+    subscription_id: str | None = None
+    billing_reason: str | None = None
+    period_start: int | None = None
+    period_end: int | None = None
+    hosted_invoice_url: str | None = None
+    number: str | None = None
+    paid_at: datetime | None = None
+    invoice_pdf: str | None = None
+
+    @property
+    def paid(self) -> bool:
+        return self.status == "paid"
+
+    def receipt(self, upgrade_id: str) -> Receipt:
+        return Receipt(
+            invoice_id=self.invoice_id,
+            number=self.number,
+            amount_paid=self.amount_paid,
+            currency=self.currency,
+            paid_at=self.paid_at,
+            hosted_invoice_url=self.hosted_invoice_url,
+            invoice_pdf=self.invoice_pdf,
+            upgrade_id=upgrade_id,
+        )

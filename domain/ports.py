@@ -156,7 +156,7 @@ class BillingGateway(Protocol):
     """The only way seatflow talks to Stripe. Every write carries an idempotency key
     derived from the upgrade id and the step, so a retried task never charges twice."""
 
-    def charge(
+    def open_invoice(
         self,
         *,
         upgrade_id: str,
@@ -165,8 +165,13 @@ class BillingGateway(Protocol):
         currency: str,
         description: str,
         metadata: dict[str, str],
-        attempt: int = 1,
-    ) -> ChargeResult: ...
+    ) -> str:
+        """Create and finalize the upgrade's invoice of exactly `amount`, unpaid: its id."""
+        ...
+
+    def pay_invoice(self, *, upgrade_id: str, invoice_id: str, attempt: int = 1) -> ChargeResult:
+        """Ask Stripe to pay the invoice with the customer's default card."""
+        ...
 
     def update_subscription(self, change: SubscriptionChange) -> None: ...
 

@@ -15,6 +15,7 @@ from enum import StrEnum
 
 from domain.catalog import DEFAULT_TIER
 from domain.errors import InvalidTransition
+from domain.terms import Terms
 
 
 class UpgradeState(StrEnum):
@@ -44,8 +45,10 @@ TRANSITIONS: dict[UpgradeState, frozenset[UpgradeState]] = {
     S.AWAITING_PAYMENT: frozenset(
         {S.PAID, S.PAYMENT_FAILED, S.REQUIRES_ACTION, S.EXPIRED, S.CANCELED}
     ),
-    S.REQUIRES_ACTION: frozenset({S.PAID, S.PAYMENT_FAILED, S.EXPIRED, S.CANCELED}),
-    S.PAYMENT_FAILED: frozenset({S.CHARGING, S.PAID, S.EXPIRED, S.CANCELED}),
+    # Paid again (with a new card) while 3-D Secure waits: the same invoice, charged again.
+    S.REQUIRES_ACTION: frozenset({S.CHARGING, S.PAID, S.PAYMENT_FAILED, S.EXPIRED, S.CANCELED}),
+    # An attempt that failed may still be completed on Stripe's hosted page (3-D Secure).
+    S.PAYMENT_FAILED: frozenset({S.CHARGING, S.REQUIRES_ACTION, S.PAID, S.EXPIRED, S.CANCELED}),
     S.EXPIRED: frozenset({S.PAID, S.REFUNDED}),
     # A payment that arrives for a canceled upgrade is given back, never applied.
     S.CANCELED: frozenset({S.REFUNDED}),
@@ -55,6 +58,15 @@ TRANSITIONS: dict[UpgradeState, frozenset[UpgradeState]] = {
 }
 # How often a transient Stripe failure is retried before the upgrade fails.
 MAX_CHARGE_ATTEMPTS = 5
+
+
+def refund_due(upgrade: Upgrade) -> bool:
+    """Stripe was paid for an upgrade no longer wanted, and nothing was given back yet."""
+    return (
+        upgrade.state in (S.CANCELED, S.EXPIRED)
+        and upgrade.paid_amount is not None
+        and upgrade.refunded_amount is None
+    )
 
 
 @dataclass(eq=False)
@@ -139,6 +151,11 @@ class Upgrade:
     @property
     def is_open(self) -> bool:
         return self.state in OPEN_STATES
+
+    @property
+    def from_terms(self) -> Terms:
+        """The subscription's terms this upgrade was priced against."""
+        return Terms(self.from_seats, self.from_interval, self.from_tier)
 
     @property
     def drift(self) -> int | None:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import logging
 
-from adapters.payment_method_parsing import card_of
 from adapters.unit_of_work import SqlUnitOfWork
+from config.tasks import PUSH_DEFAULT_CARD
 from domain.commands import AdoptPaymentMethod
 from domain.errors import OrganizationNotFound
 from domain.model import Member, Organization
 from domain.payment_methods import CardOnFile
 from services.deps import Deps
+from services.ownership import NotOurs, Outcome, owner_of_customer
 
 log = logging.getLogger("seatflow.payment_methods")
 ENDED = frozenset({"canceled", "incomplete_expired"})
@@ -50,17 +51,6 @@ def card_on_file(uow: SqlUnitOfWork, organization_id: str) -> CardOnFile | None:
         return uow.payment_methods.get(organization_id)
 
 
-def _payment_method_id(cmd: AdoptPaymentMethod, deps: Deps) -> str | None:
-    if cmd.payment_method_id:
-        return cmd.payment_method_id
-    if not cmd.setup_intent_id:
-        return None
-    found = deps.gateway.retrieve("setup_intent", cmd.setup_intent_id).get("payment_method")
-    if isinstance(found, dict):
-        found = found.get("id")
-    return str(found) if found else None
-
-
 def _subscription_ids(org: Organization) -> list[str]:
     return [
         s.stripe_subscription_id
@@ -69,33 +59,46 @@ def _subscription_ids(org: Organization) -> list[str]:
     ]
 
 
-def adopt_payment_method(cmd: AdoptPaymentMethod, uow: SqlUnitOfWork, deps: Deps) -> str:
-    org = uow.organizations.get_by_customer(cmd.stripe_customer_id, lock=True)
-    if org is None:
-        return "ignored"  # not a customer of seatflow's
+def adopt_payment_method(cmd: AdoptPaymentMethod, uow: SqlUnitOfWork, deps: Deps) -> Outcome:
+    """Keep the customer's new card as the organization's card on file; Stripe is told to
+    make it the default after the commit (`push_default_card`), never under the lock."""
+    org = owner_of_customer(uow, cmd.stripe_customer_id)
+    if isinstance(org, NotOurs):
+        return org
     current = uow.payment_methods.get(org.id)
     if current is not None and cmd.version < current.version:
         return "skipped_stale"
-    payment_method_id = _payment_method_id(cmd, deps)
-    if payment_method_id is None:
-        return "ignored"
+    if cmd.payment_method_id is None:
+        return NotOurs("payment_method", "the event names no payment method")
     card = cmd.card
-    if current is not None and current.payment_method_id == payment_method_id:
-        if card is None or card == current.card:
-            return "applied"  # already the default: nothing to tell Stripe
-    else:
-        card = card or card_of(deps.gateway.retrieve("payment_method", payment_method_id))
-        deps.gateway.set_default_payment_method(
-            customer_id=cmd.stripe_customer_id,
-            payment_method_id=payment_method_id,
-            subscription_ids=_subscription_ids(org),
-            version=cmd.version,
-        )
+    same = current is not None and current.payment_method_id == cmd.payment_method_id
+    if current is not None and same and (card is None or card == current.card):
+        return "applied"  # already the default: nothing to tell Stripe
     uow.payment_methods.put(
-        CardOnFile(org.id, payment_method_id, card, cmd.version, deps.clock.now())
+        CardOnFile(org.id, cmd.payment_method_id, card, cmd.version, deps.clock.now())
     )
+    if not same:
+        uow.enqueue_after_commit(PUSH_DEFAULT_CARD, [org.id])
     log.info(
         "default payment method set",
         extra={"organization_id": org.id, "event_id": cmd.event_id},
     )
     return "applied"
+
+
+def push_default_card(organization_id: str, uow: SqlUnitOfWork, deps: Deps) -> bool:
+    """Make the card on file the default of the customer and of its live subscriptions at
+    Stripe (the newest card, whatever order the tasks run in); False if there is none."""
+    with uow:
+        org = uow.organizations.get(organization_id)
+        card = uow.payment_methods.get(organization_id)
+        if org is None or card is None or not org.stripe_customer_id:
+            return False
+        customer, subscription_ids = org.stripe_customer_id, _subscription_ids(org)
+    deps.gateway.set_default_payment_method(
+        customer_id=customer,
+        payment_method_id=card.payment_method_id,
+        subscription_ids=subscription_ids,
+        version=card.version,
+    )
+    return True

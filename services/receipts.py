@@ -1,8 +1,8 @@
 """Receipts and history: what an upgrade cost and where Stripe's invoice for it is.
 
 `invoice.paid` is applied by the upgrade saga (services/upgrade_payment.py); in the same
-transaction its invoice number, amount, time and hosted pages are kept as the upgrade's
-receipt, once.
+transaction, and only for a payment verified as the upgrade's own, its invoice number,
+amount, time and hosted pages are kept as the upgrade's receipt, once.
 """
 
 from __future__ import annotations
@@ -10,28 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from adapters.unit_of_work import SqlUnitOfWork
-from domain.commands import ConfirmInvoicePaid
 from domain.payment_methods import Receipt
 from domain.upgrades import Upgrade
-from services import upgrade_payment
-from services.deps import Deps
-
-
-def confirm_invoice_paid(cmd: ConfirmInvoicePaid, uow: SqlUnitOfWork, deps: Deps) -> str:
-    state = upgrade_payment.confirm_invoice_paid(cmd, uow, deps)
-    if cmd.receipt is not None:
-        keep_receipt(uow, cmd.receipt)
-    return state
-
-
-def keep_receipt(uow: SqlUnitOfWork, receipt: Receipt) -> bool:
-    """The receipt of an upgrade's invoice (found by metadata or invoice id); False if none."""
-    upgrade = uow.upgrades.get(receipt.upgrade_id) if receipt.upgrade_id else None
-    upgrade = upgrade or uow.upgrades.by_invoice(receipt.invoice_id)
-    if upgrade is None:
-        return False
-    kept = Receipt(**{**receipt.__dict__, "upgrade_id": upgrade.id})
-    return uow.receipts.add(upgrade.organization_id, kept)
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from adapters.drift import Summary
+from adapters.stripe_door import fetch_invoice
 from adapters.unit_of_work import SqlUnitOfWork
 from config.inbox import InboxState, inbox_row
 from config.tasks import PROCESS_STRIPE_EVENT
-from domain.commands import ConfirmInvoicePaid
 from services import messagebus, upgrade_payment
 from services.deps import Deps
+from services.upgrade_steps import locked_upgrade
 
 # -- missed events -------------------------------------------------------------------------
 
@@ -91,27 +92,20 @@ def stuck_sagas(
         stuck = uow.upgrades.stuck_since(cutoff)
     for upgrade_id, invoice_id, organization_id in stuck:
         summary.add(summary.checked, "saga")
-        invoice = deps.gateway.retrieve("invoice", invoice_id)
-        status = invoice.get("status")
+        invoice = fetch_invoice(deps.gateway.retrieve, invoice_id)
+        status = invoice.status
         if status not in ("paid", "void", "uncollectible"):
             continue
         summary.add(summary.drift, "saga")
         if dry_run:
             continue
         with uow:
+            found = locked_upgrade(uow, upgrade_id)
+            if found is None:
+                continue
             if status == "paid":
-                upgrade_payment.confirm_invoice_paid(
-                    ConfirmInvoicePaid(
-                        invoice_id=invoice_id,
-                        upgrade_id=upgrade_id,
-                        amount_paid=int(invoice.get("amount_paid") or 0),
-                        currency=str(invoice.get("currency") or ""),
-                        version=int(deps.clock.now().timestamp()),
-                        stripe_customer_id=_customer_id(invoice.get("customer")),
-                        livemode=bool(invoice.get("livemode")),
-                    ),
-                    uow,
-                    deps,
+                upgrade_payment.upgrade_paid(
+                    uow, *found, invoice, int(deps.clock.now().timestamp()), deps
                 )
             else:
                 upgrade_payment.close_unpaid(
@@ -127,8 +121,3 @@ def stuck_sagas(
             )
             messagebus.commit(uow, deps)  # an applied upgrade issues its license
         summary.add(summary.repaired, "saga")
-
-
-def _customer_id(customer: Any) -> str | None:
-    found = customer.get("id") if isinstance(customer, dict) else customer
-    return str(found) if found else None

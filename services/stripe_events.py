@@ -15,10 +15,11 @@ from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 
+from adapters import stripe_door
 from adapters.inbox_repository import InboxRow, Mark
-from adapters.stripe_parsing import resolve, subscription_snapshot, to_command
+from adapters.stripe_door import Admitted, customer_of
 from adapters.unit_of_work import SqlUnitOfWork
-from config.inbox import DONE_STATES, IncomingEvent, load_payload
+from config.inbox import DONE_STATES
 from config.metrics import EVENT_LAG, PROCESSED, RECEIPT_LAG
 from domain.catalog import Catalog
 from domain.commands import (
@@ -30,9 +31,10 @@ from domain.commands import (
     SyncSubscription,
 )
 from domain.errors import DomainError, OrganizationNotFound, UnknownLicenseType
-from domain.model import Organization, SubscriptionSnapshot
-from services import messagebus, payment_methods, receipts, upgrade_payment
+from domain.model import SubscriptionSnapshot
+from services import messagebus, payment_methods, upgrade_payment
 from services.deps import Deps
+from services.ownership import NotOurs, Outcome, owner_of_customer
 
 log = logging.getLogger("seatflow.workers")
 
@@ -41,33 +43,14 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _organization_for(uow: SqlUnitOfWork, cmd: SyncSubscription) -> Organization:
-    """The organization of the event's Stripe customer. Only the customer says whose it is:
-    metadata can be edited by anyone with dashboard access, so it never names one (set the
-    customer with `seatflow org create --customer`)."""
-    org = None
-    if cmd.stripe_customer_id:
-        org = uow.organizations.get_by_customer(cmd.stripe_customer_id, lock=True)
-    if org is None:
+def sync_subscription(cmd: SyncSubscription, uow: SqlUnitOfWork, deps: Deps) -> Outcome:
+    org = owner_of_customer(uow, cmd.stripe_customer_id)
+    if isinstance(org, NotOurs):
         raise OrganizationNotFound(f"no organization for customer {cmd.stripe_customer_id!r}")
-    return org
-
-
-def sync_subscription(cmd: SyncSubscription, uow: SqlUnitOfWork, deps: Deps) -> str:
-    org = _organization_for(uow, cmd)
-    snapshot = cmd.snapshot
-    current = org.subscription_by_stripe_id(snapshot.stripe_subscription_id)
-    if (
-        current is not None
-        and current.stripe_version == snapshot.version
-        and (deps.tie_break_by_fetch)
-    ):
-        # Two events in the same second: their order is unknown, so ask Stripe for the truth.
-        fetched = deps.gateway.retrieve("subscription", snapshot.stripe_subscription_id)
-        snapshot = subscription_snapshot(fetched, snapshot.version)
-    snapshot = with_catalog_tier(snapshot, uow.catalog.load())
+    catalog = uow.catalog.load()
+    snapshot = with_catalog_tier(cmd.snapshot, catalog)
     if not snapshot.license_type:
-        price = uow.catalog.load().by_stripe_price(snapshot.stripe_price_id)
+        price = catalog.by_stripe_price(snapshot.stripe_price_id)
         if price is None:
             raise UnknownLicenseType(
                 f"price {snapshot.stripe_price_id!r} is neither in the catalog nor has "
@@ -83,10 +66,9 @@ def with_catalog_tier(snapshot: SubscriptionSnapshot, catalog: Catalog) -> Subsc
     return replace(snapshot, tier=known.tier) if known else snapshot
 
 
-HANDLERS: dict[type[Command], Callable[[Any, SqlUnitOfWork, Deps], str]] = {
+HANDLERS: dict[type[Command], Callable[[Any, SqlUnitOfWork, Deps], Outcome]] = {
     SyncSubscription: sync_subscription,
-    # The saga applies the payment; the receipt (number, hosted pages) is kept beside it.
-    ConfirmInvoicePaid: receipts.confirm_invoice_paid,
+    ConfirmInvoicePaid: upgrade_payment.confirm_invoice_paid,
     RecordPaymentFailed: upgrade_payment.record_payment_failed,
     AdoptPaymentMethod: payment_methods.adopt_payment_method,
     RecordPaymentActionRequired: upgrade_payment.record_action_required,
@@ -96,30 +78,56 @@ HANDLERS: dict[type[Command], Callable[[Any, SqlUnitOfWork, Deps], str]] = {
 STALE_NOTE = "a newer state of this Stripe object was already applied"
 
 
-def _apply(event_id: str, uow: SqlUnitOfWork, deps: Deps) -> tuple[InboxRow | None, str]:
-    """Apply one stored event inside `uow`'s transaction (not committed): its row and final
-    state. A broken rule raises its DomainError; the caller decides what that costs."""
-    row = uow.inbox.get(event_id, lock=True)
-    if row is None:
-        log.warning("event not in inbox", extra={"event_id": event_id})
-        return None, "missing"
-    if row.state in DONE_STATES:
-        return None, row.state
-    state, note = _apply_row(row, load_payload(row.payload), uow, deps)
-    uow.inbox.mark(event_id, state, _now(), error=note, attempt=True)
-    return row, state
+def admit_stored(event_ids: list[str], uow: SqlUnitOfWork, deps: Deps) -> dict[str, Admitted]:
+    """What each stored, not yet done event asks for, with every Stripe read it needs done
+    now, before any row is locked (a slow Stripe answer then holds no lock)."""
+    with uow:
+        rows = uow.inbox.lock_all(event_ids, lock=False)
+    admitted = {
+        event_id: stripe_door.admit(
+            row.payload, deps.gateway.retrieve, deps.verify_by_fetch, deps.origin
+        )
+        for event_id, row in rows.items()
+        if row.state not in DONE_STATES
+    }
+    return _break_ties(admitted, uow, deps)
+
+
+def _break_ties(
+    admitted: dict[str, Admitted], uow: SqlUnitOfWork, deps: Deps
+) -> dict[str, Admitted]:
+    """Two events of a subscription in the same second: their order is unknown, so Stripe is
+    asked for the truth (before the locks are taken)."""
+    syncs = {
+        event_id: a.command
+        for event_id, a in admitted.items()
+        if isinstance(a.command, SyncSubscription)
+    }
+    if not deps.tie_break_by_fetch or not syncs:
+        return admitted
+    with uow:
+        versions = uow.subscriptions.versions(
+            {cmd.snapshot.stripe_subscription_id for cmd in syncs.values()}
+        )
+    for event_id, cmd in syncs.items():
+        sub_id = cmd.snapshot.stripe_subscription_id
+        if versions.get(sub_id) == cmd.snapshot.version:
+            fetched = stripe_door.fetch_snapshot(
+                deps.gateway.retrieve, sub_id, cmd.snapshot.version
+            )
+            admitted[event_id] = Admitted(replace(cmd, snapshot=fetched))
+    return admitted
 
 
 def _apply_row(
-    row: InboxRow, data: dict[str, Any], uow: SqlUnitOfWork, deps: Deps
+    row: InboxRow, admitted: Admitted, uow: SqlUnitOfWork, deps: Deps
 ) -> tuple[str, str | None]:
-    """Apply a locked, not yet done event (its payload `data`) inside `uow`'s transaction: its
-    final state and the note its row keeps. The caller marks the row."""
-    refused = deps.origin.refuses(IncomingEvent.from_dict(data))
-    if refused is not None:  # another Stripe mode or account: recorded with why, not applied
-        log.warning("event of another mode or account ignored", extra={"event_id": row.event_id})
-        return "ignored", refused
-    command = to_command(resolve(data, deps.gateway.retrieve, deps.verify_by_fetch))
+    """Apply a locked, not yet done event inside `uow`'s transaction: its final state and the
+    note its row keeps. No Stripe call: what Stripe had to say was read when it was admitted."""
+    if admitted.refused is not None:
+        log.warning("event not applied", extra={"event_id": row.event_id})
+        return "ignored", admitted.refused
+    command = admitted.command
     if command is None:
         return "ignored", None
     if not isinstance(command, SyncSubscription):
@@ -127,18 +135,27 @@ def _apply_row(
         # changed; a subscription sync reads only its aggregate and the licenses repository,
         # which both remember what this transaction did.
         uow.flush()
-    state = HANDLERS[type(command)](command, uow, deps)
+    outcome = HANDLERS[type(command)](command, uow, deps)
     messagebus.handle(uow, deps)  # what the change causes, in the same transaction
-    return state, STALE_NOTE if state == "skipped_stale" else None
+    if isinstance(outcome, NotOurs):
+        return "ignored", outcome.note
+    return outcome, STALE_NOTE if outcome == "skipped_stale" else None
 
 
-def _customer_of(data: dict[str, Any]) -> str | None:
-    """The Stripe customer an event's object belongs to, when it says so plainly."""
-    obj = data.get("data", {}).get("object")
-    customer = obj.get("customer") if isinstance(obj, dict) else None
-    if isinstance(customer, dict):
-        customer = customer.get("id")
-    return customer if isinstance(customer, str) else None
+def _apply(
+    event_id: str, admitted: Admitted | None, uow: SqlUnitOfWork, deps: Deps
+) -> tuple[InboxRow | None, str]:
+    """Apply one admitted event inside `uow`'s transaction (not committed): its row and final
+    state. A broken rule raises its DomainError; the caller decides what that costs."""
+    row = uow.inbox.get(event_id, lock=True)
+    if row is None:
+        log.warning("event not in inbox", extra={"event_id": event_id})
+        return None, "missing"
+    if row.state in DONE_STATES or admitted is None:
+        return None, row.state
+    state, note = _apply_row(row, admitted, uow, deps)
+    uow.inbox.mark(event_id, state, _now(), error=note, attempt=True)
+    return row, state
 
 
 def _done(row: InboxRow | None, state: str, now: datetime) -> None:
@@ -152,9 +169,10 @@ def _done(row: InboxRow | None, state: str, now: datetime) -> None:
 
 def process_stripe_event(event_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
     """Apply one stored event; return the row's final state. Safe to call any number of times."""
+    admitted = admit_stored([event_id], uow, deps).get(event_id)
     with uow:
         try:
-            row, state = _apply(event_id, uow, deps)
+            row, state = _apply(event_id, admitted, uow, deps)
         except DomainError as exc:
             # A broken rule will not heal by retrying: park the event for a human.
             uow.rollback()
@@ -198,28 +216,31 @@ def _apply_together(event_ids: list[str], uow: SqlUnitOfWork, deps: Deps) -> dic
     events name locked in one (in id order) with their subscriptions and current licenses in
     one each; each event is then applied in order, and the writes go out with the commit,
     one statement per table and kind of write."""
+    pending = admit_stored(event_ids, uow, deps)
     with uow:
         rows = uow.inbox.lock_all(event_ids)
-        payloads = {
-            event_id: load_payload(row.payload)
-            for event_id, row in rows.items()
-            if row.state not in DONE_STATES
+        admitted = {
+            event_id: found
+            for event_id, found in pending.items()
+            if event_id in rows and rows[event_id].state not in DONE_STATES
         }
-        uow.organizations.lock_customers(filter(None, map(_customer_of, payloads.values())))
+        uow.organizations.lock_customers(
+            filter(None, (customer_of(a.command) for a in admitted.values()))
+        )
         uow.licenses.load_current(org.id for org in uow.organizations.seen)
         applied: list[tuple[InboxRow | None, str]] = []
         marks: list[Mark] = []
         for event_id in event_ids:
-            row, data = rows.get(event_id), payloads.pop(event_id, None)
+            row, found = rows.get(event_id), admitted.pop(event_id, None)
             if row is None:
                 log.warning("event not in inbox", extra={"event_id": event_id})
                 applied.append((None, "missing"))
-            elif data is None:  # done before, or named twice in this message
+            elif found is None:  # done before, or named twice in this message
                 applied.append(
                     (None, next((m.state for m in marks if m.event_id == event_id), row.state))
                 )
             else:
-                state, note = _apply_row(row, data, uow, deps)
+                state, note = _apply_row(row, found, uow, deps)
                 marks.append(Mark(event_id, state, note))
                 applied.append((row, state))
         uow.inbox.mark_all(marks, _now())

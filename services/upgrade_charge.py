@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from adapters.unit_of_work import SqlUnitOfWork
 from config.metrics import observe_estimate_drift
-from config.tasks import CHARGE_UPGRADE, PUSH_UPGRADE
+from config.tasks import CHARGE_UPGRADE, PUSH_UPGRADE, REFUND_UPGRADE
 from domain.commands import RetryPayment
 from domain.errors import (
     DomainError,
@@ -84,6 +84,9 @@ def charge_upgrade(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
             except DomainError as exc:  # a broken rule does not heal by retrying
                 uow.rollback()
                 return _refuse(upgrade_id, uow, deps, f"{exc.code}: {exc}")
+        if _unsettled(upgrade):
+            uow.commit()
+            return settle_canceled(upgrade_id, uow, deps)
         if upgrade.state != S.CHARGING:
             messagebus.commit(uow, deps)
             return upgrade.state
@@ -96,27 +99,99 @@ def charge_upgrade(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
             upgrade.charged_amount,
             upgrade.pay_attempt,
         )
+        invoice_id = upgrade.stripe_invoice_id
         messagebus.commit(uow, deps)
     if not customer or amount is None:
         raise OrganizationNotFound(f"organization {org.id} has no Stripe customer")
     try:
         if _supersede(earlier, upgrade_id, uow, deps):
             return _fail(upgrade_id, uow, deps, "an earlier upgrade was paid meanwhile")
-        result = deps.gateway.charge(
-            upgrade_id=upgrade.id,
-            customer_id=customer,
-            amount=amount,
-            currency=upgrade.currency,
-            description=f"Upgrade {upgrade.license_type}: {upgrade.from_seats}→{upgrade.seats} "
-            f"seats, {upgrade.from_interval}→{upgrade.interval}",
-            metadata={"organization_id": org.id, "upgrade_id": upgrade.id},
-            attempt=attempt,
+        if invoice_id is None:
+            invoice_id = deps.gateway.open_invoice(
+                upgrade_id=upgrade.id,
+                customer_id=customer,
+                amount=amount,
+                currency=upgrade.currency,
+                description=_description(upgrade),
+                metadata={"organization_id": org.id, "upgrade_id": upgrade.id},
+            )
+            if _keep_invoice(upgrade_id, invoice_id, uow, deps) != S.CHARGING:
+                return _given_back(upgrade_id, invoice_id, uow, deps)
+        result = deps.gateway.pay_invoice(
+            upgrade_id=upgrade.id, invoice_id=invoice_id, attempt=attempt
         )
     except ChargeUnavailable as exc:
         return _transient(upgrade_id, uow, deps, f"Stripe unavailable ({exc.kind}): {exc}")
     except ChargeRejected as exc:
         return _fail(upgrade_id, uow, deps, f"{exc.kind}: {exc.message}", exc.invoice_id)
     return _record(upgrade_id, result, uow, deps)
+
+
+def _unsettled(upgrade: Upgrade) -> bool:
+    """Canceled while its charge was under way, before seatflow learnt of an invoice: Stripe
+    may hold one (an answer lost on the way back) that nobody would ever void."""
+    return (
+        upgrade.state == S.CANCELED
+        and upgrade.stripe_invoice_id is None
+        and any(t.to_state == S.CHARGING for t in upgrade.history)
+    )
+
+
+def settle_canceled(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
+    """Learn the invoice a canceled upgrade's charge may have made (the same request again:
+    Stripe answers a replayed idempotency key with its stored answer), record it, void it."""
+    with uow:
+        found = locked_upgrade(uow, upgrade_id)
+        if found is None or not _unsettled(found[1]) or found[1].charged_amount is None:
+            return found[1].state if found else "missing"
+        org, upgrade = found
+        customer, amount = org.stripe_customer_id, found[1].charged_amount
+    if not customer:
+        return upgrade.state
+    invoice_id = deps.gateway.open_invoice(
+        upgrade_id=upgrade.id,
+        customer_id=customer,
+        amount=amount,
+        currency=upgrade.currency,
+        description=_description(upgrade),
+        metadata={"organization_id": org.id, "upgrade_id": upgrade.id},
+    )
+    _keep_invoice(upgrade_id, invoice_id, uow, deps)
+    return _given_back(upgrade_id, invoice_id, uow, deps)
+
+
+def _canceled_unsettled(uow: SqlUnitOfWork, upgrade_id: str) -> bool:
+    found = uow.upgrades.get(upgrade_id)
+    return found is not None and _unsettled(found)
+
+
+def _description(upgrade: Upgrade) -> str:
+    tiers = f", {upgrade.from_tier}→{upgrade.tier}" if upgrade.tier != upgrade.from_tier else ""
+    return (
+        f"Upgrade {upgrade.license_type}: {upgrade.from_seats}→{upgrade.seats} seats, "
+        f"{upgrade.from_interval}→{upgrade.interval}{tiers}"
+    )
+
+
+def _keep_invoice(upgrade_id: str, invoice_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
+    """Record the upgrade's invoice before Stripe is asked to pay it: every event of that
+    invoice then finds its upgrade, and a cancel voids it. The upgrade's state after."""
+    with uow:
+        found = locked_upgrade(uow, upgrade_id)
+        assert found is not None
+        upgrade = found[1]
+        upgrade.stripe_invoice_id = upgrade.stripe_invoice_id or invoice_id
+        state = upgrade.state
+        uow.commit()
+    return state
+
+
+def _given_back(upgrade_id: str, invoice_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
+    """The upgrade was canceled while its invoice was made: the invoice is voided (or what
+    it took refunded)."""
+    if _state(upgrade_id, uow) == S.CANCELED:
+        give_back(upgrade_id, invoice_id, uow, deps)
+    return _state(upgrade_id, uow)
 
 
 def _refuse(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps, reason: str) -> str:
@@ -157,15 +232,16 @@ def _record(upgrade_id: str, result: ChargeResult, uow: SqlUnitOfWork, deps: Dep
         upgrade = found[1]
         upgrade.stripe_invoice_id = upgrade.stripe_invoice_id or result.invoice_id
         upgrade.retry_at = None
-        if upgrade.state == S.CHARGING:
-            if result.action_url:
-                upgrade.payment_url = result.action_url
-                upgrade.move(S.REQUIRES_ACTION, now, f"3-D Secure: {result.failure}")
-            elif result.failure:
-                upgrade.failure_reason = result.failure
-                upgrade.move(S.PAYMENT_FAILED, now, f"card_error: {result.failure}")
-            else:
-                upgrade.move(S.AWAITING_PAYMENT, now, f"invoice {result.invoice_id}")
+        if result.action_url and upgrade.state in (S.CHARGING, S.PAYMENT_FAILED):
+            # Stripe may also have said payment_failed for this attempt: the customer can
+            # still complete it on the hosted page.
+            upgrade.payment_url = result.action_url
+            upgrade.move(S.REQUIRES_ACTION, now, f"3-D Secure: {result.failure}")
+        elif upgrade.state == S.CHARGING and result.failure:
+            upgrade.failure_reason = result.failure
+            upgrade.move(S.PAYMENT_FAILED, now, f"card_error: {result.failure}")
+        elif upgrade.state == S.CHARGING:
+            upgrade.move(S.AWAITING_PAYMENT, now, f"invoice {result.invoice_id}")
         state = upgrade.state
         messagebus.commit(uow, deps)
     if state == S.CANCELED:  # canceled while Stripe was charging
@@ -229,7 +305,7 @@ def retry_payment(cmd: RetryPayment, uow: SqlUnitOfWork, deps: Deps) -> Upgrade:
         upgrade = uow.upgrades.for_organization(org.id, cmd.upgrade_id)
         if upgrade is None:
             raise UpgradeNotFound(f"no upgrade {cmd.upgrade_id!r}")
-        if upgrade.state != S.PAYMENT_FAILED:
+        if upgrade.state not in (S.PAYMENT_FAILED, S.REQUIRES_ACTION):
             raise InvalidTransition(f"an upgrade that is {upgrade.state} cannot be paid again")
         _check_still_current(uow, org, upgrade)
         if upgrade.discount_code:  # a failed upgrade released its redemption: take it again
@@ -245,21 +321,27 @@ def retry_payment(cmd: RetryPayment, uow: SqlUnitOfWork, deps: Deps) -> Upgrade:
 
 def _check_still_current(uow: SqlUnitOfWork, org: Organization, upgrade: Upgrade) -> None:
     """Its invoice still prices the subscription as it is, and nothing else is open for it."""
-    if uow.upgrades.open_for(org.id, upgrade.license_type) is not None:
+    open_one = uow.upgrades.open_for(org.id, upgrade.license_type)
+    if open_one is not None and open_one.id != upgrade.id:
         raise UpgradeAlreadyOpen(f"the {upgrade.license_type} subscription has an open upgrade")
     sub = org.subscription_for(upgrade.license_type)
-    if sub is None or (sub.seats, sub.interval) != (upgrade.from_seats, upgrade.from_interval):
+    if sub is None or sub.terms != upgrade.from_terms:
         raise EstimateStale("the subscription changed since; request a fresh estimate")
 
 
 def resume_stuck(uow: SqlUnitOfWork, deps: Deps, older_than_seconds: int = 120) -> int:
     """Re-enqueue saga steps whose message was lost: a charge chain that did not come back
-    `older_than_seconds` after its claim or backoff ended, an unpushed change."""
+    `older_than_seconds` after its claim or backoff ended, an unpushed change, a refund due,
+    the invoice of an upgrade canceled while it was charged."""
     now = deps.clock.now()
     with uow:
         rows = uow.upgrades.stuck(now - timedelta(seconds=older_than_seconds))
         for upgrade_id, state in rows:
-            task = PUSH_UPGRADE if state == S.APPLIED else CHARGE_UPGRADE
+            task = {S.APPLIED: PUSH_UPGRADE, S.EXPIRED: REFUND_UPGRADE}.get(
+                S(state), CHARGE_UPGRADE
+            )
+            if state == S.CANCELED:
+                task = CHARGE_UPGRADE if _canceled_unsettled(uow, upgrade_id) else REFUND_UPGRADE
             uow.enqueue_after_commit(task, [upgrade_id])
         messagebus.commit(uow, deps)
     return len(rows)

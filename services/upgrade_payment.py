@@ -13,65 +13,76 @@ from datetime import UTC, datetime
 
 from adapters.unit_of_work import SqlUnitOfWork
 from config.metrics import PAYMENT_DRIFT
+from config.tasks import REFUND_UPGRADE
 from domain.commands import ConfirmInvoicePaid, RecordPaymentActionRequired, RecordPaymentFailed
-from domain.model import Organization
+from domain.model import Organization, Subscription
+from domain.payment_methods import InvoiceFact
 from domain.ports import ChargeUnavailable, SubscriptionChange
 from domain.upgrades import Upgrade, UpgradeState
 from services import messagebus
 from services.deps import Deps
+from services.ownership import NotOurs, Outcome, owner_of_invoice
 from services.upgrade_charge import charge_upgrade, resume_stuck
-from services.upgrade_steps import apply_paid, locked_upgrade, refund
+from services.upgrade_steps import apply_paid, locked_upgrade, log_upgrade, refund_upgrade
 
 log = logging.getLogger("seatflow.upgrades")
 S = UpgradeState
 UNPAID = (S.AWAITING_PAYMENT, S.REQUIRES_ACTION, S.PAYMENT_FAILED)
 
 
-def _find(
-    uow: SqlUnitOfWork, upgrade_id: str | None, invoice_id: str
-) -> tuple[Organization, Upgrade] | None:
-    upgrade = uow.upgrades.get(upgrade_id) if upgrade_id else None
-    upgrade = upgrade or uow.upgrades.by_invoice(invoice_id)
-    return locked_upgrade(uow, upgrade.id) if upgrade else None
-
-
-def confirm_invoice_paid(cmd: ConfirmInvoicePaid, uow: SqlUnitOfWork, deps: Deps) -> str:
+def confirm_invoice_paid(cmd: ConfirmInvoicePaid, uow: SqlUnitOfWork, deps: Deps) -> Outcome:
     """`invoice.paid`: the only cause that applies an upgrade that costs money, and only for
-    the upgrade's own invoice, of its customer, currency, mode and exact amount."""
-    found = _find(uow, cmd.upgrade_id, cmd.invoice_id)
-    if found is None:
-        return _renewal_paid(cmd, uow, deps)
-    org, upgrade = found
-    mismatch = _mismatch(cmd, org, upgrade, deps)
+    the invoice seatflow recorded for it, paid in full for its exact total, in its currency
+    and mode. The receipt is kept only for such a payment."""
+    owner = owner_of_invoice(uow, cmd.invoice)
+    if isinstance(owner, NotOurs):
+        return owner
+    if owner.upgrade is None:
+        return _renewal_paid(cmd, owner.organization, owner.subscription, deps)
+    return upgrade_paid(uow, owner.organization, owner.upgrade, cmd.invoice, cmd.version, deps)
+
+
+def upgrade_paid(
+    uow: SqlUnitOfWork,
+    org: Organization,
+    upgrade: Upgrade,
+    invoice: InvoiceFact,
+    version: int,
+    deps: Deps,
+) -> Outcome:
+    """Apply the upgrade its own paid invoice pays (inside `uow`, the organization locked)."""
+    mismatch = _mismatch(invoice, upgrade, deps)
     if mismatch is not None:
-        _record_drift(uow, org, upgrade, cmd, mismatch, deps)
-        return "ignored"
-    if upgrade.state in (S.APPLIED, S.PAID, S.REFUNDED):
+        _record_drift(uow, org, upgrade, invoice, mismatch, deps)
+        return NotOurs("payment", f"invoice {invoice.invoice_id} does not pay it: {mismatch}")
+    if upgrade.state in (S.APPLIED, S.PAID, S.REFUNDED) or upgrade.paid_amount is not None:
         return "applied"
-    upgrade.stripe_invoice_id = upgrade.stripe_invoice_id or cmd.invoice_id
+    uow.receipts.add(org.id, invoice.receipt(upgrade.id))
+    cause = f"invoice.paid {invoice.invoice_id}"
     if _no_longer_paid_for(upgrade):
-        refund(upgrade, cmd.invoice_id, cmd.amount_paid, deps, f"invoice.paid {cmd.invoice_id}")
+        # What the card gave is refunded after the commit (no Stripe call under the lock).
+        upgrade.paid_amount = invoice.amount_paid
+        uow.enqueue_after_commit(REFUND_UPGRADE, [upgrade.id])
+        log_upgrade("payment for an upgrade no longer wanted: refund due", upgrade, cause=cause)
         return "applied"
-    upgrade.paid_amount = cmd.amount_paid
-    apply_paid(uow, org, upgrade, cmd.version, deps.clock.now(), f"invoice.paid {cmd.invoice_id}")
+    upgrade.paid_amount = invoice.total
+    apply_paid(uow, org, upgrade, version, deps.clock.now(), cause)
     return "applied"
 
 
-def _mismatch(
-    cmd: ConfirmInvoicePaid, org: Organization, upgrade: Upgrade, deps: Deps
-) -> str | None:
-    """What makes this payment not the upgrade's own, or None."""
-    if cmd.stripe_customer_id != org.stripe_customer_id:
-        return "customer"
-    if upgrade.stripe_invoice_id and cmd.invoice_id != upgrade.stripe_invoice_id:
-        return "invoice"
+def _mismatch(invoice: InvoiceFact, upgrade: Upgrade, deps: Deps) -> str | None:
+    """What makes this paid invoice not the upgrade's full payment, or None. The total is
+    compared, not what the card gave: Stripe takes a credit balance first, and marks an
+    invoice below the currency's minimum charge paid with nothing captured."""
+    if not invoice.paid:
+        return "status"
     if upgrade.charged_amount is None:
         return "no_invoice"  # nothing was invoiced yet
-    if cmd.currency.lower() != upgrade.currency.lower():
+    if invoice.currency.lower() != upgrade.currency.lower():
         return "currency"
-    if cmd.livemode != deps.origin.livemode:
+    if invoice.livemode != deps.origin.livemode:
         return "livemode"
-    if cmd.amount_paid != upgrade.charged_amount:
+    if invoice.total != upgrade.charged_amount:
         return "amount"
     return None
 
@@ -80,25 +91,25 @@ def _record_drift(
     uow: SqlUnitOfWork,
     org: Organization,
     upgrade: Upgrade,
-    cmd: ConfirmInvoicePaid,
+    invoice: InvoiceFact,
     reason: str,
     deps: Deps,
 ) -> None:
     PAYMENT_DRIFT.labels(reason).inc()
     log.error(
         "invoice.paid is not the upgrade's own payment: not applied",
-        extra={"upgrade_id": upgrade.id, "invoice_id": cmd.invoice_id, "reason": reason},
+        extra={"upgrade_id": upgrade.id, "invoice_id": invoice.invoice_id, "reason": reason},
     )
     uow.drift.record(
         deps.clock.now(),
         kind="payment",
         organization_id=org.id,
         subject=upgrade.id,
-        cause=f"invoice.paid {cmd.invoice_id}: {reason}",
+        cause=f"invoice.paid {invoice.invoice_id}: {reason}",
         estimate_amount=upgrade.estimate_amount,
         charged_amount=upgrade.charged_amount,
-        paid_amount=cmd.amount_paid,
-        currency=cmd.currency[:3],
+        paid_amount=invoice.total,
+        currency=invoice.currency[:3],
         flagged=True,
         repaired=False,
     )
@@ -112,27 +123,37 @@ def _no_longer_paid_for(upgrade: Upgrade) -> bool:
     return upgrade.state == S.EXPIRED and last.startswith("superseded by")
 
 
-def record_payment_failed(cmd: RecordPaymentFailed, uow: SqlUnitOfWork, deps: Deps) -> str:
-    found = _find(uow, cmd.upgrade_id, cmd.invoice_id)
-    if found is None:
-        return "ignored"
-    _, upgrade = found
-    if upgrade.state in (S.CHARGING, S.AWAITING_PAYMENT, S.REQUIRES_ACTION):
-        upgrade.stripe_invoice_id = upgrade.stripe_invoice_id or cmd.invoice_id
-        upgrade.failure_reason = cmd.reason
+def _unpaid_upgrade(uow: SqlUnitOfWork, invoice: InvoiceFact) -> Upgrade | NotOurs:
+    owner = owner_of_invoice(uow, invoice)
+    if isinstance(owner, NotOurs):
+        return owner
+    if owner.upgrade is None:
+        return NotOurs("invoice", "a subscription's invoice: Stripe collects it")
+    return owner.upgrade
+
+
+def record_payment_failed(cmd: RecordPaymentFailed, uow: SqlUnitOfWork, deps: Deps) -> Outcome:
+    upgrade = _unpaid_upgrade(uow, cmd.invoice)
+    if isinstance(upgrade, NotOurs):
+        return upgrade
+    upgrade.failure_reason = (
+        cmd.reason if upgrade.state in (*UNPAID, S.CHARGING) else upgrade.failure_reason
+    )
+    if upgrade.state in (S.CHARGING, S.AWAITING_PAYMENT):
         upgrade.move(S.PAYMENT_FAILED, deps.clock.now(), f"invoice.payment_failed: {cmd.reason}")
+    # requires_action stays: the customer can still complete the payment on Stripe's page.
     return "applied"
 
 
-def record_action_required(cmd: RecordPaymentActionRequired, uow: SqlUnitOfWork, deps: Deps) -> str:
+def record_action_required(
+    cmd: RecordPaymentActionRequired, uow: SqlUnitOfWork, deps: Deps
+) -> Outcome:
     """`invoice.payment_action_required`: the customer completes 3-D Secure on Stripe's page."""
-    found = _find(uow, cmd.upgrade_id, cmd.invoice_id)
-    if found is None:
-        return "ignored"
-    upgrade = found[1]
-    if upgrade.state in (S.CHARGING, S.AWAITING_PAYMENT, S.REQUIRES_ACTION):
-        upgrade.stripe_invoice_id = upgrade.stripe_invoice_id or cmd.invoice_id
-        upgrade.payment_url = cmd.hosted_invoice_url or upgrade.payment_url
+    upgrade = _unpaid_upgrade(uow, cmd.invoice)
+    if isinstance(upgrade, NotOurs):
+        return upgrade
+    if upgrade.state in (S.CHARGING, *UNPAID):
+        upgrade.payment_url = cmd.invoice.hosted_invoice_url or upgrade.payment_url
         upgrade.move(S.REQUIRES_ACTION, deps.clock.now(), "invoice.payment_action_required")
     return "applied"
 
@@ -201,20 +222,22 @@ def expire_unpaid(uow: SqlUnitOfWork, deps: Deps) -> list[str]:
     return expired
 
 
-def _renewal_paid(cmd: ConfirmInvoicePaid, uow: SqlUnitOfWork, deps: Deps) -> str:
+def _renewal_paid(
+    cmd: ConfirmInvoicePaid, org: Organization, sub: Subscription | None, deps: Deps
+) -> Outcome:
     """A paid subscription cycle: the period moves on and the license is re-issued."""
-    if cmd.billing_reason != "subscription_cycle" or not cmd.subscription_id:
-        return "ignored"
-    org = uow.organizations.get_by_customer(cmd.stripe_customer_id or "", lock=True)
-    sub = org.subscription_by_stripe_id(cmd.subscription_id) if org else None
-    if org is None or sub is None:
-        return "ignored"
+    invoice = cmd.invoice
+    if invoice.billing_reason != "subscription_cycle" or sub is None:
+        return NotOurs("invoice", f"a subscription invoice ({invoice.billing_reason})")
     start, end = (
-        (datetime.fromtimestamp(cmd.period_start, UTC), datetime.fromtimestamp(cmd.period_end, UTC))
-        if cmd.period_start and cmd.period_end
+        (
+            datetime.fromtimestamp(invoice.period_start, UTC),
+            datetime.fromtimestamp(invoice.period_end, UTC),
+        )
+        if invoice.period_start and invoice.period_end
         else (None, None)
     )
-    org.renew(sub, start, end, cmd.invoice_id)
+    org.renew(sub, start, end, invoice.invoice_id)
     return "applied"
 
 
@@ -236,5 +259,6 @@ __all__ = [
     "push_upgrade",
     "record_action_required",
     "record_payment_failed",
+    "refund_upgrade",
     "resume_stuck",
 ]

@@ -6,10 +6,11 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from adapters.stripe_door import fetch_invoice
 from adapters.unit_of_work import SqlUnitOfWork
 from config.tasks import PUSH_UPGRADE
 from domain.model import Organization
-from domain.upgrades import Upgrade, UpgradeState
+from domain.upgrades import Upgrade, UpgradeState, refund_due
 from services import messagebus
 from services.deps import Deps
 
@@ -59,29 +60,43 @@ def log_upgrade(message: str, upgrade: Upgrade, **extra: object) -> None:
     )
 
 
-def refund(upgrade: Upgrade, invoice_id: str, amount: int, deps: Deps, cause: str) -> None:
-    """Give back `amount` captured by `invoice_id` and record it (inside the caller's uow)."""
-    refund_id = deps.gateway.refund_invoice(
-        upgrade_id=upgrade.id, invoice_id=invoice_id, amount=amount
-    )
-    upgrade.refunded_amount = amount
-    upgrade.paid_amount = amount
-    upgrade.move(S.REFUNDED, deps.clock.now(), f"refunded {refund_id}: {cause}")
-    log.warning(
-        "payment refunded",
-        extra={"upgrade_id": upgrade.id, "invoice_id": invoice_id, "amount": amount},
-    )
-
-
 def give_back(upgrade_id: str, invoice_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
-    """A canceled upgrade's invoice: void it, or refund it if Stripe says it was paid."""
+    """A canceled upgrade's invoice: void it, or, if Stripe says it was paid, record what
+    the card gave and refund it (each Stripe call outside any transaction)."""
     if deps.gateway.void_invoice(upgrade_id=upgrade_id, invoice_id=invoice_id) == "void":
         return "void"
-    invoice = deps.gateway.retrieve("invoice", invoice_id)
+    invoice = fetch_invoice(deps.gateway.retrieve, invoice_id)
     with uow:
         found = locked_upgrade(uow, upgrade_id)
-        if found is not None and found[1].state == S.CANCELED:
-            amount = int(invoice.get("amount_paid") or 0)
-            refund(found[1], invoice_id, amount, deps, "paid after it was canceled")
-            messagebus.commit(uow, deps)
-    return "refunded"
+        if found is not None and found[1].state == S.CANCELED and found[1].paid_amount is None:
+            found[1].stripe_invoice_id = found[1].stripe_invoice_id or invoice_id
+            found[1].paid_amount = invoice.amount_paid
+            uow.receipts.add(found[0].id, invoice.receipt(upgrade_id))
+        messagebus.commit(uow, deps)
+    return refund_upgrade(upgrade_id, uow, deps)
+
+
+def refund_upgrade(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
+    """Give back what the card paid for an upgrade no longer wanted (canceled, superseded):
+    the Stripe call after the commit that recorded the payment, then the refund recorded."""
+    with uow:
+        upgrade = uow.upgrades.get(upgrade_id)
+        if upgrade is None or not refund_due(upgrade):
+            return upgrade.state if upgrade else "missing"
+        invoice_id, amount = upgrade.stripe_invoice_id, upgrade.paid_amount or 0
+    assert invoice_id is not None
+    refund_id = (
+        deps.gateway.refund_invoice(upgrade_id=upgrade_id, invoice_id=invoice_id, amount=amount)
+        if amount
+        else "nothing captured"
+    )
+    with uow:
+        found = locked_upgrade(uow, upgrade_id)
+        assert found is not None
+        upgrade = found[1]
+        if refund_due(upgrade):
+            upgrade.refunded_amount = amount
+            upgrade.move(S.REFUNDED, deps.clock.now(), f"refunded {refund_id}")
+            log_upgrade("payment refunded", upgrade, invoice_id=invoice_id, amount=amount)
+        uow.commit()
+        return upgrade.state

@@ -10,15 +10,14 @@ from __future__ import annotations
 import logging
 import secrets
 from datetime import datetime
-from typing import Any
 
 from adapters.database import DuplicateRow
+from adapters.stripe_door import fetch_invoice
 from adapters.unit_of_work import SqlUnitOfWork
 from config.tasks import CHARGE_UPGRADE
 from domain import pricing
 from domain.commands import (
     CancelUpgrade,
-    ConfirmInvoicePaid,
     RequestEstimate,
     SubmitUpgrade,
 )
@@ -36,6 +35,7 @@ from domain.errors import (
     UpgradeNotFound,
 )
 from domain.model import Member, Organization, Subscription
+from domain.payment_methods import InvoiceFact
 from domain.proration import Surcharge
 from domain.upgrades import CANCELABLE, Estimate, Upgrade, UpgradeState, UpgradeTransition
 from services import messagebus
@@ -228,11 +228,14 @@ def cancel_upgrade(cmd: CancelUpgrade, uow: SqlUnitOfWork, deps: Deps) -> Upgrad
         upgrade = _cancelable(uow, org.id, cmd.upgrade_id)
         invoice_id = upgrade.stripe_invoice_id
         if invoice_id is None:
+            if upgrade.state == S.CHARGING and upgrade.retry_at is not None:
+                # Its charge is talking to Stripe: whatever invoice it made is voided.
+                uow.enqueue_after_commit(CHARGE_UPGRADE, [upgrade.id])
             upgrade.move(S.CANCELED, deps.clock.now(), f"canceled by {member.email}")
             uow.commit()
             return upgrade
     if deps.gateway.void_invoice(upgrade_id=upgrade.id, invoice_id=invoice_id) == "paid":
-        _apply_paid_invoice(deps.gateway.retrieve("invoice", invoice_id), uow, deps)
+        _apply_paid_invoice(upgrade.id, fetch_invoice(deps.gateway.retrieve, invoice_id), uow, deps)
         raise UpgradeAlreadyPaid(f"invoice {invoice_id} was already paid; the upgrade applies")
     with uow:
         org = uow.organizations.locked(cmd.organization_id)
@@ -253,14 +256,15 @@ def _cancelable(uow: SqlUnitOfWork, organization_id: str, upgrade_id: str) -> Up
     return upgrade
 
 
-def _apply_paid_invoice(invoice: dict[str, Any], uow: SqlUnitOfWork, deps: Deps) -> None:
+def _apply_paid_invoice(
+    upgrade_id: str, invoice: InvoiceFact, uow: SqlUnitOfWork, deps: Deps
+) -> None:
     """Stripe's paid invoice, applied as its `invoice.paid` would be (which then is a no-op)."""
-    from adapters.stripe_parsing import to_command
-    from services import upgrade_payment
+    from services.upgrade_payment import upgrade_paid
+    from services.upgrade_steps import locked_upgrade
 
-    event = {"type": "invoice.paid", "created": int(deps.clock.now().timestamp())}
-    cmd = to_command({**event, "data": {"object": invoice}})
-    assert isinstance(cmd, ConfirmInvoicePaid)
     with uow:
-        upgrade_payment.confirm_invoice_paid(cmd, uow, deps)
+        found = locked_upgrade(uow, upgrade_id)
+        assert found is not None
+        upgrade_paid(uow, *found, invoice, int(deps.clock.now().timestamp()), deps)
         messagebus.commit(uow, deps)

@@ -134,6 +134,8 @@ def invoice_event(
         id=invoice_id,
         customer=customer,
         currency="usd",
+        total=amount,
+        subtotal=amount,
         amount_due=amount,
         amount_paid=amount if paid else 0,
         amount_remaining=0 if paid else amount,
@@ -142,3 +144,23 @@ def invoice_event(
         metadata={"upgrade_id": upgrade_id} if upgrade_id else {},
     )
     return samples.event(event_type, invoice, created=created)
+
+
+def worker(engine: Engine, deps: Any, sent: list[tuple[str, list[Any]]] | None = None) -> Any:
+    """An enqueue that runs the follow-up Stripe calls at once, as a worker would a moment
+    after the commit (refunds, the default card); other tasks are only recorded in `sent`."""
+    from config.tasks import PUSH_DEFAULT_CARD, REFUND_UPGRADE
+    from services import payment_methods, upgrade_payment
+
+    eager = {
+        REFUND_UPGRADE: upgrade_payment.refund_upgrade,
+        PUSH_DEFAULT_CARD: payment_methods.push_default_card,
+    }
+
+    def enqueue(name: str, args: list[Any]) -> None:
+        if sent is not None:
+            sent.append((name, args))
+        if name in eager:
+            eager[name](args[0], SqlUnitOfWork(engine, enqueue=enqueue), deps)
+
+    return enqueue

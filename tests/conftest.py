@@ -78,6 +78,18 @@ TABLES = (
 )
 
 
+@pytest.fixture(autouse=True)
+def _no_stripe_call_in_a_transaction() -> Iterator[None]:
+    """Every test: no billing gateway call (through the guarded fakes) while a database
+    transaction, and so maybe an organization's row lock, was open."""
+    from tests.fakes import CALLS_UNDER_LOCK
+
+    CALLS_UNDER_LOCK.clear()
+    yield
+    calls, CALLS_UNDER_LOCK[:] = list(CALLS_UNDER_LOCK), []
+    assert not calls, f"Stripe called while a database transaction was open: {calls}"
+
+
 def clean(engine: Engine) -> None:
     with engine.begin() as conn:
         for table in TABLES:

@@ -10,6 +10,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from adapters.license_signer import LicenseSigner
+from adapters.unit_of_work import transaction_open
 from domain.catalog import Catalog, CatalogPrice
 from domain.discounts import Discount
 from domain.errors import OrganizationNotFound
@@ -30,6 +31,50 @@ class FixedClock:
         self.current += timedelta(**kwargs)
 
 
+# Every call of the billing gateway's port: none may happen inside a database transaction.
+GATEWAY_CALLS = frozenset(
+    {
+        "charge",
+        "open_invoice",
+        "pay_invoice",
+        "update_subscription",
+        "void_invoice",
+        "refund_invoice",
+        "retrieve",
+        "list_subscriptions",
+        "list_events",
+        "list_prices",
+        "payment_method_setup_url",
+        "set_default_payment_method",
+    }
+)
+# Calls made while a transaction was open; the suite's autouse fixture fails the test.
+CALLS_UNDER_LOCK: list[str] = []
+
+
+class GuardedGateway:
+    """A gateway that notes every Stripe call made while a unit of work of this thread has an
+    open transaction (whose row locks a slow Stripe answer would hold)."""
+
+    def __init__(self, inner: Any) -> None:
+        object.__setattr__(self, "inner", inner)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self.inner, name, value)  # a test tells the fake how to behave
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.inner, name)
+        if name not in GATEWAY_CALLS:
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if transaction_open():
+                CALLS_UNDER_LOCK.append(name)
+            return attr(*args, **kwargs)
+
+        return call
+
+
 @dataclass
 class FakeGateway:
     """Records what would be sent to Stripe; declines when told to."""
@@ -46,9 +91,14 @@ class FakeGateway:
     setups: list[dict[str, Any]] = field(default_factory=list)
     defaults: list[dict[str, Any]] = field(default_factory=list)
 
-    def charge(self, **kwargs: Any) -> ChargeResult:
+    payments: list[tuple[str, int]] = field(default_factory=list)  # (invoice, attempt)
+
+    def open_invoice(self, **kwargs: Any) -> str:
         self.charges.append(kwargs)
-        invoice_id = f"in_{kwargs['upgrade_id']}"
+        return f"in_{kwargs['upgrade_id']}"
+
+    def pay_invoice(self, *, upgrade_id: str, invoice_id: str, attempt: int = 1) -> ChargeResult:
+        self.payments.append((invoice_id, attempt))
         return ChargeResult(
             invoice_id, paid=self.decline is None, failure=self.decline, action_url=self.action_url
         )
@@ -83,7 +133,11 @@ TEST_SIGNER = LicenseSigner(Ed25519PrivateKey.generate())
 
 
 def fake_deps(clock: FixedClock | None = None, gateway: FakeGateway | None = None) -> Deps:
-    return Deps(gateway=gateway or FakeGateway(), clock=clock or FixedClock(), signer=TEST_SIGNER)
+    return Deps(
+        gateway=GuardedGateway(gateway or FakeGateway()),
+        clock=clock or FixedClock(),
+        signer=TEST_SIGNER,
+    )
 
 
 class FakeOrganizations:

@@ -22,8 +22,8 @@ from domain.upgrades import Estimate, Upgrade
 from services import admin, stripe_events, upgrade_payment
 from services import upgrades as upgrade_service
 from services.deps import Deps
-from tests.builders import CATALOG, store_event
-from tests.fakes import TEST_SIGNER
+from tests.builders import CATALOG, store_event, worker
+from tests.fakes import TEST_SIGNER, GuardedGateway
 from tests.stripe_model import StripeServer, StripeState
 
 DAY = 86400
@@ -55,7 +55,7 @@ class MoneyWorld:
         return self.server.state
 
     def uow(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, enqueue=lambda name, args: self.sent.append((name, args)))
+        return SqlUnitOfWork(self.engine, enqueue=worker(self.engine, self.deps, self.sent))
 
     def estimate(self, seats: int, interval: str, code: str | None = None, role: str = "owner"):
         cmd = RequestEstimate(self.org_id, self.members[role], "node_locked", seats, interval, code)
@@ -174,7 +174,7 @@ def money_world(
         for role in ("owner", "admin", "member")
     }
     gateway = StripeGateway("sk_test_seatflow", server.url, max_network_retries=0)
-    deps = Deps(gateway=gateway, clock=StripeTime(state), signer=TEST_SIGNER)
+    deps = Deps(gateway=GuardedGateway(gateway), clock=StripeTime(state), signer=TEST_SIGNER)
     world = MoneyWorld(engine, server, org["id"], customer, members, deps)
     world.deliver()
     return world

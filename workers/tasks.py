@@ -17,12 +17,14 @@ from config.tasks import (
     PROCESS_STRIPE_EVENT,
     PROCESS_STRIPE_EVENTS,
     PRUNE_INBOX,
+    PUSH_DEFAULT_CARD,
     PUSH_UPGRADE,
     RECONCILE,
+    REFUND_UPGRADE,
     RESUME_UPGRADES,
     SWEEP_INBOX,
 )
-from services import admin, bootstrap, stripe_events, upgrade_payment
+from services import admin, bootstrap, payment_methods, stripe_events, upgrade_payment
 from services import inbox as inbox_service
 from services.upgrade_charge import RetryLater
 
@@ -104,6 +106,18 @@ def charge_upgrade(self: Any, upgrade_id: str) -> str:
 @app.task(name=PUSH_UPGRADE, autoretry_for=TRANSIENT, **RETRY)  # type: ignore[untyped-decorator]
 def push_upgrade_to_stripe(upgrade_id: str) -> bool:
     return upgrade_payment.push_upgrade(upgrade_id, bootstrap.unit_of_work(), bootstrap.deps())
+
+
+@app.task(name=REFUND_UPGRADE, autoretry_for=TRANSIENT, **RETRY)  # type: ignore[untyped-decorator]
+def refund_upgrade(upgrade_id: str) -> str:
+    return upgrade_payment.refund_upgrade(upgrade_id, bootstrap.unit_of_work(), bootstrap.deps())
+
+
+@app.task(name=PUSH_DEFAULT_CARD, autoretry_for=TRANSIENT, **RETRY)  # type: ignore[untyped-decorator]
+def push_default_card(organization_id: str) -> bool:
+    return payment_methods.push_default_card(
+        organization_id, bootstrap.unit_of_work(), bootstrap.deps()
+    )
 
 
 @app.task(name=EXPIRE_UNPAID_UPGRADES)  # type: ignore[untyped-decorator]

@@ -70,14 +70,15 @@ def test_a_paid_invoice_carries_its_receipt() -> None:
         "metadata": {"upgrade_id": "upg_1"},
     }
     cmd = to_command(samples.event("invoice.paid", invoice))
-    assert isinstance(cmd, ConfirmInvoicePaid) and cmd.receipt is not None
-    r = cmd.receipt
+    assert isinstance(cmd, ConfirmInvoicePaid)
+    r = cmd.invoice.receipt("upg_seatflow_recorded")
+    # The upgrade is the one seatflow recorded for the invoice, never the metadata's.
     assert (r.invoice_id, r.number, r.amount_paid, r.currency, r.upgrade_id) == (
         "in_1",
         "ACME-0001",
         90486,
         "usd",
-        "upg_1",
+        "upg_seatflow_recorded",
     )
     assert r.paid_at == datetime(2022, 1, 11, tzinfo=UTC)
     assert r.hosted_invoice_url == invoice["hosted_invoice_url"]

@@ -18,7 +18,7 @@ from domain.ports import ChargeUnavailable
 from services import payment_methods, receipts, stripe_events, upgrade_payment
 from services import upgrades as upgrade_service
 from services.upgrade_charge import RetryLater
-from tests.builders import build_world, invoice_event, store_event
+from tests.builders import build_world, invoice_event, store_event, worker
 from tests.conftest import stripe_fixture
 from tests.fakes import FakeGateway, FixedClock, fake_deps
 
@@ -45,7 +45,7 @@ def world(engine):
 
 def apply(engine: Engine, deps: Any, event: dict[str, Any]) -> str:
     return stripe_events.process_stripe_event(
-        store_event(engine, event), SqlUnitOfWork(engine), deps
+        store_event(engine, event), SqlUnitOfWork(engine, enqueue=worker(engine, deps)), deps
     )
 
 
@@ -88,6 +88,10 @@ def test_a_new_card_becomes_the_default_of_the_customer_and_its_subscription(
 def test_the_echo_of_seatflows_own_update_and_a_replay_send_nothing_more(
     engine, deps, gateway, world
 ) -> None:
+    gateway.objects["pm_new"] = stripe_fixture("payment_method") | {
+        "id": "pm_new",
+        "customer": "cus_acme",
+    }
     first = attached("pm_new", 100)
     apply(engine, deps, first)
     assert apply(engine, deps, customer_updated("pm_new", 101)) == "applied"
@@ -193,28 +197,26 @@ def test_invoice_paid_keeps_the_upgrades_receipt_once(engine, deps, gateway, wor
     assert r.invoice_pdf == "https://pay.stripe.com/invoice/test_7/pdf"
 
 
-def test_an_invoice_one_event_names_finds_its_upgrade_for_the_next_event_of_the_message(
+def test_a_lost_pay_answer_leaves_the_recorded_invoice_and_3d_secure_survives_its_failure(
     engine, deps, gateway, world
 ) -> None:
-    """The charge's answer was lost: the upgrade learns its invoice from the 3-D Secure event;
-    the failure that follows in the same task message names only the invoice."""
+    """The pay answer was lost: the upgrade knows its invoice all the same (recorded before
+    paying); Stripe says action required and payment failed for that attempt, in one
+    message: the customer can still complete the payment on the hosted page."""
     upgrade = submitted_upgrade(engine, deps, world)
 
     def answer_lost(**kwargs: Any) -> None:
-        gateway.charges.append(kwargs)
         raise ChargeUnavailable("connection", "the answer was lost")
 
-    gateway.charge = answer_lost  # type: ignore[method-assign]
-    with pytest.raises(RetryLater):  # the upgrade stays charging, its invoice unknown
+    gateway.pay_invoice = answer_lost  # type: ignore[method-assign]
+    with pytest.raises(RetryLater):  # the upgrade stays charging
         upgrade_payment.charge_upgrade(upgrade.id, SqlUnitOfWork(engine), deps)
     assert gateway.charges[0]["amount"] == 90486
-    ids = [
-        store_event(engine, event)
-        for event in (
-            invoice_event("invoice.payment_action_required", "in_lost", upgrade.id, 90486, 10),
-            invoice_event("invoice.payment_failed", "in_lost", None, 90486, 20),
-        )
-    ]
+    invoice_id = f"in_{upgrade.id}"
+    action = invoice_event("invoice.payment_action_required", invoice_id, None, 90486, 10)
+    action["data"]["object"]["hosted_invoice_url"] = "https://invoice.stripe.example/pay"
+    failed = invoice_event("invoice.payment_failed", invoice_id, None, 90486, 20)
+    ids = [store_event(engine, event) for event in (action, failed)]
     states = stripe_events.process_stripe_events(
         ids, lambda: SqlUnitOfWork(engine), deps, lambda _: False
     )
@@ -222,4 +224,5 @@ def test_an_invoice_one_event_names_finds_its_upgrade_for_the_next_event_of_the_
     with SqlUnitOfWork(engine) as uow:
         found = uow.upgrades.get(upgrade.id)
         assert found is not None
-        assert (found.stripe_invoice_id, found.state) == ("in_lost", "payment_failed")
+        assert (found.stripe_invoice_id, found.state) == (invoice_id, "requires_action")
+        assert found.payment_url == "https://invoice.stripe.example/pay"

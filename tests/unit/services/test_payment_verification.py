@@ -1,5 +1,7 @@
-"""`invoice.paid` is believed only for the upgrade's own invoice: its customer, currency,
-livemode and exact amount. Anything else is recorded as drift, counted, and never applied."""
+"""`invoice.paid` is believed only for the upgrade's own invoice: the invoice id seatflow
+recorded, of the organization's customer, paid for its exact total in the upgrade's currency
+and mode. An invoice of another customer or another upgrade is not ours (ignored with the
+reason, counted); a paid invoice of the upgrade that does not pay it in full is drift."""
 
 from __future__ import annotations
 
@@ -7,8 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from adapters.orm import drift_records
-from config.metrics import PAYMENT_DRIFT
-from domain.upgrades import UpgradeState
+from config.metrics import NOT_OURS, PAYMENT_DRIFT
 from services import stripe_events, upgrade_payment
 from tests.builders import invoice_event, store_event
 from tests.unit.services.test_upgrade_payment import estimate, submit, subscription
@@ -19,17 +20,16 @@ def paid_event(upgrade, **changes):
     invoice = event["data"]["object"]
     for name, value in changes.items():
         invoice[name] = value
-    if "amount_paid" in changes:
-        invoice["amount_due"] = changes["amount_paid"]
+    if "total" in changes:
+        invoice["amount_due"] = invoice["amount_paid"] = changes["total"]
     return event
 
 
 @pytest.mark.parametrize(
     "changes, reason",
     [
-        ({"customer": "cus_other"}, "customer"),
-        ({"id": "in_other"}, "invoice"),
-        ({"amount_paid": 1}, "amount"),
+        ({"total": 1}, "amount"),
+        ({"status": "open"}, "status"),
         ({"currency": "eur"}, "currency"),
         ({"livemode": True}, "livemode"),
     ],
@@ -60,13 +60,54 @@ def test_an_invoice_paid_before_any_invoice_exists_is_drift(engine, uow, deps, w
     assert subscription(uow, world).interval == "month"
 
 
-def test_the_upgrades_own_invoice_paid_while_charging_applies_it(engine, uow, deps, world) -> None:
+@pytest.mark.parametrize(
+    "changes, kind",
+    [({"customer": "cus_other"}, "customer"), ({"id": "in_other"}, "invoice")],
+)
+def test_an_invoice_that_is_not_the_upgrades_is_not_ours_and_touches_nothing(
+    engine, uow, deps, world, changes, kind
+) -> None:
     upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world).id)
-    with uow:  # the charge step moved it to charging; Stripe's answer is not recorded yet
-        found = uow.upgrades.get(upgrade.id)
-        found.record_charge(90486)
-        found.move(UpgradeState.CHARGING, deps.clock.now(), "charging")
-        uow.commit()
-    event = paid_event(upgrade)
+    assert upgrade_payment.charge_upgrade(upgrade.id, uow, deps) == "awaiting_payment"
+    before = NOT_OURS.labels(kind)._value.get()
+
+    event = paid_event(upgrade, **changes)
+    event_id = store_event(engine, event)
+    assert stripe_events.process_stripe_event(event_id, uow, deps) == "ignored"
+
+    with uow:
+        assert uow.upgrades.get(upgrade.id).state == "awaiting_payment"
+        assert uow.receipts.for_upgrade(upgrade.id) is None
+        assert uow.inbox.full_row(event_id)["last_error"].startswith("not applied: ")
+    assert subscription(uow, world).interval == "month"
+    assert NOT_OURS.labels(kind)._value.get() == before + 1
+
+
+def test_the_invoice_is_recorded_before_stripe_is_asked_to_pay_it(
+    engine, uow, deps, world, gateway
+) -> None:
+    """Every payment event of the invoice then finds its upgrade by the recorded id."""
+    upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world).id)
+    recorded: list[str | None] = []
+    pay = gateway.pay_invoice
+
+    def pay_and_look(**kwargs):
+        with uow:
+            recorded.append(uow.upgrades.get(upgrade.id).stripe_invoice_id)
+        return pay(**kwargs)
+
+    gateway.pay_invoice = pay_and_look
+    upgrade_payment.charge_upgrade(upgrade.id, uow, deps)
+    assert recorded == [f"in_{upgrade.id}"]
+
+
+def test_a_credit_balance_or_a_sub_minimum_invoice_paid_for_its_total_applies_it(
+    engine, uow, deps, world
+) -> None:
+    """Stripe took the balance first, or marked a small invoice paid with nothing captured:
+    the invoice says paid for its total, so the upgrade applies."""
+    upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world).id)
+    upgrade_payment.charge_upgrade(upgrade.id, uow, deps)
+    event = paid_event(upgrade, amount_paid=0)
     assert stripe_events.process_stripe_event(store_event(engine, event), uow, deps) == "applied"
     assert subscription(uow, world).interval == "year"
