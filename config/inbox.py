@@ -135,7 +135,10 @@ class IncomingEvent:
             event_id=event_id,
             type=str(_text(data.get("type"), "type", MAX_ID)),
             api_version=_text(data.get("api_version"), "api_version", MAX_API_VERSION, True),
-            account=_text(data.get("account"), "account", MAX_ID, optional=True),
+            # A thin (v2) event names its account in `context`, a snapshot event in `account`.
+            account=_text(
+                data.get("account") or data.get("context"), "account", MAX_ID, optional=True
+            ),
             livemode=livemode,
             created=created,
         )

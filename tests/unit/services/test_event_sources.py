@@ -109,3 +109,19 @@ def test_a_stale_event_is_recorded_with_its_reason(engine) -> None:
         note = conn.scalar(select(inbox.c.last_error).where(inbox.c.event_id == event_id))
     assert note == stripe_events.STALE_NOTE
     assert json.loads(json.dumps(old))["id"] == event_id
+
+
+def test_a_thin_event_of_another_account_is_ignored_and_nothing_is_fetched(engine) -> None:
+    """A thin event names its account in `context`: one of a connected account this service
+    does not act for is stored ignored with the reason, never applied."""
+    world = build_world(engine)
+    gateway = FakeGateway()
+    gateway.objects["sub_acme_nl"] = subscription_event("cus_acme", seats=9)["data"]["object"]
+    uow, deps = SqlUnitOfWork(engine), fake_deps(gateway=gateway)
+    foreign = thin_event() | {"context": "acct_foreign"}
+    event_id = store_event(engine, foreign)
+    assert stripe_events.process_stripe_event(event_id, uow, deps) == "ignored"
+    assert gateway.fetched == []
+    assert seats(uow, world.org_id) != 9
+    with uow:
+        assert "acct_foreign" in uow.inbox.full_row(event_id)["last_error"]

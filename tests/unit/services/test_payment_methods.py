@@ -226,3 +226,33 @@ def test_a_lost_pay_answer_leaves_the_recorded_invoice_and_3d_secure_survives_it
         assert found is not None
         assert (found.stripe_invoice_id, found.state) == (invoice_id, "requires_action")
         assert found.payment_url == "https://invoice.stripe.example/pay"
+
+
+def test_a_checkout_naming_another_customers_setup_intent_sets_no_default(
+    engine, deps, gateway, world
+) -> None:
+    """Customer A's Checkout session names B's setup intent: B's card never becomes A's
+    default (seatflow refuses before it asks Stripe anything)."""
+    gateway.objects["seti_beta"] = {
+        "id": "seti_beta",
+        "payment_method": "pm_beta",
+        "customer": "cus_beta",
+    }
+    session = stripe_fixture("checkout.session") | {
+        "mode": "setup",
+        "customer": "cus_acme",
+        "setup_intent": "seti_beta",
+    }
+    event = samples.event("checkout.session.completed", session, created=5)
+    assert apply(engine, deps, event) == "ignored"
+    assert gateway.defaults == []
+    assert payment_methods.card_on_file(SqlUnitOfWork(engine), world.org_id) is None
+
+
+def test_a_payment_method_of_another_customer_sets_no_default(engine, deps, gateway, world) -> None:
+    gateway.objects["pm_beta"] = stripe_fixture("payment_method") | {
+        "id": "pm_beta",
+        "customer": "cus_beta",
+    }
+    assert apply(engine, deps, customer_updated("pm_beta", 101)) == "ignored"
+    assert gateway.defaults == []

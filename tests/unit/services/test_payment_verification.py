@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from adapters.orm import drift_records
+from adapters.unit_of_work import SqlUnitOfWork
 from config.metrics import NOT_OURS, PAYMENT_DRIFT
 from services import stripe_events, upgrade_payment
 from tests.builders import invoice_event, store_event
@@ -111,3 +112,38 @@ def test_a_credit_balance_or_a_sub_minimum_invoice_paid_for_its_total_applies_it
     event = paid_event(upgrade, amount_paid=0)
     assert stripe_events.process_stripe_event(store_event(engine, event), uow, deps) == "applied"
     assert subscription(uow, world).interval == "year"
+
+
+@pytest.mark.parametrize(
+    "event_type",
+    ["invoice.paid", "invoice.payment_failed", "invoice.payment_action_required"],
+)
+def test_another_customers_invoice_naming_this_upgrade_in_metadata_changes_nothing(
+    engine, uow, deps, world, event_type
+) -> None:
+    """Customer B's invoice event whose metadata names A's upgrade (forged by content, or a
+    dashboard edit): A's upgrade keeps its state, invoice, payment link and receipt."""
+    from services import admin
+
+    admin.create_organization(SqlUnitOfWork(engine), "Beta", customer="cus_beta")
+    upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world).id)
+    assert upgrade_payment.charge_upgrade(upgrade.id, uow, deps) == "awaiting_payment"
+
+    forged = invoice_event(event_type, "in_beta", upgrade.id, 90486, customer="cus_beta")
+    forged["data"]["object"]["hosted_invoice_url"] = "https://invoice.stripe.example/beta"
+    assert stripe_events.process_stripe_event(store_event(engine, forged), uow, deps) == "ignored"
+
+    with uow:
+        found = uow.upgrades.get(upgrade.id)
+        assert (found.state, found.stripe_invoice_id, found.payment_url) == (
+            "awaiting_payment",
+            f"in_{upgrade.id}",
+            None,
+        )
+        assert found.failure_reason is None
+        assert uow.receipts.for_upgrade(upgrade.id) is None
+    # A's own payment still applies it, and keeps its own receipt.
+    own = paid_event(upgrade)
+    assert stripe_events.process_stripe_event(store_event(engine, own), uow, deps) == "applied"
+    with uow:
+        assert uow.receipts.for_upgrade(upgrade.id).invoice_id == f"in_{upgrade.id}"
