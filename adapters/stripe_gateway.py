@@ -169,22 +169,24 @@ class StripeGateway(StripeSetup):
         step = "pay" if attempt <= 1 else f"pay-{attempt}"
         try:
             with _translate_errors("charge", invoice_id):
-                invoice = self.client.v1.invoices.retrieve(invoice_id)
-                if invoice.status == "paid":
-                    return ChargeResult(invoice_id, paid=True, amount_paid=invoice.amount_paid)
                 paid = self.client.v1.invoices.pay(
                     invoice_id,
                     {"off_session": True},
                     {"idempotency_key": idempotency_key(upgrade_id, step)},
                 )
         except stripe.CardError as exc:
-            if exc.code in ACTION_CODES:
-                url = invoice.hosted_invoice_url
+            if exc.code in ACTION_CODES:  # the customer authenticates on the hosted page
+                url = self.retrieve("invoice", invoice_id).get("hosted_invoice_url")
                 return ChargeResult(invoice_id, paid=False, failure=_reason(exc), action_url=url)
             return ChargeResult(invoice_id, paid=False, failure=_reason(exc))
-        return ChargeResult(
-            invoice_id, paid=paid.status == "paid", amount_paid=int(paid.amount_paid or 0)
-        )
+        except ChargeRejected:
+            found = self.retrieve("invoice", invoice_id)
+            if found.get("status") != "paid":  # not "already paid": a real refusal
+                raise
+            paid = found
+        status = paid.get("status") if isinstance(paid, dict) else paid.status
+        amount = paid.get("amount_paid") if isinstance(paid, dict) else paid.amount_paid
+        return ChargeResult(invoice_id, paid=status == "paid", amount_paid=int(amount or 0))
 
     def _finalized_invoice(
         self,

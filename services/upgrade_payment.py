@@ -136,10 +136,8 @@ def record_payment_failed(cmd: RecordPaymentFailed, uow: SqlUnitOfWork, deps: De
     upgrade = _unpaid_upgrade(uow, cmd.invoice)
     if isinstance(upgrade, NotOurs):
         return upgrade
-    upgrade.failure_reason = (
-        cmd.reason if upgrade.state in (*UNPAID, S.CHARGING) else upgrade.failure_reason
-    )
     if upgrade.state in (S.CHARGING, S.AWAITING_PAYMENT):
+        upgrade.failure_reason = cmd.reason
         upgrade.move(S.PAYMENT_FAILED, deps.clock.now(), f"invoice.payment_failed: {cmd.reason}")
     # requires_action stays: the customer can still complete the payment on Stripe's page.
     return "applied"

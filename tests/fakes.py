@@ -295,3 +295,11 @@ class FakeUnitOfWork:
 
     def rollback(self) -> None:
         self._pending.clear()
+
+
+def open_and_pay(gateway: Any, *, attempt: int = 1, **invoice: Any) -> ChargeResult:
+    """The charge step's two Stripe calls: the invoice made (and recorded), then paid."""
+    invoice_id = gateway.open_invoice(**invoice)
+    return gateway.pay_invoice(  # type: ignore[no-any-return]
+        upgrade_id=invoice["upgrade_id"], invoice_id=invoice_id, attempt=attempt
+    )

@@ -24,8 +24,8 @@ from adapters.unit_of_work import SqlUnitOfWork
 from config.database import make_engine
 from services import payment_methods, stripe_events
 from services.deps import Deps
-from tests.builders import build_world, store_event
-from tests.fakes import TEST_SIGNER, FixedClock, GuardedGateway
+from tests.builders import build_world, store_event, worker
+from tests.fakes import TEST_SIGNER, FixedClock, GuardedGateway, open_and_pay
 from tests.stripe_model import Clock, StripeServer, StripeState
 
 JAN_1 = 1640995200  # 2022-01-01T00:00:00Z
@@ -62,13 +62,14 @@ def deliver_all(state: StripeState, engine: Engine, deps: Deps, since: int) -> d
         seen += 1
         stored = store_event(engine, event)
         outcomes[event["id"]] = stripe_events.process_stripe_event(
-            stored, SqlUnitOfWork(engine), deps
+            stored, SqlUnitOfWork(engine, enqueue=worker(engine, deps)), deps
         )
     return outcomes
 
 
 def charge(deps: Deps, customer: str, upgrade_id: str):
-    return deps.gateway.charge(
+    return open_and_pay(
+        deps.gateway,
         upgrade_id=upgrade_id,
         customer_id=customer,
         amount=90486,

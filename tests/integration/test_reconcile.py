@@ -64,16 +64,21 @@ def paid_upgrade(engine, world, uow, deps, stripe, paid_amount_delta: int = 0) -
     upgrade_payment.charge_upgrade(upgrade.id, uow, later)
     with uow:
         charged = uow.upgrades.get(upgrade.id).charged_amount
+        invoice_id = uow.upgrades.get(upgrade.id).stripe_invoice_id
         from domain.commands import ConfirmInvoicePaid
+        from domain.payment_methods import InvoiceFact
 
         upgrade_payment.confirm_invoice_paid(
             ConfirmInvoicePaid(
-                "in_fake1",
-                upgrade.id,
-                charged + paid_amount_delta,
-                "usd",
+                InvoiceFact(
+                    invoice_id=invoice_id,
+                    customer_id="cus_acme",
+                    status="paid",
+                    total=charged + paid_amount_delta,
+                    amount_paid=charged + paid_amount_delta,
+                    currency="usd",
+                ),
                 1_700_000_000,
-                stripe_customer_id="cus_acme",
             ),
             uow,
             later,

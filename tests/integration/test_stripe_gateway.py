@@ -11,6 +11,7 @@ from pytest_httpserver import HTTPServer
 from adapters.stripe_gateway import StripeGateway, StripeUnavailable
 from domain.ports import SubscriptionChange
 from tests.conftest import stripe_fixture
+from tests.fakes import open_and_pay
 
 
 def invoice(status: str = "draft") -> dict:
@@ -48,7 +49,8 @@ def test_charge_sends_one_exact_invoice_with_idempotency_keys(httpserver, gatewa
         invoice("paid")
     )
 
-    result = gateway.charge(
+    result = open_and_pay(
+        gateway,
         upgrade_id="up1",
         customer_id="cus_1",
         amount=90486,
@@ -115,7 +117,8 @@ def test_a_declined_card_is_a_failure_with_the_reason(httpserver, gateway) -> No
         },
         status=402,
     )
-    result = gateway.charge(
+    result = open_and_pay(
+        gateway,
         upgrade_id="up1",
         customer_id="cus_1",
         amount=1,
@@ -135,7 +138,8 @@ def test_a_retried_charge_repeats_the_same_keys(httpserver, gateway) -> None:
         httpserver.expect_request(path, "POST").respond_with_json(invoice(status))
     httpserver.expect_request("/v1/invoiceitems", "POST").respond_with_json({"id": "ii_1"})
     for _ in range(2):
-        gateway.charge(
+        open_and_pay(
+            gateway,
             upgrade_id="up9",
             customer_id="c",
             amount=5,

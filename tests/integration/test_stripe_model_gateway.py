@@ -14,6 +14,7 @@ import pytest
 
 from adapters.stripe_gateway import StripeGateway, StripeUnavailable
 from domain.ports import ChargeResult, SubscriptionChange
+from tests.fakes import open_and_pay
 from tests.stripe_model import Clock, StripeServer, StripeState
 
 JAN_1 = 1640995200  # 2022-01-01T00:00:00Z
@@ -35,7 +36,8 @@ def gateway(stripe_fake: StripeServer) -> StripeGateway:
 
 
 def charge(gateway: StripeGateway, customer: str, upgrade_id: str = "up1") -> ChargeResult:
-    return gateway.charge(
+    return open_and_pay(
+        gateway,
         upgrade_id=upgrade_id,
         customer_id=customer,
         amount=90486,

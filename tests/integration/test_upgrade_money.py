@@ -119,28 +119,27 @@ def test_a_new_upgrade_after_a_decline_voids_the_failed_invoice_first(engine, se
     assert world.upgrade(upgrade.id).state == "applied"
 
 
-def test_a_payment_for_an_upgrade_canceled_meanwhile_is_refunded_once(engine, server) -> None:
+def test_a_cancel_while_stripe_is_asked_to_pay_voids_the_invoice_and_takes_nothing(
+    engine, server
+) -> None:
+    """The invoice is recorded before Stripe is asked to pay it, so a cancel at that moment
+    voids it first: Stripe refuses to pay a void invoice and nothing is taken."""
     world = money_world(engine, server, period_start=JAN_1)
     upgrade = world.submit(world.estimate(2, "month"))
-    charge = world.deps.gateway.charge
+    pay = world.deps.gateway.pay_invoice
 
-    def cancel_then_charge(**kwargs):  # the customer cancels while Stripe is charging
+    def cancel_then_pay(**kwargs):  # the customer cancels while Stripe is charging
         assert world.cancel(upgrade.id).state == "canceled"
-        return charge(**kwargs)
+        return pay(**kwargs)
 
-    world.deps.gateway.charge = cancel_then_charge  # type: ignore[method-assign]
-    assert world.charge(upgrade.id) == "refunded"
-    world.deliver()
+    world.deps.gateway.pay_invoice = cancel_then_pay  # type: ignore[method-assign]
+    assert world.charge(upgrade.id) == "canceled"
     world.deliver()
 
-    assert world.state.captured(customer=world.customer) == TWO_SEATS
-    assert world.state.refunded(customer=world.customer) == TWO_SEATS
-    done = world.upgrade(upgrade.id)
-    assert (done.state, done.refunded_amount) == ("refunded", TWO_SEATS)
+    assert [i["status"] for i in world.invoices()] == ["void"]
+    assert world.state.captured(customer=world.customer) == 0
+    assert world.upgrade(upgrade.id).state == "canceled"
     assert world.subscription().seats == 1
-    assert [r.idempotency_key for r in server.requests("POST", "/v1/refunds")] == [
-        f"seatflow-refund-{upgrade.id}-{done.stripe_invoice_id}"
-    ]
 
 
 def test_a_permanent_stripe_error_fails_the_upgrade_and_frees_the_subscription(
@@ -285,3 +284,47 @@ def test_a_void_that_fails_for_a_while_leaves_the_upgrade_for_the_next_expiry_ru
     assert world.upgrade(failed.id).state == "payment_failed"
     assert upgrade_payment.expire_unpaid(world.uow(), world.deps) == [failed.id]
     assert world.open_invoices() == []
+
+
+def test_pay_answering_5xx_then_cancel_voids_the_recorded_invoice(engine, server) -> None:
+    """Stripe failed on /pay after the invoice was finalized: seatflow recorded the invoice
+    before paying, so the owner's cancel voids it; nothing stays open at Stripe."""
+    world = money_world(engine, server, period_start=JAN_1)
+    upgrade = world.submit(world.estimate(2, "month"))
+    server.fail_next("/v1/invoices/*/pay", "api_error", method="POST")
+    assert world.charge(upgrade.id) == "retrying"
+    assert world.upgrade(upgrade.id).stripe_invoice_id is not None
+
+    assert world.cancel(upgrade.id).state == "canceled"
+    world.deliver()
+
+    assert [i["status"] for i in world.invoices()] == ["void"]
+    assert world.open_invoices() == []
+    assert world.state.captured(customer=world.customer) == 0
+
+
+def test_a_lost_answer_while_the_invoice_is_made_then_cancel_voids_what_stripe_made(
+    engine, server
+) -> None:
+    """The answer to finalize was lost and the chain's next run never came: the owner's
+    cancel sends the charge task, which learns the invoice by replaying its keys and voids
+    it. Nothing stays open at Stripe, nothing is taken."""
+    world = money_world(engine, server, period_start=JAN_1)
+    upgrade = world.submit(world.estimate(2, "month"))
+    server.lose_answer("/v1/invoices/*/finalize", method="POST")
+    assert world.charge(upgrade.id) == "retrying"
+    assert world.upgrade(upgrade.id).stripe_invoice_id is None
+    [made] = world.open_invoices()
+
+    sent = len(world.sent)
+    assert world.cancel(upgrade.id).state == "canceled"
+    assert world.sent[sent:] == [("seatflow.charge_upgrade", [upgrade.id])]
+    assert world.charge(upgrade.id) == "canceled"
+    world.deliver()
+
+    assert world.upgrade(upgrade.id).stripe_invoice_id == made["id"]
+    assert [i["status"] for i in world.invoices()] == ["void"]
+    assert world.state.captured(customer=world.customer) == 0
+    # The resume job leaves it be now: nothing more to settle.
+    world.advance(DAY)
+    assert world.resume() == []
