@@ -118,6 +118,14 @@ UPGRADABLE_STATUSES = frozenset({SubscriptionStatus.ACTIVE, SubscriptionStatus.T
 class SyncOutcome(StrEnum):
     APPLIED = "applied"
     SKIPPED_STALE = "skipped_stale"
+    # Another Stripe subscription of a license type the organization already holds live.
+    SECOND_LIVE = "second_live"
+    # A subscription that is not the organization's current one ended: nothing to do.
+    NOT_CURRENT = "not_current"
+
+
+# Stripe statuses of a subscription that will never bill again.
+ENDED_STATUSES = frozenset({"canceled", "incomplete_expired"})
 
 
 @dataclass(frozen=True)
@@ -246,10 +254,16 @@ class Organization:
         """Take Stripe's view of one subscription unless we already hold a newer one.
 
         A change that the license must follow is recorded as `SubscriptionSynced`, its cause
-        `<reason>:<reference>` (the event id, or else the snapshot's version)."""
-        current = self.subscription_by_stripe_id(
-            snapshot.stripe_subscription_id
-        ) or self.subscription_for(snapshot.license_type)
+        `<reason>:<reference>` (the event id, or else the snapshot's version). One live
+        subscription per license type: another live one is not taken (SECOND_LIVE), and the
+        end of one that is not the current one touches nothing (NOT_CURRENT)."""
+        current = self.subscription_by_stripe_id(snapshot.stripe_subscription_id)
+        if current is None:
+            held = self.subscription_for(snapshot.license_type)
+            other = _another_subscription(held, snapshot)
+            if other is not None:
+                return SyncResult(other, held)
+            current = held
         created = current is None
         if current is None:
             current = Subscription(
@@ -363,3 +377,17 @@ class Organization:
         self.ledger.append(
             LedgerEntry(sub.license_type, sub.seats, sub.interval, cause, reference, when)
         )
+
+
+def _another_subscription(
+    held: Subscription | None, snapshot: SubscriptionSnapshot
+) -> SyncOutcome | None:
+    """Why `snapshot`, of another Stripe subscription than the `held` one of its license
+    type, is not taken; None if it replaces it (the held one ended, or has no Stripe id)."""
+    if held is None or held.stripe_subscription_id is None:
+        return None
+    if snapshot.status in ENDED_STATUSES:
+        return SyncOutcome.NOT_CURRENT
+    if held.status in ENDED_STATUSES:
+        return None
+    return SyncOutcome.SECOND_LIVE

@@ -31,10 +31,10 @@ from domain.commands import (
     SyncSubscription,
 )
 from domain.errors import DomainError, OrganizationNotFound, UnknownLicenseType
-from domain.model import SubscriptionSnapshot
+from domain.model import SubscriptionSnapshot, SyncOutcome
 from services import messagebus, payment_methods, upgrade_payment
 from services.deps import Deps
-from services.ownership import NotOurs, Outcome, owner_of_customer
+from services.ownership import NotOurs, Outcome, not_ours, owner_of_customer
 
 log = logging.getLogger("seatflow.workers")
 
@@ -57,7 +57,22 @@ def sync_subscription(cmd: SyncSubscription, uow: SqlUnitOfWork, deps: Deps) -> 
                 "metadata.license_type"
             )
         snapshot = replace(snapshot, license_type=price.license_type)
-    return org.sync_subscription(snapshot, cmd.event_id or None).outcome.value
+    outcome = org.sync_subscription(snapshot, cmd.event_id or None).outcome
+    if outcome is SyncOutcome.SECOND_LIVE:
+        sub_id = snapshot.stripe_subscription_id
+        uow.drift.record(
+            deps.clock.now(),
+            kind="stripe_state",
+            organization_id=org.id,
+            subject=sub_id,
+            cause=f"a second live {snapshot.license_type} subscription at Stripe",
+            flagged=True,
+            repaired=False,
+        )
+        return not_ours("subscription", f"{sub_id} is a second live subscription", sub_id)
+    if outcome is SyncOutcome.NOT_CURRENT:
+        return NotOurs("subscription", "a subscription that is not the current one ended")
+    return outcome.value
 
 
 def with_catalog_tier(snapshot: SubscriptionSnapshot, catalog: Catalog) -> SubscriptionSnapshot:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from adapters.orm import inbox
+from adapters.orm import drift_records, inbox
 from adapters.stripe_parsing import MAPPERS, subscription_snapshot
 from adapters.unit_of_work import SqlUnitOfWork
 from cli import samples
@@ -293,3 +293,45 @@ def test_a_batch_costs_the_same_statements_for_two_organizations_or_eight(uow) -
         for n in range(8):
             versions = [(x.version, x.seats, x.status) for x in uow.licenses.history(f"org_{n}")]
             assert versions == [(2, 7, "current"), (1, 1, "superseded")]
+
+
+def test_a_second_live_subscription_of_a_license_type_is_drift_and_never_cancels_the_first(
+    sqlite_settings,
+) -> None:
+    """Two live Stripe subscriptions of one license type for one customer: the second is
+    flagged as drift, not taken; the deletion of a subscription that is not the current one
+    never cancels the current one nor revokes its license."""
+    from tests.builders import build_world, store_event, subscription_event
+
+    engine = make_engine(sqlite_settings)
+    world = build_world(engine, sub_id="sub_first", seats=3)
+    uow = SqlUnitOfWork(engine)
+
+    def apply(event):
+        return stripe_events.process_stripe_event(store_event(engine, event), uow, DEPS)
+
+    first = subscription_event("cus_acme", sub_id="sub_first", seats=3, created=1_640_999_000)
+    first["type"] = "customer.subscription.updated"
+    first["data"]["object"]["quantity"] = first["data"]["object"]["items"]["data"][0][
+        "quantity"
+    ] = 4
+    assert apply(first) == "applied"  # its license is issued
+    second = subscription_event("cus_acme", sub_id="sub_second", seats=1, created=1_641_000_000)
+    assert apply(second) == "ignored"
+    deleted = subscription_event(
+        "cus_acme", sub_id="sub_second", seats=1, status="canceled", created=1_641_000_100
+    )
+    deleted["type"] = "customer.subscription.deleted"
+    assert apply(deleted) == "ignored"
+
+    with uow:
+        org = uow.organizations.get(world.org_id)
+        [sub] = org.subscriptions
+        assert (sub.stripe_subscription_id, sub.status, sub.seats) == ("sub_first", "active", 4)
+        license = uow.licenses.current(world.org_id, "node_locked")
+        assert (license.status, license.seats) == ("current", 4)
+    with engine.connect() as conn:
+        flagged = conn.execute(
+            select(drift_records.c.kind, drift_records.c.subject, drift_records.c.flagged)
+        ).all()
+    assert flagged == [("stripe_state", "sub_second", True)]
