@@ -26,7 +26,7 @@ from adapters.orm import (
 from adapters.sql import among
 from config.inbox import DONE_STATES as DONE_STATES
 from domain.catalog import Catalog, CatalogPrice
-from domain.discounts import Discount
+from domain.discounts import Discount, canonical_code
 from domain.errors import OrganizationNotFound
 from domain.licenses import License, LicenseStatus, OfflineActivation
 from domain.model import Member, Organization
@@ -161,7 +161,8 @@ class SqlCatalogRepository:
             self.session.execute(insert(catalog_prices).values(**values))
 
     def discount(self, code: str, *, lock: bool = False) -> Discount | None:
-        query = select(Discount).where(func.upper(discount_codes.c.code) == code.upper())
+        # Stored canonical; upper() still finds a row stored before codes were canonical.
+        query = select(Discount).where(func.upper(discount_codes.c.code) == canonical_code(code))
         if lock:
             query = query.with_for_update()
         return self.session.scalars(query).first()

@@ -8,6 +8,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from adapters.orm import estimates, upgrades
+from domain.discounts import canonical_code
 from domain.upgrades import OPEN_STATES, Estimate, Upgrade, UpgradeState
 
 # How long Stripe answers a replayed idempotency key with its stored answer.
@@ -167,7 +168,7 @@ class SqlUpgradeRepository:
     def reserved(self, code: str, other_than: str | None = None) -> int:
         """Redemptions of a discount code held by upgrades not yet paid or given up."""
         query = select(func.count()).where(
-            func.upper(upgrades.c.discount_code) == code.upper(),
+            func.upper(upgrades.c.discount_code) == canonical_code(code),
             upgrades.c.state.in_([s.value for s in OPEN_STATES]),
             upgrades.c.id != (other_than or ""),
         )

@@ -18,6 +18,7 @@ _BY_ERROR: dict[type[errors.DomainError], int] = {
     ActivationNotFound: 404,
     LicenseNotFound: 404,
     InvalidMachineId: 400,
+    errors.InvalidDiscountCode: 400,
     errors.NotOwnerOrAdmin: 403,
     errors.UpgradeAlreadyOpen: 409,
     errors.EstimateStale: 409,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -10,6 +11,7 @@ from domain.errors import (
     DiscountCodeExhausted,
     DiscountCodeExpired,
     DiscountCodeInactive,
+    InvalidDiscountCode,
 )
 from domain.money import div_half_up
 
@@ -49,3 +51,20 @@ class Discount:
 
     def redeem(self) -> None:
         self.times_redeemed += 1
+
+
+CODE_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+MAX_CODE_LENGTH = 64
+
+
+def canonical_code(raw: str) -> str:
+    """The one form a discount code is stored, reserved and compared in: Unicode NFKC (so a
+    ligature or a full-width letter is the letter), trimmed, upper-cased; then only ASCII
+    letters, digits, `-` and `_`, at most 64 of them. Anything else is refused by name, so
+    two spellings can never be two codes."""
+    code = unicodedata.normalize("NFKC", raw).strip().upper()
+    if not code or len(code) > MAX_CODE_LENGTH or not set(code) <= CODE_ALPHABET:
+        raise InvalidDiscountCode(
+            "a discount code is 1 to 64 letters A-Z, digits, '-' or '_' (case does not matter)"
+        )
+    return code

@@ -46,6 +46,12 @@ class DiscountCodeInvalid(DomainError):
     code = "discount_code_invalid"
 
 
+class InvalidDiscountCode(DomainError):
+    """The text given is not a discount code's (see `domain.discounts.canonical_code`)."""
+
+    code = "invalid_discount_code"
+
+
 class DiscountCodeInactive(DomainError):
     """The discount code is not active."""
 

@@ -19,7 +19,7 @@ from adapters.unit_of_work import SqlUnitOfWork, UnitOfWorkSource, as_unit_of_wo
 from config.tasks import PROCESS_STRIPE_EVENT
 from domain.catalog import CatalogPrice
 from domain.catalog_entries import parse_catalog
-from domain.discounts import Discount
+from domain.discounts import Discount, canonical_code
 from domain.errors import BadCatalogEntry
 from domain.model import Member, Organization, Role
 from domain.ports import BillingGateway
@@ -210,7 +210,7 @@ def create_discount(
         raise ValueError("--amount-off must be more than 0")
     if amount_off is not None and not currency:
         raise ValueError("--amount-off needs --currency")
-    code = code.upper()  # codes compare case-insensitively
+    code = canonical_code(code)  # stored, reserved and compared in one form
     discount = Discount(
         code=code,
         percent_off=percent_off,

@@ -21,7 +21,7 @@ from domain.commands import (
     RequestEstimate,
     SubmitUpgrade,
 )
-from domain.discounts import Discount
+from domain.discounts import Discount, canonical_code
 from domain.errors import (
     EstimateAlreadyUsed,
     EstimateNotFound,
@@ -91,7 +91,8 @@ def request_estimate(cmd: RequestEstimate, uow: SqlUnitOfWork, deps: Deps) -> Es
             member, cmd.license_type, cmd.seats, cmd.interval, now, cmd.tier, catalog
         )
         tier = cmd.tier or sub.tier
-        discount = usable_discount(uow, cmd.discount_code, now)
+        code = canonical_code(cmd.discount_code) if cmd.discount_code else None
+        discount = usable_discount(uow, code, now)
         s = pricing.surcharge_for(catalog, sub, cmd.seats, cmd.interval, discount, now, tier)
         estimate = Estimate(
             id=_new_id("est"),
@@ -119,7 +120,7 @@ def request_estimate(cmd: RequestEstimate, uow: SqlUnitOfWork, deps: Deps) -> Es
             trial=s.trial,
             computed_at=now,
             expires_at=now + deps.estimate_ttl,
-            discount_code=cmd.discount_code or None,
+            discount_code=code,
             from_tier=sub.tier,
             tier=tier,
         )
