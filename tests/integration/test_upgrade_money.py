@@ -328,3 +328,46 @@ def test_a_lost_answer_while_the_invoice_is_made_then_cancel_voids_what_stripe_m
     # The resume job leaves it be now: nothing more to settle.
     world.advance(DAY)
     assert world.resume() == []
+
+
+def test_a_credit_balance_is_taken_first_and_the_card_pays_the_rest(engine, server) -> None:
+    """Stripe applies the customer's credit before charging: the invoice is paid for its
+    total, the card gives only the rest, and the upgrade applies."""
+    world = money_world(engine, server, period_start=JAN_1)
+    world.state.give_credit(world.customer, 5000)
+    world.deliver()
+    upgrade = world.submit(world.estimate(2, "month"))
+    assert world.charge(upgrade.id) == "awaiting_payment"
+    world.deliver()
+
+    [invoice] = world.invoices()
+    assert (invoice["status"], invoice["total"], invoice["amount_paid"]) == (
+        "paid",
+        TWO_SEATS,
+        TWO_SEATS - 5000,
+    )
+    assert world.state.captured(customer=world.customer) == TWO_SEATS - 5000
+    done = world.upgrade(upgrade.id)
+    assert (done.state, done.charged_amount, done.paid_amount) == ("applied", TWO_SEATS, TWO_SEATS)
+    assert world.subscription().seats == 2
+
+
+def test_a_surcharge_below_stripes_minimum_charge_is_paid_with_nothing_captured(
+    engine, server
+) -> None:
+    """A seat added two hours before the cycle ends costs 27 cents: Stripe marks the invoice
+    paid without charging the card (the amount is owed with the next invoice); the upgrade
+    applies all the same."""
+    world = money_world(engine, server, period_start=JAN_1)
+    world.advance(JAN_1 + 31 * DAY - 2 * 3600 - world.state.now())
+    upgrade = world.submit(world.estimate(2, "month"))
+    assert upgrade.estimate_amount == 27  # 10000 × 120 / 44640 minutes, half-up
+    assert world.charge(upgrade.id) == "awaiting_payment"
+    world.deliver()
+
+    [invoice] = world.invoices()
+    assert (invoice["status"], invoice["total"], invoice["amount_paid"]) == ("paid", 27, 0)
+    assert world.state.captured(customer=world.customer) == 0
+    assert world.state.get("customer", world.customer)["balance"] == 27
+    assert world.upgrade(upgrade.id).state == "applied"
+    assert world.subscription().seats == 2

@@ -61,6 +61,16 @@ class Customers(Store):
             self.emit("customer.updated", customer, diff(before, customer))
         return customer
 
+    def give_credit(self, customer_id: str, amount: int) -> Json:
+        """A dashboard user credits the customer's balance (Stripe takes it before charging a
+        card): customer.updated with the previous balance."""
+        with self.lock:
+            customer = self.get("customer", customer_id)
+            before = int(customer.get("balance") or 0)
+            customer["balance"] = before - amount
+            event = self.emit("customer.updated", customer, {"balance": before})
+            return event
+
     def set_card(
         self, customer_id: str, behaviour: Behaviour, decline_code: str = "generic_decline"
     ) -> Json:

@@ -16,6 +16,10 @@ from tests.stripe_model.base import Json, Store, diff, invalid, malformed, new_i
 INVOICE_HOST = "https://invoice.stripe.com"
 
 
+# Stripe's smallest amount it charges a card, in minor units (USD 0.50, EUR 0.50, …).
+MINIMUM_CHARGE = {"usd": 50, "eur": 50, "gbp": 30, "jpy": 50}
+
+
 class Invoices(Store):
     # -- invoice items ---------------------------------------------------------------------
     def invoiceitems_create(self, params: Json) -> Json:
@@ -116,12 +120,30 @@ class Invoices(Store):
         if "auto_advance" in params:
             invoice["auto_advance"] = params["auto_advance"] == "true"
         invoice["status_transitions"]["finalized_at"] = self.now()
-        if invoice["amount_due"] > 0:
+        small = self._apply_balance(invoice, customer)
+        if invoice["amount_due"] > 0 and not small:
             self._open_payment(invoice)
         self.emit("invoice.finalized", invoice)
-        if invoice["amount_due"] == 0:
+        if invoice["amount_due"] == 0 or small:
             self._mark_paid(invoice)
         return invoice
+
+    def _apply_balance(self, invoice: Json, customer: Json) -> bool:
+        """Stripe takes the customer's credit balance (a negative `balance`) before it
+        charges; an amount due below the currency's minimum charge is not charged: the
+        invoice is marked paid and the amount added to the customer's balance, owed with the
+        next invoice. True for such a small invoice."""
+        starting = int(customer.get("balance") or 0)
+        applied = min(-starting, invoice["amount_due"]) if starting < 0 else 0
+        invoice["starting_balance"] = starting
+        invoice["amount_due"] -= applied
+        customer["balance"] = starting + applied
+        small = 0 < invoice["amount_due"] < MINIMUM_CHARGE.get(invoice["currency"], 50)
+        if small:
+            customer["balance"] += invoice["amount_due"]
+        invoice["amount_remaining"] = 0 if small else invoice["amount_due"]
+        invoice["ending_balance"] = customer["balance"]
+        return small
 
     def _open_payment(self, invoice: Json) -> None:
         """Stripe makes one PaymentIntent per invoice when it is finalized."""
