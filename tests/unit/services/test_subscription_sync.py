@@ -335,3 +335,28 @@ def test_a_second_live_subscription_of_a_license_type_is_drift_and_never_cancels
             select(drift_records.c.kind, drift_records.c.subject, drift_records.c.flagged)
         ).all()
     assert flagged == [("stripe_state", "sub_second", True)]
+
+
+@pytest.mark.parametrize(
+    "recurring", [{"interval": "month", "interval_count": 3}, {"interval": "week"}]
+)
+def test_a_price_seatflow_cannot_represent_is_refused_at_the_door_by_name(
+    sqlite_settings, recurring
+) -> None:
+    """A subscription billed every 3 months (or weekly) is not imported as monthly: its event
+    is stored ignored, naming the price and why, and the subscription is left as it was."""
+    from tests.builders import build_world, store_event, subscription_event
+
+    engine = make_engine(sqlite_settings)
+    world = build_world(engine)
+    event = subscription_event("cus_acme", seats=5, created=1_641_000_000)
+    event["type"] = "customer.subscription.updated"
+    price = event["data"]["object"]["items"]["data"][0]["price"]
+    price["recurring"] = {**price["recurring"], "interval_count": 1, **recurring}
+    uow = SqlUnitOfWork(engine)
+    event_id = store_event(engine, event)
+    assert stripe_events.process_stripe_event(event_id, uow, DEPS) == "ignored"
+    with uow:
+        note = uow.inbox.full_row(event_id)["last_error"]
+        assert price["id"] in note and "monthly and yearly" in note
+        assert uow.organizations.get(world.org_id).subscriptions[0].seats == 1
