@@ -23,6 +23,8 @@ def reason(exc: stripe.StripeError) -> str:
     return str(exc.user_message or exc.code or "payment declined")
 
 
+# Card errors that mean "the customer must authenticate", not "declined".
+ACTION_CODES = frozenset({"authentication_required", "invoice_payment_intent_requires_action"})
 # Stripe's error classes, by what a retry can do about them.
 TRANSIENT: tuple[tuple[type[stripe.StripeError], str], ...] = (
     (stripe.RateLimitError, "rate_limit"),
@@ -43,8 +45,9 @@ def translate_errors(operation: str, invoice_id: str | None = None) -> Iterator[
     permanent one ChargeRejected; a card error is the caller's to read."""
     try:
         yield
-    except stripe.CardError:
-        STRIPE_CALLS.labels(operation, "card_declined").inc()
+    except stripe.CardError as exc:
+        outcome = "requires_action" if exc.code in ACTION_CODES else "card_declined"
+        STRIPE_CALLS.labels(operation, outcome).inc()
         raise
     except stripe.StripeError as exc:
         for cls, kind in TRANSIENT:

@@ -34,14 +34,12 @@ from typing import Any, Protocol
 
 import stripe
 
+from adapters.stripe_errors import ACTION_CODES
 from adapters.stripe_errors import StripeUnavailable as StripeUnavailable
 from adapters.stripe_errors import reason as _reason
 from adapters.stripe_errors import translate_errors as _translate_errors
 from adapters.stripe_setup import StripeSetup
 from domain.ports import ChargeRejected, ChargeResult, SubscriptionChange
-
-# Card errors that mean "the customer must authenticate", not "declined".
-ACTION_CODES = frozenset({"authentication_required", "invoice_payment_intent_requires_action"})
 
 
 def idempotency_key(upgrade_id: str, step: str) -> str:
@@ -168,7 +166,7 @@ class StripeGateway(StripeSetup):
         the previous one)."""
         step = "pay" if attempt <= 1 else f"pay-{attempt}"
         try:
-            with _translate_errors("charge", invoice_id):
+            with _translate_errors("pay_invoice", invoice_id):
                 paid = self.client.v1.invoices.pay(
                     invoice_id,
                     {"off_session": True},
@@ -198,7 +196,7 @@ class StripeGateway(StripeSetup):
         metadata: dict[str, str],
     ) -> Any:
         v1 = self.client.v1
-        with _translate_errors("charge"):
+        with _translate_errors("create_invoice"):
             invoice = v1.invoices.create(
                 {
                     "customer": customer_id,
@@ -212,7 +210,7 @@ class StripeGateway(StripeSetup):
                 {"idempotency_key": idempotency_key(upgrade_id, "invoice")},
             )
         invoice_id = str(invoice.id)
-        with _translate_errors("charge", invoice_id):
+        with _translate_errors("invoice_item", invoice_id):
             v1.invoice_items.create(
                 {
                     "customer": customer_id,
@@ -224,6 +222,7 @@ class StripeGateway(StripeSetup):
                 },
                 {"idempotency_key": idempotency_key(upgrade_id, "item")},
             )
+        with _translate_errors("finalize_invoice", invoice_id):
             return v1.invoices.finalize_invoice(
                 invoice_id,
                 {"auto_advance": False},

@@ -108,15 +108,34 @@ def test_a_lost_answer_to_pay_is_retried_and_captures_once(stripe_fake, gateway)
     assert stripe_fake.state.captured(customer=customer) == 90486
 
 
-def test_a_declined_charge_is_counted_as_card_declined_not_ok(stripe_fake, gateway) -> None:
+@pytest.mark.parametrize(
+    "card, outcome", [("declines", "card_declined"), ("requires_action", "requires_action")]
+)
+def test_each_stripe_request_of_a_charge_is_counted_once_by_its_own_name(
+    stripe_fake, gateway, card, outcome
+) -> None:
+    """One charge: one invoice made, one item, one finalize, one payment attempt, each under
+    its own operation; a payment that needs 3-D Secure is not a decline."""
     from config.metrics import STRIPE_CALLS
 
-    def count(outcome: str) -> float:
-        return STRIPE_CALLS.labels("charge", outcome)._value.get()
+    operations = ("create_invoice", "invoice_item", "finalize_invoice", "pay_invoice")
+    outcomes = ("ok", "card_declined", "requires_action")
 
-    before = {outcome: count(outcome) for outcome in ("ok", "card_declined")}
-    customer = stripe_fake.state.create_customer("declines")["id"]
-    assert charge(gateway, customer).failure == "Your card was declined."
-    assert count("card_declined") == before["card_declined"] + 1
-    # invoice, item and finalize answered; the declined payment is not an "ok"
-    assert count("ok") - before["ok"] <= 3
+    def counts() -> dict[tuple[str, str], float]:
+        return {
+            (op, out): STRIPE_CALLS.labels(op, out)._value.get()
+            for op in operations
+            for out in outcomes
+        }
+
+    before = counts()
+    customer = stripe_fake.state.create_customer(card)["id"]
+    charge(gateway, customer)
+    after = counts()
+    added = {key: after[key] - before[key] for key in after if after[key] != before[key]}
+    assert added == {
+        ("create_invoice", "ok"): 1,
+        ("invoice_item", "ok"): 1,
+        ("finalize_invoice", "ok"): 1,
+        ("pay_invoice", outcome): 1,
+    }
