@@ -28,7 +28,7 @@ from config.inbox import DONE_STATES as DONE_STATES
 from domain.catalog import Catalog, CatalogPrice
 from domain.discounts import Discount, canonical_code
 from domain.errors import OrganizationNotFound
-from domain.licenses import License, LicenseStatus, OfflineActivation
+from domain.licenses import License, LicenseStatus, LicenseTerms, OfflineActivation
 from domain.model import Member, Organization
 from domain.upgrades import UpgradeState
 
@@ -243,16 +243,30 @@ class SqlMemberRepository:
 
 
 class _Head(NamedTuple):
-    """What superseding needs of an (organization, license type)'s current license."""
+    """What superseding needs of an (organization, license type)'s current license, and
+    what it grants."""
 
     id: str
     version: int
     interval: str
     cause: str
+    seats: int
+    tier: str
+    features: tuple[str, ...]
+    valid_until: datetime
 
 
 _LICENSE_COLUMNS = [c.name for c in licenses.c]
-_HEAD_COLUMNS = [licenses.c.id, licenses.c.version, licenses.c.interval, licenses.c.cause]
+_HEAD_COLUMNS = [
+    licenses.c.id,
+    licenses.c.version,
+    licenses.c.interval,
+    licenses.c.cause,
+    licenses.c.seats,
+    licenses.c.tier,
+    licenses.c.features,
+    licenses.c.valid_until,
+]
 
 
 class SqlLicenseRepository:
@@ -283,7 +297,18 @@ class SqlLicenseRepository:
         self._issued[key] = item
         current = item.status == LicenseStatus.CURRENT
         self._current[key] = (
-            _Head(item.id, item.version, item.interval, item.cause) if current else None
+            _Head(
+                item.id,
+                item.version,
+                item.interval,
+                item.cause,
+                item.seats,
+                item.tier,
+                tuple(item.features),
+                item.valid_until,
+            )
+            if current
+            else None
         )
 
     def write(self) -> None:
@@ -327,6 +352,16 @@ class SqlLicenseRepository:
             row = self.session.execute(query).first()
             self._current[key] = _Head(*row) if row else None
         return self._current.get(key)
+
+    def current_terms(self, organization_id: str, license_type: str) -> LicenseTerms | None:
+        """What the current (not revoked) license grants, or None if there is none."""
+        head = self._current_of(organization_id, license_type)
+        if head is None:
+            return None
+        features = tuple(head.features)
+        return LicenseTerms(
+            head.seats, head.interval, head.tier, features, head.valid_until, revoked=False
+        )
 
     def supersede_current(
         self, organization_id: str, license_type: str, cause: str

@@ -102,6 +102,16 @@ class OfflineSubject(Protocol):
     def status(self) -> str: ...
 
 
+@dataclass(frozen=True)
+class LicenseTerms:
+    seats: int
+    interval: str
+    tier: str
+    features: tuple[str, ...]
+    valid_until: datetime
+    revoked: bool
+
+
 @dataclass(eq=False)
 class License:
     id: str
@@ -117,6 +127,18 @@ class License:
     signature: str = ""
     tier: str = DEFAULT_TIER
     features: tuple[str, ...] = ()
+
+    @property
+    def terms(self) -> LicenseTerms:
+        """What the license grants; two versions with equal terms grant the same."""
+        return LicenseTerms(
+            seats=self.seats,
+            interval=self.interval,
+            tier=self.tier,
+            features=tuple(self.features),
+            valid_until=self.valid_until,
+            revoked=self.status == LicenseStatus.REVOKED,
+        )
 
     def claims(self) -> dict[str, object]:
         """The signed content of the license file."""

@@ -10,7 +10,7 @@ from typing import Any, Protocol, Self
 
 from domain.catalog import Catalog, CatalogPrice
 from domain.discounts import Discount
-from domain.licenses import License, OfflineActivation
+from domain.licenses import License, LicenseTerms, OfflineActivation
 from domain.model import Member, Organization
 
 
@@ -64,6 +64,10 @@ class LicenseRepository(Protocol):
     ) -> tuple[int, str] | None: ...
 
     def current(self, organization_id: str, license_type: str) -> License | None: ...
+
+    def current_terms(self, organization_id: str, license_type: str) -> LicenseTerms | None:
+        """What the current (not revoked) version grants."""
+        ...
 
     def history(self, organization_id: str) -> list[License]: ...
 

@@ -17,6 +17,7 @@ from domain.licenses import (
     ActivationStatus,
     License,
     LicenseStatus,
+    LicenseTerms,
     OfflineActivation,
     check_machine_id,
     check_offline_allowed,
@@ -35,7 +36,7 @@ def issue_for_change(event: SubscriptionChanged, uow: UnitOfWork, deps: Deps) ->
     sub = org.subscription_for(event.license_type) if org else None
     if org is None or sub is None:
         raise NoLicenseBought(f"no {event.license_type} subscription to license")
-    regenerate(uow, org, sub, event.cause, deps, event.at)
+    regenerate(uow, org, sub, event.cause, deps, event.at, only_if_changed=True)
 
 
 def regenerate(
@@ -45,9 +46,25 @@ def regenerate(
     cause: str,
     deps: Deps,
     now: datetime | None = None,
+    only_if_changed: bool = False,
 ) -> License | None:
-    """A new version of the subscription's license, or None if `cause` already issued one."""
+    """A new version of the subscription's license, or None if `cause` already issued one
+    (or, `only_if_changed`, if the current version already grants the same)."""
     now = now or deps.clock.now()
+    revoked = sub.status == SubscriptionStatus.CANCELED
+    features = uow.catalog.load().features(sub.license_type, sub.tier)
+    terms = LicenseTerms(
+        seats=sub.seats,
+        interval=sub.interval,
+        tier=sub.tier,
+        features=features,
+        valid_until=now if revoked else valid_until(sub.current_period_end, deps.license_grace),
+        revoked=revoked,
+    )
+    if only_if_changed and uow.licenses.current_terms(org.id, sub.license_type) == terms:
+        # The current version grants the same: a second cause of one change (a trial
+        # converting says so twice: the subscription turned active, its first invoice paid).
+        return None
     # The common case in one statement: a current license of another cause is superseded.
     superseded = uow.licenses.supersede_current(org.id, sub.license_type, cause)
     previous_interval: str | None
@@ -63,20 +80,18 @@ def regenerate(
         # Otherwise there is none yet, or the newest one was revoked (it stays revoked).
         version = previous.version + 1 if previous else 1
         previous_interval = previous.interval if previous else None
-    revoked = sub.status == SubscriptionStatus.CANCELED
-    features = uow.catalog.load().features(sub.license_type, sub.tier)
     license = License(
         id=f"lic_{secrets.token_hex(10)}",
         organization_id=org.id,
         license_type=sub.license_type,
-        seats=sub.seats,
-        interval=sub.interval,
-        valid_until=now if revoked else valid_until(sub.current_period_end, deps.license_grace),
+        seats=terms.seats,
+        interval=terms.interval,
+        valid_until=terms.valid_until,
         version=version,
         issued_at=now,
         cause=cause,
         status=(LicenseStatus.REVOKED if revoked else LicenseStatus.CURRENT).value,
-        tier=sub.tier,
+        tier=terms.tier,
         features=features,
     )
     license.signature = deps.signer.sign(license.claims())

@@ -14,7 +14,7 @@ from adapters.unit_of_work import transaction_open
 from domain.catalog import Catalog, CatalogPrice
 from domain.discounts import Discount
 from domain.errors import OrganizationNotFound
-from domain.licenses import License, LicenseStatus, OfflineActivation
+from domain.licenses import License, LicenseStatus, LicenseTerms, OfflineActivation
 from domain.model import Member, Organization
 from domain.ports import ChargeResult, SubscriptionChange
 from services.deps import Deps
@@ -236,6 +236,10 @@ class FakeLicenses:
 
     def current(self, organization_id: str, license_type: str) -> License | None:
         return max(self._of(organization_id, license_type), key=lambda x: x.version, default=None)
+
+    def current_terms(self, organization_id: str, license_type: str) -> LicenseTerms | None:
+        found = self.current(organization_id, license_type)
+        return found.terms if found and found.status == LicenseStatus.CURRENT else None
 
     def history(self, organization_id: str) -> list[License]:
         return [x for x in self.items if x.organization_id == organization_id]

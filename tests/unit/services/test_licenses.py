@@ -139,11 +139,11 @@ def test_trial_conversion_and_seat_changes_reissue_and_cancel_revokes(engine, uo
     canceled["type"] = "customer.subscription.deleted"
     for event in (converted, more, unchanged, canceled):
         assert process(engine, uow, deps, event) == "applied"
+    # The trial converted into the same period: the license grants the same, no new version.
     assert versions(uow, world) == [
         (1, "superseded", "created", 2),
-        (2, "superseded", "trial_converted", 2),
-        (3, "superseded", "stripe_sync", 5),
-        (4, "revoked", "canceled", 5),
+        (2, "superseded", "stripe_sync", 5),
+        (3, "revoked", "canceled", 5),
     ]
     with uow:
         revoked = uow.licenses.current(world.org_id, "node_locked")
@@ -313,3 +313,38 @@ def test_a_license_of_an_organization_created_in_the_same_transaction_is_read_ba
         assert issued is not None
         assert [(x.version, x.seats) for x in uow.licenses.history("org_fresh")] == [(1, 3)]
         uow.commit()
+
+
+@pytest.mark.parametrize("invoice_first", [False, True])
+def test_a_trial_converting_to_paid_issues_one_new_version(
+    engine, uow, deps, invoice_first
+) -> None:
+    """Stripe says it twice (the subscription turned active, its first invoice paid), in
+    either order: the license's content changes once, so one new version is issued."""
+    trial_start = datetime(2022, 1, 1, tzinfo=UTC)
+    world = world_with(engine, uow, deps, seats=2, status="trialing", start=trial_start)
+    start, end = datetime(2022, 2, 1, tzinfo=UTC), datetime(2022, 3, 1, tzinfo=UTC)
+    converted = subscription_event(
+        "cus_lic", seats=2, status="active", start=start, created=1_643_673_700
+    )
+    converted["type"] = "customer.subscription.updated"
+    paid = renewal("in_first", start, end)
+    for event in (paid, converted) if invoice_first else (converted, paid):
+        assert process(engine, uow, deps, event) == "applied"
+    first_cause = "renewal" if invoice_first else "trial_converted"
+    assert versions(uow, world) == [(1, "superseded", "created", 2), (2, "current", first_cause, 2)]
+    with uow:
+        assert uow.licenses.current(world.org_id, "node_locked").valid_until == end + timedelta(
+            days=7
+        )
+
+
+def test_a_trialing_subscriptions_license_is_valid_to_the_trials_end_plus_the_grace(
+    engine, uow, deps
+) -> None:
+    world = world_with(engine, uow, deps, seats=2, status="trialing")
+    with uow:
+        org = uow.organizations.get(world.org_id)
+        trial_end = org.subscription_for("node_locked").current_period_end
+        license = uow.licenses.current(world.org_id, "node_locked")
+    assert license.valid_until == trial_end + deps.license_grace
