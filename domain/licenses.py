@@ -234,6 +234,18 @@ def offline_expiry(now: datetime, cycle_end: datetime) -> datetime:
     return min(cycle_end, now + OFFLINE_FILE_LIFETIME)
 
 
+def beyond_seats(activations: Iterable[OfflineActivation], seats: int) -> list[OfflineActivation]:
+    """The active offline licenses a subscription of `seats` no longer has room for: the
+    ones renewed least recently (their files expire first). They are released: never renewed
+    again, their files lapse when they expire, at the latest at the old period's end."""
+    active = sorted(
+        (a for a in activations if a.active),
+        key=lambda a: (a.expires_at, a.issued_at),
+        reverse=True,
+    )
+    return active[max(seats, 0) :]
+
+
 def check_seat_free(
     activations: Iterable[OfflineActivation], machine_id: str, seats: int, now: datetime
 ) -> None:

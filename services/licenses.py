@@ -19,6 +19,7 @@ from domain.licenses import (
     LicenseStatus,
     LicenseTerms,
     OfflineActivation,
+    beyond_seats,
     check_machine_id,
     check_offline_allowed,
     check_seat_free,
@@ -116,8 +117,11 @@ def _follow_offline(
     features: tuple[str, ...],
 ) -> None:
     """Reissue active offline licenses with the new expiry and tier, or revoke them with the
-    license."""
-    for activation in uow.licenses.activations(org.id, sub.license_type, active_only=True):
+    license; those above the seat count are released (see `beyond_seats`)."""
+    active = uow.licenses.activations(org.id, sub.license_type, active_only=True)
+    for activation in beyond_seats(active, sub.seats):
+        activation.status = ActivationStatus.RELEASED.value
+    for activation in active:
         if revoked or not sub.offline_allowed:
             activation.status = ActivationStatus.REVOKED.value
             continue

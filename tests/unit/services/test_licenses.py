@@ -348,3 +348,33 @@ def test_a_trialing_subscriptions_license_is_valid_to_the_trials_end_plus_the_gr
         trial_end = org.subscription_for("node_locked").current_period_end
         license = uow.licenses.current(world.org_id, "node_locked")
     assert license.valid_until == trial_end + deps.license_grace
+
+
+def test_offline_licenses_above_a_lowered_seat_count_are_released_and_lapse(
+    engine, uow, deps
+) -> None:
+    """Stripe lowers 3 seats to 1: the offline license renewed most recently stays; the
+    others are released (no longer renewed, downloads refused) and their files lapse when
+    they expire, at the latest at the old period's end."""
+    world = world_with(engine, uow, deps, seats=3, interval="year")
+    first, _ = activate(uow, deps, world, "m-1")
+    second, _ = activate(uow, fake_deps(FixedClock(NOW + timedelta(days=1))), world, "m-2")
+    third, _ = activate(uow, fake_deps(FixedClock(NOW + timedelta(days=2))), world, "m-3")
+    lowered = subscription_event("cus_lic", seats=1, interval="year", created=1_641_900_000)
+    lowered["type"] = "customer.subscription.updated"
+    assert process(engine, uow, deps, lowered) == "applied"
+
+    with uow:
+        found = {a.machine_id: a for a in uow.licenses.activations(world.org_id)}
+        period_end = uow.organizations.get(world.org_id).subscriptions[0].current_period_end
+    assert {m: a.status for m, a in found.items()} == {
+        "m-1": "released",
+        "m-2": "released",
+        "m-3": "active",
+    }
+    assert found["m-1"].expires_at == first.expires_at <= period_end
+    assert found["m-2"].expires_at == second.expires_at <= period_end
+    later = fake_deps(FixedClock(NOW + timedelta(days=20)))
+    assert license_service.offline_file(uow, later, world.org_id, first.id) is None
+    kept = license_service.offline_file(uow, later, world.org_id, third.id)
+    assert kept is not None and kept.expires_at > third.expires_at  # still renewed
