@@ -22,3 +22,8 @@ class ProcessThread:
             if self._pid != os.getpid():
                 threading.Thread(target=self.target, name=self.name, daemon=True).start()
                 self._pid = os.getpid()
+
+    def done(self) -> None:
+        """Called by the thread as it ends: the next `ensure` starts it again."""
+        with self._lock:
+            self._pid = None

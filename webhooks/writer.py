@@ -148,8 +148,8 @@ class InboxWriter:
 
     def store(self, delivery: Delivery, timeout: float = 10) -> bool:
         """Wait until the delivery is committed; True if it is new, False for a duplicate."""
-        self._closer.ensure()
-        with self._lock:
+        with self._lock:  # the closer ends only under this lock: it runs while a write may
+            self._closer.ensure()
             self._waiting.append(delivery)
             lead, self._leading = not self._leading, True
         if not lead and not delivery._wake.acquire(timeout=timeout):
@@ -202,13 +202,16 @@ class InboxWriter:
         self.publish(to_apply)
 
     def _close_when_quiet(self) -> None:
-        """Close the connection after `idle` seconds without an insert: a quiet receiver
-        holds no connection of its own."""
+        """Close the connection after `idle` seconds without an insert, and end: a quiet
+        receiver holds no connection and no thread of its own (the next delivery starts
+        this again)."""
         while True:
             time.sleep(self.idle)
             with self._lock:  # no lead can start while it closes
                 if not self._leading and time.monotonic() - self._last_write >= self.idle:
                     self._release()
+                    self._closer.done()
+                    return
 
     def _insert(self, batch: list[Delivery]) -> tuple[list[bool], list[str]]:
         """Whether each delivery is new, and the new events to apply, in order."""

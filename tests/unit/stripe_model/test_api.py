@@ -291,3 +291,24 @@ def test_nested_form_keys_decode_to_lists_and_dicts() -> None:
         "metadata": {"k": "v"},
         "expand": ["a"],
     }
+
+
+def test_a_stopped_server_leaves_no_connection_thread_behind() -> None:
+    """A client that keeps its connections alive (as Stripe's SDK does) must not keep the
+    model's handler threads alive once the server stops: a long search of the money state
+    machine starts and stops one server per example."""
+    import threading
+
+    from adapters.stripe_gateway import StripeGateway
+    from tests.stripe_model import StripeServer
+
+    before = threading.active_count()
+    for _ in range(5):
+        server = StripeServer().start()
+        gateway = StripeGateway("sk_test_seatflow", server.url, max_network_retries=0)
+        gateway.retrieve("customer", server.state.create_customer("succeeds")["id"])
+        server.stop()
+    deadline = __import__("time").monotonic() + 5
+    while threading.active_count() > before and __import__("time").monotonic() < deadline:
+        __import__("time").sleep(0.05)
+    assert threading.active_count() <= before

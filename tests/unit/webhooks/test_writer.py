@@ -161,3 +161,24 @@ def test_two_deliveries_of_one_event_wait_as_two_requests(sqlite_settings) -> No
         writer.go.set()
         assert (first.result(10), twin.result(10)) == (True, True)
     assert writer.inserts == [["evt_busy"], ["evt_twin"]]
+
+
+def test_a_quiet_writer_keeps_no_thread_and_starts_one_again_when_it_writes(
+    sqlite_settings,
+) -> None:
+    """The idle closer ends once the writer is quiet (a writer made and dropped, as each
+    test or a one-off command does, leaves no thread behind) and comes back with the next
+    delivery."""
+    import threading
+
+    def closers() -> int:
+        return sum(t.name == "inbox-writer-idle" for t in threading.enumerate())
+
+    engine = make_engine(sqlite_settings)
+    before = closers()
+    writer = InboxWriter(engine, lambda _ids: None, idle=0.05)
+    assert writer.store(delivery("evt_quiet_1")) is True
+    wait_until(lambda: closers() == before, 5)
+    assert writer.store(delivery("evt_quiet_2")) is True
+    assert closers() == before + 1
+    wait_until(lambda: closers() == before, 5)
