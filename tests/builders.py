@@ -106,14 +106,16 @@ def build_world(
 
 
 def store_event(engine: Engine, event: dict[str, Any], state: str = "received") -> str:
-    """Store an event the way the receiver does (without sending a task)."""
+    """Store an event the way the receiver does (without sending a task): one writer per
+    engine, as one receiver process has."""
     from webhooks.inbox import IncomingEvent
     from webhooks.writer import Delivery, InboxWriter
 
+    writer = engine.__dict__.get("_test_inbox_writer")
+    if writer is None:  # kept on the engine: both go together
+        writer = engine.__dict__["_test_inbox_writer"] = InboxWriter(engine, lambda _ids: None)
     body = json.dumps(event).encode()
-    InboxWriter(engine, lambda _ids: None).store(
-        Delivery(IncomingEvent.parse(body), body, 0, state)
-    )
+    writer.store(Delivery(IncomingEvent.parse(body), body, 0, state))
     return str(event["id"])
 
 
