@@ -125,11 +125,11 @@ class MoneyWorld:
             return uow.licenses.history(self.org_id)
 
     def stripe_subscription(self) -> dict[str, Any]:
-        [sub] = self.state.all("subscription")
-        return sub
+        """The organization's subscription at Stripe (the first one made)."""
+        return self.state.all("subscription")[0]
 
     def open_invoices(self) -> list[dict[str, Any]]:
-        return [i for i in self.state.all("invoice") if i["status"] == "open"]
+        return [i for i in self.invoices() if i["status"] == "open"]
 
     def invoices(self) -> list[dict[str, Any]]:
         return [i for i in self.state.all("invoice") if i["customer"] == self.customer]

@@ -3,9 +3,13 @@ fake Stripe: customers estimate, submit, cancel, pay again and complete 3-D Secu
 Stripe declines, loses answers, fails for a while, and delivers its events late, twice and
 out of order. After every step the money stays right:
 
-- what Stripe captured for upgrade invoices, less what it refunded, is what the applied
-  upgrades charged (once every event has been delivered; never less before);
-- no upgrade is applied without its own paid invoice of the exact amount;
+- what Stripe settled for upgrade invoices (captured from the card, or taken from the
+  customer's balance, or below the minimum charge), less what it refunded, is what the
+  applied upgrades charged (once every event has been delivered; never less before);
+- no upgrade is applied without its own paid invoice of the exact total, and none is
+  applied, failed or given a receipt by another customer's invoice (whatever its metadata);
+- the organization keeps its one subscription: a second live one at Stripe, a thin event of
+  another account, a price billed every 3 months change nothing;
 - an upgrade has at most one invoice, and the customer at most one open invoice at a time;
 - a discount code is never redeemed beyond its limit;
 - every applied upgrade issued exactly one license version.
@@ -42,6 +46,7 @@ from tests.money_world import MoneyWorld, money_world
 from tests.stripe_model import Clock, StripeApiError, StripeServer, StripeState
 
 pytestmark = pytest.mark.slow
+S = UpgradeState
 JAN_1 = 1640995200  # 2022-01-01T00:00:00Z
 JAN_11 = 1641859200
 CODE = "ONCE"
@@ -60,6 +65,11 @@ class MoneyMachine(RuleBasedStateMachine):
         self.server = StripeServer(StripeState(Clock(frozen=JAN_11))).start()
         self.world: MoneyWorld = money_world(engine, self.server, card=card, period_start=JAN_1)
         admin.create_discount(self.world.uow(), CODE, 10, None, None, None, 1)
+        # Another customer of seatflow's, whose invoices may name this one's upgrades.
+        self.other = self.server.state.create_customer("succeeds")["id"]
+        admin.create_organization(self.world.uow(), "Beta", customer=self.other)
+        self.subscription_id = self.world.stripe_subscription()["id"]
+        self.late = False
         self.queue: list[dict[str, Any]] = []
         self.days = 0
         return self.submit_and_charge(seats, annual, code=True)
@@ -120,10 +130,12 @@ class MoneyMachine(RuleBasedStateMachine):
         self.world.state.set_card(self.world.customer, card)  # type: ignore[arg-type]
 
     # -- what Stripe and time do -----------------------------------------------------------
-    @rule(fault=st.sampled_from(["lose_pay", "fail_create", "fail_void"]))
+    @rule(fault=st.sampled_from(["lose_pay", "lose_finalize", "fail_create", "fail_void"]))
     def stripe_fault(self, fault: str) -> None:
         if fault == "lose_pay":
             self.server.lose_answer("/v1/invoices/*/pay")
+        elif fault == "lose_finalize":
+            self.server.lose_answer("/v1/invoices/*/finalize")
         elif fault == "fail_create":
             self.server.fail_next("/v1/invoices", "api_error", method="POST")
         else:
@@ -145,12 +157,97 @@ class MoneyMachine(RuleBasedStateMachine):
         """Every event delivered in order, the resume job run, applied changes pushed to
         Stripe: the money must add up."""
         self._deliver_all()
+        sent, self.world.sent[:] = list(self.world.sent), []
+        for name, args in sent:  # the charge tasks sent meanwhile (a cancel sends one)
+            if name == "seatflow.charge_upgrade":
+                self.world.charge(args[0])
         for upgrade_id in self.world.resume():
             self.world.charge(upgrade_id)
         for upgrade in self._all_upgrades():
             self.world.push(upgrade.id)  # no money moves when Stripe takes the change
         self._deliver_all()
-        assert self._captured_for_upgrades() == self._applied_charged()
+        assert self._settled_for_upgrades() == self._applied_charged()
+        unpaid = {S.CHARGING, S.AWAITING_PAYMENT, S.REQUIRES_ACTION, S.PAYMENT_FAILED}
+        for invoice in self.world.open_invoices():  # nothing left open for a given-up upgrade
+            upgrade_id = invoice["metadata"].get("upgrade_id")
+            if upgrade_id:
+                assert self.world.upgrade(upgrade_id).state in unpaid
+
+    @rule(upgrade=upgrades, event_type=st.sampled_from(["paid", "failed", "action"]))
+    def forged_invoice_of_another_customer(self, upgrade: str, event_type: str) -> None:
+        """Another customer's invoice whose metadata names this customer's upgrade: paid,
+        failed or waiting for 3-D Secure, for the same amount."""
+        if upgrade == "none":
+            return
+        amount = self.world.upgrade(upgrade).charged_amount or 100
+        state = self.world.state
+        with state.lock:
+            invoice = state.invoices_create(
+                {"customer": self.other, "currency": "usd", "auto_advance": "false"}
+                | {"metadata": {"upgrade_id": upgrade}}
+            )
+            state.invoiceitems_create(
+                {"customer": self.other, "invoice": invoice["id"], "amount": str(amount)}
+                | {"currency": "usd"}
+            )
+            state.invoices_finalize(invoice["id"], {})
+            kind = {"paid": "invoice.paid", "failed": "invoice.payment_failed"}
+            forged = {**invoice, "status": "paid" if event_type == "paid" else "open"}
+            if event_type == "paid":
+                forged["amount_paid"] = amount
+            state.emit(kind.get(event_type, "invoice.payment_action_required"), forged)
+
+    @precondition(lambda self: not self.world.state.all("subscription")[1:])
+    @rule()
+    def a_second_live_subscription(self) -> None:
+        """Someone creates a second subscription of the same license type at Stripe."""
+        self.world.state.create_subscription(
+            self.world.customer, "price_node_locked_month", quantity=7
+        )
+
+    @rule(seats=st.integers(1, 50))
+    def a_thin_event_of_another_account(self, seats: int) -> None:
+        event = {
+            "id": f"evt_thin_{seats}_{self.days}",
+            "object": "v2.core.event",
+            "type": "v1.customer.subscription.updated",
+            "created": "2022-01-12T10:00:00.000Z",
+            "livemode": False,
+            "context": "acct_foreign",
+            "related_object": {"id": self.subscription_id, "type": "subscription"},
+        }
+        assert self.world.process(event) == "ignored"
+
+    @rule()
+    def a_price_billed_every_three_months(self) -> None:
+        """An event whose price seatflow cannot represent is refused, never applied."""
+        sub = json.loads(json.dumps(self.world.stripe_subscription()))
+        for item in sub["items"]["data"]:
+            item["quantity"] = 99
+            item["price"]["recurring"]["interval_count"] = 3
+        event = {
+            "id": f"evt_quarterly_{self.world.state.now()}",
+            "object": "event",
+            "type": "customer.subscription.updated",
+            "created": self.world.state.now() + 1,
+            "livemode": False,
+            "data": {"object": sub},
+        }
+        assert self.world.process(event) == "ignored"
+
+    @rule(amount=st.sampled_from([30, 5000, 200000]))
+    def a_credit_on_the_balance(self, amount: int) -> None:
+        self.world.state.give_credit(self.world.customer, amount)
+
+    @precondition(lambda self: not self.late)
+    @rule()
+    def late_in_the_cycle(self) -> None:
+        """Two hours before the cycle ends: a seat costs less than Stripe's minimum charge."""
+        self.late = True
+        end = self.world.subscription().current_period_end.timestamp()
+        left = int(end) - self.world.state.now() - 2 * 3600
+        if left > 0:
+            self.world.advance(left)
 
     @precondition(lambda self: self.days < 3)
     @rule()
@@ -163,7 +260,7 @@ class MoneyMachine(RuleBasedStateMachine):
     @invariant()
     def money_is_never_lost(self) -> None:
         if hasattr(self, "world"):
-            assert self._captured_for_upgrades() >= self._applied_charged()
+            assert self._settled_for_upgrades() >= self._applied_charged()
 
     @invariant()
     def applied_only_with_its_own_paid_invoice(self) -> None:
@@ -172,9 +269,36 @@ class MoneyMachine(RuleBasedStateMachine):
                 continue
             invoice = self.world.state.get("invoice", upgrade.stripe_invoice_id)
             assert invoice["status"] == "paid"
-            assert invoice["amount_paid"] == upgrade.charged_amount == upgrade.paid_amount
+            assert invoice["total"] == upgrade.charged_amount == upgrade.paid_amount
             assert invoice["metadata"]["upgrade_id"] == upgrade.id
             assert invoice["customer"] == self.world.customer
+
+    @invariant()
+    def nothing_taken_from_another_customers_invoice(self) -> None:
+        """Every invoice an upgrade knows, and every receipt, is its own."""
+        if not hasattr(self, "world"):
+            return
+        with self.world.uow() as uow:
+            for upgrade in self._all_upgrades():
+                receipt = uow.receipts.for_upgrade(upgrade.id)
+                if upgrade.stripe_invoice_id:
+                    invoice = self.world.state.get("invoice", upgrade.stripe_invoice_id)
+                    assert invoice["customer"] == self.world.customer
+                    assert invoice["metadata"]["upgrade_id"] == upgrade.id
+                if upgrade.payment_url:
+                    assert upgrade.stripe_invoice_id in upgrade.payment_url
+                if receipt is not None:
+                    assert receipt.invoice_id == upgrade.stripe_invoice_id
+
+    @invariant()
+    def the_organization_keeps_its_one_subscription(self) -> None:
+        if not hasattr(self, "world"):
+            return
+        with self.world.uow() as uow:
+            org = uow.organizations.get(self.world.org_id)
+            assert org is not None
+            assert [s.stripe_subscription_id for s in org.subscriptions] == [self.subscription_id]
+            assert org.subscriptions[0].seats < 99
 
     @invariant()
     def one_invoice_per_upgrade(self) -> None:
@@ -187,7 +311,8 @@ class MoneyMachine(RuleBasedStateMachine):
     @invariant()
     def at_most_one_open_invoice_at_a_time(self) -> None:
         if hasattr(self, "world"):
-            assert len(self.world.open_invoices()) <= 1
+            upgrades = [i for i in self.world.open_invoices() if i["metadata"].get("upgrade_id")]
+            assert len(upgrades) <= 1
 
     @invariant()
     def discount_within_its_limit(self) -> None:
@@ -230,10 +355,15 @@ class MoneyMachine(RuleBasedStateMachine):
         with self.world.uow() as uow:
             return list(uow.session.scalars(select(Upgrade)))
 
-    def _captured_for_upgrades(self) -> int:
+    def _settled_for_upgrades(self) -> int:
+        """Captured less refunded for the customer's upgrade invoices, plus what their paid
+        invoices took from the balance or left owed below the minimum charge."""
         state = self.world.state
-        invoices = {i["id"] for i in self.world.invoices() if i["metadata"].get("upgrade_id")}
-        return sum(e.amount for e in state.ledger if e.invoice in invoices)
+        ours = [i for i in self.world.invoices() if i["metadata"].get("upgrade_id")]
+        ids = {i["id"] for i in ours}
+        moved = sum(e.amount for e in state.ledger if e.invoice in ids)
+        not_captured = sum(i["total"] - i["amount_paid"] for i in ours if i["status"] == "paid")
+        return moved + not_captured
 
     def _applied_charged(self) -> int:
         return sum(
