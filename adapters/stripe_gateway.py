@@ -181,10 +181,11 @@ class StripeGateway(StripeSetup):
             found = self.retrieve("invoice", invoice_id)
             if found.get("status") != "paid":  # not "already paid": a real refusal
                 raise
-            paid = found
-        status = paid.get("status") if isinstance(paid, dict) else paid.status
-        amount = paid.get("amount_paid") if isinstance(paid, dict) else paid.amount_paid
-        return ChargeResult(invoice_id, paid=status == "paid", amount_paid=int(amount or 0))
+            amount = int(found.get("amount_paid") or 0)
+            return ChargeResult(invoice_id, paid=True, amount_paid=amount, already_paid=True)
+        return ChargeResult(
+            invoice_id, paid=paid.status == "paid", amount_paid=int(paid.amount_paid or 0)
+        )
 
     def _finalized_invoice(
         self,

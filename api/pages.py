@@ -34,9 +34,10 @@ from api.subscriptions import subscriptions_of, tier_options
 from domain.commands import RetryPayment, SubmitUpgrade
 from domain.errors import DomainError, EstimateStale
 from domain.model import Member
-from services import directory, upgrade_charge
+from services import directory
 from services import licenses as license_service
-from services import upgrades as upgrade_service
+from services.upgrades import charge as upgrade_charge
+from services.upgrades import request as upgrade_request
 
 bp = Blueprint(
     "pages",
@@ -175,7 +176,7 @@ def estimate(org_id: str, license_type: str) -> Any:
     _require_upgrader(member)
     try:
         cmd = upgrade_form_views.request_from_form(org_id, member, license_type, request.form)
-        result = upgrade_service.request_estimate(cmd, context.uow(), context.deps())
+        result = upgrade_request.request_estimate(cmd, context.uow(), context.deps())
     except ApiError as exc:
         return {"error": {"code": exc.code, "message": exc.message}}, exc.status
     except DomainError as exc:
@@ -196,7 +197,7 @@ def pay(org_id: str, license_type: str) -> Any:
         abort(400, exc.message)
     cmd = SubmitUpgrade(org_id, member.id, str(estimate_id), key)
     try:
-        upgrade, _ = upgrade_service.submit_upgrade(cmd, context.uow(), context.deps())
+        upgrade, _ = upgrade_request.submit_upgrade(cmd, context.uow(), context.deps())
     except EstimateStale:
         return upgrade_form_views.fresh_for(org_id, member, license_type, str(estimate_id))
     except DomainError as exc:

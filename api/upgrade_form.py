@@ -20,7 +20,7 @@ from domain.commands import RequestEstimate
 from domain.errors import DomainError
 from domain.model import Member
 from domain.upgrades import Estimate
-from services import upgrades as upgrade_service
+from services.upgrades import request as upgrade_request
 
 FIELDS = ("seats", "interval", "tier", "discount_code")
 
@@ -51,7 +51,7 @@ def estimate_then_form(
     """Estimate the form's choice and show it on the form (or the refusal, inputs kept)."""
     try:
         cmd = request_from_form(org_id, member, license_type, form)
-        found = upgrade_service.request_estimate(cmd, context.uow(), context.deps())
+        found = upgrade_request.request_estimate(cmd, context.uow(), context.deps())
     except (ApiError, DomainError) as exc:
         flash(exc.message, "error")
         kept = {k: form.get(k, "") for k in FIELDS if form.get(k)}

@@ -12,8 +12,9 @@ from api.serializers import history as history_serializers
 from api.serializers import upgrades as serializers
 from domain.commands import CancelUpgrade, RequestEstimate, RetryPayment, SubmitUpgrade
 from domain.errors import OneLicenseTypePerUpgrade, UpgradeNotFound
-from services import receipts, upgrade_charge
-from services import upgrades as upgrade_service
+from services import receipts
+from services.upgrades import charge as upgrade_charge
+from services.upgrades import request as upgrade_request
 
 bp = Blueprint("upgrades", __name__, url_prefix="/api/v1")
 
@@ -35,7 +36,7 @@ def create_estimate(org_id: str) -> Any:
         discount_code=field(data, "discount_code", str, required=False),
         tier=field(data, "tier", str, required=False) or None,
     )
-    estimate = upgrade_service.request_estimate(cmd, uow(), deps())
+    estimate = upgrade_request.request_estimate(cmd, uow(), deps())
     return serializers.estimate(estimate), 201
 
 
@@ -44,7 +45,7 @@ def create_upgrade(org_id: str) -> Any:
     member = member_of(org_id)
     key = validation.idempotency_key(request.headers.get("Idempotency-Key"))
     cmd = SubmitUpgrade(org_id, member.id, field(body(), "estimate_id", str), key)
-    upgrade, created = upgrade_service.submit_upgrade(cmd, uow(), deps())
+    upgrade, created = upgrade_request.submit_upgrade(cmd, uow(), deps())
     return serializers.upgrade(upgrade), 202 if created else 200
 
 
@@ -70,4 +71,4 @@ def retry_payment(org_id: str, upgrade_id: str) -> Any:
 def cancel_upgrade(org_id: str, upgrade_id: str) -> Any:
     member = member_of(org_id)
     cmd = CancelUpgrade(org_id, member.id, upgrade_id)
-    return serializers.upgrade(upgrade_service.cancel_upgrade(cmd, uow(), deps()))
+    return serializers.upgrade(upgrade_request.cancel_upgrade(cmd, uow(), deps()))

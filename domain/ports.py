@@ -123,6 +123,9 @@ class ChargeResult:
     failure: str | None = None
     action_url: str | None = None
     amount_paid: int = 0
+    # Stripe had already marked it paid (an answer lost before, or an invoice below the
+    # minimum charge): its invoice.paid may have come before seatflow knew the invoice.
+    already_paid: bool = False
 
 
 class ChargeRejected(Exception):

@@ -17,9 +17,11 @@ from adapters.stripe_door import fetch_invoice
 from adapters.unit_of_work import SqlUnitOfWork
 from config.inbox import InboxState, inbox_row
 from config.tasks import PROCESS_STRIPE_EVENT
-from services import messagebus, upgrade_payment
+from services import messagebus
 from services.deps import Deps
-from services.upgrade_steps import locked_upgrade
+from services.upgrades import payment as upgrade_payment
+from services.upgrades import steps as upgrade_steps
+from services.upgrades.steps import locked_upgrade
 
 # -- missed events -------------------------------------------------------------------------
 
@@ -104,7 +106,7 @@ def stuck_sagas(
             if found is None:
                 continue
             if status == "paid":
-                upgrade_payment.upgrade_paid(
+                upgrade_steps.upgrade_paid(
                     uow, *found, invoice, int(deps.clock.now().timestamp()), deps
                 )
             else:

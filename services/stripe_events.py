@@ -32,9 +32,10 @@ from domain.commands import (
 )
 from domain.errors import DomainError, OrganizationNotFound, UnknownLicenseType
 from domain.model import SubscriptionSnapshot, SyncOutcome
-from services import messagebus, payment_methods, upgrade_payment
+from services import messagebus, payment_methods
 from services.deps import Deps
 from services.ownership import NotOurs, Outcome, not_ours, owner_of_customer
+from services.upgrades import payment as upgrade_payment
 
 log = logging.getLogger("seatflow.workers")
 

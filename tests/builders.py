@@ -14,6 +14,7 @@ from adapters.unit_of_work import SqlUnitOfWork
 from cli import samples
 from domain.cycles import cycle_end
 from services import admin
+from services.upgrades import steps as upgrade_steps
 
 CATALOG = [
     {
@@ -152,10 +153,10 @@ def worker(engine: Engine, deps: Any, sent: list[tuple[str, list[Any]]] | None =
     """An enqueue that runs the follow-up Stripe calls at once, as a worker would a moment
     after the commit (refunds, the default card); other tasks are only recorded in `sent`."""
     from config.tasks import PUSH_DEFAULT_CARD, REFUND_UPGRADE
-    from services import payment_methods, upgrade_payment
+    from services import payment_methods
 
     eager = {
-        REFUND_UPGRADE: upgrade_payment.refund_upgrade,
+        REFUND_UPGRADE: upgrade_steps.refund_upgrade,
         PUSH_DEFAULT_CARD: payment_methods.push_default_card,
     }
 

@@ -19,9 +19,11 @@ from adapters.stripe_gateway import StripeGateway
 from adapters.unit_of_work import SqlUnitOfWork
 from domain.commands import CancelUpgrade, RequestEstimate, SubmitUpgrade
 from domain.upgrades import Estimate, Upgrade
-from services import admin, stripe_events, upgrade_payment
-from services import upgrades as upgrade_service
+from services import admin, stripe_events
 from services.deps import Deps
+from services.upgrades import charge as upgrade_charge
+from services.upgrades import payment as upgrade_payment
+from services.upgrades import request as upgrade_request
 from tests.builders import CATALOG, store_event, worker
 from tests.fakes import TEST_SIGNER, GuardedGateway
 from tests.stripe_model import StripeServer, StripeState
@@ -59,28 +61,28 @@ class MoneyWorld:
 
     def estimate(self, seats: int, interval: str, code: str | None = None, role: str = "owner"):
         cmd = RequestEstimate(self.org_id, self.members[role], "node_locked", seats, interval, code)
-        return upgrade_service.request_estimate(cmd, self.uow(), self.deps)
+        return upgrade_request.request_estimate(cmd, self.uow(), self.deps)
 
     def submit(self, estimate: Estimate, key: str | None = None, role: str = "owner") -> Upgrade:
         cmd = SubmitUpgrade(self.org_id, self.members[role], estimate.id, key)
-        return upgrade_service.submit_upgrade(cmd, self.uow(), self.deps)[0]
+        return upgrade_request.submit_upgrade(cmd, self.uow(), self.deps)[0]
 
     def charge(self, upgrade_id: str) -> str:
         """The charge task once: `retrying` when it would come back later (RetryLater)."""
-        from services.upgrade_charge import RetryLater
+        from services.upgrades.charge import RetryLater
 
         try:
-            return upgrade_payment.charge_upgrade(upgrade_id, self.uow(), self.deps)
+            return upgrade_charge.charge_upgrade(upgrade_id, self.uow(), self.deps)
         except RetryLater:
             return "retrying"
 
     def cancel(self, upgrade_id: str, role: str = "owner") -> Upgrade:
         cmd = CancelUpgrade(self.org_id, self.members[role], upgrade_id)
-        return upgrade_service.cancel_upgrade(cmd, self.uow(), self.deps)
+        return upgrade_request.cancel_upgrade(cmd, self.uow(), self.deps)
 
     def retry(self, upgrade_id: str, role: str = "owner") -> Upgrade:
         from domain.commands import RetryPayment
-        from services import upgrade_charge
+        from services.upgrades import charge as upgrade_charge
 
         cmd = RetryPayment(self.org_id, self.members[role], upgrade_id)
         return upgrade_charge.retry_payment(cmd, self.uow(), self.deps)
@@ -88,7 +90,7 @@ class MoneyWorld:
     def resume(self) -> list[str]:
         """What the resume job re-sends now: the ids it would charge or push."""
         before = len(self.sent)
-        upgrade_payment.resume_stuck(self.uow(), self.deps)
+        upgrade_charge.resume_stuck(self.uow(), self.deps)
         return [args[0] for _, args in self.sent[before:]]
 
     def push(self, upgrade_id: str) -> bool:

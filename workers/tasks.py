@@ -24,9 +24,12 @@ from config.tasks import (
     RESUME_UPGRADES,
     SWEEP_INBOX,
 )
-from services import admin, bootstrap, payment_methods, stripe_events, upgrade_payment
+from services import admin, bootstrap, payment_methods, stripe_events
 from services import inbox as inbox_service
-from services.upgrade_charge import RetryLater
+from services.upgrades import charge as upgrade_charge
+from services.upgrades import payment as upgrade_payment
+from services.upgrades import steps as upgrade_steps
+from services.upgrades.charge import RetryLater
 
 log = logging.getLogger("seatflow.workers")
 app = bootstrap.celery()
@@ -96,9 +99,7 @@ def _retry_alone(event_id: str) -> bool:
 @app.task(bind=True, name=CHARGE_UPGRADE, autoretry_for=TRANSIENT, **RETRY)  # type: ignore[untyped-decorator]
 def charge_upgrade(self: Any, upgrade_id: str) -> str:
     try:
-        return upgrade_payment.charge_upgrade(
-            upgrade_id, bootstrap.unit_of_work(), bootstrap.deps()
-        )
+        return upgrade_charge.charge_upgrade(upgrade_id, bootstrap.unit_of_work(), bootstrap.deps())
     except RetryLater as later:  # the service counts and bounds the attempts
         raise self.retry(countdown=later.seconds, max_retries=None) from None
 
@@ -110,7 +111,7 @@ def push_upgrade_to_stripe(upgrade_id: str) -> bool:
 
 @app.task(name=REFUND_UPGRADE, autoretry_for=TRANSIENT, **RETRY)  # type: ignore[untyped-decorator]
 def refund_upgrade(upgrade_id: str) -> str:
-    return upgrade_payment.refund_upgrade(upgrade_id, bootstrap.unit_of_work(), bootstrap.deps())
+    return upgrade_steps.refund_upgrade(upgrade_id, bootstrap.unit_of_work(), bootstrap.deps())
 
 
 @app.task(name=PUSH_DEFAULT_CARD, autoretry_for=TRANSIENT, **RETRY)  # type: ignore[untyped-decorator]
@@ -127,7 +128,7 @@ def expire_unpaid_upgrades() -> int:
 
 @app.task(name=RESUME_UPGRADES)  # type: ignore[untyped-decorator]
 def resume_upgrades() -> int:
-    return upgrade_payment.resume_stuck(bootstrap.unit_of_work(), bootstrap.deps())
+    return upgrade_charge.resume_stuck(bootstrap.unit_of_work(), bootstrap.deps())
 
 
 @app.task(name=SWEEP_INBOX, ignore_result=True)  # type: ignore[untyped-decorator]

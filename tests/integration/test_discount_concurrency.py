@@ -13,7 +13,7 @@ from config.database import make_engine
 from domain.commands import RequestEstimate, SubmitUpgrade
 from domain.errors import DiscountCodeExhausted
 from services import admin
-from services import upgrades as upgrade_service
+from services.upgrades import request as upgrade_request
 from tests.builders import build_world
 from tests.fakes import FixedClock, fake_deps
 
@@ -26,7 +26,7 @@ def test_ten_organizations_racing_for_a_single_use_code_reserve_it_once(pg_setti
     admin.create_discount(SqlUnitOfWork(engine), "ONCE", 10, None, None, None, 1)
     worlds = [build_world(engine, customer=f"cus_{i}", sub_id=f"sub_{i}") for i in range(10)]
     estimates = [
-        upgrade_service.request_estimate(
+        upgrade_request.request_estimate(
             RequestEstimate(w.org_id, w.owner["id"], "node_locked", 2, "month", "once"),
             SqlUnitOfWork(engine),
             deps,
@@ -37,7 +37,7 @@ def test_ten_organizations_racing_for_a_single_use_code_reserve_it_once(pg_setti
     def attempt(i: int) -> str:
         cmd = SubmitUpgrade(worlds[i].org_id, worlds[i].owner["id"], estimates[i].id)
         try:
-            upgrade_service.submit_upgrade(cmd, SqlUnitOfWork(engine), deps)
+            upgrade_request.submit_upgrade(cmd, SqlUnitOfWork(engine), deps)
             return "reserved"
         except DiscountCodeExhausted:
             return "exhausted"

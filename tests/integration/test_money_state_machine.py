@@ -40,7 +40,8 @@ from config.database import make_engine
 from domain.errors import DomainError
 from domain.ports import ChargeUnavailable
 from domain.upgrades import UpgradeState
-from services import admin, upgrade_payment
+from services import admin
+from services.upgrades import payment as upgrade_payment
 from tests.conftest import clean
 from tests.money_world import MoneyWorld, money_world
 from tests.stripe_model import Clock, StripeApiError, StripeServer, StripeState
@@ -154,13 +155,15 @@ class MoneyMachine(RuleBasedStateMachine):
 
     @rule()
     def settle(self) -> None:
-        """Every event delivered in order, the resume job run, applied changes pushed to
-        Stripe: the money must add up."""
+        """Every event delivered in order, the tasks sent run, the charge chains back after
+        their backoff, the resume job run, applied changes pushed to Stripe: the money must
+        add up."""
         self._deliver_all()
         sent, self.world.sent[:] = list(self.world.sent), []
         for name, args in sent:  # the charge tasks sent meanwhile (a cancel sends one)
             if name == "seatflow.charge_upgrade":
                 self.world.charge(args[0])
+        self.world.advance(11 * 60)  # past any backoff: every charge chain comes back
         for upgrade_id in self.world.resume():
             self.world.charge(upgrade_id)
         for upgrade in self._all_upgrades():

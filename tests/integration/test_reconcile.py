@@ -18,8 +18,10 @@ from adapters.unit_of_work import SqlUnitOfWork
 from cli import samples
 from config.database import make_engine
 from domain.commands import RequestEstimate, SubmitUpgrade
-from services import messagebus, reconciliation, upgrade_payment
-from services import upgrades as upgrade_service
+from services import messagebus, reconciliation
+from services.upgrades import charge as upgrade_charge
+from services.upgrades import payment as upgrade_payment
+from services.upgrades import request as upgrade_request
 from tests.builders import build_world, subscription_event
 from tests.fake_stripe import FakeStripe
 from tests.fakes import FixedClock, fake_deps
@@ -54,14 +56,14 @@ def counts(engine) -> dict[str, int]:
 
 
 def paid_upgrade(engine, world, uow, deps, stripe, paid_amount_delta: int = 0) -> str:
-    estimate = upgrade_service.request_estimate(
+    estimate = upgrade_request.request_estimate(
         RequestEstimate(world.org_id, world.owner["id"], "node_locked", 1, "year"), uow, deps
     )
     later = dataclasses.replace(deps, clock=FixedClock(NOW + timedelta(minutes=9)))
-    upgrade, _ = upgrade_service.submit_upgrade(
+    upgrade, _ = upgrade_request.submit_upgrade(
         SubmitUpgrade(world.org_id, world.owner["id"], estimate.id), uow, later
     )
-    upgrade_payment.charge_upgrade(upgrade.id, uow, later)
+    upgrade_charge.charge_upgrade(upgrade.id, uow, later)
     with uow:
         charged = uow.upgrades.get(upgrade.id).charged_amount
         invoice_id = uow.upgrades.get(upgrade.id).stripe_invoice_id
@@ -150,13 +152,13 @@ def test_a_repair_from_stripe_issues_the_license_version_once(env) -> None:
 
 def test_a_stuck_saga_paid_at_stripe_issues_the_license(env) -> None:
     _engine, world, _stripe, uow, deps, _ = env
-    estimate = upgrade_service.request_estimate(
+    estimate = upgrade_request.request_estimate(
         RequestEstimate(world.org_id, world.owner["id"], "node_locked", 2, "month"), uow, deps
     )
-    upgrade, _ = upgrade_service.submit_upgrade(
+    upgrade, _ = upgrade_request.submit_upgrade(
         SubmitUpgrade(world.org_id, world.owner["id"], estimate.id), uow, deps
     )
-    upgrade_payment.charge_upgrade(upgrade.id, uow, deps)
+    upgrade_charge.charge_upgrade(upgrade.id, uow, deps)
     later = dataclasses.replace(deps, clock=FixedClock(NOW + timedelta(hours=2)))
     reconciliation.run_all(uow, later, jobs=["sagas"])
     with uow:
@@ -192,14 +194,14 @@ def test_missed_events_are_put_in_the_inbox_as_if_delivered(env) -> None:
 
 def test_a_stuck_saga_asks_stripe_for_the_invoice(env) -> None:
     engine, world, _stripe, uow, deps, _ = env
-    estimate = upgrade_service.request_estimate(
+    estimate = upgrade_request.request_estimate(
         RequestEstimate(world.org_id, world.owner["id"], "node_locked", 2, "month"), uow, deps
     )
-    upgrade, _ = upgrade_service.submit_upgrade(
+    upgrade, _ = upgrade_request.submit_upgrade(
         SubmitUpgrade(world.org_id, world.owner["id"], estimate.id), uow, deps
     )
     assert (
-        upgrade_payment.charge_upgrade(upgrade.id, uow, deps) == "awaiting_payment"
+        upgrade_charge.charge_upgrade(upgrade.id, uow, deps) == "awaiting_payment"
     )  # fake Stripe paid it
     later = dataclasses.replace(deps, clock=FixedClock(NOW + timedelta(hours=2)))
     reconciliation.run_all(uow, later, jobs=["sagas"])

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from config.database import make_engine
 from domain.errors import DomainError
-from services import upgrade_charge
+from services.upgrades import charge as upgrade_charge
 from tests.money_world import DAY, MoneyWorld, money_world
 from tests.stripe_model import Clock, StripeServer, StripeState
 
@@ -162,7 +162,7 @@ def test_a_permanent_stripe_error_fails_the_upgrade_and_frees_the_subscription(
 def test_transient_stripe_errors_retry_with_backoff_one_chain_at_a_time_then_fail(
     engine, server
 ) -> None:
-    from services.upgrade_charge import RetryLater
+    from services.upgrades.charge import RetryLater
 
     world = money_world(engine, server, period_start=JAN_1)
     upgrade = world.submit(world.estimate(2, "month"))
@@ -272,7 +272,7 @@ def test_the_invoice_item_stripe_receives_is_the_discounted_estimate_to_the_cent
 def test_a_void_that_fails_for_a_while_leaves_the_upgrade_for_the_next_expiry_run(
     engine, server
 ) -> None:
-    from services import upgrade_payment
+    from services.upgrades import payment as upgrade_payment
 
     world = money_world(engine, server, card="declines", period_start=JAN_1)
     failed = world.submit(world.estimate(2, "month"))

@@ -12,8 +12,8 @@ from adapters.orm import estimates, upgrades
 from adapters.unit_of_work import SqlUnitOfWork
 from config.database import make_engine
 from domain.commands import RequestEstimate, SubmitUpgrade
-from services import upgrade_payment
-from services import upgrades as upgrade_service
+from services.upgrades import charge as upgrade_charge
+from services.upgrades import request as upgrade_request
 from tests.builders import build_world
 from tests.fakes import FixedClock, fake_deps
 
@@ -38,10 +38,10 @@ def world(engine):
 
 def submitted(uow, world) -> str:
     deps = fake_deps(FixedClock(NOW))
-    estimate = upgrade_service.request_estimate(
+    estimate = upgrade_request.request_estimate(
         RequestEstimate(world.org_id, world.owner["id"], "node_locked", 1, "year"), uow, deps
     )
-    upgrade, _ = upgrade_service.submit_upgrade(
+    upgrade, _ = upgrade_request.submit_upgrade(
         SubmitUpgrade(world.org_id, world.owner["id"], estimate.id), uow, deps
     )
     return upgrade.id
@@ -102,7 +102,7 @@ def test_open_estimates_past_expiry_become_stale(engine, uow, world) -> None:
 
 def test_applied_upgrades_are_compared_once_their_drift_is_recorded(engine, uow, world) -> None:
     upgrade_id = submitted(uow, world)
-    upgrade_payment.charge_upgrade(upgrade_id, uow, fake_deps(FixedClock(NOW)))
+    upgrade_charge.charge_upgrade(upgrade_id, uow, fake_deps(FixedClock(NOW)))
     put(engine, upgrade_id, state="applied", paid_amount=1)
     with uow:
         [found] = uow.reconciliation.unrecorded_estimate_drift()

@@ -12,7 +12,8 @@ from adapters.unit_of_work import SqlUnitOfWork
 from api import create_app
 from cli import samples
 from config.database import make_engine
-from services import stripe_events, upgrade_payment
+from services import stripe_events
+from services.upgrades import charge as upgrade_charge
 from tests.builders import build_world, invoice_event, store_event, subscription_event
 from tests.conftest import stripe_fixture
 from tests.fakes import FakeGateway, FixedClock, fake_deps
@@ -113,7 +114,7 @@ def paid_upgrade(app, world, apply) -> str:
     upgrade = client.post(f"{base}/upgrades", json={"estimate_id": est["id"]}, headers=headers)
     upgrade_id: str = upgrade.json["id"]
 
-    upgrade_payment.charge_upgrade(
+    upgrade_charge.charge_upgrade(
         upgrade_id,
         SqlUnitOfWork(app.extensions["seatflow.engine"]),
         app.extensions["seatflow.deps"],

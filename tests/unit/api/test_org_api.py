@@ -10,6 +10,7 @@ from adapters.unit_of_work import SqlUnitOfWork
 from api import create_app
 from config.database import make_engine
 from services import admin
+from services.upgrades import charge as upgrade_charge
 from tests.builders import build_world
 from tests.fakes import FakeGateway, FixedClock, fake_deps
 
@@ -281,11 +282,10 @@ def test_cancel_while_stripe_is_down_is_503_and_the_upgrade_stays(env) -> None:
         url(world, "/upgrades"), json={"estimate_id": estimate["id"]}, headers=headers
     ).json
     from adapters.unit_of_work import SqlUnitOfWork
-    from services import upgrade_payment
 
     deps = client.application.extensions["seatflow.deps"]
     uow = SqlUnitOfWork(client.application.extensions["seatflow.engine"])
-    assert upgrade_payment.charge_upgrade(upgrade["id"], uow, deps) == "payment_failed"
+    assert upgrade_charge.charge_upgrade(upgrade["id"], uow, deps) == "payment_failed"
     gateway.void_error = StripeUnavailable("APIConnectionError: timed out", "network")
 
     response = client.post(url(world, f"/upgrades/{upgrade['id']}/cancel"), headers=headers)
@@ -298,7 +298,6 @@ def test_cancel_while_stripe_is_down_is_503_and_the_upgrade_stays(env) -> None:
 
 def test_3d_secure_offers_the_hosted_page_and_a_failed_payment_can_be_paid_again(env) -> None:
     from adapters.unit_of_work import SqlUnitOfWork
-    from services import upgrade_payment
 
     client, world, sent, _ = env
     headers = auth(world.tokens["owner"])
@@ -314,7 +313,7 @@ def test_3d_secure_offers_the_hosted_page_and_a_failed_payment_can_be_paid_again
     upgrade = client.post(
         url(world, "/upgrades"), json={"estimate_id": estimate["id"]}, headers=headers
     ).json
-    upgrade_payment.charge_upgrade(upgrade["id"], uow, deps)
+    upgrade_charge.charge_upgrade(upgrade["id"], uow, deps)
     shown = client.get(url(world, f"/upgrades/{upgrade['id']}"), headers=headers).json
     assert (shown["state"], shown["payment_url"]) == ("requires_action", hosted)
 

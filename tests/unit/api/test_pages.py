@@ -9,6 +9,7 @@ import pytest
 
 from api import create_app
 from config.database import make_engine
+from services.upgrades import charge as upgrade_charge
 from tests.builders import build_world
 from tests.fakes import FakeGateway, FixedClock, fake_deps
 
@@ -95,8 +96,7 @@ def test_annual_subscriptions_are_not_offered_monthly(sqlite_settings) -> None:
 def _failed_upgrade(client, world, gateway_failure: dict) -> str:
     from adapters.unit_of_work import SqlUnitOfWork
     from domain.commands import RequestEstimate, SubmitUpgrade
-    from services import upgrade_payment
-    from services import upgrades as upgrade_service
+    from services.upgrades import request as upgrade_service
 
     app = client.application
     deps = app.extensions["seatflow.deps"]
@@ -109,7 +109,7 @@ def _failed_upgrade(client, world, gateway_failure: dict) -> str:
     upgrade, _ = upgrade_service.submit_upgrade(
         SubmitUpgrade(world.org_id, owner, estimate.id), uow, deps
     )
-    upgrade_payment.charge_upgrade(upgrade.id, uow, deps)
+    upgrade_charge.charge_upgrade(upgrade.id, uow, deps)
     return upgrade.id
 
 

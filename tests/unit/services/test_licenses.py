@@ -15,8 +15,10 @@ from config.database import make_engine
 from domain import errors
 from domain.commands import RequestEstimate, SubmitUpgrade
 from domain.licenses import OfflineNotAllowed, OfflineSeatsExhausted
-from services import admin, stripe_events, upgrade_payment, upgrades
+from services import admin, stripe_events
 from services import licenses as license_service
+from services.upgrades import charge as upgrade_charge
+from services.upgrades import request as upgrade_request
 from tests.builders import build_world, invoice_event, store_event, subscription_event
 from tests.fakes import TEST_SIGNER, FixedClock, fake_deps
 
@@ -75,13 +77,13 @@ def test_a_new_subscription_gets_a_signed_license_and_a_replay_issues_nothing(
 
 def test_an_applied_upgrade_supersedes_the_license_once(engine, uow, deps) -> None:
     world = world_with(engine, uow, deps, seats=1)
-    estimate = upgrades.request_estimate(
+    estimate = upgrade_request.request_estimate(
         RequestEstimate(world.org_id, world.owner["id"], "node_locked", 3, "year"), uow, deps
     )
-    upgrade, _ = upgrades.submit_upgrade(
+    upgrade, _ = upgrade_request.submit_upgrade(
         SubmitUpgrade(world.org_id, world.owner["id"], estimate.id), uow, deps
     )
-    upgrade_payment.charge_upgrade(upgrade.id, uow, deps)
+    upgrade_charge.charge_upgrade(upgrade.id, uow, deps)
     invoice = f"in_{upgrade.id}"
     paid = invoice_event("invoice.paid", invoice, upgrade.id, estimate.amount, customer="cus_lic")
     assert process(engine, uow, deps, paid) == "applied"

@@ -15,9 +15,10 @@ from config.database import make_engine
 from domain import errors
 from domain.commands import RequestEstimate, SubmitUpgrade
 from domain.ports import ChargeUnavailable
-from services import payment_methods, receipts, stripe_events, upgrade_payment
-from services import upgrades as upgrade_service
-from services.upgrade_charge import RetryLater
+from services import payment_methods, receipts, stripe_events
+from services.upgrades import charge as upgrade_charge
+from services.upgrades import request as upgrade_request
+from services.upgrades.charge import RetryLater
 from tests.builders import build_world, invoice_event, store_event, worker
 from tests.conftest import stripe_fixture
 from tests.fakes import FakeGateway, FixedClock, fake_deps
@@ -156,12 +157,12 @@ def test_only_the_owner_or_an_admin_may_open_the_card_page(engine, deps, gateway
 
 def submitted_upgrade(engine: Engine, deps: Any, world: Any) -> Any:
     """The owner's upgrade to a yearly node-locked subscription, submitted, not yet charged."""
-    est = upgrade_service.request_estimate(
+    est = upgrade_request.request_estimate(
         RequestEstimate(world.org_id, world.owner["id"], "node_locked", 1, "year"),
         SqlUnitOfWork(engine),
         deps,
     )
-    upgrade, _ = upgrade_service.submit_upgrade(
+    upgrade, _ = upgrade_request.submit_upgrade(
         SubmitUpgrade(world.org_id, world.owner["id"], est.id), SqlUnitOfWork(engine), deps
     )
     return upgrade
@@ -169,7 +170,7 @@ def submitted_upgrade(engine: Engine, deps: Any, world: Any) -> Any:
 
 def paid_upgrade(engine: Engine, deps: Any, world: Any) -> tuple[str, dict[str, Any]]:
     upgrade = submitted_upgrade(engine, deps, world)
-    upgrade_payment.charge_upgrade(upgrade.id, SqlUnitOfWork(engine), deps)
+    upgrade_charge.charge_upgrade(upgrade.id, SqlUnitOfWork(engine), deps)
     event = invoice_event("invoice.paid", f"in_{upgrade.id}", upgrade.id, 90486)
     event["data"]["object"].update(
         number="ACME-0007",
@@ -210,7 +211,7 @@ def test_a_lost_pay_answer_leaves_the_recorded_invoice_and_3d_secure_survives_it
 
     gateway.pay_invoice = answer_lost  # type: ignore[method-assign]
     with pytest.raises(RetryLater):  # the upgrade stays charging
-        upgrade_payment.charge_upgrade(upgrade.id, SqlUnitOfWork(engine), deps)
+        upgrade_charge.charge_upgrade(upgrade.id, SqlUnitOfWork(engine), deps)
     assert gateway.charges[0]["amount"] == 90486
     invoice_id = f"in_{upgrade.id}"
     action = invoice_event("invoice.payment_action_required", invoice_id, None, 90486, 10)

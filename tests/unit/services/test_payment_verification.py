@@ -11,7 +11,8 @@ from sqlalchemy import select
 from adapters.orm import drift_records
 from adapters.unit_of_work import SqlUnitOfWork
 from config.metrics import NOT_OURS, PAYMENT_DRIFT
-from services import stripe_events, upgrade_payment
+from services import stripe_events
+from services.upgrades import charge as upgrade_charge
 from tests.builders import invoice_event, store_event
 from tests.unit.services.test_upgrade_payment import estimate, submit, subscription
 
@@ -39,7 +40,7 @@ def test_an_invoice_paid_that_is_not_the_upgrades_own_is_drift(
     engine, uow, deps, world, changes, reason
 ) -> None:
     upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world).id)
-    assert upgrade_payment.charge_upgrade(upgrade.id, uow, deps) == "awaiting_payment"
+    assert upgrade_charge.charge_upgrade(upgrade.id, uow, deps) == "awaiting_payment"
     before = PAYMENT_DRIFT.labels(reason)._value.get()
 
     event = paid_event(upgrade, **changes)
@@ -69,7 +70,7 @@ def test_an_invoice_that_is_not_the_upgrades_is_not_ours_and_touches_nothing(
     engine, uow, deps, world, changes, kind
 ) -> None:
     upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world).id)
-    assert upgrade_payment.charge_upgrade(upgrade.id, uow, deps) == "awaiting_payment"
+    assert upgrade_charge.charge_upgrade(upgrade.id, uow, deps) == "awaiting_payment"
     before = NOT_OURS.labels(kind)._value.get()
 
     event = paid_event(upgrade, **changes)
@@ -98,7 +99,7 @@ def test_the_invoice_is_recorded_before_stripe_is_asked_to_pay_it(
         return pay(**kwargs)
 
     gateway.pay_invoice = pay_and_look
-    upgrade_payment.charge_upgrade(upgrade.id, uow, deps)
+    upgrade_charge.charge_upgrade(upgrade.id, uow, deps)
     assert recorded == [f"in_{upgrade.id}"]
 
 
@@ -108,7 +109,7 @@ def test_a_credit_balance_or_a_sub_minimum_invoice_paid_for_its_total_applies_it
     """Stripe took the balance first, or marked a small invoice paid with nothing captured:
     the invoice says paid for its total, so the upgrade applies."""
     upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world).id)
-    upgrade_payment.charge_upgrade(upgrade.id, uow, deps)
+    upgrade_charge.charge_upgrade(upgrade.id, uow, deps)
     event = paid_event(upgrade, amount_paid=0)
     assert stripe_events.process_stripe_event(store_event(engine, event), uow, deps) == "applied"
     assert subscription(uow, world).interval == "year"
@@ -127,7 +128,7 @@ def test_another_customers_invoice_naming_this_upgrade_in_metadata_changes_nothi
 
     admin.create_organization(SqlUnitOfWork(engine), "Beta", customer="cus_beta")
     upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world).id)
-    assert upgrade_payment.charge_upgrade(upgrade.id, uow, deps) == "awaiting_payment"
+    assert upgrade_charge.charge_upgrade(upgrade.id, uow, deps) == "awaiting_payment"
 
     forged = invoice_event(event_type, "in_beta", upgrade.id, 90486, customer="cus_beta")
     forged["data"]["object"]["hosted_invoice_url"] = "https://invoice.stripe.example/beta"

@@ -11,8 +11,10 @@ from adapters.orm import seat_ledger
 from adapters.unit_of_work import SqlUnitOfWork
 from domain import errors
 from domain.commands import CancelUpgrade, RequestEstimate, SubmitUpgrade
-from services import admin, stripe_events, upgrade_payment
-from services import upgrades as upgrade_service
+from services import admin, stripe_events
+from services.upgrades import charge as upgrade_charge
+from services.upgrades import payment as upgrade_payment
+from services.upgrades import request as upgrade_request
 from tests.builders import build_world, invoice_event, store_event
 from tests.fakes import FixedClock, fake_deps
 
@@ -22,14 +24,14 @@ SEED_AS_OF = datetime(2022, 1, 11, tzinfo=UTC)
 def estimate(uow, deps, world, role="owner", **kw):
     params = {"license_type": "node_locked", "seats": 1, "interval": "year"} | kw
     member = getattr(world, role)["id"]
-    return upgrade_service.request_estimate(
+    return upgrade_request.request_estimate(
         RequestEstimate(world.org_id, member, **params), uow, deps
     )
 
 
 def submit(uow, deps, world, estimate_id, key=None, role="owner"):
     member = getattr(world, role)["id"]
-    return upgrade_service.submit_upgrade(
+    return upgrade_request.submit_upgrade(
         SubmitUpgrade(world.org_id, member, estimate_id, key), uow, deps
     )
 
@@ -69,7 +71,7 @@ def test_upgrade_applies_only_after_invoice_paid(engine, uow, deps, world, gatew
     upgrade, created = submit(uow, deps, world, e.id)
     assert created and upgrade.state == "requested"
     assert sent == [("seatflow.charge_upgrade", [upgrade.id])]
-    assert upgrade_payment.charge_upgrade(upgrade.id, uow, deps) == "awaiting_payment"
+    assert upgrade_charge.charge_upgrade(upgrade.id, uow, deps) == "awaiting_payment"
     [charge] = gateway.charges
     assert (charge["amount"], charge["currency"], charge["customer_id"]) == (
         90486,
@@ -112,7 +114,7 @@ def test_push_gives_stripe_the_new_price_and_the_prepaid_cycle(
     engine, uow, deps, world, gateway
 ) -> None:
     upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world).id)
-    upgrade_payment.charge_upgrade(upgrade.id, uow, deps)
+    upgrade_charge.charge_upgrade(upgrade.id, uow, deps)
     pay(engine, uow, deps, upgrade.id, 90486)
     assert upgrade_payment.push_upgrade(upgrade.id, uow, deps) is True
     assert upgrade_payment.push_upgrade(upgrade.id, uow, deps) is False  # already synced
@@ -127,7 +129,7 @@ def test_a_seat_increase_keeps_the_cycle(engine, uow, deps, world, gateway) -> N
     # 21 of 31 days left: 40000×21/31 − 10000×21/31 = 27096.77 − 6774.19 → 27097 − 6774
     assert e.amount == 20323
     upgrade, _ = submit(uow, deps, world, e.id)
-    upgrade_payment.charge_upgrade(upgrade.id, uow, deps)
+    upgrade_charge.charge_upgrade(upgrade.id, uow, deps)
     pay(engine, uow, deps, upgrade.id, 20323)
     upgrade_payment.push_upgrade(upgrade.id, uow, deps)
     assert gateway.changes[0].prepaid_until is None
@@ -143,7 +145,7 @@ def test_the_charged_amount_is_recomputed_at_submission_and_drift_recorded(
     e = estimate(uow, deps, world)
     clock.advance(hours=5)  # the customer waited before paying
     upgrade, _ = submit(uow, deps, world, e.id)
-    upgrade_payment.charge_upgrade(upgrade.id, uow, deps)
+    upgrade_charge.charge_upgrade(upgrade.id, uow, deps)
     with uow:
         done = uow.upgrades.get(upgrade.id)
     # 5 h later: 97203 − 6707; the old term shrank faster than the new one
@@ -154,7 +156,7 @@ def test_the_charged_amount_is_recomputed_at_submission_and_drift_recorded(
 def test_a_declined_payment_leaves_seats_unchanged(uow, deps, world, gateway) -> None:
     gateway.decline = "Your card was declined."
     upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world).id)
-    assert upgrade_payment.charge_upgrade(upgrade.id, uow, deps) == "payment_failed"
+    assert upgrade_charge.charge_upgrade(upgrade.id, uow, deps) == "payment_failed"
     with uow:
         assert uow.upgrades.get(upgrade.id).failure_reason == "Your card was declined."
     assert subscription(uow, world).interval == "month"
@@ -162,7 +164,7 @@ def test_a_declined_payment_leaves_seats_unchanged(uow, deps, world, gateway) ->
 
 def test_payment_failed_event_marks_the_upgrade(engine, uow, deps, world) -> None:
     upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world).id)
-    upgrade_payment.charge_upgrade(upgrade.id, uow, deps)
+    upgrade_charge.charge_upgrade(upgrade.id, uow, deps)
     ev = invoice_event("invoice.payment_failed", f"in_{upgrade.id}", upgrade.id, 90486)
     assert stripe_events.process_stripe_event(store_event(engine, ev), uow, deps) == "applied"
     with uow:
@@ -174,10 +176,10 @@ def test_duplicated_and_early_invoice_paid_apply_once(engine, uow, deps, world, 
     upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world).id)
     # invoice.paid before anything was invoiced cannot be the upgrade's own payment
     assert pay(engine, uow, deps, upgrade.id, 90486, invoice_id="in_early") == "ignored"
-    assert upgrade_payment.charge_upgrade(upgrade.id, uow, deps) == "awaiting_payment"
+    assert upgrade_charge.charge_upgrade(upgrade.id, uow, deps) == "awaiting_payment"
     assert pay(engine, uow, deps, upgrade.id, 90486) == "applied"
     assert pay(engine, uow, deps, upgrade.id, 90486) == "applied"
-    assert upgrade_payment.charge_upgrade(upgrade.id, uow, deps) == "applied"
+    assert upgrade_charge.charge_upgrade(upgrade.id, uow, deps) == "applied"
     assert [row[2] for row in ledger(engine)].count("upgrade") == 1
     assert [s for s in sent if s[0] == "seatflow.push_upgrade_to_stripe"] == [
         ("seatflow.push_upgrade_to_stripe", [upgrade.id])
@@ -191,7 +193,7 @@ def test_in_trial_the_change_is_free_and_applies_at_once(engine, gateway) -> Non
     e = estimate(uow, deps, world, seats=3)
     assert (e.amount, e.trial) == (0, True)
     upgrade, _ = submit(uow, deps, world, e.id)
-    assert upgrade_payment.charge_upgrade(upgrade.id, uow, deps) == "applied"
+    assert upgrade_charge.charge_upgrade(upgrade.id, uow, deps) == "applied"
     assert gateway.charges == []
     assert (subscription(uow, world).seats, subscription(uow, world).interval) == (3, "year")
 
@@ -264,7 +266,7 @@ def test_a_discount_is_applied_and_redeemed_on_payment(engine, uow, deps, world)
     e = estimate(uow, deps, world, discount_code="SAVE15")
     assert (e.before_discount, e.discount_amount, e.amount) == (90486, 13573, 76913)
     upgrade, _ = submit(uow, deps, world, e.id)
-    upgrade_payment.charge_upgrade(upgrade.id, uow, deps)
+    upgrade_charge.charge_upgrade(upgrade.id, uow, deps)
     pay(engine, uow, deps, upgrade.id, 76913)
     with uow:
         assert uow.catalog.discount("SAVE15").times_redeemed == 1
@@ -274,17 +276,17 @@ def test_a_discount_is_applied_and_redeemed_on_payment(engine, uow, deps, world)
 
 def test_cancel_before_payment_voids_the_invoice(uow, deps, world, gateway) -> None:
     upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world).id)
-    upgrade_payment.charge_upgrade(upgrade.id, uow, deps)
+    upgrade_charge.charge_upgrade(upgrade.id, uow, deps)
     cmd = CancelUpgrade(world.org_id, world.admin["id"], upgrade.id)
-    assert upgrade_service.cancel_upgrade(cmd, uow, deps).state == "canceled"
+    assert upgrade_request.cancel_upgrade(cmd, uow, deps).state == "canceled"
     assert gateway.voided == [f"in_{upgrade.id}"]
     with pytest.raises(errors.InvalidTransition):
-        upgrade_service.cancel_upgrade(cmd, uow, deps)
+        upgrade_request.cancel_upgrade(cmd, uow, deps)
 
 
 def test_unpaid_invoices_expire_after_23_hours(uow, deps, world, clock, gateway) -> None:
     upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world).id)
-    upgrade_payment.charge_upgrade(upgrade.id, uow, deps)
+    upgrade_charge.charge_upgrade(upgrade.id, uow, deps)
     clock.advance(hours=22)
     assert upgrade_payment.expire_unpaid(uow, deps) == []
     clock.advance(hours=1, seconds=1)
@@ -296,7 +298,7 @@ def test_unpaid_invoices_expire_after_23_hours(uow, deps, world, clock, gateway)
 
 def test_a_late_payment_still_applies_an_expired_upgrade(engine, uow, deps, world, clock) -> None:
     upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world).id)
-    upgrade_payment.charge_upgrade(upgrade.id, uow, deps)
+    upgrade_charge.charge_upgrade(upgrade.id, uow, deps)
     clock.advance(hours=24)
     upgrade_payment.expire_unpaid(uow, deps)
     assert pay(engine, uow, deps, upgrade.id, 90486) == "applied"
@@ -307,7 +309,7 @@ def test_an_older_subscription_event_does_not_undo_a_paid_upgrade(engine, uow, d
     from tests.builders import subscription_event
 
     upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world).id)
-    upgrade_payment.charge_upgrade(upgrade.id, uow, deps)
+    upgrade_charge.charge_upgrade(upgrade.id, uow, deps)
     pay(engine, uow, deps, upgrade.id, 90486, created=1_641_900_000)
     late = subscription_event("cus_acme", seats=1, interval="month", created=1_641_800_000)
     late["type"] = "customer.subscription.updated"
@@ -319,7 +321,7 @@ def test_an_older_subscription_event_does_not_undo_a_paid_upgrade(engine, uow, d
 
 def test_an_idempotency_key_reused_for_another_estimate_is_refused(uow, deps, world) -> None:
     first, _ = submit(uow, deps, world, estimate(uow, deps, world).id, key="k-1")
-    upgrade_service.cancel_upgrade(
+    upgrade_request.cancel_upgrade(
         CancelUpgrade(world.org_id, world.owner["id"], first.id), uow, deps
     )
     other = estimate(uow, deps, world, seats=2)
@@ -338,7 +340,7 @@ def test_the_role_is_checked_before_the_idempotency_key(uow, deps, world) -> Non
 def test_an_estimate_is_used_once_even_after_cancel(uow, deps, world) -> None:
     e = estimate(uow, deps, world)
     first, _ = submit(uow, deps, world, e.id)
-    upgrade_service.cancel_upgrade(
+    upgrade_request.cancel_upgrade(
         CancelUpgrade(world.org_id, world.owner["id"], first.id), uow, deps
     )
     with pytest.raises(errors.DomainError) as refused:
@@ -377,7 +379,7 @@ def test_discount_codes_compare_case_insensitively(engine, uow, deps, world) -> 
     e = estimate(uow, deps, world, discount_code="save15")
     assert e.discount_amount == 13573
     upgrade, _ = submit(uow, deps, world, e.id)
-    upgrade_payment.charge_upgrade(upgrade.id, uow, deps)
+    upgrade_charge.charge_upgrade(upgrade.id, uow, deps)
     pay(engine, uow, deps, upgrade.id, 76913)
     with pytest.raises(errors.DiscountCodeExhausted):
         estimate(uow, deps, world, seats=2, discount_code="SAVE15")
@@ -397,7 +399,7 @@ def test_a_single_use_code_is_reserved_at_submission_and_released_on_cancel(
         estimate(uow, deps, other, discount_code="ONCE")
 
     cancel = CancelUpgrade(world.org_id, world.owner["id"], upgrade.id)
-    upgrade_service.cancel_upgrade(cancel, uow, deps)
+    upgrade_request.cancel_upgrade(cancel, uow, deps)
     again = estimate(uow, deps, other, discount_code="ONCE")
     assert submit(uow, deps, other, again.id)[1] is True
 
@@ -408,23 +410,23 @@ def test_a_reserved_code_is_honoured_at_charge_time_even_if_it_expired_since(
     admin.create_discount(uow, "SOON", 10, None, None, SEED_AS_OF.replace(minute=5), None)
     upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world, discount_code="SOON").id)
     clock.advance(minutes=10)
-    assert upgrade_payment.charge_upgrade(upgrade.id, uow, deps) == "awaiting_payment"
+    assert upgrade_charge.charge_upgrade(upgrade.id, uow, deps) == "awaiting_payment"
     assert gateway.charges[0]["amount"] == 90486 - 9049  # 10 % of 90486, half-up
 
 
 def _failed(uow, deps, world, gateway, seats=2):
-    from services import upgrade_charge  # noqa: F401
+    from services.upgrades import charge as upgrade_charge
 
     gateway.decline = "Your card was declined."
     upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world, seats=seats).id)
-    assert upgrade_payment.charge_upgrade(upgrade.id, uow, deps) == "payment_failed"
+    assert upgrade_charge.charge_upgrade(upgrade.id, uow, deps) == "payment_failed"
     gateway.decline = None
     return upgrade
 
 
 def test_paying_again_while_another_upgrade_is_open_is_refused(uow, deps, world, gateway) -> None:
     from domain.commands import RetryPayment
-    from services import upgrade_charge
+    from services.upgrades import charge as upgrade_charge
 
     failed = _failed(uow, deps, world, gateway)
     submit(uow, deps, world, estimate(uow, deps, world, seats=3).id)
@@ -438,7 +440,7 @@ def test_paying_again_after_the_subscription_changed_is_refused(
     engine, uow, deps, world, gateway
 ) -> None:
     from domain.commands import RetryPayment
-    from services import upgrade_charge
+    from services.upgrades import charge as upgrade_charge
     from tests.builders import subscription_event
 
     failed = _failed(uow, deps, world, gateway)
@@ -463,8 +465,8 @@ def test_a_broken_rule_at_charge_time_fails_the_upgrade_instead_of_retrying(
         "stripe_price_id": "price_node_locked_year_eur",
     }
     admin.import_catalog(uow, [year])  # the catalog changed currency since the estimate
-    assert upgrade_payment.charge_upgrade(upgrade.id, uow, deps) == "payment_failed"
+    assert upgrade_charge.charge_upgrade(upgrade.id, uow, deps) == "payment_failed"
     with uow:
         assert uow.upgrades.get(upgrade.id).failure_reason.startswith("currency_mismatch")
     clock.advance(hours=1)
-    assert upgrade_payment.resume_stuck(uow, deps) == 0
+    assert upgrade_charge.resume_stuck(uow, deps) == 0

@@ -8,8 +8,10 @@ import pytest
 
 from domain import errors
 from domain.model import Member
-from services import admin, stripe_events, upgrade_payment
+from services import admin, stripe_events
 from services import licenses as license_service
+from services.upgrades import charge as upgrade_charge
+from services.upgrades import payment as upgrade_payment
 from tests.builders import store_event, subscription_event
 from tests.unit.services.test_upgrade_payment import estimate, pay, submit, subscription
 
@@ -72,7 +74,7 @@ def test_a_tier_upgrade_is_priced_with_the_new_tier(uow, deps, tiered) -> None:
 
 def test_moving_to_a_lower_tier_is_a_named_error(engine, uow, deps, tiered) -> None:
     upgrade, _ = submit(uow, deps, tiered, estimate(uow, deps, tiered, tier="professional").id)
-    upgrade_payment.charge_upgrade(upgrade.id, uow, deps)
+    upgrade_charge.charge_upgrade(upgrade.id, uow, deps)
     pay(engine, uow, deps, upgrade.id, 187747)
     with pytest.raises(errors.TierCannotDecrease):
         estimate(uow, deps, tiered, seats=2, tier="standard")
@@ -93,7 +95,7 @@ def test_a_paid_tier_upgrade_charges_and_pushes_the_new_tiers_price(
 ) -> None:
     upgrade, _ = submit(uow, deps, tiered, estimate(uow, deps, tiered, tier="professional").id)
     assert (upgrade.from_tier, upgrade.tier) == ("standard", "professional")
-    upgrade_payment.charge_upgrade(upgrade.id, uow, deps)
+    upgrade_charge.charge_upgrade(upgrade.id, uow, deps)
     assert gateway.charges[0]["amount"] == 187747
     assert pay(engine, uow, deps, upgrade.id, 187747) == "applied"
     sub = subscription(uow, tiered)
@@ -109,7 +111,7 @@ def test_a_paid_tier_upgrade_charges_and_pushes_the_new_tiers_price(
 
 def upgrade_to(engine, uow, deps, world, gateway, **kw):
     upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world, **kw).id)
-    upgrade_payment.charge_upgrade(upgrade.id, uow, deps)
+    upgrade_charge.charge_upgrade(upgrade.id, uow, deps)
     assert pay(engine, uow, deps, upgrade.id, gateway.charges[-1]["amount"]) == "applied"
     return upgrade
 

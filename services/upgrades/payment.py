@@ -12,8 +12,6 @@ import logging
 from datetime import UTC, datetime
 
 from adapters.unit_of_work import SqlUnitOfWork
-from config.metrics import PAYMENT_DRIFT
-from config.tasks import REFUND_UPGRADE
 from domain.commands import ConfirmInvoicePaid, RecordPaymentActionRequired, RecordPaymentFailed
 from domain.model import Organization, Subscription
 from domain.payment_methods import InvoiceFact
@@ -22,8 +20,7 @@ from domain.upgrades import Upgrade, UpgradeState
 from services import messagebus
 from services.deps import Deps
 from services.ownership import NotOurs, Outcome, owner_of_invoice
-from services.upgrade_charge import charge_upgrade, resume_stuck
-from services.upgrade_steps import apply_paid, locked_upgrade, log_upgrade, refund_upgrade
+from services.upgrades.steps import locked_upgrade, upgrade_paid
 
 log = logging.getLogger("seatflow.upgrades")
 S = UpgradeState
@@ -40,87 +37,6 @@ def confirm_invoice_paid(cmd: ConfirmInvoicePaid, uow: SqlUnitOfWork, deps: Deps
     if owner.upgrade is None:
         return _renewal_paid(cmd, owner.organization, owner.subscription, deps)
     return upgrade_paid(uow, owner.organization, owner.upgrade, cmd.invoice, cmd.version, deps)
-
-
-def upgrade_paid(
-    uow: SqlUnitOfWork,
-    org: Organization,
-    upgrade: Upgrade,
-    invoice: InvoiceFact,
-    version: int,
-    deps: Deps,
-) -> Outcome:
-    """Apply the upgrade its own paid invoice pays (inside `uow`, the organization locked)."""
-    mismatch = _mismatch(invoice, upgrade, deps)
-    if mismatch is not None:
-        _record_drift(uow, org, upgrade, invoice, mismatch, deps)
-        return NotOurs("payment", f"invoice {invoice.invoice_id} does not pay it: {mismatch}")
-    if upgrade.state in (S.APPLIED, S.PAID, S.REFUNDED) or upgrade.paid_amount is not None:
-        return "applied"
-    uow.receipts.add(org.id, invoice.receipt(upgrade.id))
-    cause = f"invoice.paid {invoice.invoice_id}"
-    if _no_longer_paid_for(upgrade):
-        # What the card gave is refunded after the commit (no Stripe call under the lock).
-        upgrade.paid_amount = invoice.amount_paid
-        uow.enqueue_after_commit(REFUND_UPGRADE, [upgrade.id])
-        log_upgrade("payment for an upgrade no longer wanted: refund due", upgrade, cause=cause)
-        return "applied"
-    upgrade.paid_amount = invoice.total
-    apply_paid(uow, org, upgrade, version, deps.clock.now(), cause)
-    return "applied"
-
-
-def _mismatch(invoice: InvoiceFact, upgrade: Upgrade, deps: Deps) -> str | None:
-    """What makes this paid invoice not the upgrade's full payment, or None. The total is
-    compared, not what the card gave: Stripe takes a credit balance first, and marks an
-    invoice below the currency's minimum charge paid with nothing captured."""
-    if not invoice.paid:
-        return "status"
-    if upgrade.charged_amount is None:
-        return "no_invoice"  # nothing was invoiced yet
-    if invoice.currency.lower() != upgrade.currency.lower():
-        return "currency"
-    if invoice.livemode != deps.origin.livemode:
-        return "livemode"
-    if invoice.total != upgrade.charged_amount:
-        return "amount"
-    return None
-
-
-def _record_drift(
-    uow: SqlUnitOfWork,
-    org: Organization,
-    upgrade: Upgrade,
-    invoice: InvoiceFact,
-    reason: str,
-    deps: Deps,
-) -> None:
-    PAYMENT_DRIFT.labels(reason).inc()
-    log.error(
-        "invoice.paid is not the upgrade's own payment: not applied",
-        extra={"upgrade_id": upgrade.id, "invoice_id": invoice.invoice_id, "reason": reason},
-    )
-    uow.drift.record(
-        deps.clock.now(),
-        kind="payment",
-        organization_id=org.id,
-        subject=upgrade.id,
-        cause=f"invoice.paid {invoice.invoice_id}: {reason}",
-        estimate_amount=upgrade.estimate_amount,
-        charged_amount=upgrade.charged_amount,
-        paid_amount=invoice.total,
-        currency=invoice.currency[:3],
-        flagged=True,
-        repaired=False,
-    )
-
-
-def _no_longer_paid_for(upgrade: Upgrade) -> bool:
-    """Canceled, or replaced by a later upgrade of the same subscription."""
-    if upgrade.state == S.CANCELED:
-        return True
-    last = upgrade.history[-1].cause if upgrade.history else ""
-    return upgrade.state == S.EXPIRED and last.startswith("superseded by")
 
 
 def _unpaid_upgrade(uow: SqlUnitOfWork, invoice: InvoiceFact) -> Upgrade | NotOurs:
@@ -247,16 +163,3 @@ def close_unpaid(uow: SqlUnitOfWork, upgrade_id: str, cause: str, deps: Deps) ->
         if upgrade.state == S.CHARGING:
             upgrade.move(S.AWAITING_PAYMENT, deps.clock.now(), "invoice found at Stripe")
         upgrade.move(S.EXPIRED, deps.clock.now(), cause)
-
-
-__all__ = [
-    "charge_upgrade",
-    "close_unpaid",
-    "confirm_invoice_paid",
-    "expire_unpaid",
-    "push_upgrade",
-    "record_action_required",
-    "record_payment_failed",
-    "refund_upgrade",
-    "resume_stuck",
-]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from adapters.stripe_door import fetch_invoice
 from adapters.unit_of_work import SqlUnitOfWork
 from config.metrics import observe_estimate_drift
 from config.tasks import CHARGE_UPGRADE, PUSH_UPGRADE, REFUND_UPGRADE
@@ -32,8 +33,15 @@ from domain.ports import ChargeRejected, ChargeResult, ChargeUnavailable
 from domain.upgrades import MAX_CHARGE_ATTEMPTS, Upgrade, UpgradeState
 from services import messagebus
 from services.deps import Deps
-from services.upgrade_steps import apply_paid, give_back, locked_upgrade, log_upgrade
-from services.upgrades import member_of, surcharge_for
+from services.upgrades.steps import (
+    apply_paid,
+    give_back,
+    locked_upgrade,
+    log_upgrade,
+    member_of,
+    surcharge_for,
+    upgrade_paid,
+)
 
 S = UpgradeState
 LEASE = timedelta(minutes=2)
@@ -226,10 +234,13 @@ def _supersede(
 
 def _record(upgrade_id: str, result: ChargeResult, uow: SqlUnitOfWork, deps: Deps) -> str:
     now = deps.clock.now()
+    # Paid before seatflow asked: its invoice.paid may have come before seatflow knew the
+    # invoice, so Stripe's invoice is read now and verified as that event would be.
+    paid = fetch_invoice(deps.gateway.retrieve, result.invoice_id) if result.already_paid else None
     with uow:
         found = locked_upgrade(uow, upgrade_id)
         assert found is not None
-        upgrade = found[1]
+        org, upgrade = found
         upgrade.stripe_invoice_id = upgrade.stripe_invoice_id or result.invoice_id
         upgrade.retry_at = None
         if result.action_url and upgrade.state in (S.CHARGING, S.PAYMENT_FAILED):
@@ -242,6 +253,8 @@ def _record(upgrade_id: str, result: ChargeResult, uow: SqlUnitOfWork, deps: Dep
             upgrade.move(S.PAYMENT_FAILED, now, f"card_error: {result.failure}")
         elif upgrade.state == S.CHARGING:
             upgrade.move(S.AWAITING_PAYMENT, now, f"invoice {result.invoice_id}")
+        if paid is not None and upgrade.state == S.AWAITING_PAYMENT:
+            upgrade_paid(uow, org, upgrade, paid, int(now.timestamp()), deps)
         state = upgrade.state
         messagebus.commit(uow, deps)
     if state == S.CANCELED:  # canceled while Stripe was charging

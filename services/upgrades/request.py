@@ -28,18 +28,16 @@ from domain.errors import (
     EstimateStale,
     IdempotencyKeyReused,
     InvalidTransition,
-    NotOwnerOrAdmin,
     OrganizationNotFound,
     UpgradeAlreadyOpen,
     UpgradeAlreadyPaid,
     UpgradeNotFound,
 )
-from domain.model import Member, Organization, Subscription
 from domain.payment_methods import InvoiceFact
-from domain.proration import Surcharge
 from domain.upgrades import CANCELABLE, Estimate, Upgrade, UpgradeState, UpgradeTransition
 from services import messagebus
 from services.deps import Deps
+from services.upgrades.steps import locked_upgrade, member_of, upgrade_paid
 
 log = logging.getLogger("seatflow.upgrades")
 S = UpgradeState
@@ -47,13 +45,6 @@ S = UpgradeState
 
 def _new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(10)}"
-
-
-def member_of(uow: SqlUnitOfWork, org: Organization, member_id: str) -> Member:
-    member = uow.members.get(member_id)
-    if member is None or member.organization_id != org.id:
-        raise NotOwnerOrAdmin("not a member of this organization")
-    return member
 
 
 def usable_discount(
@@ -65,18 +56,6 @@ def usable_discount(
     found = uow.catalog.discount(code, lock=lock) if code else None
     reserved = uow.upgrades.reserved(code) if code else 0
     return pricing.usable_discount(found, code, now, reserved)
-
-
-def surcharge_for(
-    uow: SqlUnitOfWork,
-    sub: Subscription,
-    seats: int,
-    interval: str,
-    discount: Discount | None,
-    now: datetime,
-    tier: str | None = None,
-) -> Surcharge:
-    return pricing.surcharge_for(uow.catalog.load(), sub, seats, interval, discount, now, tier)
 
 
 def request_estimate(cmd: RequestEstimate, uow: SqlUnitOfWork, deps: Deps) -> Estimate:
@@ -261,9 +240,6 @@ def _apply_paid_invoice(
     upgrade_id: str, invoice: InvoiceFact, uow: SqlUnitOfWork, deps: Deps
 ) -> None:
     """Stripe's paid invoice, applied as its `invoice.paid` would be (which then is a no-op)."""
-    from services.upgrade_payment import upgrade_paid
-    from services.upgrade_steps import locked_upgrade
-
     with uow:
         found = locked_upgrade(uow, upgrade_id)
         assert found is not None
