@@ -13,10 +13,10 @@ from adapters.orm import members
 from adapters.unit_of_work import SqlUnitOfWork
 from api import create_app
 from config.database import make_engine
-from services import admin, stripe_events
+from services import admin, stripe_events, upgrade_payment
 from tests.builders import build_world, store_event, subscription_event
 from tests.fakes import FakeGateway, FixedClock, fake_deps
-from tests.unit.api.test_pages import sign_in
+from tests.unit.api.test_pages import csrf, sign_in
 
 NOW = datetime(2022, 1, 11, tzinfo=UTC)
 SIGNED = b'"signature"'  # what a license file carries and an error never does
@@ -76,6 +76,35 @@ def test_a_member_cannot_cancel_an_upgrade_through_the_api(site) -> None:
         api(world.org_id, f"/upgrades/{upgrade_id}/cancel"), headers=auth(world.tokens["admin"])
     )
     assert (canceled.status_code, canceled.json["state"]) == (200, "canceled")
+
+
+def test_a_member_cannot_cancel_or_pay_again_from_the_pages(site) -> None:
+    """The pages offer no cancel; whatever posts there, or *Pay again*, is refused to a
+    Member and leaves the upgrade as it was."""
+    app, engine, gateway = site
+    world = build_world(engine)
+    client = app.test_client()
+    upgrade_id = submitted(client, world)
+    gateway.decline = "card_declined"
+    assert (
+        upgrade_payment.charge_upgrade(
+            upgrade_id, SqlUnitOfWork(engine), app.extensions["seatflow.deps"]
+        )
+        == "payment_failed"
+    )
+    sign_in(client, world.tokens["member"])
+    page = client.get(f"/orgs/{world.org_id}/upgrades/{upgrade_id}").get_data(as_text=True)
+    token = csrf(page)
+    for action in ("cancel", "retry"):
+        response = client.post(
+            f"/orgs/{world.org_id}/upgrades/{upgrade_id}/{action}", data={"csrf_token": token}
+        )
+        assert response.status_code in (403, 404, 405), action
+    shown = client.get(
+        api(world.org_id, f"/upgrades/{upgrade_id}"), headers=auth(world.tokens["owner"])
+    )
+    assert shown.json["state"] == "payment_failed"
+    assert len(gateway.charges) == 1
 
 
 # -- removed members -----------------------------------------------------------------------
