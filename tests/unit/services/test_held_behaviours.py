@@ -1,0 +1,118 @@
+"""Behaviours of the upgrade saga and the licenses that a change could break quietly: who may
+cancel, the refund of a payment for a canceled upgrade, a trial's end, a tier-only change."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from adapters.stripe_errors import StripeUnavailable
+from domain import errors
+from domain.commands import CancelUpgrade
+from services import admin, upgrade_payment
+from services import upgrades as upgrade_service
+from services.upgrade_charge import RetryLater
+from tests.builders import build_world, subscription_event
+from tests.fakes import FakeGateway, FixedClock, fake_deps
+from tests.unit.services.test_licenses import process, versions, world_with
+from tests.unit.services.test_upgrade_payment import (
+    SEED_AS_OF,
+    estimate,
+    pay,
+    submit,
+    subscription,
+)
+from tests.unit.services.test_upgrade_tiers import TIERS
+
+TRIAL_END = datetime(2022, 2, 1, tzinfo=UTC)
+
+
+class LostAnswerGateway(FakeGateway):
+    """Stripe made and paid the invoice, but its answer to the charge never came back."""
+
+    def charge(self, **kwargs: Any) -> Any:
+        self.charges.append(kwargs)
+        raise StripeUnavailable("read timed out", "api_connection_error")
+
+
+def state_of(uow, upgrade_id: str):
+    with uow:
+        return uow.upgrades.get(upgrade_id)
+
+
+def test_a_member_cannot_cancel_an_upgrade(uow, deps, world, gateway) -> None:
+    upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world).id)
+    upgrade_payment.charge_upgrade(upgrade.id, uow, deps)
+    cmd = CancelUpgrade(world.org_id, world.member["id"], upgrade.id)
+    with pytest.raises(errors.NotOwnerOrAdmin):
+        upgrade_service.cancel_upgrade(cmd, uow, deps)
+    assert state_of(uow, upgrade.id).state == "awaiting_payment"
+    assert gateway.voided == []
+
+
+def test_a_removed_admin_cannot_cancel_an_upgrade(uow, deps, world, gateway) -> None:
+    upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world).id)
+    admin.remove_member(uow, world.admin["id"])
+    cmd = CancelUpgrade(world.org_id, world.admin["id"], upgrade.id)
+    with pytest.raises(errors.NotOwnerOrAdmin):
+        upgrade_service.cancel_upgrade(cmd, uow, deps)
+    assert state_of(uow, upgrade.id).state == "requested"
+
+
+def test_a_payment_for_an_upgrade_canceled_meanwhile_is_refunded_by_invoice_paid(
+    engine, uow, world
+) -> None:
+    gateway = LostAnswerGateway()
+    deps = fake_deps(FixedClock(SEED_AS_OF), gateway)
+    upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world).id)
+    with pytest.raises(RetryLater):  # the charge's answer is lost
+        upgrade_payment.charge_upgrade(upgrade.id, uow, deps)
+    cancel = CancelUpgrade(world.org_id, world.owner["id"], upgrade.id)
+    assert upgrade_service.cancel_upgrade(cancel, uow, deps).state == "canceled"
+    assert gateway.voided == []  # no invoice was known to void
+
+    assert pay(engine, uow, deps, upgrade.id, 90486) == "applied"
+
+    assert gateway.refunds == [(f"in_{upgrade.id}", 90486)]
+    done = state_of(uow, upgrade.id)
+    assert (done.state, done.refunded_amount, done.paid_amount) == ("refunded", 90486, 90486)
+    sub = subscription(uow, world)
+    assert (sub.seats, sub.interval) == (1, "month")  # nothing applied
+    assert pay(engine, uow, deps, upgrade.id, 90486) == "applied"  # a replay refunds nothing more
+    assert gateway.refunds == [(f"in_{upgrade.id}", 90486)]
+
+
+def test_in_trial_monthly_to_annual_keeps_the_trials_end(engine, uow, deps, gateway) -> None:
+    world = build_world(engine, customer="cus_trial", status="trialing")
+    e = estimate(uow, deps, world, seats=1, interval="year")
+    assert (e.amount, e.trial) == (0, True)
+    upgrade, _ = submit(uow, deps, world, e.id)
+    assert upgrade_payment.charge_upgrade(upgrade.id, uow, deps) == "applied"
+    sub = subscription(uow, world)
+    assert (sub.interval, sub.status) == ("year", "trialing")
+    assert sub.current_period_end == TRIAL_END  # Stripe still trials until then
+    with uow:
+        issued = uow.licenses.current(world.org_id, "node_locked")
+    assert (issued.interval, issued.valid_until) == ("year", TRIAL_END + deps.license_grace)
+    assert upgrade_payment.push_upgrade(upgrade.id, uow, deps)
+    assert gateway.changes[0].prepaid_until is None
+
+
+def test_a_snapshot_that_changes_only_the_tier_issues_a_new_license_version(
+    engine, uow, deps
+) -> None:
+    admin.import_catalog(uow, TIERS)
+    world = world_with(engine, uow, deps, seats=2)
+    event = subscription_event("cus_lic", seats=2, created=1_641_000_000)
+    event["type"] = "customer.subscription.updated"
+    event["data"]["object"]["items"]["data"][0]["price"]["id"] = "price_node_locked_pro_month"
+    assert process(engine, uow, deps, event) == "applied"
+    assert versions(uow, world) == [
+        (1, "superseded", "created", 2),
+        (2, "current", "stripe_sync", 2),
+    ]
+    with uow:
+        current = uow.licenses.current(world.org_id, "node_locked")
+    assert (current.tier, current.seats, current.interval) == ("professional", 2, "month")
