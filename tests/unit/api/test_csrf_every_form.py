@@ -19,9 +19,10 @@ from adapters.unit_of_work import SqlUnitOfWork
 from api import create_app
 from config.database import make_engine
 from domain.commands import RequestEstimate, SubmitUpgrade
-from services import admin, stripe_events, upgrade_payment
+from services import admin, stripe_events
 from services import licenses as license_service
-from services import upgrades as upgrade_service
+from services.upgrades import charge as upgrade_charge
+from services.upgrades import request as upgrade_request
 from tests.builders import build_world, store_event, subscription_event
 from tests.fakes import FakeGateway, FixedClock, fake_deps
 from tests.unit.api.test_operator_pages import dead_event, state_of
@@ -60,7 +61,7 @@ def shop(sqlite_settings) -> dict[str, Any]:
     stripe_events.process_stripe_event(store_event(engine, event), uow, deps)
     owner = world.owner["id"]
     failed = _failed_upgrade(uow, deps, gateway, world.org_id, owner)
-    estimate = upgrade_service.request_estimate(
+    estimate = upgrade_request.request_estimate(
         RequestEstimate(world.org_id, owner, "node_locked", 5, "year"), uow, deps
     )
     with uow:
@@ -100,14 +101,14 @@ def shop(sqlite_settings) -> dict[str, Any]:
 
 
 def _failed_upgrade(uow, deps, gateway: FakeGateway, org_id: str, owner: str) -> str:
-    estimate = upgrade_service.request_estimate(
+    estimate = upgrade_request.request_estimate(
         RequestEstimate(org_id, owner, "node_locked", 4, "year"), uow, deps
     )
-    upgrade, _ = upgrade_service.submit_upgrade(
+    upgrade, _ = upgrade_request.submit_upgrade(
         SubmitUpgrade(org_id, owner, estimate.id), uow, deps
     )
     gateway.decline = "card_declined"
-    assert upgrade_payment.charge_upgrade(upgrade.id, uow, deps) == "payment_failed"
+    assert upgrade_charge.charge_upgrade(upgrade.id, uow, deps) == "payment_failed"
     gateway.decline = None
     return upgrade.id
 

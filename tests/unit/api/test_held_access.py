@@ -13,7 +13,8 @@ from adapters.orm import members
 from adapters.unit_of_work import SqlUnitOfWork
 from api import create_app
 from config.database import make_engine
-from services import admin, stripe_events, upgrade_payment
+from services import admin, stripe_events
+from services.upgrades import charge as upgrade_charge
 from tests.builders import build_world, store_event, subscription_event
 from tests.fakes import FakeGateway, FixedClock, fake_deps
 from tests.unit.api.test_pages import csrf, sign_in
@@ -87,7 +88,7 @@ def test_a_member_cannot_cancel_or_pay_again_from_the_pages(site) -> None:
     upgrade_id = submitted(client, world)
     gateway.decline = "card_declined"
     assert (
-        upgrade_payment.charge_upgrade(
+        upgrade_charge.charge_upgrade(
             upgrade_id, SqlUnitOfWork(engine), app.extensions["seatflow.deps"]
         )
         == "payment_failed"
