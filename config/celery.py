@@ -88,6 +88,9 @@ def make_celery(settings: Settings) -> Celery:
         broker_transport=_transport(settings),
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
+        # beat's record of when each job last ran, in the data directory rather than the
+        # directory beat was started from (`--schedule` still overrides it).
+        beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),
         beat_schedule={
             "sweep-inbox": _every(SWEEP_INBOX, settings.sweep_interval_seconds),
             "resume-upgrades": _every(RESUME_UPGRADES, 60),
