@@ -14,6 +14,7 @@ from config.settings import ConfigError, Settings
 from config.tasks import (
     EXPIRE_UNPAID_UPGRADES,
     PRUNE_INBOX,
+    PRUNE_OFFLINE_ACTIVATIONS,
     RECONCILE,
     RESUME_UPGRADES,
     SWEEP_INBOX,
@@ -96,6 +97,7 @@ def make_celery(settings: Settings) -> Celery:
             "resume-upgrades": _every(RESUME_UPGRADES, 60),
             "reconcile": _every(RECONCILE, settings.reconcile_interval_seconds),
             "prune-inbox": _every(PRUNE_INBOX, 3600),
+            "prune-offline-activations": _every(PRUNE_OFFLINE_ACTIVATIONS, 3600),
             "expire-unpaid-upgrades": _every(EXPIRE_UNPAID_UPGRADES, 600),
         },
     )
