@@ -72,8 +72,8 @@ def test_the_procfiles_gunicorn_opens_no_control_socket(tmp_path: Path, name: st
     port = free_port()
     args = [sys.executable, "-m", *words[start:]]
     args[args.index("--bind") + 1] = f"127.0.0.1:{port}"
-    args = [a.replace("${WEB_CONCURRENCY:-2}", "1").replace("${API_CONCURRENCY:-2}", "1") for a in args]
-    args = [a.replace("${WEB_THREADS:-8}", "2") for a in args]
+    shape = {"${WEB_CONCURRENCY:-2}": "1", "${API_CONCURRENCY:-2}": "1", "${WEB_THREADS:-8}": "2"}
+    args = [shape.get(a, a) for a in args]
     cwd = tmp_path / "cwd"
     cwd.mkdir()
     args[args.index("-c") + 1] = str(ROOT / "deploy" / "gunicorn.conf.py")

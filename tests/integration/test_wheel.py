@@ -10,7 +10,6 @@ import os
 import re
 import signal
 import subprocess
-import subprocess
 import sys
 import tarfile
 import tomllib
@@ -59,9 +58,10 @@ def test_the_wheel_installs_the_procfile_and_deploy_with_the_license(
     assert f"{info}/licenses/LICENSE" in names
     metadata = Parser().parsestr(zipfile.ZipFile(wheel).read(f"{info}/METADATA").decode())
     assert metadata["License-Expression"] == "Apache-2.0"
-    assert metadata["Version"] == tomllib.loads((ROOT / "pyproject.toml").read_text())[
-        "project"
-    ]["version"]
+    assert (
+        metadata["Version"]
+        == tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    )
 
 
 def test_the_sdist_carries_the_procfile_deploy_license_and_changelog(tmp_path: Path) -> None:

@@ -24,7 +24,11 @@ from config.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[3]
 GUNICORN_CONF = ROOT / "deploy" / "gunicorn.conf.py"
-PROCESS = ("process_cpu_seconds_total", "process_resident_memory_bytes", "process_start_time_seconds")
+PROCESS = (
+    "process_cpu_seconds_total",
+    "process_resident_memory_bytes",
+    "process_start_time_seconds",
+)
 
 
 def free_port() -> int:
@@ -94,9 +98,7 @@ def test_the_workers_port_carries_process_and_build(
 
 
 @pytest.mark.parametrize("leading", [True, False])
-def test_the_beats_port_carries_process_and_build_leading_or_not(
-    sqlite_settings, leading
-) -> None:
+def test_the_beats_port_carries_process_and_build_leading_or_not(sqlite_settings, leading) -> None:
     port = free_port()
     assert metrics.serve_database_gauges(port, make_engine(sqlite_settings), lambda: leading)
     text = fetch(port)
