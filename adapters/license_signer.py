@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -100,7 +101,7 @@ class Verdict:
 
 def verify_file(
     text: str,
-    public_key_b64: str,
+    public_key_b64: str | Sequence[str],
     machine_id: str | None = None,
     now: datetime | None = None,
     *,
@@ -109,16 +110,17 @@ def verify_file(
     """Check a license file offline: signature, kind, revocation, expiry, machine binding.
 
     The file must be the kind the caller verifies: `kind`, or offline when a machine id is
-    given (a subscription license is bound to no machine, so it never passes as one)."""
+    given (a subscription license is bound to no machine, so it never passes as one).
+    Several public keys: the signature of any one of them will do (while the signing key is
+    rotated, files of the old and of the new key are both in use)."""
+    keys = [public_key_b64] if isinstance(public_key_b64, str) else list(public_key_b64)
     try:
         document = json.loads(text)
         claims, signature = document["license"], base64.b64decode(document["signature"])
-        public = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key_b64))
+        publics = [Ed25519PublicKey.from_public_bytes(base64.b64decode(k)) for k in keys]
     except (ValueError, KeyError, TypeError):
         return Verdict(False, "not a seatflow license file, or not a valid public key", {})
-    try:
-        public.verify(signature, canonical(claims))
-    except InvalidSignature:
+    if not any(_signed_by(public, signature, claims) for public in publics):
         return Verdict(
             False, "signature does not match: the file was edited or signed by another key", claims
         )
@@ -126,6 +128,14 @@ def verify_file(
     if problem is None and claims.get("kind") == LicenseKind.OFFLINE:
         problem = _binding_problem(claims, machine_id)
     return Verdict(problem is None, problem or "valid", claims)
+
+
+def _signed_by(public: Ed25519PublicKey, signature: bytes, claims: dict[str, Any]) -> bool:
+    try:
+        public.verify(signature, canonical(claims))
+    except InvalidSignature:
+        return False
+    return True
 
 
 def _kind_problem(claims: dict[str, Any], machine_id: str | None, kind: str | None) -> str | None:

@@ -24,6 +24,29 @@ def upgrade(database_url: str | None = None, revision: str = "head") -> None:
     command.upgrade(alembic_config(database_url), revision)
 
 
+def downgrade(revision: str, database_url: str | None = None) -> None:
+    """Undo the migrations after `revision` (`0007`, or `-1` for the newest one only)."""
+    command.downgrade(alembic_config(database_url), revision)
+
+
+def current(database_url: str | None = None) -> str | None:
+    """The migration the database is at (None: no seatflow tables yet)."""
+    from alembic.runtime.migration import MigrationContext
+
+    from config.database import make_engine
+    from config.settings import Settings
+
+    settings = Settings.from_env()
+    if database_url:
+        settings = settings.with_overrides(database_url=database_url)
+    engine = make_engine(settings)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
+
+
 def revision(
     message: str,
     autogenerate: bool = False,

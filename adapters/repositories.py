@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import ScalarResult, func, insert, or_, select, update
+from sqlalchemy import ScalarResult, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 # InboxRow and DONE_STATES are re-exported for services.stripe_events, which imports them here.
@@ -28,7 +28,13 @@ from config.inbox import DONE_STATES as DONE_STATES
 from domain.catalog import Catalog, CatalogPrice
 from domain.discounts import Discount, canonical_code
 from domain.errors import OrganizationNotFound
-from domain.licenses import License, LicenseStatus, LicenseTerms, OfflineActivation
+from domain.licenses import (
+    ActivationStatus,
+    License,
+    LicenseStatus,
+    LicenseTerms,
+    OfflineActivation,
+)
 from domain.model import Member, Organization
 from domain.upgrades import UpgradeState
 
@@ -439,3 +445,26 @@ class SqlLicenseRepository:
     def activation(self, organization_id: str, activation_id: str) -> OfflineActivation | None:
         found = self.session.get(OfflineActivation, activation_id)
         return found if found and found.organization_id == organization_id else None
+
+    # -- retention: released activations whose file ran out long ago --------------------------
+
+    def count_released_expired_before(self, cutoff: datetime) -> int:
+        query = select(func.count()).where(*_released_expired_before(cutoff))
+        return int(self.session.scalar(query) or 0)
+
+    def delete_released_expired_before(self, cutoff: datetime, limit: int) -> int:
+        """Delete up to `limit` released activations whose file expired before `cutoff`."""
+        ids = select(offline_activations.c.id).where(*_released_expired_before(cutoff))
+        statement = delete(offline_activations).where(
+            offline_activations.c.id.in_(ids.limit(limit))
+        )
+        return int(self.session.execute(statement).rowcount)  # type: ignore[attr-defined]
+
+
+def _released_expired_before(cutoff: datetime) -> tuple[Any, ...]:
+    # A released activation holds its seat until its file expires; after that it holds
+    # nothing, and is history only.
+    return (
+        offline_activations.c.status == ActivationStatus.RELEASED.value,
+        offline_activations.c.expires_at < cutoff,
+    )

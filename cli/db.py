@@ -15,6 +15,21 @@ def upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def downgrade(args: argparse.Namespace) -> int:
+    from adapters import migrations
+
+    migrations.downgrade(args.revision)
+    print(f"database is at migration {migrations.current() or 'base (no tables)'}")
+    return 0
+
+
+def current(args: argparse.Namespace) -> int:
+    from adapters import migrations
+
+    print(f"database is at migration {migrations.current() or 'base (no tables)'}")
+    return 0
+
+
 def revision(args: argparse.Namespace) -> int:
     from adapters import migrations
 
@@ -28,6 +43,16 @@ def revision(args: argparse.Namespace) -> int:
 def register(sub: Subparsers) -> None:
     db = group(sub, "db", "database schema")
     command(db, "upgrade", "apply all migrations", "seatflow db upgrade", upgrade)
+    down = command(
+        db,
+        "downgrade",
+        "undo the migrations after REVISION (a rollback: run it with the release you leave, "
+        "before starting the older one)",
+        "seatflow db downgrade 0007",
+        downgrade,
+    )
+    down.add_argument("revision", help="the migration to go back to (0007), or -1 for one step")
+    command(db, "current", "print the migration the database is at", "seatflow db current", current)
     new = command(
         db,
         "revision",

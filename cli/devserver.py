@@ -86,6 +86,7 @@ def _gunicorn(app: str, port: int) -> list[str]:
         "4",
         "--workers",
         "1",
+        "--no-control-socket",  # one per user by default, shared by every gunicorn of the user
         app,
     ]
 

@@ -14,10 +14,13 @@ from services import bootstrap
 def verify(args: argparse.Namespace) -> int:
     from adapters.license_signer import verify_file
 
-    key = args.public_key
-    if Path(key).is_file():
-        key = Path(key).read_text().strip()
-    verdict = verify_file(Path(args.file).read_text(), key, args.machine_id, kind=args.kind)
+    keys = [
+        line.strip()
+        for given in args.public_key
+        for line in (Path(given).read_text() if Path(given).is_file() else given).splitlines()
+        if line.strip()
+    ]
+    verdict = verify_file(Path(args.file).read_text(), keys, args.machine_id, kind=args.kind)
     if not verdict.ok:
         print(f"invalid: {verdict.reason}", file=sys.stderr)
         return 1
@@ -49,7 +52,13 @@ def register(sub: Subparsers) -> None:
         verify,
     )
     check.add_argument("file")
-    check.add_argument("--public-key", required=True, help="base64 key, or a file holding it")
+    check.add_argument(
+        "--public-key",
+        required=True,
+        action="append",
+        help="base64 key, or a file holding keys one a line; again for another key (while the "
+        "signing key is rotated, trust the old and the new one)",
+    )
     check.add_argument(
         "--machine-id",
         help="the machine an offline license must be bound to (implies --kind offline)",

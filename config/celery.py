@@ -14,6 +14,7 @@ from config.settings import ConfigError, Settings
 from config.tasks import (
     EXPIRE_UNPAID_UPGRADES,
     PRUNE_INBOX,
+    PRUNE_OFFLINE_ACTIVATIONS,
     RECONCILE,
     RESUME_UPGRADES,
     SWEEP_INBOX,
@@ -88,11 +89,15 @@ def make_celery(settings: Settings) -> Celery:
         broker_transport=_transport(settings),
         worker_hijack_root_logger=False,
         worker_send_task_events=False,
+        # beat's record of when each job last ran, in the data directory rather than the
+        # directory beat was started from (`--schedule` still overrides it).
+        beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),
         beat_schedule={
             "sweep-inbox": _every(SWEEP_INBOX, settings.sweep_interval_seconds),
             "resume-upgrades": _every(RESUME_UPGRADES, 60),
             "reconcile": _every(RECONCILE, settings.reconcile_interval_seconds),
             "prune-inbox": _every(PRUNE_INBOX, 3600),
+            "prune-offline-activations": _every(PRUNE_OFFLINE_ACTIVATIONS, 3600),
             "expire-unpaid-upgrades": _every(EXPIRE_UNPAID_UPGRADES, 600),
         },
     )

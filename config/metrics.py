@@ -13,13 +13,20 @@ standby that takes over the lock takes over these gauges with it. The web proces
 
 No histogram records a negative value (`NonNegativeHistogram`): PromQL's `rate()` treats a
 histogram's `_sum` as a counter, and a negative lag only means that two clocks disagree.
+
+Every endpoint, whatever else it carries, has `process_*` (of the process that answers the
+scrape: gunicorn's master on its private listener) and `seatflow_build_info` (version, and
+the commit when running from a checkout), so that a dashboard can tell which release runs.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections.abc import Callable, Iterator
+from importlib import metadata
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from prometheus_client import (
@@ -28,6 +35,7 @@ from prometheus_client import (
     CollectorRegistry,
     Counter,
     Histogram,
+    ProcessCollector,
     generate_latest,
     multiprocess,
 )
@@ -237,10 +245,71 @@ def _epoch(value: Any) -> float:
     return float(value.timestamp())
 
 
+class BuildInfo(Collector):
+    """`seatflow_build_info{version, commit} 1`: which seatflow answers the scrape."""
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily(
+            "seatflow_build_info",
+            "The running seatflow: its version, and its commit (`unknown` outside a checkout)",
+            labels=["version", "commit"],
+        )
+        family.add_metric(list(build()), 1)
+        yield family
+
+
+@functools.cache
+def build() -> tuple[str, str]:
+    try:
+        version = metadata.version("seatflow")
+    except metadata.PackageNotFoundError:
+        version = "unknown"
+    return version, commit_of(Path(__file__).resolve().parents[1])
+
+
+def commit_of(root: Path) -> str:
+    """The commit checked out at `root`, read from its `.git` (no `git` needed), or `unknown`
+    (an installed wheel has no `.git`)."""
+    git = root / ".git"
+    try:
+        if git.is_file():  # a worktree: `gitdir: PATH`
+            git = (root / git.read_text().partition(":")[2].strip()).resolve()
+        head = (git / "HEAD").read_text().strip()
+        if not head.startswith("ref: "):
+            return head  # detached
+        ref = head.removeprefix("ref: ")
+        common = git / "commondir"
+        places = [git, (git / common.read_text().strip()).resolve()] if common.exists() else [git]
+        for place in places:
+            if (place / ref).is_file():
+                return (place / ref).read_text().strip()
+            packed = place / "packed-refs"
+            if packed.is_file():
+                for line in packed.read_text().splitlines():
+                    if line.endswith(f" {ref}"):
+                        return line.split()[0]
+    except OSError:
+        pass
+    return "unknown"
+
+
+REGISTRY.register(BuildInfo())  # the default registry has the process collector already
+
+
+def _scraped(*collectors: Collector) -> CollectorRegistry:
+    """A registry of `collectors`, with the process's own metrics and the build."""
+    scraped = CollectorRegistry()
+    ProcessCollector(registry=scraped)
+    scraped.register(BuildInfo())
+    for collector in collectors:
+        scraped.register(collector)
+    return scraped
+
+
 def registry(multiprocess_mode: bool) -> CollectorRegistry:
     """What this process group counted (in multiprocess mode: summed over its processes)."""
     if multiprocess_mode:
-        scraped = CollectorRegistry()
+        scraped = _scraped()
         multiprocess.MultiProcessCollector(scraped)  # type: ignore[no-untyped-call]
         return scraped
     return REGISTRY
@@ -259,9 +328,7 @@ def serve_database_gauges(
     port: int, engine: Engine, leading: Callable[[], bool], host: str = "127.0.0.1"
 ) -> bool:
     """Expose the database's state on `port`, on every scrape for which `leading()` is true."""
-    only = CollectorRegistry()
-    only.register(DatabaseCollector(engine, leading))
-    return _serve(port, host, only)
+    return _serve(port, host, _scraped(DatabaseCollector(engine, leading)))
 
 
 def _serve(port: int, host: str, scraped: CollectorRegistry) -> bool:

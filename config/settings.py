@@ -209,6 +209,7 @@ class Settings:
     stripe_read_budget_url: str = ""
     visibility_timeout_seconds: int = 0  # 0: three times the task time limit
     inbox_retention_days: int = 30
+    offline_released_retention_days: int = 90
     reconcile_interval_seconds: int = 900
     # Set (by the process launcher) when several processes share one set of metrics.
     metrics_multiproc_dir: str = ""
@@ -317,6 +318,9 @@ class Settings:
             stripe_read_budget_url=r.raw("STRIPE_READ_BUDGET_URL"),
             visibility_timeout_seconds=r.integer("BROKER_VISIBILITY_TIMEOUT", 0),
             inbox_retention_days=r.integer("INBOX_RETENTION_DAYS", 30, minimum=1),
+            offline_released_retention_days=r.integer(
+                "OFFLINE_RELEASED_RETENTION_DAYS", 90, minimum=1
+            ),
             reconcile_interval_seconds=r.integer("RECONCILE_INTERVAL_SECONDS", 900, minimum=10),
             metrics_multiproc_dir=r.raw("PROMETHEUS_MULTIPROC_DIR"),
             worker_metrics_port=r.integer("WORKER_METRICS_PORT", 9808),

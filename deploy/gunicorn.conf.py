@@ -25,6 +25,12 @@ graceful_timeout = 25
 # connection gunicorn has just closed and answer 502 (it does not retry a POST elsewhere).
 keepalive = 75
 
+# No control socket (gunicorn 25.1+, for `gunicornc`): its default path is one per user
+# ($XDG_RUNTIME_DIR/gunicorn.ctl or ~/.gunicorn/gunicorn.ctl), so `web`, `api` and any other
+# gunicorn of the same user would share it, each new one taking it from the last. seatflow's
+# processes are managed by signals (systemd, the Procfile's runner). Older gunicorns ignore it.
+control_socket_disable = True
+
 
 def when_ready(server: Any) -> None:
     """The process group's metrics (summed over its workers) on a private listener of the

@@ -230,3 +230,27 @@ def create_discount(
         "expires_at": expires_at,
         "max_redemptions": max_redemptions,
     }
+
+
+def prune_released_activations(
+    source: UnitOfWorkSource,
+    older_than: timedelta,
+    batch: int = 1000,
+    dry_run: bool = False,
+    now: datetime | None = None,
+) -> int:
+    """Delete released offline activations whose file expired more than `older_than` ago, in
+    batches (they hold no seat any more); active and revoked ones are kept."""
+    cutoff = (now or datetime.now(UTC)) - older_than
+    uow = as_unit_of_work(source)
+    if dry_run:
+        with uow:
+            return uow.licenses.count_released_expired_before(cutoff)
+    total = 0
+    while True:
+        with uow:  # one transaction a batch
+            deleted = uow.licenses.delete_released_expired_before(cutoff, batch)
+            uow.commit()
+        total += deleted
+        if deleted < batch:
+            return total

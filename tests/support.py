@@ -191,13 +191,29 @@ def start_worker(env: dict[str, str], concurrency: int = 1, pool: str = "prefork
 
 def launch_worker(env: dict[str, str], concurrency: int = 1, pool: str = "prefork") -> Process:
     """A `celery worker` started, not yet waited for (see `start_all`)."""
-    from cli.devserver import worker_command
-
-    proc = Process(
-        "worker", worker_command(concurrency, "--pool", pool, "--without-heartbeat"), env
-    )
+    proc = Process("worker", worker_args(concurrency, pool), env)
     proc._ready = (lambda: "ready." in proc.output(), "worker")
     return proc
+
+
+def launch_default_named_worker(env: dict[str, str]) -> Process:
+    """A worker on Celery's default node name, `celery@<host>`, as one outside the tests
+    runs (only to show that the tests' workers do not collide with it)."""
+    from cli.devserver import worker_command
+
+    proc = Process("worker", worker_command(1, "--pool", "solo", "--without-heartbeat"), env)
+    proc._ready = (lambda: "ready." in proc.output(), "worker")
+    return proc
+
+
+def worker_args(concurrency: int, pool: str) -> list[str]:
+    """The command of a test worker, with a node name of its own: on the default one
+    (`celery@<host>`) it would share its mailbox queue, exclusive on RabbitMQ, with any other
+    worker of that name on the broker (another run's, or another developer's)."""
+    from cli.devserver import worker_command
+
+    name = f"test-{os.urandom(6).hex()}@%h"
+    return worker_command(concurrency, "--pool", pool, "--without-heartbeat", "-n", name)
 
 
 def start_beat(env: dict[str, str], schedule_dir: Path) -> Process:

@@ -17,6 +17,7 @@ from config.tasks import (
     PROCESS_STRIPE_EVENT,
     PROCESS_STRIPE_EVENTS,
     PRUNE_INBOX,
+    PRUNE_OFFLINE_ACTIVATIONS,
     PUSH_DEFAULT_CARD,
     PUSH_UPGRADE,
     RECONCILE,
@@ -148,6 +149,12 @@ def sweep_inbox() -> int:
 def prune_inbox() -> int:
     retention = timedelta(days=_settings.inbox_retention_days)
     return admin.prune_applied(bootstrap.unit_of_work(), retention)
+
+
+@app.task(name=PRUNE_OFFLINE_ACTIVATIONS, ignore_result=True)  # type: ignore[untyped-decorator]
+def prune_offline_activations() -> int:
+    retention = timedelta(days=_settings.offline_released_retention_days)
+    return admin.prune_released_activations(bootstrap.unit_of_work(), retention)
 
 
 @app.task(name=RECONCILE, ignore_result=True)  # type: ignore[untyped-decorator]

@@ -9,10 +9,11 @@ import socket
 import pytest
 
 from tests.faults.conftest import seats_event
-from tests.support import wait_until
+from tests.support import launch_default_named_worker, wait_until
 
 pytestmark = pytest.mark.slow
 AMQP = "amqp://guest:guest@127.0.0.1:5672//"
+LOCKED = "RESOURCE_LOCKED"
 
 
 @pytest.fixture(autouse=True)
@@ -55,3 +56,28 @@ def test_kill_9_of_the_whole_worker_on_rabbitmq_then_a_new_one_applies_once(
     wait_until(lambda: stack.state(event["id"]) == ("applied", 1), 45)
     assert stack.seats() == 9
     assert stack.effects(event["id"]) == (1, 1, 1)
+
+
+def test_a_test_worker_runs_beside_a_worker_of_the_default_name_on_the_same_rabbitmq(
+    stack_factory,
+) -> None:
+    """Another worker on the broker with Celery's default node name (`celery@<host>`, its
+    mailbox queue exclusive), on a queue of its own: the test's worker still starts, holds
+    its own mailbox and applies the event."""
+    stack = stack_factory(CELERY_BROKER_URL=AMQP)
+    other = launch_default_named_worker(
+        {**stack.env, "SEATFLOW_QUEUE": f"{stack.env.get('SEATFLOW_QUEUE', 'seatflow')}-other"}
+    )
+    try:
+        # Ready, or refused because a worker of that name already holds the mailbox (another
+        # run of this test at the same time): either way one is on the broker.
+        wait_until(lambda: "ready." in other.output() or LOCKED in other.output(), 60)
+        stack.web(ready=False)
+        worker = stack.worker(concurrency=1)
+        event = seats_event(seats=6, created=1_700_000_200)
+        assert stack.post(event) == 200
+        wait_until(lambda: stack.state(event["id"]) == ("applied", 1), 30)
+        assert LOCKED not in worker.output()
+        assert worker.popen.poll() is None
+    finally:
+        other.stop()

@@ -52,3 +52,20 @@ def test_db_revision_autogenerates_the_next_numbered_migration(tmp_path: Path) -
     assert f'down_revision = "{number:04d}"' in text or f"down_revision = '{number:04d}'" in text
     assert "add a column" in text
     assert str(created) in done.stdout
+
+
+def test_db_downgrade_rolls_back_to_a_revision_and_db_current_names_it(tmp_path: Path) -> None:
+    seatflow = [sys.executable, "-m", "cli.main"]
+    heads = sorted(p.name[:4] for p in (ROOT / "migrations" / "versions").glob("0*.py"))
+    assert run([*seatflow, "db", "upgrade"], tmp_path).returncode == 0
+    current = run([*seatflow, "db", "current"], tmp_path)
+    assert current.returncode == 0, current.stderr
+    assert current.stdout.strip() == f"database is at migration {heads[-1]}"
+
+    done = run([*seatflow, "db", "downgrade", heads[-2]], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"database is at migration {heads[-2]}"
+    assert run([*seatflow, "db", "current"], tmp_path).stdout.strip().endswith(heads[-2])
+
+    assert run([*seatflow, "db", "upgrade"], tmp_path).returncode == 0
+    assert run([*seatflow, "db", "current"], tmp_path).stdout.strip().endswith(heads[-1])

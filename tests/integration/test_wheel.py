@@ -1,6 +1,8 @@
 """`pip install .` gives a working product: the wheel, installed in a fresh virtual environment
 outside the checkout, migrates a database, serves the pages with their static files, and
-applies a signed event, with the templates, example catalog and migrations it carries."""
+applies a signed event, with the templates, example catalog and migrations it carries. The
+wheel and the sdist both carry what runs it in production (the Procfile and deploy/, which
+the wheel installs under `share/seatflow/`), the license and the changelog."""
 
 from __future__ import annotations
 
@@ -9,7 +11,11 @@ import re
 import signal
 import subprocess
 import sys
+import tarfile
+import tomllib
 import urllib.request
+import zipfile
+from email.parser import Parser
 from pathlib import Path
 
 import pytest
@@ -25,6 +31,47 @@ def sh(args: list[str | Path], cwd: Path, env: dict[str, str], timeout: float = 
     )
     assert done.returncode == 0, f"{args}:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
     return done.stdout
+
+
+def shipped() -> list[str]:
+    """What runs seatflow in production, as paths in the repository: the Procfile and every
+    file of deploy/ that git knows."""
+    listed = subprocess.run(
+        ["git", "ls-files", "deploy"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert len(listed) >= 6, listed
+    return ["Procfile", *listed]
+
+
+def test_the_wheel_installs_the_procfile_and_deploy_with_the_license(
+    tmp_path: Path,
+) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check"]
+    sh([*pip, "wheel", "-q", "--no-deps", ROOT, "-w", tmp_path], tmp_path, env)
+    [wheel] = tmp_path.glob("seatflow-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    data = next(n for n in names if ".data/data/share/seatflow/" in n).split("share/seatflow/")[0]
+    for path in shipped():
+        assert f"{data}share/seatflow/{path}" in names, path
+    info = next(n.rpartition("/")[0] for n in names if n.endswith(".dist-info/METADATA"))
+    assert f"{info}/licenses/LICENSE" in names
+    metadata = Parser().parsestr(zipfile.ZipFile(wheel).read(f"{info}/METADATA").decode())
+    assert metadata["License-Expression"] == "Apache-2.0"
+    assert (
+        metadata["Version"]
+        == tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    )
+
+
+def test_the_sdist_carries_the_procfile_deploy_license_and_changelog(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    sh([sys.executable, "-m", "build", "--sdist", "--outdir", tmp_path, ROOT], tmp_path, env, 240)
+    [sdist] = tmp_path.glob("seatflow-*.tar.gz")
+    with tarfile.open(sdist) as archive:
+        names = {name.partition("/")[2] for name in archive.getnames()}
+    for path in [*shipped(), "LICENSE", "CHANGELOG.md"]:
+        assert path in names, path
 
 
 @pytest.fixture(scope="module")

@@ -118,6 +118,8 @@ def exported(settings: Settings) -> dict[str, frozenset[str]]:
     for value in vars(metrics).values():
         if isinstance(value, MetricWrapperBase):
             add(value._name, value._type, frozenset(value._labelnames))
+    for family in metrics.BuildInfo().collect():
+        add(family.name, family.type, frozenset({"version", "commit"}))
     counted = {c.name: frozenset({c.label}) for c in metrics.DATABASE_COUNTS}
     for family in metrics.DatabaseCollector(make_engine(settings)).collect():
         kind = "counter" if isinstance(family, CounterMetricFamily) else family.type
@@ -134,7 +136,8 @@ def test_every_metric_in_the_alerts_and_the_dashboard_is_exported(sqlite_setting
         for name, matchers in SELECTOR.findall(expr):
             pairs = MATCHER.findall(matchers)
             if name == "up":
-                assert {v for k, v in pairs if k == "job"} <= jobs, expr
+                named_jobs = {v for k, v in pairs if k == "job" and not v.startswith("$")}
+                assert named_jobs <= jobs, expr  # `$job`: the dashboard's variable
                 continue
             assert name in series, f"{name} is not exported by seatflow ({expr})"
             assert {k for k, _ in pairs} <= series[name], f"unknown label in {expr}"
@@ -159,3 +162,90 @@ def test_the_dashboard_is_an_importable_grafana_dashboard() -> None:
         if panel["type"] != "row":
             assert panel["datasource"]["uid"] == "${datasource}", panel["title"]
             assert panel["targets"], panel["title"]
+
+
+# Each alert names its section of the operations guide.
+
+OPERATIONS = DEPLOY.parent / "docs" / "operations.md"
+
+
+def anchors(markdown: str) -> set[str]:
+    """The anchors a Markdown renderer (GitHub's) gives the headings of `markdown`."""
+    found: set[str] = set()
+    for line in markdown.splitlines():
+        heading = re.match(r"#{1,6}\s+(.*)", line)
+        if heading:
+            text = re.sub(r"[^\w\- ]", "", heading.group(1).strip().lower())
+            found.add(text.replace(" ", "-"))
+    return found
+
+
+def test_every_alert_has_a_runbook_section_in_the_operations_guide() -> None:
+    sections = anchors(OPERATIONS.read_text())
+    for rule in alerts():
+        url = rule["annotations"].get("runbook_url", "")
+        path, _, anchor = url.partition("#")
+        assert path == "docs/operations.md", f"{rule['alert']}: runbook_url {url!r}"
+        assert anchor in sections, f"{rule['alert']}: no section #{anchor} in {OPERATIONS.name}"
+        assert anchor == rule["alert"].lower()
+
+
+# Prometheus scrapes the metrics listeners, never the public ports.
+
+
+def procfile() -> dict[str, str]:
+    lines = (DEPLOY.parent / "Procfile").read_text().splitlines()
+    return dict(line.split(": ", 1) for line in lines if line.strip())
+
+
+def test_the_example_scrapes_the_metrics_listeners_not_the_public_ports() -> None:
+    """The web processes' private listeners (the Procfile's WEB_METRICS_PORT for each), the
+    worker's and the beat's ports (their defaults in config/settings.py)."""
+    processes = procfile()
+    public = {re.search(r"--bind \S+:\$\{\w+:-(\d+)\}", processes[p])[1] for p in ("web", "api")}
+    listeners = {
+        name: re.search(r"WEB_METRICS_PORT=\$\{\w+:-(\d+)\}", processes[name])[1]
+        for name in ("web", "api")
+    }
+    defaults = Settings.from_env({})
+    expected = {
+        "seatflow-receiver": listeners["web"],
+        "seatflow-api": listeners["api"],
+        "seatflow-worker": str(defaults.worker_metrics_port),
+        "seatflow-beat": str(defaults.beat_metrics_port),
+    }
+    scraped = {}
+    for job in yaml.safe_load(SCRAPE_CONFIG.read_text())["scrape_configs"]:
+        assert job.get("metrics_path", "/metrics") == "/metrics"
+        [group] = job["static_configs"]
+        scraped[job["job_name"]] = {t.rpartition(":")[2] for t in group["targets"]}
+    assert scraped == {job: {port} for job, port in expected.items()}
+    assert not public & set(expected.values())
+
+
+# The dashboard: filtered by job and instance, with the payment drift.
+
+
+def test_every_dashboard_query_follows_the_job_and_instance_variables() -> None:
+    variables = {v["name"]: v for v in json.loads(DASHBOARD.read_text())["templating"]["list"]}
+    for name in ("job", "instance"):
+        assert variables[name]["type"] == "query"
+        assert variables[name]["includeAll"] and variables[name]["multi"]
+    assert "$job" in variables["instance"]["definition"]
+    for expr in dashboard_queries():
+        for selector in re.finditer(r"\b(?:seatflow_[a-z0-9_]+|up)\b(\{[^}]*\})?", expr):
+            matchers = selector.group(1) or ""
+            assert 'job=~"$job"' in matchers, expr
+            assert 'instance=~"$instance"' in matchers, expr
+
+
+def test_the_dashboard_shows_payment_drift_by_reason() -> None:
+    panels = json.loads(DASHBOARD.read_text())["panels"]
+    drift = [
+        panel
+        for panel in panels
+        for target in panel.get("targets", [])
+        if "seatflow_payment_drift_total" in target["expr"]
+    ]
+    assert drift, "no panel shows seatflow_payment_drift_total"
+    assert any("by (reason)" in t["expr"] for p in drift for t in p["targets"])
