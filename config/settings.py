@@ -49,13 +49,25 @@ def read_dotenv(path: Path) -> dict[str, str]:
     return values
 
 
-def with_dotenv(env: Mapping[str, str], dotenv: Path | None) -> Mapping[str, str]:
+def with_dotenv(env: Mapping[str, str], dotenv: Path | None) -> tuple[Mapping[str, str], str]:
     """`env` over the `.env` file's values, in development only (the file never overrides
-    the environment, and production reads the environment alone)."""
+    the environment, and production reads the environment alone), and the problem, if any.
+
+    Whether this is development is the environment's to say, never the file's: a file that
+    names another mode (a production `.env` left on a server whose shell does not set
+    SEATFLOW_ENV) is refused and none of it is read, so neither its mode nor its keys apply."""
     mode = env.get("SEATFLOW_ENV", "").strip().lower()
     if dotenv is None or mode not in ("", "development") or not dotenv.is_file():
-        return env
-    return {**read_dotenv(dotenv), **env}
+        return env, ""
+    values = read_dotenv(dotenv)
+    named = values.get("SEATFLOW_ENV", "").strip().lower()
+    if named not in ("", "development"):
+        return env, (
+            f"{dotenv} sets SEATFLOW_ENV={named}, but a .env file is read in development "
+            "only (and this one not at all): set SEATFLOW_ENV and the other settings in the "
+            "environment, or remove the line"
+        )
+    return {**values, **env}, ""
 
 
 class _Reader:
@@ -263,8 +275,10 @@ class Settings:
         development); raise one ConfigError listing every problem found."""
         if env is None:
             env, dotenv = os.environ, dotenv or Path.cwd() / ".env"
-        env = with_dotenv(env, dotenv)
+        env, refused = with_dotenv(env, dotenv)
         r = _Reader(env)
+        if refused:
+            r.problem(refused)
         settings = cls._read(r)
         if r.production:
             check_secrets(settings, r)

@@ -126,3 +126,25 @@ def test_stripe_unreachable_is_one_line_with_a_hint() -> None:
         "Stripe); hint: check the network, STRIPE_API_BASE and STRIPE_API_KEY, then run it again",
         1,
     )
+
+
+def test_a_dotenv_file_saying_production_is_refused_not_run_on(tmp_path: Path) -> None:
+    """The shell does not set SEATFLOW_ENV: the command must not take production, nor the
+    live key, from the working directory's .env."""
+    (tmp_path / ".env").write_text(
+        "SEATFLOW_ENV=production\nSTRIPE_API_KEY=sk_live_51Hx2fromTheFile0123456789abcdef\n"
+    )
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "CELERY_"))}
+    environ.pop("SEATFLOW_ENV", None)
+    environ.update(PYTHONPATH=str(ROOT), SEATFLOW_DATA_DIR=str(tmp_path / "var"))
+    done = subprocess.run(
+        [sys.executable, "-m", "cli.main", "org", "list"],
+        cwd=tmp_path,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.startswith("configuration error:"), done.stderr
+    assert ".env" in done.stderr and "sk_live_" not in done.stderr

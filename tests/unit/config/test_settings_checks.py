@@ -131,3 +131,41 @@ def test_env_example_lists_exactly_the_variables_settings_reads() -> None:
     example = (Path(__file__).parents[3] / ".env.example").read_text()
     listed = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", example, re.MULTILINE))
     assert listed == seen
+
+
+LIVE_DOTENV = (
+    "SEATFLOW_ENV=production\n"
+    "STRIPE_API_KEY=sk_live_51Hx2fromTheFileNotTheEnvironment0123\n"
+    "SEATFLOW_QUEUE=from_file\n"
+)
+
+
+@pytest.mark.parametrize("mode", ["production", "test", "Production"])
+def test_a_dotenv_file_that_names_another_mode_is_refused_not_read(
+    tmp_path: Path, mode: str
+) -> None:
+    """Whether `.env` is read is decided by the environment alone: a file saying production
+    is not production's configuration, and development does not take its live keys either."""
+    dotenv = tmp_path / ".env"
+    dotenv.write_text(LIVE_DOTENV.replace("production", mode))
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({}, dotenv=dotenv)
+    message = str(caught.value)
+    assert "SEATFLOW_ENV" in message and ".env" in message
+    assert "sk_live_51Hx2" not in message
+    assert "(SEATFLOW_ENV=development)" in message
+
+
+def test_a_dotenv_file_is_not_read_when_the_environment_says_production(
+    tmp_path: Path,
+) -> None:
+    dotenv = tmp_path / ".env"
+    dotenv.write_text(LIVE_DOTENV)
+    env = {k: v for k, v in PRODUCTION.items() if k != "STRIPE_API_KEY"}
+    assert "STRIPE_API_KEY is required" in problems_with(env, dotenv)
+
+
+def problems_with(env: dict[str, str], dotenv: Path) -> str:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env(env, dotenv=dotenv)
+    return str(caught.value)
