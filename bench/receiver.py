@@ -227,7 +227,7 @@ def main() -> None:
         migrations.upgrade(pg)
         prod = base_env | {
             "SEATFLOW_ENV": "production",
-            "STRIPE_API_KEY": "sk_test_bench",
+            "STRIPE_API_KEY": "sk_test_" + secrets.token_urlsafe(24),
             "SEATFLOW_ALLOW_TEST_KEYS": "true",
             "SEATFLOW_SECRET_KEY": secrets.token_hex(32),
             "LICENSE_SIGNING_KEY": _signing_key(),

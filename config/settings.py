@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from config.inbox import Origin
+from config.secret_strength import weakness
 
 MODES = ("development", "test", "production")
 # Published with seatflow, so never secret: refused in production.
@@ -26,10 +27,26 @@ DEVELOPMENT_SESSION_SECRET = "development-only-session-secret"
 PUBLISHED = frozenset({DEVELOPMENT_API_KEY, DEVELOPMENT_WEBHOOK_SECRET, DEVELOPMENT_SESSION_SECRET})
 MIN_WEBHOOK_SECRET = 16  # characters after whsec_ (Stripe's have 32)
 MIN_SESSION_SECRET = 32
+MIN_API_KEY = 24  # characters after sk_live_ and the like (Stripe's have 24 or more)
+SESSION_HINT = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+WEBHOOK_HINT = "the endpoint's signing secret (Stripe Dashboard, or seatflow stripe setup-webhook)"
+API_KEY_HINT = "a key from the Stripe Dashboard (Developers, API keys)"
+SIGNING_KEY_HINT = "seatflow license keygen"
+# The brokers seatflow is tested on (memory:// only inside a test process); production
+# sends through Redis or RabbitMQ alone.
+BROKER_SCHEMES = ("redis", "rediss", "amqp", "amqps", "pyamqp", "sqla+sqlite", "memory")
+PRODUCTION_BROKER_SCHEMES = ("redis", "rediss", "amqp", "amqps", "pyamqp")
+DATABASE_SCHEMES = ("sqlite", "postgresql")
 
 
 class ConfigError(Exception):
     """Configuration values are missing or malformed; the message names every variable."""
+
+    def report(self) -> str:
+        """What a process prints before it exits: the message, each problem on its own
+        line (as `from_env` lists them), never a traceback."""
+        lines = str(self).splitlines() or [""]
+        return "\n".join([f"configuration error: {' '.join(lines[0].split())}", *lines[1:]])
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
@@ -79,10 +96,17 @@ class _Reader:
         self.mode = self.raw("SEATFLOW_ENV").lower() or "development"
         if self.mode not in MODES:
             self.problem(f"SEATFLOW_ENV must be one of {', '.join(MODES)}, got {self.mode!r}")
+        elif self.mode == "test":
+            self.problem(
+                "SEATFLOW_ENV=test is the test suite's own mode (set in its code; it runs on "
+                "the published development secrets without a word): from the environment use "
+                "development or production"
+            )
         self.production = self.mode == "production"
 
     def problem(self, message: str) -> None:
-        self.problems.append(message)
+        if message:  # "": no problem
+            self.problems.append(message)
 
     def raw(self, name: str) -> str:
         return self.env.get(name, "").strip()
@@ -140,43 +164,89 @@ def _webhook_secrets(r: _Reader) -> tuple[str, ...]:
 
 
 def check_secrets(settings: Settings, r: _Reader) -> None:
-    """Production only: no secret may be weak, published, or (unless allowed) for test mode.
-    Only what is configured is checked; a missing one is already a problem."""
-    secrets = settings.stripe_webhook_secrets if r.raw("STRIPE_WEBHOOK_SECRETS") else ()
-    if any(len(s.removeprefix("whsec_")) < MIN_WEBHOOK_SECRET for s in secrets):
-        r.problem(
-            f"STRIPE_WEBHOOK_SECRETS: an entry is too short (whsec_ and at least "
-            f"{MIN_WEBHOOK_SECRET} characters; Stripe's signing secrets have 32)"
-        )
-    _published(r, "STRIPE_WEBHOOK_SECRETS", *secrets)
-    session = r.raw("SEATFLOW_SECRET_KEY")
-    if session and len(session) < MIN_SESSION_SECRET:
-        r.problem(f"SEATFLOW_SECRET_KEY is too short (at least {MIN_SESSION_SECRET} characters)")
-    _published(r, "SEATFLOW_SECRET_KEY", session)
+    """Production only: no secret may be weak or published (config/secret_strength.py, one
+    rule for all), nor (unless allowed) for Stripe's test mode. Only what is configured is
+    checked; a missing one is already a problem."""
+    entries = settings.stripe_webhook_secrets if r.raw("STRIPE_WEBHOOK_SECRETS") else ()
+    for place, secret in enumerate(entries, start=1):
+        label = "STRIPE_WEBHOOK_SECRETS" + (f" entry {place}" if len(entries) > 1 else "")
+        after = secret.removeprefix("whsec_")
+        _strength(r, label, after, MIN_WEBHOOK_SECRET, "characters after whsec_", WEBHOOK_HINT)
+    if session := r.raw("SEATFLOW_SECRET_KEY"):
+        _strength(r, "SEATFLOW_SECRET_KEY", session, MIN_SESSION_SECRET, hint=SESSION_HINT)
     key = r.raw("STRIPE_API_KEY")
-    if key and not key.startswith(("sk_live_", "rk_live_", "sk_test_", "rk_test_")):
+    if not key:
+        return
+    if not key.startswith(("sk_live_", "rk_live_", "sk_test_", "rk_test_")):
         r.problem("STRIPE_API_KEY must be a secret or restricted key (sk_live_… or rk_live_…)")
-    elif key and not settings.livemode and not settings.allow_test_keys:
+        return
+    if not settings.livemode and not settings.allow_test_keys:
         r.problem(
             "STRIPE_API_KEY is a test-mode key; set SEATFLOW_ALLOW_TEST_KEYS=true to run "
             "production against Stripe's test mode"
         )
-    _published(r, "STRIPE_API_KEY", key)
-    signing = r.raw("LICENSE_SIGNING_KEY")
-    if signing and not _is_32_bytes_base64(signing):
-        r.problem("LICENSE_SIGNING_KEY must be a base64 raw 32-byte Ed25519 private key")
+    after = key.split("_", 2)[2]
+    _strength(r, "STRIPE_API_KEY", after, MIN_API_KEY, "characters after its prefix", API_KEY_HINT)
 
 
-def _published(r: _Reader, name: str, *values: str) -> None:
-    if any(value in PUBLISHED for value in values):
-        r.problem(f"{name} is the published development value")
+def _strength(
+    r: _Reader,
+    label: str,
+    value: str | bytes,
+    minimum: int,
+    unit: str = "characters",
+    hint: str = "",
+) -> None:
+    why = weakness(value, minimum, PUBLISHED, unit)
+    if why:
+        r.problem(f"{label} {why}" + (f"; hint: {hint}" if hint and "short" not in why else ""))
 
 
-def _is_32_bytes_base64(value: str) -> bool:
+def _signing_key(r: _Reader) -> str:
+    """LICENSE_SIGNING_KEY, checked in every mode where set: 32 bytes, and in production
+    not weak."""
+    value = r.text("LICENSE_SIGNING_KEY", "")
+    if not value:
+        return value
     try:
-        return len(base64.b64decode(value, validate=True)) == 32
+        raw = base64.b64decode(value, validate=True)
     except ValueError:
-        return False
+        raw = b""
+    if len(raw) != 32:
+        r.problem("LICENSE_SIGNING_KEY must be a base64 raw 32-byte Ed25519 private key")
+    elif r.production:
+        _strength(r, "LICENSE_SIGNING_KEY", raw, 32, "bytes", SIGNING_KEY_HINT)
+    return value
+
+
+def broker_problem(url: str, production: bool) -> str:
+    """Why CELERY_BROKER_URL cannot be used (in this mode), or ""."""
+    scheme = url.partition("://")[0]
+    if production and scheme not in PRODUCTION_BROKER_SCHEMES:
+        return (
+            f"CELERY_BROKER_URL: production sends its tasks through Redis or RabbitMQ, not "
+            f"{scheme!r}; hint: use redis://host:6379/0 or amqp://user:password@host//"
+        )
+    if scheme not in BROKER_SCHEMES:
+        return (
+            f"CELERY_BROKER_URL: seatflow sends its tasks through Redis, RabbitMQ or SQLite, "
+            f"not {scheme!r}; hint: use redis://host:6379/0 or amqp://user:password@host// "
+            "(production), sqla+sqlite:///path (development)"
+        )
+    return ""
+
+
+def database_problem(url: str) -> str:
+    """Why DATABASE_URL cannot be used, or ""."""
+    if "://" not in url:
+        return f"DATABASE_URL is not a URL: {url.split('@')[-1]!r}"
+    scheme = url.partition(":")[0]
+    if scheme.partition("+")[0] not in DATABASE_SCHEMES:
+        return (
+            f"DATABASE_URL: seatflow stores its data in PostgreSQL or SQLite, not {scheme!r}; "
+            "hint: use postgresql://user@host/db or sqlite:///path"
+        )
+    return ""
 
 
 def default_data_dir() -> Path:
@@ -277,8 +347,7 @@ class Settings:
             env, dotenv = os.environ, dotenv or Path.cwd() / ".env"
         env, refused = with_dotenv(env, dotenv)
         r = _Reader(env)
-        if refused:
-            r.problem(refused)
+        r.problem(refused)
         settings = cls._read(r)
         if r.production:
             check_secrets(settings, r)
@@ -295,15 +364,19 @@ class Settings:
         database_url = normalize_database_url(
             r.text("DATABASE_URL", f"sqlite:///{data_dir / 'seatflow.sqlite'}")
         )
-        if "://" not in database_url:
-            r.problem(f"DATABASE_URL is not a URL: {database_url.split('@')[-1]!r}")
+        broker_url = r.text("CELERY_BROKER_URL", f"sqla+sqlite:///{data_dir / 'broker.sqlite'}")
+        # In production a missing one is a problem already, and its default is none.
+        if r.raw("DATABASE_URL") or not r.production:
+            r.problem(database_problem(database_url))
+        if r.raw("CELERY_BROKER_URL") or not r.production:
+            r.problem(broker_problem(broker_url, r.production))
         api_base = r.raw("STRIPE_API_BASE").rstrip("/")
         if api_base and not api_base.startswith(("http://", "https://")):
             r.problem(f"STRIPE_API_BASE must be an http(s) URL, got {api_base!r}")
         return cls(
             mode=r.mode,
             database_url=database_url,
-            broker_url=r.text("CELERY_BROKER_URL", f"sqla+sqlite:///{data_dir / 'broker.sqlite'}"),
+            broker_url=broker_url,
             stripe_api_key=r.text("STRIPE_API_KEY", DEVELOPMENT_API_KEY),
             stripe_api_base=api_base,
             stripe_account=r.raw("STRIPE_ACCOUNT"),
@@ -319,7 +392,7 @@ class Settings:
             sweep_interval_seconds=float(r.integer("SWEEP_INTERVAL_SECONDS", 30, minimum=1)),
             queue_name=r.raw("SEATFLOW_QUEUE") or "seatflow",
             estimate_ttl_seconds=r.integer("ESTIMATE_TTL_SECONDS", 900, minimum=1),
-            license_signing_key=r.text("LICENSE_SIGNING_KEY", ""),
+            license_signing_key=_signing_key(r),
             license_key_file=Path(
                 r.raw("SEATFLOW_CONFIG_DIR")
                 or Path(r.raw("HOME") or Path.home()) / ".config" / "seatflow"

@@ -32,7 +32,9 @@ def test_pages_and_api_send_security_headers(client, path) -> None:
 
 def test_production_adds_hsts(sqlite_settings) -> None:
     settings = sqlite_settings.with_overrides(
-        mode="production", license_signing_key=new_private_key_b64()
+        mode="production",
+        license_signing_key=new_private_key_b64(),
+        broker_url="redis://127.0.0.1:6379/0",  # production has no in-memory broker
     )
     headers = create_app(settings).test_client().get("/signin").headers
     assert headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"

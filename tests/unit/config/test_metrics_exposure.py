@@ -57,7 +57,7 @@ def test_gunicorns_master_serves_the_groups_metrics_on_web_metrics_port(
     port = _free_port()
     monkeypatch.setenv("WEB_METRICS_PORT", str(port))
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
-    monkeypatch.setenv("SEATFLOW_ENV", "test")
+    monkeypatch.setenv("SEATFLOW_ENV", "development")
     runpy.run_path(str(GUNICORN_CONF))["when_ready"](None)
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
         assert response.status == 200
