@@ -219,6 +219,23 @@ def _signing_key(r: _Reader) -> str:
     return value
 
 
+def _public_url(r: _Reader) -> str:
+    """SEATFLOW_PUBLIC_URL: scheme and host only (https:// in production, whose pages are
+    served over TLS: their cookie is Secure and HSTS is sent)."""
+    value = r.text("SEATFLOW_PUBLIC_URL", "").rstrip("/")
+    scheme, sep, rest = value.partition("://")
+    if not value:
+        return ""
+    if not sep or scheme.lower() not in ("http", "https") or not rest or set(rest) & set("/?#@"):
+        r.problem(
+            "SEATFLOW_PUBLIC_URL must be the scheme and host the pages are reached at, "
+            "like https://billing.example.com (no path)"
+        )
+    elif r.production and scheme.lower() != "https":
+        r.problem("SEATFLOW_PUBLIC_URL must be an https:// address in production")
+    return f"{scheme.lower()}://{rest.lower()}"
+
+
 def broker_problem(url: str, production: bool) -> str:
     """Why CELERY_BROKER_URL cannot be used (in this mode), or ""."""
     scheme = url.partition("://")[0]
@@ -309,6 +326,13 @@ class Settings:
     payment_method_update: str = "checkout"
     data_dir: Path = field(default_factory=default_data_dir)
     trusted_hosts: tuple[str, ...] = ()  # empty: any Host header is answered
+    # Where customers reach the pages ("https://billing.example.com"): the addresses Stripe
+    # sends them back to are built on it, never on a request's Host header. "": development
+    # answers a loopback or trusted host with its own address.
+    public_url: str = ""
+    # Proxies in front whose X-Forwarded-For and X-Forwarded-Proto are believed (1 behind
+    # deploy/nginx); 0: those headers are ignored, as anyone may send them.
+    trusted_proxies: int = 0
 
     @property
     def production(self) -> bool:
@@ -408,7 +432,7 @@ class Settings:
             metrics_multiproc_dir=r.raw("PROMETHEUS_MULTIPROC_DIR"),
             worker_metrics_port=r.integer("WORKER_METRICS_PORT", 9808),
             worker_metrics_host=r.raw("WORKER_METRICS_HOST") or "127.0.0.1",
-            web_metrics_public=r.flag("WEB_METRICS_PUBLIC", default=True),
+            web_metrics_public=r.flag("WEB_METRICS_PUBLIC", default=not r.production),
             web_metrics_port=r.integer("WEB_METRICS_PORT", 0),
             web_metrics_host=r.raw("WEB_METRICS_HOST") or "127.0.0.1",
             web_pin_cpus=r.flag_or_auto("WEB_PIN_CPUS"),
@@ -417,9 +441,11 @@ class Settings:
             unpaid_upgrade_hours=r.integer("UNPAID_UPGRADE_HOURS", 23, minimum=1),
             payment_method_update=r.choice("PAYMENT_METHOD_UPDATE", ("checkout", "portal")),
             data_dir=data_dir,
-            trusted_hosts=tuple(
-                h.strip() for h in r.raw("SEATFLOW_TRUSTED_HOSTS").split(",") if h.strip()
+            trusted_hosts=tuple(  # host names are compared without regard to case
+                h.strip().lower() for h in r.raw("SEATFLOW_TRUSTED_HOSTS").split(",") if h.strip()
             ),
+            public_url=_public_url(r),
+            trusted_proxies=r.integer("SEATFLOW_TRUSTED_PROXIES", 0),
         )
 
     def ensure_data_dir(self) -> None:

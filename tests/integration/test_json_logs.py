@@ -40,6 +40,7 @@ def production_env(settings: Settings, tmp_path: Path) -> dict[str, str]:
         STRIPE_WEBHOOK_SECRETS=SECRET,
         LICENSE_SIGNING_KEY="q3TtvlRFD1KPwbFV2ajPRo3+tGFmnNDdHkIwNSWzxwM=",
         SEATFLOW_SECRET_KEY="3f9c1e7a5b2d8f4e6a0c9b1d7e3f5a2c",
+        SEATFLOW_PUBLIC_URL="https://billing.example.com",
         SEATFLOW_DATA_DIR=str(tmp_path),
         PROMETHEUS_MULTIPROC_DIR=str(tmp_path),
         WORKER_METRICS_PORT="0",

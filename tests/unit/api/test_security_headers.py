@@ -73,3 +73,13 @@ def test_forms_may_be_answered_with_a_redirect_to_stripes_hosted_pages_only() ->
     fake = policy(Settings(stripe_api_base="http://127.0.0.1:4567"))
     assert "form-action 'self' https://checkout.stripe.com https://billing.stripe.com " in fake
     assert fake.split("form-action")[1].split(";")[0].endswith("http://127.0.0.1:4567")
+
+
+def test_trusted_host_names_compare_without_regard_to_case(sqlite_settings) -> None:
+    settings = sqlite_settings.with_overrides(trusted_hosts=("Seatflow.Example",))
+    client = create_app(settings).test_client()
+    assert client.get("/healthz", headers={"Host": "SEATFLOW.example"}).status_code == 200
+    assert client.get("/healthz", headers={"Host": "seatflow.example:8443"}).status_code == 200
+    assert client.get("/healthz", headers={"Host": "evil.example"}).status_code == 400
+    env = {"SEATFLOW_TRUSTED_HOSTS": "Seatflow.EXAMPLE"}
+    assert Settings.from_env(env).trusted_hosts == ("seatflow.example",)

@@ -23,9 +23,7 @@ BROKEN = {
 def run(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "CELERY_"))}
     env.update(BROKEN, PYTHONPATH=str(ROOT), SEATFLOW_DATA_DIR=str(tmp_path))
-    return subprocess.run(
-        args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
-    )
+    return subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
 
 
 @pytest.mark.parametrize("command", ["worker", "beat"])
