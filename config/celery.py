@@ -10,7 +10,8 @@ from datetime import timedelta
 
 from celery import Celery
 
-from config.settings import ConfigError, Settings, broker_problem
+from config.checks import broker_problem
+from config.settings import ConfigError, Settings
 from config.tasks import (
     EXPIRE_UNPAID_UPGRADES,
     PRUNE_INBOX,

@@ -6,7 +6,8 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 
-from config.settings import ConfigError, Settings, database_problem
+from config.checks import database_problem
+from config.settings import ConfigError, Settings
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -9,34 +9,24 @@ every one of them in one message (never their values).
 
 from __future__ import annotations
 
-import base64
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from config.checks import (
+    DEVELOPMENT_API_KEY,
+    DEVELOPMENT_SESSION_SECRET,
+    broker_problem,
+    check_secrets,
+    database_problem,
+    public_url,
+    signing_key,
+    webhook_secrets,
+)
+from config.environment import Reader, with_dotenv
 from config.inbox import Origin
-from config.secret_strength import weakness
-
-MODES = ("development", "test", "production")
-# Published with seatflow, so never secret: refused in production.
-DEVELOPMENT_API_KEY = "sk_test_development_only"
-DEVELOPMENT_WEBHOOK_SECRET = "whsec_development_only"
-DEVELOPMENT_SESSION_SECRET = "development-only-session-secret"
-PUBLISHED = frozenset({DEVELOPMENT_API_KEY, DEVELOPMENT_WEBHOOK_SECRET, DEVELOPMENT_SESSION_SECRET})
-MIN_WEBHOOK_SECRET = 16  # characters after whsec_ (Stripe's have 32)
-MIN_SESSION_SECRET = 32
-MIN_API_KEY = 24  # characters after sk_live_ and the like (Stripe's have 24 or more)
-SESSION_HINT = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
-WEBHOOK_HINT = "the endpoint's signing secret (Stripe Dashboard, or seatflow stripe setup-webhook)"
-API_KEY_HINT = "a key from the Stripe Dashboard (Developers, API keys)"
-SIGNING_KEY_HINT = "seatflow license keygen"
-# The brokers seatflow is tested on (memory:// only inside a test process); production
-# sends through Redis or RabbitMQ alone.
-BROKER_SCHEMES = ("redis", "rediss", "amqp", "amqps", "pyamqp", "sqla+sqlite", "memory")
-PRODUCTION_BROKER_SCHEMES = ("redis", "rediss", "amqp", "amqps", "pyamqp")
-DATABASE_SCHEMES = ("sqlite", "postgresql")
 
 
 class ConfigError(Exception):
@@ -47,223 +37,6 @@ class ConfigError(Exception):
         line (as `from_env` lists them), never a traceback."""
         lines = str(self).splitlines() or [""]
         return "\n".join([f"configuration error: {' '.join(lines[0].split())}", *lines[1:]])
-
-
-def read_dotenv(path: Path) -> dict[str, str]:
-    """`NAME=value` lines (an `export ` prefix, quotes and `# comments` allowed)."""
-    values: dict[str, str] = {}
-    for line in path.read_text().splitlines():
-        line = line.strip().removeprefix("export ").strip()
-        name, eq, value = line.partition("=")
-        if not eq or line.startswith("#") or not name.strip().isidentifier():
-            continue
-        value = value.strip()
-        if value[:1] in ("'", '"') and value[0] in value[1:]:
-            value = value[1 : value.index(value[0], 1)]
-        else:
-            value = value.split(" #", 1)[0].strip()
-        values[name.strip()] = value
-    return values
-
-
-def with_dotenv(env: Mapping[str, str], dotenv: Path | None) -> tuple[Mapping[str, str], str]:
-    """`env` over the `.env` file's values, in development only (the file never overrides
-    the environment, and production reads the environment alone), and the problem, if any.
-
-    Whether this is development is the environment's to say, never the file's: a file that
-    names another mode (a production `.env` left on a server whose shell does not set
-    SEATFLOW_ENV) is refused and none of it is read, so neither its mode nor its keys apply."""
-    mode = env.get("SEATFLOW_ENV", "").strip().lower()
-    if dotenv is None or mode not in ("", "development") or not dotenv.is_file():
-        return env, ""
-    values = read_dotenv(dotenv)
-    named = values.get("SEATFLOW_ENV", "").strip().lower()
-    if named not in ("", "development"):
-        return env, (
-            f"{dotenv} sets SEATFLOW_ENV={named}, but a .env file is read in development "
-            "only (and this one not at all): set SEATFLOW_ENV and the other settings in the "
-            "environment, or remove the line"
-        )
-    return {**values, **env}, ""
-
-
-class _Reader:
-    """Reads variables, noting every problem rather than stopping at the first."""
-
-    def __init__(self, env: Mapping[str, str]) -> None:
-        self.env = env
-        self.problems: list[str] = []
-        self.mode = self.raw("SEATFLOW_ENV").lower() or "development"
-        if self.mode not in MODES:
-            self.problem(f"SEATFLOW_ENV must be one of {', '.join(MODES)}, got {self.mode!r}")
-        elif self.mode == "test":
-            self.problem(
-                "SEATFLOW_ENV=test is the test suite's own mode (set in its code; it runs on "
-                "the published development secrets without a word): from the environment use "
-                "development or production"
-            )
-        self.production = self.mode == "production"
-
-    def problem(self, message: str) -> None:
-        if message:  # "": no problem
-            self.problems.append(message)
-
-    def raw(self, name: str) -> str:
-        return self.env.get(name, "").strip()
-
-    def text(self, name: str, default: str) -> str:
-        value = self.raw(name)
-        if not value and self.production:
-            self.problem(f"{name} is required when SEATFLOW_ENV=production")
-        return value or default
-
-    def integer(self, name: str, default: int, minimum: int = 0) -> int:
-        raw = self.raw(name)
-        if not raw:
-            return default
-        try:
-            value = int(raw)
-        except ValueError:
-            self.problem(f"{name} must be an integer, got {raw!r}")
-            return default
-        if value < minimum:
-            self.problem(f"{name} must be at least {minimum}, got {value}")
-            return default
-        return value
-
-    def choice(self, name: str, options: tuple[str, ...]) -> str:
-        """One of `options` (the first when unset); a problem naming the variable otherwise."""
-        value = self.raw(name).lower() or options[0]
-        if value not in options:
-            self.problem(f"{name} must be one of {', '.join(options)}, got {value!r}")
-            return options[0]
-        return value
-
-    def flag_or_auto(self, name: str) -> bool | None:
-        """True or false, or None for `auto` (and when unset)."""
-        return None if self.raw(name).lower() in ("", "auto") else self.flag(name)
-
-    def flag(self, name: str, default: bool = False) -> bool:
-        raw = self.raw(name).lower()
-        if raw in ("1", "true", "yes", "on"):
-            return True
-        if raw in ("0", "false", "no", "off"):
-            return False
-        if raw:
-            self.problem(f"{name} must be true or false, got {raw!r}")
-        return default
-
-
-def _webhook_secrets(r: _Reader) -> tuple[str, ...]:
-    secrets = tuple(s.strip() for s in r.raw("STRIPE_WEBHOOK_SECRETS").split(",") if s.strip())
-    if not secrets and r.production:
-        r.problem("STRIPE_WEBHOOK_SECRETS is required when SEATFLOW_ENV=production")
-    if any(not secret.startswith("whsec_") for secret in secrets):
-        r.problem("STRIPE_WEBHOOK_SECRETS entries must start with 'whsec_'")
-    return secrets or (DEVELOPMENT_WEBHOOK_SECRET,)
-
-
-def check_secrets(settings: Settings, r: _Reader) -> None:
-    """Production only: no secret may be weak or published (config/secret_strength.py, one
-    rule for all), nor (unless allowed) for Stripe's test mode. Only what is configured is
-    checked; a missing one is already a problem."""
-    entries = settings.stripe_webhook_secrets if r.raw("STRIPE_WEBHOOK_SECRETS") else ()
-    for place, secret in enumerate(entries, start=1):
-        label = "STRIPE_WEBHOOK_SECRETS" + (f" entry {place}" if len(entries) > 1 else "")
-        after = secret.removeprefix("whsec_")
-        _strength(r, label, after, MIN_WEBHOOK_SECRET, "characters after whsec_", WEBHOOK_HINT)
-    if session := r.raw("SEATFLOW_SECRET_KEY"):
-        _strength(r, "SEATFLOW_SECRET_KEY", session, MIN_SESSION_SECRET, hint=SESSION_HINT)
-    key = r.raw("STRIPE_API_KEY")
-    if not key:
-        return
-    if not key.startswith(("sk_live_", "rk_live_", "sk_test_", "rk_test_")):
-        r.problem("STRIPE_API_KEY must be a secret or restricted key (sk_live_… or rk_live_…)")
-        return
-    if not settings.livemode and not settings.allow_test_keys:
-        r.problem(
-            "STRIPE_API_KEY is a test-mode key; set SEATFLOW_ALLOW_TEST_KEYS=true to run "
-            "production against Stripe's test mode"
-        )
-    after = key.split("_", 2)[2]
-    _strength(r, "STRIPE_API_KEY", after, MIN_API_KEY, "characters after its prefix", API_KEY_HINT)
-
-
-def _strength(
-    r: _Reader,
-    label: str,
-    value: str | bytes,
-    minimum: int,
-    unit: str = "characters",
-    hint: str = "",
-) -> None:
-    why = weakness(value, minimum, PUBLISHED, unit)
-    if why:
-        r.problem(f"{label} {why}" + (f"; hint: {hint}" if hint and "short" not in why else ""))
-
-
-def _signing_key(r: _Reader) -> str:
-    """LICENSE_SIGNING_KEY, checked in every mode where set: 32 bytes, and in production
-    not weak."""
-    value = r.text("LICENSE_SIGNING_KEY", "")
-    if not value:
-        return value
-    try:
-        raw = base64.b64decode(value, validate=True)
-    except ValueError:
-        raw = b""
-    if len(raw) != 32:
-        r.problem("LICENSE_SIGNING_KEY must be a base64 raw 32-byte Ed25519 private key")
-    elif r.production:
-        _strength(r, "LICENSE_SIGNING_KEY", raw, 32, "bytes", SIGNING_KEY_HINT)
-    return value
-
-
-def _public_url(r: _Reader) -> str:
-    """SEATFLOW_PUBLIC_URL: scheme and host only (https:// in production, whose pages are
-    served over TLS: their cookie is Secure and HSTS is sent)."""
-    value = r.text("SEATFLOW_PUBLIC_URL", "").rstrip("/")
-    scheme, sep, rest = value.partition("://")
-    if not value:
-        return ""
-    if not sep or scheme.lower() not in ("http", "https") or not rest or set(rest) & set("/?#@"):
-        r.problem(
-            "SEATFLOW_PUBLIC_URL must be the scheme and host the pages are reached at, "
-            "like https://billing.example.com (no path)"
-        )
-    elif r.production and scheme.lower() != "https":
-        r.problem("SEATFLOW_PUBLIC_URL must be an https:// address in production")
-    return f"{scheme.lower()}://{rest.lower()}"
-
-
-def broker_problem(url: str, production: bool) -> str:
-    """Why CELERY_BROKER_URL cannot be used (in this mode), or ""."""
-    scheme = url.partition("://")[0]
-    if production and scheme not in PRODUCTION_BROKER_SCHEMES:
-        return (
-            f"CELERY_BROKER_URL: production sends its tasks through Redis or RabbitMQ, not "
-            f"{scheme!r}; hint: use redis://host:6379/0 or amqp://user:password@host//"
-        )
-    if scheme not in BROKER_SCHEMES:
-        return (
-            f"CELERY_BROKER_URL: seatflow sends its tasks through Redis, RabbitMQ or SQLite, "
-            f"not {scheme!r}; hint: use redis://host:6379/0 or amqp://user:password@host// "
-            "(production), sqla+sqlite:///path (development)"
-        )
-    return ""
-
-
-def database_problem(url: str) -> str:
-    """Why DATABASE_URL cannot be used, or ""."""
-    if "://" not in url:
-        return f"DATABASE_URL is not a URL: {url.split('@')[-1]!r}"
-    scheme = url.partition(":")[0]
-    if scheme.partition("+")[0] not in DATABASE_SCHEMES:
-        return (
-            f"DATABASE_URL: seatflow stores its data in PostgreSQL or SQLite, not {scheme!r}; "
-            "hint: use postgresql://user@host/db or sqlite:///path"
-        )
-    return ""
 
 
 def default_data_dir() -> Path:
@@ -370,7 +143,7 @@ class Settings:
         if env is None:
             env, dotenv = os.environ, dotenv or Path.cwd() / ".env"
         env, refused = with_dotenv(env, dotenv)
-        r = _Reader(env)
+        r = Reader(env)
         r.problem(refused)
         settings = cls._read(r)
         if r.production:
@@ -383,7 +156,7 @@ class Settings:
         return settings
 
     @classmethod
-    def _read(cls, r: _Reader) -> Settings:
+    def _read(cls, r: Reader) -> Settings:
         data_dir = Path(r.raw("SEATFLOW_DATA_DIR") or default_data_dir())
         database_url = normalize_database_url(
             r.text("DATABASE_URL", f"sqlite:///{data_dir / 'seatflow.sqlite'}")
@@ -405,7 +178,7 @@ class Settings:
             stripe_api_base=api_base,
             stripe_account=r.raw("STRIPE_ACCOUNT"),
             allow_test_keys=r.flag("SEATFLOW_ALLOW_TEST_KEYS"),
-            stripe_webhook_secrets=_webhook_secrets(r),
+            stripe_webhook_secrets=webhook_secrets(r),
             stripe_webhook_tolerance=r.integer("STRIPE_WEBHOOK_TOLERANCE", 300, minimum=1),
             webhook_max_body=r.integer("WEBHOOK_MAX_BODY", 512 * 1024, minimum=1024),
             webhook_commit_wait_ms=r.integer("WEBHOOK_COMMIT_WAIT_MS", 1),
@@ -416,7 +189,7 @@ class Settings:
             sweep_interval_seconds=float(r.integer("SWEEP_INTERVAL_SECONDS", 30, minimum=1)),
             queue_name=r.raw("SEATFLOW_QUEUE") or "seatflow",
             estimate_ttl_seconds=r.integer("ESTIMATE_TTL_SECONDS", 900, minimum=1),
-            license_signing_key=_signing_key(r),
+            license_signing_key=signing_key(r),
             license_key_file=Path(
                 r.raw("SEATFLOW_CONFIG_DIR")
                 or Path(r.raw("HOME") or Path.home()) / ".config" / "seatflow"
@@ -444,7 +217,7 @@ class Settings:
             trusted_hosts=tuple(  # host names are compared without regard to case
                 h.strip().lower() for h in r.raw("SEATFLOW_TRUSTED_HOSTS").split(",") if h.strip()
             ),
-            public_url=_public_url(r),
+            public_url=public_url(r),
             trusted_proxies=r.integer("SEATFLOW_TRUSTED_PROXIES", 0),
         )
 
