@@ -39,6 +39,7 @@ from adapters.stripe_errors import StripeUnavailable as StripeUnavailable
 from adapters.stripe_errors import reason as _reason
 from adapters.stripe_errors import translate_errors as _translate_errors
 from adapters.stripe_setup import StripeSetup
+from config.events import STRIPE_API_VERSION
 from domain.ports import ChargeRejected, ChargeResult, SubscriptionChange
 
 
@@ -80,9 +81,14 @@ class StripeGateway(StripeSetup):
         reads: Limiter | None = None,
     ) -> None:
         addresses: Any = {"api": api_base} if api_base else None
-        # The SDK retries connection errors, 409 lock timeouts and 429s with backoff.
+        # The SDK retries connection errors, 409 lock timeouts and 429s with backoff. Every
+        # request names the version the webhook endpoints render events in, not the SDK's
+        # default: what seatflow reads back has the shapes of what it is sent.
         self.client = stripe.StripeClient(
-            api_key, base_addresses=addresses, max_network_retries=max_network_retries
+            api_key,
+            base_addresses=addresses,
+            max_network_retries=max_network_retries,
+            stripe_version=STRIPE_API_VERSION,
         )
         # Reads (fetch-back, thin events, reconciliation) spend a budget: this process's own,
         # or, given one, a budget shared by every process on every host.

@@ -10,6 +10,7 @@ Templates may ask `card_on_file(org_id)`, `receipt_for(upgrade_id)` and
 from __future__ import annotations
 
 import hmac
+import re
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, request, session, url_for
@@ -17,10 +18,12 @@ from flask import Blueprint, abort, current_app, flash, redirect, request, sessi
 from api import context
 from api.pages import _member
 from api.serializers import history as serializers
+from config.settings import Settings
 from domain.errors import DomainError, NotOwnerOrAdmin
 from services import payment_methods, receipts
 
 bp = Blueprint("billing", __name__)
+LOOPBACK = frozenset({"localhost", "127.0.0.1", "[::1]"})
 
 
 @bp.before_request
@@ -57,21 +60,33 @@ def _back(org_id: str, upgrade_id: str | None) -> str:
     return url_for("pages.subscriptions", org_id=org_id)
 
 
+def _public_base(settings: Settings) -> str:
+    """Where Stripe may send the customer back to: SEATFLOW_PUBLIC_URL (always set in
+    production); without it, this request's own address only when its host is vouched for
+    (SEATFLOW_TRUSTED_HOSTS, or a loopback name in development). Anything else is refused:
+    a Host header is the client's to write."""
+    if settings.public_url:
+        return str(settings.public_url)
+    name = re.sub(r":\d+$", "", request.host)
+    if settings.trusted_hosts or name in LOOPBACK:
+        return request.host_url.rstrip("/")
+    abort(400, "this address is not one seatflow knows as its own; set SEATFLOW_PUBLIC_URL")
+
+
 @bp.post("/orgs/<org_id>/payment-method")
 def update_payment_method(org_id: str) -> Any:
     member = _member(org_id)
     upgrade_id = request.form.get("upgrade_id") or None
-    done = url_for(
-        "billing.payment_method_done", org_id=org_id, upgrade_id=upgrade_id, _external=True
-    )
     settings = current_app.extensions["seatflow.settings"]
+    base = _public_base(settings)
+    done = url_for("billing.payment_method_done", org_id=org_id, upgrade_id=upgrade_id)
     try:
         address = payment_methods.setup_url(
             context.uow(),
             context.deps(),
             member,
-            return_url=done,
-            cancel_url=request.host_url.rstrip("/") + _back(org_id, upgrade_id),
+            return_url=base + done,
+            cancel_url=base + _back(org_id, upgrade_id),
             portal=settings.payment_method_update == "portal",
         )
     except DomainError as exc:

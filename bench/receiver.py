@@ -227,9 +227,10 @@ def main() -> None:
         migrations.upgrade(pg)
         prod = base_env | {
             "SEATFLOW_ENV": "production",
-            "STRIPE_API_KEY": "sk_test_bench",
+            "STRIPE_API_KEY": "sk_test_" + secrets.token_urlsafe(24),
             "SEATFLOW_ALLOW_TEST_KEYS": "true",
             "SEATFLOW_SECRET_KEY": secrets.token_hex(32),
+            "SEATFLOW_PUBLIC_URL": "https://billing.example.com",
             "LICENSE_SIGNING_KEY": _signing_key(),
             "DATABASE_URL": pg,
             "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",

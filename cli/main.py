@@ -46,20 +46,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _one_line(error: Exception) -> tuple[str, int]:
-    """The message and exit status for an error, on one line with a hint where one helps."""
+    """The message and exit status for an error, on one line with a hint where one helps;
+    a configuration's problems one a line under it."""
     from adapters.errors import explain
     from config.settings import ConfigError
     from domain.errors import DomainError
 
     if isinstance(error, ConfigError):
-        return f"configuration error: {error}", 2
+        return error.report(), 2
     explained = explain(error)
     if explained is not None:
-        return f"error: {explained}", 1
+        return _joined(f"error: {explained}"), 1
     if isinstance(error, DomainError | ValueError | OSError):
-        return f"error: {error}", 1
+        return _joined(f"error: {error}"), 1
     name = type(error).__name__
-    return f"error: {name}: {error}; hint: `seatflow --debug …` shows the traceback", 1
+    return _joined(f"error: {name}: {error}; hint: `seatflow --debug …` shows the traceback"), 1
+
+
+def _joined(message: str) -> str:
+    return " ".join(message.split())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -70,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             raise
         message, status = _one_line(error)
-        print(" ".join(message.split()), file=sys.stderr)
+        print(message, file=sys.stderr)
         return status
 
 

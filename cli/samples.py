@@ -15,7 +15,9 @@ from typing import Any
 
 import stripe
 
-API_VERSION = "2026-07-29.dahlia"
+from config.events import STRIPE_API_VERSION
+
+API_VERSION = STRIPE_API_VERSION  # samples are rendered as the webhook endpoints render events
 
 
 def subscription_object(

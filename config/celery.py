@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from celery import Celery
 
+from config.checks import broker_problem
 from config.settings import ConfigError, Settings
 from config.tasks import (
     EXPIRE_UNPAID_UPGRADES,
@@ -53,18 +54,10 @@ def _every(task: str, seconds: float) -> dict[str, object]:
     return {"task": task, "schedule": timedelta(seconds=seconds), "options": {"expires": seconds}}
 
 
-# The brokers seatflow is tested on (memory:// only inside a test process).
-BROKER_SCHEMES = ("redis", "rediss", "amqp", "amqps", "pyamqp", "sqla+sqlite", "memory")
-
-
 def make_celery(settings: Settings) -> Celery:
-    scheme = settings.broker_url.partition("://")[0]
-    if scheme not in BROKER_SCHEMES:
-        raise ConfigError(
-            f"CELERY_BROKER_URL: seatflow sends its tasks through Redis, RabbitMQ or SQLite, "
-            f"not {scheme!r}; hint: use redis://host:6379/0 or amqp://user:password@host// "
-            "(production), sqla+sqlite:///path (development)"
-        )
+    problem = broker_problem(settings.broker_url, settings.production)
+    if problem:  # settings read from the environment were checked already; these may not be
+        raise ConfigError(problem)
     settings.ensure_data_dir()
     app = Celery("seatflow", broker=settings.broker_url, set_as_current=False)
     app.conf.update(

@@ -6,9 +6,8 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 
+from config.checks import database_problem
 from config.settings import ConfigError, Settings
-
-SCHEMES = ("sqlite", "postgresql")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -23,12 +22,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def make_engine(settings: Settings, **overrides: Any) -> Engine:
     url = settings.database_url
-    scheme = url.partition(":")[0]
-    if scheme.partition("+")[0] not in SCHEMES:
-        raise ConfigError(
-            f"DATABASE_URL: seatflow stores its data in PostgreSQL or SQLite, not {scheme!r}; "
-            "hint: use postgresql://user@host/db or sqlite:///path"
-        )
+    problem = database_problem(url)
+    if problem:  # settings read from the environment were checked already; these may not be
+        raise ConfigError(problem)
     if url.startswith("sqlite"):
         settings.ensure_data_dir()
         engine = create_engine(url, connect_args={"timeout": 10}, **overrides)

@@ -9,162 +9,34 @@ every one of them in one message (never their values).
 
 from __future__ import annotations
 
-import base64
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from config.checks import (
+    DEVELOPMENT_API_KEY,
+    DEVELOPMENT_SESSION_SECRET,
+    broker_problem,
+    check_secrets,
+    database_problem,
+    public_url,
+    signing_key,
+    webhook_secrets,
+)
+from config.environment import Reader, with_dotenv
 from config.inbox import Origin
-
-MODES = ("development", "test", "production")
-# Published with seatflow, so never secret: refused in production.
-DEVELOPMENT_API_KEY = "sk_test_development_only"
-DEVELOPMENT_WEBHOOK_SECRET = "whsec_development_only"
-DEVELOPMENT_SESSION_SECRET = "development-only-session-secret"
-PUBLISHED = frozenset({DEVELOPMENT_API_KEY, DEVELOPMENT_WEBHOOK_SECRET, DEVELOPMENT_SESSION_SECRET})
-MIN_WEBHOOK_SECRET = 16  # characters after whsec_ (Stripe's have 32)
-MIN_SESSION_SECRET = 32
 
 
 class ConfigError(Exception):
     """Configuration values are missing or malformed; the message names every variable."""
 
-
-def read_dotenv(path: Path) -> dict[str, str]:
-    """`NAME=value` lines (an `export ` prefix, quotes and `# comments` allowed)."""
-    values: dict[str, str] = {}
-    for line in path.read_text().splitlines():
-        line = line.strip().removeprefix("export ").strip()
-        name, eq, value = line.partition("=")
-        if not eq or line.startswith("#") or not name.strip().isidentifier():
-            continue
-        value = value.strip()
-        if value[:1] in ("'", '"') and value[0] in value[1:]:
-            value = value[1 : value.index(value[0], 1)]
-        else:
-            value = value.split(" #", 1)[0].strip()
-        values[name.strip()] = value
-    return values
-
-
-def with_dotenv(env: Mapping[str, str], dotenv: Path | None) -> Mapping[str, str]:
-    """`env` over the `.env` file's values, in development only (the file never overrides
-    the environment, and production reads the environment alone)."""
-    mode = env.get("SEATFLOW_ENV", "").strip().lower()
-    if dotenv is None or mode not in ("", "development") or not dotenv.is_file():
-        return env
-    return {**read_dotenv(dotenv), **env}
-
-
-class _Reader:
-    """Reads variables, noting every problem rather than stopping at the first."""
-
-    def __init__(self, env: Mapping[str, str]) -> None:
-        self.env = env
-        self.problems: list[str] = []
-        self.mode = self.raw("SEATFLOW_ENV").lower() or "development"
-        if self.mode not in MODES:
-            self.problem(f"SEATFLOW_ENV must be one of {', '.join(MODES)}, got {self.mode!r}")
-        self.production = self.mode == "production"
-
-    def problem(self, message: str) -> None:
-        self.problems.append(message)
-
-    def raw(self, name: str) -> str:
-        return self.env.get(name, "").strip()
-
-    def text(self, name: str, default: str) -> str:
-        value = self.raw(name)
-        if not value and self.production:
-            self.problem(f"{name} is required when SEATFLOW_ENV=production")
-        return value or default
-
-    def integer(self, name: str, default: int, minimum: int = 0) -> int:
-        raw = self.raw(name)
-        if not raw:
-            return default
-        try:
-            value = int(raw)
-        except ValueError:
-            self.problem(f"{name} must be an integer, got {raw!r}")
-            return default
-        if value < minimum:
-            self.problem(f"{name} must be at least {minimum}, got {value}")
-            return default
-        return value
-
-    def choice(self, name: str, options: tuple[str, ...]) -> str:
-        """One of `options` (the first when unset); a problem naming the variable otherwise."""
-        value = self.raw(name).lower() or options[0]
-        if value not in options:
-            self.problem(f"{name} must be one of {', '.join(options)}, got {value!r}")
-            return options[0]
-        return value
-
-    def flag_or_auto(self, name: str) -> bool | None:
-        """True or false, or None for `auto` (and when unset)."""
-        return None if self.raw(name).lower() in ("", "auto") else self.flag(name)
-
-    def flag(self, name: str, default: bool = False) -> bool:
-        raw = self.raw(name).lower()
-        if raw in ("1", "true", "yes", "on"):
-            return True
-        if raw in ("0", "false", "no", "off"):
-            return False
-        if raw:
-            self.problem(f"{name} must be true or false, got {raw!r}")
-        return default
-
-
-def _webhook_secrets(r: _Reader) -> tuple[str, ...]:
-    secrets = tuple(s.strip() for s in r.raw("STRIPE_WEBHOOK_SECRETS").split(",") if s.strip())
-    if not secrets and r.production:
-        r.problem("STRIPE_WEBHOOK_SECRETS is required when SEATFLOW_ENV=production")
-    if any(not secret.startswith("whsec_") for secret in secrets):
-        r.problem("STRIPE_WEBHOOK_SECRETS entries must start with 'whsec_'")
-    return secrets or (DEVELOPMENT_WEBHOOK_SECRET,)
-
-
-def check_secrets(settings: Settings, r: _Reader) -> None:
-    """Production only: no secret may be weak, published, or (unless allowed) for test mode.
-    Only what is configured is checked; a missing one is already a problem."""
-    secrets = settings.stripe_webhook_secrets if r.raw("STRIPE_WEBHOOK_SECRETS") else ()
-    if any(len(s.removeprefix("whsec_")) < MIN_WEBHOOK_SECRET for s in secrets):
-        r.problem(
-            f"STRIPE_WEBHOOK_SECRETS: an entry is too short (whsec_ and at least "
-            f"{MIN_WEBHOOK_SECRET} characters; Stripe's signing secrets have 32)"
-        )
-    _published(r, "STRIPE_WEBHOOK_SECRETS", *secrets)
-    session = r.raw("SEATFLOW_SECRET_KEY")
-    if session and len(session) < MIN_SESSION_SECRET:
-        r.problem(f"SEATFLOW_SECRET_KEY is too short (at least {MIN_SESSION_SECRET} characters)")
-    _published(r, "SEATFLOW_SECRET_KEY", session)
-    key = r.raw("STRIPE_API_KEY")
-    if key and not key.startswith(("sk_live_", "rk_live_", "sk_test_", "rk_test_")):
-        r.problem("STRIPE_API_KEY must be a secret or restricted key (sk_live_… or rk_live_…)")
-    elif key and not settings.livemode and not settings.allow_test_keys:
-        r.problem(
-            "STRIPE_API_KEY is a test-mode key; set SEATFLOW_ALLOW_TEST_KEYS=true to run "
-            "production against Stripe's test mode"
-        )
-    _published(r, "STRIPE_API_KEY", key)
-    signing = r.raw("LICENSE_SIGNING_KEY")
-    if signing and not _is_32_bytes_base64(signing):
-        r.problem("LICENSE_SIGNING_KEY must be a base64 raw 32-byte Ed25519 private key")
-
-
-def _published(r: _Reader, name: str, *values: str) -> None:
-    if any(value in PUBLISHED for value in values):
-        r.problem(f"{name} is the published development value")
-
-
-def _is_32_bytes_base64(value: str) -> bool:
-    try:
-        return len(base64.b64decode(value, validate=True)) == 32
-    except ValueError:
-        return False
+    def report(self) -> str:
+        """What a process prints before it exits: the message, each problem on its own
+        line (as `from_env` lists them), never a traceback."""
+        lines = str(self).splitlines() or [""]
+        return "\n".join([f"configuration error: {' '.join(lines[0].split())}", *lines[1:]])
 
 
 def default_data_dir() -> Path:
@@ -228,6 +100,13 @@ class Settings:
     payment_method_update: str = "checkout"
     data_dir: Path = field(default_factory=default_data_dir)
     trusted_hosts: tuple[str, ...] = ()  # empty: any Host header is answered
+    # Where customers reach the pages ("https://billing.example.com"): the addresses Stripe
+    # sends them back to are built on it, never on a request's Host header. "": development
+    # answers a loopback or trusted host with its own address.
+    public_url: str = ""
+    # Proxies in front whose X-Forwarded-For and X-Forwarded-Proto are believed (1 behind
+    # deploy/nginx); 0: those headers are ignored, as anyone may send them.
+    trusted_proxies: int = 0
 
     @property
     def production(self) -> bool:
@@ -264,8 +143,9 @@ class Settings:
         development); raise one ConfigError listing every problem found."""
         if env is None:
             env, dotenv = os.environ, dotenv or Path.cwd() / ".env"
-        env = with_dotenv(env, dotenv)
-        r = _Reader(env)
+        env, refused = with_dotenv(env, dotenv)
+        r = Reader(env)
+        r.problem(refused)
         settings = cls._read(r)
         if r.production:
             check_secrets(settings, r)
@@ -277,25 +157,29 @@ class Settings:
         return settings
 
     @classmethod
-    def _read(cls, r: _Reader) -> Settings:
+    def _read(cls, r: Reader) -> Settings:
         data_dir = Path(r.raw("SEATFLOW_DATA_DIR") or default_data_dir())
         database_url = normalize_database_url(
             r.text("DATABASE_URL", f"sqlite:///{data_dir / 'seatflow.sqlite'}")
         )
-        if "://" not in database_url:
-            r.problem(f"DATABASE_URL is not a URL: {database_url.split('@')[-1]!r}")
+        broker_url = r.text("CELERY_BROKER_URL", f"sqla+sqlite:///{data_dir / 'broker.sqlite'}")
+        # In production a missing one is a problem already, and its default is none.
+        if r.raw("DATABASE_URL") or not r.production:
+            r.problem(database_problem(database_url))
+        if r.raw("CELERY_BROKER_URL") or not r.production:
+            r.problem(broker_problem(broker_url, r.production))
         api_base = r.raw("STRIPE_API_BASE").rstrip("/")
         if api_base and not api_base.startswith(("http://", "https://")):
             r.problem(f"STRIPE_API_BASE must be an http(s) URL, got {api_base!r}")
         return cls(
             mode=r.mode,
             database_url=database_url,
-            broker_url=r.text("CELERY_BROKER_URL", f"sqla+sqlite:///{data_dir / 'broker.sqlite'}"),
+            broker_url=broker_url,
             stripe_api_key=r.text("STRIPE_API_KEY", DEVELOPMENT_API_KEY),
             stripe_api_base=api_base,
             stripe_account=r.raw("STRIPE_ACCOUNT"),
             allow_test_keys=r.flag("SEATFLOW_ALLOW_TEST_KEYS"),
-            stripe_webhook_secrets=_webhook_secrets(r),
+            stripe_webhook_secrets=webhook_secrets(r),
             stripe_webhook_tolerance=r.integer("STRIPE_WEBHOOK_TOLERANCE", 300, minimum=1),
             webhook_max_body=r.integer("WEBHOOK_MAX_BODY", 512 * 1024, minimum=1024),
             webhook_commit_wait_ms=r.integer("WEBHOOK_COMMIT_WAIT_MS", 1),
@@ -306,7 +190,7 @@ class Settings:
             sweep_interval_seconds=float(r.integer("SWEEP_INTERVAL_SECONDS", 30, minimum=1)),
             queue_name=r.raw("SEATFLOW_QUEUE") or "seatflow",
             estimate_ttl_seconds=r.integer("ESTIMATE_TTL_SECONDS", 900, minimum=1),
-            license_signing_key=r.text("LICENSE_SIGNING_KEY", ""),
+            license_signing_key=signing_key(r),
             license_key_file=Path(
                 r.raw("SEATFLOW_CONFIG_DIR")
                 or Path(r.raw("HOME") or Path.home()) / ".config" / "seatflow"
@@ -325,7 +209,7 @@ class Settings:
             metrics_multiproc_dir=r.raw("PROMETHEUS_MULTIPROC_DIR"),
             worker_metrics_port=r.integer("WORKER_METRICS_PORT", 9808),
             worker_metrics_host=r.raw("WORKER_METRICS_HOST") or "127.0.0.1",
-            web_metrics_public=r.flag("WEB_METRICS_PUBLIC", default=True),
+            web_metrics_public=r.flag("WEB_METRICS_PUBLIC", default=not r.production),
             web_metrics_port=r.integer("WEB_METRICS_PORT", 0),
             web_metrics_host=r.raw("WEB_METRICS_HOST") or "127.0.0.1",
             web_pin_cpus=r.flag_or_auto("WEB_PIN_CPUS"),
@@ -334,9 +218,11 @@ class Settings:
             unpaid_upgrade_hours=r.integer("UNPAID_UPGRADE_HOURS", 23, minimum=1),
             payment_method_update=r.choice("PAYMENT_METHOD_UPDATE", ("checkout", "portal")),
             data_dir=data_dir,
-            trusted_hosts=tuple(
-                h.strip() for h in r.raw("SEATFLOW_TRUSTED_HOSTS").split(",") if h.strip()
+            trusted_hosts=tuple(  # host names are compared without regard to case
+                h.strip().lower() for h in r.raw("SEATFLOW_TRUSTED_HOSTS").split(",") if h.strip()
             ),
+            public_url=public_url(r),
+            trusted_proxies=r.integer("SEATFLOW_TRUSTED_PROXIES", 0),
         )
 
     def ensure_data_dir(self) -> None:

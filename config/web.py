@@ -11,6 +11,7 @@ from celery import Celery
 from flask import Flask, Response, g, request
 from flask.json.provider import DefaultJSONProvider
 from sqlalchemy import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import health
 from config.inbox import loads_json
@@ -25,12 +26,30 @@ class GuardedJSON(DefaultJSONProvider):
         return loads_json(s)
 
 
+class _LowerCaseHost:
+    """Host names are the same in any case: the Host header is compared with the trusted
+    names (and written into absolute URLs) in lower case."""
+
+    def __init__(self, wsgi_app: Any) -> None:
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if "HTTP_HOST" in environ:
+            environ["HTTP_HOST"] = environ["HTTP_HOST"].lower()
+        return self.wsgi_app(environ, start_response)
+
+
 def install_common(
     app: Flask, settings: Settings, engine: Engine, celery: Celery, name: str
 ) -> None:
     """`name` (receiver, api) is the `app` label of this app's request latency."""
     if settings.trusted_hosts:  # another Host header gets 400 (no poisoned absolute URLs)
-        app.config["TRUSTED_HOSTS"] = list(settings.trusted_hosts)
+        app.config["TRUSTED_HOSTS"] = [host.lower() for host in settings.trusted_hosts]
+    app.wsgi_app = _LowerCaseHost(app.wsgi_app)  # type: ignore[method-assign]
+    if settings.trusted_proxies:  # the scheme and client address the proxies saw
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies
+        )
     app.json = GuardedJSON(app)
 
     @app.before_request

@@ -25,7 +25,7 @@ from tests.support import (
     wait_until,
 )
 
-SECRET = "whsec_" + "j" * 32
+SECRET = "whsec_Xq7Lm2Rt9Vb4Nz8Kp3Wc6Hy1Jd5Fg0Se"
 
 
 def production_env(settings: Settings, tmp_path: Path) -> dict[str, str]:
@@ -34,12 +34,13 @@ def production_env(settings: Settings, tmp_path: Path) -> dict[str, str]:
         DATABASE_URL=settings.database_url,
         CELERY_BROKER_URL=settings.broker_url,
         SEATFLOW_QUEUE=settings.queue_name,
-        STRIPE_API_KEY="sk_test_" + "k" * 40,
+        STRIPE_API_KEY="sk_test_51Hx2fakeTestKeyForTestsOnly9876543210",
         SEATFLOW_ALLOW_TEST_KEYS="true",
         STRIPE_API_BASE="http://127.0.0.1:9",  # nothing here asks Stripe
         STRIPE_WEBHOOK_SECRETS=SECRET,
-        LICENSE_SIGNING_KEY="MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+        LICENSE_SIGNING_KEY="q3TtvlRFD1KPwbFV2ajPRo3+tGFmnNDdHkIwNSWzxwM=",
         SEATFLOW_SECRET_KEY="3f9c1e7a5b2d8f4e6a0c9b1d7e3f5a2c",
+        SEATFLOW_PUBLIC_URL="https://billing.example.com",
         SEATFLOW_DATA_DIR=str(tmp_path),
         PROMETHEUS_MULTIPROC_DIR=str(tmp_path),
         WORKER_METRICS_PORT="0",

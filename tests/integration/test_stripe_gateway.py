@@ -227,3 +227,30 @@ def test_void_reports_an_invoice_that_was_paid_meanwhile(httpserver, gateway) ->
     )
     assert gateway.void_invoice(upgrade_id="u", invoice_id="in_1") == "paid"
     assert sent(httpserver)[0][2] == "seatflow-upgrade-u-void"
+
+
+def test_every_request_carries_the_api_version_the_webhook_endpoints_render_events_in(
+    httpserver, gateway
+) -> None:
+    """One version for what seatflow sends and what Stripe sends it: the SDK's own default
+    (newer than the event shapes seatflow parses) never goes out."""
+    from config.events import STRIPE_API_VERSION
+
+    httpserver.expect_request("/v1/subscriptions", "GET").respond_with_json(
+        {"object": "list", "data": [], "has_more": False}
+    )
+    httpserver.expect_request("/v1/webhook_endpoints", "POST").respond_with_json(
+        {"id": "we_1", "object": "webhook_endpoint", "api_version": STRIPE_API_VERSION}
+    )
+    httpserver.expect_request("/v1/invoices/in_up1", "GET").respond_with_json(invoice())
+
+    list(gateway.list_subscriptions())
+    url = "https://b.example/webhooks/stripe"
+    gateway.create_webhook_endpoint(url, ["invoice.paid"], STRIPE_API_VERSION)
+    gateway.retrieve("invoice", "in_up1")
+
+    versions = [req.headers.get("Stripe-Version") for req, _ in httpserver.log]
+    assert versions == [STRIPE_API_VERSION] * 3
+    assert dict(parse_qsl(httpserver.log[1][0].get_data(as_text=True)))["api_version"] == (
+        STRIPE_API_VERSION
+    )

@@ -234,3 +234,59 @@ def test_the_upgrade_form_shows_the_card_before_pay(site) -> None:
     page = client.get(form).get_data(as_text=True)
     assert "Paid with the card on file: Visa ending in 4242, expires 08/2030." in page
     assert page.index('id="pay-with"') < page.index('id="pay"')
+
+
+def _card_update_from(app, world, host: str, **headers: str):
+    """Signed in as the owner, *Update payment method* sent with `Host: host` throughout."""
+    client, base = app.test_client(), f"http://{host}"
+    token_field = csrf(client.get("/signin", base_url=base).get_data(as_text=True))
+    form = {"token": world.tokens["owner"], "csrf_token": token_field}
+    client.post("/signin", data=form, base_url=base)
+    page = client.get(f"/orgs/{world.org_id}/subscriptions", base_url=base)
+    return client.post(
+        f"/orgs/{world.org_id}/payment-method",
+        data={"csrf_token": csrf(page.get_data(as_text=True))},
+        headers=headers,
+        base_url=base,
+    )
+
+
+def test_an_untrusted_host_never_reaches_the_checkout_return_urls(site) -> None:
+    """No SEATFLOW_TRUSTED_HOSTS, no SEATFLOW_PUBLIC_URL: a Host header seatflow cannot vouch
+    for is refused rather than written into the addresses Stripe sends the customer to."""
+    app, world, gateway, _ = site
+    response = _card_update_from(app, world, "evil.example")
+    assert response.status_code == 400
+    assert gateway.setups == []
+    assert "SEATFLOW_PUBLIC_URL" in response.get_data(as_text=True)
+
+
+def test_the_return_urls_are_built_on_the_public_url_whatever_the_host(sqlite_settings) -> None:
+    settings = sqlite_settings.with_overrides(public_url="https://billing.example.com")
+    app = create_app(settings)
+    gateway = FakeGateway()
+    app.extensions["seatflow.deps"] = fake_deps(gateway=gateway)
+    world = build_world(make_engine(sqlite_settings))
+    assert _card_update_from(app, world, "evil.example").status_code == 303
+    sent = gateway.setups[0]
+    base = f"https://billing.example.com/orgs/{world.org_id}"
+    assert sent["return_url"] == f"{base}/payment-method/done"
+    assert sent["cancel_url"] == f"{base}/subscriptions"
+
+
+@pytest.mark.parametrize("proxies, scheme", [(1, "https"), (0, "http")])
+def test_the_scheme_a_trusted_proxy_forwards_is_used(sqlite_settings, proxies, scheme) -> None:
+    """Behind the shipped nginx (TLS there) the addresses are https://, but only when the
+    proxy is declared: otherwise anyone could claim X-Forwarded-Proto."""
+    settings = sqlite_settings.with_overrides(
+        trusted_proxies=proxies, trusted_hosts=("billing.example.com",)
+    )
+    app = create_app(settings)
+    gateway = FakeGateway()
+    app.extensions["seatflow.deps"] = fake_deps(gateway=gateway)
+    world = build_world(make_engine(sqlite_settings))
+    response = _card_update_from(
+        app, world, "billing.example.com", **{"X-Forwarded-Proto": "https"}
+    )
+    assert response.status_code == 303
+    assert gateway.setups[0]["cancel_url"].startswith(f"{scheme}://billing.example.com/")

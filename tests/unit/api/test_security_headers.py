@@ -32,7 +32,9 @@ def test_pages_and_api_send_security_headers(client, path) -> None:
 
 def test_production_adds_hsts(sqlite_settings) -> None:
     settings = sqlite_settings.with_overrides(
-        mode="production", license_signing_key=new_private_key_b64()
+        mode="production",
+        license_signing_key=new_private_key_b64(),
+        broker_url="redis://127.0.0.1:6379/0",  # production has no in-memory broker
     )
     headers = create_app(settings).test_client().get("/signin").headers
     assert headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
@@ -71,3 +73,13 @@ def test_forms_may_be_answered_with_a_redirect_to_stripes_hosted_pages_only() ->
     fake = policy(Settings(stripe_api_base="http://127.0.0.1:4567"))
     assert "form-action 'self' https://checkout.stripe.com https://billing.stripe.com " in fake
     assert fake.split("form-action")[1].split(";")[0].endswith("http://127.0.0.1:4567")
+
+
+def test_trusted_host_names_compare_without_regard_to_case(sqlite_settings) -> None:
+    settings = sqlite_settings.with_overrides(trusted_hosts=("Seatflow.Example",))
+    client = create_app(settings).test_client()
+    assert client.get("/healthz", headers={"Host": "SEATFLOW.example"}).status_code == 200
+    assert client.get("/healthz", headers={"Host": "seatflow.example:8443"}).status_code == 200
+    assert client.get("/healthz", headers={"Host": "evil.example"}).status_code == 400
+    env = {"SEATFLOW_TRUSTED_HOSTS": "Seatflow.EXAMPLE"}
+    assert Settings.from_env(env).trusted_hosts == ("seatflow.example",)

@@ -51,10 +51,20 @@ def test_a_database_without_tables_says_to_run_the_migrations(tmp_path: Path) ->
     assert "seatflow db upgrade" in line
 
 
-def test_a_database_url_of_another_kind_is_one_line_with_a_hint(tmp_path: Path) -> None:
+def the_problem_with_a_hint(done: subprocess.CompletedProcess[str]) -> str:
+    """A configuration's one problem: the line under the header, with a hint."""
+    assert done.returncode == 2, done.stdout
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 2, done.stderr
+    assert lines[0].startswith("configuration error: seatflow cannot start: 1 problem(s)")
+    assert "hint:" in lines[1], lines[1]
+    return lines[1].removeprefix("  - ")
+
+
+def test_a_database_url_of_another_kind_is_named_with_a_hint(tmp_path: Path) -> None:
     done = seatflow("catalog", "list", data_dir=tmp_path, DATABASE_URL="mysql://a@b/c")
-    line = one_line_with_hint(done)
-    assert line.startswith("configuration error: DATABASE_URL")
+    line = the_problem_with_a_hint(done)
+    assert line.startswith("DATABASE_URL")
     assert "'mysql'" in line
 
 
@@ -68,12 +78,12 @@ def test_an_unreachable_broker_is_one_line_with_a_hint(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("scheme", ["nats", "kafka", "sqs"])
-def test_a_broker_url_of_an_unknown_kind_is_one_line_with_a_hint(tmp_path: Path, scheme) -> None:
+def test_a_broker_url_of_an_unknown_kind_is_named_with_a_hint(tmp_path: Path, scheme) -> None:
     # nats is no kombu transport; kafka and sqs are, but not brokers seatflow runs on.
     url = f"{scheme}://broker.example"
     done = seatflow("dev", "--port", "9", data_dir=tmp_path, CELERY_BROKER_URL=url)
-    line = one_line_with_hint(done)
-    assert line.startswith("configuration error: CELERY_BROKER_URL: seatflow sends its tasks")
+    line = the_problem_with_a_hint(done)
+    assert line.startswith("CELERY_BROKER_URL: seatflow sends its tasks")
     assert f"not {scheme!r}" in line
 
 
@@ -126,3 +136,50 @@ def test_stripe_unreachable_is_one_line_with_a_hint() -> None:
         "Stripe); hint: check the network, STRIPE_API_BASE and STRIPE_API_KEY, then run it again",
         1,
     )
+
+
+def test_a_dotenv_file_saying_production_is_refused_not_run_on(tmp_path: Path) -> None:
+    """The shell does not set SEATFLOW_ENV: the command must not take production, nor the
+    live key, from the working directory's .env."""
+    (tmp_path / ".env").write_text(
+        "SEATFLOW_ENV=production\nSTRIPE_API_KEY=sk_live_51Hx2fromTheFile0123456789abcdef\n"
+    )
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "CELERY_"))}
+    environ.pop("SEATFLOW_ENV", None)
+    environ.update(PYTHONPATH=str(ROOT), SEATFLOW_DATA_DIR=str(tmp_path / "var"))
+    done = subprocess.run(
+        [sys.executable, "-m", "cli.main", "org", "list"],
+        cwd=tmp_path,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.startswith("configuration error:"), done.stderr
+    assert ".env" in done.stderr and "sk_live_" not in done.stderr
+
+
+def test_the_configuration_problems_are_printed_one_a_line(tmp_path: Path) -> None:
+    done = seatflow(
+        "org",
+        "list",
+        data_dir=tmp_path,
+        DATABASE_URL="mysql://a@b/c",
+        STRIPE_WEBHOOK_TOLERANCE="-1",
+        CELERY_BROKER_URL="memory://",
+        SEATFLOW_ENV="production",
+    )
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert lines[0].startswith("configuration error: seatflow cannot start"), lines
+    assert all(line.startswith("  - ") for line in lines[1:]), lines
+    named = [line.removeprefix("  - ").split()[0].rstrip(":") for line in lines[1:]]
+    for name in ("DATABASE_URL", "STRIPE_WEBHOOK_TOLERANCE", "CELERY_BROKER_URL"):
+        assert name in named, lines
+
+
+def test_the_command_refuses_a_broker_the_processes_refuse(tmp_path: Path) -> None:
+    done = seatflow("org", "list", data_dir=tmp_path, CELERY_BROKER_URL="kafka://k:9092")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "CELERY_BROKER_URL" in done.stderr and "'kafka'" in done.stderr

@@ -57,7 +57,25 @@ def test_gunicorns_master_serves_the_groups_metrics_on_web_metrics_port(
     port = _free_port()
     monkeypatch.setenv("WEB_METRICS_PORT", str(port))
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
-    monkeypatch.setenv("SEATFLOW_ENV", "test")
+    monkeypatch.setenv("SEATFLOW_ENV", "development")
     runpy.run_path(str(GUNICORN_CONF))["when_ready"](None)
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
         assert response.status == 200
+
+
+def test_production_keeps_metrics_off_the_public_port_unless_told() -> None:
+    from tests.unit.config.test_settings import PRODUCTION
+
+    assert Settings.from_env(PRODUCTION).web_metrics_public is False
+    told = Settings.from_env({**PRODUCTION, "WEB_METRICS_PUBLIC": "true"})
+    assert told.web_metrics_public is True
+    assert Settings.from_env({}).web_metrics_public is True  # development
+
+
+@pytest.mark.parametrize("factory", [webhooks.create_app, api.create_app])
+def test_a_production_app_has_no_public_metrics_by_default(sqlite_settings, factory) -> None:
+    from tests.unit.config.test_settings import PRODUCTION
+
+    read = Settings.from_env(PRODUCTION)
+    settings = sqlite_settings.with_overrides(web_metrics_public=read.web_metrics_public)
+    assert factory(settings).test_client().get("/metrics").status_code == 404
