@@ -4,8 +4,9 @@ the top entries of a CPU-time profile printed.
 
     python -m bench.profile_worker [--events 2000 --orgs 200 --batch 5 --top 30 --no-profile]
 
-The events are the burst benchmark's (each a real seat change of one of `--orgs`
-organizations); they are stored first, then applied by `process_stripe_events`, as a Celery
+The events are the burst benchmark's: full-size subscription updates (bench/events.py;
+`--small-events` for the small samples), each a real seat change of one of `--orgs`
+organizations; they are stored first, then applied by `process_stripe_events`, as a Celery
 child would, without Celery around it (its cost per message is measured by bench.pipeline).
 """
 
@@ -25,28 +26,34 @@ from typing import Any
 import psycopg
 from sqlalchemy import create_engine, event
 
+from bench import events as bench_events
 from bench.burst import _database, _drop
-from bench.burst import event as burst_event
 from bench.pipeline import env_for
 from webhooks.inbox import IncomingEvent
 from webhooks.writer import Delivery, InboxWriter
 
 
-def _store(url: str, events: int, orgs: int) -> list[str]:
+def _store(url: str, events: int, orgs: int, small: bool = False) -> list[str]:
     writer = InboxWriter(create_engine(url), lambda ids: None)
     for i in range(events):
-        body = json.dumps(burst_event(i, orgs)).encode()
+        body = bench_events.body(bench_events.nth(i, orgs, small))
         writer.store(Delivery(IncomingEvent.parse(body), body, 0, "received"))
     with psycopg.connect(url.replace("+psycopg", "")) as conn:
         return [r[0] for r in conn.execute("SELECT event_id FROM inbox ORDER BY id")]
 
 
 def profile(
-    events: int, orgs: int, batch: int, top: int, warmup: int, profiled: bool = True
+    events: int,
+    orgs: int,
+    batch: int,
+    top: int,
+    warmup: int,
+    profiled: bool = True,
+    small: bool = False,
 ) -> dict[str, Any]:
     url = _database(orgs)
     try:
-        ids = _store(url, events + warmup, orgs)
+        ids = _store(url, events + warmup, orgs, small)
         with tempfile.TemporaryDirectory() as tmp:
             os.environ.update(env_for(url, f"profile-{secrets.token_hex(3)}", Path(tmp)))
             from services import bootstrap, stripe_events
@@ -107,8 +114,17 @@ def main() -> None:
     parser.add_argument(
         "--no-profile", action="store_true", help="only the CPU time, without the profiler"
     )
+    bench_events.add_flag(parser)
     args = parser.parse_args()
-    profile(args.events, args.orgs, args.batch, args.top, args.warmup, not args.no_profile)
+    profile(
+        args.events,
+        args.orgs,
+        args.batch,
+        args.top,
+        args.warmup,
+        not args.no_profile,
+        args.small_events,
+    )
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@
 Targets: seatflow with the production settings (SEATFLOW_ENV=production: PostgreSQL inbox,
 Redis broker, JSON logs), the same on the embedded default (SQLite, SQLite broker), a bare
 Flask "return 200" app, and seatflow with its storage taken out (its request path alone). Each gets
-signed 3-4 KB events (every one distinct) from wrk at full speed, then at a constant 70 % of
+signed full-size Stripe events (bench/events.py, every one distinct; `--small-events` for the
+small samples) from wrk at full speed, then at a constant 70 % of
 the maximum it reached (an open loop), to read p99 latency there. Load stays on loopback
 and stops by itself.
 """
@@ -28,6 +29,7 @@ from pathlib import Path
 import psycopg
 
 from adapters import migrations
+from bench import events as bench_events
 from cli import samples
 from tests.support import free_port, http_ok, wait_until
 
@@ -50,19 +52,15 @@ GUNICORN = [
 ]
 
 
-def make_events(path: Path, count: int) -> int:
-    """`count` signed subscription events of 3-4 KB, one `signature<TAB>body` per line."""
-    padding = "x" * 2400  # metadata as big customers' subscriptions carry
+def make_events(path: Path, count: int, small: bool = False) -> int:
+    """`count` signed subscription updates (full-size unless `small`), one
+    `signature<TAB>body` per line; returns the size of a body."""
     size = 0
+    now = int(time.time())
     with path.open("w") as out:
         for i in range(count):
-            obj = samples.subscription_object(
-                customer=f"cus_{i % 50 + 1}", seats=i % 90 + 1, subscription_id=f"sub_{i % 50 + 1}"
-            )
-            obj["metadata"] = {"note": padding, "n": str(i)}
-            body, headers = samples.signed(
-                samples.event("customer.subscription.updated", obj), SECRET
-            )
+            event = bench_events.subscription_updated(i % 50 + 1, i % 90 + 1, now, small=small)
+            body, headers = samples.signed(event, SECRET)
             size = len(body)
             out.write(f"{headers['Stripe-Signature']}\t{body.decode()}\n")
     return size
@@ -115,6 +113,7 @@ def measure(
     seconds: int,
     connections: int,
     queued: Callable[[], int] | None = None,
+    small: bool = False,
 ) -> dict:
     """Maximum, then 70 % of it; with `queued` (task messages waiting in the broker), also
     how many events each task message carried in each phase."""
@@ -122,7 +121,7 @@ def measure(
     files = {}
     for run, count in (("warm", 5_000), ("peak", 40_000), ("at70", 40_000)):
         files[run] = work / f"{run}.txt"
-        make_events(files[run], count)
+        make_events(files[run], count, small)
     proc, port = serve(app, env, work / "server.log")
     try:
         wrk(port, files["warm"], 3, connections)  # pools, imports, first connections
@@ -205,12 +204,13 @@ def main() -> None:
         default="bare,nostore,postgres,sqlite",
         help="which of bare, nostore, postgres, sqlite",
     )
+    bench_events.add_flag(parser)
     args = parser.parse_args()
     GUNICORN[3], GUNICORN[5] = str(args.workers), str(args.threads)
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
     work = Path(tempfile.mkdtemp(prefix="seatflow-bench-"))
-    size = make_events(work / "sample.txt", 1)
+    size = make_events(work / "sample.txt", 1, args.small_events)
     base_env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "CELERY"))}
     base_env |= {
         "STRIPE_WEBHOOK_SECRETS": SECRET,
@@ -247,7 +247,18 @@ def main() -> None:
             if key not in args.targets.split(","):
                 continue
             queued = _redis_queue_length(base_env["SEATFLOW_QUEUE"]) if key == "postgres" else None
-            results.append(measure(label, app, env, work, args.duration, args.connections, queued))
+            results.append(
+                measure(
+                    label,
+                    app,
+                    env,
+                    work,
+                    args.duration,
+                    args.connections,
+                    queued,
+                    args.small_events,
+                )
+            )
             time.sleep(1)
     finally:
         with psycopg.connect(ADMIN, autocommit=True) as conn:
