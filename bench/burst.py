@@ -35,6 +35,7 @@ import psycopg
 import redis
 
 from bench import events as bench_events
+from bench import results
 from bench.pipeline import env_for, flood, rss_mib, terminal
 from tests.support import PYTHON, Process, free_port, http_ok, start_worker, wait_until
 
@@ -164,9 +165,13 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8, help="concurrent HTTP clients")
     parser.add_argument("--runs", type=int, default=1)
     bench_events.add_flag(parser)
+    results.add_flag(parser)
     args = parser.parse_args()
-    for _ in range(args.runs):
-        burst(args.events, args.orgs, args.clients, args.small_events)
+    run = results.start("burst", args)
+    rows = [
+        burst(args.events, args.orgs, args.clients, args.small_events) for _ in range(args.runs)
+    ]
+    results.write(run, rows)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ import redis
 
 from adapters import migrations
 from bench import events as bench_events
+from bench import results
 from cli import samples
 from tests.support import free_port, start_gunicorn, start_worker, wait_until
 from webhooks.inbox import IncomingEvent
@@ -277,18 +278,22 @@ def main() -> None:
     parser.add_argument("--batch", default="1,8,64", help="events per message (throughput)")
     parser.add_argument("--concurrency", default="1,2", help="worker processes (throughput)")
     bench_events.add_flag(parser)
+    results.add_flag(parser)
     args = parser.parse_args()
+    run = results.start(f"pipeline-{args.what}", args, module="pipeline")
+    rows: list[dict[str, Any]]
     if args.what == "throughput":
-        throughput(
+        rows = throughput(
             args.events or 6000,
             [int(b) for b in args.batch.split(",")],
             [int(c) for c in args.concurrency.split(",")],
             args.small_events,
         )
     elif args.what == "latency":
-        latency(args.rate, args.seconds, args.small_events)
+        rows = [latency(args.rate, args.seconds, args.small_events)]
     else:
-        memory(args.events or 100_000, args.small_events)
+        rows = memory(args.events or 100_000, args.small_events)
+    results.write(run, rows)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ import psycopg
 from sqlalchemy import create_engine, event
 
 from bench import events as bench_events
+from bench import results
 from bench.burst import _database, _drop
 from bench.pipeline import env_for
 from webhooks.inbox import IncomingEvent
@@ -87,11 +88,14 @@ def profile(
             cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     finally:
         _drop(url)
+    entries: list[dict[str, Any]] = []
+    total = 0.0
     if profiled:
         stats = pstats.Stats(profiler)
         stats.sort_stats("tottime").print_stats(top)
         stats.sort_stats("cumulative").print_stats(top)
         stats.dump_stats(Path(tempfile.gettempdir()) / "seatflow-worker.prof")
+        entries, total = top_entries(stats, top), float(getattr(stats, "total_tt", 0.0))
     result = {
         "events": events,
         "batch": batch,
@@ -101,7 +105,37 @@ def profile(
         "statements_per_event": round(statements / events, 2),
     }
     print(json.dumps(result), flush=True)
-    return result
+    return result | {"profile": entries, "profile_total_s": round(total, 4)}
+
+
+def top_entries(stats: pstats.Stats, top: int) -> list[dict[str, Any]]:
+    """The `top` functions by own CPU time: where, calls (total/primitive), own and
+    cumulative seconds."""
+    raw: dict[Any, Any] = getattr(stats, "stats", {})
+    ranked = sorted(raw.items(), key=lambda kv: kv[1][2], reverse=True)[:top]
+    out = []
+    for (filename, line, function), (primitive, calls, own, cumulative, _) in ranked:
+        where = _short(filename)
+        calls_text = str(calls) if calls == primitive else f"{calls}/{primitive}"
+        out.append(
+            {
+                "function": f"{where}:{line}({function})" if line else f"{where}({function})",
+                "ncalls": calls_text,
+                "tottime_s": round(own, 4),
+                "cumtime_s": round(cumulative, 4),
+            }
+        )
+    return out
+
+
+def _short(filename: str) -> str:
+    """A path from the project or a package's own folder, not the machine's."""
+    for marker in ("site-packages/", "/lib/python3."):
+        if marker in filename:
+            tail = filename.split(marker, 1)[1]
+            return tail.split("/", 1)[1] if marker.startswith("/lib") else tail
+    root = str(Path(__file__).resolve().parents[1]) + "/"
+    return filename.removeprefix(root)
 
 
 def main() -> None:
@@ -115,8 +149,10 @@ def main() -> None:
         "--no-profile", action="store_true", help="only the CPU time, without the profiler"
     )
     bench_events.add_flag(parser)
+    results.add_flag(parser)
     args = parser.parse_args()
-    profile(
+    run = results.start("profile_worker", args)
+    result = profile(
         args.events,
         args.orgs,
         args.batch,
@@ -125,6 +161,8 @@ def main() -> None:
         not args.no_profile,
         args.small_events,
     )
+    entries, total = result.pop("profile"), result.pop("profile_total_s")
+    results.write(run, [result], profile=entries, profile_total_s=total)
 
 
 if __name__ == "__main__":

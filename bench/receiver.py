@@ -30,6 +30,7 @@ import psycopg
 
 from adapters import migrations
 from bench import events as bench_events
+from bench import results as recorded
 from cli import samples
 from tests.support import free_port, http_ok, wait_until
 
@@ -205,7 +206,9 @@ def main() -> None:
         help="which of bare, nostore, postgres, sqlite",
     )
     bench_events.add_flag(parser)
+    recorded.add_flag(parser)
     args = parser.parse_args()
+    run = recorded.start("receiver", args)
     GUNICORN[3], GUNICORN[5] = str(args.workers), str(args.threads)
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
@@ -292,6 +295,7 @@ def main() -> None:
         if r["events_per_message"]:
             peak, at70 = r["events_per_message"]
             print(f"{r['target']}: events per task message {peak} at max, {at70} at 70 %")
+    recorded.write(run, results)
 
 
 if __name__ == "__main__":

@@ -17,11 +17,13 @@ import secrets
 import tempfile
 import threading
 import time
+from typing import Any
 
 import redis
 from sqlalchemy import create_engine
 
 from bench import events as bench_events
+from bench import results
 from bench.pipeline import database
 from config.celery import make_celery
 from config.settings import Settings
@@ -40,7 +42,7 @@ def bodies(count: int, small: bool = False) -> list[bytes]:
     ]
 
 
-def run(url: str, threads: int, events: list[bytes], send: bool, wait_ms: int) -> str:
+def run(url: str, threads: int, events: list[bytes], send: bool, wait_ms: int) -> dict[str, Any]:
     queue = f"bench-writer-{secrets.token_hex(3)}"
     settings = Settings.from_env(
         {
@@ -78,10 +80,21 @@ def run(url: str, threads: int, events: list[bytes], send: bool, wait_ms: int) -
     messages = redis.Redis().llen(queue)
     redis.Redis().delete(queue)
     n = len(events) - 1
+    return {
+        "threads": threads,
+        "task_messages": send,
+        "events": n,
+        "events_per_s": round(n / elapsed),
+        "cpu_us_per_event": round(cpu / n * 1e6),
+        "events_per_message": round(n / max(1, messages), 1) if send else None,
+    }
+
+
+def line(row: dict[str, Any]) -> str:
     return (
-        f"threads {threads}, {'with' if send else 'without'} task messages: "
-        f"{n / elapsed:,.0f} events/s, {cpu / n * 1e6:.0f} µs CPU an event"
-        + (f", {n / max(1, messages):.1f} events a message" if send else "")
+        f"threads {row['threads']}, {'with' if row['task_messages'] else 'without'} task "
+        f"messages: {row['events_per_s']:,} events/s, {row['cpu_us_per_event']} µs CPU an event"
+        + (f", {row['events_per_message']} events a message" if row["task_messages"] else "")
     )
 
 
@@ -93,13 +106,17 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=8000)
     parser.add_argument("--wait-ms", type=int, default=1)
     bench_events.add_flag(parser)
+    results.add_flag(parser)
     args = parser.parse_args()
+    recorded = results.start("writer", args)
+    rows = []
     with database() as url:
         for send in (False, True):
-            print(
-                run(url, args.threads, bodies(args.events, args.small_events), send, args.wait_ms),
-                flush=True,
+            rows.append(
+                run(url, args.threads, bodies(args.events, args.small_events), send, args.wait_ms)
             )
+            print(line(rows[-1]), flush=True)
+    results.write(recorded, rows)
 
 
 if __name__ == "__main__":
