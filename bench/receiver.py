@@ -4,11 +4,12 @@
 
 Targets: seatflow with the production settings (SEATFLOW_ENV=production: PostgreSQL inbox,
 Redis broker, JSON logs), the same on the embedded default (SQLite, SQLite broker), a bare
-Flask "return 200" app, and seatflow with its storage taken out (its request path alone). Each gets
-signed full-size Stripe events (bench/events.py, every one distinct; `--small-events` for the
-small samples) from wrk at full speed, then at a constant 70 % of
-the maximum it reached (an open loop), to read p99 latency there. Load stays on loopback
-and stops by itself.
+Flask "return 200" app, seatflow with its storage taken out (its request path alone), and a
+peer that upserts each event inside its request (`@supabase/stripe-sync-engine` on Node,
+bench/peer.py). Each gets signed full-size Stripe events (bench/events.py, every one
+distinct; `--small-events` for the small samples) from wrk at full speed, then at a constant
+70 % of the maximum it reached (an open loop), to read p99 latency there. Load stays on
+loopback and stops by itself.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import psycopg
 
 from adapters import migrations
 from bench import events as bench_events
+from bench import peer
 from bench import results as recorded
 from cli import samples
 from tests.support import free_port, http_ok, wait_until
@@ -117,13 +119,35 @@ def measure(
     small: bool = False,
 ) -> dict:
     """Maximum, then 70 % of it; with `queued` (task messages waiting in the broker), also
-    how many events each task message carried in each phase."""
+    how many events each task message carried in each phase. `app` "peer" is the peer's
+    Node server (bench/peer.py), else a gunicorn app."""
+    start: Callable[[dict[str, str], Path], tuple[subprocess.Popen[bytes], int]]
+    if app == peer.APP:
+        start = peer.serve
+    else:
+
+        def start(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], int]:
+            return serve(app, env, log)
+
+    return _measure(name, start, env, work, seconds, connections, queued, small)
+
+
+def _measure(
+    name: str,
+    start: Callable[[dict[str, str], Path], tuple[subprocess.Popen[bytes], int]],
+    env: dict[str, str],
+    work: Path,
+    seconds: int,
+    connections: int,
+    queued: Callable[[], int] | None,
+    small: bool,
+) -> dict:
     # Fresh events for every run: a re-sent event is a cheaper duplicate.
     files = {}
     for run, count in (("warm", 5_000), ("peak", 40_000), ("at70", 40_000)):
         files[run] = work / f"{run}.txt"
         make_events(files[run], count, small)
-    proc, port = serve(app, env, work / "server.log")
+    proc, port = start(env, work / "server.log")
     try:
         wrk(port, files["warm"], 3, connections)  # pools, imports, first connections
         before = queued() if queued else 0
@@ -136,7 +160,7 @@ def measure(
         at70 = wrk(port, files["at70"], seconds, connections, 0.7 * peak["rps"])
         after = queued() if queued else 0
     finally:
-        proc.terminate()
+        proc.terminate()  # the peer's primary stops its workers
         proc.wait(30)
     return {
         "target": name,
@@ -202,8 +226,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8, help="threads per gunicorn worker")
     parser.add_argument(
         "--targets",
-        default="bare,nostore,postgres,sqlite",
-        help="which of bare, nostore, postgres, sqlite",
+        default="bare,nostore,postgres,sqlite,peer",
+        help="which of bare, nostore, postgres, sqlite, peer (stripe-sync-engine on Node)",
     )
     bench_events.add_flag(parser)
     recorded.add_flag(parser)
@@ -239,6 +263,8 @@ def main() -> None:
             "SEATFLOW_DATA_DIR": str(work / "prod"),
         }
         embedded = base_env | {"SEATFLOW_DATA_DIR": str(work / "embedded")}
+        # The peer keeps its own schema (`stripe`) in the same throwaway database.
+        peer_env = peer.env_for(pg.replace("+psycopg", ""), SECRET, args.workers)
         (work / "embedded").mkdir()
         migrations.upgrade(f"sqlite:///{work / 'embedded' / 'seatflow.sqlite'}")
         for key, label, app, env in (
@@ -246,6 +272,7 @@ def main() -> None:
             ("nostore", "seatflow, storage taken out", "bench.nostore_app:create_app()", prod),
             ("postgres", "seatflow, PostgreSQL + Redis", "webhooks:create_app()", prod),
             ("sqlite", "seatflow, embedded SQLite", "webhooks:create_app()", embedded),
+            ("peer", "stripe-sync-engine, upsert in the request", peer.APP, peer_env),
         ):
             if key not in args.targets.split(","):
                 continue

@@ -35,6 +35,8 @@ class Run:
     load_before: list[float]
     events: dict[str, Any] = field(default_factory=dict)
     label: str = ""
+    # The code measured: taken when the run begins, before anyone edits the work tree.
+    code: dict[str, Any] = field(default_factory=lambda: commit())
 
 
 def add_flag(parser: argparse.ArgumentParser) -> None:
@@ -112,7 +114,7 @@ def document(run: Run, rows: list[dict[str, Any]], **extra: Any) -> dict[str, An
         "name": run.name,
         "started_at": run.started_at.isoformat(timespec="seconds"),
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        **commit(),
+        **run.code,
         "command": run.command,
         "label": run.label,
         "machine": machine() | {"load_before": run.load_before, "load_after": load_average()},

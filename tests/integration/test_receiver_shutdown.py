@@ -37,9 +37,7 @@ def test_ids_held_by_the_publisher_reach_the_broker_when_gunicorn_is_stopped(
     port = free_port()
     url = f"http://127.0.0.1:{port}/webhooks/stripe"
     client = redis.Redis.from_url(pg_settings.broker_url)
-    web = start_gunicorn(
-        env, port, workers=workers, config=ROOT / "deploy" / "gunicorn.conf.py"
-    )
+    web = start_gunicorn(env, port, workers=workers, config=ROOT / "deploy" / "gunicorn.conf.py")
     try:
         events = [_event(n) for n in range(1, 9)]
         first = events[0]

@@ -42,6 +42,7 @@ def test_a_run_is_written_with_its_figures_command_machine_and_load_before(
         "burst", Namespace(small_events=False, label="smoke"), argv=["--events", "300"]
     )
     run.load_before = [9.5, 4.0, 2.0]  # as the run found the machine
+    run.code = {"commit": run.code["commit"], "dirty": True}  # the tree as the run began
     path = results.write(
         run, [{"ingest_per_s": 812, "cpu_us_per_event": {"worker": 700}}], tmp_path
     )
@@ -50,7 +51,8 @@ def test_a_run_is_written_with_its_figures_command_machine_and_load_before(
     assert doc["command"] == "python -m bench.burst --events 300"
     assert doc["rows"] == [{"ingest_per_s": 812, "cpu_us_per_event": {"worker": 700}}]
     assert doc["label"] == "smoke"
-    assert doc["commit"] == results.commit()["commit"] and isinstance(doc["dirty"], bool)
+    assert (doc["commit"], doc["dirty"]) == (run.code["commit"], run.code["dirty"])
+    assert run.code["commit"] == results.commit()["commit"]
     machine = doc["machine"]
     assert machine["cores"] == os.cpu_count()
     assert machine["load_before"] == [9.5, 4.0, 2.0] and len(machine["load_after"]) == 3
