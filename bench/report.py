@@ -127,7 +127,7 @@ def table(docs: list[dict[str, Any]], runs: int) -> str:
     )
     commands = list(dict.fromkeys(d["command"] for d in shown))
     lines = [f"### {name}", "", "Command: " + "; ".join(f"`{c}`" for c in commands), ""]
-    head = ["run (UTC)", "commit", "load before/cores", "events", "label", *columns]
+    head = ["run (UTC)", "commit", "load before/cores", "events sent", "label", *columns]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * 5 + "---:|" * len(columns)]
     for doc in shown:
         for row in doc["rows"] or [{}]:
@@ -154,14 +154,26 @@ def profile_section(docs: list[dict[str, Any]], top: int = 15) -> str:
         "| function | calls | own s | own % | with callees s |",
         "|---|---:|---:|---:|---:|",
     ]
-    total = sum(e["tottime_s"] for e in doc["profile"]) or 1.0
-    total = doc.get("profile_total_s") or total
-    for entry in doc["profile"][:top]:
-        lines.append(
-            f"| `{cell(entry['function'])}` | {entry['ncalls']} | {entry['tottime_s']:.3f} | "
-            f"{entry['tottime_s'] / total * 100:.1f} | {entry['cumtime_s']:.3f} |"
-        )
+    total = doc.get("profile_total_s") or sum(e["tottime_s"] for e in doc["profile"]) or 1.0
+    lines += _entries(doc["profile"][:top], total)
+    if doc.get("profile_cumulative"):
+        lines += [
+            "",
+            f"seatflow's own functions by time with callees (of {total:.2f} s in all):",
+            "",
+            "| function | calls | own s | own % | with callees s |",
+            "|---|---:|---:|---:|---:|",
+            *_entries(doc["profile_cumulative"][:top], total),
+        ]
     return "\n".join(lines)
+
+
+def _entries(entries: list[dict[str, Any]], total: float) -> list[str]:
+    return [
+        f"| `{cell(e['function'])}` | {e['ncalls']} | {e['tottime_s']:.3f} | "
+        f"{e['tottime_s'] / total * 100:.1f} | {e['cumtime_s']:.3f} |"
+        for e in entries
+    ]
 
 
 def suite_commands() -> list[str]:
@@ -178,7 +190,6 @@ def render(docs: list[dict[str, Any]], runs: int = 5) -> str:
     parts = [
         BEGIN,
         "## Recorded runs",
-        "",
         "The newest runs of each benchmark as recorded in bench/results/ (`make bench` runs "
         "them with the parameters of `bench/suite.py`). `load before/cores` is the 1-minute "
         "load average when the run began over the machine's cores; `busy` marks a run that "

@@ -118,12 +118,30 @@ def test_the_newest_profile_is_shown_with_its_command_and_commit(tmp_path: Path)
     rows = [{"events": 2000, "cpu_us_per_event": 800}]
     _write(
         out,
-        _doc("profile_worker", "2026-12-06T23:00:00", rows, profile=entries, profile_total_s=1.0),
+        _doc(
+            "profile_worker",
+            "2026-12-06T23:00:00",
+            rows,
+            profile=entries,
+            profile_cumulative=[
+                {
+                    "function": "services/stripe_events.py:196(_apply_together)",
+                    "ncalls": "400",
+                    "tottime_s": 0.125,
+                    "cumtime_s": 0.9,
+                }
+            ],
+            profile_total_s=1.0,
+        ),
     )
     text = report.render(report.load(out))
     assert "`python -m bench.profile_worker` at 0123456, 2026-12-06 23:00 UTC" in text
     assert "| `orm.py:10(load)` | 400 | 0.500 | 50.0 | 2.000 |" in text
     assert text.index("orm.py") < text.index("json:1")
+    own_code = text[text.index("seatflow's own functions") :]
+    assert "| `services/stripe_events.py:196(_apply_together)` | 400 | 0.125 | 12.5 | 0.900 |" in (
+        own_code
+    )
 
 
 def test_regenerating_replaces_only_the_generated_part(tmp_path: Path) -> None:
