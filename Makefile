@@ -51,13 +51,9 @@ soak: $(STAMP) services
 bench-reconcile: $(STAMP) services
 	$(BIN)/python -m bench.reconcile --count $${COUNT:-100000}
 
-# Benchmarks (not tests): each prints its table; figures are kept in bench/RESULTS.md.
+# Benchmarks (not tests): the documented parameters (bench/suite.py), each run's figures
+# written to bench/results/ as JSON, bench/RESULTS.md's tables generated from them
+# (`python -m bench.report`). BENCH_ARGS: e.g. --only burst --label smoke.
 bench: $(STAMP) services
 	command -v wrk >/dev/null || (apt-get update -q && apt-get install -y -q wrk)
-	$(BIN)/python -m bench.receiver
-	$(BIN)/python -m bench.writer
-	$(BIN)/python -m bench.burst --runs 3
-	$(BIN)/python -m bench.pipeline throughput
-	$(BIN)/python -m bench.pipeline latency
-	$(BIN)/python -m bench.pipeline memory
-	$(BIN)/python -m bench.reconcile
+	$(BIN)/python -m bench.suite $(BENCH_ARGS)

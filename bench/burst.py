@@ -5,9 +5,9 @@ receiver takes them, with the worker applying them at the same time, on PostgreS
 
 Processes have the Procfile's shapes and settings: gunicorn gthread 2 workers x 8 threads with
 deploy/gunicorn.conf.py for the receiver,
-`celery worker` with its default concurrency (2). Every event is a
-`customer.subscription.updated` that really changes the seats of one of `--orgs`
-organizations. Reported, from one run:
+`celery worker` with its default concurrency (2). Every event is a full-size
+`customer.subscription.updated` (bench/events.py; `--small-events` for the small samples)
+that really changes the seats of one of `--orgs` organizations. Reported, from one run:
 
 - ingest: events stored per second (first request to last HTTP 200);
 - applied end to end: events applied per second (first request to last `applied`);
@@ -34,8 +34,9 @@ from typing import Any
 import psycopg
 import redis
 
+from bench import events as bench_events
+from bench import results
 from bench.pipeline import env_for, flood, rss_mib, terminal
-from cli import samples
 from tests.support import PYTHON, Process, free_port, http_ok, start_worker, wait_until
 
 ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
@@ -62,15 +63,6 @@ def _drop(url: str) -> None:
     name = url.rsplit("/", 1)[1]
     with psycopg.connect(ADMIN, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def event(i: int, orgs: int) -> dict[str, Any]:
-    """The i-th event: organization i mod `orgs`, its seats one more than last time."""
-    org = i % orgs + 1
-    obj = samples.subscription_object(
-        customer=f"cus_{org}", subscription_id=f"sub_{org}", seats=i // orgs + 1
-    )
-    return samples.event("customer.subscription.updated", obj, created=1_700_000_000 + i)
 
 
 def cpu_by_group(groups: dict[str, int]) -> dict[str, float]:
@@ -120,7 +112,7 @@ def _latency(url: str) -> tuple[float, float]:
     return p50, p99
 
 
-def burst(events: int, orgs: int, clients: int) -> dict[str, Any]:
+def burst(events: int, orgs: int, clients: int, small: bool = False) -> dict[str, Any]:
     url = _database(orgs)
     queue = f"burst-{secrets.token_hex(3)}"
     try:
@@ -133,7 +125,7 @@ def burst(events: int, orgs: int, clients: int) -> dict[str, Any]:
                 groups = {"gunicorn": web.pid, "worker": worker.pid}
                 cpu_before = cpu_by_group(groups)
                 start = time.perf_counter()
-                flood(port, 0, events, clients, lambda i: event(i, orgs))
+                flood(port, 0, events, clients, lambda i: bench_events.nth(i, orgs, small))
                 acked = time.perf_counter()
                 applied_then = terminal(url)
                 wait_until(lambda: terminal(url) >= events, 1800, interval=0.05)
@@ -172,9 +164,14 @@ def main() -> None:
     parser.add_argument("--orgs", type=int, default=200)
     parser.add_argument("--clients", type=int, default=8, help="concurrent HTTP clients")
     parser.add_argument("--runs", type=int, default=1)
+    bench_events.add_flag(parser)
+    results.add_flag(parser)
     args = parser.parse_args()
-    for _ in range(args.runs):
-        burst(args.events, args.orgs, args.clients)
+    run = results.start("burst", args)
+    rows = [
+        burst(args.events, args.orgs, args.clients, args.small_events) for _ in range(args.runs)
+    ]
+    results.write(run, rows)
 
 
 if __name__ == "__main__":

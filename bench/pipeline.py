@@ -4,7 +4,9 @@
     python -m bench.pipeline latency [--rate 100 --seconds 30]   # HTTP ack → applied
     python -m bench.pipeline memory [--events 100000]     # RSS of web and worker, over time
 
-Each run uses a throwaway database and its own queue; load stays on loopback.
+Events are full-size `customer.subscription.updated` deliveries (bench/events.py;
+`--small-events` for the small samples). Each run uses a throwaway database and its own
+queue; load stays on loopback.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ import psycopg
 import redis
 
 from adapters import migrations
+from bench import events as bench_events
+from bench import results
 from cli import samples
 from tests.support import free_port, start_gunicorn, start_worker, wait_until
 from webhooks.inbox import IncomingEvent
@@ -78,13 +82,9 @@ def _key() -> str:
     return new_private_key_b64()
 
 
-def event(i: int) -> dict[str, Any]:
+def event(i: int, small: bool = False) -> dict[str, Any]:
     """Subscription updates for 50 organizations, seats climbing (each one a real change)."""
-    org = i % ORGS + 1
-    obj = samples.subscription_object(
-        customer=f"cus_{org}", subscription_id=f"sub_{org}", seats=i // ORGS + 1
-    )
-    return samples.event("customer.subscription.updated", obj, created=1_700_000_000 + i)
+    return bench_events.nth(i, ORGS, small)
 
 
 def terminal(url: str) -> int:
@@ -96,7 +96,9 @@ def terminal(url: str) -> int:
     return int(row[0]) if row else 0
 
 
-def throughput(events: int, batches: list[int], concurrencies: list[int]) -> list[dict[str, Any]]:
+def throughput(
+    events: int, batches: list[int], concurrencies: list[int], small: bool = False
+) -> list[dict[str, Any]]:
     """Events applied per second, for each message size (events per task) and concurrency."""
     results = []
     for batch, concurrency in ((b, c) for b in batches for c in concurrencies):
@@ -107,7 +109,7 @@ def throughput(events: int, batches: list[int], concurrencies: list[int]) -> lis
 
             writer = InboxWriter(create_engine(url), lambda ids: None)
             for i in range(events):
-                body = json.dumps(event(i)).encode()
+                body = bench_events.body(event(i, small))
                 writer.store(Delivery(IncomingEvent.parse(body), body, 0, "received"))
             from config.celery import make_celery
             from config.settings import Settings
@@ -147,7 +149,9 @@ def throughput(events: int, batches: list[int], concurrencies: list[int]) -> lis
     return results
 
 
-def _sender(port: int, rate: float, seconds: float, stop: threading.Event) -> int:
+def _sender(
+    port: int, rate: float, seconds: float, stop: threading.Event, small: bool = False
+) -> int:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     sent, start, i = 0, time.perf_counter(), 0
     while not stop.is_set() and time.perf_counter() - start < seconds:
@@ -155,7 +159,7 @@ def _sender(port: int, rate: float, seconds: float, stop: threading.Event) -> in
         pause = due - time.perf_counter()
         if pause > 0:
             time.sleep(pause)
-        body, headers = samples.signed(event(1_000_000 + i), SECRET)
+        body, headers = samples.signed(event(1_000_000 + i, small), SECRET)
         conn.request("POST", "/webhooks/stripe", body, headers)
         response = conn.getresponse()
         response.read()
@@ -164,14 +168,14 @@ def _sender(port: int, rate: float, seconds: float, stop: threading.Event) -> in
     return sent
 
 
-def latency(rate: float, seconds: float) -> dict[str, Any]:
+def latency(rate: float, seconds: float, small: bool = False) -> dict[str, Any]:
     with database() as url, tempfile.TemporaryDirectory() as tmp:
         queue = f"bench-{secrets.token_hex(3)}"
         env = env_for(url, queue, Path(tmp))
         port = free_port()
         web, worker = start_gunicorn(env, port, threads=8), start_worker(env, concurrency=2)
         try:
-            sent = _sender(port, rate, seconds, threading.Event())
+            sent = _sender(port, rate, seconds, threading.Event(), small)
             wait_until(lambda: terminal(url) >= sent, 120, interval=0.2)
         finally:
             web.stop()
@@ -232,7 +236,7 @@ def flood(
         thread.join()
 
 
-def memory(events: int) -> list[dict[str, Any]]:
+def memory(events: int, small: bool = False) -> list[dict[str, Any]]:
     """RSS of the web and worker process groups after each quarter of `events`."""
     with database() as url, tempfile.TemporaryDirectory() as tmp:
         queue = f"bench-{secrets.token_hex(3)}"
@@ -246,7 +250,7 @@ def memory(events: int) -> list[dict[str, Any]]:
         try:
             step = events // 4
             for n in range(4):
-                flood(port, 2_000_000 + n * step, step)
+                flood(port, 2_000_000 + n * step, step, make=lambda i: event(i, small))
                 wait_until(lambda n=n: terminal(url) >= (n + 1) * step, 1800, interval=1)
                 taken.append(
                     {
@@ -273,17 +277,23 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--batch", default="1,8,64", help="events per message (throughput)")
     parser.add_argument("--concurrency", default="1,2", help="worker processes (throughput)")
+    bench_events.add_flag(parser)
+    results.add_flag(parser)
     args = parser.parse_args()
+    run = results.start(f"pipeline-{args.what}", args, module="pipeline")
+    rows: list[dict[str, Any]]
     if args.what == "throughput":
-        throughput(
+        rows = throughput(
             args.events or 6000,
             [int(b) for b in args.batch.split(",")],
             [int(c) for c in args.concurrency.split(",")],
+            args.small_events,
         )
     elif args.what == "latency":
-        latency(args.rate, args.seconds)
+        rows = [latency(args.rate, args.seconds, args.small_events)]
     else:
-        memory(args.events or 100_000)
+        rows = memory(args.events or 100_000, args.small_events)
+    results.write(run, rows)
 
 
 if __name__ == "__main__":

@@ -4,8 +4,9 @@ the top entries of a CPU-time profile printed.
 
     python -m bench.profile_worker [--events 2000 --orgs 200 --batch 5 --top 30 --no-profile]
 
-The events are the burst benchmark's (each a real seat change of one of `--orgs`
-organizations); they are stored first, then applied by `process_stripe_events`, as a Celery
+The events are the burst benchmark's: full-size subscription updates (bench/events.py;
+`--small-events` for the small samples), each a real seat change of one of `--orgs`
+organizations; they are stored first, then applied by `process_stripe_events`, as a Celery
 child would, without Celery around it (its cost per message is measured by bench.pipeline).
 """
 
@@ -25,28 +26,35 @@ from typing import Any
 import psycopg
 from sqlalchemy import create_engine, event
 
+from bench import events as bench_events
+from bench import results
 from bench.burst import _database, _drop
-from bench.burst import event as burst_event
 from bench.pipeline import env_for
 from webhooks.inbox import IncomingEvent
 from webhooks.writer import Delivery, InboxWriter
 
 
-def _store(url: str, events: int, orgs: int) -> list[str]:
+def _store(url: str, events: int, orgs: int, small: bool = False) -> list[str]:
     writer = InboxWriter(create_engine(url), lambda ids: None)
     for i in range(events):
-        body = json.dumps(burst_event(i, orgs)).encode()
+        body = bench_events.body(bench_events.nth(i, orgs, small))
         writer.store(Delivery(IncomingEvent.parse(body), body, 0, "received"))
     with psycopg.connect(url.replace("+psycopg", "")) as conn:
         return [r[0] for r in conn.execute("SELECT event_id FROM inbox ORDER BY id")]
 
 
 def profile(
-    events: int, orgs: int, batch: int, top: int, warmup: int, profiled: bool = True
+    events: int,
+    orgs: int,
+    batch: int,
+    top: int,
+    warmup: int,
+    profiled: bool = True,
+    small: bool = False,
 ) -> dict[str, Any]:
     url = _database(orgs)
     try:
-        ids = _store(url, events + warmup, orgs)
+        ids = _store(url, events + warmup, orgs, small)
         with tempfile.TemporaryDirectory() as tmp:
             os.environ.update(env_for(url, f"profile-{secrets.token_hex(3)}", Path(tmp)))
             from services import bootstrap, stripe_events
@@ -80,11 +88,16 @@ def profile(
             cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     finally:
         _drop(url)
+    entries: list[dict[str, Any]] = []
+    own_code: list[dict[str, Any]] = []
+    total = 0.0
     if profiled:
         stats = pstats.Stats(profiler)
         stats.sort_stats("tottime").print_stats(top)
         stats.sort_stats("cumulative").print_stats(top)
         stats.dump_stats(Path(tempfile.gettempdir()) / "seatflow-worker.prof")
+        entries, total = top_entries(stats, top), float(getattr(stats, "total_tt", 0.0))
+        own_code = top_entries(stats, top, by="cumulative", only=PROJECT)
     result = {
         "events": events,
         "batch": batch,
@@ -94,7 +107,49 @@ def profile(
         "statements_per_event": round(statements / events, 2),
     }
     print(json.dumps(result), flush=True)
-    return result
+    return result | {
+        "profile": entries,
+        "profile_cumulative": own_code,
+        "profile_total_s": round(total, 4),
+    }
+
+
+# seatflow's own code, whose cumulative times say which step of the worker costs what.
+PROJECT = ("services/", "adapters/", "domain/", "config/", "workers/")
+
+
+def top_entries(
+    stats: pstats.Stats, top: int, by: str = "own", only: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
+    """The `top` functions by own CPU time (or `by` cumulative time, those of `only`'s
+    folders): where, calls (total/primitive), own and cumulative seconds."""
+    raw: dict[Any, Any] = getattr(stats, "stats", {})
+    column = 3 if by == "cumulative" else 2
+    chosen = [kv for kv in raw.items() if not only or _short(kv[0][0]).startswith(only)]
+    ranked = sorted(chosen, key=lambda kv: kv[1][column], reverse=True)[:top]
+    out = []
+    for (filename, line, function), (primitive, calls, own, cumulative, _) in ranked:
+        where = _short(filename)
+        calls_text = str(calls) if calls == primitive else f"{calls}/{primitive}"
+        out.append(
+            {
+                "function": f"{where}:{line}({function})" if filename != "~" else function,
+                "ncalls": calls_text,
+                "tottime_s": round(own, 4),
+                "cumtime_s": round(cumulative, 4),
+            }
+        )
+    return out
+
+
+def _short(filename: str) -> str:
+    """A path from the project or a package's own folder, not the machine's."""
+    for marker in ("site-packages/", "/lib/python3."):
+        if marker in filename:
+            tail = filename.split(marker, 1)[1]
+            return tail.split("/", 1)[1] if marker.startswith("/lib") else tail
+    root = str(Path(__file__).resolve().parents[1]) + "/"
+    return filename.removeprefix(root)
 
 
 def main() -> None:
@@ -107,8 +162,21 @@ def main() -> None:
     parser.add_argument(
         "--no-profile", action="store_true", help="only the CPU time, without the profiler"
     )
+    bench_events.add_flag(parser)
+    results.add_flag(parser)
     args = parser.parse_args()
-    profile(args.events, args.orgs, args.batch, args.top, args.warmup, not args.no_profile)
+    run = results.start("profile_worker", args)
+    result = profile(
+        args.events,
+        args.orgs,
+        args.batch,
+        args.top,
+        args.warmup,
+        not args.no_profile,
+        args.small_events,
+    )
+    extra = {k: result.pop(k) for k in ("profile", "profile_cumulative", "profile_total_s")}
+    results.write(run, [result], **extra)
 
 
 if __name__ == "__main__":

@@ -4,10 +4,12 @@
 
 Targets: seatflow with the production settings (SEATFLOW_ENV=production: PostgreSQL inbox,
 Redis broker, JSON logs), the same on the embedded default (SQLite, SQLite broker), a bare
-Flask "return 200" app, and seatflow with its storage taken out (its request path alone). Each gets
-signed 3-4 KB events (every one distinct) from wrk at full speed, then at a constant 70 % of
-the maximum it reached (an open loop), to read p99 latency there. Load stays on loopback
-and stops by itself.
+Flask "return 200" app, seatflow with its storage taken out (its request path alone), and a
+peer that upserts each event inside its request (`@supabase/stripe-sync-engine` on Node,
+bench/peer.py). Each gets signed full-size Stripe events (bench/events.py, every one
+distinct; `--small-events` for the small samples) from wrk at full speed, then at a constant
+70 % of the maximum it reached (an open loop), to read p99 latency there. Load stays on
+loopback and stops by itself.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ from pathlib import Path
 import psycopg
 
 from adapters import migrations
+from bench import events as bench_events
+from bench import peer
+from bench import results as recorded
 from cli import samples
 from tests.support import free_port, http_ok, wait_until
 
@@ -50,19 +55,15 @@ GUNICORN = [
 ]
 
 
-def make_events(path: Path, count: int) -> int:
-    """`count` signed subscription events of 3-4 KB, one `signature<TAB>body` per line."""
-    padding = "x" * 2400  # metadata as big customers' subscriptions carry
+def make_events(path: Path, count: int, small: bool = False) -> int:
+    """`count` signed subscription updates (full-size unless `small`), one
+    `signature<TAB>body` per line; returns the size of a body."""
     size = 0
+    now = int(time.time())
     with path.open("w") as out:
         for i in range(count):
-            obj = samples.subscription_object(
-                customer=f"cus_{i % 50 + 1}", seats=i % 90 + 1, subscription_id=f"sub_{i % 50 + 1}"
-            )
-            obj["metadata"] = {"note": padding, "n": str(i)}
-            body, headers = samples.signed(
-                samples.event("customer.subscription.updated", obj), SECRET
-            )
+            event = bench_events.subscription_updated(i % 50 + 1, i % 90 + 1, now, small=small)
+            body, headers = samples.signed(event, SECRET)
             size = len(body)
             out.write(f"{headers['Stripe-Signature']}\t{body.decode()}\n")
     return size
@@ -115,15 +116,38 @@ def measure(
     seconds: int,
     connections: int,
     queued: Callable[[], int] | None = None,
+    small: bool = False,
 ) -> dict:
     """Maximum, then 70 % of it; with `queued` (task messages waiting in the broker), also
-    how many events each task message carried in each phase."""
+    how many events each task message carried in each phase. `app` "peer" is the peer's
+    Node server (bench/peer.py), else a gunicorn app."""
+    start: Callable[[dict[str, str], Path], tuple[subprocess.Popen[bytes], int]]
+    if app == peer.APP:
+        start = peer.serve
+    else:
+
+        def start(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], int]:
+            return serve(app, env, log)
+
+    return _measure(name, start, env, work, seconds, connections, queued, small)
+
+
+def _measure(
+    name: str,
+    start: Callable[[dict[str, str], Path], tuple[subprocess.Popen[bytes], int]],
+    env: dict[str, str],
+    work: Path,
+    seconds: int,
+    connections: int,
+    queued: Callable[[], int] | None,
+    small: bool,
+) -> dict:
     # Fresh events for every run: a re-sent event is a cheaper duplicate.
     files = {}
     for run, count in (("warm", 5_000), ("peak", 40_000), ("at70", 40_000)):
         files[run] = work / f"{run}.txt"
-        make_events(files[run], count)
-    proc, port = serve(app, env, work / "server.log")
+        make_events(files[run], count, small)
+    proc, port = start(env, work / "server.log")
     try:
         wrk(port, files["warm"], 3, connections)  # pools, imports, first connections
         before = queued() if queued else 0
@@ -136,7 +160,7 @@ def measure(
         at70 = wrk(port, files["at70"], seconds, connections, 0.7 * peak["rps"])
         after = queued() if queued else 0
     finally:
-        proc.terminate()
+        proc.terminate()  # the peer's primary stops its workers
         proc.wait(30)
     return {
         "target": name,
@@ -202,15 +226,18 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8, help="threads per gunicorn worker")
     parser.add_argument(
         "--targets",
-        default="bare,nostore,postgres,sqlite",
-        help="which of bare, nostore, postgres, sqlite",
+        default="bare,nostore,postgres,sqlite,peer",
+        help="which of bare, nostore, postgres, sqlite, peer (stripe-sync-engine on Node)",
     )
+    bench_events.add_flag(parser)
+    recorded.add_flag(parser)
     args = parser.parse_args()
+    run = recorded.start("receiver", args)
     GUNICORN[3], GUNICORN[5] = str(args.workers), str(args.threads)
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
     work = Path(tempfile.mkdtemp(prefix="seatflow-bench-"))
-    size = make_events(work / "sample.txt", 1)
+    size = make_events(work / "sample.txt", 1, args.small_events)
     base_env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "CELERY"))}
     base_env |= {
         "STRIPE_WEBHOOK_SECRETS": SECRET,
@@ -237,6 +264,8 @@ def main() -> None:
             "SEATFLOW_DATA_DIR": str(work / "prod"),
         }
         embedded = base_env | {"SEATFLOW_DATA_DIR": str(work / "embedded")}
+        # The peer keeps its own schema (`stripe`) in the same throwaway database.
+        peer_env = peer.env_for(pg.replace("+psycopg", ""), SECRET, args.workers)
         (work / "embedded").mkdir()
         migrations.upgrade(f"sqlite:///{work / 'embedded' / 'seatflow.sqlite'}")
         for key, label, app, env in (
@@ -244,11 +273,23 @@ def main() -> None:
             ("nostore", "seatflow, storage taken out", "bench.nostore_app:create_app()", prod),
             ("postgres", "seatflow, PostgreSQL + Redis", "webhooks:create_app()", prod),
             ("sqlite", "seatflow, embedded SQLite", "webhooks:create_app()", embedded),
+            ("peer", "stripe-sync-engine, upsert in the request", peer.APP, peer_env),
         ):
             if key not in args.targets.split(","):
                 continue
             queued = _redis_queue_length(base_env["SEATFLOW_QUEUE"]) if key == "postgres" else None
-            results.append(measure(label, app, env, work, args.duration, args.connections, queued))
+            results.append(
+                measure(
+                    label,
+                    app,
+                    env,
+                    work,
+                    args.duration,
+                    args.connections,
+                    queued,
+                    args.small_events,
+                )
+            )
             time.sleep(1)
     finally:
         with psycopg.connect(ADMIN, autocommit=True) as conn:
@@ -282,6 +323,7 @@ def main() -> None:
         if r["events_per_message"]:
             peak, at70 = r["events_per_message"]
             print(f"{r['target']}: events per task message {peak} at max, {at70} at 70 %")
+    recorded.write(run, results)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,8 @@ from datetime import UTC, datetime
 
 import psycopg
 
+from bench import results
+
 ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 
 
@@ -83,10 +85,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--child", nargs=2, metavar=("URL", "API"), help=argparse.SUPPRESS)
+    results.add_flag(parser)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(run_job(*args.child)))
         return
+    run = results.start("reconcile", args, events={})
     from adapters import migrations
     from tests.support import free_port
 
@@ -119,6 +123,7 @@ def main() -> None:
         result = json.loads(out.stdout.strip().splitlines()[-1])
         result |= {"subscriptions": args.count, "date": datetime.now(UTC).strftime("%Y-%m-%d")}
         print(json.dumps(result))
+        results.write(run, [result])
     finally:
         server.kill()
         with psycopg.connect(ADMIN, autocommit=True) as conn:

@@ -2,7 +2,8 @@
 
     python -m bench.writer [--threads 8] [--events 8000]
 
-`--threads` request threads each store signed-size events (3.3 KB) through one
+`--threads` request threads each store full-size Stripe events (bench/events.py;
+`--small-events` for the small samples) through one
 `InboxWriter`, as gunicorn's threads do in one process; the writer groups them into one
 insert and one commit, and the publisher sends task messages as the receiver does. Prints
 events/s and the process's CPU per event (parsing the event included), with and without
@@ -12,17 +13,18 @@ sending the task messages.
 from __future__ import annotations
 
 import argparse
-import json
 import secrets
 import tempfile
 import threading
 import time
+from typing import Any
 
 import redis
 from sqlalchemy import create_engine
 
+from bench import events as bench_events
+from bench import results
 from bench.pipeline import database
-from cli import samples
 from config.celery import make_celery
 from config.settings import Settings
 from webhooks.inbox import IncomingEvent
@@ -31,16 +33,16 @@ from webhooks.receiver import enqueuer
 from webhooks.writer import Delivery, InboxWriter
 
 
-def bodies(count: int) -> list[bytes]:
-    out = []
-    for i in range(count):
-        obj = samples.subscription_object(customer="cus_1")
-        obj["metadata"] = {"note": "x" * 2400, "n": str(i)}
-        out.append(json.dumps(samples.event("customer.subscription.updated", obj)).encode())
-    return out
+def bodies(count: int, small: bool = False) -> list[bytes]:
+    return [
+        bench_events.body(
+            bench_events.subscription_updated(1, i % 90 + 1, 1_700_000_000 + i, small=small)
+        )
+        for i in range(count)
+    ]
 
 
-def run(url: str, threads: int, events: list[bytes], send: bool, wait_ms: int) -> str:
+def run(url: str, threads: int, events: list[bytes], send: bool, wait_ms: int) -> dict[str, Any]:
     queue = f"bench-writer-{secrets.token_hex(3)}"
     settings = Settings.from_env(
         {
@@ -78,10 +80,21 @@ def run(url: str, threads: int, events: list[bytes], send: bool, wait_ms: int) -
     messages = redis.Redis().llen(queue)
     redis.Redis().delete(queue)
     n = len(events) - 1
+    return {
+        "threads": threads,
+        "task_messages": send,
+        "events": n,
+        "events_per_s": round(n / elapsed),
+        "cpu_us_per_event": round(cpu / n * 1e6),
+        "events_per_message": round(n / max(1, messages), 1) if send else None,
+    }
+
+
+def line(row: dict[str, Any]) -> str:
     return (
-        f"threads {threads}, {'with' if send else 'without'} task messages: "
-        f"{n / elapsed:,.0f} events/s, {cpu / n * 1e6:.0f} µs CPU an event"
-        + (f", {n / max(1, messages):.1f} events a message" if send else "")
+        f"threads {row['threads']}, {'with' if row['task_messages'] else 'without'} task "
+        f"messages: {row['events_per_s']:,} events/s, {row['cpu_us_per_event']} µs CPU an event"
+        + (f", {row['events_per_message']} events a message" if row["task_messages"] else "")
     )
 
 
@@ -92,10 +105,18 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--events", type=int, default=8000)
     parser.add_argument("--wait-ms", type=int, default=1)
+    bench_events.add_flag(parser)
+    results.add_flag(parser)
     args = parser.parse_args()
+    recorded = results.start("writer", args)
+    rows = []
     with database() as url:
         for send in (False, True):
-            print(run(url, args.threads, bodies(args.events), send, args.wait_ms), flush=True)
+            rows.append(
+                run(url, args.threads, bodies(args.events, args.small_events), send, args.wait_ms)
+            )
+            print(line(rows[-1]), flush=True)
+    results.write(recorded, rows)
 
 
 if __name__ == "__main__":

@@ -14,14 +14,20 @@ class ProcessThread:
         self._pid: int | None = None
         self._lock = threading.Lock()
 
-    def ensure(self) -> None:
-        """The thread runs in this process (started now if it did not)."""
+    def ensure(self) -> bool:
+        """The thread runs in this process; True if it was started by this call."""
         if self._pid == os.getpid():
-            return
+            return False
         with self._lock:
-            if self._pid != os.getpid():
-                threading.Thread(target=self.target, name=self.name, daemon=True).start()
-                self._pid = os.getpid()
+            if self._pid == os.getpid():
+                return False
+            threading.Thread(target=self.target, name=self.name, daemon=True).start()
+            self._pid = os.getpid()
+            return True
+
+    def running(self) -> bool:
+        """Whether the thread was started in this process."""
+        return self._pid == os.getpid()
 
     def done(self) -> None:
         """Called by the thread as it ends: the next `ensure` starts it again."""

@@ -97,3 +97,47 @@ def test_no_interval_sends_each_commit_in_the_caller() -> None:
     publisher.send(["evt_1", "evt_2"])
     publisher.send([])
     assert sent == [["evt_1", "evt_2"]]
+
+
+def test_closing_sends_what_is_held_at_once_instead_of_after_the_interval() -> None:
+    sent: list[list[str]] = []
+    publisher = Publisher(sent.append, interval=60)
+    publisher.send(["evt_1"])
+    wait_until(lambda: sent, 10, interval=0.01)
+    publisher.send(["evt_2"])
+    publisher.send(["evt_3"])
+    started = time.monotonic()
+    publisher.close(timeout=10)
+    assert sent == [["evt_1"], ["evt_2", "evt_3"]]
+    assert time.monotonic() - started < 5
+
+
+def test_closing_waits_for_a_message_already_on_its_way() -> None:
+    sent, publish, sending, release = _slow_first_send()
+    publisher = Publisher(publish, interval=60)
+    publisher.send(["evt_1"])
+    assert sending.wait(10)
+    publisher.send(["evt_2"])
+    threading.Timer(0.2, release.set).start()
+    publisher.close(timeout=10)
+    assert sent == [["evt_1"], ["evt_2"]]
+
+
+def test_closing_gives_up_after_its_timeout_when_the_broker_hangs() -> None:
+    sent, publish, sending, release = _slow_first_send()
+    publisher = Publisher(publish, interval=60)
+    publisher.send(["evt_1"])
+    assert sending.wait(10)
+    started = time.monotonic()
+    publisher.close(timeout=0.2)
+    assert 0.2 <= time.monotonic() - started < 5
+    assert sent == []  # still on its way: the sweeper will send it if the process ends now
+    release.set()
+
+
+def test_closing_a_publisher_that_never_sent_returns_at_once() -> None:
+    sent: list[list[str]] = []
+    started = time.monotonic()
+    Publisher(sent.append, interval=60).close(timeout=10)
+    assert time.monotonic() - started < 1
+    assert sent == []
