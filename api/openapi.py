@@ -103,6 +103,15 @@ SCHEMAS: dict[str, Any] = {
             "next_invoice": NEXT_INVOICE,
             "computed_at": TIME,
             "expires_at": TIME,
+            "text": obj(
+                {
+                    "amount": STR,
+                    "new_term": STR,
+                    "old_term": STR,
+                    "discount": STR,
+                    "next_invoice": STR,
+                }
+            ),
         }
     ),
     "UpgradeRequest": obj({"estimate_id": {"type": "string", "minLength": 1, "maxLength": 64}}),
@@ -214,6 +223,7 @@ RECEIPT = obj(
         "invoice_id": STR,
         "number": nullable(STR),
         "amount_paid": INT,
+        "amount_paid_text": STR,
         "currency": STR,
         "paid_at": nullable(TIME),
         "hosted_invoice_url": nullable(STR),

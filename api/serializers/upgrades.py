@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from api.serializers import timestamp as _ts
+from domain.money import format_money
 from domain.upgrades import Estimate, Upgrade
 
 
@@ -40,6 +41,14 @@ def estimate(e: Estimate) -> dict[str, Any]:
         },
         "computed_at": _ts(e.computed_at),
         "expires_at": _ts(e.expires_at),
+        # The amounts as people read them, by the currency's exponent.
+        "text": {
+            "amount": format_money(e.amount, e.currency),
+            "new_term": format_money(e.new_term, e.currency),
+            "old_term": format_money(e.old_term, e.currency),
+            "discount": format_money(e.discount_amount, e.currency),
+            "next_invoice": format_money(e.next_invoice_amount, e.currency),
+        },
     }
 
 
