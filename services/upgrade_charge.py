@@ -67,7 +67,7 @@ def _price(uow: SqlUnitOfWork, org: Organization, upgrade: Upgrade, now: datetim
         reason = "in trial: free" if charged.trial else "nothing to charge"
         apply_paid(uow, org, upgrade, sub.stripe_version, now, reason)
         return
-    upgrade.move(S.CHARGING, now, f"charging {charged.amount}")
+    upgrade.move(S.CHARGING, now, f"amount due {charged.amount}")
 
 
 def charge_upgrade(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:

@@ -62,7 +62,10 @@ def summary(u: Upgrade) -> dict[str, Any]:
         "to": {"seats": u.seats, "interval": u.interval, "tier": u.tier},
         "currency": u.currency,
         "estimate_amount": u.estimate_amount,
-        "charged_amount": u.charged_amount,
+        # What seatflow invoiced (recomputed at the charge) is due, not charged: only what
+        # Stripe reported as paid for the upgrade's own invoice was charged.
+        "amount_due": u.charged_amount,
+        "charged_amount": u.paid_amount,
         "paid_amount": u.paid_amount,
         "estimate_drift": u.drift,
     }
