@@ -306,7 +306,9 @@ def offline_release(org_id: str, license_type: str, activation_id: str) -> Any:
 
 @bp.get("/orgs/<org_id>/offline/<license_type>/<activation_id>/file")
 def offline_file(org_id: str, license_type: str, activation_id: str) -> Any:
-    _member(org_id)
+    member = _member(org_id)
+    if not member.can_upgrade:  # a download renews the file: Member.require_offline_manager
+        abort(403, "Only the organization's owner or admins can download offline license files.")
     item = license_service.offline_file(context.uow(), context.deps(), org_id, activation_id)
     if item is None:
         abort(404)
