@@ -35,7 +35,7 @@ def test_the_subscriptions_table_shows_the_tier(site) -> None:
     sign_in(client, world.tokens["owner"])
     page = client.get(f"/orgs/{world.org_id}/subscriptions").get_data(as_text=True)
     assert '<th scope="col">Tier</th>' in page
-    assert '<td class="tier">standard</td>' in page
+    assert '<td class="tier" data-label="Tier">standard</td>' in page
 
 
 def test_the_upgrade_form_offers_the_higher_tiers_with_their_price_per_seat(site) -> None:
