@@ -44,6 +44,10 @@ from domain.ports import ChargeRejected, ChargeResult, SubscriptionChange
 ACTION_CODES = frozenset({"authentication_required", "invoice_payment_intent_requires_action"})
 
 
+# Seconds to connect, and to wait for an answer, in one try of one request.
+TIMEOUT = (5.0, 15.0)
+
+
 def idempotency_key(upgrade_id: str, step: str) -> str:
     return f"seatflow-upgrade-{upgrade_id}-{step}"
 
@@ -82,9 +86,14 @@ class StripeGateway(StripeSetup):
         reads: Limiter | None = None,
     ) -> None:
         addresses: Any = {"api": api_base} if api_base else None
-        # The SDK retries connection errors, 409 lock timeouts and 429s with backoff.
+        # The SDK retries connection errors, 409 lock timeouts and 429s with backoff. Each
+        # try gives up after TIMEOUT (the SDK's own is 80 s a try): a customer waits on the
+        # page for the charge, and a Stripe that does not answer is retried by the task.
         self.client = stripe.StripeClient(
-            api_key, base_addresses=addresses, max_network_retries=max_network_retries
+            api_key,
+            base_addresses=addresses,
+            max_network_retries=max_network_retries,
+            http_client=stripe.RequestsClient(timeout=TIMEOUT),
         )
         # Reads (fetch-back, thin events, reconciliation) spend a budget: this process's own,
         # or, given one, a budget shared by every process on every host.

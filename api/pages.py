@@ -211,7 +211,7 @@ def _upgrade(org_id: str, upgrade_id: str) -> dict[str, Any]:
         current = work.licenses.current(org_id, found.license_type) if found else None
     if found is None:
         abort(404)
-    data = serializers.upgrade(found)
+    data = serializers.for_customer(serializers.upgrade(found))
     data["terminal"] = found.state in TERMINAL
     data["license"] = (
         {

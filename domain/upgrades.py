@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from domain.catalog import DEFAULT_TIER
-from domain.errors import InvalidTransition
+from domain.errors import DomainError, InvalidTransition
 
 
 class UpgradeState(StrEnum):
@@ -53,8 +53,42 @@ TRANSITIONS: dict[UpgradeState, frozenset[UpgradeState]] = {
     S.APPLIED: frozenset(),
     S.REFUNDED: frozenset(),
 }
-# How often a transient Stripe failure is retried before the upgrade fails.
-MAX_CHARGE_ATTEMPTS = 5
+# How often the charge is tried when Stripe is unavailable before the upgrade fails: the
+# customer waits on the page, so a few seconds, then *Pay again* (the same invoice, by the
+# same idempotency keys) is theirs to press.
+MAX_CHARGE_ATTEMPTS = 3
+# How the reason of a failure that Stripe's unavailability caused begins.
+STRIPE_UNAVAILABLE = "Stripe unavailable"
+# The kinds of request Stripe refused for good (`ChargeRejected.kind`): seatflow's own
+# request or configuration, never the customer's card.
+STRIPE_REFUSED_KINDS = frozenset({"authentication", "invalid_request"})
+
+
+class FailureKind(StrEnum):
+    """What a failed payment means for the customer."""
+
+    CARD = "card"  # the card or its bank refused: another card may work
+    STRIPE_UNAVAILABLE = "stripe_unavailable"  # Stripe could not be reached: nothing charged
+    STRIPE_REFUSED = "stripe_refused"  # Stripe refused seatflow's request: nothing charged
+    RULE = "rule"  # a rule refused the upgrade as submitted; its message says which
+
+
+def _rule_codes(kind: type[DomainError] = DomainError) -> set[str]:
+    return {kind.code}.union(*(_rule_codes(k) for k in kind.__subclasses__()))
+
+
+def failure_kind(reason: str) -> FailureKind:
+    """The kind of a failure from its recorded reason (`code: detail` for a broken rule,
+    `Stripe unavailable (kind): detail`, `kind: detail` for a refused request, else the
+    card's reason as Stripe worded it)."""
+    if reason.startswith(STRIPE_UNAVAILABLE):
+        return FailureKind.STRIPE_UNAVAILABLE
+    prefix = reason.partition(":")[0].strip()
+    if prefix in STRIPE_REFUSED_KINDS:
+        return FailureKind.STRIPE_REFUSED
+    if prefix in _rule_codes() - {DomainError.code}:
+        return FailureKind.RULE
+    return FailureKind.CARD
 
 
 @dataclass(eq=False)

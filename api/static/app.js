@@ -81,7 +81,7 @@
       document.getElementById("history").innerHTML = data.history.map((h) =>
         "<li>" + h.at.slice(0, 19).replace("T", " ") + " " + h.to.replace(/_/g, " ") + ": " + escape(h.cause) + "</li>").join("");
       if (data.state === "payment_failed") {
-        document.getElementById("failure-reason").textContent = data.failure_reason || "";
+        document.getElementById("failure-reason").textContent = data.failure ? data.failure.message : "";
         document.getElementById("failure").hidden = false;
       }
       const action = document.getElementById("action");
@@ -92,9 +92,9 @@
           "version " + data.license.version + ", " + data.license.seats + " seat(s), " + data.license.interval + "ly";
         document.getElementById("license").hidden = false;
       }
-      if (data.state === "payment_failed") {
+      if (data.state === "payment_failed") {  // another card helps only for a refused card
         const update = document.getElementById("update-card");
-        if (update) update.hidden = false;
+        if (update) update.hidden = !(data.failure && data.failure.kind === "card");
       }
       if (data.state === "applied") await showReceipt();
       if (!data.terminal) setTimeout(poll, 700);
