@@ -129,6 +129,10 @@ class Estimate:
         return self.status == "stale" or now >= self.expires_at
 
 
+# The longest cause a step of the history keeps.
+MAX_CAUSE = 200
+
+
 @dataclass(eq=False)
 class UpgradeTransition:
     from_state: str | None
@@ -186,6 +190,8 @@ class Upgrade:
             return False
         if to not in TRANSITIONS[current]:
             raise InvalidTransition(f"upgrade {self.id} cannot go from {current} to {to}")
+        if len(cause) > MAX_CAUSE:  # e.g. a long Stripe error: its whole text is in the log
+            cause = cause[: MAX_CAUSE - 1] + "…"
         self.history.append(UpgradeTransition(current.value, to.value, now, cause))
         self.state = to.value
         self.updated_at = now
