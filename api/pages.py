@@ -213,6 +213,8 @@ def _upgrade(org_id: str, upgrade_id: str) -> dict[str, Any]:
         abort(404)
     data = serializers.for_customer(serializers.upgrade(found))
     data["terminal"] = found.state in TERMINAL
+    # Stripe was unavailable and the charge is tried again in a few seconds.
+    data["retrying"] = found.state == "charging" and found.charge_attempts > 0
     data["license"] = (
         {
             "version": current.version,

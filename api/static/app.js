@@ -80,6 +80,7 @@
       name.dataset.state = data.state;
       document.getElementById("history").innerHTML = data.history.map((h) =>
         "<li>" + h.at.slice(0, 19).replace("T", " ") + " " + h.to.replace(/_/g, " ") + ": " + escape(h.cause) + "</li>").join("");
+      document.getElementById("retrying").hidden = !data.retrying;
       if (data.state === "payment_failed") {
         document.getElementById("failure-reason").textContent = data.failure ? data.failure.message : "";
         document.getElementById("failure").hidden = false;

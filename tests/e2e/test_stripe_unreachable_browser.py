@@ -48,6 +48,9 @@ def test_pay_while_stripe_is_unreachable_says_nothing_was_charged(browser, site)
     open_upgrade(page, seats=3, annual=False)
     page.get_by_role("button", name="Pay").click()
     page.wait_for_url("**/upgrades/*")
+    # Between the tries the page says that nothing has been charged yet.
+    page.locator("#retrying").wait_for(state="visible", timeout=15_000)
+    assert "Nothing has been charged" in page.locator("#retrying").inner_text()
     try:  # 5 s and 10 s between the tries, each refused at once
         page.locator("#state-name[data-state=payment_failed]").wait_for(timeout=40_000)
     except Exception:
@@ -63,3 +66,4 @@ def test_pay_while_stripe_is_unreachable_says_nothing_was_charged(browser, site)
         assert raw not in text, raw
     assert not page.get_by_role("button", name="Update payment method").is_visible()
     assert page.get_by_role("button", name="Pay again").is_visible()
+    assert not page.locator("#retrying").is_visible()

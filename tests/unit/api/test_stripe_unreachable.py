@@ -102,3 +102,28 @@ def test_a_declined_card_still_offers_to_update_the_payment_method(site) -> None
     failure = page.split('id="failure"', 1)[1].split("</div>", 1)[0]
     assert "Your card was declined." in failure and "Update payment method" in failure
     assert not re.search(r'<form id="update-card"[^>]*\shidden>', failure)
+
+
+def test_while_the_charge_is_retried_the_page_says_nothing_was_charged_yet(site) -> None:  # noqa: F811
+    client, world = site
+    sign_in(client, world.tokens["owner"])
+    app = client.application
+    deps = app.extensions["seatflow.deps"]
+    deps.gateway.charge = _unreachable
+    uow = SqlUnitOfWork(app.extensions["seatflow.engine"])
+    owner = world.owner["id"]
+    estimate = upgrade_service.request_estimate(
+        RequestEstimate(world.org_id, owner, "node_locked", 2, "month"), uow, deps
+    )
+    upgrade, _ = upgrade_service.submit_upgrade(
+        SubmitUpgrade(world.org_id, owner, estimate.id), uow, deps
+    )
+    url = f"/orgs/{world.org_id}/upgrades/{upgrade.id}"
+    assert re.search(r'<p id="retrying"[^>]*hidden', client.get(url).get_data(as_text=True))
+    with pytest.raises(upgrade_charge.RetryLater):
+        upgrade_charge.charge_upgrade(upgrade.id, uow, deps)
+    page = client.get(url).get_data(as_text=True)
+    retrying = page.split('<p id="retrying"', 1)[1].split("</p>", 1)[0]
+    assert "hidden" not in retrying.split(">", 1)[0]
+    assert "Nothing has been charged" in retrying
+    assert client.get(f"{url}.json").json["retrying"] is True
