@@ -42,6 +42,9 @@ from adapters.stripe_setup import StripeSetup
 from config.events import STRIPE_API_VERSION
 from domain.ports import ChargeRejected, ChargeResult, SubscriptionChange
 
+# Seconds to connect, and to wait for an answer, in one try of one request.
+TIMEOUT = (5.0, 15.0)
+
 
 def idempotency_key(upgrade_id: str, step: str) -> str:
     return f"seatflow-upgrade-{upgrade_id}-{step}"
@@ -81,14 +84,17 @@ class StripeGateway(StripeSetup):
         reads: Limiter | None = None,
     ) -> None:
         addresses: Any = {"api": api_base} if api_base else None
-        # The SDK retries connection errors, 409 lock timeouts and 429s with backoff. Every
-        # request names the version the webhook endpoints render events in, not the SDK's
-        # default: what seatflow reads back has the shapes of what it is sent.
+        # The SDK retries connection errors, 409 lock timeouts and 429s with backoff. Each
+        # try gives up after TIMEOUT (the SDK's own is 80 s a try): a customer waits on the
+        # page for the charge, and a Stripe that does not answer is retried by the task.
+        # Every request names the version the webhook endpoints render events in, not the
+        # SDK's default: what seatflow reads back has the shapes of what it is sent.
         self.client = stripe.StripeClient(
             api_key,
             base_addresses=addresses,
             max_network_retries=max_network_retries,
             stripe_version=STRIPE_API_VERSION,
+            http_client=stripe.RequestsClient(timeout=TIMEOUT),
         )
         # Reads (fetch-back, thin events, reconciliation) spend a budget: this process's own,
         # or, given one, a budget shared by every process on every host.

@@ -17,6 +17,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     from config.database import make_engine
     from config.logging import configure_logging, warn_at_start
     from config.web import install_common
+    from domain.catalog import feature_label
+    from domain.money import format_money
     from services.deps import build_deps
 
     settings = settings or Settings.from_env()
@@ -40,6 +42,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     for feature in (subscriptions, upgrades, licenses, openapi, pages, billing, history, operator):
         app.register_blueprint(feature.bp)
+    app.jinja_env.filters["money"] = format_money  # the one rule for showing amounts
+    app.jinja_env.filters["feature"] = feature_label
     register_error_handlers(app)
     install_security_headers(app, settings)
     install_common(app, settings, engine, celery, name="api")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from domain.money import format_amount, format_money
 from services.operations import DriftPoint
 
 WIDTH, HEIGHT, PAD = 720, 240, 40
@@ -29,8 +30,9 @@ class Chart:
     last_label: str
 
 
-def _money(cents: int) -> str:
-    return f"{cents / 100:+,.2f}"
+def _money(cents: int, currency: str | None) -> str:
+    """Signed, by the currency's exponent (two decimals when the currency is not known)."""
+    return format_amount(cents, currency or "", signed=True)
 
 
 def drift_chart(points: list[DriftPoint]) -> Chart | None:
@@ -40,6 +42,9 @@ def drift_chart(points: list[DriftPoint]) -> Chart | None:
     low = min(0, *(p.cents for p in points))
     high = max(0, *(p.cents for p in points))
     span = (high - low) or 1
+    # The axis is labeled in the points' currency when they share one.
+    currencies = {p.currency for p in points}
+    axis = currencies.pop() if len(currencies) == 1 else None
     start = points[0].at.timestamp()
     duration = (points[-1].at.timestamp() - start) or 1.0
 
@@ -55,7 +60,8 @@ def drift_chart(points: list[DriftPoint]) -> Chart | None:
         Dot(
             round(x(i), 1),
             round(y(p.cents), 1),
-            f"{p.at:%Y-%m-%d %H:%M} {p.subject}: {_money(p.cents)} {(p.currency or '').upper()}",
+            f"{p.at:%Y-%m-%d %H:%M} {p.subject}: "
+            f"{format_money(p.cents, p.currency or '', signed=True)}",
         )
         for i, p in enumerate(points)
     ]
@@ -65,8 +71,8 @@ def drift_chart(points: list[DriftPoint]) -> Chart | None:
         " ".join(f"{d.x},{d.y}" for d in dots),
         dots,
         round(y(0), 1),
-        _money(high),
-        _money(low),
+        _money(high, axis),
+        _money(low, axis),
         f"{points[0].at:%Y-%m-%d %H:%M}",
         f"{points[-1].at:%Y-%m-%d %H:%M}",
     )

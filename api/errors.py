@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from flask import Flask, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 from adapters.database import DatabaseUnavailable
 from api.statuses import status_of
@@ -37,7 +37,8 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Any:
-        if request.blueprint == "pages":  # a person, not a program: a page
+        # A person, not a program: a page (not for an untrusted host: no links can be built).
+        if not request.path.startswith("/api/") and not isinstance(exc, SecurityError):
             if exc.response is not None:  # abort(redirect(...))
                 return exc.response
             return render_template("error.html", error=exc), exc.code or 500

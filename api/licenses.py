@@ -82,7 +82,7 @@ def create_offline(org_id: str) -> Any:
 
 @bp.get("/organizations/<org_id>/offline-licenses/<activation_id>/file")
 def offline_file(org_id: str, activation_id: str) -> Any:
-    context.member_of(org_id)
+    context.member_of(org_id).require_offline_manager()
     item = license_service.offline_file(context.uow(), context.deps(), org_id, activation_id)
     if item is None:
         raise ActivationNotFound(f"no active offline license {activation_id!r}")

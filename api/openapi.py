@@ -103,6 +103,15 @@ SCHEMAS: dict[str, Any] = {
             "next_invoice": NEXT_INVOICE,
             "computed_at": TIME,
             "expires_at": TIME,
+            "text": obj(
+                {
+                    "amount": STR,
+                    "new_term": STR,
+                    "old_term": STR,
+                    "discount": STR,
+                    "next_invoice": STR,
+                }
+            ),
         }
     ),
     "UpgradeRequest": obj({"estimate_id": {"type": "string", "minLength": 1, "maxLength": 64}}),
@@ -130,6 +139,7 @@ SCHEMAS: dict[str, Any] = {
             "to": PLAN,
             "currency": STR,
             "estimate_amount": INT,
+            "amount_due": nullable(INT),
             "charged_amount": nullable(INT),
             "paid_amount": nullable(INT),
             "estimate_drift": nullable(INT),
@@ -214,6 +224,7 @@ RECEIPT = obj(
         "invoice_id": STR,
         "number": nullable(STR),
         "amount_paid": INT,
+        "amount_paid_text": STR,
         "currency": STR,
         "paid_at": nullable(TIME),
         "hosted_invoice_url": nullable(STR),
@@ -235,6 +246,7 @@ SCHEMAS["UpgradeHistory"] = obj(
                     "to": PLAN,
                     "currency": STR,
                     "estimate_amount": INT,
+                    "amount_due": nullable(INT),
                     "charged_amount": nullable(INT),
                     "paid_amount": nullable(INT),
                     "estimate_drift": nullable(INT),

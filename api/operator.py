@@ -64,9 +64,14 @@ def inbox() -> Any:
     )
 
 
-@bp.post("/events/<event_id>/redrive")
-def redrive(event_id: str) -> Any:
+@bp.post("/events/redrive")
+def redrive() -> Any:
+    """The event id travels in the form body: an id may hold `/`, `?` or `%`, which a path
+    segment cannot carry as given."""
     _operator()
+    event_id = request.form.get("event_id", "")
+    if not event_id:
+        abort(400, "which event? the form names none")
     celery = current_app.extensions["seatflow.celery"]
     sent = admin.redrive(context.uow(), celery, event_ids=[event_id])
     if sent:

@@ -212,8 +212,10 @@ def _upgrade(org_id: str, upgrade_id: str) -> dict[str, Any]:
         current = work.licenses.current(org_id, found.license_type) if found else None
     if found is None:
         abort(404)
-    data = serializers.upgrade(found)
+    data = serializers.for_customer(serializers.upgrade(found))
     data["terminal"] = found.state in TERMINAL
+    # Stripe was unavailable and the charge is tried again in a few seconds.
+    data["retrying"] = found.state == "charging" and found.charge_attempts > 0
     data["license"] = (
         {
             "version": current.version,
@@ -307,7 +309,9 @@ def offline_release(org_id: str, license_type: str, activation_id: str) -> Any:
 
 @bp.get("/orgs/<org_id>/offline/<license_type>/<activation_id>/file")
 def offline_file(org_id: str, license_type: str, activation_id: str) -> Any:
-    _member(org_id)
+    member = _member(org_id)
+    if not member.can_upgrade:  # a download renews the file: Member.require_offline_manager
+        abort(403, "Only the organization's owner or admins can download offline license files.")
     item = license_service.offline_file(context.uow(), context.deps(), org_id, activation_id)
     if item is None:
         abort(404)

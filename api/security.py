@@ -5,7 +5,7 @@ where the app sits behind TLS."""
 
 from __future__ import annotations
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 
 from config.settings import Settings
 
@@ -35,6 +35,9 @@ def policy(settings: Settings) -> str:
 
 
 HSTS = "max-age=31536000; includeSubDomains"
+# The style sheet, the script and the icon are the same for everyone; every other answer
+# (pages, API answers, license files) is someone's own and is never stored by a cache.
+SHARED = frozenset({"static", "pages.static", "history.favicon"})
 
 
 def install_security_headers(app: Flask, settings: Settings) -> None:
@@ -49,4 +52,6 @@ def install_security_headers(app: Flask, settings: Settings) -> None:
         headers.setdefault("X-Frame-Options", "DENY")
         if settings.production:
             headers.setdefault("Strict-Transport-Security", HSTS)
+        if request.endpoint not in SHARED:
+            headers["Cache-Control"] = "no-store"
         return response

@@ -8,6 +8,7 @@ import sys
 
 from cli.common import Subparsers, command, group
 from domain.errors import BadCatalogEntry
+from domain.money import format_money
 from services import admin, bootstrap
 
 
@@ -35,7 +36,8 @@ def list_prices(args: argparse.Namespace) -> int:
     for p in admin.list_catalog(bootstrap.unit_of_work()):
         print(
             f"{p.license_type:<14} {p.tier:<14} {p.rank:>2} {p.interval:<6} "
-            f"{p.unit_amount:>10} {p.currency} {p.stripe_price_id} {','.join(p.features)}"
+            f"{format_money(p.unit_amount, p.currency):>16} {p.stripe_price_id} "
+            f"{','.join(p.features)}"
         )
     return 0
 

@@ -14,6 +14,14 @@ from domain.errors import PriceNotInCatalog, TierCannotDecrease
 
 DEFAULT_TIER = "standard"
 DEFAULT_RANK = 1
+# How a feature reads for people; a feature not listed reads as its words ("audit_log" →
+# "Audit log"), so a new one in the catalog never shows as a raw name.
+FEATURE_LABELS = {"sso": "Single sign-on (SSO)", "priority_support": "Priority support"}
+
+
+def feature_label(name: str) -> str:
+    words = name.replace("_", " ").replace("-", " ").strip()
+    return FEATURE_LABELS.get(name) or (words[:1].upper() + words[1:])
 
 
 @dataclass(frozen=True)

@@ -182,3 +182,9 @@ class BadCatalogEntry(DomainError):
     """A catalog entry lacks a field or holds a value the catalog cannot take."""
 
     code = "bad_catalog_entry"
+
+
+class AmountTooLarge(DomainError):
+    """The amount is larger than Stripe accepts in one payment; contact sales."""
+
+    code = "amount_too_large"

@@ -97,6 +97,14 @@ class Member:
         if not self.can_upgrade:
             raise NotOwnerOrAdmin("only the organization's owner or admins can upgrade")
 
+    def require_offline_manager(self) -> None:
+        """Downloading an offline file renews it, so only those who add and release offline
+        licenses (the owner and admins) may download one."""
+        if not self.can_upgrade:
+            raise NotOwnerOrAdmin(
+                "only the organization's owner or admins can download offline license files"
+            )
+
 
 @dataclass(eq=False)
 class LedgerEntry:

@@ -14,8 +14,8 @@ from datetime import datetime
 
 from domain.cycles import cycle_end, whole_minutes
 from domain.discounts import Discount
-from domain.errors import CurrencyMismatch
-from domain.money import Money, div_half_up
+from domain.errors import AmountTooLarge, CurrencyMismatch
+from domain.money import Money, div_half_up, format_money, max_amount
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,18 @@ def _term(price: int, unused: int, total: int) -> int:
     return div_half_up(price * unused, total) if total else 0
 
 
+def _check_chargeable(amount: int, what: str, currency: str) -> None:
+    """Stripe refuses one payment above `max_amount`: refuse it here, at the estimate, and
+    again at the charge, which recomputes the amount through this function."""
+    largest = max_amount(currency)
+    if amount > largest:
+        raise AmountTooLarge(
+            f"{what}, {format_money(amount, currency)}, is more than Stripe can take in one "
+            f"payment ({format_money(largest, currency)}): please contact sales for an "
+            "upgrade of this size."
+        )
+
+
 def compute_surcharge(
     old: Plan,
     new: Plan,
@@ -82,6 +94,8 @@ def compute_surcharge(
     new_term = _term(new.price, new_unused, new_total)
     gross = 0 if trial else max(0, new_term - old_term)
     off = discount.take_off(gross, currency) if discount and gross else 0
+    _check_chargeable(gross - off, "The amount due now", currency)
+    _check_chargeable(new.price, "The next invoice", currency)
     return Surcharge(
         amount=Money(gross - off, currency),
         before_discount=Money(gross, currency),

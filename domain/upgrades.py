@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from domain.catalog import DEFAULT_TIER
-from domain.errors import InvalidTransition
+from domain.errors import DomainError, InvalidTransition
 from domain.terms import Terms
 
 
@@ -56,8 +56,42 @@ TRANSITIONS: dict[UpgradeState, frozenset[UpgradeState]] = {
     S.APPLIED: frozenset(),
     S.REFUNDED: frozenset(),
 }
-# How often a transient Stripe failure is retried before the upgrade fails.
-MAX_CHARGE_ATTEMPTS = 5
+# How often the charge is tried when Stripe is unavailable before the upgrade fails: the
+# customer waits on the page, so a few seconds, then *Pay again* (the same invoice, by the
+# same idempotency keys) is theirs to press.
+MAX_CHARGE_ATTEMPTS = 3
+# How the reason of a failure that Stripe's unavailability caused begins.
+STRIPE_UNAVAILABLE = "Stripe unavailable"
+# The kinds of request Stripe refused for good (`ChargeRejected.kind`): seatflow's own
+# request or configuration, never the customer's card.
+STRIPE_REFUSED_KINDS = frozenset({"authentication", "invalid_request"})
+
+
+class FailureKind(StrEnum):
+    """What a failed payment means for the customer."""
+
+    CARD = "card"  # the card or its bank refused: another card may work
+    STRIPE_UNAVAILABLE = "stripe_unavailable"  # Stripe could not be reached: nothing charged
+    STRIPE_REFUSED = "stripe_refused"  # Stripe refused seatflow's request: nothing charged
+    RULE = "rule"  # a rule refused the upgrade as submitted; its message says which
+
+
+def _rule_codes(kind: type[DomainError] = DomainError) -> set[str]:
+    return {kind.code}.union(*(_rule_codes(k) for k in kind.__subclasses__()))
+
+
+def failure_kind(reason: str) -> FailureKind:
+    """The kind of a failure from its recorded reason (`code: detail` for a broken rule,
+    `Stripe unavailable (kind): detail`, `kind: detail` for a refused request, else the
+    card's reason as Stripe worded it)."""
+    if reason.startswith(STRIPE_UNAVAILABLE):
+        return FailureKind.STRIPE_UNAVAILABLE
+    prefix = reason.partition(":")[0].strip()
+    if prefix in STRIPE_REFUSED_KINDS:
+        return FailureKind.STRIPE_REFUSED
+    if prefix in _rule_codes() - {DomainError.code}:
+        return FailureKind.RULE
+    return FailureKind.CARD
 
 
 def refund_due(upgrade: Upgrade) -> bool:
@@ -105,6 +139,10 @@ class Estimate:
 
     def is_stale(self, now: datetime) -> bool:
         return self.status == "stale" or now >= self.expires_at
+
+
+# The longest cause a step of the history keeps.
+MAX_CAUSE = 200
 
 
 @dataclass(eq=False)
@@ -169,6 +207,8 @@ class Upgrade:
             return False
         if to not in TRANSITIONS[current]:
             raise InvalidTransition(f"upgrade {self.id} cannot go from {current} to {to}")
+        if len(cause) > MAX_CAUSE:  # e.g. a long Stripe error: its whole text is in the log
+            cause = cause[: MAX_CAUSE - 1] + "…"
         self.history.append(UpgradeTransition(current.value, to.value, now, cause))
         self.state = to.value
         self.updated_at = now

@@ -6,6 +6,7 @@ from typing import Any
 
 from api.serializers import timestamp as _ts
 from api.serializers.upgrades import summary
+from domain.money import format_money
 from domain.payment_methods import CardOnFile, Receipt
 from services.receipts import HistoryEntry
 
@@ -19,6 +20,7 @@ def receipt(r: Receipt | None) -> dict[str, Any] | None:
         "invoice_id": r.invoice_id,
         "number": r.number,
         "amount_paid": r.amount_paid,
+        "amount_paid_text": format_money(r.amount_paid, r.currency),
         "currency": r.currency,
         "paid_at": _ts(r.paid_at),
         "hosted_invoice_url": r.hosted_invoice_url,

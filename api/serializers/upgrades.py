@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from api.serializers import timestamp as _ts
-from domain.upgrades import Estimate, Upgrade
+from domain.money import format_money
+from domain.upgrades import Estimate, FailureKind, Upgrade, failure_kind
 
 
 def estimate(e: Estimate) -> dict[str, Any]:
@@ -40,7 +41,51 @@ def estimate(e: Estimate) -> dict[str, Any]:
         },
         "computed_at": _ts(e.computed_at),
         "expires_at": _ts(e.expires_at),
+        # The amounts as people read them, by the currency's exponent.
+        "text": {
+            "amount": format_money(e.amount, e.currency),
+            "new_term": format_money(e.new_term, e.currency),
+            "old_term": format_money(e.old_term, e.currency),
+            "discount": format_money(e.discount_amount, e.currency),
+            "next_invoice": format_money(e.next_invoice_amount, e.currency),
+        },
     }
+
+
+# What a customer reads about a failure that is not their card's: a plain sentence; the
+# detail stays in `failure_reason` and the logs, for operators.
+NOTHING_CHARGED = {
+    FailureKind.STRIPE_UNAVAILABLE: "Our payment provider, Stripe, could not be reached. "
+    "Nothing was charged. Please try again later.",
+    FailureKind.STRIPE_REFUSED: "The payment could not be started. Nothing was charged. "
+    "Please try again later; if it keeps failing, contact us.",
+}
+CARD_PREFIXES = ("card_error:", "invoice.payment_failed:")
+
+
+def failure_message(reason: str) -> dict[str, str]:
+    """The kind of a failure and the sentence a customer reads about it."""
+    kind = failure_kind(reason)
+    if kind in NOTHING_CHARGED:
+        return {"kind": kind.value, "message": NOTHING_CHARGED[kind]}
+    if kind is FailureKind.RULE:  # the rule's own sentence, without its code
+        return {"kind": kind.value, "message": reason.partition(":")[2].strip()}
+    for prefix in CARD_PREFIXES:
+        reason = reason.removeprefix(prefix).strip()
+    return {"kind": kind.value, "message": reason}
+
+
+def for_customer(data: dict[str, Any]) -> dict[str, Any]:
+    """An upgrade as its page shows it: failures as plain sentences, no exception text."""
+    reason = data.pop("failure_reason", None)
+    data["failure"] = failure_message(reason) if reason else None
+    data["history"] = [
+        step | {"cause": failure_message(step["cause"])["message"]}
+        if step["to"] == "payment_failed"
+        else step
+        for step in data["history"]
+    ]
+    return data
 
 
 def summary(u: Upgrade) -> dict[str, Any]:
@@ -53,7 +98,10 @@ def summary(u: Upgrade) -> dict[str, Any]:
         "to": {"seats": u.seats, "interval": u.interval, "tier": u.tier},
         "currency": u.currency,
         "estimate_amount": u.estimate_amount,
-        "charged_amount": u.charged_amount,
+        # What seatflow invoiced (recomputed at the charge) is due, not charged: only what
+        # Stripe reported as paid for the upgrade's own invoice was charged.
+        "amount_due": u.charged_amount,
+        "charged_amount": u.paid_amount,
         "paid_amount": u.paid_amount,
         "estimate_drift": u.drift,
     }

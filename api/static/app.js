@@ -2,8 +2,7 @@
 // forms still submit and the pages still render.
 (function () {
   "use strict";
-  const money = (cents, currency) =>
-    (cents / 100).toLocaleString("en-US", { minimumFractionDigits: 2 }) + " " + currency.toUpperCase();
+  // Amounts arrive as text formatted by the server (the currency's exponent is known there).
   const minutes = (m) => (m / 1440).toFixed(2) + " days";
   const escape = (s) => String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
 
@@ -32,12 +31,12 @@
       }
       const b = data.breakdown;
       panel.innerHTML =
-        '<p>To pay now: <span class="amount" id="amount">' + money(data.amount, data.currency) + "</span></p>" +
+        '<p>To pay now: <span class="amount" id="amount">' + escape(data.text.amount) + "</span></p>" +
         (data.trial ? "<p>In trial: free, applied at once.</p>" : "") +
-        "<dl><dt>New plan, unused part</dt><dd>" + money(b.new_term, data.currency) + " (" + minutes(b.new_unused_minutes) + " of " + minutes(b.new_total_minutes) + ")</dd>" +
-        "<dt>Current plan, unused part</dt><dd>− " + money(b.old_term, data.currency) + " (" + minutes(b.old_unused_minutes) + " of " + minutes(b.old_total_minutes) + ")</dd>" +
-        (b.discount ? "<dt>Discount " + escape(b.discount_code) + "</dt><dd>− " + money(b.discount, data.currency) + "</dd>" : "") +
-        "<dt>Next invoice</dt><dd>" + data.next_invoice.at.slice(0, 10) + ", " + money(data.next_invoice.amount, data.currency) + "</dd>" +
+        "<dl><dt>New plan, unused part</dt><dd>" + escape(data.text.new_term) + " (" + minutes(b.new_unused_minutes) + " of " + minutes(b.new_total_minutes) + ")</dd>" +
+        "<dt>Current plan, unused part</dt><dd>− " + escape(data.text.old_term) + " (" + minutes(b.old_unused_minutes) + " of " + minutes(b.old_total_minutes) + ")</dd>" +
+        (b.discount ? "<dt>Discount " + escape(b.discount_code) + "</dt><dd>− " + escape(data.text.discount) + "</dd>" : "") +
+        "<dt>Next invoice</dt><dd>" + data.next_invoice.at.slice(0, 10) + ", " + escape(data.text.next_invoice) + "</dd>" +
         '<dt>Computed</dt><dd id="computed">' + data.computed_at.replace("T", " ").slice(0, 19) + " UTC</dd></dl>";
       form.estimate_id.value = data.id;
       panel.dataset.quote = data.requested.seats + "/" + data.requested.interval;
@@ -64,7 +63,7 @@
     if (!r) return;
     document.getElementById("receipt-number").textContent = r.number || r.invoice_id;
     document.getElementById("receipt-paid").textContent =
-      money(r.amount_paid, r.currency) + (r.paid_at ? " on " + r.paid_at.slice(0, 10) : "");
+      r.amount_paid_text + (r.paid_at ? " on " + r.paid_at.slice(0, 10) : "");
     for (const [id, url] of [["hosted-invoice", r.hosted_invoice_url], ["invoice-pdf", r.invoice_pdf]]) {
       const link = document.getElementById(id);
       if (url) { link.href = url; link.hidden = false; }
@@ -81,8 +80,9 @@
       name.dataset.state = data.state;
       document.getElementById("history").innerHTML = data.history.map((h) =>
         "<li>" + h.at.slice(0, 19).replace("T", " ") + " " + h.to.replace(/_/g, " ") + ": " + escape(h.cause) + "</li>").join("");
+      document.getElementById("retrying").hidden = !data.retrying;
       if (data.state === "payment_failed") {
-        document.getElementById("failure-reason").textContent = data.failure_reason || "";
+        document.getElementById("failure-reason").textContent = data.failure ? data.failure.message : "";
         document.getElementById("failure").hidden = false;
       }
       const action = document.getElementById("action");
@@ -93,9 +93,9 @@
           "version " + data.license.version + ", " + data.license.seats + " seat(s), " + data.license.interval + "ly";
         document.getElementById("license").hidden = false;
       }
-      if (data.state === "payment_failed") {
+      if (data.state === "payment_failed") {  // another card helps only for a refused card
         const update = document.getElementById("update-card");
-        if (update) update.hidden = false;
+        if (update) update.hidden = !(data.failure && data.failure.kind === "card");
       }
       if (data.state === "applied") await showReceipt();
       if (!data.terminal) setTimeout(poll, 700);

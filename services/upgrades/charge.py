@@ -30,7 +30,7 @@ from domain.errors import (
 )
 from domain.model import Organization
 from domain.ports import ChargeRejected, ChargeResult, ChargeUnavailable
-from domain.upgrades import MAX_CHARGE_ATTEMPTS, Upgrade, UpgradeState
+from domain.upgrades import MAX_CHARGE_ATTEMPTS, STRIPE_UNAVAILABLE, Upgrade, UpgradeState
 from services import messagebus
 from services.deps import Deps
 from services.upgrades.steps import (
@@ -45,7 +45,7 @@ from services.upgrades.steps import (
 
 S = UpgradeState
 LEASE = timedelta(minutes=2)
-FIRST_BACKOFF, MAX_BACKOFF = timedelta(seconds=15), timedelta(minutes=10)
+FIRST_BACKOFF, MAX_BACKOFF = timedelta(seconds=5), timedelta(minutes=10)
 # A chain that comes back on time may be a moment early by the clocks' difference.
 TOLERANCE = timedelta(seconds=1)
 
@@ -75,7 +75,7 @@ def _price(uow: SqlUnitOfWork, org: Organization, upgrade: Upgrade, now: datetim
         reason = "in trial: free" if charged.trial else "nothing to charge"
         apply_paid(uow, org, upgrade, sub.stripe_version, now, reason)
         return
-    upgrade.move(S.CHARGING, now, f"charging {charged.amount}")
+    upgrade.move(S.CHARGING, now, f"amount due {charged.amount}")
 
 
 def charge_upgrade(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
@@ -129,7 +129,7 @@ def charge_upgrade(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
             upgrade_id=upgrade.id, invoice_id=invoice_id, attempt=attempt
         )
     except ChargeUnavailable as exc:
-        return _transient(upgrade_id, uow, deps, f"Stripe unavailable ({exc.kind}): {exc}")
+        return _transient(upgrade_id, uow, deps, f"{STRIPE_UNAVAILABLE} ({exc.kind}): {exc}")
     except ChargeRejected as exc:
         return _fail(upgrade_id, uow, deps, f"{exc.kind}: {exc.message}", exc.invoice_id)
     return _record(upgrade_id, result, uow, deps)
@@ -280,6 +280,7 @@ def _transient(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps, reason: str) -> 
         if upgrade.state != S.CHARGING:
             return upgrade.state
         upgrade.charge_attempts += 1
+        log_upgrade("Stripe unavailable for a charge", upgrade, error=reason)
         if upgrade.charge_attempts >= MAX_CHARGE_ATTEMPTS:
             upgrade.retry_at = None
             upgrade.failure_reason = reason
@@ -301,6 +302,7 @@ def _fail(
         assert found is not None
         upgrade = found[1]
         upgrade.retry_at = None
+        log_upgrade("charge failed", upgrade, error=reason)
         if upgrade.state == S.CHARGING:
             upgrade.stripe_invoice_id = upgrade.stripe_invoice_id or invoice_id
             upgrade.failure_reason = reason

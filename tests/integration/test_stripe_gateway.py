@@ -254,3 +254,56 @@ def test_every_request_carries_the_api_version_the_webhook_endpoints_render_even
     assert dict(parse_qsl(httpserver.log[1][0].get_data(as_text=True)))["api_version"] == (
         STRIPE_API_VERSION
     )
+
+
+def test_a_stripe_that_never_answers_is_given_up_on_within_a_minute() -> None:
+    """A connection accepted and never answered (a dead proxy, a black-holed route): the
+    charge gives up in bounded time, retries included, instead of the SDK's 80 s a try."""
+    import socket
+    import threading
+    import time
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except OSError:
+                continue
+
+    threading.Thread(target=accept, daemon=True).start()
+    gateway = StripeGateway("sk_test_fake", f"http://127.0.0.1:{listener.getsockname()[1]}")
+    outcome: list[BaseException] = []
+
+    def charge() -> None:
+        try:
+            open_and_pay(
+                gateway,
+                upgrade_id="up1",
+                customer_id="cus_1",
+                amount=100,
+                currency="usd",
+                description="Upgrade",
+                metadata={},
+            )
+        except BaseException as exc:  # the outcome is checked below
+            outcome.append(exc)
+
+    started = time.monotonic()
+    worker = threading.Thread(target=charge, daemon=True)
+    worker.start()
+    worker.join(timeout=60)
+    took = time.monotonic() - started
+    stop.set()
+    for conn in held:
+        conn.close()
+    listener.close()
+    assert not worker.is_alive(), "still waiting for Stripe after 60 s"
+    assert len(outcome) == 1 and isinstance(outcome[0], StripeUnavailable)
+    assert took < 60

@@ -154,6 +154,7 @@ def test_a_paid_upgrade_shows_its_receipt_on_the_page_and_in_the_api(site) -> No
         "invoice_id": f"in_{upgrade_id}",
         "number": "ACME-0001",
         "amount_paid": 90486,
+        "amount_paid_text": "904.86 USD",
         "currency": "usd",
         "paid_at": "2022-01-11T11:20:00Z",
         "hosted_invoice_url": "https://invoice.stripe.com/i/test_1",

@@ -55,7 +55,9 @@ def test_owners_admins_and_members_get_403_on_the_operator_pages(site, role: str
     for page in PAGES:
         assert client.get(page).status_code == 403
     token = csrf(client.get("/signin").get_data(as_text=True))
-    response = client.post(f"/operator/events/{event_id}/redrive", data={"csrf_token": token})
+    response = client.post(
+        "/operator/events/redrive", data={"csrf_token": token, "event_id": event_id}
+    )
     assert response.status_code == 403
     assert state_of(engine, event_id) == "dead"
 
@@ -98,7 +100,9 @@ def test_redrive_moves_a_dead_event_back_to_received(site) -> None:
     other = dead_event(engine, "evt_dead_2")
     sign_in(client, world.tokens["operator"])
     token = csrf(client.get("/operator").get_data(as_text=True))
-    response = client.post(f"/operator/events/{event_id}/redrive", data={"csrf_token": token})
+    response = client.post(
+        "/operator/events/redrive", data={"csrf_token": token, "event_id": event_id}
+    )
     assert response.status_code == 302
     assert state_of(engine, event_id) == "received"
     assert state_of(engine, other) == "dead"
@@ -110,7 +114,7 @@ def test_redrive_without_the_csrf_token_is_refused(site) -> None:
     client, world, engine = site
     event_id = dead_event(engine)
     sign_in(client, world.tokens["operator"])
-    assert client.post(f"/operator/events/{event_id}/redrive").status_code == 400
+    assert client.post("/operator/events/redrive", data={"event_id": event_id}).status_code == 400
     assert state_of(engine, event_id) == "dead"
 
 
@@ -151,3 +155,25 @@ def test_the_reconciliation_page_charts_estimate_drift_and_lists_runs(site) -> N
     assert page.count('class="drift-point"') == 2
     assert page.count('data-run="') == 2
     assert "seats differ" in page and "sub_1" in page
+
+
+def _redrive_form(page: str, event_id: str) -> tuple[str, dict[str, str]]:
+    """The Redrive form of the row of `event_id`, as the browser would send it."""
+    row = page.split(f'data-event-id="{event_id}"', 1)[1].split("</tr>", 1)[0]
+    found = re.search(r'<form method="post" action="([^"]+)"', row)
+    assert found, row
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', row))
+    return found.group(1).replace("&amp;", "&"), fields
+
+
+@pytest.mark.parametrize("event_id", ["evt_a/b", "evt_../x", "evt_a%2Fb", "evt_a?b#c"])
+def test_an_event_whose_id_holds_url_characters_is_redriven_from_the_page(
+    site, event_id: str
+) -> None:
+    client, world, engine = site
+    dead_event(engine, event_id)
+    sign_in(client, world.tokens["operator"])
+    action, fields = _redrive_form(client.get("/operator").get_data(as_text=True), event_id)
+    response = client.post(action, data=fields)
+    assert response.status_code == 302
+    assert state_of(engine, event_id) == "received"

@@ -35,7 +35,7 @@ def test_the_subscriptions_table_shows_the_tier(site) -> None:
     sign_in(client, world.tokens["owner"])
     page = client.get(f"/orgs/{world.org_id}/subscriptions").get_data(as_text=True)
     assert '<th scope="col">Tier</th>' in page
-    assert '<td class="tier">standard</td>' in page
+    assert '<td class="tier" data-label="Tier">standard</td>' in page
 
 
 def test_the_upgrade_form_offers_the_higher_tiers_with_their_price_per_seat(site) -> None:
@@ -84,3 +84,30 @@ def test_the_api_estimate_accepts_a_tier_and_shows_it(site) -> None:
     )
     lower = client.post(f"{base}/estimates", json=body | {"tier": "standard"}, headers=headers)
     assert lower.json["error"]["code"] == "nothing_to_change"
+
+
+def test_the_upgrade_form_shows_features_by_their_labels(site) -> None:
+    client, world = site
+    sign_in(client, world.tokens["owner"])
+    form = client.get(f"/orgs/{world.org_id}/upgrade/node_locked").get_data(as_text=True)
+    assert "priority_support" not in form.split('id="tiers"', 1)[1].split("</fieldset>")[0]
+    assert "Priority support" in form
+
+
+def test_the_history_shows_a_tier_change_with_the_seats(site) -> None:
+    from domain.commands import RequestEstimate, SubmitUpgrade
+    from services import upgrades as upgrade_service
+
+    client, world = site
+    app = client.application
+    deps, uow = app.extensions["seatflow.deps"], SqlUnitOfWork(app.extensions["seatflow.engine"])
+    cmd = RequestEstimate(
+        world.org_id, world.owner["id"], "node_locked", 8, "year", tier="enterprise"
+    )
+    estimate = upgrade_service.request_estimate(cmd, uow, deps)
+    upgrade_service.submit_upgrade(
+        SubmitUpgrade(world.org_id, world.owner["id"], estimate.id), uow, deps
+    )
+    sign_in(client, world.tokens["owner"])
+    page = client.get(f"/orgs/{world.org_id}/history").get_data(as_text=True)
+    assert "1 → 8" in page and "standard → enterprise" in page

@@ -133,12 +133,12 @@ def test_an_operator_sets_up_an_organization_from_the_command_line(tmp_path: Pat
         "standard",
         "1",
         "month",
-        "15000",
-        "usd",
+        "150.00",
+        "USD",
         "price_floating_month",
     ]
     assert listing[2].split() == [
-        "floating", "professional", "2", "month", "30000", "usd",
+        "floating", "professional", "2", "month", "300.00", "USD",
         "price_floating_professional_month", "priority_support,sso",
     ]  # fmt: skip
     bad = seatflow(

@@ -73,3 +73,13 @@ def test_drift_is_estimate_minus_charge() -> None:
     assert u.drift is None
     u.record_charge(90496)
     assert u.drift == 100 - 90496
+
+
+def test_a_long_cause_is_kept_shortened_to_what_the_history_holds() -> None:
+    from domain.upgrades import MAX_CAUSE
+
+    charging = upgrade(UpgradeState.CHARGING)
+    charging.move(UpgradeState.PAYMENT_FAILED, NOW, "Stripe unavailable (network): " + "x" * 500)
+    cause = charging.history[-1].cause
+    assert len(cause) == MAX_CAUSE and cause.endswith("…")
+    assert cause.startswith("Stripe unavailable (network): ")
