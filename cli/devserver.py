@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -73,13 +74,13 @@ def beat_command(schedule: str) -> list[str]:
     return _celery("beat", "--schedule", schedule)
 
 
-def _gunicorn(app: str, port: int) -> list[str]:
+def _gunicorn(app: str, bind: str) -> list[str]:
     return [
         sys.executable,
         "-m",
         "gunicorn",
         "--bind",
-        f"127.0.0.1:{port}",
+        bind,
         "--worker-class",
         "gthread",
         "--threads",
@@ -90,11 +91,50 @@ def _gunicorn(app: str, port: int) -> list[str]:
     ]
 
 
-def process_commands(settings: Settings, port: int, api_port: int) -> dict[str, list[str]]:
+class PortInUse(Exception):
+    def __init__(self, name: str, port: int, option: str) -> None:
+        super().__init__(
+            f"seatflow dev: port {port} is in use ({name}); stop what holds it, "
+            f"or choose another with {option}"
+        )
+
+
+# gunicorn's default backlog: the socket is listening before gunicorn takes it over.
+BACKLOG = 2048
+
+
+def claim_port(name: str, port: int, option: str) -> socket.socket:
+    """A listening socket on 127.0.0.1:`port`, bound here and handed to gunicorn (`fd://`):
+    a taken port stops `seatflow dev` before anything starts, and what answers on the port
+    afterwards can only be its own child, never another instance."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
+    try:
+        sock.bind(("127.0.0.1", port))
+        sock.listen(BACKLOG)
+    except OSError as exc:
+        sock.close()
+        raise PortInUse(name, port, option) from exc
+    return sock
+
+
+def claim_ports(port: int, api_port: int) -> dict[str, socket.socket]:
+    claimed: dict[str, socket.socket] = {}
+    try:
+        for name, at, option in (("web", port, "--port"), ("api", api_port, "--api-port")):
+            claimed[name] = claim_port(name, at, option)
+    except PortInUse:
+        for sock in claimed.values():
+            sock.close()
+        raise
+    return claimed
+
+
+def process_commands(settings: Settings, sockets: dict[str, socket.socket]) -> dict[str, list[str]]:
     schedule = str(settings.data_dir / "celerybeat-schedule")
     return {
-        "web": _gunicorn("webhooks:create_app()", port),
-        "api": _gunicorn("api:create_app()", api_port),
+        "web": _gunicorn("webhooks:create_app()", f"fd://{sockets['web'].fileno()}"),
+        "api": _gunicorn("api:create_app()", f"fd://{sockets['api'].fileno()}"),
         "worker": worker_command(concurrency=2),
         "beat": beat_command(schedule),
     }
@@ -197,15 +237,12 @@ def _announce(
     port: int, api_port: int, settings: Settings, children: dict[str, subprocess.Popen[bytes]]
 ) -> bool:
     """Print the URLs once both web processes answer; if one exits first, say which port."""
-    for name, at, option in (("web", port, "--port"), ("api", api_port, "--api-port")):
+    for name, at in (("web", port), ("api", api_port)):
         child = children[name]
         running = functools.partial(_running, child)
         if not _wait_for(f"http://127.0.0.1:{at}/healthz", 60, running):
             why = "exited before it answered" if child.poll() is not None else "did not answer"
-            say(
-                f"seatflow dev: {name} {why} (is port {at} in use? stop what holds it, or "
-                f"choose another with {option})"
-            )
+            say(f"seatflow dev: {name} on port {at} {why}")
             return False
     say(
         f"seatflow dev: webhooks on http://127.0.0.1:{port}/webhooks/stripe, pages and org API "
@@ -218,14 +255,23 @@ def _announce(
 
 def run(settings: Settings, port: int = 8000, demo: bool = False, api_port: int = 0) -> int:
     api_port = api_port or port + 1
+    try:
+        sockets = claim_ports(port, api_port)
+    except PortInUse as exc:
+        say(str(exc))
+        return 1
     processes.raise_on_stop_signals()
     children: dict[str, subprocess.Popen[bytes]] = {}
     try:
         settings.ensure_data_dir()
         migrations.upgrade()
         prepare_broker(bootstrap.celery())
-        commands = process_commands(settings, port, api_port)
-        children = processes.start(commands, {n: _env_for(n, settings) for n in commands})
+        commands = process_commands(settings, sockets)
+        fds = {name: (sock.fileno(),) for name, sock in sockets.items()}
+        envs = {n: _env_for(n, settings) for n in commands}
+        children = processes.start(commands, envs, fds)
+        for sock in sockets.values():  # the children hold the ports now
+            sock.close()
         if not _announce(port, api_port, settings, children):
             return 1
         if demo:
@@ -238,4 +284,6 @@ def run(settings: Settings, port: int = 8000, demo: bool = False, api_port: int 
     except processes.Stopped:
         return 0
     finally:
+        for sock in sockets.values():
+            sock.close()
         processes.stop(children, QUICK_STOP)

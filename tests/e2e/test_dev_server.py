@@ -180,20 +180,54 @@ def test_ctrl_c_stops_everything_within_5_seconds_and_frees_both_ports(tmp_path:
         assert port_free(api_port), f"run {attempt}: :{api_port} still held"
 
 
-def test_a_port_in_use_stops_dev_at_once_naming_the_port(tmp_path: Path) -> None:
+def stopped_at_once(dev: Dev) -> float:
+    started = time.monotonic()
+    dev.proc.wait(60)
+    seconds = time.monotonic() - started
+    dev.ctrl_c()
+    return seconds
+
+
+@pytest.mark.parametrize("which", ["web", "api"])
+def test_a_port_in_use_stops_dev_at_once_naming_the_port(tmp_path: Path, which: str) -> None:
     port, api_port = two_ports()
+    held, option = (port, "--port") if which == "web" else (api_port, "--api-port")
     with socket.socket() as taken:
-        taken.bind(("127.0.0.1", port))
+        taken.bind(("127.0.0.1", held))
         taken.listen()
         dev = Dev(tmp_path, port, api_port)
-        started = time.monotonic()
-        dev.proc.wait(60)
-        seconds = time.monotonic() - started
-        dev.ctrl_c()
+        seconds = stopped_at_once(dev)
     assert dev.proc.returncode == 1
-    assert seconds < 30, f"{seconds:.0f} s"  # not the 60 s readiness wait
-    lines = [x for x in dev.lines if x.startswith("seatflow dev:")]
-    assert lines == [
-        f"seatflow dev: web exited before it answered (is port {port} in use? "
-        "stop what holds it, or choose another with --port)\n"
+    assert seconds < 10, f"{seconds:.0f} s"  # before starting anything, not a readiness wait
+    assert dev.lines == [
+        f"seatflow dev: port {held} is in use ({which}); stop what holds it, "
+        f"or choose another with {option}\n"
     ], dev.output()[-3000:]
+
+
+def test_a_second_dev_in_the_same_clone_stops_at_once_and_posts_nothing(tmp_path: Path) -> None:
+    """`make run` twice: the second names the port the first holds and leaves it alone."""
+    port, api_port = two_ports()
+    first = Dev(tmp_path, port, api_port, "--demo")
+    try:
+        first.wait_for_line("demo: event")
+        second = Dev(tmp_path, port, api_port, "--demo")
+        seconds = stopped_at_once(second)
+        assert second.proc.returncode == 1, second.output()
+        assert seconds < 10, f"{seconds:.0f} s\n{second.output()}"
+        assert second.lines == [
+            f"seatflow dev: port {port} is in use (web); stop what holds it, "
+            "or choose another with --port\n"
+        ], second.output()[-3000:]
+        events = subprocess.run(
+            [sys.executable, "-m", "cli.main", "events", "list"],
+            cwd=ROOT,
+            env=first.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert events.stderr.strip() == "1 event(s)", events.stdout + events.stderr
+        assert get(f"http://127.0.0.1:{port}/healthz") == 200  # the first still serves
+    finally:
+        first.ctrl_c()
