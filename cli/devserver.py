@@ -23,7 +23,7 @@ from importlib import resources
 from typing import Any
 
 from adapters import migrations
-from cli import processes, samples
+from cli import processes, samples, startup
 from config.celery import prepare_broker
 from config.inbox import PENDING_STATES
 from config.logging import warn_at_start
@@ -166,9 +166,9 @@ def _wait_for(url: str, seconds: float, alive: Callable[[], bool] = lambda: True
     return False
 
 
-def _demo_org(api_port: int) -> None:
+def _demo_org() -> startup.Demo:
     """First run: a demo organization, its owner and a token. Later runs reuse them (the token
-    is stored hashed, so they print how to make a new one)."""
+    is stored hashed, so they say how to make a new one)."""
     uow = bootstrap.unit_of_work()
     with uow:
         org = uow.organizations.get_by_customer(DEMO_CUSTOMER)
@@ -179,23 +179,18 @@ def _demo_org(api_port: int) -> None:
         if not admin.list_catalog(uow):
             admin.import_catalog(uow, example_catalog())
         say(
-            f"demo: organization {created['id']}, owner token {token} "
-            f"(sign in at http://127.0.0.1:{api_port}/signin)"
+            f"demo: organization {created['id']} created with its owner {owner['email']} "
+            "and the example catalog (the owner's token is in the box below)"
         )
-        return
+        return startup.Demo(created["id"], owner["id"], token)
     members = directory.list_members(uow, org.id)
     owner_id = next((m["id"] for m in members if m["role"] == "owner"), "MEMBER_ID")
-    say(
-        f"demo: organization {org.id} (from an earlier run); to sign in at "
-        f"http://127.0.0.1:{api_port}/signin make a token: "
-        f"seatflow token create --member {owner_id}\n"
-        f"demo: see what is there: seatflow org list; seatflow member list --org {org.id}; "
-        f"seatflow token list --org {org.id}"
-    )
+    say(f"demo: organization {org.id} (from an earlier run)")
+    return startup.Demo(org.id, owner_id, None)
 
 
-def _demo(settings: Settings, port: int, api_port: int) -> None:
-    _demo_org(api_port)
+def _demo(settings: Settings, port: int) -> startup.Demo:
+    demo = _demo_org()
     status, body = send_sample(settings, f"http://127.0.0.1:{port}/webhooks/stripe", DEMO_CUSTOMER)
     say(f"demo: POST /webhooks/stripe -> HTTP {status} {body.strip()}")
     event_id = _newest_event_id()
@@ -207,6 +202,7 @@ def _demo(settings: Settings, port: int, api_port: int) -> None:
             break
         time.sleep(0.3)
     say(f"demo: event {event_id} is {state}")
+    return demo
 
 
 def _newest_event_id() -> str:
@@ -226,6 +222,7 @@ def _env_for(name: str, settings: Settings) -> dict[str, Any]:
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     env["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+    env["SEATFLOW_DEV_CHILD"] = "true"  # `seatflow dev` gives the development warning once
     return env
 
 
@@ -274,8 +271,7 @@ def run(settings: Settings, port: int = 8000, demo: bool = False, api_port: int 
             sock.close()
         if not _announce(port, api_port, settings, children):
             return 1
-        if demo:
-            _demo(settings, port, api_port)
+        say(startup.block(port, api_port, _demo(settings, port) if demo else None))
         while all(child.poll() is None for child in children.values()):
             time.sleep(0.2)
         failed = [name for name, child in children.items() if child.returncode is not None]
