@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import ScalarResult, func, insert, or_, select, update
+from sqlalchemy import ScalarResult, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 # InboxRow and DONE_STATES are re-exported for services.stripe_events, which imports them here.
@@ -168,6 +168,19 @@ class SqlCatalogRepository:
 
     def add_discount(self, discount: Discount) -> None:
         self.session.add(discount)
+
+    def discounts(self) -> list[Discount]:
+        return list(self.session.scalars(select(Discount).order_by(discount_codes.c.code)))
+
+    def remove(self, stripe_price_id: str) -> CatalogPrice | None:
+        """Delete the price with this Stripe price id; the price it was, or None."""
+        self._loaded = None
+        row = self.session.execute(
+            delete(catalog_prices)
+            .where(catalog_prices.c.stripe_price_id == stripe_price_id)
+            .returning(*catalog_prices.c)
+        ).first()
+        return CatalogPrice(**row._mapping) if row is not None else None
 
 
 class SqlMemberRepository:

@@ -11,6 +11,18 @@ from domain.errors import BadCatalogEntry
 from services import admin, bootstrap
 
 
+def read_file(path: str) -> object:
+    """A catalog file's JSON; a syntax error names the file, the line and the column."""
+    with open(path) as handle:
+        text = handle.read()
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BadCatalogEntry(
+            f"{path} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
+
+
 def import_prices(args: argparse.Namespace) -> int:
     if bool(args.file) == bool(args.from_stripe):
         print("error: give a FILE or --from-stripe", file=sys.stderr)
@@ -21,9 +33,7 @@ def import_prices(args: argparse.Namespace) -> int:
                 bootstrap.unit_of_work(), bootstrap.deps().gateway
             )
         else:
-            with open(args.file) as handle:
-                entries = json.load(handle)
-            count = admin.import_catalog(bootstrap.unit_of_work(), entries)
+            count = admin.import_catalog(bootstrap.unit_of_work(), read_file(args.file))
     except BadCatalogEntry as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -37,6 +47,13 @@ def list_prices(args: argparse.Namespace) -> int:
             f"{p.license_type:<14} {p.tier:<14} {p.rank:>2} {p.interval:<6} "
             f"{p.unit_amount:>10} {p.currency} {p.stripe_price_id} {','.join(p.features)}"
         )
+    return 0
+
+
+def remove(args: argparse.Namespace) -> int:
+    for price_id in args.stripe_price_ids:
+        p = admin.remove_catalog_price(bootstrap.unit_of_work(), price_id)
+        print(f"removed {p.license_type}/{p.tier}/{p.interval} ({p.stripe_price_id})")
     return 0
 
 
@@ -57,3 +74,11 @@ def register(sub: Subparsers) -> None:
         "(and tier, rank, features)",
     )
     command(catalog, "list", "list prices", "seatflow catalog list", list_prices)
+    gone = command(
+        catalog,
+        "remove",
+        "remove prices from the catalog by their Stripe price id",
+        "seatflow catalog remove price_node_locked_enterprise_year",
+        remove,
+    )
+    gone.add_argument("stripe_price_ids", nargs="+", metavar="STRIPE_PRICE_ID")

@@ -46,6 +46,12 @@ class DiscountCodeInvalid(DomainError):
     code = "discount_code_invalid"
 
 
+class DiscountCodeExists(DomainError):
+    """A discount code with that name exists already (codes compare case-insensitively)."""
+
+    code = "discount_code_exists"
+
+
 class DiscountCodeInactive(DomainError):
     """The discount code is not active."""
 

@@ -20,7 +20,7 @@ from config.tasks import PROCESS_STRIPE_EVENT
 from domain.catalog import CatalogPrice
 from domain.catalog_entries import parse_catalog
 from domain.discounts import Discount
-from domain.errors import BadCatalogEntry
+from domain.errors import BadCatalogEntry, DiscountCodeExists, DiscountCodeInvalid
 from domain.model import Member, Organization, Role
 from domain.ports import BillingGateway
 from services import stripe_events
@@ -97,6 +97,15 @@ def redrive(
         except Exception:  # broker down: the rows are `received`, the sweeper takes them
             break
     return ids
+
+
+def not_redriven(
+    source: UnitOfWorkSource, event_ids: list[str], redriven: list[str]
+) -> dict[str, str | None]:
+    """The state of each of `event_ids` left out of `redriven` (None: no such event), so
+    that an operator learns why."""
+    with as_unit_of_work(source) as uow:
+        return {i: uow.inbox.state_of(i) for i in event_ids if i not in redriven}
 
 
 def purge_dead(source: UnitOfWorkSource, event_ids: list[str]) -> int:
@@ -220,6 +229,8 @@ def create_discount(
         max_redemptions=max_redemptions,
     )
     with uow:
+        if uow.catalog.discount(code) is not None:
+            raise DiscountCodeExists(f"discount code {code!r} already exists")
         uow.catalog.add_discount(discount)
         uow.commit()
     return {
@@ -230,3 +241,33 @@ def create_discount(
         "expires_at": expires_at,
         "max_redemptions": max_redemptions,
     }
+
+
+def _discount_row(d: Discount) -> dict[str, Any]:
+    fields = ("code", "percent_off", "amount_off", "currency", "active", "expires_at")
+    return {f: getattr(d, f) for f in (*fields, "max_redemptions", "times_redeemed")}
+
+
+def list_discounts(uow: SqlUnitOfWork) -> list[dict[str, Any]]:
+    with uow:
+        return [_discount_row(d) for d in uow.catalog.discounts()]
+
+
+def disable_discount(uow: SqlUnitOfWork, code: str) -> dict[str, Any]:
+    """The code is refused from now on; upgrades that already hold it keep it."""
+    with uow:
+        discount = uow.catalog.discount(code, lock=True)
+        if discount is None:
+            raise DiscountCodeInvalid(f"no discount code {code.upper()!r}")
+        discount.active = False
+        uow.commit()
+        return _discount_row(discount)
+
+
+def remove_catalog_price(uow: SqlUnitOfWork, stripe_price_id: str) -> CatalogPrice:
+    with uow:
+        removed = uow.catalog.remove(stripe_price_id)
+        if removed is None:
+            raise BadCatalogEntry(f"no catalog price with Stripe price id {stripe_price_id!r}")
+        uow.commit()
+    return removed
