@@ -31,7 +31,8 @@ def _database(error: sa.DBAPIError) -> str:
     if isinstance(error, sa.OperationalError | sa.InterfaceError):
         return f"cannot reach the database ({cause}); {DATABASE_HINT}"
     if isinstance(error, sa.IntegrityError):
-        return f"the database refused it: it conflicts with a row already stored ({cause}); {CONFLICT_HINT}"
+        conflict = f"it conflicts with a row already stored ({cause})"
+        return f"the database refused it: {conflict}; {CONFLICT_HINT}"
     return f"the database refused the statement ({cause}); {DEBUG_HINT}"
 
 

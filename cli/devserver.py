@@ -140,17 +140,17 @@ def process_commands(settings: Settings, sockets: dict[str, socket.socket]) -> d
     }
 
 
-def send_sample(settings: Settings, url: str, customer: str) -> tuple[int, str]:
+def send_sample(
+    settings: Settings,
+    url: str,
+    customer: str,
+    event_type: str = "customer.subscription.created",
+) -> tuple[int, str]:
+    """Post a signed sample event of `event_type` (one of samples.OBJECTS) to `url`."""
     start = datetime.now(UTC).replace(microsecond=0)
-    obj = samples.subscription_object(
-        customer=customer,
-        unit_amount=10000,
-        period_start=int(start.timestamp()),
-        period_end=int(cycle_end(start, "month").timestamp()),
-    )
-    body, headers = samples.signed(
-        samples.event("customer.subscription.created", obj), settings.stripe_webhook_secrets[0]
-    )
+    end = cycle_end(start, "month")
+    made = samples.sample_event(event_type, customer, int(start.timestamp()), int(end.timestamp()))
+    body, headers = samples.signed(made, settings.stripe_webhook_secrets[0])
     return samples.post(url, body, headers)
 
 

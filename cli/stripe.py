@@ -10,7 +10,6 @@ from cli.common import Subparsers, command, group
 from config.events import STRIPE_API_VERSION
 from services import bootstrap, operations
 
-
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
