@@ -172,6 +172,12 @@ class SqlCatalogRepository:
     def discounts(self) -> list[Discount]:
         return list(self.session.scalars(select(Discount).order_by(discount_codes.c.code)))
 
+    def clear(self) -> int:
+        """Delete every price; how many there were."""
+        self._loaded = None
+        result = self.session.execute(delete(catalog_prices))
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
     def remove(self, stripe_price_id: str) -> CatalogPrice | None:
         """Delete the price with this Stripe price id; the price it was, or None."""
         self._loaded = None

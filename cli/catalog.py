@@ -29,11 +29,14 @@ def import_prices(args: argparse.Namespace) -> int:
         return 2
     try:
         if args.from_stripe:
-            count = admin.import_catalog_from_stripe(
-                bootstrap.unit_of_work(), bootstrap.deps().gateway
-            )
+            entries: object = admin.stripe_catalog_entries(bootstrap.deps().gateway)
         else:
-            count = admin.import_catalog(bootstrap.unit_of_work(), read_file(args.file))
+            entries = read_file(args.file)
+        if args.replace:
+            count, removed = admin.replace_catalog(bootstrap.unit_of_work(), entries)
+            print(f"{count} price(s) imported, replacing the {removed} stored")
+            return 0
+        count = admin.import_catalog(bootstrap.unit_of_work(), entries)
     except BadCatalogEntry as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -72,6 +75,12 @@ def register(sub: Subparsers) -> None:
         action="store_true",
         help="read active recurring prices whose metadata names a license_type "
         "(and tier, rank, features)",
+    )
+    imported.add_argument(
+        "--replace",
+        action="store_true",
+        help="replace the whole stored catalog (without it, an import that conflicts with "
+        "the stored prices is refused, listing the conflicts)",
     )
     command(catalog, "list", "list prices", "seatflow catalog list", list_prices)
     gone = command(

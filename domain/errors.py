@@ -182,3 +182,10 @@ class BadCatalogEntry(DomainError):
     """A catalog entry lacks a field or holds a value the catalog cannot take."""
 
     code = "bad_catalog_entry"
+
+
+class CatalogConflict(BadCatalogEntry):
+    """An import would leave the stored catalog inconsistent (a rank held by two tiers, a
+    tier with two ranks, a higher tier that does not cost more)."""
+
+    code = "catalog_conflict"

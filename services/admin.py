@@ -18,9 +18,14 @@ from adapters.tokens import new_token, token_hash
 from adapters.unit_of_work import SqlUnitOfWork, UnitOfWorkSource, as_unit_of_work
 from config.tasks import PROCESS_STRIPE_EVENT
 from domain.catalog import CatalogPrice
-from domain.catalog_entries import parse_catalog
+from domain.catalog_entries import merge_conflicts, parse_catalog
 from domain.discounts import Discount
-from domain.errors import BadCatalogEntry, DiscountCodeExists, DiscountCodeInvalid
+from domain.errors import (
+    BadCatalogEntry,
+    CatalogConflict,
+    DiscountCodeExists,
+    DiscountCodeInvalid,
+)
 from domain.model import Member, Organization, Role
 from domain.ports import BillingGateway
 from services import stripe_events
@@ -180,21 +185,44 @@ def create_token(uow: SqlUnitOfWork, member_id: str) -> dict[str, Any]:
 
 
 def import_catalog(uow: SqlUnitOfWork, entries: object) -> int:
-    """Check every entry (BadCatalogEntry names the first bad one), then store them all."""
+    """Check every entry (BadCatalogEntry names the first bad one) and the catalog they and
+    the stored prices make (CatalogConflict lists every conflict), then store them all."""
     prices = parse_catalog(entries)
     with uow:
+        conflicts = merge_conflicts(uow.catalog.load(), prices)
+        if conflicts:
+            raise CatalogConflict(
+                f"the import conflicts with the stored catalog ({len(conflicts)}): "
+                f"{'; '.join(conflicts)}. Nothing was imported; `seatflow catalog import "
+                "--replace` replaces the whole stored catalog with the import"
+            )
         for price in prices:
             uow.catalog.put(price)
         uow.commit()
     return len(prices)
 
 
-def import_catalog_from_stripe(uow: SqlUnitOfWork, gateway: BillingGateway) -> int:
+def replace_catalog(uow: SqlUnitOfWork, entries: object) -> tuple[int, int]:
+    """The catalog becomes exactly `entries`: (prices imported, stored prices replaced)."""
+    prices = parse_catalog(entries)
+    with uow:
+        removed = uow.catalog.clear()
+        for price in prices:
+            uow.catalog.put(price)
+        uow.commit()
+    return len(prices), removed
+
+
+def stripe_catalog_entries(gateway: BillingGateway) -> list[dict[str, Any]]:
     """The catalog from Stripe's prices and their metadata, so that the two cannot disagree."""
     entries = catalog_entries(gateway.list_prices())
     if not entries:
         raise BadCatalogEntry("no active recurring Stripe price has metadata.license_type")
-    return import_catalog(uow, entries)
+    return entries
+
+
+def import_catalog_from_stripe(uow: SqlUnitOfWork, gateway: BillingGateway) -> int:
+    return import_catalog(uow, stripe_catalog_entries(gateway))
 
 
 def list_catalog(uow: SqlUnitOfWork) -> list[CatalogPrice]:

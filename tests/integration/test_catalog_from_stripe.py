@@ -3,6 +3,7 @@ holds, by their metadata, so that the catalog and Stripe cannot disagree."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,6 +18,15 @@ from tests.conftest import env_for
 from tests.stripe_model import Clock, StripeServer, StripeState
 
 ROOT = Path(__file__).resolve().parents[2]
+FILE_ENTRY = {
+    "license_type": "node_locked",
+    "tier": "standard",
+    "rank": 1,
+    "interval": "month",
+    "unit_amount": 10000,
+    "currency": "usd",
+    "stripe_price_id": "price_file_nl_month",
+}
 PRO = {"license_type": "node_locked", "tier": "professional", "rank": "2", "features": "sso, audit"}
 
 
@@ -75,3 +85,73 @@ def test_a_price_with_bad_metadata_is_named_and_nothing_is_imported(
     with engine.connect() as conn:
         assert conn.execute(select(catalog_prices)).all() == []
     engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("interval", "count", "reason"),
+    [
+        ("month", 3, "it is billed every 3 months"),
+        ("year", 2, "it is billed every 2 years"),
+        ("week", 1, "it is billed every week"),
+        ("day", 1, "it is billed every day"),
+    ],
+)
+def test_a_price_seatflow_cannot_bill_is_named_with_the_reason_and_nothing_is_imported(
+    stripe_fake, sqlite_settings, interval: str, count: int, reason: str
+) -> None:
+    odd = stripe_fake.state.create_price(
+        "price_quarterly", unit_amount=25000, interval=interval,
+        metadata={"license_type": "floating"},
+    )  # fmt: skip
+    odd["recurring"]["interval_count"] = count
+    done = import_from(stripe_fake, sqlite_settings)
+    assert done.returncode == 1
+    assert done.stderr.strip() == (
+        f"error: Stripe price price_quarterly (floating): {reason}; seatflow sells monthly "
+        "and yearly prices only (interval month or year, interval_count 1)"
+    ), done.stderr
+    engine = make_engine(sqlite_settings)
+    with engine.connect() as conn:
+        assert conn.execute(select(catalog_prices)).all() == []
+    engine.dispose()
+
+
+def test_a_file_after_stripe_is_refused_naming_the_conflicts_or_replaces_with_a_flag(
+    stripe_fake, sqlite_settings, tmp_path: Path
+) -> None:
+    """Stripe calls rank 2 `professional` here; a file calling it `pro` cannot sit beside it."""
+    assert import_from(stripe_fake, sqlite_settings).returncode == 0
+    env = env_for(sqlite_settings)
+    file = tmp_path / "catalog.json"
+    file.write_text(json.dumps([FILE_ENTRY, FILE_ENTRY | {"tier": "pro", "rank": 2,
+        "unit_amount": 20000, "stripe_price_id": "price_file_nl_pro_month"}]))  # fmt: skip
+
+    def seatflow(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "cli.main", *args],
+            cwd=ROOT, capture_output=True, text=True, timeout=60, env=env,
+        )  # fmt: skip
+
+    def stored() -> list[tuple[str, str, int]]:
+        engine = make_engine(sqlite_settings)
+        with engine.connect() as conn:
+            rows = conn.execute(select(catalog_prices)).all()
+        engine.dispose()
+        return sorted((r.tier, r.stripe_price_id, r.rank) for r in rows)
+
+    before = stored()
+    done = seatflow("catalog", "import", str(file))
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: the import conflicts with the stored catalog"), (
+        done.stderr
+    )
+    assert (
+        "node_locked rank 2 would be two tiers: 'professional' (stored) and 'pro' (imported)"
+        in done.stderr
+    )
+    assert "--replace" in done.stderr
+    assert stored() == before
+    replaced = seatflow("catalog", "import", "--replace", str(file))
+    assert replaced.returncode == 0, replaced.stderr
+    assert "replacing the 2 stored" in replaced.stdout, replaced.stdout
+    assert {tier for tier, _, _ in stored()} == {"standard", "pro"}
