@@ -3,7 +3,6 @@ holds, by their metadata, so that the catalog and Stripe cannot disagree."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,15 +17,6 @@ from tests.conftest import env_for
 from tests.stripe_model import Clock, StripeServer, StripeState
 
 ROOT = Path(__file__).resolve().parents[2]
-FILE_ENTRY = {
-    "license_type": "node_locked",
-    "tier": "standard",
-    "rank": 1,
-    "interval": "month",
-    "unit_amount": 10000,
-    "currency": "usd",
-    "stripe_price_id": "price_file_nl_month",
-}
 PRO = {"license_type": "node_locked", "tier": "professional", "rank": "2", "features": "sso, audit"}
 
 
@@ -116,15 +106,16 @@ def test_a_price_seatflow_cannot_bill_is_named_with_the_reason_and_nothing_is_im
     engine.dispose()
 
 
-def test_a_file_after_stripe_is_refused_naming_the_conflicts_or_replaces_with_a_flag(
-    stripe_fake, sqlite_settings, tmp_path: Path
+def test_the_example_file_after_stripe_is_refused_naming_the_conflicts_or_replaces_with_a_flag(
+    stripe_fake, sqlite_settings
 ) -> None:
-    """Stripe calls rank 2 `professional` here; a file calling it `pro` cannot sit beside it."""
+    """Stripe calls rank 2 `Pro`; the example file calls it `professional`: the two cannot
+    sit side by side, nor can rank 2 appear twice."""
+    [pro] = [p for p in stripe_fake.state.all("price") if p["id"] == "price_nl_pro_year"]
+    pro["metadata"]["tier"] = "Pro"
     assert import_from(stripe_fake, sqlite_settings).returncode == 0
     env = env_for(sqlite_settings)
-    file = tmp_path / "catalog.json"
-    file.write_text(json.dumps([FILE_ENTRY, FILE_ENTRY | {"tier": "pro", "rank": 2,
-        "unit_amount": 20000, "stripe_price_id": "price_file_nl_pro_month"}]))  # fmt: skip
+    example = str(ROOT / "cli" / "data" / "catalog.json")
 
     def seatflow(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -140,18 +131,18 @@ def test_a_file_after_stripe_is_refused_naming_the_conflicts_or_replaces_with_a_
         return sorted((r.tier, r.stripe_price_id, r.rank) for r in rows)
 
     before = stored()
-    done = seatflow("catalog", "import", str(file))
+    done = seatflow("catalog", "import", example)
     assert done.returncode == 1
-    assert done.stderr.startswith("error: the import conflicts with the stored catalog"), (
-        done.stderr
-    )
+    conflicts = "error: the import conflicts with the stored catalog"
+    assert done.stderr.startswith(conflicts), done.stderr
     assert (
-        "node_locked rank 2 would be two tiers: 'professional' (stored) and 'pro' (imported)"
+        "node_locked rank 2 would be two tiers: 'Pro' (stored) and 'professional' (imported)"
         in done.stderr
     )
     assert "--replace" in done.stderr
     assert stored() == before
-    replaced = seatflow("catalog", "import", "--replace", str(file))
+    replaced = seatflow("catalog", "import", "--replace", example)
     assert replaced.returncode == 0, replaced.stderr
-    assert "replacing the 2 stored" in replaced.stdout, replaced.stdout
-    assert {tier for tier, _, _ in stored()} == {"standard", "pro"}
+    assert "12 price(s) imported, replacing the 2 stored" in replaced.stdout, replaced.stdout
+    ranks = [(tier, rank) for tier, _, rank in stored()]
+    assert len(ranks) == 12 and ("Pro", 2) not in ranks
