@@ -169,7 +169,7 @@ class SqlCatalogRepository:
     def add_discount(self, discount: Discount) -> None:
         self.session.add(discount)
 
-    def discounts(self) -> list[Discount]:
+    def all_discounts(self) -> list[Discount]:
         return list(self.session.scalars(select(Discount).order_by(discount_codes.c.code)))
 
     def clear(self) -> int:

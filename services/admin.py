@@ -278,7 +278,7 @@ def _discount_row(d: Discount) -> dict[str, Any]:
 
 def list_discounts(uow: SqlUnitOfWork) -> list[dict[str, Any]]:
     with uow:
-        return [_discount_row(d) for d in uow.catalog.discounts()]
+        return [_discount_row(d) for d in uow.catalog.all_discounts()]
 
 
 def disable_discount(uow: SqlUnitOfWork, code: str) -> dict[str, Any]:
