@@ -10,13 +10,34 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from domain.errors import BadCatalogEntry
+from domain.model import Interval
+
+SOLD_INTERVALS = frozenset(i.value for i in Interval)
+
+
+def _check_billed_as_sold(price: dict[str, Any], license_type: str) -> None:
+    """Only a price billed every month or every year: any other cycle is refused by name,
+    never read as monthly."""
+    recurring = price.get("recurring") or {}
+    interval, count = recurring.get("interval"), recurring.get("interval_count") or 1
+    if interval in SOLD_INTERVALS and count == 1:
+        return
+    every = f"every {count} {interval}s" if count != 1 else f"every {interval}"
+    raise BadCatalogEntry(
+        f"Stripe price {price.get('id')} ({license_type}): it is billed {every}; seatflow "
+        "sells monthly and yearly prices only (interval month or year, interval_count 1)"
+    )
+
 
 def catalog_entry(price: dict[str, Any]) -> dict[str, Any] | None:
-    """The catalog entry a Stripe price describes, or None if it is not a catalog price."""
+    """The catalog entry a Stripe price describes, None if it is not a catalog price; a
+    catalog price seatflow cannot sell raises BadCatalogEntry naming it and why."""
     metadata = price.get("metadata") or {}
     interval = (price.get("recurring") or {}).get("interval")
     if not metadata.get("license_type") or not interval or price.get("active") is False:
         return None
+    _check_billed_as_sold(price, str(metadata["license_type"]))
     entry: dict[str, Any] = {
         "license_type": metadata["license_type"],
         "interval": interval,

@@ -22,6 +22,8 @@ class Summary:
     repaired: dict[str, int] = field(default_factory=dict)
     flagged: int = 0
     failed: dict[str, str] = field(default_factory=dict)  # job -> why it failed
+    read: dict[str, int] = field(default_factory=dict)  # objects read from Stripe, by job
+    pages: dict[str, int] = field(default_factory=dict)  # pages of them
 
     def add(self, table: dict[str, int], kind: str, n: int = 1) -> None:
         table[kind] = table.get(kind, 0) + n
@@ -69,9 +71,14 @@ def rows(engine: Engine, kind: str | None = None, limit: int = 1000) -> list[dic
         return SqlDriftRepository(session).rows(kind, limit)
 
 
+def _with_objects(item: dict[str, Any]) -> dict[str, Any]:
+    """`before` and `after` as the objects they were recorded from (stored as JSON text)."""
+    return item | {k: json.loads(item[k]) for k in ("before", "after") if item.get(k)}
+
+
 def render(items: list[dict[str, Any]], fmt: str) -> str:
     if fmt == "json":
-        return json.dumps(items, default=str, indent=2)
+        return json.dumps([_with_objects(i) for i in items], default=str, indent=2)
     if fmt == "csv":
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=COLUMNS)
@@ -103,5 +110,15 @@ def render_summary(summary: Summary) -> str:
             f"{summary.drift.get(kind, 0):>8}{summary.repaired.get(kind, 0):>10}"
         )
     lines.append(f"flagged (Stripe charged another amount than computed): {summary.flagged}")
+    lines += [
+        f"read from Stripe: {n} {OBJECTS.get(kind, 'object')}(s) in {summary.pages.get(kind, 0)} "
+        f"page(s) ({kind})"
+        for kind, n in sorted(summary.read.items())
+    ]
     lines += [f"failed: {job}: {reason}" for job, reason in summary.failed.items()]
+    if not (any(summary.drift.values()) or summary.flagged or summary.failed):
+        lines.append("nothing differed: seatflow and Stripe agree")
     return "\n".join(lines)
+
+
+OBJECTS = {"stripe_state": "subscription"}  # what each job reads from Stripe

@@ -13,6 +13,8 @@ from adapters.stripe_gateway import StripeUnavailable
 
 SCHEMA_HINT = "hint: run `seatflow db upgrade`"
 DATABASE_HINT = "hint: is the database running and reachable? check DATABASE_URL"
+CONFLICT_HINT = "hint: list what is stored; the name or id is taken"
+DEBUG_HINT = "hint: `seatflow --debug …` shows the statement and the traceback"
 BROKER_HINT = "hint: is the broker (Redis) running and reachable? check CELERY_BROKER_URL"
 STRIPE_HINT = "hint: check the network, STRIPE_API_BASE and STRIPE_API_KEY, then run it again"
 
@@ -28,7 +30,10 @@ def _database(error: sa.DBAPIError) -> str:
         return f"the database has no seatflow tables ({cause}); {SCHEMA_HINT}"
     if isinstance(error, sa.OperationalError | sa.InterfaceError):
         return f"cannot reach the database ({cause}); {DATABASE_HINT}"
-    return f"the database refused the statement ({cause}); {DATABASE_HINT}"
+    if isinstance(error, sa.IntegrityError):
+        conflict = f"it conflicts with a row already stored ({cause})"
+        return f"the database refused it: {conflict}; {CONFLICT_HINT}"
+    return f"the database refused the statement ({cause}); {DEBUG_HINT}"
 
 
 def explain(error: BaseException) -> str | None:

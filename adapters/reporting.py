@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from adapters.orm import drift_records, estimates, subscriptions, upgrades
@@ -81,10 +81,3 @@ class SqlSubscriptionRepository:
         columns = (subscriptions.c[f.name] for f in fields(ComparedSubscription))
         query = select(*columns).where(subscriptions.c.stripe_subscription_id.in_(list(stripe_ids)))
         return [ComparedSubscription(**row._mapping) for row in self.session.execute(query)]
-
-    def count_known_to_stripe(self, organization_id: str | None = None) -> int:
-        """Local subscriptions with a Stripe id (of one organization, or all)."""
-        query = select(func.count()).where(subscriptions.c.stripe_subscription_id.is_not(None))
-        if organization_id:
-            query = query.where(subscriptions.c.organization_id == organization_id)
-        return int(self.session.scalar(query) or 0)

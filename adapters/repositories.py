@@ -176,6 +176,25 @@ class SqlCatalogRepository:
     def add_discount(self, discount: Discount) -> None:
         self.session.add(discount)
 
+    def all_discounts(self) -> list[Discount]:
+        return list(self.session.scalars(select(Discount).order_by(discount_codes.c.code)))
+
+    def clear(self) -> int:
+        """Delete every price; how many there were."""
+        self._loaded = None
+        result = self.session.execute(delete(catalog_prices))
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def remove(self, stripe_price_id: str) -> CatalogPrice | None:
+        """Delete the price with this Stripe price id; the price it was, or None."""
+        self._loaded = None
+        row = self.session.execute(
+            delete(catalog_prices)
+            .where(catalog_prices.c.stripe_price_id == stripe_price_id)
+            .returning(*catalog_prices.c)
+        ).first()
+        return CatalogPrice(**row._mapping) if row is not None else None
+
 
 class SqlMemberRepository:
     def __init__(self, session: Session) -> None:

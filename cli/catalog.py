@@ -12,19 +12,32 @@ from domain.money import format_money
 from services import admin, bootstrap
 
 
+def read_file(path: str) -> object:
+    """A catalog file's JSON; a syntax error names the file, the line and the column."""
+    with open(path) as handle:
+        text = handle.read()
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BadCatalogEntry(
+            f"{path} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
+
+
 def import_prices(args: argparse.Namespace) -> int:
     if bool(args.file) == bool(args.from_stripe):
         print("error: give a FILE or --from-stripe", file=sys.stderr)
         return 2
     try:
         if args.from_stripe:
-            count = admin.import_catalog_from_stripe(
-                bootstrap.unit_of_work(), bootstrap.deps().gateway
-            )
+            entries: object = admin.stripe_catalog_entries(bootstrap.deps().gateway)
         else:
-            with open(args.file) as handle:
-                entries = json.load(handle)
-            count = admin.import_catalog(bootstrap.unit_of_work(), entries)
+            entries = read_file(args.file)
+        if args.replace:
+            count, removed = admin.replace_catalog(bootstrap.unit_of_work(), entries)
+            print(f"{count} price(s) imported, replacing the {removed} stored")
+            return 0
+        count = admin.import_catalog(bootstrap.unit_of_work(), entries)
     except BadCatalogEntry as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -39,6 +52,13 @@ def list_prices(args: argparse.Namespace) -> int:
             f"{format_money(p.unit_amount, p.currency):>16} {p.stripe_price_id} "
             f"{','.join(p.features)}"
         )
+    return 0
+
+
+def remove(args: argparse.Namespace) -> int:
+    for price_id in args.stripe_price_ids:
+        p = admin.remove_catalog_price(bootstrap.unit_of_work(), price_id)
+        print(f"removed {p.license_type}/{p.tier}/{p.interval} ({p.stripe_price_id})")
     return 0
 
 
@@ -58,4 +78,18 @@ def register(sub: Subparsers) -> None:
         help="read active recurring prices whose metadata names a license_type "
         "(and tier, rank, features)",
     )
+    imported.add_argument(
+        "--replace",
+        action="store_true",
+        help="replace the whole stored catalog (without it, an import that conflicts with "
+        "the stored prices is refused, listing the conflicts)",
+    )
     command(catalog, "list", "list prices", "seatflow catalog list", list_prices)
+    gone = command(
+        catalog,
+        "remove",
+        "remove prices from the catalog by their Stripe price id",
+        "seatflow catalog remove price_node_locked_enterprise_year",
+        remove,
+    )
+    gone.add_argument("stripe_price_ids", nargs="+", metavar="STRIPE_PRICE_ID")

@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from cli import devserver
+from cli import devserver, samples
 from cli.common import Subparsers, command
 from services import bootstrap
 
@@ -23,7 +23,15 @@ def dev(args: argparse.Namespace) -> int:
 
 
 def send_sample(args: argparse.Namespace) -> int:
-    status, body = devserver.send_sample(bootstrap.settings(), args.url, args.customer)
+    if args.event_type not in samples.OBJECTS:
+        print(
+            f"error: no sample of {args.event_type!r}; seatflow acts on, and sends samples "
+            f"of: {', '.join(sorted(samples.OBJECTS))}",
+            file=sys.stderr,
+        )
+        return 2
+    settings = bootstrap.settings()
+    status, body = devserver.send_sample(settings, args.url, args.customer, args.event_type)
     print(f"HTTP {status} {body.strip()}")
     return 0 if status == 200 else 1
 
@@ -48,9 +56,16 @@ def register(sub: Subparsers) -> None:
     sample = command(
         sub,
         "send-sample",
-        "post a signed sample subscription event",
-        "seatflow send-sample --url http://127.0.0.1:8000/webhooks/stripe",
+        "post a signed sample event of a type seatflow acts on, as `stripe trigger` does",
+        "seatflow send-sample invoice.paid --url http://127.0.0.1:8000/webhooks/stripe",
         send_sample,
+    )
+    sample.add_argument(
+        "event_type",
+        nargs="?",
+        default="customer.subscription.created",
+        metavar="EVENT_TYPE",
+        help=f"one of: {', '.join(sorted(samples.OBJECTS))}",
     )
     sample.add_argument("--url", default="http://127.0.0.1:8000/webhooks/stripe")
     sample.add_argument("--customer", default="cus_demo")

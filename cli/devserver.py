@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -22,7 +23,7 @@ from importlib import resources
 from typing import Any
 
 from adapters import migrations
-from cli import processes, samples
+from cli import processes, samples, startup
 from config.celery import prepare_broker
 from config.inbox import PENDING_STATES
 from config.logging import warn_at_start
@@ -73,13 +74,13 @@ def beat_command(schedule: str) -> list[str]:
     return _celery("beat", "--schedule", schedule)
 
 
-def _gunicorn(app: str, port: int) -> list[str]:
+def _gunicorn(app: str, bind: str) -> list[str]:
     return [
         sys.executable,
         "-m",
         "gunicorn",
         "--bind",
-        f"127.0.0.1:{port}",
+        bind,
         "--worker-class",
         "gthread",
         "--threads",
@@ -91,27 +92,66 @@ def _gunicorn(app: str, port: int) -> list[str]:
     ]
 
 
-def process_commands(settings: Settings, port: int, api_port: int) -> dict[str, list[str]]:
+class PortInUse(Exception):
+    def __init__(self, name: str, port: int, option: str) -> None:
+        super().__init__(
+            f"seatflow dev: port {port} is in use ({name}); stop what holds it, "
+            f"or choose another with {option}"
+        )
+
+
+# gunicorn's default backlog: the socket is listening before gunicorn takes it over.
+BACKLOG = 2048
+
+
+def claim_port(name: str, port: int, option: str) -> socket.socket:
+    """A listening socket on 127.0.0.1:`port`, bound here and handed to gunicorn (`fd://`):
+    a taken port stops `seatflow dev` before anything starts, and what answers on the port
+    afterwards can only be its own child, never another instance."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
+    try:
+        sock.bind(("127.0.0.1", port))
+        sock.listen(BACKLOG)
+    except OSError as exc:
+        sock.close()
+        raise PortInUse(name, port, option) from exc
+    return sock
+
+
+def claim_ports(port: int, api_port: int) -> dict[str, socket.socket]:
+    claimed: dict[str, socket.socket] = {}
+    try:
+        for name, at, option in (("web", port, "--port"), ("api", api_port, "--api-port")):
+            claimed[name] = claim_port(name, at, option)
+    except PortInUse:
+        for sock in claimed.values():
+            sock.close()
+        raise
+    return claimed
+
+
+def process_commands(settings: Settings, sockets: dict[str, socket.socket]) -> dict[str, list[str]]:
     schedule = str(settings.data_dir / "celerybeat-schedule")
     return {
-        "web": _gunicorn("webhooks:create_app()", port),
-        "api": _gunicorn("api:create_app()", api_port),
+        "web": _gunicorn("webhooks:create_app()", f"fd://{sockets['web'].fileno()}"),
+        "api": _gunicorn("api:create_app()", f"fd://{sockets['api'].fileno()}"),
         "worker": worker_command(concurrency=2),
         "beat": beat_command(schedule),
     }
 
 
-def send_sample(settings: Settings, url: str, customer: str) -> tuple[int, str]:
+def send_sample(
+    settings: Settings,
+    url: str,
+    customer: str,
+    event_type: str = "customer.subscription.created",
+) -> tuple[int, str]:
+    """Post a signed sample event of `event_type` (one of samples.OBJECTS) to `url`."""
     start = datetime.now(UTC).replace(microsecond=0)
-    obj = samples.subscription_object(
-        customer=customer,
-        unit_amount=10000,
-        period_start=int(start.timestamp()),
-        period_end=int(cycle_end(start, "month").timestamp()),
-    )
-    body, headers = samples.signed(
-        samples.event("customer.subscription.created", obj), settings.stripe_webhook_secrets[0]
-    )
+    end = cycle_end(start, "month")
+    made = samples.sample_event(event_type, customer, int(start.timestamp()), int(end.timestamp()))
+    body, headers = samples.signed(made, settings.stripe_webhook_secrets[0])
     return samples.post(url, body, headers)
 
 
@@ -127,9 +167,9 @@ def _wait_for(url: str, seconds: float, alive: Callable[[], bool] = lambda: True
     return False
 
 
-def _demo_org(api_port: int) -> None:
+def _demo_org() -> startup.Demo:
     """First run: a demo organization, its owner and a token. Later runs reuse them (the token
-    is stored hashed, so they print how to make a new one)."""
+    is stored hashed, so they say how to make a new one)."""
     uow = bootstrap.unit_of_work()
     with uow:
         org = uow.organizations.get_by_customer(DEMO_CUSTOMER)
@@ -140,23 +180,18 @@ def _demo_org(api_port: int) -> None:
         if not admin.list_catalog(uow):
             admin.import_catalog(uow, example_catalog())
         say(
-            f"demo: organization {created['id']}, owner token {token} "
-            f"(sign in at http://127.0.0.1:{api_port}/signin)"
+            f"demo: organization {created['id']} created with its owner {owner['email']} "
+            "and the example catalog (the owner's token is in the box below)"
         )
-        return
+        return startup.Demo(created["id"], owner["id"], token)
     members = directory.list_members(uow, org.id)
     owner_id = next((m["id"] for m in members if m["role"] == "owner"), "MEMBER_ID")
-    say(
-        f"demo: organization {org.id} (from an earlier run); to sign in at "
-        f"http://127.0.0.1:{api_port}/signin make a token: "
-        f"seatflow token create --member {owner_id}\n"
-        f"demo: see what is there: seatflow org list; seatflow member list --org {org.id}; "
-        f"seatflow token list --org {org.id}"
-    )
+    say(f"demo: organization {org.id} (from an earlier run)")
+    return startup.Demo(org.id, owner_id, None)
 
 
-def _demo(settings: Settings, port: int, api_port: int) -> None:
-    _demo_org(api_port)
+def _demo(settings: Settings, port: int) -> startup.Demo:
+    demo = _demo_org()
     status, body = send_sample(settings, f"http://127.0.0.1:{port}/webhooks/stripe", DEMO_CUSTOMER)
     say(f"demo: POST /webhooks/stripe -> HTTP {status} {body.strip()}")
     event_id = _newest_event_id()
@@ -168,6 +203,7 @@ def _demo(settings: Settings, port: int, api_port: int) -> None:
             break
         time.sleep(0.3)
     say(f"demo: event {event_id} is {state}")
+    return demo
 
 
 def _newest_event_id() -> str:
@@ -187,6 +223,7 @@ def _env_for(name: str, settings: Settings) -> dict[str, Any]:
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     env["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+    env["SEATFLOW_DEV_CHILD"] = "true"  # `seatflow dev` gives the development warning once
     return env
 
 
@@ -198,15 +235,12 @@ def _announce(
     port: int, api_port: int, settings: Settings, children: dict[str, subprocess.Popen[bytes]]
 ) -> bool:
     """Print the URLs once both web processes answer; if one exits first, say which port."""
-    for name, at, option in (("web", port, "--port"), ("api", api_port, "--api-port")):
+    for name, at in (("web", port), ("api", api_port)):
         child = children[name]
         running = functools.partial(_running, child)
         if not _wait_for(f"http://127.0.0.1:{at}/healthz", 60, running):
             why = "exited before it answered" if child.poll() is not None else "did not answer"
-            say(
-                f"seatflow dev: {name} {why} (is port {at} in use? stop what holds it, or "
-                f"choose another with {option})"
-            )
+            say(f"seatflow dev: {name} on port {at} {why}")
             return False
     say(
         f"seatflow dev: webhooks on http://127.0.0.1:{port}/webhooks/stripe, pages and org API "
@@ -219,18 +253,26 @@ def _announce(
 
 def run(settings: Settings, port: int = 8000, demo: bool = False, api_port: int = 0) -> int:
     api_port = api_port or port + 1
+    try:
+        sockets = claim_ports(port, api_port)
+    except PortInUse as exc:
+        say(str(exc))
+        return 1
     processes.raise_on_stop_signals()
     children: dict[str, subprocess.Popen[bytes]] = {}
     try:
         settings.ensure_data_dir()
         migrations.upgrade()
         prepare_broker(bootstrap.celery())
-        commands = process_commands(settings, port, api_port)
-        children = processes.start(commands, {n: _env_for(n, settings) for n in commands})
+        commands = process_commands(settings, sockets)
+        fds = {name: (sock.fileno(),) for name, sock in sockets.items()}
+        envs = {n: _env_for(n, settings) for n in commands}
+        children = processes.start(commands, envs, fds)
+        for sock in sockets.values():  # the children hold the ports now
+            sock.close()
         if not _announce(port, api_port, settings, children):
             return 1
-        if demo:
-            _demo(settings, port, api_port)
+        say(startup.block(port, api_port, _demo(settings, port) if demo else None))
         while all(child.poll() is None for child in children.values()):
             time.sleep(0.2)
         failed = [name for name, child in children.items() if child.returncode is not None]
@@ -239,4 +281,6 @@ def run(settings: Settings, port: int = 8000, demo: bool = False, api_port: int 
     except processes.Stopped:
         return 0
     finally:
+        for sock in sockets.values():
+            sock.close()
         processes.stop(children, QUICK_STOP)

@@ -25,6 +25,16 @@ def create(args: argparse.Namespace) -> int:
     return 0
 
 
+def list_codes(args: argparse.Namespace) -> int:
+    print_json(admin.list_discounts(bootstrap.unit_of_work()))
+    return 0
+
+
+def disable(args: argparse.Namespace) -> int:
+    print_json(admin.disable_discount(bootstrap.unit_of_work(), args.code))
+    return 0
+
+
 def register(sub: Subparsers) -> None:
     discount = group(sub, "discount", "discount codes")
     new = command(
@@ -40,3 +50,18 @@ def register(sub: Subparsers) -> None:
     new.add_argument("--currency")
     new.add_argument("--expires-at", help="ISO 8601 time")
     new.add_argument("--max-redemptions", type=int)
+    command(
+        discount,
+        "list",
+        "list discount codes with their use and whether they are active",
+        "seatflow discount list",
+        list_codes,
+    )
+    off = command(
+        discount,
+        "disable",
+        "refuse a discount code from now on",
+        "seatflow discount disable SPRING10",
+        disable,
+    )
+    off.add_argument("code")

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from cli.common import Subparsers, command, group, print_json
 from cli.surcharge import parse_time
-from config.inbox import InboxState
+from config.inbox import PENDING_STATES, InboxState
 from services import admin, bootstrap
 
 
@@ -74,8 +74,23 @@ def redrive(args: argparse.Namespace) -> int:
     verb = "would redrive" if args.dry_run else "redriven"
     for event_id in ids:
         print(event_id)
+    states = admin.not_redriven(bootstrap.engine(), args.id, ids)
+    for event_id, state in states.items():
+        print(f"{event_id}: not redriven: {_why(event_id, state)}", file=sys.stderr)
+    if not ids and not args.id:
+        print("no dead event matches", file=sys.stderr)
     print(f"{len(ids)} event(s) {verb}", file=sys.stderr)
-    return 0
+    return 1 if states else 0
+
+
+def _why(event_id: str, state: str | None) -> str:
+    if state is None:
+        return "no such event"
+    if state == InboxState.DEAD.value:
+        return "it is dead, but not of the --type or within the --since/--until given"
+    if state in PENDING_STATES:
+        return f"it is {state}, not dead: a worker applies it"
+    return f"it is {state}, not dead (to run it again now: seatflow events replay {event_id})"
 
 
 def register(sub: Subparsers) -> None:

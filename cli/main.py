@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 from collections.abc import Sequence
 from importlib import metadata
@@ -67,16 +69,36 @@ def _joined(message: str) -> str:
     return " ".join(message.split())
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _reader_gone() -> int:
+    """`seatflow … | head`: the reader took what it wanted and left. Say nothing (as `cat`
+    does), and point stdout at /dev/null so the interpreter's last flush finds no pipe."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 128 + signal.SIGPIPE
+
+
+def _run(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return int(args.func(args))
+        status = int(args.func(args))
+        sys.stdout.flush()  # a reader gone shows here, not in the interpreter's exit
+        return status
+    except BrokenPipeError:
+        raise
     except Exception as error:
         if args.debug:
             raise
         message, status = _one_line(error)
         print(message, file=sys.stderr)
         return status
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _run(argv)
+    except BrokenPipeError:
+        return _reader_gone()
 
 
 if __name__ == "__main__":

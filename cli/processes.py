@@ -65,14 +65,18 @@ def _signals_blocked() -> Iterator[None]:
 
 
 def start(
-    commands: Mapping[str, list[str]], envs: Mapping[str, dict[str, Any]]
+    commands: Mapping[str, list[str]],
+    envs: Mapping[str, dict[str, Any]],
+    fds: Mapping[str, tuple[int, ...]] | None = None,
 ) -> dict[str, subprocess.Popen[bytes]]:
+    """Start each command with its environment and the file descriptors it inherits."""
     children: dict[str, subprocess.Popen[bytes]] = {}
     with _signals_blocked():
         for name, cmd in commands.items():
             children[name] = subprocess.Popen(
                 cmd,
                 env=envs[name],
+                pass_fds=(fds or {}).get(name, ()),
                 start_new_session=True,
                 preexec_fn=_child_setup,  # no threads run in the parent yet
             )

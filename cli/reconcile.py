@@ -24,7 +24,7 @@ from services import bootstrap, reconciliation
 
 JOB_LABELS = {
     "estimate": "upgrades (estimate drift)",
-    "stripe_state": "Stripe subscriptions",
+    "stripe_state": "Stripe subscriptions read",
     "events": "Stripe events",
     "saga": "stuck upgrades",
 }
@@ -59,7 +59,7 @@ def reconcile(args: argparse.Namespace) -> int:
         def progress(kind: str, checked: int, total: int | None) -> None:
             if kind not in tasks:
                 tasks[kind] = bar.add_task(JOB_LABELS.get(kind, kind), total=total)
-            bar.update(tasks[kind], completed=checked, total=total if total else checked)
+            bar.update(tasks[kind], completed=checked, total=total)  # None: not known yet
 
         summary = reconciliation.run_all(
             bootstrap.unit_of_work(),

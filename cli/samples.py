@@ -11,6 +11,7 @@ import secrets
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from typing import Any
 
 import stripe
@@ -104,3 +105,98 @@ def post(url: str, body: bytes, headers: dict[str, str], timeout: float = 10) ->
             return response.status, response.read().decode()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read().decode()
+
+
+def _invoice(customer: str, start: int, end: int, **fields: Any) -> dict[str, Any]:
+    return {
+        "id": "in_sample",
+        "object": "invoice",
+        "customer": customer,
+        "currency": "usd",
+        "amount_due": 10000,
+        "amount_paid": 0,
+        "attempt_count": 1,
+        "billing_reason": "subscription_cycle",
+        "livemode": False,
+        "metadata": {},
+        "number": "SAMPLE-0001",
+        "hosted_invoice_url": "https://invoice.stripe.com/i/sample",
+        "invoice_pdf": "https://pay.stripe.com/invoice/sample/pdf",
+        "parent": {
+            "type": "subscription_details",
+            "subscription_details": {"subscription": "sub_sample", "metadata": {}},
+        },
+        "lines": {"object": "list", "data": [{"period": {"start": start, "end": end}}]},
+        "status_transitions": {"paid_at": None},
+        **fields,
+    }
+
+
+def _card(customer: str) -> dict[str, Any]:
+    return {
+        "id": "pm_sample",
+        "object": "payment_method",
+        "type": "card",
+        "customer": customer,
+        "card": {"brand": "visa", "display_brand": "visa", "last4": "4242"}
+        | {"exp_month": 12, "exp_year": 2034},
+    }
+
+
+def _subscription(status: str) -> Callable[[str, int, int], dict[str, Any]]:
+    def make(customer: str, start: int, end: int) -> dict[str, Any]:
+        obj = subscription_object(
+            customer=customer, unit_amount=10000, period_start=start, period_end=end
+        )
+        return obj | {"status": status}
+
+    return make
+
+
+def _setup_intent(customer: str, start: int, end: int) -> dict[str, Any]:
+    return {
+        "id": "seti_sample",
+        "object": "setup_intent",
+        "customer": customer,
+        "status": "succeeded",
+        "payment_method": "pm_sample",
+    }
+
+
+# One sample object for each event type seatflow acts on (config/events.py), as
+# `stripe trigger` sends them: (customer, period start, period end) -> the event's object.
+OBJECTS: dict[str, Callable[[str, int, int], dict[str, Any]]] = {
+    "customer.subscription.created": _subscription("active"),
+    "customer.subscription.updated": _subscription("active"),
+    "customer.subscription.deleted": _subscription("canceled"),
+    "invoice.paid": lambda c, s, e: _invoice(
+        c, s, e, status="paid", amount_paid=10000, status_transitions={"paid_at": s}
+    ),
+    "invoice.payment_failed": lambda c, s, e: _invoice(c, s, e, status="open"),
+    "invoice.payment_action_required": lambda c, s, e: _invoice(c, s, e, status="open"),
+    "checkout.session.completed": lambda c, s, e: {
+        "id": "cs_sample",
+        "object": "checkout.session",
+        "mode": "setup",
+        "status": "complete",
+        "customer": c,
+        "setup_intent": _setup_intent(c, s, e) | {"payment_method": _card(c)},
+    },
+    "setup_intent.succeeded": _setup_intent,
+    "payment_method.attached": lambda c, s, e: _card(c),
+    "customer.updated": lambda c, s, e: {
+        "id": c,
+        "object": "customer",
+        "invoice_settings": {"default_payment_method": "pm_sample"},
+    },
+}
+# What changed, for the types whose events say so.
+PREVIOUS = {"customer.updated": {"invoice_settings": {"default_payment_method": None}}}
+
+
+def sample_event(event_type: str, customer: str, start: int, end: int) -> dict[str, Any]:
+    """A sample event of `event_type` (one of OBJECTS) for `customer`."""
+    made = event(event_type, OBJECTS[event_type](customer, start, end))
+    if event_type in PREVIOUS:
+        made["data"]["previous_attributes"] = PREVIOUS[event_type]
+    return made

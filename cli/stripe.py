@@ -3,13 +3,37 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from urllib.parse import urlsplit
 
 from cli.common import Subparsers, command, group
 from config.events import STRIPE_API_VERSION
 from services import bootstrap, operations
 
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def callable_url(url: str) -> bool:
+    """A URL Stripe can send events to: absolute https://, or http:// for this machine."""
+    parts = urlsplit(url)
+    try:
+        host = parts.hostname
+        parts.port  # noqa: B018  (a malformed port raises)
+    except ValueError:
+        return False
+    if not host:
+        return False
+    return parts.scheme == "https" or (parts.scheme == "http" and host in LOCAL_HOSTS)
+
 
 def setup_webhook(args: argparse.Namespace) -> int:
+    if not callable_url(args.url):
+        print(
+            f"error: {args.url!r} is not a URL Stripe can send events to: give an absolute "
+            "https:// URL (http:// only for localhost)",
+            file=sys.stderr,
+        )
+        return 2
     stripe = operations.stripe_webhooks(bootstrap.settings())
     done = operations.setup_webhook(stripe, args.url)
     if done.created:

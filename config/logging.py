@@ -62,10 +62,15 @@ class TextFormatter(logging.Formatter):
 
 
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """Writes to whatever sys.stderr is at the time of each record."""
+    """Writes to whatever sys.stderr is at the time of each record, unless that is a stream
+    turned into log records (Celery redirects a worker's and beat's stderr to its logger):
+    seatflow's line would come out again as Celery's WARNING record, its own level and
+    name lost in the message."""
 
     @property
     def stream(self) -> Any:
+        if isinstance(getattr(sys.stderr, "logger", None), logging.Logger):
+            return sys.__stderr__
         return sys.stderr
 
     @stream.setter
@@ -132,7 +137,7 @@ def warn_at_start(settings: Settings) -> None:
     """Development runs on published secrets and local defaults: say so, loudly, when a
     process starts to serve (web, api, worker, beat, `seatflow dev`); a one-shot command's
     answer stays one line."""
-    if settings.mode != "development":
+    if settings.mode != "development" or settings.dev_child:
         return
     logging.getLogger("seatflow.config").warning(
         "DEVELOPMENT MODE: SEATFLOW_ENV is not production, so published development "

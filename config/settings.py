@@ -85,6 +85,8 @@ class Settings:
     reconcile_interval_seconds: int = 900
     # Set (by the process launcher) when several processes share one set of metrics.
     metrics_multiproc_dir: str = ""
+    # Set by `seatflow dev` for the processes it starts: it gives the development warning once.
+    dev_child: bool = False
     worker_metrics_port: int = 9808
     worker_metrics_host: str = "127.0.0.1"  # the worker's and the beat's listeners
     web_metrics_public: bool = True  # False: no /metrics on the web apps' own port
@@ -207,6 +209,7 @@ class Settings:
             ),
             reconcile_interval_seconds=r.integer("RECONCILE_INTERVAL_SECONDS", 900, minimum=10),
             metrics_multiproc_dir=r.raw("PROMETHEUS_MULTIPROC_DIR"),
+            dev_child=r.flag("SEATFLOW_DEV_CHILD"),
             worker_metrics_port=r.integer("WORKER_METRICS_PORT", 9808),
             worker_metrics_host=r.raw("WORKER_METRICS_HOST") or "127.0.0.1",
             web_metrics_public=r.flag("WEB_METRICS_PUBLIC", default=not r.production),

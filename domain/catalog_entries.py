@@ -109,3 +109,78 @@ def check_consistent(prices: Iterable[CatalogPrice]) -> None:
         holder = ranks.setdefault((p.license_type, p.rank), p.tier)
         if holder != p.tier:
             raise _fail(where, "rank", f"{p.rank} is already tier {holder!r}'s")
+    listed = list(prices)
+    for higher, lower in not_above_lower_tiers(listed):
+        where = f"catalog entry {listed.index(higher) + 1} ({_name(higher)})"
+        raise _fail(
+            where,
+            "unit_amount",
+            f"{higher.unit_amount} is not more than {lower.unit_amount}, the price of the "
+            f"lower tier {lower.tier!r} (rank {lower.rank})",
+        )
+
+
+def not_above_lower_tiers(prices: list[CatalogPrice]) -> list[tuple[CatalogPrice, CatalogPrice]]:
+    """A higher tier costs more than each lower one, per seat on the same interval (in the
+    same currency): the (higher, lower) pairs where it does not."""
+    return [
+        (p, q)
+        for p in prices
+        for q in prices
+        if (q.license_type, q.interval, q.currency) == (p.license_type, p.interval, p.currency)
+        and q.rank < p.rank
+        and p.unit_amount <= q.unit_amount
+    ]
+
+
+def _key(p: CatalogPrice) -> tuple[str, str, str]:
+    return (p.license_type, p.tier, p.interval)
+
+
+def _name(p: CatalogPrice) -> str:
+    return "/".join(_key(p))
+
+
+def merge_conflicts(stored: Iterable[CatalogPrice], imported: Iterable[CatalogPrice]) -> list[str]:
+    """What storing `imported` over `stored` (a price replaces the stored one of its license
+    type, tier and interval) would make inconsistent, each conflict naming both sides."""
+    incoming = list(imported)
+    replaced = {_key(p) for p in incoming}
+    side = {id(p): "stored" for p in stored if _key(p) not in replaced}
+    kept = [p for p in stored if id(p) in side]
+    side |= {id(p): "imported" for p in incoming}
+    found: list[str] = []
+    tiers: dict[tuple[str, str], CatalogPrice] = {}
+    ranks: dict[tuple[str, int], CatalogPrice] = {}
+    price_ids: dict[str, CatalogPrice] = {}
+    for p in [*kept, *incoming]:
+        first = tiers.setdefault((p.license_type, p.tier), p)
+        where = f"{p.license_type} tier {p.tier!r}"
+        if first.rank != p.rank:
+            found.append(
+                f"{where} would have two ranks: "
+                f"{first.rank} ({side[id(first)]}) and {p.rank} ({side[id(p)]})"
+            )
+        elif first.features != p.features:
+            found.append(
+                f"{where} would have two sets of features: {', '.join(first.features) or 'none'} "
+                f"({side[id(first)]}) and {', '.join(p.features) or 'none'} ({side[id(p)]})"
+            )
+        holder = ranks.setdefault((p.license_type, p.rank), p)
+        if holder.tier != p.tier:
+            found.append(
+                f"{p.license_type} rank {p.rank} would be two tiers: "
+                f"{holder.tier!r} ({side[id(holder)]}) and {p.tier!r} ({side[id(p)]})"
+            )
+        same_id = price_ids.setdefault(p.stripe_price_id, p)
+        if _key(same_id) != _key(p):
+            found.append(
+                f"Stripe price {p.stripe_price_id} would be two prices: "
+                f"{_name(same_id)} ({side[id(same_id)]}) and {_name(p)} ({side[id(p)]})"
+            )
+    for higher, lower in not_above_lower_tiers([*incoming, *kept]):
+        found.append(
+            f"{_name(higher)} ({side[id(higher)]}) costs {higher.unit_amount}, not more than "
+            f"{lower.unit_amount} of {_name(lower)} ({side[id(lower)]}), a lower tier"
+        )
+    return list(dict.fromkeys(found))

@@ -52,6 +52,12 @@ class InvalidDiscountCode(DomainError):
     code = "invalid_discount_code"
 
 
+class DiscountCodeExists(DomainError):
+    """A discount code with that name exists already (codes compare case-insensitively)."""
+
+    code = "discount_code_exists"
+
+
 class DiscountCodeInactive(DomainError):
     """The discount code is not active."""
 
@@ -188,3 +194,10 @@ class AmountTooLarge(DomainError):
     """The amount is larger than Stripe accepts in one payment; contact sales."""
 
     code = "amount_too_large"
+
+
+class CatalogConflict(BadCatalogEntry):
+    """An import would leave the stored catalog inconsistent (a rank held by two tiers, a
+    tier with two ranks, a higher tier that does not cost more)."""
+
+    code = "catalog_conflict"

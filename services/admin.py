@@ -18,9 +18,14 @@ from adapters.tokens import new_token, token_hash
 from adapters.unit_of_work import SqlUnitOfWork, UnitOfWorkSource, as_unit_of_work
 from config.tasks import PROCESS_STRIPE_EVENT
 from domain.catalog import CatalogPrice
-from domain.catalog_entries import parse_catalog
+from domain.catalog_entries import merge_conflicts, parse_catalog
 from domain.discounts import Discount, canonical_code
-from domain.errors import BadCatalogEntry
+from domain.errors import (
+    BadCatalogEntry,
+    CatalogConflict,
+    DiscountCodeExists,
+    DiscountCodeInvalid,
+)
 from domain.model import Member, Organization, Role
 from domain.ports import BillingGateway
 from services import stripe_events
@@ -99,6 +104,15 @@ def redrive(
     return ids
 
 
+def not_redriven(
+    source: UnitOfWorkSource, event_ids: list[str], redriven: list[str]
+) -> dict[str, str | None]:
+    """The state of each of `event_ids` left out of `redriven` (None: no such event), so
+    that an operator learns why."""
+    with as_unit_of_work(source) as uow:
+        return {i: uow.inbox.state_of(i) for i in event_ids if i not in redriven}
+
+
 def purge_dead(source: UnitOfWorkSource, event_ids: list[str]) -> int:
     """Delete dead events for good (they are otherwise kept until redriven)."""
     with as_unit_of_work(source) as uow:
@@ -171,21 +185,44 @@ def create_token(uow: SqlUnitOfWork, member_id: str) -> dict[str, Any]:
 
 
 def import_catalog(uow: SqlUnitOfWork, entries: object) -> int:
-    """Check every entry (BadCatalogEntry names the first bad one), then store them all."""
+    """Check every entry (BadCatalogEntry names the first bad one) and the catalog they and
+    the stored prices make (CatalogConflict lists every conflict), then store them all."""
     prices = parse_catalog(entries)
     with uow:
+        conflicts = merge_conflicts(uow.catalog.load(), prices)
+        if conflicts:
+            raise CatalogConflict(
+                f"the import conflicts with the stored catalog ({len(conflicts)}): "
+                f"{'; '.join(conflicts)}. Nothing was imported; `seatflow catalog import "
+                "--replace` replaces the whole stored catalog with the import"
+            )
         for price in prices:
             uow.catalog.put(price)
         uow.commit()
     return len(prices)
 
 
-def import_catalog_from_stripe(uow: SqlUnitOfWork, gateway: BillingGateway) -> int:
+def replace_catalog(uow: SqlUnitOfWork, entries: object) -> tuple[int, int]:
+    """The catalog becomes exactly `entries`: (prices imported, stored prices replaced)."""
+    prices = parse_catalog(entries)
+    with uow:
+        removed = uow.catalog.clear()
+        for price in prices:
+            uow.catalog.put(price)
+        uow.commit()
+    return len(prices), removed
+
+
+def stripe_catalog_entries(gateway: BillingGateway) -> list[dict[str, Any]]:
     """The catalog from Stripe's prices and their metadata, so that the two cannot disagree."""
     entries = catalog_entries(gateway.list_prices())
     if not entries:
         raise BadCatalogEntry("no active recurring Stripe price has metadata.license_type")
-    return import_catalog(uow, entries)
+    return entries
+
+
+def import_catalog_from_stripe(uow: SqlUnitOfWork, gateway: BillingGateway) -> int:
+    return import_catalog(uow, stripe_catalog_entries(gateway))
 
 
 def list_catalog(uow: SqlUnitOfWork) -> list[CatalogPrice]:
@@ -220,6 +257,8 @@ def create_discount(
         max_redemptions=max_redemptions,
     )
     with uow:
+        if uow.catalog.discount(code) is not None:
+            raise DiscountCodeExists(f"discount code {code!r} already exists")
         uow.catalog.add_discount(discount)
         uow.commit()
     return {
@@ -254,3 +293,33 @@ def prune_released_activations(
         total += deleted
         if deleted < batch:
             return total
+
+
+def _discount_row(d: Discount) -> dict[str, Any]:
+    fields = ("code", "percent_off", "amount_off", "currency", "active", "expires_at")
+    return {f: getattr(d, f) for f in (*fields, "max_redemptions", "times_redeemed")}
+
+
+def list_discounts(uow: SqlUnitOfWork) -> list[dict[str, Any]]:
+    with uow:
+        return [_discount_row(d) for d in uow.catalog.all_discounts()]
+
+
+def disable_discount(uow: SqlUnitOfWork, code: str) -> dict[str, Any]:
+    """The code is refused from now on; upgrades that already hold it keep it."""
+    with uow:
+        discount = uow.catalog.discount(code, lock=True)
+        if discount is None:
+            raise DiscountCodeInvalid(f"no discount code {canonical_code(code)!r}")
+        discount.active = False
+        uow.commit()
+        return _discount_row(discount)
+
+
+def remove_catalog_price(uow: SqlUnitOfWork, stripe_price_id: str) -> CatalogPrice:
+    with uow:
+        removed = uow.catalog.remove(stripe_price_id)
+        if removed is None:
+            raise BadCatalogEntry(f"no catalog price with Stripe price id {stripe_price_id!r}")
+        uow.commit()
+    return removed

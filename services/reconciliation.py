@@ -91,9 +91,11 @@ def stripe_drift(
             if customer is None:
                 return
     for page in deps.gateway.list_subscriptions(customer=customer):
+        summary.add(summary.read, "stripe_state", len(page))
+        summary.add(summary.pages, "stripe_state")
         _compare_page(uow, deps, summary, dry_run, page)
         if progress:
-            progress("stripe_state", summary.checked.get("stripe_state", 0))
+            progress("stripe_state", summary.read["stripe_state"])
 
 
 def _stripe_view(item: dict[str, Any]) -> dict[str, Any]:
@@ -190,12 +192,6 @@ def _with_catalog_type(uow: SqlUnitOfWork, snapshot: Any, fallback: str) -> Any:
 JOBS = ("estimate", "stripe_state", "missed_events", "sagas")
 
 
-def _count_local(uow: SqlUnitOfWork, org_id: str | None) -> int:
-    """What the Stripe-state job can check at most: local subscriptions known to Stripe."""
-    with uow:
-        return uow.subscriptions.count_known_to_stripe(org_id)
-
-
 def _job(
     name: str,
     summary: Summary,
@@ -204,15 +200,23 @@ def _job(
     kind: str,
     total: int | None = None,
 ) -> None:
-    """One job; its failure is recorded in the summary and the next job still runs."""
+    """One job; its failure is recorded in the summary and the next job still runs. A job
+    that found nothing still has its row (of zeros)."""
+    summary.add(summary.checked, kind, 0)
     try:
         work()
     except Exception as error:
         reason = explain(error) or f"{type(error).__name__}: {error}"
         log.warning("reconciliation job %s failed: %s", name, reason)
         summary.failed[name] = reason
-    if progress:
-        progress(kind, summary.checked.get(kind, 0), total)
+    if progress:  # done: its total is what it did, when it was not known before
+        done = _done(summary, kind)
+        progress(kind, done, done if total is None else total)
+
+
+def _done(summary: Summary, kind: str) -> int:
+    """What a job's progress counts: what it read from Stripe, else what it checked."""
+    return summary.read.get(kind, summary.checked.get(kind, 0))
 
 
 def run_all(
@@ -226,20 +230,20 @@ def run_all(
     jobs: Iterable[str] = JOBS,
 ) -> Summary:
     """Every chosen job, each even when an earlier one failed (`summary.failed` says which).
-    `progress(kind, checked, total)` counts what the summary counts as checked."""
+    `progress(kind, done, total)`: for the Stripe-state job, the subscriptions read from
+    Stripe so far (Stripe's lists give no total, so None); for the others what they checked."""
     summary = Summary()
     chosen = set(jobs) - ({"missed_events"} if org_id else set())
-    total = _count_local(uow, org_id) if "stripe_state" in chosen else None
 
-    def page_done(kind: str, checked: int) -> None:
+    def page_done(kind: str, read: int) -> None:
         if progress:
-            progress(kind, checked, total)
+            progress(kind, read, None)
 
     work: dict[str, tuple[str, int | None, Callable[[], Any]]] = {
         "estimate": ("estimate", None, lambda: estimate_drift(uow, deps, summary, dry_run)),
         "stripe_state": (
             "stripe_state",
-            total,
+            None,
             lambda: stripe_drift(uow, deps, summary, dry_run, org_id, page_done),
         ),
         "missed_events": (

@@ -188,6 +188,20 @@ class FakeCatalog:
     def add_discount(self, discount: Discount) -> None:
         self.discounts[discount.code] = discount
 
+    def all_discounts(self) -> list[Discount]:
+        return sorted(self.discounts.values(), key=lambda d: d.code)
+
+    def remove(self, stripe_price_id: str) -> CatalogPrice | None:
+        for key, price in list(self.prices.items()):
+            if price.stripe_price_id == stripe_price_id:
+                return self.prices.pop(key)
+        return None
+
+    def clear(self) -> int:
+        count = len(self.prices)
+        self.prices.clear()
+        return count
+
 
 class FakeMembers:
     def __init__(self, members: list[Member]) -> None:

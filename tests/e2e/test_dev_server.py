@@ -47,6 +47,7 @@ class Dev:
             start_new_session=True,
         )
         self.lines: list[str] = []
+        self.block_at = -1
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
@@ -67,6 +68,23 @@ class Dev:
             return str(wait_until(found, timeout))
         except AssertionError as exc:
             raise AssertionError(f"{exc}; no {prefix!r} in:\n{self.output()[-3000:]}") from None
+
+    def block(self, timeout: float = 90) -> list[str]:
+        """The framed block that ends the start-up output: the lines between its rules."""
+
+        def framed() -> list[str] | None:
+            rules = [i for i, x in enumerate(self.lines) if x.strip() and set(x.strip()) == {"="}]
+            if len(rules) < 2:
+                if self.proc.poll() is not None:
+                    raise AssertionError(f"seatflow dev exited:\n{self.output()[-3000:]}")
+                return None
+            self.block_at = rules[0]
+            return [x.strip() for x in self.lines[rules[0] + 1 : rules[1]]]
+
+        try:
+            return list(wait_until(framed, timeout))
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; no framed block in:\n{self.output()[-3000:]}") from None
 
     def ctrl_c(self) -> float:
         """What a terminal does on Ctrl-C: SIGINT to the foreground process group. Returns
@@ -126,15 +144,36 @@ def two_ports() -> tuple[int, int]:
     raise AssertionError("no two free consecutive ports")
 
 
+def as_typed(command: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """A command line run by a shell in the checkout, as a person types it after a fresh
+    clone: the virtual environment's scripts are not on PATH."""
+    bin_dir = str(Path(sys.executable).parent)
+    path = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if p != bin_dir)
+    return subprocess.run(
+        command,
+        shell=True,
+        cwd=ROOT,
+        env={**env, "PATH": path},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 def test_first_run_serves_the_pages_and_org_api_and_its_token_signs_in(tmp_path: Path) -> None:
     port, api_port = two_ports()
     dev = Dev(tmp_path, port, api_port, "--demo")
     try:
         ready = dev.wait_for_line("seatflow dev: webhooks on")
         assert f"http://127.0.0.1:{api_port}/signin" in ready
-        created = dev.wait_for_line("demo: organization")
-        org_id, token = re.findall(r"organization (\S+), owner token (\S+)", created)[0]
+        block = dev.block()
+        # The block ends the start-up output: after the demo event was applied.
         assert dev.wait_for_line("demo: event").rstrip().endswith("is applied"), dev.output()
+        assert dev.lines.index(dev.wait_for_line("demo: event")) < dev.block_at
+        text = "\n".join(block)
+        assert f"http://127.0.0.1:{api_port}/signin" in text
+        org_id = re.findall(r"demo organization (org_\w+)", text)[0]
+        token = re.findall(r"^(sf_\S+)$", text, re.M)[0]
         assert get(f"http://127.0.0.1:{api_port}/signin") == 200
         subs = f"http://127.0.0.1:{api_port}/api/v1/organizations/{org_id}/subscriptions"
         assert get(subs, token) == 200
@@ -147,20 +186,34 @@ def test_first_run_serves_the_pages_and_org_api_and_its_token_signs_in(tmp_path:
             timeout=60,
         )
         assert "price_node_locked_month" in prices.stdout, prices.stderr  # the example catalog
+        output = dev.output()
+        assert output.count("DEVELOPMENT MODE") == 1, output[-5000:]
+        # seatflow's lines keep their level and name under Celery's worker and beat.
+        assert "INFO    seatflow.workers: event processed" in output, output[-3000:]
+        assert "INFO    seatflow.beat:" in output, output[-3000:]
+        assert not re.search(r"WARNING/\w+(-\d+)?\] (INFO|WARNING) +seatflow", output), output
     finally:
         dev.ctrl_c()
 
     again = Dev(tmp_path, port, api_port, "--demo")
     try:
-        reused = again.wait_for_line("demo: organization")
-        assert f"demo: organization {org_id} (from an earlier run)" in reused
-        owner = re.findall(r"seatflow token create --member (mem_\w+)", reused)
-        assert owner, reused
-        hints = again.wait_for_line("demo: see what is there")
-        for hint in ("org list", f"member list --org {org_id}", f"token list --org {org_id}"):
-            assert f"seatflow {hint}" in hints
+        assert f"demo: organization {org_id} (from an earlier run)" in again.wait_for_line(
+            "demo: organization"
+        )
+        text = "\n".join(again.block())
+        [create] = re.findall(r"^(\S*seatflow token create --member mem_\w+)$", text, re.M)
+        made = as_typed(create, again.env)
+        assert made.returncode == 0, made.stderr
+        assert json.loads(made.stdout)["token"].startswith("sf_")
+        owner = json.loads(made.stdout)["member_id"]
+        listing = re.findall(r"^\S*seatflow (?:org|member|token) list.*$", text, re.M)
+        assert len(listing) == 3, text
+        for command in listing:
+            shown = as_typed(command, again.env)
+            assert shown.returncode == 0, (command, shown.stderr)
+            assert json.loads(shown.stdout), (command, shown.stdout)  # not empty
         listed = seatflow(again.env, "member", "list", "--org", org_id)
-        assert {"id": owner[0], "role": "owner"}.items() <= json.loads(listed)[0].items()
+        assert {"id": owner, "role": "owner"}.items() <= json.loads(listed)[0].items()
         assert again.wait_for_line("demo: event").rstrip().endswith("is applied")
     finally:
         again.ctrl_c()
@@ -180,20 +233,54 @@ def test_ctrl_c_stops_everything_within_5_seconds_and_frees_both_ports(tmp_path:
         assert port_free(api_port), f"run {attempt}: :{api_port} still held"
 
 
-def test_a_port_in_use_stops_dev_at_once_naming_the_port(tmp_path: Path) -> None:
+def stopped_at_once(dev: Dev) -> float:
+    started = time.monotonic()
+    dev.proc.wait(60)
+    seconds = time.monotonic() - started
+    dev.ctrl_c()
+    return seconds
+
+
+@pytest.mark.parametrize("which", ["web", "api"])
+def test_a_port_in_use_stops_dev_at_once_naming_the_port(tmp_path: Path, which: str) -> None:
     port, api_port = two_ports()
+    held, option = (port, "--port") if which == "web" else (api_port, "--api-port")
     with socket.socket() as taken:
-        taken.bind(("127.0.0.1", port))
+        taken.bind(("127.0.0.1", held))
         taken.listen()
         dev = Dev(tmp_path, port, api_port)
-        started = time.monotonic()
-        dev.proc.wait(60)
-        seconds = time.monotonic() - started
-        dev.ctrl_c()
+        seconds = stopped_at_once(dev)
     assert dev.proc.returncode == 1
-    assert seconds < 30, f"{seconds:.0f} s"  # not the 60 s readiness wait
-    lines = [x for x in dev.lines if x.startswith("seatflow dev:")]
-    assert lines == [
-        f"seatflow dev: web exited before it answered (is port {port} in use? "
-        "stop what holds it, or choose another with --port)\n"
+    assert seconds < 10, f"{seconds:.0f} s"  # before starting anything, not a readiness wait
+    assert dev.lines == [
+        f"seatflow dev: port {held} is in use ({which}); stop what holds it, "
+        f"or choose another with {option}\n"
     ], dev.output()[-3000:]
+
+
+def test_a_second_dev_in_the_same_clone_stops_at_once_and_posts_nothing(tmp_path: Path) -> None:
+    """`make run` twice: the second names the port the first holds and leaves it alone."""
+    port, api_port = two_ports()
+    first = Dev(tmp_path, port, api_port, "--demo")
+    try:
+        first.wait_for_line("demo: event")
+        second = Dev(tmp_path, port, api_port, "--demo")
+        seconds = stopped_at_once(second)
+        assert second.proc.returncode == 1, second.output()
+        assert seconds < 10, f"{seconds:.0f} s\n{second.output()}"
+        assert second.lines == [
+            f"seatflow dev: port {port} is in use (web); stop what holds it, "
+            "or choose another with --port\n"
+        ], second.output()[-3000:]
+        events = subprocess.run(
+            [sys.executable, "-m", "cli.main", "events", "list"],
+            cwd=ROOT,
+            env=first.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert events.stderr.strip() == "1 event(s)", events.stdout + events.stderr
+        assert get(f"http://127.0.0.1:{port}/healthz") == 200  # the first still serves
+    finally:
+        first.ctrl_c()

@@ -4,17 +4,19 @@ progress counts what its summary counts (on SQLite: no server needed)."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import create_engine
 
-from adapters import migrations
+from adapters import drift, migrations
 from adapters.stripe_gateway import StripeUnavailable
 from adapters.unit_of_work import SqlUnitOfWork
 from services import reconciliation
@@ -58,20 +60,66 @@ def test_a_failing_job_does_not_stop_the_others_and_is_reported(uow: SqlUnitOfWo
     assert summary.checked["events"] == 1  # the job after the failed one ran
 
 
-def test_progress_counts_what_the_summary_counts(uow: SqlUnitOfWork) -> None:
-    subscription = subscription_event("cus_acme", seats=5)["data"]["object"]
-    deps = fake_deps(gateway=ListingGateway(subscriptions=[subscription]))
-    seen: dict[str, tuple[int, int | None]] = {}
+@dataclasses.dataclass
+class PagedGateway(FakeGateway):
+    """Stripe's subscriptions in pages, none of them of a customer seatflow knows."""
+
+    pages: list[list[dict[str, Any]]] = dataclasses.field(default_factory=list)
+
+    def list_subscriptions(self, customer: str | None = None) -> Iterator[list[dict[str, Any]]]:
+        yield from self.pages
+
+    def list_events(self, **params: Any) -> Iterator[list[dict[str, Any]]]:
+        yield []
+
+
+def test_progress_counts_the_subscriptions_read_from_stripe_not_the_local_matches(
+    uow: SqlUnitOfWork,
+) -> None:
+    """1,200 subscriptions of other customers are read: the bar moves with every page."""
+    strangers = [
+        subscription_event(f"cus_{i}", sub_id=f"sub_{i}")["data"]["object"] for i in range(1200)
+    ]
+    pages = [strangers[i : i + 100] for i in range(0, 1200, 100)]
+    deps = fake_deps(gateway=PagedGateway(pages=pages))
+    seen: list[tuple[int, int | None]] = []
 
     def progress(job: str, done: int, total: int | None) -> None:
-        seen[job] = (done, total)
+        if job == "stripe_state":
+            seen.append((done, total))
 
     summary = reconciliation.run_all(uow, deps, progress=progress)
-    assert summary.checked["stripe_state"] == 1
-    assert seen["stripe_state"] == (1, 1)
-    assert {job: done for job, (done, _) in seen.items()} == {
-        job: summary.checked.get(job, 0) for job in seen
-    }
+    assert summary.checked.get("stripe_state", 0) == 0  # none of them is seatflow's
+    # Stripe's list does not say how many there are: no total until the job is done.
+    assert seen[:12] == [(n, None) for n in range(100, 1201, 100)]
+    assert seen[12:] == [(1200, 1200)]
+    assert summary.read == {"stripe_state": 1200}
+    assert "read from Stripe: 1200 subscription(s) in 12 page(s)" in drift.render_summary(summary)
+
+
+def test_a_summary_with_nothing_found_still_shows_each_job_and_says_so(uow: SqlUnitOfWork) -> None:
+    summary = reconciliation.run_all(uow, fake_deps(gateway=PagedGateway()))
+    lines = drift.render_summary(summary).splitlines()
+    rows = {line[:18].strip(): line[18:].split() for line in lines[1:] if line[18:19] == " "}
+    for job in ("estimate", "events", "saga", "stripe_state"):
+        assert rows.get(job) == ["0", "0", "0"], lines
+    assert "nothing differed: seatflow and Stripe agree" in lines
+
+
+def test_the_json_drift_report_holds_before_and_after_as_objects(uow: SqlUnitOfWork) -> None:
+    before, after = {"seats": 5, "status": "active"}, {"seats": 8, "status": "active"}
+    with uow:
+        uow.drift.record(
+            datetime(2026, 1, 1, tzinfo=UTC),
+            kind="stripe_state",
+            subject="sub_1",
+            cause="local state repaired from Stripe",
+            before=before,
+            after=after,
+        )
+        uow.commit()
+    [row] = json.loads(drift.render(drift.rows(uow.engine), "json"))
+    assert (row["before"], row["after"]) == (before, after)
 
 
 def test_the_command_reports_failed_jobs_in_one_line_with_a_hint(tmp_path: Path) -> None:

@@ -79,6 +79,15 @@ def test_development_mode_says_so_at_start(capsys: pytest.CaptureFixture[str]) -
     assert "SEATFLOW_ENV" in err
 
 
+def test_the_processes_seatflow_dev_starts_leave_the_warning_to_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    settings = Settings.from_env({"SEATFLOW_DEV_CHILD": "true"})
+    configure_logging(settings)
+    warn_at_start(settings)
+    assert "DEVELOPMENT MODE" not in capsys.readouterr().err
+
+
 def test_production_does_not_warn_of_development(capsys: pytest.CaptureFixture[str]) -> None:
     settings = Settings.from_env(PRODUCTION)
     configure_logging(settings)

@@ -110,8 +110,8 @@ def test_only_a_higher_rank_is_an_upgrade() -> None:
         parse_catalog(
             [
                 entry(),
-                entry(tier="pro", rank=2, stripe_price_id="p2"),
-                entry(tier="ent", rank=3, stripe_price_id="p3"),
+                entry(tier="pro", rank=2, stripe_price_id="p2", unit_amount=20000),
+                entry(tier="ent", rank=3, stripe_price_id="p3", unit_amount=30000),
             ]
         )
     )
