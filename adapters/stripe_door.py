@@ -9,10 +9,11 @@ contradicts itself (a setup intent of another customer), is refused with a named
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from adapters import catalog_parsing
 from adapters.payment_method_parsing import card_of
 from adapters.stripe_parsing import (
     Unrepresentable,
@@ -105,3 +106,13 @@ def customer_of(command: Command | None) -> str | None:
     if isinstance(command, ConfirmInvoicePaid | RecordPaymentFailed | RecordPaymentActionRequired):
         return command.invoice.customer_id
     return None
+
+
+def snapshot_of(subscription: dict[str, Any], version: int) -> SubscriptionSnapshot:
+    """A subscription Stripe listed (reconciliation's pages), as a snapshot of `version`."""
+    return subscription_snapshot(subscription, version)
+
+
+def catalog_entries_of(pages: Iterable[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """The catalog entries of Stripe's prices (`seatflow catalog import --from-stripe`)."""
+    return catalog_parsing.catalog_entries(pages)

@@ -57,7 +57,8 @@ def profile(
         ids = _store(url, events + warmup, orgs, small)
         with tempfile.TemporaryDirectory() as tmp:
             os.environ.update(env_for(url, f"profile-{secrets.token_hex(3)}", Path(tmp)))
-            from services import bootstrap, stripe_events
+            import bootstrap
+            from services import stripe_events
 
             statements = 0
 

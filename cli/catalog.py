@@ -6,10 +6,11 @@ import argparse
 import json
 import sys
 
+import bootstrap
 from cli.common import Subparsers, command, group
 from domain.errors import BadCatalogEntry
 from domain.money import format_money
-from services import admin, bootstrap
+from services import admin
 
 
 def read_file(path: str) -> object:

@@ -6,9 +6,9 @@ import argparse
 import os
 import sys
 
+import bootstrap
 from cli import devserver, samples
 from cli.common import Subparsers, command
-from services import bootstrap
 
 
 def dev(args: argparse.Namespace) -> int:

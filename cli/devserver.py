@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
 
+import bootstrap
 from adapters import migrations
 from cli import processes, samples, startup
 from config.celery import prepare_broker
@@ -29,7 +30,7 @@ from config.inbox import PENDING_STATES
 from config.logging import warn_at_start
 from config.settings import Settings
 from domain.cycles import cycle_end
-from services import admin, bootstrap, directory
+from services import admin, directory
 
 DEMO_CUSTOMER = "cus_demo"
 

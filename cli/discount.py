@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 
+import bootstrap
 from cli.common import Subparsers, command, group, print_json
 from cli.surcharge import parse_time
-from services import admin, bootstrap
+from services import admin
 
 
 def create(args: argparse.Namespace) -> int:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+import bootstrap
 from cli.common import Subparsers, command, group
-from services import bootstrap
 
 
 def report(args: argparse.Namespace) -> int:

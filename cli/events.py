@@ -6,10 +6,11 @@ import argparse
 import sys
 from datetime import timedelta
 
+import bootstrap
 from cli.common import Subparsers, command, group, print_json
 from cli.surcharge import parse_time
 from config.inbox import PENDING_STATES, InboxState
-from services import admin, bootstrap
+from services import admin
 
 
 def list_events(args: argparse.Namespace) -> int:

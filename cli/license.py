@@ -6,9 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
+import bootstrap
 from cli.common import Subparsers, command, group
 from domain.licenses import LicenseKind
-from services import bootstrap
 
 
 def verify(args: argparse.Namespace) -> int:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 
+import bootstrap
 from cli.common import Subparsers, command, group, print_json
 from domain.model import Role
-from services import admin, bootstrap, directory
+from services import admin, directory
 
 
 def add(args: argparse.Namespace) -> int:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+import bootstrap
 from cli.common import Subparsers, command, group, print_json
-from services import admin, bootstrap, directory
+from services import admin, directory
 
 
 def create(args: argparse.Namespace) -> int:

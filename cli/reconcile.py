@@ -18,9 +18,10 @@ from rich.progress import (
 )
 from rich.text import Text
 
+import bootstrap
 from cli.common import Subparsers, command
 from cli.surcharge import parse_time
-from services import bootstrap, reconciliation
+from services import reconciliation
 
 JOB_LABELS = {
     "estimate": "upgrades (estimate drift)",

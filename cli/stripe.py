@@ -6,9 +6,10 @@ import argparse
 import sys
 from urllib.parse import urlsplit
 
+import bootstrap
 from cli.common import Subparsers, command, group
 from config.events import STRIPE_API_VERSION
-from services import bootstrap, operations
+from services import operations
 
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 

@@ -6,8 +6,9 @@ import argparse
 import sys
 from datetime import UTC, datetime
 
+import bootstrap
 from cli.common import Subparsers, command, group, print_json
-from services import bootstrap, directory
+from services import directory
 
 
 def create(args: argparse.Namespace) -> int:

@@ -9,11 +9,9 @@ import json
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
-from celery import Celery
-
-from adapters.catalog_parsing import catalog_entries
+from adapters.stripe_door import catalog_entries_of
 from adapters.tokens import new_token, token_hash
 from adapters.unit_of_work import SqlUnitOfWork, UnitOfWorkSource, as_unit_of_work
 from config.tasks import PROCESS_STRIPE_EVENT
@@ -76,9 +74,15 @@ def replay_event(source: UnitOfWorkSource, uow: SqlUnitOfWork, deps: Deps, event
     return stripe_events.process_stripe_event(event_id, uow, deps)
 
 
+class TaskSender(Protocol):
+    """What sends a task by name (a Celery app)."""
+
+    def send_task(self, name: str, args: list[Any], retry: bool) -> object: ...
+
+
 def redrive(
     source: UnitOfWorkSource,
-    celery: Celery,
+    celery: TaskSender,
     *,
     event_ids: list[str] | None = None,
     types: list[str] | None = None,
@@ -215,7 +219,7 @@ def replace_catalog(uow: SqlUnitOfWork, entries: object) -> tuple[int, int]:
 
 def stripe_catalog_entries(gateway: BillingGateway) -> list[dict[str, Any]]:
     """The catalog from Stripe's prices and their metadata, so that the two cannot disagree."""
-    entries = catalog_entries(gateway.list_prices())
+    entries = catalog_entries_of(gateway.list_prices())
     if not entries:
         raise BadCatalogEntry("no active recurring Stripe price has metadata.license_type")
     return entries

@@ -19,7 +19,7 @@ from typing import Any
 
 from adapters.drift import Summary
 from adapters.errors import explain
-from adapters.stripe_parsing import subscription_snapshot
+from adapters.stripe_door import snapshot_of
 from adapters.unit_of_work import SqlUnitOfWork
 from config.tasks import PUSH_UPGRADE
 from services import messagebus, recovery, stripe_events
@@ -99,7 +99,7 @@ def stripe_drift(
 
 
 def _stripe_view(item: dict[str, Any]) -> dict[str, Any]:
-    snap = subscription_snapshot(item, version=0)
+    snap = snapshot_of(item, version=0)
     return {
         "seats": snap.seats,
         "interval": snap.interval.value,
@@ -165,7 +165,7 @@ def _repair(
         uow.enqueue_after_commit(PUSH_UPGRADE, [pending])
     else:
         cause = "local state repaired from Stripe"
-        snapshot = subscription_snapshot(by_id[stripe_id], version=int(now.timestamp()))
+        snapshot = snapshot_of(by_id[stripe_id], version=int(now.timestamp()))
         if not snapshot.license_type:
             snapshot = _with_catalog_type(uow, snapshot, sub.license_type)
         org.sync_subscription(stripe_events.with_catalog_tier(snapshot, uow.catalog.load()))

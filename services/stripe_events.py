@@ -13,8 +13,6 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from celery.exceptions import SoftTimeLimitExceeded
-
 from adapters import stripe_door
 from adapters.inbox_repository import InboxRow, Mark
 from adapters.stripe_door import Admitted, customer_of
@@ -206,6 +204,7 @@ def process_stripe_events(
     unit_of_work: Callable[[], SqlUnitOfWork],
     deps: Deps,
     retry_alone: Callable[[str], bool],
+    out_of_time: tuple[type[BaseException], ...] = (),
 ) -> dict[str, int]:
     """The events of one receiver commit, in order: together in one transaction (one commit,
     one fsync, each organization loaded once), each with the outcome it would have alone.
@@ -217,14 +216,14 @@ def process_stripe_events(
     if len(event_ids) > 1:
         try:
             return _apply_together(event_ids, unit_of_work(), deps)
-        except SoftTimeLimitExceeded:
+        except out_of_time:
             raise  # out of time: the batch is redelivered or swept
         except Exception as exc:
             log.info(
                 "batch applied one by one",
                 extra={"events": len(event_ids), "error": type(exc).__name__},
             )
-    return _apply_one_by_one(event_ids, unit_of_work, deps, retry_alone)
+    return _apply_one_by_one(event_ids, unit_of_work, deps, retry_alone, out_of_time)
 
 
 def _apply_together(event_ids: list[str], uow: SqlUnitOfWork, deps: Deps) -> dict[str, int]:
@@ -272,6 +271,7 @@ def _apply_one_by_one(
     unit_of_work: Callable[[], SqlUnitOfWork],
     deps: Deps,
     retry_alone: Callable[[str], bool],
+    out_of_time: tuple[type[BaseException], ...],
 ) -> dict[str, int]:
     """Each event in its own transaction. One that fails is recorded and handed to
     `retry_alone` (the single-event task, which retries it with backoff until it is applied or
@@ -281,7 +281,7 @@ def _apply_one_by_one(
     for event_id in event_ids:
         try:
             state = process_stripe_event(event_id, unit_of_work(), deps)
-        except SoftTimeLimitExceeded:
+        except out_of_time:
             raise  # out of time: the rest of the batch is redelivered or swept
         except Exception as exc:
             log.warning(

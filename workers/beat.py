@@ -16,8 +16,8 @@ from typing import Any
 
 from celery.beat import PersistentScheduler
 
+import bootstrap
 from adapters.advisory_lock import AdvisoryLock
-from services import bootstrap
 
 log = logging.getLogger("seatflow.beat")
 LOCK_KEY = 7_302_401  # arbitrary, fixed: "seatflow beat"

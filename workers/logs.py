@@ -18,8 +18,8 @@ from typing import Any
 from celery.apps import worker as celery_worker
 from celery.signals import celeryd_after_setup, setup_logging
 
+import bootstrap
 from config.logging import JsonFormatter, json_root_logger
-from services import bootstrap
 
 _FORMAT = JsonFormatter()
 

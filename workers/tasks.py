@@ -7,8 +7,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from celery import Task
+from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_init
 
+import bootstrap
 from adapters.database import TRANSIENT_DB_ERRORS
 from adapters.stripe_gateway import StripeUnavailable
 from config.tasks import (
@@ -25,7 +27,7 @@ from config.tasks import (
     RESUME_UPGRADES,
     SWEEP_INBOX,
 )
-from services import admin, bootstrap, payment_methods, stripe_events
+from services import admin, payment_methods, stripe_events
 from services import inbox as inbox_service
 from services.upgrades import charge as upgrade_charge
 from services.upgrades import payment as upgrade_payment
@@ -81,7 +83,11 @@ def process_stripe_event(event_id: str) -> str:
 @app.task(name=PROCESS_STRIPE_EVENTS, ignore_result=True)  # type: ignore[untyped-decorator]
 def process_stripe_events(event_ids: list[str]) -> dict[str, int]:
     return stripe_events.process_stripe_events(
-        event_ids, bootstrap.unit_of_work, bootstrap.deps(), retry_alone=_retry_alone
+        event_ids,
+        bootstrap.unit_of_work,
+        bootstrap.deps(),
+        retry_alone=_retry_alone,
+        out_of_time=(SoftTimeLimitExceeded,),  # the message is redelivered or swept
     )
 
 

@@ -38,7 +38,7 @@ class DownGateway(FakeGateway):
 def worker(sqlite_settings, monkeypatch):
     """The real task module, its unit of work and deps pointed at this test's database and a
     Stripe that is down; the event is re-read from Stripe before it is applied."""
-    from services import bootstrap
+    import bootstrap
     from workers import tasks
 
     engine = make_engine(sqlite_settings)
