@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -57,6 +58,15 @@ class SqlDriftRepository:
             if key in values and not isinstance(values[key], str | None):
                 values[key] = json.dumps(values[key], default=str, sort_keys=True)
         self.session.execute(insert(drift_records).values(created_at=now, **values))
+
+    def flagged_subjects(self, kind: str, subjects: Iterable[str]) -> set[str]:
+        """Which of these subjects already have a flagged record of `kind`."""
+        query = select(drift_records.c.subject).where(
+            drift_records.c.kind == kind,
+            drift_records.c.flagged.is_(True),
+            drift_records.c.subject.in_(list(subjects)),
+        )
+        return set(self.session.scalars(query))
 
     def rows(self, kind: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
         """The newest records first, optionally of one kind."""

@@ -10,7 +10,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from adapters.orm import drift_records, estimates, subscriptions, upgrades
+from adapters.orm import drift_records, estimates, organizations, subscriptions, upgrades
+from domain.model import ENDED_STATUSES
 from domain.upgrades import UpgradeState
 
 
@@ -75,6 +76,24 @@ class SqlSubscriptionRepository:
         query = select(subscriptions.c.stripe_subscription_id, subscriptions.c.stripe_version)
         query = query.where(subscriptions.c.stripe_subscription_id.in_(list(stripe_ids)))
         return {row[0]: int(row[1]) for row in self.session.execute(query)}
+
+    def organizations_of_customers(self, customers: Iterable[str]) -> dict[str, str]:
+        """The organization id of each of these Stripe customers seatflow knows."""
+        query = select(organizations.c.stripe_customer_id, organizations.c.id).where(
+            organizations.c.stripe_customer_id.in_(list(customers))
+        )
+        return {row[0]: row[1] for row in self.session.execute(query)}
+
+    def live_stripe_ids(self, organization_id: str | None = None) -> dict[str, str]:
+        """Stripe id → organization id of every local subscription that has not ended."""
+        query = select(subscriptions.c.stripe_subscription_id, subscriptions.c.organization_id)
+        query = query.where(
+            subscriptions.c.stripe_subscription_id.is_not(None),
+            subscriptions.c.status.not_in(sorted(ENDED_STATUSES)),
+        )
+        if organization_id:
+            query = query.where(subscriptions.c.organization_id == organization_id)
+        return {row[0]: row[1] for row in self.session.execute(query)}
 
     def compared_columns(self, stripe_ids: Iterable[str]) -> list[ComparedSubscription]:
         """The local subscriptions among these Stripe subscription ids, one query."""

@@ -22,6 +22,7 @@ from adapters.errors import explain
 from adapters.stripe_door import snapshot_of
 from adapters.unit_of_work import SqlUnitOfWork
 from config.tasks import PUSH_UPGRADE
+from domain.model import ENDED_STATUSES
 from services import messagebus, recovery, stripe_events
 from services.deps import Deps
 
@@ -90,12 +91,89 @@ def stripe_drift(
             customer = org.stripe_customer_id if org else None
             if customer is None:
                 return
+    seen: set[str] = set()
     for page in deps.gateway.list_subscriptions(customer=customer):
         summary.add(summary.read, "stripe_state", len(page))
         summary.add(summary.pages, "stripe_state")
         _compare_page(uow, deps, summary, dry_run, page)
+        _flag_unknown(uow, deps, summary, dry_run, page)
+        seen.update(item["id"] for item in page)
         if progress:
             progress("stripe_state", summary.read["stripe_state"])
+    _flag_gone(uow, deps, summary, dry_run, seen, org_id)
+
+
+def _flag(
+    uow: SqlUnitOfWork, deps: Deps, summary: Summary, dry_run: bool, found: dict[str, str], why: str
+) -> None:
+    """Flag each subject (Stripe subscription id → organization id) once: a person decides
+    what it should be; nothing is changed for it."""
+    summary.add(summary.drift, "stripe_state", len(found))
+    with uow:
+        new = set(found) - uow.drift.flagged_subjects("stripe_state", found)
+        if dry_run or not new:
+            return
+        for subject in sorted(new):
+            uow.drift.record(
+                deps.clock.now(),
+                kind="stripe_state",
+                organization_id=found[subject],
+                subject=subject,
+                cause=why,
+                flagged=True,
+                repaired=False,
+            )
+        uow.commit()
+
+
+def _flag_unknown(
+    uow: SqlUnitOfWork, deps: Deps, summary: Summary, dry_run: bool, page: list[dict[str, Any]]
+) -> None:
+    """Live Stripe subscriptions of a known customer that seatflow has no row for."""
+    live = {
+        item["id"]: _customer_id(item)
+        for item in page
+        if item.get("status") not in ENDED_STATUSES and _customer_id(item)
+    }
+    if not live:
+        return
+    with uow:
+        known = set(uow.subscriptions.live_stripe_ids()) | {
+            row.stripe_subscription_id for row in uow.subscriptions.compared_columns(live)
+        }
+        orgs = uow.subscriptions.organizations_of_customers({c for c in live.values() if c})
+    found = {
+        sub_id: orgs[customer]
+        for sub_id, customer in live.items()
+        if sub_id not in known and customer and customer in orgs
+    }
+    if found:
+        _flag(
+            uow, deps, summary, dry_run, found, "seatflow has no such subscription of this customer"
+        )
+
+
+def _flag_gone(
+    uow: SqlUnitOfWork,
+    deps: Deps,
+    summary: Summary,
+    dry_run: bool,
+    seen: set[str],
+    org_id: str | None,
+) -> None:
+    """Local subscriptions still live that Stripe no longer lists (deleted there)."""
+    with uow:
+        local = uow.subscriptions.live_stripe_ids(org_id)
+    gone = {sub_id: org for sub_id, org in local.items() if sub_id not in seen}
+    if gone:
+        _flag(uow, deps, summary, dry_run, gone, "Stripe has no such subscription")
+
+
+def _customer_id(item: dict[str, Any]) -> str | None:
+    customer = item.get("customer")
+    if isinstance(customer, dict):
+        customer = customer.get("id")
+    return str(customer) if customer else None
 
 
 def _stripe_view(item: dict[str, Any]) -> dict[str, Any]:

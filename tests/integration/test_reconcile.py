@@ -242,3 +242,35 @@ def test_the_drift_report_of_a_mixed_scenario(env) -> None:
     assert kinds == ["missed_event", "payment", "stripe_state"]
     assert drift.render(drift.rows(engine), "csv").splitlines()[0].startswith("created_at,kind")
     assert len(json.loads(drift.render(drift.rows(engine), "json"))) == 3
+
+
+def test_a_stripe_subscription_of_a_known_customer_that_seatflow_lacks_is_flagged_once(
+    env,
+) -> None:
+    engine, _world, stripe, uow, deps, _ = env
+    stripe.subscriptions["sub_acme_nl"] = stripe_subscription(seats=1)
+    unknown = subscription_event("cus_acme", seats=3, sub_id="sub_acme_other")
+    stripe.subscriptions["sub_acme_other"] = unknown["data"]["object"]
+    stranger = subscription_event("cus_nobody", seats=3, sub_id="sub_stranger")
+    stripe.subscriptions["sub_stranger"] = stranger["data"]["object"]
+    for _ in range(2):
+        summary = reconciliation.run_all(uow, deps, jobs=["stripe_state"])
+    records = drift.rows(engine, "stripe_state")
+    assert [(r["subject"], r["flagged"], r["repaired"]) for r in records] == [
+        ("sub_acme_other", True, False)
+    ]
+    assert "seatflow has no such subscription" in records[0]["cause"]
+    assert summary.drift["stripe_state"] == 1
+    assert counts(engine)["seats"] == 1  # nothing taken from it
+
+
+def test_a_local_subscription_stripe_no_longer_has_is_flagged_once(env) -> None:
+    engine, _world, _stripe, uow, deps, _ = env
+    for _ in range(2):
+        summary = reconciliation.run_all(uow, deps, jobs=["stripe_state"])
+    records = drift.rows(engine, "stripe_state")
+    assert [(r["subject"], r["flagged"], r["repaired"]) for r in records] == [
+        ("sub_acme_nl", True, False)
+    ]
+    assert "Stripe has no such subscription" in records[0]["cause"]
+    assert summary.drift["stripe_state"] == 1
