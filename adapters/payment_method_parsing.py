@@ -83,11 +83,3 @@ def customer_updated(event: dict[str, Any]) -> AdoptPaymentMethod | None:
         return None
     default = (customer.get("invoice_settings") or {}).get("default_payment_method")
     return _command(event, customer, default)
-
-
-MAPPERS = {
-    "checkout.session.completed": checkout_completed,
-    "setup_intent.succeeded": setup_intent_succeeded,
-    "payment_method.attached": payment_method_attached,
-    "customer.updated": customer_updated,
-}

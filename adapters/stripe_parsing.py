@@ -14,6 +14,7 @@ from adapters import payment_method_parsing
 from config.events import THIN_EVENT_OBJECT, snapshot_type
 from domain.catalog import DEFAULT_TIER
 from domain.commands import (
+    AdoptPaymentMethod,
     Command,
     ConfirmInvoicePaid,
     RecordPaymentActionRequired,
@@ -184,15 +185,25 @@ def _invoice_action_required(event: dict[str, Any]) -> Command:
     return RecordPaymentActionRequired(invoice=_invoice(event))
 
 
-MAPPERS: dict[str, Callable[[dict[str, Any]], Command | None]] = {
-    "customer.subscription.created": _sync_subscription,
-    "customer.subscription.updated": _sync_subscription,
-    "customer.subscription.deleted": _sync_subscription,
-    "invoice.paid": _invoice_paid,
-    "invoice.payment_failed": _invoice_payment_failed,
-    **payment_method_parsing.MAPPERS,
-    "invoice.payment_action_required": _invoice_action_required,
+Parser = Callable[[dict[str, Any]], Command | None]
+pm = payment_method_parsing
+# The one list of the Stripe event types seatflow acts on: each type's parser and the command
+# it makes. The receiver's list (config/events.py) must name the same types and the services
+# must register a handler for each command (services/stripe_events.HANDLERS): tests hold the
+# three together.
+EVENTS: dict[str, tuple[Parser, type[Command]]] = {
+    "customer.subscription.created": (_sync_subscription, SyncSubscription),
+    "customer.subscription.updated": (_sync_subscription, SyncSubscription),
+    "customer.subscription.deleted": (_sync_subscription, SyncSubscription),
+    "invoice.paid": (_invoice_paid, ConfirmInvoicePaid),
+    "invoice.payment_failed": (_invoice_payment_failed, RecordPaymentFailed),
+    "invoice.payment_action_required": (_invoice_action_required, RecordPaymentActionRequired),
+    "checkout.session.completed": (pm.checkout_completed, AdoptPaymentMethod),
+    "setup_intent.succeeded": (pm.setup_intent_succeeded, AdoptPaymentMethod),
+    "payment_method.attached": (pm.payment_method_attached, AdoptPaymentMethod),
+    "customer.updated": (pm.customer_updated, AdoptPaymentMethod),
 }
+MAPPERS: dict[str, Parser] = {name: parser for name, (parser, _) in EVENTS.items()}
 
 
 def to_command(event: dict[str, Any]) -> Command | None:

@@ -142,3 +142,19 @@ def test_the_command_reports_failed_jobs_in_one_line_with_a_hint(tmp_path: Path)
     assert all("Stripe is unreachable" in line and "hint:" in line for line in failed)
     assert "job" in done.stdout  # the summary table is still printed
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("job", reconciliation.JOBS)
+def test_every_job_runs_alone_and_its_progress_has_a_label(uow: SqlUnitOfWork, job: str) -> None:
+    """A new job: its name in JOBS, its entry in run_all, its progress label in the CLI."""
+    from cli.reconcile import JOB_LABELS
+
+    kinds: list[str] = []
+    summary = reconciliation.run_all(
+        uow,
+        fake_deps(gateway=PagedGateway()),
+        jobs=[job],
+        progress=lambda kind, done, total: kinds.append(kind),
+    )
+    assert summary.failed == {}
+    assert kinds and set(kinds) <= set(JOB_LABELS)

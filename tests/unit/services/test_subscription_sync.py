@@ -27,6 +27,16 @@ def test_every_handled_event_type_has_a_mapper_and_no_more() -> None:
     assert set(MAPPERS) == HANDLED_EVENT_TYPES
 
 
+def test_every_command_an_event_makes_has_its_handler() -> None:
+    """A new Stripe event type: its name for the receiver, its parser and command, and the
+    command's handler; this fails until all three are there."""
+    from adapters.stripe_parsing import EVENTS
+
+    assert set(EVENTS) == HANDLED_EVENT_TYPES
+    made = {command for _, command in EVENTS.values()}
+    assert made == set(stripe_events.HANDLERS)
+
+
 def test_stripe_fixture_subscription_maps_period_from_its_item() -> None:
     sub = copy.deepcopy(stripe_fixture("subscription"))
     sub["items"]["data"][0]["price"]["metadata"] = {"license_type": "floating"}
