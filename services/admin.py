@@ -134,18 +134,13 @@ def prune_applied(
 ) -> int:
     """Delete finished events older than `older_than`, in batches; dead rows are kept."""
     cutoff = (now or datetime.now(UTC)) - older_than
-    uow = as_unit_of_work(source)
-    if dry_run:
-        with uow:
-            return uow.inbox.count_done_before(cutoff)
-    total = 0
-    while True:
-        with uow:  # one transaction a batch
-            deleted = uow.inbox.delete_done_before(cutoff, batch)
-            uow.commit()
-        total += deleted
-        if deleted < batch:
-            return total
+    return _prune(
+        as_unit_of_work(source),
+        lambda uow: uow.inbox.count_done_before(cutoff),
+        lambda uow: uow.inbox.delete_done_before(cutoff, batch),
+        batch,
+        dry_run,
+    )
 
 
 def add_member(uow: SqlUnitOfWork, org_id: str, email: str, role: str) -> dict[str, Any]:
@@ -285,14 +280,31 @@ def prune_released_activations(
     """Delete released offline activations whose file expired more than `older_than` ago, in
     batches (they hold no seat any more); active and revoked ones are kept."""
     cutoff = (now or datetime.now(UTC)) - older_than
-    uow = as_unit_of_work(source)
+    return _prune(
+        as_unit_of_work(source),
+        lambda uow: uow.licenses.count_released_expired_before(cutoff),
+        lambda uow: uow.licenses.delete_released_expired_before(cutoff, batch),
+        batch,
+        dry_run,
+    )
+
+
+def _prune(
+    uow: SqlUnitOfWork,
+    count: Callable[[SqlUnitOfWork], int],
+    delete: Callable[[SqlUnitOfWork], int],
+    batch: int,
+    dry_run: bool,
+) -> int:
+    """Delete in batches of `batch`, one transaction each, until a batch comes back short;
+    how many went (with `dry_run`, how many would)."""
     if dry_run:
         with uow:
-            return uow.licenses.count_released_expired_before(cutoff)
+            return count(uow)
     total = 0
     while True:
-        with uow:  # one transaction a batch
-            deleted = uow.licenses.delete_released_expired_before(cutoff, batch)
+        with uow:
+            deleted = delete(uow)
             uow.commit()
         total += deleted
         if deleted < batch:

@@ -115,14 +115,7 @@ def charge_upgrade(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
         if _supersede(earlier, upgrade_id, uow, deps):
             return _fail(upgrade_id, uow, deps, "an earlier upgrade was paid meanwhile")
         if invoice_id is None:
-            invoice_id = deps.gateway.open_invoice(
-                upgrade_id=upgrade.id,
-                customer_id=customer,
-                amount=amount,
-                currency=upgrade.currency,
-                description=_description(upgrade),
-                metadata={"organization_id": org.id, "upgrade_id": upgrade.id},
-            )
+            invoice_id = _open_invoice(upgrade, customer, amount, deps)
             if _keep_invoice(upgrade_id, invoice_id, uow, deps) != S.CHARGING:
                 return _given_back(upgrade_id, invoice_id, uow, deps)
         result = deps.gateway.pay_invoice(
@@ -156,14 +149,7 @@ def settle_canceled(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
         customer, amount = org.stripe_customer_id, found[1].charged_amount
     if not customer:
         return upgrade.state
-    invoice_id = deps.gateway.open_invoice(
-        upgrade_id=upgrade.id,
-        customer_id=customer,
-        amount=amount,
-        currency=upgrade.currency,
-        description=_description(upgrade),
-        metadata={"organization_id": org.id, "upgrade_id": upgrade.id},
-    )
+    invoice_id = _open_invoice(upgrade, customer, amount, deps)
     _keep_invoice(upgrade_id, invoice_id, uow, deps)
     return _given_back(upgrade_id, invoice_id, uow, deps)
 
@@ -171,6 +157,19 @@ def settle_canceled(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
 def _canceled_unsettled(uow: SqlUnitOfWork, upgrade_id: str) -> bool:
     found = uow.upgrades.get(upgrade_id)
     return found is not None and _unsettled(found)
+
+
+def _open_invoice(upgrade: Upgrade, customer: str, amount: int, deps: Deps) -> str:
+    """The upgrade's invoice at Stripe, made (or, replaying the same keys, found) and
+    finalized, not yet paid."""
+    return deps.gateway.open_invoice(
+        upgrade_id=upgrade.id,
+        customer_id=customer,
+        amount=amount,
+        currency=upgrade.currency,
+        description=_description(upgrade),
+        metadata={"organization_id": upgrade.organization_id, "upgrade_id": upgrade.id},
+    )
 
 
 def _description(upgrade: Upgrade) -> str:
