@@ -31,7 +31,7 @@ from api.files import download
 from api.serializers import upgrades as serializers
 from api.statuses import status_of
 from api.subscriptions import subscriptions_of, tier_options
-from domain.commands import RetryPayment, SubmitUpgrade
+from domain.commands import CancelUpgrade, RetryPayment, SubmitUpgrade
 from domain.errors import DomainError, EstimateStale
 from domain.model import Member
 from services import directory
@@ -244,6 +244,18 @@ def retry_payment(org_id: str, upgrade_id: str) -> Any:
     cmd = RetryPayment(org_id, member.id, upgrade_id)
     try:
         upgrade_charge.retry_payment(cmd, context.uow(), context.deps())
+    except DomainError as exc:
+        flash(exc.message, "error")
+    return redirect(url_for("pages.upgrade_state", org_id=org_id, upgrade_id=upgrade_id))
+
+
+@bp.post("/orgs/<org_id>/upgrades/<upgrade_id>/cancel")
+def cancel_upgrade(org_id: str, upgrade_id: str) -> Any:
+    member = _member(org_id)
+    _require_upgrader(member)
+    cmd = CancelUpgrade(org_id, member.id, upgrade_id)
+    try:
+        upgrade_request.cancel_upgrade(cmd, context.uow(), context.deps())
     except DomainError as exc:
         flash(exc.message, "error")
     return redirect(url_for("pages.upgrade_state", org_id=org_id, upgrade_id=upgrade_id))

@@ -33,7 +33,9 @@ CASES = {
     "declined": lambda client, world: _failed_upgrade(
         client, world, {"decline": "Your card was declined."}
     ),
-    "stripe_error": lambda client, world: _failed_upgrade(client, world, {"charge": _rejected}),
+    "stripe_error": lambda client, world: _failed_upgrade(
+        client, world, {"open_invoice": _rejected}
+    ),
     "canceled": _canceled,
 }
 

@@ -131,3 +131,29 @@ def test_3d_secure_offers_complete_payment_on_stripes_hosted_page(site) -> None:
     )
     page = client.get(f"/orgs/{world.org_id}/upgrades/{upgrade_id}").get_data(as_text=True)
     assert f'<a id="complete-payment" href="{url}"' in page and "Complete payment" in page
+
+
+def test_while_3d_secure_waits_the_owner_may_pay_again_with_a_new_card_or_cancel(site) -> None:
+    """The bank asks for 3-D Secure; the owner puts in another card instead: the page offers
+    Pay again (the same invoice, charged with the new default card) and Cancel, not only
+    Complete payment."""
+    client, world = site
+    sign_in(client, world.tokens["owner"])
+    url = "https://invoice.stripe.com/i/in_x/test"
+    upgrade_id = _failed_upgrade(
+        client, world, {"decline": "authentication required", "action_url": url}
+    )
+    base = f"/orgs/{world.org_id}/upgrades/{upgrade_id}"
+    page = client.get(base).get_data(as_text=True)
+    assert f'action="{base}/retry"' in page and f'action="{base}/cancel"' in page
+
+    gateway = client.application.extensions["seatflow.deps"].gateway
+    gateway.decline = gateway.action_url = None  # the new card pays
+    again = client.post(f"{base}/retry", data={"csrf_token": csrf(page)})
+    assert again.status_code == 302
+    state = client.get(f"{base}.json").json
+    assert state["state"] == "charging"
+
+    cancel = client.post(f"{base}/cancel", data={"csrf_token": csrf(page)})
+    assert cancel.status_code == 302
+    assert client.get(f"{base}.json").json["state"] == "canceled"

@@ -96,7 +96,7 @@ def test_the_upgrade_form_shows_features_by_their_labels(site) -> None:
 
 def test_the_history_shows_a_tier_change_with_the_seats(site) -> None:
     from domain.commands import RequestEstimate, SubmitUpgrade
-    from services import upgrades as upgrade_service
+    from services.upgrades import request as upgrade_service
 
     client, world = site
     app = client.application
