@@ -126,7 +126,7 @@ def test_a_declined_upgrade_then_a_new_card_then_a_paid_upgrade_with_its_receipt
     shoot(page, "3-stripe-checkout")
     page.get_by_role("button", name="succeeds").click()
     page.wait_for_url("**/upgrades/*")
-    assert "new card" in page.locator(".notice").inner_text()
+    assert "new card" in page.locator(".notice[role=alert]").inner_text()
     wait_until(lambda: card_shown(page, base, org, "4242"), timeout=30)
     customer = state.get("customer", site["customer"])
     new_card = customer["invoice_settings"]["default_payment_method"]

@@ -82,7 +82,7 @@ def test_gunicorns_private_listener_carries_process_and_build(monkeypatch, tmp_p
     port = free_port()
     monkeypatch.setenv("WEB_METRICS_PORT", str(port))
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
-    monkeypatch.setenv("SEATFLOW_ENV", "test")
+    monkeypatch.setenv("SEATFLOW_ENV", "development")
     runpy.run_path(str(GUNICORN_CONF))["when_ready"](None)
     assert_carries_process_and_build(fetch(port))
 

@@ -168,7 +168,7 @@ def test_a_paid_or_draft_invoice_cannot_be_voided_an_open_one_can(state, client)
     draft = client.v1.invoices.create({"customer": customer})
     with pytest.raises(stripe.InvalidRequestError):
         client.v1.invoices.void_invoice(draft.id)
-    client.v1.invoice_items.create({"customer": customer, "invoice": draft.id, "amount": 5})
+    client.v1.invoice_items.create({"customer": customer, "invoice": draft.id, "amount": 500})
     client.v1.invoices.finalize_invoice(draft.id)
 
     assert client.v1.invoices.void_invoice(draft.id).status == "void"
