@@ -9,7 +9,7 @@ contradicts itself (a setup intent of another customer), is refused with a named
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -108,11 +108,40 @@ def customer_of(command: Command | None) -> str | None:
     return None
 
 
-def snapshot_of(subscription: dict[str, Any], version: int) -> SubscriptionSnapshot:
-    """A subscription Stripe listed (reconciliation's pages), as a snapshot of `version`."""
-    return subscription_snapshot(subscription, version)
-
-
 def catalog_entries_of(pages: Iterable[list[dict[str, Any]]]) -> list[dict[str, Any]]:
     """The catalog entries of Stripe's prices (`seatflow catalog import --from-stripe`)."""
     return catalog_parsing.catalog_entries(pages)
+
+
+@dataclass(frozen=True)
+class ListedSubscription:
+    """A subscription Stripe listed: whose it is, its status, and its snapshot (None, with
+    the reason, when seatflow cannot represent it)."""
+
+    id: str
+    customer_id: str | None
+    status: str
+    snapshot: SubscriptionSnapshot | None
+    refused: str | None = None
+
+
+def listed_subscriptions(
+    pages: Iterable[list[dict[str, Any]]], version: int
+) -> Iterator[list[ListedSubscription]]:
+    """Stripe's pages of subscriptions (reconciliation), each item typed."""
+    for page in pages:
+        yield [_listed(item, version) for item in page]
+
+
+def _listed(item: dict[str, Any], version: int) -> ListedSubscription:
+    try:
+        snapshot, refused = subscription_snapshot(item, version), None
+    except Unrepresentable as exc:
+        snapshot, refused = None, str(exc)
+    return ListedSubscription(
+        id=str(item["id"]),
+        customer_id=_id(item.get("customer")),
+        status=str(item.get("status") or ""),
+        snapshot=snapshot,
+        refused=refused,
+    )

@@ -19,10 +19,10 @@ from typing import Any
 
 from adapters.drift import Summary
 from adapters.errors import explain
-from adapters.stripe_door import snapshot_of
+from adapters.stripe_door import ListedSubscription, listed_subscriptions
 from adapters.unit_of_work import SqlUnitOfWork
 from config.tasks import PUSH_UPGRADE
-from domain.model import ENDED_STATUSES
+from domain.model import ENDED_STATUSES, SubscriptionSnapshot
 from services import messagebus, recovery, stripe_events
 from services.deps import Deps
 
@@ -92,12 +92,15 @@ def stripe_drift(
             if customer is None:
                 return
     seen: set[str] = set()
-    for page in deps.gateway.list_subscriptions(customer=customer):
+    version = int(deps.clock.now().timestamp())
+    pages = listed_subscriptions(deps.gateway.list_subscriptions(customer=customer), version)
+    for page in pages:
         summary.add(summary.read, "stripe_state", len(page))
         summary.add(summary.pages, "stripe_state")
         _compare_page(uow, deps, summary, dry_run, page)
         _flag_unknown(uow, deps, summary, dry_run, page)
-        seen.update(item["id"] for item in page)
+        _flag_unrepresentable(uow, deps, summary, dry_run, page)
+        seen.update(item.id for item in page)
         if progress:
             progress("stripe_state", summary.read["stripe_state"])
     _flag_gone(uow, deps, summary, dry_run, seen, org_id)
@@ -127,13 +130,13 @@ def _flag(
 
 
 def _flag_unknown(
-    uow: SqlUnitOfWork, deps: Deps, summary: Summary, dry_run: bool, page: list[dict[str, Any]]
+    uow: SqlUnitOfWork, deps: Deps, summary: Summary, dry_run: bool, page: list[ListedSubscription]
 ) -> None:
     """Live Stripe subscriptions of a known customer that seatflow has no row for."""
     live = {
-        item["id"]: _customer_id(item)
+        item.id: item.customer_id
         for item in page
-        if item.get("status") not in ENDED_STATUSES and _customer_id(item)
+        if item.status not in ENDED_STATUSES and item.customer_id
     }
     if not live:
         return
@@ -153,6 +156,23 @@ def _flag_unknown(
         )
 
 
+def _flag_unrepresentable(
+    uow: SqlUnitOfWork, deps: Deps, summary: Summary, dry_run: bool, page: list[ListedSubscription]
+) -> None:
+    """Local subscriptions that Stripe now bills in a way seatflow cannot represent (a price
+    every 3 months): flagged, never taken as something else."""
+    refused = {item.id: item.refused for item in page if item.refused}
+    if not refused:
+        return
+    with uow:
+        local = uow.subscriptions.live_stripe_ids()
+    found = {sub_id: local[sub_id] for sub_id in refused if sub_id in local}
+    if found:
+        _flag(
+            uow, deps, summary, dry_run, found, "Stripe bills it in a way seatflow cannot represent"
+        )
+
+
 def _flag_gone(
     uow: SqlUnitOfWork,
     deps: Deps,
@@ -169,15 +189,7 @@ def _flag_gone(
         _flag(uow, deps, summary, dry_run, gone, "Stripe has no such subscription")
 
 
-def _customer_id(item: dict[str, Any]) -> str | None:
-    customer = item.get("customer")
-    if isinstance(customer, dict):
-        customer = customer.get("id")
-    return str(customer) if customer else None
-
-
-def _stripe_view(item: dict[str, Any]) -> dict[str, Any]:
-    snap = snapshot_of(item, version=0)
+def _stripe_view(snap: SubscriptionSnapshot) -> dict[str, Any]:
     return {
         "seats": snap.seats,
         "interval": snap.interval.value,
@@ -188,12 +200,12 @@ def _stripe_view(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def _compare_page(
-    uow: SqlUnitOfWork, deps: Deps, summary: Summary, dry_run: bool, page: list[dict[str, Any]]
+    uow: SqlUnitOfWork, deps: Deps, summary: Summary, dry_run: bool, page: list[ListedSubscription]
 ) -> None:
     """One query reads the page's local rows; only drifted ones load (and lock) their
     organization, so 100,000 subscriptions cost 1,000 reads plus the repairs."""
     now = deps.clock.now()
-    by_id = {item["id"]: item for item in page}
+    by_id = {item.id: item.snapshot for item in page if item.snapshot is not None}
     with uow:
         local = uow.subscriptions.compared_columns(by_id)
         summary.add(summary.checked, "stripe_state", len(local))
@@ -229,7 +241,7 @@ def _repair(
     summary: Summary,
     organization_id: str,
     stripe_id: str,
-    by_id: dict[str, dict[str, Any]],
+    by_id: dict[str, SubscriptionSnapshot],
     before: dict[str, Any],
     after: dict[str, Any],
 ) -> None:
@@ -243,7 +255,7 @@ def _repair(
         uow.enqueue_after_commit(PUSH_UPGRADE, [pending])
     else:
         cause = "local state repaired from Stripe"
-        snapshot = snapshot_of(by_id[stripe_id], version=int(now.timestamp()))
+        snapshot = by_id[stripe_id]
         if not snapshot.license_type:
             snapshot = _with_catalog_type(uow, snapshot, sub.license_type)
         org.sync_subscription(stripe_events.with_catalog_tier(snapshot, uow.catalog.load()))

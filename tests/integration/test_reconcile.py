@@ -274,3 +274,19 @@ def test_a_local_subscription_stripe_no_longer_has_is_flagged_once(env) -> None:
     ]
     assert "Stripe has no such subscription" in records[0]["cause"]
     assert summary.drift["stripe_state"] == 1
+
+
+def test_a_subscription_stripe_now_bills_every_three_months_is_flagged_not_taken(env) -> None:
+    engine, _world, stripe, uow, deps, _ = env
+    quarterly = stripe_subscription(seats=5)
+    quarterly["items"]["data"][0]["price"]["recurring"]["interval_count"] = 3
+    stripe.subscriptions["sub_acme_nl"] = quarterly
+    reconciliation.run_all(uow, deps, jobs=["stripe_state"])
+    [record] = drift.rows(engine, "stripe_state")
+    assert (record["subject"], record["flagged"], record["repaired"]) == (
+        "sub_acme_nl",
+        True,
+        False,
+    )
+    assert "cannot represent" in record["cause"]
+    assert counts(engine)["seats"] == 1
