@@ -295,3 +295,21 @@ class StripeGateway(StripeSetup):
                 {"idempotency_key": f"seatflow-refund-{upgrade_id}-{invoice_id}"},
             )
         return str(refund.id)
+
+    def credit_balance(
+        self, *, upgrade_id: str, invoice_id: str, customer_id: str, amount: int, currency: str
+    ) -> str:
+        """Give back to the customer's balance what an invoice took from it, once (Stripe
+        refunds only what a card paid)."""
+        with _translate_errors("credit_balance", invoice_id):
+            transaction = self.client.v1.customers.balance_transactions.create(
+                customer_id,
+                {
+                    "amount": -amount,
+                    "currency": currency,
+                    "description": f"Upgrade {upgrade_id} given back (invoice {invoice_id})",
+                    "metadata": {"upgrade_id": upgrade_id},
+                },
+                {"idempotency_key": f"seatflow-credit-{upgrade_id}-{invoice_id}"},
+            )
+        return str(transaction.id)

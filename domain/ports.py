@@ -196,6 +196,12 @@ class BillingGateway(Protocol):
         """Give back what an invoice captured; the refund's id."""
         ...
 
+    def credit_balance(
+        self, *, upgrade_id: str, invoice_id: str, customer_id: str, amount: int, currency: str
+    ) -> str:
+        """Give `amount` back to the customer's credit balance, once: the transaction's id."""
+        ...
+
     def retrieve(self, object_type: str, object_id: str) -> dict[str, Any]: ...
 
     def list_subscriptions(

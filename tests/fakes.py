@@ -40,6 +40,7 @@ GATEWAY_CALLS = frozenset(
         "update_subscription",
         "void_invoice",
         "refund_invoice",
+        "credit_balance",
         "retrieve",
         "list_subscriptions",
         "list_events",
@@ -85,6 +86,7 @@ class FakeGateway:
     changes: list[SubscriptionChange] = field(default_factory=list)
     voided: list[str] = field(default_factory=list)
     refunds: list[tuple[str, int]] = field(default_factory=list)
+    credits: list[tuple[str, int]] = field(default_factory=list)  # (customer, amount)
     void_error: Exception | None = None  # raised by void_invoice when set
     objects: dict[str, dict[str, Any]] = field(default_factory=dict)  # what Stripe has now
     fetched: list[tuple[str, str]] = field(default_factory=list)
@@ -115,6 +117,10 @@ class FakeGateway:
     def refund_invoice(self, *, upgrade_id: str, invoice_id: str, amount: int) -> str:
         self.refunds.append((invoice_id, amount))
         return f"re_{invoice_id}"
+
+    def credit_balance(self, **kwargs: Any) -> str:
+        self.credits.append((kwargs["customer_id"], kwargs["amount"]))
+        return f"cbtxn_{kwargs['invoice_id']}"
 
     def retrieve(self, object_type: str, object_id: str) -> dict[str, Any]:
         self.fetched.append((object_type, object_id))

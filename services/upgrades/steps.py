@@ -85,27 +85,44 @@ def give_back(upgrade_id: str, invoice_id: str, uow: SqlUnitOfWork, deps: Deps) 
 
 
 def refund_upgrade(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
-    """Give back what the card paid for an upgrade no longer wanted (canceled, superseded):
-    the Stripe call after the commit that recorded the payment, then the refund recorded."""
+    """Give back what an upgrade no longer wanted (canceled, superseded) was paid: what the
+    card paid as a refund, what the customer's balance paid (or, below the minimum charge,
+    was owed on it) back to the balance, as Stripe would with a credit note. The Stripe calls
+    come after the commit that recorded the payment, then the refund is recorded."""
     with uow:
-        upgrade = uow.upgrades.get(upgrade_id)
-        if upgrade is None or not refund_due(upgrade):
-            return upgrade.state if upgrade else "missing"
-        invoice_id, amount = upgrade.stripe_invoice_id, upgrade.paid_amount or 0
+        found = locked_upgrade(uow, upgrade_id)
+        if found is None or not refund_due(found[1]):
+            return found[1].state if found else "missing"
+        org, upgrade = found
+        invoice_id, card = upgrade.stripe_invoice_id, upgrade.paid_amount or 0
+        balance = max(0, (upgrade.charged_amount or 0) - card)
+        customer, currency = org.stripe_customer_id, upgrade.currency
     assert invoice_id is not None
-    refund_id = (
-        deps.gateway.refund_invoice(upgrade_id=upgrade_id, invoice_id=invoice_id, amount=amount)
-        if amount
-        else "nothing captured"
-    )
+    gateway = deps.gateway
+    given = []
+    if card:
+        given.append(
+            gateway.refund_invoice(upgrade_id=upgrade_id, invoice_id=invoice_id, amount=card)
+        )
+    if balance and customer:
+        given.append(
+            gateway.credit_balance(
+                upgrade_id=upgrade_id,
+                invoice_id=invoice_id,
+                customer_id=customer,
+                amount=balance,
+                currency=currency,
+            )
+        )
     with uow:
         found = locked_upgrade(uow, upgrade_id)
         assert found is not None
         upgrade = found[1]
         if refund_due(upgrade):
-            upgrade.refunded_amount = amount
-            upgrade.move(S.REFUNDED, deps.clock.now(), f"refunded {refund_id}")
-            log_upgrade("payment refunded", upgrade, invoice_id=invoice_id, amount=amount)
+            upgrade.refunded_amount = card
+            what = ", ".join(given) or "nothing was paid"
+            upgrade.move(S.REFUNDED, deps.clock.now(), f"given back: {what}")
+            log_upgrade("payment given back", upgrade, invoice_id=invoice_id, card=card)
         uow.commit()
         return upgrade.state
 

@@ -139,3 +139,12 @@ def test_each_stripe_request_of_a_charge_is_counted_once_by_its_own_name(
         ("finalize_invoice", "ok"): 1,
         ("pay_invoice", outcome): 1,
     }
+
+
+def test_a_balance_credit_is_given_once_whatever_the_retries(stripe_fake, gateway) -> None:
+    customer = stripe_fake.state.create_customer("succeeds")["id"]
+    for _ in range(2):
+        gateway.credit_balance(
+            upgrade_id="up1", invoice_id="in_1", customer_id=customer, amount=5000, currency="usd"
+        )
+    assert stripe_fake.state.get("customer", customer)["balance"] == -5000

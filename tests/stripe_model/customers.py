@@ -61,6 +61,30 @@ class Customers(Store):
             self.emit("customer.updated", customer, diff(before, customer))
         return customer
 
+    def customers_balance_transactions_create(self, customer_id: str, params: Json) -> Json:
+        """`POST /v1/customers/{id}/balance_transactions`: a negative amount credits the
+        customer (Stripe takes the credit before charging the next invoice)."""
+        customer = self.get("customer", customer_id, "customer")
+        if "amount" not in params or "currency" not in params:
+            raise malformed("Missing required param: amount or currency.")
+        amount = int(params["amount"])
+        before = int(customer.get("balance") or 0)
+        customer["balance"] = before + amount
+        transaction = {
+            "id": new_id("cbtxn"),
+            "object": "customer_balance_transaction",
+            "amount": amount,
+            "currency": params["currency"],
+            "customer": customer_id,
+            "description": params.get("description"),
+            "ending_balance": customer["balance"],
+            "metadata": params.get("metadata") or {},
+            "created": self.now(),
+            "type": "adjustment",
+        }
+        self.emit("customer.updated", customer, {"balance": before})
+        return self.put(transaction)
+
     def give_credit(self, customer_id: str, amount: int) -> Json:
         """A dashboard user credits the customer's balance (Stripe takes it before charging a
         card): customer.updated with the previous balance."""

@@ -69,6 +69,11 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", f"/v1/customers/{ID}", _get("customer")),
     ("POST", f"/v1/customers/{ID}", _by_id(StripeState.customers_update)),
     ("GET", f"/v1/customers/{ID}/payment_methods", _payment_methods),
+    (
+        "POST",
+        f"/v1/customers/{ID}/balance_transactions",
+        _by_id(StripeState.customers_balance_transactions_create),
+    ),
     ("POST", "/v1/payment_methods", lambda s, ids, q: s.payment_methods_create(q)),
     ("GET", "/v1/payment_methods", _payment_methods),
     ("GET", f"/v1/payment_methods/{ID}", _get("payment_method")),

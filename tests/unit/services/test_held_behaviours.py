@@ -111,3 +111,25 @@ def test_a_snapshot_that_changes_only_the_tier_issues_a_new_license_version(
     with uow:
         current = uow.licenses.current(world.org_id, "node_locked")
     assert (current.tier, current.seats, current.interval) == ("professional", 2, "month")
+
+
+def test_a_refund_gives_back_the_card_part_and_credits_back_the_balance_part(
+    engine, uow, deps, world, gateway, sent
+) -> None:
+    """Paid partly from the customer's credit balance, for an upgrade no longer wanted:
+    Stripe refunds only what the card paid, so the rest goes back to the balance."""
+    from tests.builders import invoice_event, store_event
+
+    upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world).id)
+    assert upgrade_charge.charge_upgrade(upgrade.id, uow, deps) == "awaiting_payment"
+    cancel = CancelUpgrade(world.org_id, world.owner["id"], upgrade.id)
+    upgrade_request.cancel_upgrade(cancel, uow, deps)
+    event = invoice_event("invoice.paid", f"in_{upgrade.id}", None, 90486)
+    event["data"]["object"]["amount_paid"] = 40486  # 500.00 came from the balance
+    from services import stripe_events
+
+    assert stripe_events.process_stripe_event(store_event(engine, event), uow, deps) == "applied"
+    assert upgrade_steps.refund_upgrade(upgrade.id, uow, deps) == "refunded"
+    assert upgrade_steps.refund_upgrade(upgrade.id, uow, deps) == "refunded"  # once
+    assert gateway.refunds == [(f"in_{upgrade.id}", 40486)]
+    assert gateway.credits == [("cus_acme", 50000)]
