@@ -161,6 +161,10 @@ class SubscriptionSnapshot:
     version: int
     tier: str = DEFAULT_TIER
 
+    @property
+    def terms(self) -> Terms:
+        return Terms(self.seats, self.interval.value, self.tier)
+
 
 @dataclass(eq=False)
 class Subscription:
@@ -286,11 +290,7 @@ class Organization:
             self.subscriptions.append(current)
         elif current.is_newer_than(snapshot):
             return SyncResult(SyncOutcome.SKIPPED_STALE)
-        changed = (current.seats, current.interval, current.tier) != (
-            snapshot.seats,
-            snapshot.interval.value,
-            snapshot.tier,
-        )
+        changed = current.terms != snapshot.terms
         reason = _license_reason(current, snapshot, created, changed)
         current.take(snapshot)
         if changed or created:
@@ -337,7 +337,7 @@ class Organization:
             if catalog is None:
                 raise TierCannotDecrease(f"no catalog ranks {tier!r} against {current.tier!r}")
             catalog.check_tier_rises(license_type, current.tier, tier)
-        if (seats, interval, tier) == (current.seats, current.interval, current.tier):
+        if Terms(seats, interval, tier) == current.terms:
             raise NothingToChange("the upgrade changes neither seats, billing cycle nor tier")
         return current
 
