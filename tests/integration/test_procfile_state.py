@@ -84,7 +84,14 @@ def test_the_procfiles_gunicorn_opens_no_control_socket(tmp_path: Path, name: st
 
 
 def test_seatflow_devs_gunicorns_open_no_control_socket(tmp_path: Path) -> None:
-    commands = process_commands(Settings.from_env({}), free_port(), free_port())
+    import socket
+
+    sockets = {name: socket.socket() for name in ("web", "api")}
+    try:
+        commands = process_commands(Settings.from_env({}), sockets)
+    finally:
+        for sock in sockets.values():
+            sock.close()
     for name in ("web", "api"):
         assert "--no-control-socket" in commands[name], commands[name]
 
