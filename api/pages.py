@@ -239,23 +239,20 @@ def upgrade_state(org_id: str, upgrade_id: str) -> Any:
 
 @bp.post("/orgs/<org_id>/upgrades/<upgrade_id>/retry")
 def retry_payment(org_id: str, upgrade_id: str) -> Any:
-    member = _member(org_id)
-    _require_upgrader(member)
-    cmd = RetryPayment(org_id, member.id, upgrade_id)
-    try:
-        upgrade_charge.retry_payment(cmd, context.uow(), context.deps())
-    except DomainError as exc:
-        flash(exc.message, "error")
-    return redirect(url_for("pages.upgrade_state", org_id=org_id, upgrade_id=upgrade_id))
+    return _on_upgrade(org_id, upgrade_id, RetryPayment, upgrade_charge.retry_payment)
 
 
 @bp.post("/orgs/<org_id>/upgrades/<upgrade_id>/cancel")
 def cancel_upgrade(org_id: str, upgrade_id: str) -> Any:
+    return _on_upgrade(org_id, upgrade_id, CancelUpgrade, upgrade_request.cancel_upgrade)
+
+
+def _on_upgrade(org_id: str, upgrade_id: str, command: Any, handler: Any) -> Any:
+    """An owner's or admin's order about one upgrade; a refusal is shown on its page."""
     member = _member(org_id)
     _require_upgrader(member)
-    cmd = CancelUpgrade(org_id, member.id, upgrade_id)
     try:
-        upgrade_request.cancel_upgrade(cmd, context.uow(), context.deps())
+        handler(command(org_id, member.id, upgrade_id), context.uow(), context.deps())
     except DomainError as exc:
         flash(exc.message, "error")
     return redirect(url_for("pages.upgrade_state", org_id=org_id, upgrade_id=upgrade_id))
