@@ -382,13 +382,20 @@ class MoneyMachine(RuleBasedStateMachine):
 
     def _settled_for_upgrades(self) -> int:
         """Captured less refunded for the customer's upgrade invoices, plus what their paid
-        invoices took from the balance or left owed below the minimum charge."""
+        invoices took from the balance or left owed below the minimum charge, less what was
+        credited back to the balance for them."""
         state = self.world.state
         ours = [i for i in self.world.invoices() if i["metadata"].get("upgrade_id")]
         ids = {i["id"] for i in ours}
         moved = sum(e.amount for e in state.ledger if e.invoice in ids)
         not_captured = sum(i["total"] - i["amount_paid"] for i in ours if i["status"] == "paid")
-        return moved + not_captured
+        upgrades = {i["metadata"]["upgrade_id"] for i in ours}
+        credited = sum(
+            -t["amount"]
+            for t in state.all("customer_balance_transaction")
+            if t["customer"] == self.world.customer and t["metadata"].get("upgrade_id") in upgrades
+        )
+        return moved + not_captured - credited
 
     def _applied_charged(self) -> int:
         return sum(
