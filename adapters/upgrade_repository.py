@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
@@ -10,9 +10,6 @@ from sqlalchemy.orm import Session
 from adapters.orm import estimates, upgrades
 from domain.discounts import canonical_code
 from domain.upgrades import OPEN_STATES, Estimate, Upgrade, UpgradeState
-
-# How long Stripe answers a replayed idempotency key with its stored answer.
-REPLAYABLE = timedelta(hours=23)
 
 S = UpgradeState
 
@@ -154,13 +151,11 @@ class SqlUpgradeRepository:
                 & upgrades.c.paid_amount.is_not(None)
                 & upgrades.c.refunded_amount.is_(None)
                 & (upgrades.c.updated_at < cutoff),
-                # Canceled while charging, its invoice unknown: Stripe may hold one to void
-                # (within a day, while Stripe replays the charge's requests).
+                # Canceled while its charge was under way, its invoice not yet known voided:
+                # the claim the charge held is kept until it is (see charge.settle_canceled).
                 (upgrades.c.state == S.CANCELED.value)
-                & upgrades.c.stripe_invoice_id.is_(None)
-                & upgrades.c.charged_amount.is_not(None)
-                & (upgrades.c.updated_at < cutoff)
-                & (upgrades.c.updated_at > cutoff - REPLAYABLE),
+                & upgrades.c.retry_at.is_not(None)
+                & (upgrades.c.retry_at < cutoff),
             )
         )
         return [(row[0], row[1]) for row in self.session.execute(query)]

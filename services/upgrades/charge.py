@@ -117,7 +117,7 @@ def charge_upgrade(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
         if invoice_id is None:
             invoice_id = _open_invoice(upgrade, customer, amount, deps)
             if _keep_invoice(upgrade_id, invoice_id, uow, deps) != S.CHARGING:
-                return _given_back(upgrade_id, invoice_id, uow, deps)
+                return settle_canceled(upgrade_id, uow, deps)
         result = deps.gateway.pay_invoice(
             upgrade_id=upgrade.id, invoice_id=invoice_id, attempt=attempt
         )
@@ -129,29 +129,43 @@ def charge_upgrade(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
 
 
 def _unsettled(upgrade: Upgrade) -> bool:
-    """Canceled while its charge was under way, before seatflow learnt of an invoice: Stripe
-    may hold one (an answer lost on the way back) that nobody would ever void."""
-    return (
-        upgrade.state == S.CANCELED
-        and upgrade.stripe_invoice_id is None
-        and any(t.to_state == S.CHARGING for t in upgrade.history)
-    )
+    """Canceled while its charge was under way (the chain's claim, `retry_at`, still held):
+    Stripe may hold its invoice, unknown to seatflow (an answer lost on the way back) or not
+    yet voided. The claim is kept until the invoice is known voided (or paid, and given back)."""
+    return upgrade.state == S.CANCELED and upgrade.retry_at is not None
 
 
 def settle_canceled(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
     """Learn the invoice a canceled upgrade's charge may have made (the same request again:
-    Stripe answers a replayed idempotency key with its stored answer), record it, void it."""
+    Stripe answers a replayed idempotency key with its stored answer), record it and void it
+    (or give back what it took). If Stripe is unavailable meanwhile, the claim stays and the
+    resume job comes back to it."""
     with uow:
         found = locked_upgrade(uow, upgrade_id)
-        if found is None or not _unsettled(found[1]) or found[1].charged_amount is None:
+        if found is None or not _unsettled(found[1]):
             return found[1].state if found else "missing"
         org, upgrade = found
-        customer, amount = org.stripe_customer_id, found[1].charged_amount
-    if not customer:
-        return upgrade.state
-    invoice_id = _open_invoice(upgrade, customer, amount, deps)
-    _keep_invoice(upgrade_id, invoice_id, uow, deps)
-    return _given_back(upgrade_id, invoice_id, uow, deps)
+        customer, amount = org.stripe_customer_id, upgrade.charged_amount
+        invoice_id = upgrade.stripe_invoice_id
+    try:
+        if invoice_id is None and customer and amount is not None:
+            invoice_id = _open_invoice(upgrade, customer, amount, deps)
+            _keep_invoice(upgrade_id, invoice_id, uow, deps)
+        if invoice_id is not None:
+            give_back(upgrade_id, invoice_id, uow, deps)
+    except ChargeUnavailable:
+        _claim(upgrade_id, uow, deps.clock.now() + backoff(1))
+        raise RetryLater(backoff(1).total_seconds()) from None
+    _claim(upgrade_id, uow, None)
+    return _state(upgrade_id, uow)
+
+
+def _claim(upgrade_id: str, uow: SqlUnitOfWork, until: datetime | None) -> None:
+    with uow:
+        found = locked_upgrade(uow, upgrade_id)
+        assert found is not None
+        found[1].retry_at = until
+        uow.commit()
 
 
 def _canceled_unsettled(uow: SqlUnitOfWork, upgrade_id: str) -> bool:
@@ -191,14 +205,6 @@ def _keep_invoice(upgrade_id: str, invoice_id: str, uow: SqlUnitOfWork, deps: De
         state = upgrade.state
         uow.commit()
     return state
-
-
-def _given_back(upgrade_id: str, invoice_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
-    """The upgrade was canceled while its invoice was made: the invoice is voided (or what
-    it took refunded)."""
-    if _state(upgrade_id, uow) == S.CANCELED:
-        give_back(upgrade_id, invoice_id, uow, deps)
-    return _state(upgrade_id, uow)
 
 
 def _refuse(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps, reason: str) -> str:
@@ -241,7 +247,8 @@ def _record(upgrade_id: str, result: ChargeResult, uow: SqlUnitOfWork, deps: Dep
         assert found is not None
         org, upgrade = found
         upgrade.stripe_invoice_id = upgrade.stripe_invoice_id or result.invoice_id
-        upgrade.retry_at = None
+        if upgrade.state != S.CANCELED:  # a canceled one keeps its claim until settled
+            upgrade.retry_at = None
         if result.action_url and upgrade.state in (S.CHARGING, S.PAYMENT_FAILED):
             # Stripe may also have said payment_failed for this attempt: the customer can
             # still complete it on the hosted page.
@@ -257,8 +264,7 @@ def _record(upgrade_id: str, result: ChargeResult, uow: SqlUnitOfWork, deps: Dep
         state = upgrade.state
         messagebus.commit(uow, deps)
     if state == S.CANCELED:  # canceled while Stripe was charging
-        give_back(upgrade_id, result.invoice_id, uow, deps)
-        return _state(upgrade_id, uow)
+        return settle_canceled(upgrade_id, uow, deps)
     log_upgrade("upgrade charged", upgrade, invoice_id=result.invoice_id)
     return state
 

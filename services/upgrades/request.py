@@ -221,6 +221,7 @@ def cancel_upgrade(cmd: CancelUpgrade, uow: SqlUnitOfWork, deps: Deps) -> Upgrad
         org = uow.organizations.locked(cmd.organization_id)
         upgrade = _cancelable(uow, org.id, cmd.upgrade_id)
         upgrade.move(S.CANCELED, deps.clock.now(), f"canceled by {member.email}")
+        upgrade.retry_at = None  # its invoice is void: nothing left to settle
         uow.commit()
     return upgrade
 

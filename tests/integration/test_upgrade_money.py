@@ -372,3 +372,26 @@ def test_a_surcharge_below_stripes_minimum_charge_is_paid_with_nothing_captured(
     assert world.state.get("customer", world.customer)["balance"] == 27
     assert world.upgrade(upgrade.id).state == "applied"
     assert world.subscription().seats == 2
+
+
+def test_a_void_that_fails_while_a_canceled_charge_is_settled_is_tried_again(
+    engine, server
+) -> None:
+    """Canceled while its invoice was made; Stripe fails the void once: the charge keeps its
+    claim, and the resume job comes back and voids it. Nothing stays open at Stripe."""
+    world = money_world(engine, server, period_start=JAN_1)
+    upgrade = world.submit(world.estimate(2, "month"))
+    server.lose_answer("/v1/invoices/*/finalize", method="POST")
+    assert world.charge(upgrade.id) == "retrying"
+    assert world.cancel(upgrade.id).state == "canceled"
+    server.fail_next("/v1/invoices/*/void", "api_error", method="POST")
+    assert world.charge(upgrade.id) == "retrying"
+    assert len(world.open_invoices()) == 1
+
+    world.advance(10 * 60)
+    assert world.resume() == [upgrade.id]
+    assert world.charge(upgrade.id) == "canceled"
+    assert world.open_invoices() == []
+    assert [i["status"] for i in world.invoices()] == ["void"]
+    world.advance(10 * 60)
+    assert world.resume() == []
