@@ -45,6 +45,8 @@ from services.upgrades.steps import (
 
 S = UpgradeState
 LEASE = timedelta(minutes=2)
+# How long Stripe answers a replayed idempotency key with its stored answer (24 h), less a margin.
+REPLAYABLE = timedelta(hours=23)
 FIRST_BACKOFF, MAX_BACKOFF = timedelta(seconds=5), timedelta(minutes=10)
 # A chain that comes back on time may be a moment early by the clocks' difference.
 TOLERANCE = timedelta(seconds=1)
@@ -147,6 +149,20 @@ def settle_canceled(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
         org, upgrade = found
         customer, amount = org.stripe_customer_id, upgrade.charged_amount
         invoice_id = upgrade.stripe_invoice_id
+        if invoice_id is None and deps.clock.now() - upgrade.updated_at > REPLAYABLE:
+            # Stripe no longer replays the charge's keys: a person looks for the invoice.
+            uow.drift.record(
+                deps.clock.now(),
+                kind="saga",
+                organization_id=org.id,
+                subject=upgrade.id,
+                cause="canceled while its invoice was made; Stripe may hold it open: void it",
+                flagged=True,
+                repaired=False,
+            )
+            upgrade.retry_at = None
+            uow.commit()
+            return upgrade.state
     try:
         if invoice_id is None and customer and amount is not None:
             invoice_id = _open_invoice(upgrade, customer, amount, deps)

@@ -159,10 +159,7 @@ class MoneyMachine(RuleBasedStateMachine):
         their backoff, the resume job run, applied changes pushed to Stripe: the money must
         add up."""
         self._deliver_all()
-        sent, self.world.sent[:] = list(self.world.sent), []
-        for name, args in sent:  # the charge tasks sent meanwhile (a cancel sends one)
-            if name == "seatflow.charge_upgrade":
-                self.world.charge(args[0])
+        self._run_sent_tasks()
         self.world.advance(11 * 60)  # past any backoff: every charge chain comes back
         for upgrade_id in self.world.resume():
             self.world.charge(upgrade_id)
@@ -256,10 +253,19 @@ class MoneyMachine(RuleBasedStateMachine):
     def a_credit_on_the_balance(self, amount: int) -> None:
         self.world.state.give_credit(self.world.customer, amount)
 
+    def _run_sent_tasks(self) -> None:
+        """The charge tasks sent meanwhile (a cancel sends one), as a worker runs them within
+        seconds: before time moves on by days, they have run."""
+        sent, self.world.sent[:] = list(self.world.sent), []
+        for name, args in sent:
+            if name == "seatflow.charge_upgrade":
+                self.world.charge(args[0])
+
     @precondition(lambda self: not self.late)
     @rule()
     def late_in_the_cycle(self) -> None:
         """Two hours before the cycle ends: a seat costs less than Stripe's minimum charge."""
+        self._run_sent_tasks()
         self.late = True
         end = self.world.subscription().current_period_end.timestamp()
         left = int(end) - self.world.state.now() - 2 * 3600
@@ -269,6 +275,7 @@ class MoneyMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.days < 3)
     @rule()
     def a_day_passes(self) -> None:
+        self._run_sent_tasks()
         self.days += 1
         self.world.advance(86400)
         upgrade_payment.expire_unpaid(self.world.uow(), self.world.deps)

@@ -395,3 +395,23 @@ def test_a_void_that_fails_while_a_canceled_charge_is_settled_is_tried_again(
     assert [i["status"] for i in world.invoices()] == ["void"]
     world.advance(10 * 60)
     assert world.resume() == []
+
+
+def test_a_canceled_charge_settled_only_after_stripe_forgot_its_keys_is_flagged(
+    engine, server
+) -> None:
+    """Stripe keeps a key's answer for 24 hours: a settle that comes later cannot learn the
+    invoice by replaying it (it would make another), so a person is asked to void it."""
+    from adapters import drift
+
+    world = money_world(engine, server, period_start=JAN_1)
+    upgrade = world.submit(world.estimate(2, "month"))
+    server.lose_answer("/v1/invoices/*/finalize", method="POST")
+    assert world.charge(upgrade.id) == "retrying"
+    assert world.cancel(upgrade.id).state == "canceled"
+    world.advance(2 * DAY)
+    assert world.charge(upgrade.id) == "canceled"
+    assert len(world.invoices()) == 1  # no second invoice made
+    [record] = drift.rows(engine, "saga")
+    assert (record["subject"], record["flagged"]) == (upgrade.id, True)
+    assert world.resume() == []
