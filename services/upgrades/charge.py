@@ -116,6 +116,8 @@ def charge_upgrade(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
     try:
         if _supersede(earlier, upgrade_id, uow, deps):
             return _fail(upgrade_id, uow, deps, "an earlier upgrade was paid meanwhile")
+        if invoice_id is None and _keys_forgotten(upgrade, now):
+            return _flag_forgotten(upgrade_id, uow, deps)
         if invoice_id is None:
             invoice_id = _open_invoice(upgrade, customer, amount, deps)
             if _keep_invoice(upgrade_id, invoice_id, uow, deps) != S.CHARGING:
@@ -128,6 +130,34 @@ def charge_upgrade(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
     except ChargeRejected as exc:
         return _fail(upgrade_id, uow, deps, f"{exc.kind}: {exc.message}", exc.invoice_id)
     return _record(upgrade_id, result, uow, deps)
+
+
+def _keys_forgotten(upgrade: Upgrade, now: datetime) -> bool:
+    """This charge (since its last start: paying again starts afresh) began long enough ago
+    that Stripe no longer replays its keys: making the invoice again would make a second one
+    beside any the first attempt left."""
+    began = max((t.at for t in upgrade.history if t.to_state == S.CHARGING), default=now)
+    return now - began > REPLAYABLE
+
+
+def _flag_forgotten(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
+    """The upgrade fails (its owner may pay again, a fresh start) and a person is asked to
+    void the invoice Stripe may hold from the first attempt."""
+    state = _fail(upgrade_id, uow, deps, "Stripe could not be reached for a day; pay again")
+    with uow:
+        upgrade = uow.upgrades.get(upgrade_id)
+        assert upgrade is not None
+        uow.drift.record(
+            deps.clock.now(),
+            kind="saga",
+            organization_id=upgrade.organization_id,
+            subject=upgrade_id,
+            cause="its charge could not finish within a day; Stripe may hold an open invoice",
+            flagged=True,
+            repaired=False,
+        )
+        uow.commit()
+    return state
 
 
 def _unsettled(upgrade: Upgrade) -> bool:

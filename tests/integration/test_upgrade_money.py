@@ -415,3 +415,22 @@ def test_a_canceled_charge_settled_only_after_stripe_forgot_its_keys_is_flagged(
     [record] = drift.rows(engine, "saga")
     assert (record["subject"], record["flagged"]) == (upgrade.id, True)
     assert world.resume() == []
+
+
+def test_a_charge_that_could_not_finish_within_a_day_makes_no_second_invoice(
+    engine, server
+) -> None:
+    """Stripe failed for a day after the invoice was made (its answer lost): the chain does
+    not make the invoice again once Stripe forgot its keys; the upgrade fails and a person is
+    asked to void the first one."""
+    from adapters import drift
+
+    world = money_world(engine, server, period_start=JAN_1)
+    upgrade = world.submit(world.estimate(2, "month"))
+    server.lose_answer("/v1/invoices/*/finalize", method="POST")
+    assert world.charge(upgrade.id) == "retrying"
+    world.advance(2 * DAY)
+    assert world.charge(upgrade.id) == "payment_failed"
+    assert len(world.invoices()) == 1
+    [record] = drift.rows(engine, "saga")
+    assert (record["subject"], record["flagged"]) == (upgrade.id, True)
