@@ -168,9 +168,10 @@ class MoneyMachine(RuleBasedStateMachine):
         self._deliver_all()
         assert self._settled_for_upgrades() == self._applied_charged()
         unpaid = {S.CHARGING, S.AWAITING_PAYMENT, S.REQUIRES_ACTION, S.PAYMENT_FAILED}
+        flagged = self._flagged_sagas()
         for invoice in self.world.open_invoices():  # nothing left open for a given-up upgrade
             upgrade_id = invoice["metadata"].get("upgrade_id")
-            if upgrade_id:
+            if upgrade_id and upgrade_id not in flagged:
                 assert self.world.upgrade(upgrade_id).state in unpaid
 
     @rule(target=upgrades, seats=st.integers(1, 3), step=st.sampled_from(["finalize", "pay"]))
@@ -347,13 +348,23 @@ class MoneyMachine(RuleBasedStateMachine):
         up is voided by the task its cancel sent: `settle` checks none is left)."""
         if hasattr(self, "world"):
             unpaid = {S.CHARGING, S.AWAITING_PAYMENT, S.REQUIRES_ACTION, S.PAYMENT_FAILED}
+            flagged = self._flagged_sagas()
             payable = [
                 i
                 for i in self.world.open_invoices()
                 if i["metadata"].get("upgrade_id")
                 and self.world.upgrade(i["metadata"]["upgrade_id"]).state in unpaid
+                and i["metadata"]["upgrade_id"] not in flagged
             ]
             assert len(payable) <= 1
+
+    def _flagged_sagas(self) -> set[str]:
+        """Upgrades whose charge outlived Stripe's memory of its keys: seatflow flagged them
+        for a person, who voids the invoice the first attempt may have left (seatflow does
+        not search Stripe for it)."""
+        from adapters import drift
+
+        return {r["subject"] for r in drift.rows(self.world.engine, "saga") if r["flagged"]}
 
     @invariant()
     def discount_within_its_limit(self) -> None:
