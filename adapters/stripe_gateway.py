@@ -6,9 +6,11 @@ documents define the amount (calendar cycles, whole minutes, half-up rounding) a
 would compute another. Instead a one-off invoice carries exactly the amount seatflow computed:
 
 1. `POST /v1/invoices` for the customer, `pending_invoice_items_behavior=exclude` (so no
-   unrelated pending item rides along), `auto_advance=false`, metadata naming the upgrade;
-2. `POST /v1/invoiceitems` with `invoice=` that invoice and the exact amount;
-3. `POST /v1/invoices/{id}/finalize`;
+   unrelated pending item rides along), `auto_advance=false`: a draft, whose id seatflow
+   records before anything is billed on it;
+2. `POST /v1/invoiceitems` with `invoice=` that draft and the exact amount, unless the draft
+   already has a line (a retry after Stripe forgot the key adds none twice);
+3. `POST /v1/invoices/{id}/finalize` (only a draft); seatflow checks the total it bills;
 4. `POST /v1/invoices/{id}/pay` with `off_session=true` (the default payment method).
 
 After `invoice.paid`, the subscription is changed without a second charge:
@@ -38,8 +40,10 @@ from adapters.stripe_errors import ACTION_CODES
 from adapters.stripe_errors import StripeUnavailable as StripeUnavailable
 from adapters.stripe_errors import reason as _reason
 from adapters.stripe_errors import translate_errors as _translate_errors
+from adapters.stripe_parsing import invoice_fact
 from adapters.stripe_setup import StripeSetup
 from config.events import STRIPE_API_VERSION
+from domain.payment_methods import InvoiceFact
 from domain.ports import ChargeRejected, ChargeResult, SubscriptionChange
 
 # Seconds to connect, and to wait for an answer, in one try of one request.
@@ -153,24 +157,63 @@ class StripeGateway(StripeSetup):
         result: dict[str, Any] = found.to_dict()
         return result
 
-    def open_invoice(
+    def draft_invoice(
         self,
         *,
         upgrade_id: str,
         customer_id: str,
-        amount: int,
         currency: str,
         description: str,
         metadata: dict[str, str],
     ) -> str:
-        """Invoice `amount` once, finalized and not yet paid: its id. seatflow records the id
-        before it asks Stripe to pay, so every payment event of the invoice finds its
-        upgrade by the id seatflow recorded. A retry replays Stripe's stored answers."""
-        return str(
-            self._finalized_invoice(
-                upgrade_id, customer_id, amount, currency, description, metadata
-            ).id
-        )
+        """The upgrade's draft invoice, with nothing on it yet: its id. seatflow records the
+        id before anything is billed on it, so every later event of the invoice finds its
+        upgrade by that id, however long Stripe is away. A retry replays Stripe's answer."""
+        with _translate_errors("create_invoice"):
+            invoice = self.client.v1.invoices.create(
+                {
+                    "customer": customer_id,
+                    "currency": currency,
+                    "collection_method": "charge_automatically",
+                    "auto_advance": False,
+                    "pending_invoice_items_behavior": "exclude",
+                    "description": description,
+                    "metadata": metadata,
+                },
+                {"idempotency_key": idempotency_key(upgrade_id, "invoice")},
+            )
+        return str(invoice.id)
+
+    def finalize_invoice(
+        self, *, upgrade_id: str, invoice_id: str, amount: int, currency: str, description: str
+    ) -> InvoiceFact:
+        """Bill `amount` on the recorded draft and finalize it. Each step asks Stripe's state
+        first (a line only on a draft without lines, finalize only a draft): a retry after
+        Stripe forgot the keys adds nothing twice. The invoice as Stripe then has it."""
+        invoice = self.retrieve("invoice", invoice_id)
+        if invoice.get("status") != "draft":
+            return invoice_fact(invoice)
+        v1 = self.client.v1
+        if not (invoice.get("lines") or {}).get("data"):
+            with _translate_errors("invoice_item", invoice_id):
+                v1.invoice_items.create(
+                    {
+                        "customer": invoice["customer"],
+                        "invoice": invoice_id,
+                        "amount": amount,
+                        "currency": currency,
+                        "description": description,
+                        "metadata": {"upgrade_id": upgrade_id},
+                    },
+                    {"idempotency_key": idempotency_key(upgrade_id, "item")},
+                )
+        with _translate_errors("finalize_invoice", invoice_id):
+            finalized = v1.invoices.finalize_invoice(
+                invoice_id,
+                {"auto_advance": False},
+                {"idempotency_key": idempotency_key(upgrade_id, "finalize")},
+            )
+        return invoice_fact(finalized.to_dict())
 
     def pay_invoice(self, *, upgrade_id: str, invoice_id: str, attempt: int = 1) -> ChargeResult:
         """Pay an upgrade's invoice with the customer's default card. A later `attempt` pays
@@ -199,49 +242,6 @@ class StripeGateway(StripeSetup):
             invoice_id, paid=paid.status == "paid", amount_paid=int(paid.amount_paid or 0)
         )
 
-    def _finalized_invoice(
-        self,
-        upgrade_id: str,
-        customer_id: str,
-        amount: int,
-        currency: str,
-        description: str,
-        metadata: dict[str, str],
-    ) -> Any:
-        v1 = self.client.v1
-        with _translate_errors("create_invoice"):
-            invoice = v1.invoices.create(
-                {
-                    "customer": customer_id,
-                    "currency": currency,
-                    "collection_method": "charge_automatically",
-                    "auto_advance": False,
-                    "pending_invoice_items_behavior": "exclude",
-                    "description": description,
-                    "metadata": metadata,
-                },
-                {"idempotency_key": idempotency_key(upgrade_id, "invoice")},
-            )
-        invoice_id = str(invoice.id)
-        with _translate_errors("invoice_item", invoice_id):
-            v1.invoice_items.create(
-                {
-                    "customer": customer_id,
-                    "invoice": invoice_id,
-                    "amount": amount,
-                    "currency": currency,
-                    "description": description,
-                    "metadata": metadata,
-                },
-                {"idempotency_key": idempotency_key(upgrade_id, "item")},
-            )
-        with _translate_errors("finalize_invoice", invoice_id):
-            return v1.invoices.finalize_invoice(
-                invoice_id,
-                {"auto_advance": False},
-                {"idempotency_key": idempotency_key(upgrade_id, "finalize")},
-            )
-
     def update_subscription(self, change: SubscriptionChange) -> None:
         metadata = {"seatflow_upgrade_id": change.upgrade_id}
         params: Any = {
@@ -264,7 +264,8 @@ class StripeGateway(StripeSetup):
 
     def void_invoice(self, *, upgrade_id: str, invoice_id: str) -> str:
         """Void an unpaid invoice; its status afterwards (`void`, or `paid` if it was paid
-        meanwhile: Stripe refuses to void a paid invoice)."""
+        meanwhile: Stripe refuses to void a paid invoice). A draft, which billed nothing, is
+        deleted instead (Stripe voids only finalized invoices) and counts as `void`."""
         try:
             with _translate_errors("void_invoice", invoice_id):
                 self.client.v1.invoices.void_invoice(
@@ -272,6 +273,10 @@ class StripeGateway(StripeSetup):
                 )
         except ChargeRejected:
             status = str(self.retrieve("invoice", invoice_id).get("status"))
+            if status == "draft":
+                with _translate_errors("delete_invoice", invoice_id):
+                    self.client.v1.invoices.delete(invoice_id)
+                return "void"
             if status in ("void", "paid"):
                 return status
             raise

@@ -12,6 +12,7 @@ from domain.catalog import Catalog, CatalogPrice
 from domain.discounts import Discount
 from domain.licenses import License, LicenseTerms, OfflineActivation
 from domain.model import Member, Organization
+from domain.payment_methods import InvoiceFact
 
 
 class Clock(Protocol):
@@ -169,17 +170,25 @@ class BillingGateway(Protocol):
     """The only way seatflow talks to Stripe. Every write carries an idempotency key
     derived from the upgrade id and the step, so a retried task never charges twice."""
 
-    def open_invoice(
+    def draft_invoice(
         self,
         *,
         upgrade_id: str,
         customer_id: str,
-        amount: int,
         currency: str,
         description: str,
         metadata: dict[str, str],
     ) -> str:
-        """Create and finalize the upgrade's invoice of exactly `amount`, unpaid: its id."""
+        """The upgrade's draft invoice, with nothing on it yet: its id. seatflow records it
+        before anything can be billed on it."""
+        ...
+
+    def finalize_invoice(
+        self, *, upgrade_id: str, invoice_id: str, amount: int, currency: str, description: str
+    ) -> InvoiceFact:
+        """Bill `amount` on the recorded draft (once: only a draft without lines gets it) and
+        finalize it (only a draft): the invoice as Stripe then has it, perhaps already paid
+        by the customer's balance."""
         ...
 
     def pay_invoice(self, *, upgrade_id: str, invoice_id: str, attempt: int = 1) -> ChargeResult:
@@ -189,7 +198,7 @@ class BillingGateway(Protocol):
     def update_subscription(self, change: SubscriptionChange) -> None: ...
 
     def void_invoice(self, *, upgrade_id: str, invoice_id: str) -> str:
-        """Void an unpaid invoice: its status afterwards, `void` or `paid`."""
+        """Void an unpaid invoice (delete a draft): its status afterwards, `void` or `paid`."""
         ...
 
     def refund_invoice(self, *, upgrade_id: str, invoice_id: str, amount: int) -> str:

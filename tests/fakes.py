@@ -16,6 +16,7 @@ from domain.discounts import Discount
 from domain.errors import OrganizationNotFound
 from domain.licenses import License, LicenseStatus, LicenseTerms, OfflineActivation
 from domain.model import Member, Organization
+from domain.payment_methods import InvoiceFact
 from domain.ports import ChargeResult, SubscriptionChange
 from services.deps import Deps
 
@@ -35,7 +36,8 @@ class FixedClock:
 GATEWAY_CALLS = frozenset(
     {
         "charge",
-        "open_invoice",
+        "draft_invoice",
+        "finalize_invoice",
         "pay_invoice",
         "update_subscription",
         "void_invoice",
@@ -95,9 +97,31 @@ class FakeGateway:
 
     payments: list[tuple[str, int]] = field(default_factory=list)  # (invoice, attempt)
 
-    def open_invoice(self, **kwargs: Any) -> str:
-        self.charges.append(kwargs)
-        return f"in_{kwargs['upgrade_id']}"
+    drafts: dict[str, dict[str, Any]] = field(default_factory=dict)  # invoice id → draft
+
+    def draft_invoice(self, **kwargs: Any) -> str:
+        invoice_id = f"in_{kwargs['upgrade_id']}"
+        self.drafts.setdefault(invoice_id, kwargs)
+        return invoice_id
+
+    def finalize_invoice(
+        self, *, upgrade_id: str, invoice_id: str, amount: int, currency: str, description: str
+    ) -> InvoiceFact:
+        """Bills `amount` once per draft, as Stripe finalizes only a draft."""
+        draft = self.drafts[invoice_id]
+        if not draft.get("finalized"):
+            draft["finalized"] = True
+            self.charges.append(
+                {
+                    **{k: v for k, v in draft.items() if k != "finalized"},
+                    "amount": amount,
+                    "currency": currency,
+                    "description": description,
+                }
+            )
+        return InvoiceFact(
+            invoice_id, draft["customer_id"], "open", amount, amount_paid=0, currency=currency
+        )
 
     def pay_invoice(self, *, upgrade_id: str, invoice_id: str, attempt: int = 1) -> ChargeResult:
         self.payments.append((invoice_id, attempt))
@@ -322,8 +346,17 @@ class FakeUnitOfWork:
 
 
 def open_and_pay(gateway: Any, *, attempt: int = 1, **invoice: Any) -> ChargeResult:
-    """The charge step's two Stripe calls: the invoice made (and recorded), then paid."""
-    invoice_id = gateway.open_invoice(**invoice)
+    """The charge step's Stripe calls: the draft made (and recorded), billed and finalized,
+    then paid."""
+    amount = invoice.pop("amount")
+    invoice_id = gateway.draft_invoice(**invoice)
+    gateway.finalize_invoice(
+        upgrade_id=invoice["upgrade_id"],
+        invoice_id=invoice_id,
+        amount=amount,
+        currency=invoice["currency"],
+        description=invoice["description"],
+    )
     return gateway.pay_invoice(  # type: ignore[no-any-return]
         upgrade_id=invoice["upgrade_id"], invoice_id=invoice_id, attempt=attempt
     )

@@ -29,6 +29,7 @@ from domain.errors import (
     UpgradeNotFound,
 )
 from domain.model import Organization
+from domain.payment_methods import InvoiceFact
 from domain.ports import ChargeRejected, ChargeResult, ChargeUnavailable
 from domain.upgrades import MAX_CHARGE_ATTEMPTS, STRIPE_UNAVAILABLE, Upgrade, UpgradeState
 from services import messagebus
@@ -119,9 +120,18 @@ def charge_upgrade(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
         if invoice_id is None and _keys_forgotten(upgrade, now):
             return _flag_forgotten(upgrade_id, uow, deps)
         if invoice_id is None:
-            invoice_id = _open_invoice(upgrade, customer, amount, deps)
+            invoice_id = _draft_invoice(upgrade, customer, deps)
             if _keep_invoice(upgrade_id, invoice_id, uow, deps) != S.CHARGING:
                 return settle_canceled(upgrade_id, uow, deps)
+        invoice = deps.gateway.finalize_invoice(
+            upgrade_id=upgrade.id,
+            invoice_id=invoice_id,
+            amount=amount,
+            currency=upgrade.currency,
+            description=_description(upgrade),
+        )
+        if invoice.total != amount:
+            return _not_the_surcharge(upgrade_id, invoice, amount, uow, deps)
         result = deps.gateway.pay_invoice(
             upgrade_id=upgrade.id, invoice_id=invoice_id, attempt=attempt
         )
@@ -142,8 +152,20 @@ def _keys_forgotten(upgrade: Upgrade, now: datetime) -> bool:
 
 def _flag_forgotten(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
     """The upgrade fails (its owner may pay again, a fresh start) and a person is asked to
-    void the invoice Stripe may hold from the first attempt."""
+    delete the draft Stripe may hold from the first attempt (whose answer was lost: nothing
+    was billed on it, since a line is added only to a recorded draft)."""
     state = _fail(upgrade_id, uow, deps, "Stripe could not be reached for a day; pay again")
+    _flag(
+        upgrade_id,
+        uow,
+        deps,
+        "its charge could not finish within a day; Stripe may hold an empty draft: delete it",
+    )
+    return state
+
+
+def _flag(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps, cause: str) -> None:
+    """Ask a person to look at what Stripe holds for this upgrade (a flagged `saga` drift)."""
     with uow:
         upgrade = uow.upgrades.get(upgrade_id)
         assert upgrade is not None
@@ -152,12 +174,11 @@ def _flag_forgotten(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
             kind="saga",
             organization_id=upgrade.organization_id,
             subject=upgrade_id,
-            cause="its charge could not finish within a day; Stripe may hold an open invoice",
+            cause=cause,
             flagged=True,
             repaired=False,
         )
         uow.commit()
-    return state
 
 
 def _unsettled(upgrade: Upgrade) -> bool:
@@ -177,7 +198,7 @@ def settle_canceled(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
         if found is None or not _unsettled(found[1]):
             return found[1].state if found else "missing"
         org, upgrade = found
-        customer, amount = org.stripe_customer_id, upgrade.charged_amount
+        customer = org.stripe_customer_id
         invoice_id = upgrade.stripe_invoice_id
         if invoice_id is None and deps.clock.now() - upgrade.updated_at > REPLAYABLE:
             # Stripe no longer replays the charge's keys: a person looks for the invoice.
@@ -186,7 +207,7 @@ def settle_canceled(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
                 kind="saga",
                 organization_id=org.id,
                 subject=upgrade.id,
-                cause="canceled while its invoice was made; Stripe may hold it open: void it",
+                cause="canceled while its draft was made; Stripe may hold it: delete it",
                 flagged=True,
                 repaired=False,
             )
@@ -194,8 +215,8 @@ def settle_canceled(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
             uow.commit()
             return upgrade.state
     try:
-        if invoice_id is None and customer and amount is not None:
-            invoice_id = _open_invoice(upgrade, customer, amount, deps)
+        if invoice_id is None and customer:
+            invoice_id = _draft_invoice(upgrade, customer, deps)
             _keep_invoice(upgrade_id, invoice_id, uow, deps)
         if invoice_id is not None:
             give_back(upgrade_id, invoice_id, uow, deps)
@@ -219,13 +240,11 @@ def _canceled_unsettled(uow: SqlUnitOfWork, upgrade_id: str) -> bool:
     return found is not None and _unsettled(found)
 
 
-def _open_invoice(upgrade: Upgrade, customer: str, amount: int, deps: Deps) -> str:
-    """The upgrade's invoice at Stripe, made (or, replaying the same keys, found) and
-    finalized, not yet paid."""
-    return deps.gateway.open_invoice(
+def _draft_invoice(upgrade: Upgrade, customer: str, deps: Deps) -> str:
+    """The upgrade's draft invoice at Stripe, made (or, replaying the same key, found)."""
+    return deps.gateway.draft_invoice(
         upgrade_id=upgrade.id,
         customer_id=customer,
-        amount=amount,
         currency=upgrade.currency,
         description=_description(upgrade),
         metadata={"organization_id": upgrade.organization_id, "upgrade_id": upgrade.id},
@@ -250,6 +269,23 @@ def _keep_invoice(upgrade_id: str, invoice_id: str, uow: SqlUnitOfWork, deps: De
         upgrade.stripe_invoice_id = upgrade.stripe_invoice_id or invoice_id
         state = upgrade.state
         uow.commit()
+    return state
+
+
+def _not_the_surcharge(
+    upgrade_id: str, invoice: InvoiceFact, amount: int, uow: SqlUnitOfWork, deps: Deps
+) -> str:
+    """The recorded invoice bills something else than the surcharge (a line added in Stripe's
+    dashboard, say): it is voided, never paid, and the upgrade fails with the reason. Had
+    the customer's balance already paid it, a person is asked to look."""
+    reason = (
+        f"invoice {invoice.invoice_id} does not bill the surcharge: "
+        f"{invoice.total} instead of {amount} {invoice.currency}"
+    )
+    status = deps.gateway.void_invoice(upgrade_id=upgrade_id, invoice_id=invoice.invoice_id)
+    state = _fail(upgrade_id, uow, deps, reason)
+    if status == "paid":
+        _flag(upgrade_id, uow, deps, f"{reason}; the customer's balance paid it")
     return state
 
 

@@ -16,7 +16,9 @@ from tests.fakes import open_and_pay
 
 def invoice(status: str = "draft") -> dict:
     body = stripe_fixture("invoice")
-    body.update(id="in_up1", status=status)
+    body.update(id="in_up1", status=status, customer="cus_1")
+    if status == "draft":
+        body["lines"] = {"object": "list", "data": [], "has_more": False}
     return body
 
 
@@ -39,6 +41,7 @@ def gateway(httpserver: HTTPServer) -> StripeGateway:
 
 def test_charge_sends_one_exact_invoice_with_idempotency_keys(httpserver, gateway) -> None:
     httpserver.expect_ordered_request("/v1/invoices", "POST").respond_with_json(invoice())
+    httpserver.expect_ordered_request("/v1/invoices/in_up1", "GET").respond_with_json(invoice())
     httpserver.expect_ordered_request("/v1/invoiceitems", "POST").respond_with_json(
         {"id": "ii_1", "object": "invoiceitem"}
     )
@@ -76,6 +79,7 @@ def test_charge_sends_one_exact_invoice_with_idempotency_keys(httpserver, gatewa
                 "metadata[upgrade_id]": "up1",
             },
         ),
+        ("GET", "/v1/invoices/in_up1", None, {}),
         (
             "POST",
             "/v1/invoiceitems",
@@ -86,7 +90,6 @@ def test_charge_sends_one_exact_invoice_with_idempotency_keys(httpserver, gatewa
                 "amount": "90486",
                 "currency": "usd",
                 "description": "Upgrade",
-                "metadata[organization_id]": "org_1",
                 "metadata[upgrade_id]": "up1",
             },
         ),
@@ -103,6 +106,7 @@ def test_charge_sends_one_exact_invoice_with_idempotency_keys(httpserver, gatewa
 
 def test_a_declined_card_is_a_failure_with_the_reason(httpserver, gateway) -> None:
     httpserver.expect_request("/v1/invoices", "POST").respond_with_json(invoice())
+    httpserver.expect_request("/v1/invoices/in_up1", "GET").respond_with_json(invoice())
     httpserver.expect_request("/v1/invoiceitems", "POST").respond_with_json({"id": "ii_1"})
     httpserver.expect_request("/v1/invoices/in_up1/finalize", "POST").respond_with_json(
         invoice("open")
@@ -137,6 +141,7 @@ def test_a_retried_charge_repeats_the_same_keys(httpserver, gateway) -> None:
     ):
         httpserver.expect_request(path, "POST").respond_with_json(invoice(status))
     httpserver.expect_request("/v1/invoiceitems", "POST").respond_with_json({"id": "ii_1"})
+    httpserver.expect_request("/v1/invoices/in_up1", "GET").respond_with_json(invoice())
     for _ in range(2):
         open_and_pay(
             gateway,
@@ -147,7 +152,7 @@ def test_a_retried_charge_repeats_the_same_keys(httpserver, gateway) -> None:
             description="x",
             metadata={},
         )
-    keys = [key for _, _, key, _ in sent(httpserver)]
+    keys = [key for method, _, key, _ in sent(httpserver) if method == "POST"]
     assert keys[:4] == keys[4:]
     assert len(set(keys)) == 4
 

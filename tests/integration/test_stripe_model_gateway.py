@@ -64,9 +64,12 @@ def test_one_paid_upgrade_captures_the_surcharge_then_the_year_on_its_date(
     assert [e.invoice for e in state.captures()] == [result.invoice_id]
     paid = state.events_of("invoice.paid")[0]["data"]["object"]
     assert paid["metadata"] == {"organization_id": "org_1", "upgrade_id": "up1"}
+    # The retry replays the draft's key, reads the invoice (finalized already: nothing is
+    # added or finalized again) and replays the payment's key.
     assert [r.idempotency_key for r in stripe_fake.requests("POST")] == [
-        f"seatflow-upgrade-up1-{step}" for step in ("invoice", "item", "finalize", "pay")
-    ] * 2
+        f"seatflow-upgrade-up1-{step}"
+        for step in ("invoice", "item", "finalize", "pay", "invoice", "pay")
+    ]
 
     gateway.update_subscription(
         SubscriptionChange(

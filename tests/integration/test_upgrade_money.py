@@ -306,15 +306,37 @@ def test_pay_answering_5xx_then_cancel_voids_the_recorded_invoice(engine, server
 def test_a_lost_answer_while_the_invoice_is_made_then_cancel_voids_what_stripe_made(
     engine, server
 ) -> None:
-    """The answer to finalize was lost and the chain's next run never came: the owner's
-    cancel sends the charge task, which learns the invoice by replaying its keys and voids
-    it. Nothing stays open at Stripe, nothing is taken."""
+    """The answer to finalize was lost and the chain's next run never came: the invoice was
+    recorded as a draft before it was finalized, so the owner's cancel voids it. Nothing
+    stays open at Stripe, nothing is taken."""
     world = money_world(engine, server, period_start=JAN_1)
     upgrade = world.submit(world.estimate(2, "month"))
     server.lose_answer("/v1/invoices/*/finalize", method="POST")
     assert world.charge(upgrade.id) == "retrying"
-    assert world.upgrade(upgrade.id).stripe_invoice_id is None
     [made] = world.open_invoices()
+    assert world.upgrade(upgrade.id).stripe_invoice_id == made["id"]
+
+    assert world.cancel(upgrade.id).state == "canceled"
+    world.deliver()
+
+    assert [i["status"] for i in world.invoices()] == ["void"]
+    assert world.state.captured(customer=world.customer) == 0
+    world.advance(DAY)
+    assert world.resume() == []
+
+
+def test_a_lost_answer_while_the_draft_is_made_then_cancel_deletes_the_draft(
+    engine, server
+) -> None:
+    """The answer to the draft's creation was lost: the owner's cancel sends the charge task,
+    which learns the draft by replaying its key and deletes it. Nothing stays at Stripe."""
+    world = money_world(engine, server, period_start=JAN_1)
+    upgrade = world.submit(world.estimate(2, "month"))
+    server.lose_answer("/v1/invoices", method="POST")
+    assert world.charge(upgrade.id) == "retrying"
+    assert world.upgrade(upgrade.id).stripe_invoice_id is None
+    [draft] = world.invoices()
+    assert (draft["status"], draft["total"]) == ("draft", 0)
 
     sent = len(world.sent)
     assert world.cancel(upgrade.id).state == "canceled"
@@ -322,12 +344,96 @@ def test_a_lost_answer_while_the_invoice_is_made_then_cancel_voids_what_stripe_m
     assert world.charge(upgrade.id) == "canceled"
     world.deliver()
 
-    assert world.upgrade(upgrade.id).stripe_invoice_id == made["id"]
-    assert [i["status"] for i in world.invoices()] == ["void"]
+    assert world.invoices() == []
     assert world.state.captured(customer=world.customer) == 0
-    # The resume job leaves it be now: nothing more to settle.
     world.advance(DAY)
     assert world.resume() == []
+
+
+def test_a_finalize_answer_lost_for_days_still_pays_the_one_recorded_invoice(
+    engine, server
+) -> None:
+    """Stripe failed for two days after it finalized the invoice (its answer lost): the
+    invoice was recorded before it was finalized, so the chain finds it by its id, not by
+    replaying forgotten keys, and pays it once."""
+    world = money_world(engine, server, period_start=JAN_1)
+    upgrade = world.submit(world.estimate(2, "month"))
+    server.lose_answer("/v1/invoices/*/finalize", method="POST")
+    assert world.charge(upgrade.id) == "retrying"
+    world.advance(2 * DAY)
+    assert world.charge(upgrade.id) == "awaiting_payment"
+    world.deliver()
+
+    [invoice] = world.invoices()
+    assert (invoice["status"], invoice["total"], invoice["amount_paid"]) == (
+        "paid",
+        TWO_SEATS,
+        TWO_SEATS,
+    )
+    assert world.state.captured(customer=world.customer) == TWO_SEATS
+    assert world.upgrade(upgrade.id).state == "applied"
+
+
+def test_a_line_answer_lost_for_days_adds_no_second_line(engine, server) -> None:
+    """The answer to the invoice item was lost and Stripe forgot its key: the draft already
+    has its line, so none is added again; the invoice bills the surcharge once."""
+    world = money_world(engine, server, period_start=JAN_1)
+    upgrade = world.submit(world.estimate(2, "month"))
+    server.lose_answer("/v1/invoiceitems", method="POST")
+    assert world.charge(upgrade.id) == "retrying"
+    world.advance(2 * DAY)
+    assert world.charge(upgrade.id) == "awaiting_payment"
+    world.deliver()
+
+    [invoice] = world.invoices()
+    assert (invoice["status"], invoice["total"]) == ("paid", TWO_SEATS)
+    assert world.state.captured(customer=world.customer) == TWO_SEATS
+    assert world.upgrade(upgrade.id).state == "applied"
+
+
+def test_an_invoice_paid_by_credit_while_its_answer_was_lost_applies_the_upgrade(
+    engine, server
+) -> None:
+    """The customer's credit paid the invoice as Stripe finalized it, and that answer was
+    lost; Stripe then failed for two days. `invoice.paid` finds the upgrade by the invoice
+    id recorded before finalizing, and the upgrade applies: the credit is not kept for
+    nothing."""
+    world = money_world(engine, server, period_start=JAN_1)
+    world.state.give_credit(world.customer, 10000)
+    world.deliver()
+    upgrade = world.submit(world.estimate(2, "month"))
+    server.lose_answer("/v1/invoices/*/finalize", method="POST")
+    assert world.charge(upgrade.id) == "retrying"
+    world.deliver()
+    assert world.upgrade(upgrade.id).state == "applied"
+
+    world.advance(2 * DAY)
+    assert world.charge(upgrade.id) == "applied"
+    [invoice] = world.invoices()
+    assert (invoice["status"], invoice["total"], invoice["amount_paid"]) == ("paid", TWO_SEATS, 0)
+    assert world.state.get("customer", world.customer)["balance"] == -(10000 - TWO_SEATS)
+    assert world.subscription().seats == 2
+
+
+def test_an_invoice_edited_in_the_dashboard_before_it_is_paid_is_not_paid(engine, server) -> None:
+    """A line added to the recorded draft (in Stripe's dashboard, or by anything but this
+    upgrade) makes the invoice bill more than the surcharge: it is voided, not paid, and the
+    upgrade fails with the reason. Stripe takes nothing."""
+    world = money_world(engine, server, period_start=JAN_1)
+    upgrade = world.submit(world.estimate(2, "month"))
+    server.fail_next("/v1/invoiceitems", "api_error", method="POST")
+    assert world.charge(upgrade.id) == "retrying"
+    [draft] = world.invoices()
+    world.state.invoiceitems_create(
+        {"customer": world.customer, "invoice": draft["id"], "amount": 100, "currency": "usd"}
+    )
+    world.advance(10 * 60)
+    assert world.charge(upgrade.id) == "payment_failed"
+    world.deliver()
+
+    assert [i["status"] for i in world.invoices()] == ["void"]
+    assert world.state.captured(customer=world.customer) == 0
+    assert "does not bill" in (world.upgrade(upgrade.id).failure_reason or "")
 
 
 def test_a_credit_balance_is_taken_first_and_the_card_pays_the_rest(engine, server) -> None:
@@ -377,22 +483,22 @@ def test_a_surcharge_below_stripes_minimum_charge_is_paid_with_nothing_captured(
 def test_a_void_that_fails_while_a_canceled_charge_is_settled_is_tried_again(
     engine, server
 ) -> None:
-    """Canceled while its invoice was made; Stripe fails the void once: the charge keeps its
-    claim, and the resume job comes back and voids it. Nothing stays open at Stripe."""
+    """Canceled while its draft was made (the answer lost); Stripe fails the first try to
+    remove it: the charge keeps its claim, and the resume job comes back and deletes it.
+    Nothing stays at Stripe."""
     world = money_world(engine, server, period_start=JAN_1)
     upgrade = world.submit(world.estimate(2, "month"))
-    server.lose_answer("/v1/invoices/*/finalize", method="POST")
+    server.lose_answer("/v1/invoices", method="POST")
     assert world.charge(upgrade.id) == "retrying"
     assert world.cancel(upgrade.id).state == "canceled"
     server.fail_next("/v1/invoices/*/void", "api_error", method="POST")
     assert world.charge(upgrade.id) == "retrying"
-    assert len(world.open_invoices()) == 1
+    assert len(world.invoices()) == 1
 
     world.advance(10 * 60)
     assert world.resume() == [upgrade.id]
     assert world.charge(upgrade.id) == "canceled"
-    assert world.open_invoices() == []
-    assert [i["status"] for i in world.invoices()] == ["void"]
+    assert world.invoices() == []
     world.advance(10 * 60)
     assert world.resume() == []
 
@@ -406,7 +512,7 @@ def test_a_canceled_charge_settled_only_after_stripe_forgot_its_keys_is_flagged(
 
     world = money_world(engine, server, period_start=JAN_1)
     upgrade = world.submit(world.estimate(2, "month"))
-    server.lose_answer("/v1/invoices/*/finalize", method="POST")
+    server.lose_answer("/v1/invoices", method="POST")
     assert world.charge(upgrade.id) == "retrying"
     assert world.cancel(upgrade.id).state == "canceled"
     world.advance(2 * DAY)
@@ -420,14 +526,14 @@ def test_a_canceled_charge_settled_only_after_stripe_forgot_its_keys_is_flagged(
 def test_a_charge_that_could_not_finish_within_a_day_makes_no_second_invoice(
     engine, server
 ) -> None:
-    """Stripe failed for a day after the invoice was made (its answer lost): the chain does
-    not make the invoice again once Stripe forgot its keys; the upgrade fails and a person is
-    asked to void the first one."""
+    """Stripe failed for a day after it made the draft (its answer lost, so its id is not
+    known): the chain does not make the invoice again once Stripe forgot its keys; the
+    upgrade fails and a person is asked to delete the empty draft."""
     from adapters import drift
 
     world = money_world(engine, server, period_start=JAN_1)
     upgrade = world.submit(world.estimate(2, "month"))
-    server.lose_answer("/v1/invoices/*/finalize", method="POST")
+    server.lose_answer("/v1/invoices", method="POST")
     assert world.charge(upgrade.id) == "retrying"
     world.advance(2 * DAY)
     assert world.charge(upgrade.id) == "payment_failed"

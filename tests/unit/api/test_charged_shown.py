@@ -34,7 +34,7 @@ CASES = {
         client, world, {"decline": "Your card was declined."}
     ),
     "stripe_error": lambda client, world: _failed_upgrade(
-        client, world, {"open_invoice": _rejected}
+        client, world, {"draft_invoice": _rejected}
     ),
     "canceled": _canceled,
 }

@@ -35,7 +35,7 @@ def _charge_until_it_ends(client, world, charge) -> str:
     """Submit an upgrade and run its charge chain, as the worker would, until it stops."""
     app = client.application
     deps = app.extensions["seatflow.deps"]
-    deps.gateway.open_invoice = charge
+    deps.gateway.draft_invoice = charge
     uow = SqlUnitOfWork(app.extensions["seatflow.engine"])
     owner = world.owner["id"]
     cmd = RequestEstimate(world.org_id, owner, "node_locked", 2, "month")
@@ -109,7 +109,7 @@ def test_while_the_charge_is_retried_the_page_says_nothing_was_charged_yet(site)
     sign_in(client, world.tokens["owner"])
     app = client.application
     deps = app.extensions["seatflow.deps"]
-    deps.gateway.open_invoice = _unreachable
+    deps.gateway.draft_invoice = _unreachable
     uow = SqlUnitOfWork(app.extensions["seatflow.engine"])
     owner = world.owner["id"]
     estimate = upgrade_request.request_estimate(
