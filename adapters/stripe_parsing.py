@@ -21,7 +21,9 @@ from domain.commands import (
     RecordPaymentFailed,
     SyncSubscription,
 )
+from domain.errors import UnknownCurrency
 from domain.model import Interval, SubscriptionSnapshot
+from domain.money import exponent
 from domain.payment_methods import InvoiceFact
 
 
@@ -57,7 +59,7 @@ def _tier(price: dict[str, Any]) -> str:
 def _paid_period(subscription: dict[str, Any]) -> tuple[str, int | None]:
     """A `trialing` status that seatflow set to carry a prepaid annual cycle is `active`.
 
-    See workers/stripe_gateway.py: after a monthly → annual switch the Stripe subscription
+    See adapters/stripe_gateway.py: after a monthly → annual switch the Stripe subscription
     is in a trial that ends at the paid cycle's end; the cycle itself started earlier.
     """
     status = str(subscription.get("status") or "active")
@@ -82,9 +84,25 @@ def _interval(price: dict[str, Any]) -> Interval:
     return Interval.parse(interval)
 
 
+def _known_currency(obj: dict[str, Any], what: str) -> str:
+    """The object's currency, if seatflow knows its minor unit; anything else is refused by
+    name, never read with a guessed exponent."""
+    currency = str(obj.get("currency") or "")
+    if currency:
+        try:
+            exponent(currency)
+        except UnknownCurrency:
+            raise Unrepresentable(
+                f"{what} {obj.get('id')!r} is in {currency!r}, a currency whose minor unit "
+                "seatflow does not know"
+            ) from None
+    return currency
+
+
 def subscription_snapshot(subscription: dict[str, Any], version: int) -> SubscriptionSnapshot:
     item = _first_item(subscription)
     price = item.get("price") or item.get("plan") or subscription.get("plan") or {}
+    _known_currency(price, "price")
     status, paid_cycle_start = _paid_period(subscription)
     start = (
         paid_cycle_start
@@ -150,7 +168,7 @@ def invoice_fact(invoice: dict[str, Any]) -> InvoiceFact:
         status=str(invoice.get("status") or ""),
         total=int(total if total is not None else invoice.get("amount_due") or 0),
         amount_paid=int(invoice.get("amount_paid") or 0),
-        currency=str(invoice.get("currency") or ""),
+        currency=_known_currency(invoice, "invoice"),
         livemode=bool(invoice.get("livemode", False)),
         subscription_id=_invoice_subscription(invoice),
         billing_reason=invoice.get("billing_reason"),

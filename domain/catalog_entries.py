@@ -10,8 +10,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from domain.catalog import DEFAULT_RANK, DEFAULT_TIER, CatalogPrice
-from domain.errors import BadCatalogEntry
+from domain.errors import BadCatalogEntry, UnknownCurrency
 from domain.model import Interval
+from domain.money import exponent
 
 REQUIRED = ("license_type", "interval", "unit_amount", "currency", "stripe_price_id")
 KNOWN = frozenset(REQUIRED) | {"tier", "rank", "features"}
@@ -64,6 +65,13 @@ def parse_entry(index: int, entry: object) -> CatalogPrice:
     currency = _text(entry, "currency", where).lower()
     if len(currency) != 3 or not currency.isalpha():
         raise _fail(where, "currency", "must be a three-letter ISO code")
+    try:
+        exponent(currency)
+    except UnknownCurrency:
+        price = entry.get("stripe_price_id")
+        raise _fail(
+            where, "currency", f"{currency!r} of Stripe price {price}: its minor unit is not known"
+        ) from None
     return CatalogPrice(
         license_type=_text(entry, "license_type", where),
         interval=interval,

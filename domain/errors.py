@@ -201,3 +201,9 @@ class CatalogConflict(BadCatalogEntry):
     tier with two ranks, a higher tier that does not cost more)."""
 
     code = "catalog_conflict"
+
+
+class UnknownCurrency(DomainError):
+    """A currency whose minor unit seatflow does not know: its amounts cannot be read."""
+
+    code = "unknown_currency"

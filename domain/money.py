@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from domain.errors import UnknownCurrency
+
 # Stripe's zero-decimal currencies (its "minor unit" is the major unit).
 ZERO_DECIMAL = frozenset(
     {
@@ -19,6 +21,21 @@ ZERO_DECIMAL = frozenset(
 )  # fmt: skip
 # Stripe's three-decimal currencies.
 THREE_DECIMAL = frozenset({"bhd", "jod", "kwd", "omr", "tnd"})
+# Stripe's two-decimal currencies (its list of presentment currencies, less the above).
+TWO_DECIMAL = frozenset(
+    {
+        "aed", "afn", "all", "amd", "ang", "aoa", "ars", "aud", "awg", "azn", "bam", "bbd",
+        "bdt", "bgn", "bmd", "bnd", "bob", "brl", "bsd", "bwp", "byn", "bzd", "cad", "cdf",
+        "chf", "cny", "cop", "crc", "cve", "czk", "dkk", "dop", "dzd", "egp", "etb", "eur",
+        "fjd", "fkp", "gbp", "gel", "gip", "gmd", "gtq", "gyd", "hkd", "hnl", "htg", "huf",
+        "idr", "ils", "inr", "isk", "jmd", "kes", "kgs", "khr", "kyd", "kzt", "lak", "lbp",
+        "lkr", "lrd", "lsl", "mad", "mdl", "mkd", "mmk", "mnt", "mop", "mur", "mvr", "mwk",
+        "mxn", "myr", "mzn", "nad", "ngn", "nio", "nok", "npr", "nzd", "pab", "pen", "pgk",
+        "php", "pkr", "pln", "qar", "ron", "rsd", "rub", "sar", "sbd", "scr", "sek", "sgd",
+        "shp", "sle", "sos", "srd", "std", "szl", "thb", "tjs", "top", "try", "ttd", "twd",
+        "tzs", "uah", "usd", "uyu", "uzs", "wst", "xcd", "yer", "zar", "zmw",
+    }
+)  # fmt: skip
 # Stripe refuses an amount above eight digits of minor units (999,999.99 USD, 99,999,999 JPY).
 STRIPE_MAX_AMOUNT = 99_999_999
 # Currencies whose largest amount Stripe states differently (none known to seatflow yet).
@@ -35,11 +52,16 @@ def div_half_up(numerator: int, denominator: int) -> int:
 
 
 def exponent(currency: str) -> int:
-    """How many decimal places the currency's minor unit has: 0, 2 or 3."""
+    """How many decimal places the currency's minor unit has: 0, 2 or 3. A currency Stripe's
+    lists do not name raises UnknownCurrency: an amount is never read by a guessed exponent."""
     code = currency.lower()
     if code in ZERO_DECIMAL:
         return 0
-    return 3 if code in THREE_DECIMAL else 2
+    if code in THREE_DECIMAL:
+        return 3
+    if code in TWO_DECIMAL:
+        return 2
+    raise UnknownCurrency(f"currency {currency!r}: its minor unit is not known to seatflow")
 
 
 def max_amount(currency: str) -> int:

@@ -146,3 +146,15 @@ def test_the_example_file_after_stripe_is_refused_naming_the_conflicts_or_replac
     assert "12 price(s) imported, replacing the 2 stored" in replaced.stdout, replaced.stdout
     ranks = [(tier, rank) for tier, _, rank in stored()]
     assert len(ranks) == 12 and ("Pro", 2) not in ranks
+
+
+def test_the_catalog_import_names_a_price_in_an_unknown_currency(
+    stripe_fake, sqlite_settings
+) -> None:
+    odd = stripe_fake.state.create_price(
+        "price_odd", unit_amount=2500, interval="month", metadata={"license_type": "floating"}
+    )
+    odd["currency"] = "xts"
+    done = import_from(stripe_fake, sqlite_settings)
+    assert done.returncode == 1
+    assert "price_odd" in done.stderr and "'xts'" in done.stderr, done.stderr
