@@ -27,6 +27,8 @@ from sqlalchemy import (
     text,
 )
 
+from domain.upgrades import OPEN_STATES, UpgradeState
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     impl = DateTime(timezone=True)
@@ -204,7 +206,10 @@ estimates = Table(
     Column("tier", String(64), nullable=False, default="standard", server_default="standard"),
 )
 
-OPEN_UPGRADE = "state IN ('requested', 'charging', 'awaiting_payment', 'requires_action', 'paid')"
+# The partial unique index's condition, from the domain's one list of open states.
+OPEN_UPGRADE = "state IN ({})".format(
+    ", ".join(f"'{state.value}'" for state in UpgradeState if state in OPEN_STATES)
+)
 
 upgrades = Table(
     "upgrades",

@@ -46,7 +46,6 @@ bp = Blueprint(
     static_folder="static",
     static_url_path="/static",
 )
-TERMINAL = {"applied", "payment_failed", "expired", "canceled", "refunded"}
 
 
 def csrf_token() -> str:
@@ -213,7 +212,7 @@ def _upgrade(org_id: str, upgrade_id: str) -> dict[str, Any]:
     if found is None:
         abort(404)
     data = serializers.for_customer(serializers.upgrade(found))
-    data["terminal"] = found.state in TERMINAL
+    data["terminal"] = not found.is_open
     # Stripe was unavailable and the charge is tried again in a few seconds.
     data["retrying"] = found.state == "charging" and found.charge_attempts > 0
     data["license"] = (

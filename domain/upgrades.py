@@ -32,7 +32,12 @@ class UpgradeState(StrEnum):
 
 
 S = UpgradeState
+# The upgrade's saga is under way: at most one per subscription. In every other state it
+# moves again only when a person acts (pays again, cancels) or Stripe reports a payment, so
+# a page showing it stops watching.
 OPEN_STATES = frozenset({S.REQUESTED, S.CHARGING, S.AWAITING_PAYMENT, S.REQUIRES_ACTION, S.PAID})
+# Its invoice is made and not paid: a confirmed payment of it applies the upgrade.
+UNPAID_STATES = frozenset({S.AWAITING_PAYMENT, S.REQUIRES_ACTION, S.PAYMENT_FAILED})
 # Every state in which nothing was paid yet can be canceled.
 CANCELABLE = frozenset(
     {S.REQUESTED, S.CHARGING, S.AWAITING_PAYMENT, S.REQUIRES_ACTION, S.PAYMENT_FAILED}
@@ -188,6 +193,7 @@ class Upgrade:
 
     @property
     def is_open(self) -> bool:
+        """Its saga is under way (see OPEN_STATES)."""
         return self.state in OPEN_STATES
 
     @property

@@ -16,7 +16,7 @@ from domain.commands import ConfirmInvoicePaid, RecordPaymentActionRequired, Rec
 from domain.model import Organization, Subscription
 from domain.payment_methods import InvoiceFact
 from domain.ports import ChargeUnavailable, SubscriptionChange
-from domain.upgrades import Upgrade, UpgradeState
+from domain.upgrades import UNPAID_STATES, Upgrade, UpgradeState
 from services import messagebus
 from services.deps import Deps
 from services.ownership import NotOurs, Outcome, owner_of_invoice
@@ -24,7 +24,7 @@ from services.upgrades.steps import locked_upgrade, upgrade_paid
 
 log = logging.getLogger("seatflow.upgrades")
 S = UpgradeState
-UNPAID = (S.AWAITING_PAYMENT, S.REQUIRES_ACTION, S.PAYMENT_FAILED)
+UNPAID = UNPAID_STATES
 
 
 def confirm_invoice_paid(cmd: ConfirmInvoicePaid, uow: SqlUnitOfWork, deps: Deps) -> Outcome:
