@@ -22,6 +22,7 @@ from typing import Protocol
 
 from domain.catalog import DEFAULT_TIER
 from domain.errors import DomainError
+from domain.model import SubscriptionStatus
 
 
 class LicenseStatus(StrEnum):
@@ -221,13 +222,20 @@ def valid_until(cycle_end: datetime, grace: timedelta) -> datetime:
     return cycle_end + grace
 
 
-def check_offline_allowed(sub: OfflineSubject) -> None:
+def offline_refusal(sub: OfflineSubject) -> str | None:
+    """Why `sub` gives no offline license now, or None when it does: node-locked on annual
+    billing, and active (not in trial, not canceled)."""
     if not sub.offline_allowed:
-        raise OfflineNotAllowed(
-            "offline licenses need a node-locked subscription on annual billing"
-        )
-    if sub.status != "active":  # trialing or canceled: no offline license
-        raise OfflineNotAllowed(f"the subscription is {sub.status}, not active")
+        return "offline licenses need a node-locked subscription on annual billing"
+    if sub.status != SubscriptionStatus.ACTIVE:
+        return f"the subscription is {sub.status}, not active"
+    return None
+
+
+def check_offline_allowed(sub: OfflineSubject) -> None:
+    refusal = offline_refusal(sub)
+    if refusal is not None:
+        raise OfflineNotAllowed(refusal)
 
 
 def offline_expiry(now: datetime, cycle_end: datetime) -> datetime:

@@ -44,6 +44,7 @@ class SubscriptionStatus(StrEnum):
     TRIALING = "trialing"
     ACTIVE = "active"
     CANCELED = "canceled"
+    INCOMPLETE_EXPIRED = "incomplete_expired"
 
 
 class Interval(StrEnum):
@@ -133,7 +134,7 @@ class SyncOutcome(StrEnum):
 
 
 # Stripe statuses of a subscription that will never bill again.
-ENDED_STATUSES = frozenset({"canceled", "incomplete_expired"})
+ENDED_STATUSES = frozenset({SubscriptionStatus.CANCELED, SubscriptionStatus.INCOMPLETE_EXPIRED})
 
 
 @dataclass(frozen=True)
@@ -254,6 +255,14 @@ class Organization:
     def subscription_for(self, license_type: str) -> Subscription | None:
         return next((s for s in self.subscriptions if s.license_type == license_type), None)
 
+    def bought(self, license_type: str) -> Subscription:
+        """The subscription of `license_type`, once at least one license of it was bought
+        (NoLicenseBought before): what upgrades and licenses need."""
+        current = self.subscription_for(license_type)
+        if current is None or current.seats < 1:
+            raise NoLicenseBought(f"no {license_type} license was bought yet")
+        return current
+
     def subscription_by_stripe_id(self, stripe_subscription_id: str) -> Subscription | None:
         return next(
             (s for s in self.subscriptions if s.stripe_subscription_id == stripe_subscription_id),
@@ -314,9 +323,7 @@ class Organization:
 
         `tier` None keeps the subscription's tier; another tier is ranked by `catalog`."""
         member.require_upgrader()
-        current = self.subscription_for(license_type)
-        if current is None or current.seats < 1:
-            raise NoLicenseBought(f"no {license_type} license was bought yet")
+        current = self.bought(license_type)
         if not current.upgradable:
             raise SubscriptionNotUpgradable(f"the {license_type} subscription is {current.status}")
         if now >= current.current_period_end:
@@ -345,9 +352,7 @@ class Organization:
         self, upgrade: Upgrade, price: CatalogPrice, version: int, now: datetime
     ) -> Subscription:
         """The payment is confirmed: the subscription changes now, and the ledger says so."""
-        current = self.subscription_for(upgrade.license_type)
-        if current is None:
-            raise NoLicenseBought(f"no {upgrade.license_type} subscription to upgrade")
+        current = self.bought(upgrade.license_type)
         current.seats = upgrade.seats
         if upgrade.interval != current.interval:
             current.interval = upgrade.interval

@@ -24,6 +24,7 @@ from domain.licenses import (
     check_offline_allowed,
     check_seat_free,
     offline_expiry,
+    offline_refusal,
     valid_until,
 )
 from domain.model import Member, Organization, Subscription, SubscriptionStatus, offline_allowed
@@ -34,9 +35,9 @@ from services.deps import Deps
 def issue_for_change(event: SubscriptionChanged, uow: UnitOfWork, deps: Deps) -> None:
     """The one reaction to a changed subscription: its license's next version."""
     org = uow.organizations.get(event.organization_id)
-    sub = org.subscription_for(event.license_type) if org else None
-    if org is None or sub is None:
+    if org is None:
         raise NoLicenseBought(f"no {event.license_type} subscription to license")
+    sub = org.bought(event.license_type)
     regenerate(uow, org, sub, event.cause, deps, event.at, only_if_changed=True)
 
 
@@ -139,9 +140,7 @@ def activate_offline(
     with uow:
         member.require_upgrader()
         org = uow.organizations.locked(org_id)  # serializes activations: never more than the seats
-        sub = org.subscription_for(license_type)
-        if sub is None or sub.seats < 1:
-            raise NoLicenseBought(f"no {license_type} license was bought yet")
+        sub = org.bought(license_type)
         check_offline_allowed(sub)
         every = uow.licenses.activations(org.id, license_type)
         same = next((a for a in every if a.active and a.machine_id == machine_id), None)
@@ -193,7 +192,7 @@ def offline_file(
         if activation is None or not activation.active:
             return None
         sub = org.subscription_for(activation.license_type)
-        if sub is None or not sub.offline_allowed or sub.status != SubscriptionStatus.ACTIVE:
+        if sub is None or offline_refusal(sub) is not None:
             return activation  # nothing to renew from: the file runs out
         if activation.renew(deps.clock.now(), sub.current_period_end):
             activation.signature = deps.signer.sign(activation.claims())

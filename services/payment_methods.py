@@ -14,13 +14,12 @@ from adapters.unit_of_work import SqlUnitOfWork
 from config.tasks import PUSH_DEFAULT_CARD
 from domain.commands import AdoptPaymentMethod
 from domain.errors import OrganizationNotFound
-from domain.model import Member, Organization
+from domain.model import ENDED_STATUSES, Member, Organization
 from domain.payment_methods import CardOnFile
 from services.deps import Deps
 from services.ownership import NotOurs, Outcome, owner_of_customer
 
 log = logging.getLogger("seatflow.payment_methods")
-ENDED = frozenset({"canceled", "incomplete_expired"})
 
 
 def setup_url(
@@ -55,7 +54,7 @@ def _subscription_ids(org: Organization) -> list[str]:
     return [
         s.stripe_subscription_id
         for s in org.subscriptions
-        if s.stripe_subscription_id and s.status not in ENDED
+        if s.stripe_subscription_id and s.status not in ENDED_STATUSES
     ]
 
 
