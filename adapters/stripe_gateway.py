@@ -40,7 +40,7 @@ from adapters.stripe_errors import ACTION_CODES
 from adapters.stripe_errors import StripeUnavailable as StripeUnavailable
 from adapters.stripe_errors import reason as _reason
 from adapters.stripe_errors import translate_errors as _translate_errors
-from adapters.stripe_parsing import invoice_fact
+from adapters.stripe_parsing import CYCLE_START, PREPAID_UNTIL, invoice_fact
 from adapters.stripe_setup import StripeSetup
 from config.events import STRIPE_API_VERSION
 from domain.payment_methods import InvoiceFact
@@ -253,8 +253,8 @@ class StripeGateway(StripeSetup):
         }
         if change.prepaid_until is not None:
             params["trial_end"] = int(change.prepaid_until.timestamp())
-            metadata["seatflow_prepaid_until"] = str(params["trial_end"])
-            metadata["seatflow_cycle_start"] = str(int(change.cycle_start.timestamp()))
+            metadata[PREPAID_UNTIL] = str(params["trial_end"])
+            metadata[CYCLE_START] = str(int(change.cycle_start.timestamp()))
         with _translate_errors("update_subscription"):
             self.client.v1.subscriptions.update(
                 change.subscription_id,

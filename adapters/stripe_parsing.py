@@ -56,6 +56,11 @@ def _tier(price: dict[str, Any]) -> str:
     return str(found) if found else DEFAULT_TIER
 
 
+# The metadata seatflow writes with a monthly → annual switch (adapters/stripe_gateway.py) and
+# reads back here: the prepaid cycle's end (the trial's end Stripe was given) and its start.
+PREPAID_UNTIL, CYCLE_START = "seatflow_prepaid_until", "seatflow_cycle_start"
+
+
 def _paid_period(subscription: dict[str, Any]) -> tuple[str, int | None]:
     """A `trialing` status that seatflow set to carry a prepaid annual cycle is `active`.
 
@@ -64,9 +69,9 @@ def _paid_period(subscription: dict[str, Any]) -> tuple[str, int | None]:
     """
     status = str(subscription.get("status") or "active")
     metadata = subscription.get("metadata") or {}
-    prepaid = metadata.get("seatflow_prepaid_until")
+    prepaid = metadata.get(PREPAID_UNTIL)
     if status == "trialing" and prepaid and str(subscription.get("trial_end")) == prepaid:
-        start = metadata.get("seatflow_cycle_start")
+        start = metadata.get(CYCLE_START)
         return "active", int(start) if start else None
     return status, None
 
