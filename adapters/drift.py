@@ -14,6 +14,7 @@ from sqlalchemy import Engine, insert, select
 from sqlalchemy.orm import Session
 
 from adapters.orm import drift_records
+from domain.reconciliation_jobs import JOBS
 
 
 @dataclass
@@ -131,4 +132,4 @@ def render_summary(summary: Summary) -> str:
     return "\n".join(lines)
 
 
-OBJECTS = {"stripe_state": "subscription"}  # what each job reads from Stripe
+OBJECTS = {job.progress: job.reads for job in JOBS if job.reads}  # what a job lists from Stripe

@@ -6,6 +6,7 @@ import argparse
 
 import bootstrap
 from cli.common import Subparsers, command, group
+from domain.reconciliation_jobs import DRIFT_KINDS
 
 
 def report(args: argparse.Namespace) -> int:
@@ -21,6 +22,5 @@ def register(sub: Subparsers) -> None:
         drift, "report", "list drift records", "seatflow drift report --kind estimate", report
     )
     listing.add_argument("--format", choices=["table", "json", "csv"], default="table")
-    kinds = ["estimate", "stripe_state", "missed_event", "saga", "payment"]
-    listing.add_argument("--kind", choices=kinds)
+    listing.add_argument("--kind", choices=DRIFT_KINDS)
     listing.add_argument("--limit", type=int, default=1000)

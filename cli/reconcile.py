@@ -21,14 +21,10 @@ from rich.text import Text
 import bootstrap
 from cli.common import Subparsers, command
 from cli.surcharge import parse_time
+from domain.reconciliation_jobs import JOBS
 from services import reconciliation
 
-JOB_LABELS = {
-    "estimate": "upgrades (estimate drift)",
-    "stripe_state": "Stripe subscriptions read",
-    "events": "Stripe events",
-    "saga": "stuck upgrades",
-}
+JOB_LABELS = {job.progress: job.label for job in JOBS}
 
 
 class RateColumn(ProgressColumn):

@@ -23,6 +23,7 @@ from adapters.stripe_door import ListedSubscription, listed_subscriptions
 from adapters.unit_of_work import SqlUnitOfWork
 from config.tasks import PUSH_UPGRADE
 from domain.model import ENDED_STATUSES, SubscriptionSnapshot
+from domain.reconciliation_jobs import JOBS as RECONCILIATION_JOBS
 from services import messagebus, recovery, stripe_events
 from services.deps import Deps
 
@@ -279,7 +280,7 @@ def _with_catalog_type(uow: SqlUnitOfWork, snapshot: Any, fallback: str) -> Any:
     return replace(snapshot, license_type=price.license_type if price else fallback)
 
 
-JOBS = ("estimate", "stripe_state", "missed_events", "sagas")
+JOBS = tuple(job.name for job in RECONCILIATION_JOBS)
 
 
 def _job(
@@ -288,7 +289,6 @@ def _job(
     work: Callable[[], Any],
     progress: Progress | None,
     kind: str,
-    total: int | None = None,
 ) -> None:
     """One job; its failure is recorded in the summary and the next job still runs. A job
     that found nothing still has its row (of zeros)."""
@@ -301,7 +301,7 @@ def _job(
         summary.failed[name] = reason
     if progress:  # done: its total is what it did, when it was not known before
         done = _done(summary, kind)
-        progress(kind, done, done if total is None else total)
+        progress(kind, done, done)
 
 
 def _done(summary: Summary, kind: str) -> int:
@@ -329,21 +329,13 @@ def run_all(
         if progress:
             progress(kind, read, None)
 
-    work: dict[str, tuple[str, int | None, Callable[[], Any]]] = {
-        "estimate": ("estimate", None, lambda: estimate_drift(uow, deps, summary, dry_run)),
-        "stripe_state": (
-            "stripe_state",
-            None,
-            lambda: stripe_drift(uow, deps, summary, dry_run, org_id, page_done),
-        ),
-        "missed_events": (
-            "events",
-            None,
-            lambda: recovery.missed_events(uow, deps, summary, dry_run, since),
-        ),
-        "sagas": ("saga", None, lambda: recovery.stuck_sagas(uow, deps, summary, dry_run)),
+    runs: dict[str, Callable[[], Any]] = {
+        "estimate": lambda: estimate_drift(uow, deps, summary, dry_run),
+        "stripe_state": lambda: stripe_drift(uow, deps, summary, dry_run, org_id, page_done),
+        "missed_events": lambda: recovery.missed_events(uow, deps, summary, dry_run, since),
+        "sagas": lambda: recovery.stuck_sagas(uow, deps, summary, dry_run),
     }
-    for name in (job for job in JOBS if job in chosen):
-        kind, job_total, job = work[name]
-        _job(name, summary, job, progress, kind, job_total)
+    for job in RECONCILIATION_JOBS:
+        if job.name in chosen:
+            _job(job.name, summary, runs[job.name], progress, job.progress)
     return summary

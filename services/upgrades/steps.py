@@ -17,6 +17,7 @@ from domain.errors import NotOwnerOrAdmin
 from domain.model import Member, Organization, Subscription
 from domain.payment_methods import InvoiceFact
 from domain.proration import Surcharge
+from domain.reconciliation_jobs import PAYMENT_DRIFT as PAYMENT_KIND
 from domain.upgrades import Upgrade, UpgradeState, refund_due
 from services import messagebus
 from services.deps import Deps
@@ -187,7 +188,7 @@ def _record_drift(
     )
     uow.drift.record(
         deps.clock.now(),
-        kind="payment",
+        kind=PAYMENT_KIND,
         organization_id=org.id,
         subject=upgrade.id,
         cause=f"invoice.paid {invoice.invoice_id}: {reason}",
