@@ -11,6 +11,7 @@ from config.settings import Settings
 def create_app(settings: Settings | None = None) -> Flask:
     """Application factory used by gunicorn (`api:create_app()`) and by tests."""
     from api import billing, history, licenses, openapi, operator, pages, subscriptions, upgrades
+    from api.csrf import install_csrf
     from api.errors import register_error_handlers
     from api.security import install_security_headers
     from config.celery import make_celery
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.register_blueprint(feature.bp)
     app.jinja_env.filters["money"] = format_money  # the one rule for showing amounts
     app.jinja_env.filters["feature"] = feature_label
+    install_csrf(app)
     register_error_handlers(app)
     install_security_headers(app, settings)
     install_common(app, settings, engine, celery, name="api")

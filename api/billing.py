@@ -9,11 +9,10 @@ Templates may ask `card_on_file(org_id)`, `receipt_for(upgrade_id)` and
 
 from __future__ import annotations
 
-import hmac
 import re
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 
 from api import context
 from api.pages import _member
@@ -24,15 +23,6 @@ from services import payment_methods, receipts
 
 bp = Blueprint("billing", __name__)
 LOOPBACK = frozenset({"localhost", "127.0.0.1", "[::1]"})
-
-
-@bp.before_request
-def _check_csrf() -> None:
-    if request.method != "POST":
-        return
-    sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token", "")
-    if not hmac.compare_digest(sent, session.get("csrf", "") or "\0"):
-        abort(400, "the form expired; reload the page")
 
 
 @bp.app_context_processor

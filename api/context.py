@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import current_app, g, request
@@ -25,16 +26,26 @@ def deps() -> Deps:
     return deps
 
 
+def signed_in_by(token: str) -> tuple[Member, datetime | None] | None:
+    """The member a token names, with when it expires: None for a token that is unknown,
+    expired, or whose member was removed. The one check of a token, for the API and the
+    pages' sign-in alike."""
+    with uow() as work:
+        found = work.members.valid_token(token_hash(token.strip()), deps().clock.now())
+    if found is None or found[0].removed_at is not None:
+        return None
+    return found
+
+
 def member_of(org_id: str) -> Member:
     """The caller: 401 without a valid token, 404 for another organization's ids."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401, "unauthenticated", "send Authorization: Bearer <token>")
-    with uow() as work:
-        found = work.members.valid_token(token_hash(token.strip()), deps().clock.now())
-    member = found[0] if found else None
-    if member is None or member.removed_at is not None:
+    found = signed_in_by(token)
+    if found is None:
         raise ApiError(401, "unauthenticated", "the token is not valid")
+    member = found[0]
     if member.organization_id != org_id:
         raise OrganizationNotFound(f"no organization {org_id!r}")
     g.member = member

@@ -8,8 +8,6 @@ SameSite=Lax.
 
 from __future__ import annotations
 
-import hmac
-import secrets
 from typing import Any
 
 from flask import (
@@ -23,7 +21,6 @@ from flask import (
     url_for,
 )
 
-from adapters.tokens import token_hash
 from api import context, validation
 from api import upgrade_form as upgrade_form_views
 from api.errors import ApiError
@@ -46,26 +43,6 @@ bp = Blueprint(
     static_folder="static",
     static_url_path="/static",
 )
-
-
-def csrf_token() -> str:
-    if "csrf" not in session:
-        session["csrf"] = secrets.token_urlsafe(24)
-    return str(session["csrf"])
-
-
-@bp.app_context_processor
-def _globals() -> dict[str, Any]:
-    return {"csrf_token": csrf_token}
-
-
-@bp.before_app_request
-def _check_csrf() -> None:
-    if request.method != "POST" or request.blueprint != "pages":
-        return
-    sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token", "")
-    if not hmac.compare_digest(sent, session.get("csrf", "") or "\0"):
-        abort(400, "the form expired; reload the page")
 
 
 def _member(org_id: str | None = None) -> Member:
@@ -100,10 +77,8 @@ def home() -> Any:
 @bp.route("/signin", methods=["GET", "POST"])
 def signin() -> Any:
     if request.method == "POST":
-        given = token_hash(request.form.get("token", "").strip())
-        with context.uow() as work:
-            found = work.members.valid_token(given, context.deps().clock.now())
-        if found is None or found[0].removed_at is not None:
+        found = context.signed_in_by(request.form.get("token", ""))
+        if found is None:
             flash("That token is not valid.", "error")
             return render_template("signin.html"), 401
         member, expires = found

@@ -9,7 +9,7 @@ from services import reconciliation
 
 
 def test_every_listed_job_runs_in_the_listed_order() -> None:
-    assert reconciliation.JOBS == tuple(job.name for job in JOBS)
+    assert tuple(job.name for job in JOBS) == reconciliation.JOBS
     source = inspect.getsource(reconciliation.run_all)
     for job in JOBS:
         assert f'"{job.name}": lambda' in source, f"no runner for {job.name}"
