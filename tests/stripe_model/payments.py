@@ -71,6 +71,7 @@ class Payments(Invoices):
         if params.get("paid_out_of_band") == "true":
             self._mark_paid(invoice)
             return invoice
+        self._check_discounts(invoice, finalizing=False)
         pm_id = self._payment_method_for(invoice, params.get("payment_method"))
         self._attempt(invoice, pm_id, off_session=params.get("off_session") == "true")
         return invoice
