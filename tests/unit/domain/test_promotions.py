@@ -85,7 +85,10 @@ def test_a_minimum_amount_is_checked_before_the_discount_in_its_currency() -> No
     "kw, error",
     [
         ({"active": False}, errors.DiscountCodeInactive),
-        ({"coupon": Coupon("co", percent_off=Fraction(5), valid=False)}, errors.DiscountCodeInactive),
+        (
+            {"coupon": Coupon("co", percent_off=Fraction(5), valid=False)},
+            errors.DiscountCodeInactive,
+        ),
         ({"expires_at": NOW}, errors.DiscountCodeExpired),
         (
             {"coupon": Coupon("co", percent_off=Fraction(5), redeem_by=NOW - timedelta(1))},
