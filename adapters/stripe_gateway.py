@@ -6,8 +6,11 @@ documents define the amount (calendar cycles, whole minutes, half-up rounding) a
 would compute another. Instead a one-off invoice carries exactly the amount seatflow computed:
 
 1. `POST /v1/invoices` for the customer, `pending_invoice_items_behavior=exclude` (so no
-   unrelated pending item rides along), `auto_advance=false`, metadata naming the upgrade;
-2. `POST /v1/invoiceitems` with `invoice=` that invoice and the exact amount;
+   unrelated pending item rides along), `auto_advance=false`, metadata naming the upgrade,
+   and with a Stripe promotion code `discounts[0][promotion_code]=promo_…`;
+2. `POST /v1/invoiceitems` with `invoice=` that invoice and the exact amount (with a
+   promotion code, the amount before it: Stripe takes the discount off the invoice and
+   counts the redemption when it is paid);
 3. `POST /v1/invoices/{id}/finalize`;
 4. `POST /v1/invoices/{id}/pay` with `off_session=true` (the default payment method).
 
@@ -38,6 +41,7 @@ from adapters.stripe_errors import ACTION_CODES
 from adapters.stripe_errors import StripeUnavailable as StripeUnavailable
 from adapters.stripe_errors import reason as _reason
 from adapters.stripe_errors import translate_errors as _translate_errors
+from adapters.stripe_promotions import StripePromotions, promotion_refusal, promotion_refusals
 from adapters.stripe_setup import StripeSetup
 from config.events import STRIPE_API_VERSION
 from domain.ports import ChargeRejected, ChargeResult, SubscriptionChange
@@ -74,7 +78,7 @@ class RateLimiter:
                 time.sleep((1 - self.tokens) / self.rate)
 
 
-class StripeGateway(StripeSetup):
+class StripeGateway(StripeSetup, StripePromotions):
     def __init__(
         self,
         api_key: str,
@@ -162,15 +166,18 @@ class StripeGateway(StripeSetup):
         currency: str,
         description: str,
         metadata: dict[str, str],
+        promotion_code: str | None = None,
     ) -> str:
         """Invoice `amount` once, finalized and not yet paid: its id. seatflow records the id
         before it asks Stripe to pay, so every payment event of the invoice finds its
-        upgrade by the id seatflow recorded. A retry replays Stripe's stored answers."""
-        return str(
-            self._finalized_invoice(
-                upgrade_id, customer_id, amount, currency, description, metadata
-            ).id
-        )
+        upgrade by the id seatflow recorded. A retry replays Stripe's stored answers.
+        With `promotion_code` (Stripe's id), the invoice carries it and Stripe takes its
+        discount off `amount`; PromotionCodeRefused if Stripe refuses it."""
+        with promotion_refusals():
+            invoice = self._finalized_invoice(
+                upgrade_id, customer_id, amount, currency, description, metadata, promotion_code
+            )
+        return str(invoice.id)
 
     def pay_invoice(self, *, upgrade_id: str, invoice_id: str, attempt: int = 1) -> ChargeResult:
         """Pay an upgrade's invoice with the customer's default card. A later `attempt` pays
@@ -189,9 +196,12 @@ class StripeGateway(StripeSetup):
                 url = self.retrieve("invoice", invoice_id).get("hosted_invoice_url")
                 return ChargeResult(invoice_id, paid=False, failure=_reason(exc), action_url=url)
             return ChargeResult(invoice_id, paid=False, failure=_reason(exc))
-        except ChargeRejected:
+        except ChargeRejected as rejected:
             found = self.retrieve("invoice", invoice_id)
             if found.get("status") != "paid":  # not "already paid": a real refusal
+                refusal = promotion_refusal(rejected)
+                if refusal is not None:
+                    raise refusal from rejected
                 raise
             amount = int(found.get("amount_paid") or 0)
             return ChargeResult(invoice_id, paid=True, amount_paid=amount, already_paid=True)
@@ -207,20 +217,23 @@ class StripeGateway(StripeSetup):
         currency: str,
         description: str,
         metadata: dict[str, str],
+        promotion_code: str | None = None,
     ) -> Any:
         v1 = self.client.v1
+        params: Any = {
+            "customer": customer_id,
+            "currency": currency,
+            "collection_method": "charge_automatically",
+            "auto_advance": False,
+            "pending_invoice_items_behavior": "exclude",
+            "description": description,
+            "metadata": metadata,
+        }
+        if promotion_code:
+            params["discounts"] = [{"promotion_code": promotion_code}]
         with _translate_errors("create_invoice"):
             invoice = v1.invoices.create(
-                {
-                    "customer": customer_id,
-                    "currency": currency,
-                    "collection_method": "charge_automatically",
-                    "auto_advance": False,
-                    "pending_invoice_items_behavior": "exclude",
-                    "description": description,
-                    "metadata": metadata,
-                },
-                {"idempotency_key": idempotency_key(upgrade_id, "invoice")},
+                params, {"idempotency_key": idempotency_key(upgrade_id, "invoice")}
             )
         invoice_id = str(invoice.id)
         with _translate_errors("invoice_item", invoice_id):

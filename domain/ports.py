@@ -12,6 +12,7 @@ from domain.catalog import Catalog, CatalogPrice
 from domain.discounts import Discount
 from domain.licenses import License, LicenseTerms, OfflineActivation
 from domain.model import Member, Organization
+from domain.promotions import PromotionCode
 
 
 class Clock(Protocol):
@@ -178,12 +179,29 @@ class BillingGateway(Protocol):
         currency: str,
         description: str,
         metadata: dict[str, str],
+        promotion_code: str | None = None,
     ) -> str:
-        """Create and finalize the upgrade's invoice of exactly `amount`, unpaid: its id."""
+        """Create and finalize the upgrade's invoice of exactly `amount`, unpaid: its id.
+        With `promotion_code` (Stripe's id) the invoice carries it and `amount` is before its
+        discount, which Stripe takes off; `PromotionCodeRefused` if Stripe refuses it."""
         ...
 
     def pay_invoice(self, *, upgrade_id: str, invoice_id: str, attempt: int = 1) -> ChargeResult:
-        """Ask Stripe to pay the invoice with the customer's default card."""
+        """Ask Stripe to pay the invoice with the customer's default card
+        (`PromotionCodeRefused` if Stripe no longer redeems the code the invoice carries)."""
+        ...
+
+    def find_promotion_code(self, *, code: str, customer_id: str | None) -> PromotionCode | None:
+        """Stripe's promotion code of this text (canonical form) that the customer would
+        redeem (an inactive one when no active one exists), or None."""
+        ...
+
+    def promotion_code(self, promotion_code_id: str) -> PromotionCode | None:
+        """Stripe's promotion code of this id as it is now, or None."""
+        ...
+
+    def customer_has_paid(self, customer_id: str) -> bool:
+        """Whether Stripe has a successful payment (a paid invoice) of the customer."""
         ...
 
     def update_subscription(self, change: SubscriptionChange) -> None: ...

@@ -17,6 +17,7 @@ from domain.errors import OrganizationNotFound
 from domain.licenses import License, LicenseStatus, LicenseTerms, OfflineActivation
 from domain.model import Member, Organization
 from domain.ports import ChargeResult, SubscriptionChange
+from domain.promotions import PromotionCode
 from services.deps import Deps
 
 
@@ -47,6 +48,9 @@ GATEWAY_CALLS = frozenset(
         "list_prices",
         "payment_method_setup_url",
         "set_default_payment_method",
+        "find_promotion_code",
+        "promotion_code",
+        "customer_has_paid",
     }
 )
 # Calls made while a transaction was open; the suite's autouse fixture fails the test.
@@ -94,8 +98,27 @@ class FakeGateway:
     defaults: list[dict[str, Any]] = field(default_factory=list)
 
     payments: list[tuple[str, int]] = field(default_factory=list)  # (invoice, attempt)
+    # Stripe's promotion codes by id; customers who paid before; lookups made.
+    promotion_codes: dict[str, PromotionCode] = field(default_factory=dict)
+    paid_customers: set[str] = field(default_factory=set)
+    lookups: list[str] = field(default_factory=list)
+    refuse_code: Exception | None = None  # raised by open_invoice for a promotion code
+
+    def find_promotion_code(self, *, code: str, customer_id: str | None) -> PromotionCode | None:
+        self.lookups.append(code)
+        found = [p for p in self.promotion_codes.values() if p.code == code]
+        mine = [p for p in found if p.customer_id in (customer_id, None)]
+        return (mine or found or [None])[0]
+
+    def promotion_code(self, promotion_code_id: str) -> PromotionCode | None:
+        return self.promotion_codes.get(promotion_code_id)
+
+    def customer_has_paid(self, customer_id: str) -> bool:
+        return customer_id in self.paid_customers
 
     def open_invoice(self, **kwargs: Any) -> str:
+        if kwargs.get("promotion_code") and self.refuse_code is not None:
+            raise self.refuse_code
         self.charges.append(kwargs)
         return f"in_{kwargs['upgrade_id']}"
 
