@@ -103,6 +103,7 @@ class FakeGateway:
     paid_customers: set[str] = field(default_factory=set)
     lookups: list[str] = field(default_factory=list)
     refuse_code: Exception | None = None  # raised by open_invoice for a promotion code
+    refuse_pay: Exception | None = None  # raised by pay_invoice
 
     def find_promotion_code(self, *, code: str, customer_id: str | None) -> PromotionCode | None:
         self.lookups.append(code)
@@ -124,6 +125,8 @@ class FakeGateway:
 
     def pay_invoice(self, *, upgrade_id: str, invoice_id: str, attempt: int = 1) -> ChargeResult:
         self.payments.append((invoice_id, attempt))
+        if self.refuse_pay is not None:
+            raise self.refuse_pay
         return ChargeResult(
             invoice_id, paid=self.decline is None, failure=self.decline, action_url=self.action_url
         )

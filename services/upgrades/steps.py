@@ -47,7 +47,7 @@ def apply_paid(
     upgrade.payment_url = None
     price = uow.catalog.load().price(upgrade.license_type, upgrade.interval, upgrade.tier)
     org.apply_upgrade(upgrade, price, version, now)
-    if upgrade.discount_code:
+    if upgrade.discount_code and not upgrade.promotion_code_id:  # Stripe counts its codes
         discount = uow.catalog.discount(upgrade.discount_code, lock=True)
         if discount is not None:
             discount.redeem()
