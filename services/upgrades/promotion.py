@@ -34,7 +34,9 @@ class StripeCode:
         return self.promotion
 
 
-def _read(promotion: PromotionCode | None, customer_id: str | None, deps: Deps) -> StripeCode | None:
+def _read(
+    promotion: PromotionCode | None, customer_id: str | None, deps: Deps
+) -> StripeCode | None:
     if promotion is None:
         return None
     asks = promotion.first_time_only and customer_id is not None

@@ -156,9 +156,7 @@ def test_stripe_refusing_the_code_on_the_invoice_fails_the_upgrade_by_name(
     assert "refused" in str(err.value)
 
 
-def test_stripe_refusing_the_code_at_payment_voids_the_invoice(
-    uow, deps, world, gateway
-) -> None:
+def test_stripe_refusing_the_code_at_payment_voids_the_invoice(uow, deps, world, gateway) -> None:
     stripe_code(gateway)
     gateway.refuse_pay = errors.PromotionCodeRefused("redeemed the maximum number of times")
     upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world, discount_code="SPRING33").id)
