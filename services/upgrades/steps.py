@@ -12,7 +12,7 @@ from adapters.unit_of_work import SqlUnitOfWork
 from config.metrics import PAYMENT_DRIFT
 from config.tasks import PUSH_UPGRADE, REFUND_UPGRADE
 from domain import pricing
-from domain.discounts import Discount
+from domain.discounts import Reduction
 from domain.errors import NotOwnerOrAdmin
 from domain.model import Member, Organization, Subscription
 from domain.payment_methods import InvoiceFact
@@ -220,7 +220,7 @@ def surcharge_for(
     sub: Subscription,
     seats: int,
     interval: str,
-    discount: Discount | None,
+    discount: Reduction | None,
     now: datetime,
     tier: str | None = None,
 ) -> Surcharge:
