@@ -13,9 +13,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
 
 from adapters.unit_of_work import SqlUnitOfWork
-from domain.errors import NotOwnerOrAdmin
+from domain import pricing
+from domain.discounts import Discount, Reduction, canonical_code
+from domain.errors import NotOwnerOrAdmin, OrganizationNotFound
 from domain.promotions import PromotionCode
 from domain.upgrades import UpgradeState
 from services.deps import Deps
@@ -58,12 +63,88 @@ def look_up(
         if member is None or member.organization_id != organization_id:
             raise NotOwnerOrAdmin("not a member of this organization")
         member.require_upgrader()
+    return _stripe_code(code, organization_id, uow, deps)
+
+
+def _stripe_code(
+    code: str, organization_id: str, uow: SqlUnitOfWork, deps: Deps
+) -> StripeCode | None:
+    with uow:
         if uow.catalog.discount(code) is not None:
             return None
         org = uow.organizations.get(organization_id)
         customer = org.stripe_customer_id if org else None
     found = deps.gateway.find_promotion_code(code=code, customer_id=customer)
     return _read(found, customer, deps)
+
+
+def check(
+    raw: str,
+    organization_id: str,
+    uow: SqlUnitOfWork,
+    deps: Deps,
+    amount: int | None = None,
+    currency: str = "usd",
+) -> dict[str, Any]:
+    """The code as an upgrade of the organization would take it (`seatflow discount check`):
+    whose it is, its terms and, given an amount, what it takes off; the named error an
+    estimate would give otherwise."""
+    code = canonical_code(raw)
+    stripe_code = _stripe_code(code, organization_id, uow, deps)
+    now = deps.clock.now()
+    with uow:
+        org = uow.organizations.get(organization_id)
+        if org is None:
+            raise OrganizationNotFound(f"no organization {organization_id!r}")
+        if stripe_code is None:
+            found = uow.catalog.discount(code)
+            reserved = uow.upgrades.reserved(code) if found else 0
+            local = pricing.usable_discount(found, code, now, reserved)
+            assert local is not None
+            shown = _local(local)
+            reduction: Reduction = local
+        else:
+            reduction = stripe_code.usable(now, org.stripe_customer_id)
+            shown = _stripe(reduction)
+    if amount is not None:
+        off = reduction.take_off(amount, currency)
+        due = {"amount": amount, "currency": currency.lower(), "discount": off}
+        shown["takes_off"] = due | {"due": amount - off}
+    return shown
+
+
+def _percent(value: Fraction | int | None) -> str | None:
+    if value is None:
+        return None
+    share = Fraction(value)
+    return format(Decimal(share.numerator) / Decimal(share.denominator), "f")
+
+
+def _local(found: Discount) -> dict[str, Any]:
+    amount = {found.currency or "": found.amount_off} if found.amount_off is not None else None
+    return {
+        "code": found.code,
+        "source": "seatflow",
+        "promotion_code": None,
+        "coupon": None,
+        "percent_off": _percent(found.percent_off),
+        "amount_off": amount,
+        "max_redemptions": found.max_redemptions,
+        "times_redeemed": found.times_redeemed,
+    }
+
+
+def _stripe(found: PromotionCode) -> dict[str, Any]:
+    return {
+        "code": found.code,
+        "source": "stripe",
+        "promotion_code": found.id,
+        "coupon": found.coupon.id,
+        "percent_off": _percent(found.coupon.percent_off),
+        "amount_off": dict(found.coupon.amounts_off) or None,
+        "max_redemptions": found.max_redemptions,
+        "times_redeemed": found.times_redeemed,
+    }
 
 
 def for_charge(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps) -> StripeCode | None:
