@@ -209,6 +209,7 @@ class Payments(Invoices):
             if intent["status"] != "requires_action" or invoice["status"] != "open":
                 raise invalid(f"Invoice {invoice_id} is not waiting for authentication.")
             if succeed:
+                self._check_discounts(invoice, finalizing=False)  # a payment, like any other
                 self._capture(invoice, intent)
             else:
                 intent.update(status="requires_payment_method", next_action=None)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 import stripe
 
+from tests.stripe_model import StripeApiError
 from tests.unit.stripe_model.conftest import NOW
 
 EXPAND = ["data.promotion.coupon"]
@@ -217,3 +218,19 @@ def test_a_first_time_code_is_redeemed_by_a_customer_who_never_paid(state, clien
     )
     assert pay(client, invoice_with_code(client, customer, 10000, promo["id"])) == "paid"
     assert state.captured(customer=customer) == 9000
+
+
+def test_completing_3d_secure_is_refused_once_the_code_was_redeemed_out(state, client) -> None:
+    waiting = state.create_customer("requires_action")["id"]
+    first = state.create_customer("succeeds")["id"]
+    promo = state.create_promotion_code(
+        state.create_coupon(percent_off=10)["id"], "ONCE", max_redemptions=1
+    )
+    held = invoice_with_code(client, waiting, 10000, promo["id"], key="held")
+    with pytest.raises(stripe.CardError):
+        pay(client, held, key="held")
+    pay(client, invoice_with_code(client, first, 10000, promo["id"], key="a"), key="a")
+    with pytest.raises(StripeApiError):
+        state.complete_3ds(held)
+    assert state.captured(customer=waiting) == 0
+    assert state.get("promotion_code", promo["id"])["times_redeemed"] == 1
