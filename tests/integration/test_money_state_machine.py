@@ -65,9 +65,16 @@ CARDS = st.sampled_from(["succeeds", "declines", "requires_action"])
 class MoneyMachine(RuleBasedStateMachine):
     upgrades = Bundle("upgrades")
 
-    @initialize(target=upgrades, card=CARDS, seats=st.integers(1, 3), annual=st.booleans())
-    def start(self, card: str, seats: int, annual: bool) -> str:
-        """A customer whose card behaves so, and a first upgrade whose task ran."""
+    @initialize(
+        target=upgrades,
+        card=CARDS,
+        seats=st.integers(1, 3),
+        annual=st.booleans(),
+        stripe_code=st.booleans(),
+    )
+    def start(self, card: str, seats: int, annual: bool, stripe_code: bool) -> str:
+        """A customer whose card behaves so, and a first upgrade whose task ran (with the
+        local code, or with Stripe's promotion code)."""
         engine = ENGINE["engine"]
         clean(engine)
         self.server = StripeServer(StripeState(Clock(frozen=JAN_11))).start()
@@ -84,6 +91,8 @@ class MoneyMachine(RuleBasedStateMachine):
         self.late = False
         self.queue: list[dict[str, Any]] = []
         self.days = 0
+        if stripe_code:
+            return self.apply_a_stripe_code(seats, annual)
         return self.submit_and_charge(seats, annual, code=True)
 
     def teardown(self) -> None:
