@@ -121,6 +121,10 @@ def charge_upgrade(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
         stripe_code = promotion.for_charge(upgrade_id, uow, deps)
     except ChargeUnavailable:
         raise RetryLater(backoff(1).total_seconds()) from None
+    except (ChargeRejected, DomainError) as exc:  # Stripe will not say: it cannot be priced
+        reason = f"{exc.code}: {exc}" if isinstance(exc, DomainError) else f"{exc.kind}: {exc}"
+        with uow:
+            return _refuse(upgrade_id, uow, deps, reason)
     now = deps.clock.now()
     with uow:
         found = locked_upgrade(uow, upgrade_id)

@@ -194,3 +194,43 @@ def test_a_stripe_code_reserves_and_redeems_no_local_code_of_its_text(
     with uow:
         assert uow.upgrades.get(upgrade.id).state == "applied"
         assert uow.catalog.discount("SPRING33").times_redeemed == 0
+
+
+def test_stripe_refusing_to_read_the_code_before_the_charge_fails_it_without_an_invoice(
+    uow, deps, world, gateway
+) -> None:
+    from domain.ports import ChargeRejected
+
+    stripe_code(gateway)
+    upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world, discount_code="SPRING33").id)
+
+    def refused(promotion_code_id: str) -> None:
+        raise ChargeRejected("authentication", "Invalid API Key provided")
+
+    gateway.promotion_code = refused  # type: ignore[method-assign]
+    assert upgrade_charge.charge_upgrade(upgrade.id, uow, deps) == "payment_failed"
+    assert gateway.charges == []
+    with uow:
+        reason = uow.upgrades.get(upgrade.id).failure_reason
+    assert reason == "authentication: Invalid API Key provided"
+    assert failure_kind(reason) is FailureKind.STRIPE_REFUSED
+
+
+def test_stripe_unavailable_before_the_charge_brings_the_chain_back_later(
+    uow, deps, world, gateway
+) -> None:
+    from domain.ports import ChargeUnavailable
+
+    stripe_code(gateway)
+    upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world, discount_code="SPRING33").id)
+
+    def down(promotion_code_id: str) -> None:
+        raise ChargeUnavailable("network", "no route")
+
+    gateway.promotion_code = down  # type: ignore[method-assign]
+    with pytest.raises(upgrade_charge.RetryLater):
+        upgrade_charge.charge_upgrade(upgrade.id, uow, deps)
+    with uow:
+        assert uow.upgrades.get(upgrade.id).state == "requested"
+    del gateway.promotion_code
+    assert upgrade_charge.charge_upgrade(upgrade.id, uow, deps) == "awaiting_payment"
