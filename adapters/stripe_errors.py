@@ -59,3 +59,18 @@ def translate_errors(operation: str, invoice_id: str | None = None) -> Iterator[
         message = str(exc.user_message or exc) or type(exc).__name__
         raise ChargeRejected(kind, message, invoice_id) from exc
     STRIPE_CALLS.labels(operation, "ok").inc()
+
+
+def refuses_discount(rejected: ChargeRejected) -> bool:
+    """Stripe refused a request because of a discount it carries (a promotion code no
+    longer redeemable, restricted, or in another currency): `param` names `discounts`."""
+    cause = rejected.__cause__
+    param = str(getattr(cause, "param", "") or "") if isinstance(cause, stripe.StripeError) else ""
+    code = str(getattr(cause, "code", "") or "") if isinstance(cause, stripe.StripeError) else ""
+    return param.startswith("discounts") or code == "coupon_expired"
+
+
+def is_missing(rejected: ChargeRejected) -> bool:
+    """Stripe answered 404: no such object."""
+    cause = rejected.__cause__
+    return isinstance(cause, stripe.InvalidRequestError) and cause.http_status == 404

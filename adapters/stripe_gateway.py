@@ -6,10 +6,13 @@ documents define the amount (calendar cycles, whole minutes, half-up rounding) a
 would compute another. Instead a one-off invoice carries exactly the amount seatflow computed:
 
 1. `POST /v1/invoices` for the customer, `pending_invoice_items_behavior=exclude` (so no
-   unrelated pending item rides along), `auto_advance=false`: a draft, whose id seatflow
-   records before anything is billed on it;
-2. `POST /v1/invoiceitems` with `invoice=` that draft and the exact amount, unless the draft
-   already has a line (a retry after Stripe forgot the key adds none twice);
+   unrelated pending item rides along), `auto_advance=false`, and with a Stripe promotion
+   code `discounts[0][promotion_code]=promo_…`: a draft, whose id seatflow records before
+   anything is billed on it;
+2. `POST /v1/invoiceitems` with `invoice=` that draft and the exact amount (with a
+   promotion code, the amount before it: Stripe takes the discount off the invoice and
+   counts the redemption when it is paid), unless the draft already has a line (a retry
+   after Stripe forgot the key adds none twice);
 3. `POST /v1/invoices/{id}/finalize` (only a draft); seatflow checks the total it bills;
 4. `POST /v1/invoices/{id}/pay` with `off_session=true` (the default payment method).
 
@@ -41,6 +44,7 @@ from adapters.stripe_errors import StripeUnavailable as StripeUnavailable
 from adapters.stripe_errors import reason as _reason
 from adapters.stripe_errors import translate_errors as _translate_errors
 from adapters.stripe_parsing import CYCLE_START, PREPAID_UNTIL, invoice_fact
+from adapters.stripe_promotions import StripePromotions, promotion_refusal, promotion_refusals
 from adapters.stripe_setup import StripeSetup
 from config.events import STRIPE_API_VERSION
 from domain.payment_methods import InvoiceFact
@@ -78,7 +82,7 @@ class RateLimiter:
                 time.sleep((1 - self.tokens) / self.rate)
 
 
-class StripeGateway(StripeSetup):
+class StripeGateway(StripeSetup, StripePromotions):
     def __init__(
         self,
         api_key: str,
@@ -165,22 +169,28 @@ class StripeGateway(StripeSetup):
         currency: str,
         description: str,
         metadata: dict[str, str],
+        promotion_code: str | None = None,
     ) -> str:
         """The upgrade's draft invoice, with nothing on it yet: its id. seatflow records the
         id before anything is billed on it, so every later event of the invoice finds its
-        upgrade by that id, however long Stripe is away. A retry replays Stripe's answer."""
-        with _translate_errors("create_invoice"):
+        upgrade by that id, however long Stripe is away. A retry replays Stripe's answer.
+        With `promotion_code` (Stripe's id) the invoice carries it (Stripe takes its discount
+        off and counts the redemption when the invoice is paid); PromotionCodeRefused if
+        Stripe refuses it."""
+        params: Any = {
+            "customer": customer_id,
+            "currency": currency,
+            "collection_method": "charge_automatically",
+            "auto_advance": False,
+            "pending_invoice_items_behavior": "exclude",
+            "description": description,
+            "metadata": metadata,
+        }
+        if promotion_code:
+            params["discounts"] = [{"promotion_code": promotion_code}]
+        with promotion_refusals(), _translate_errors("create_invoice"):
             invoice = self.client.v1.invoices.create(
-                {
-                    "customer": customer_id,
-                    "currency": currency,
-                    "collection_method": "charge_automatically",
-                    "auto_advance": False,
-                    "pending_invoice_items_behavior": "exclude",
-                    "description": description,
-                    "metadata": metadata,
-                },
-                {"idempotency_key": idempotency_key(upgrade_id, "invoice")},
+                params, {"idempotency_key": idempotency_key(upgrade_id, "invoice")}
             )
         return str(invoice.id)
 
@@ -189,30 +199,32 @@ class StripeGateway(StripeSetup):
     ) -> InvoiceFact:
         """Bill `amount` on the recorded draft and finalize it. Each step asks Stripe's state
         first (a line only on a draft without lines, finalize only a draft): a retry after
-        Stripe forgot the keys adds nothing twice. The invoice as Stripe then has it."""
+        Stripe forgot the keys adds nothing twice. The invoice as Stripe then has it;
+        PromotionCodeRefused if Stripe refuses the invoice's promotion code now."""
         invoice = self.retrieve("invoice", invoice_id)
         if invoice.get("status") != "draft":
             return invoice_fact(invoice)
         v1 = self.client.v1
-        if not (invoice.get("lines") or {}).get("data"):
-            with _translate_errors("invoice_item", invoice_id):
-                v1.invoice_items.create(
-                    {
-                        "customer": invoice["customer"],
-                        "invoice": invoice_id,
-                        "amount": amount,
-                        "currency": currency,
-                        "description": description,
-                        "metadata": {"upgrade_id": upgrade_id},
-                    },
-                    {"idempotency_key": idempotency_key(upgrade_id, "item")},
+        with promotion_refusals():
+            if not (invoice.get("lines") or {}).get("data"):
+                with _translate_errors("invoice_item", invoice_id):
+                    v1.invoice_items.create(
+                        {
+                            "customer": invoice["customer"],
+                            "invoice": invoice_id,
+                            "amount": amount,
+                            "currency": currency,
+                            "description": description,
+                            "metadata": {"upgrade_id": upgrade_id},
+                        },
+                        {"idempotency_key": idempotency_key(upgrade_id, "item")},
+                    )
+            with _translate_errors("finalize_invoice", invoice_id):
+                finalized = v1.invoices.finalize_invoice(
+                    invoice_id,
+                    {"auto_advance": False},
+                    {"idempotency_key": idempotency_key(upgrade_id, "finalize")},
                 )
-        with _translate_errors("finalize_invoice", invoice_id):
-            finalized = v1.invoices.finalize_invoice(
-                invoice_id,
-                {"auto_advance": False},
-                {"idempotency_key": idempotency_key(upgrade_id, "finalize")},
-            )
         return invoice_fact(finalized.to_dict())
 
     def pay_invoice(self, *, upgrade_id: str, invoice_id: str, attempt: int = 1) -> ChargeResult:
@@ -232,9 +244,12 @@ class StripeGateway(StripeSetup):
                 url = self.retrieve("invoice", invoice_id).get("hosted_invoice_url")
                 return ChargeResult(invoice_id, paid=False, failure=_reason(exc), action_url=url)
             return ChargeResult(invoice_id, paid=False, failure=_reason(exc))
-        except ChargeRejected:
+        except ChargeRejected as rejected:
             found = self.retrieve("invoice", invoice_id)
             if found.get("status") != "paid":  # not "already paid": a real refusal
+                refusal = promotion_refusal(rejected)
+                if refusal is not None:
+                    raise refusal from rejected
                 raise
             amount = int(found.get("amount_paid") or 0)
             return ChargeResult(invoice_id, paid=True, amount_paid=amount, already_paid=True)

@@ -161,9 +161,11 @@ class SqlUpgradeRepository:
         return [(row[0], row[1]) for row in self.session.execute(query)]
 
     def reserved(self, code: str, other_than: str | None = None) -> int:
-        """Redemptions of a discount code held by upgrades not yet paid or given up."""
+        """Redemptions of seatflow's own discount code held by upgrades not yet paid or
+        given up (an upgrade with a Stripe promotion code of the same text holds none)."""
         query = select(func.count()).where(
             func.upper(upgrades.c.discount_code) == canonical_code(code),
+            upgrades.c.promotion_code_id.is_(None),
             upgrades.c.state.in_([s.value for s in OPEN_STATES]),
             upgrades.c.id != (other_than or ""),
         )

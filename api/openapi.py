@@ -35,6 +35,8 @@ INTERVAL = {"type": "string", "enum": [i.value for i in Interval]}
 TIER = {"type": "string", "minLength": 1, "maxLength": 64}
 FEATURES = {"type": "array", "items": STR}
 PLAN = obj({"seats": INT, "interval": INTERVAL, "tier": STR})
+# Whose code the discount field named: a Stripe promotion code or seatflow's own.
+DISCOUNT_SOURCE = {"type": ["string", "null"], "enum": ["stripe", "seatflow", None]}
 NEXT_INVOICE = obj({"at": nullable(TIME), "amount": nullable(INT), "currency": nullable(STR)})
 SCHEMAS: dict[str, Any] = {
     "Error": obj({"error": obj({"code": STR, "message": STR})}),
@@ -66,7 +68,18 @@ SCHEMAS: dict[str, Any] = {
             "license_type": {"type": "string", "minLength": 1, "maxLength": 64},
             "seats": {"type": "integer", "minimum": 1, "maximum": 100000},
             "interval": INTERVAL,
-            "discount_code": {"type": "string", "minLength": 1, "maxLength": 64},
+            "discount_code": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 64,
+                "description": "seatflow's own discount code or a Stripe promotion code (case "
+                "does not matter); when both exist with one text, seatflow's own code wins. "
+                "A code that cannot be used is a 400 naming why (discount_code_invalid, "
+                "discount_code_inactive, discount_code_expired, discount_code_exhausted, "
+                "discount_code_other_customer, discount_code_first_time_only, "
+                "discount_code_minimum_amount, discount_code_currency, "
+                "discount_code_unsupported).",
+            },
             "tier": TIER,
         },
         required=["license_type", "seats", "interval"],
@@ -93,6 +106,7 @@ SCHEMAS: dict[str, Any] = {
                     "before_discount": INT,
                     "discount": INT,
                     "discount_code": nullable(STR),
+                    "discount_source": DISCOUNT_SOURCE,
                     "old_unused_minutes": INT,
                     "old_total_minutes": INT,
                     "new_unused_minutes": INT,
@@ -146,6 +160,20 @@ SCHEMAS: dict[str, Any] = {
             "stripe_invoice_id": nullable(STR),
             "failure_reason": nullable(STR),
             "refunded_amount": nullable(INT),
+            # The code and what it took off the amount due when the charge was priced
+            # (null until then); a Stripe promotion code is taken off by Stripe's invoice.
+            "discount": {
+                "oneOf": [
+                    obj(
+                        {
+                            "code": STR,
+                            "source": {"type": "string", "enum": ["stripe", "seatflow"]},
+                            "amount": nullable(INT),
+                        }
+                    ),
+                    {"type": "null"},
+                ]
+            },
             "payment_url": nullable(STR),
             "created_at": TIME,
             "updated_at": TIME,

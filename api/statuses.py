@@ -19,6 +19,7 @@ _BY_ERROR: dict[type[errors.DomainError], int] = {
     LicenseNotFound: 404,
     InvalidMachineId: 400,
     errors.InvalidDiscountCode: 400,
+    errors.DiscountNotUsable: 400,  # seatflow's own code or Stripe's promotion code
     errors.NotOwnerOrAdmin: 403,
     errors.UpgradeAlreadyOpen: 409,
     errors.EstimateStale: 409,

@@ -19,10 +19,12 @@ from api.serializers import upgrades as serializers
 from domain.commands import RequestEstimate
 from domain.errors import DomainError
 from domain.model import Member
+from domain.ports import ChargeUnavailable
 from domain.upgrades import Estimate
 from services.upgrades import request as upgrade_request
 
 FIELDS = ("seats", "interval", "tier", "discount_code")
+UNREACHABLE = "Stripe could not be reached to check the discount code: please try again."
 
 
 def request_from_form(
@@ -52,8 +54,9 @@ def estimate_then_form(
     try:
         cmd = request_from_form(org_id, member, license_type, form)
         found = upgrade_request.request_estimate(cmd, context.uow(), context.deps())
-    except (ApiError, DomainError) as exc:
-        flash(exc.message, "error")
+    except (ApiError, DomainError, ChargeUnavailable) as exc:
+        # Stripe unreachable: a promotion code could not be looked up; nothing was asked.
+        flash(exc.message if not isinstance(exc, ChargeUnavailable) else UNREACHABLE, "error")
         kept = {k: form.get(k, "") for k in FIELDS if form.get(k)}
         return redirect(_form_url(org_id, license_type, kept))
     return redirect(_form_url(org_id, license_type, {"estimate": found.id}))

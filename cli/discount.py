@@ -8,6 +8,7 @@ import bootstrap
 from cli.common import Subparsers, command, group, print_json
 from cli.surcharge import parse_time
 from services import admin
+from services.upgrades import promotion
 
 
 def create(args: argparse.Namespace) -> int:
@@ -33,6 +34,12 @@ def list_codes(args: argparse.Namespace) -> int:
 
 def disable(args: argparse.Namespace) -> int:
     print_json(admin.disable_discount(bootstrap.unit_of_work(), args.code))
+    return 0
+
+
+def check(args: argparse.Namespace) -> int:
+    uow, deps = bootstrap.unit_of_work(), bootstrap.deps()
+    print_json(promotion.check(args.code, args.org, uow, deps, args.amount, args.currency))
     return 0
 
 
@@ -66,3 +73,15 @@ def register(sub: Subparsers) -> None:
         disable,
     )
     off.add_argument("code")
+    look = command(
+        discount,
+        "check",
+        "show a code as an organization's upgrade would take it: seatflow's own code (which "
+        "wins) or Stripe's promotion code, its restrictions checked",
+        "seatflow discount check SPRING33 --org org_… --amount 90486",
+        check,
+    )
+    look.add_argument("code")
+    look.add_argument("--org", required=True, help="the organization whose upgrade it is for")
+    look.add_argument("--amount", type=int, help="minor units due before the discount")
+    look.add_argument("--currency", default="usd")

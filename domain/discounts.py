@@ -1,19 +1,49 @@
-"""Discount codes: percent off (rounded half-up) or an amount off, applied to a surcharge."""
+"""Discount codes: percent off (rounded half-up) or an amount off, applied to a surcharge.
+
+seatflow's own codes (created with `seatflow discount create`) live here; Stripe's promotion
+codes are `domain.promotions.PromotionCode`. Both are a `Reduction`, both round a percentage
+with `percent_of`, and both are named by text in `canonical_code`'s one form.
+"""
 
 from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
+from fractions import Fraction
+from typing import Protocol
 
 from domain.errors import (
-    CurrencyMismatch,
+    DiscountCodeCurrency,
     DiscountCodeExhausted,
     DiscountCodeExpired,
     DiscountCodeInactive,
     InvalidDiscountCode,
 )
 from domain.money import div_half_up
+
+
+def percent_of(amount: int, percent: Fraction | int) -> int:
+    """`percent` % of `amount` minor units, rounded half up to the minor unit.
+
+    This is the rule Stripe applies to a percent-off coupon, line by line, and the one
+    seatflow applies to its own codes: 33.33 % of 1001 cents is 333.6333 → 334, of 1003 cents
+    334.2999 → 334, of 1500 cents 499.95 → 500; 10 % of 25 cents is 2.5 → 3 (half up, not to
+    even). Exact: a percentage with decimals is a fraction, never a float."""
+    share = Fraction(percent)
+    return div_half_up(amount * share.numerator, 100 * share.denominator)
+
+
+class Reduction(Protocol):
+    """What takes an amount off an upgrade's surcharge: a code of seatflow's own or a Stripe
+    promotion code."""
+
+    @property
+    def code(self) -> str: ...
+
+    def take_off(self, gross: int, currency: str) -> int:
+        """How much of `gross` (in `currency`) it takes off; a named error if it cannot."""
+        ...
 
 
 @dataclass(eq=False)
@@ -40,10 +70,10 @@ class Discount:
     def take_off(self, gross: int, currency: str) -> int:
         """How much of `gross` this discount takes off (never more than `gross`)."""
         if self.percent_off is not None:
-            return min(gross, div_half_up(gross * self.percent_off, 100))
+            return min(gross, percent_of(gross, self.percent_off))
         if self.amount_off is not None:
             if (self.currency or "").lower() != currency.lower():
-                raise CurrencyMismatch(
+                raise DiscountCodeCurrency(
                     f"discount code {self.code!r} is in {self.currency}, the price in {currency}"
                 )
             return min(gross, self.amount_off)

@@ -40,7 +40,13 @@ class CurrencyMismatch(DomainError):
     code = "currency_mismatch"
 
 
-class DiscountCodeInvalid(DomainError):
+class DiscountNotUsable(DomainError):
+    """The discount code given cannot be used for this upgrade (400 in the API)."""
+
+    code = "discount_not_usable"
+
+
+class DiscountCodeInvalid(DiscountNotUsable):
     """No such discount code."""
 
     code = "discount_code_invalid"
@@ -58,22 +64,60 @@ class DiscountCodeExists(DomainError):
     code = "discount_code_exists"
 
 
-class DiscountCodeInactive(DomainError):
+class DiscountCodeInactive(DiscountNotUsable):
     """The discount code is not active."""
 
     code = "discount_code_inactive"
 
 
-class DiscountCodeExpired(DomainError):
+class DiscountCodeExpired(DiscountNotUsable):
     """The discount code has expired."""
 
     code = "discount_code_expired"
 
 
-class DiscountCodeExhausted(DomainError):
+class DiscountCodeExhausted(DiscountNotUsable):
     """The discount code reached its redemption limit."""
 
     code = "discount_code_exhausted"
+
+
+class DiscountCodeCurrency(CurrencyMismatch, DiscountNotUsable):
+    """The discount code's amount (or its minimum amount) is in another currency than the
+    price."""
+
+    code = "discount_code_currency"
+
+
+class DiscountCodeMinimumAmount(DiscountNotUsable):
+    """The amount due before the discount is below the promotion code's minimum."""
+
+    code = "discount_code_minimum_amount"
+
+
+class DiscountCodeFirstTimeOnly(DiscountNotUsable):
+    """The promotion code is only for customers who have never paid."""
+
+    code = "discount_code_first_time_only"
+
+
+class DiscountCodeOtherCustomer(DiscountNotUsable):
+    """The promotion code is restricted to another Stripe customer."""
+
+    code = "discount_code_other_customer"
+
+
+class DiscountCodeUnsupported(DiscountNotUsable):
+    """Stripe's promotion code is of a kind seatflow cannot apply to an upgrade's invoice."""
+
+    code = "discount_code_unsupported"
+
+
+class PromotionCodeRefused(DiscountNotUsable):
+    """Stripe refused the promotion code when the upgrade's invoice was made or paid (it was
+    redeemed out, deactivated or expired meanwhile): nothing was charged."""
+
+    code = "promotion_code_refused"
 
 
 class NotOwnerOrAdmin(DomainError):

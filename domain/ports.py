@@ -13,6 +13,7 @@ from domain.discounts import Discount
 from domain.licenses import License, LicenseTerms, OfflineActivation
 from domain.model import Member, Organization
 from domain.payment_methods import InvoiceFact
+from domain.promotions import PromotionCode
 
 
 class Clock(Protocol):
@@ -178,9 +179,11 @@ class BillingGateway(Protocol):
         currency: str,
         description: str,
         metadata: dict[str, str],
+        promotion_code: str | None = None,
     ) -> str:
         """The upgrade's draft invoice, with nothing on it yet: its id. seatflow records it
-        before anything can be billed on it."""
+        before anything can be billed on it. With `promotion_code` (Stripe's id) the invoice
+        carries it; `PromotionCodeRefused` if Stripe refuses it."""
         ...
 
     def finalize_invoice(
@@ -188,11 +191,26 @@ class BillingGateway(Protocol):
     ) -> InvoiceFact:
         """Bill `amount` on the recorded draft (once: only a draft without lines gets it) and
         finalize it (only a draft): the invoice as Stripe then has it, perhaps already paid
-        by the customer's balance."""
+        by the customer's balance. With a promotion code, `amount` is before its discount,
+        which Stripe takes off; `PromotionCodeRefused` if Stripe refuses it."""
         ...
 
     def pay_invoice(self, *, upgrade_id: str, invoice_id: str, attempt: int = 1) -> ChargeResult:
-        """Ask Stripe to pay the invoice with the customer's default card."""
+        """Ask Stripe to pay the invoice with the customer's default card
+        (`PromotionCodeRefused` if Stripe no longer redeems the code the invoice carries)."""
+        ...
+
+    def find_promotion_code(self, *, code: str, customer_id: str | None) -> PromotionCode | None:
+        """Stripe's promotion code of this text (canonical form) that the customer would
+        redeem (an inactive one when no active one exists), or None."""
+        ...
+
+    def promotion_code(self, promotion_code_id: str) -> PromotionCode | None:
+        """Stripe's promotion code of this id as it is now, or None."""
+        ...
+
+    def customer_has_paid(self, customer_id: str) -> bool:
+        """Whether Stripe has a successful payment (a paid invoice) of the customer."""
         ...
 
     def update_subscription(self, change: SubscriptionChange) -> None: ...

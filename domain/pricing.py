@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from domain.catalog import Catalog
-from domain.discounts import Discount
+from domain.discounts import Discount, Reduction
 from domain.errors import DiscountCodeInvalid
 from domain.model import Subscription
 from domain.proration import Plan, Surcharge, compute_surcharge
@@ -33,7 +33,7 @@ def surcharge_for(
     sub: Subscription,
     seats: int,
     interval: str,
-    discount: Discount | None,
+    discount: Reduction | None,
     now: datetime,
     tier: str | None = None,
 ) -> Surcharge:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from domain.cycles import cycle_end, whole_minutes
-from domain.discounts import Discount
+from domain.discounts import Reduction
 from domain.errors import AmountTooLarge, CurrencyMismatch
 from domain.money import Money, div_half_up, format_money, max_amount
 
@@ -75,7 +75,7 @@ def compute_surcharge(
     as_of: datetime,
     *,
     trial: bool = False,
-    discount: Discount | None = None,
+    discount: Reduction | None = None,
 ) -> Surcharge:
     if old.currency.lower() != new.currency.lower():
         raise CurrencyMismatch(f"current price is in {old.currency}, new price in {new.currency}")

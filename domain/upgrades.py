@@ -138,6 +138,8 @@ class Estimate:
     computed_at: datetime
     expires_at: datetime
     discount_code: str | None = None
+    # Stripe's id of the promotion code priced (None: no code, or seatflow's own code).
+    promotion_code_id: str | None = None
     status: str = "open"  # open, used (submitted), stale (expired unused)
     from_tier: str = DEFAULT_TIER
     tier: str = DEFAULT_TIER
@@ -175,6 +177,10 @@ class Upgrade:
     created_at: datetime
     updated_at: datetime
     discount_code: str | None = None
+    # Stripe's promotion code the invoice carries, and what its discount took off the amount
+    # charged when it was priced (Stripe takes it off the invoice: see `invoice_amount`).
+    promotion_code_id: str | None = None
+    discount_amount: int | None = None
     idempotency_key: str | None = None
     charged_amount: int | None = None
     stripe_invoice_id: str | None = None
@@ -220,8 +226,16 @@ class Upgrade:
         self.updated_at = now
         return True
 
-    def record_charge(self, amount: int) -> None:
-        self.charged_amount = amount
+    def record_charge(self, amount: int, discount: int = 0) -> None:
+        self.charged_amount, self.discount_amount = amount, discount
+
+    @property
+    def invoice_amount(self) -> int | None:
+        """The invoice line's amount: what is charged, plus, with a Stripe promotion code,
+        its discount, which Stripe takes off the invoice (and counts as a redemption)."""
+        if self.charged_amount is None or not self.promotion_code_id:
+            return self.charged_amount
+        return self.charged_amount + (self.discount_amount or 0)
 
     @property
     def pay_attempt(self) -> int:

@@ -18,6 +18,7 @@ from domain.licenses import License, LicenseStatus, LicenseTerms, OfflineActivat
 from domain.model import Member, Organization
 from domain.payment_methods import InvoiceFact
 from domain.ports import ChargeResult, SubscriptionChange
+from domain.promotions import PromotionCode
 from services.deps import Deps
 
 
@@ -49,6 +50,9 @@ GATEWAY_CALLS = frozenset(
         "list_prices",
         "payment_method_setup_url",
         "set_default_payment_method",
+        "find_promotion_code",
+        "promotion_code",
+        "customer_has_paid",
     }
 )
 # Calls made while a transaction was open; the suite's autouse fixture fails the test.
@@ -96,10 +100,30 @@ class FakeGateway:
     defaults: list[dict[str, Any]] = field(default_factory=list)
 
     payments: list[tuple[str, int]] = field(default_factory=list)  # (invoice, attempt)
+    # Stripe's promotion codes by id; customers who paid before; lookups made.
+    promotion_codes: dict[str, PromotionCode] = field(default_factory=dict)
+    paid_customers: set[str] = field(default_factory=set)
+    lookups: list[str] = field(default_factory=list)
+    refuse_code: Exception | None = None  # raised by draft_invoice for a promotion code
+    refuse_pay: Exception | None = None  # raised by pay_invoice
+
+    def find_promotion_code(self, *, code: str, customer_id: str | None) -> PromotionCode | None:
+        self.lookups.append(code)
+        found = [p for p in self.promotion_codes.values() if p.code == code]
+        mine = [p for p in found if p.customer_id in (customer_id, None)]
+        return (mine or found or [None])[0]
+
+    def promotion_code(self, promotion_code_id: str) -> PromotionCode | None:
+        return self.promotion_codes.get(promotion_code_id)
+
+    def customer_has_paid(self, customer_id: str) -> bool:
+        return customer_id in self.paid_customers
 
     drafts: dict[str, dict[str, Any]] = field(default_factory=dict)  # invoice id → draft
 
     def draft_invoice(self, **kwargs: Any) -> str:
+        if kwargs.get("promotion_code") and self.refuse_code is not None:
+            raise self.refuse_code
         invoice_id = f"in_{kwargs['upgrade_id']}"
         self.drafts.setdefault(invoice_id, kwargs)
         return invoice_id
@@ -107,7 +131,8 @@ class FakeGateway:
     def finalize_invoice(
         self, *, upgrade_id: str, invoice_id: str, amount: int, currency: str, description: str
     ) -> InvoiceFact:
-        """Bills `amount` once per draft, as Stripe finalizes only a draft."""
+        """Bills `amount` once per draft, as Stripe finalizes only a draft, less its
+        promotion code's discount."""
         draft = self.drafts[invoice_id]
         if not draft.get("finalized"):
             draft["finalized"] = True
@@ -119,12 +144,16 @@ class FakeGateway:
                     "description": description,
                 }
             )
+        code = self.promotion_codes.get(draft.get("promotion_code") or "")
+        total = amount - (code.take_off(amount, currency) if code else 0)
         return InvoiceFact(
-            invoice_id, draft["customer_id"], "open", amount, amount_paid=0, currency=currency
+            invoice_id, draft["customer_id"], "open", total, amount_paid=0, currency=currency
         )
 
     def pay_invoice(self, *, upgrade_id: str, invoice_id: str, attempt: int = 1) -> ChargeResult:
         self.payments.append((invoice_id, attempt))
+        if self.refuse_pay is not None:
+            raise self.refuse_pay
         return ChargeResult(
             invoice_id, paid=self.decline is None, failure=self.decline, action_url=self.action_url
         )
@@ -345,11 +374,11 @@ class FakeUnitOfWork:
         self._pending.clear()
 
 
-def open_and_pay(gateway: Any, *, attempt: int = 1, **invoice: Any) -> ChargeResult:
-    """The charge step's Stripe calls: the draft made (and recorded), billed and finalized,
-    then paid."""
+def open_invoice(gateway: Any, **invoice: Any) -> str:
+    """The charge step's first Stripe calls: the draft made (and recorded), billed and
+    finalized; its id."""
     amount = invoice.pop("amount")
-    invoice_id = gateway.draft_invoice(**invoice)
+    invoice_id: str = gateway.draft_invoice(**invoice)
     gateway.finalize_invoice(
         upgrade_id=invoice["upgrade_id"],
         invoice_id=invoice_id,
@@ -357,6 +386,12 @@ def open_and_pay(gateway: Any, *, attempt: int = 1, **invoice: Any) -> ChargeRes
         currency=invoice["currency"],
         description=invoice["description"],
     )
+    return invoice_id
+
+
+def open_and_pay(gateway: Any, *, attempt: int = 1, **invoice: Any) -> ChargeResult:
+    """The charge step's Stripe calls: the invoice opened, then paid."""
+    invoice_id = open_invoice(gateway, **invoice)
     return gateway.pay_invoice(  # type: ignore[no-any-return]
         upgrade_id=invoice["upgrade_id"], invoice_id=invoice_id, attempt=attempt
     )

@@ -9,6 +9,14 @@ from domain.money import format_money
 from domain.upgrades import Estimate, FailureKind, Upgrade, failure_kind
 
 
+def discount_source(code: str | None, promotion_code_id: str | None) -> str | None:
+    """Whose code the discount field named: `stripe` (a promotion code), `seatflow` (its own
+    code), or None without a code."""
+    if not code:
+        return None
+    return "stripe" if promotion_code_id else "seatflow"
+
+
 def estimate(e: Estimate) -> dict[str, Any]:
     return {
         "id": e.id,
@@ -24,6 +32,7 @@ def estimate(e: Estimate) -> dict[str, Any]:
             "before_discount": e.before_discount,
             "discount": e.discount_amount,
             "discount_code": e.discount_code,
+            "discount_source": discount_source(e.discount_code, e.promotion_code_id),
             "old_unused_minutes": e.old_unused_minutes,
             "old_total_minutes": e.old_total_minutes,
             "new_unused_minutes": e.new_unused_minutes,
@@ -113,6 +122,14 @@ def upgrade(u: Upgrade) -> dict[str, Any]:
         "stripe_invoice_id": u.stripe_invoice_id,
         "failure_reason": u.failure_reason,
         "refunded_amount": u.refunded_amount,
+        # The code and what it took off the amount due when the charge was priced.
+        "discount": {
+            "code": u.discount_code,
+            "source": discount_source(u.discount_code, u.promotion_code_id),
+            "amount": u.discount_amount,
+        }
+        if u.discount_code
+        else None,
         # 3-D Secure: where the customer completes the payment (Stripe's hosted page).
         "payment_url": u.payment_url if u.state == "requires_action" else None,
         "created_at": _ts(u.created_at),

@@ -35,7 +35,7 @@
         (data.trial ? "<p>In trial: free, applied at once.</p>" : "") +
         "<dl><dt>New plan, unused part</dt><dd>" + escape(data.text.new_term) + " (" + minutes(b.new_unused_minutes) + " of " + minutes(b.new_total_minutes) + ")</dd>" +
         "<dt>Current plan, unused part</dt><dd>− " + escape(data.text.old_term) + " (" + minutes(b.old_unused_minutes) + " of " + minutes(b.old_total_minutes) + ")</dd>" +
-        (b.discount ? "<dt>Discount " + escape(b.discount_code) + "</dt><dd>− " + escape(data.text.discount) + "</dd>" : "") +
+        (b.discount ? "<dt>Discount " + escape(b.discount_code) + (b.discount_source === "stripe" ? " (Stripe promotion code)" : "") + "</dt><dd>− " + escape(data.text.discount) + "</dd>" : "") +
         "<dt>Next invoice</dt><dd>" + data.next_invoice.at.slice(0, 10) + ", " + escape(data.text.next_invoice) + "</dd>" +
         '<dt>Computed</dt><dd id="computed">' + data.computed_at.replace("T", " ").slice(0, 19) + " UTC</dd></dl>";
       form.estimate_id.value = data.id;

@@ -13,6 +13,7 @@ permanent one (invalid request, authentication) fails the upgrade with its reaso
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime, timedelta
 
 from adapters.stripe_door import fetch_invoice
@@ -20,20 +21,31 @@ from adapters.unit_of_work import SqlUnitOfWork
 from config.metrics import observe_estimate_drift
 from config.tasks import CHARGE_UPGRADE, PUSH_UPGRADE, REFUND_UPGRADE
 from domain.commands import RetryPayment
+from domain.discounts import Reduction
 from domain.errors import (
+    DiscountCodeInvalid,
     DomainError,
     EstimateStale,
     InvalidTransition,
     OrganizationNotFound,
+    PromotionCodeRefused,
     UpgradeAlreadyOpen,
     UpgradeNotFound,
 )
 from domain.model import Organization
 from domain.payment_methods import InvoiceFact
 from domain.ports import ChargeRejected, ChargeResult, ChargeUnavailable
-from domain.upgrades import MAX_CHARGE_ATTEMPTS, STRIPE_UNAVAILABLE, Upgrade, UpgradeState
+from domain.upgrades import (
+    MAX_CHARGE_ATTEMPTS,
+    STRIPE_UNAVAILABLE,
+    FailureKind,
+    Upgrade,
+    UpgradeState,
+    failure_kind,
+)
 from services import messagebus
 from services.deps import Deps
+from services.upgrades import promotion
 from services.upgrades.steps import (
     apply_paid,
     give_back,
@@ -65,16 +77,39 @@ def backoff(attempts: int) -> timedelta:
     return min(MAX_BACKOFF, FIRST_BACKOFF * (1 << max(0, attempts - 1)))
 
 
-def _price(uow: SqlUnitOfWork, org: Organization, upgrade: Upgrade, now: datetime) -> None:
-    """requested → charging with the amount as of now, or → applied when nothing is due."""
+def _discount(
+    uow: SqlUnitOfWork,
+    org: Organization,
+    upgrade: Upgrade,
+    now: datetime,
+    stripe_code: promotion.StripeCode | None,
+) -> Reduction | None:
+    """The discount the charge takes, the same way the estimate took it."""
+    if upgrade.promotion_code_id:  # as Stripe has it now: it may have been refused since
+        if stripe_code is None or stripe_code.promotion.id != upgrade.promotion_code_id:
+            raise DiscountCodeInvalid(f"Stripe has no promotion code {upgrade.discount_code!r}")
+        return stripe_code.usable(now, org.stripe_customer_id)
+    # The redemption was reserved at submission: honoured even if the code expired since.
+    return uow.catalog.discount(upgrade.discount_code) if upgrade.discount_code else None
+
+
+def _price(
+    uow: SqlUnitOfWork,
+    org: Organization,
+    upgrade: Upgrade,
+    now: datetime,
+    stripe_code: promotion.StripeCode | None = None,
+) -> None:
+    """requested → charging with the amount as of now, or → applied when nothing is due (a
+    Stripe promotion code that takes everything still makes its invoice, so that Stripe
+    counts the redemption)."""
     sub = org.subscription_for(upgrade.license_type)
     assert sub is not None, "an upgrade exists only for a bought subscription"
-    # The redemption was reserved at submission: honoured even if the code expired since.
-    discount = uow.catalog.discount(upgrade.discount_code) if upgrade.discount_code else None
+    discount = _discount(uow, org, upgrade, now, stripe_code)
     charged = surcharge_for(uow, sub, upgrade.seats, upgrade.interval, discount, now, upgrade.tier)
-    upgrade.record_charge(charged.amount.amount)
+    upgrade.record_charge(charged.amount.amount, charged.discount.amount)
     observe_estimate_drift(upgrade.drift or 0)
-    if charged.amount.amount == 0:
+    if charged.amount.amount == 0 and not (upgrade.promotion_code_id and charged.discount.amount):
         reason = "in trial: free" if charged.trial else "nothing to charge"
         apply_paid(uow, org, upgrade, sub.stripe_version, now, reason)
         return
@@ -83,6 +118,14 @@ def _price(uow: SqlUnitOfWork, org: Organization, upgrade: Upgrade, now: datetim
 
 def charge_upgrade(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
     """Charge the surcharge. Safe to run again at any point: it resumes where it stopped."""
+    try:  # read from Stripe before the locks are taken
+        stripe_code = promotion.for_charge(upgrade_id, uow, deps)
+    except ChargeUnavailable:
+        raise RetryLater(backoff(1).total_seconds()) from None
+    except (ChargeRejected, DomainError) as exc:  # Stripe will not say: it cannot be priced
+        reason = f"{exc.code}: {exc}" if isinstance(exc, DomainError) else f"{exc.kind}: {exc}"
+        with uow:
+            return _refuse(upgrade_id, uow, deps, reason)
     now = deps.clock.now()
     with uow:
         found = locked_upgrade(uow, upgrade_id)
@@ -91,7 +134,7 @@ def charge_upgrade(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
         org, upgrade = found
         if upgrade.state == S.REQUESTED:
             try:
-                _price(uow, org, upgrade, now)
+                _price(uow, org, upgrade, now, stripe_code)
             except DomainError as exc:  # a broken rule does not heal by retrying
                 uow.rollback()
                 return _refuse(upgrade_id, uow, deps, f"{exc.code}: {exc}")
@@ -126,7 +169,7 @@ def charge_upgrade(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
         invoice = deps.gateway.finalize_invoice(
             upgrade_id=upgrade.id,
             invoice_id=invoice_id,
-            amount=amount,
+            amount=_gross(upgrade),
             currency=upgrade.currency,
             description=_description(upgrade),
         )
@@ -135,6 +178,8 @@ def charge_upgrade(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
         result = deps.gateway.pay_invoice(
             upgrade_id=upgrade.id, invoice_id=invoice_id, attempt=attempt
         )
+    except PromotionCodeRefused as refusal:
+        return _code_refused(upgrade_id, uow, deps, refusal, invoice_id)
     except ChargeUnavailable as exc:
         return _transient(upgrade_id, uow, deps, f"{STRIPE_UNAVAILABLE} ({exc.kind}): {exc}")
     except ChargeRejected as exc:
@@ -216,8 +261,9 @@ def settle_canceled(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
             return upgrade.state
     try:
         if invoice_id is None and customer:
-            invoice_id = _draft_invoice(upgrade, customer, deps)
-            _keep_invoice(upgrade_id, invoice_id, uow, deps)
+            with contextlib.suppress(PromotionCodeRefused):  # then Stripe holds no draft
+                invoice_id = _draft_invoice(upgrade, customer, deps)
+                _keep_invoice(upgrade_id, invoice_id, uow, deps)
         if invoice_id is not None:
             give_back(upgrade_id, invoice_id, uow, deps)
     except ChargeUnavailable:
@@ -241,14 +287,24 @@ def _canceled_unsettled(uow: SqlUnitOfWork, upgrade_id: str) -> bool:
 
 
 def _draft_invoice(upgrade: Upgrade, customer: str, deps: Deps) -> str:
-    """The upgrade's draft invoice at Stripe, made (or, replaying the same key, found)."""
+    """The upgrade's draft invoice at Stripe, made (or, replaying the same key, found), with
+    its Stripe promotion code if it has one."""
     return deps.gateway.draft_invoice(
         upgrade_id=upgrade.id,
         customer_id=customer,
         currency=upgrade.currency,
         description=_description(upgrade),
         metadata={"organization_id": upgrade.organization_id, "upgrade_id": upgrade.id},
+        promotion_code=upgrade.promotion_code_id,
     )
+
+
+def _gross(upgrade: Upgrade) -> int:
+    """What the invoice's line bills: the amount charged, or with a Stripe promotion code the
+    amount before its discount, which Stripe takes off the invoice."""
+    amount = upgrade.invoice_amount
+    assert amount is not None, "priced before it is invoiced"
+    return amount
 
 
 def _description(upgrade: Upgrade) -> str:
@@ -301,6 +357,23 @@ def _refuse(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps, reason: str) -> str
         upgrade.move(S.PAYMENT_FAILED, deps.clock.now(), reason)
         uow.commit()
     return upgrade.state
+
+
+def _code_refused(
+    upgrade_id: str,
+    uow: SqlUnitOfWork,
+    deps: Deps,
+    refusal: PromotionCodeRefused,
+    invoice_id: str | None,
+) -> str:
+    """Stripe refused the promotion code the invoice carries: nothing was charged. An
+    invoice Stripe left open (the code refused at payment) is voided at once, since paying
+    it again cannot succeed (if Stripe is unavailable, the expiry of unpaid upgrades voids
+    it); the upgrade fails with the named error."""
+    if invoice_id is not None:
+        with contextlib.suppress(ChargeUnavailable, ChargeRejected):
+            deps.gateway.void_invoice(upgrade_id=upgrade_id, invoice_id=invoice_id)
+    return _fail(upgrade_id, uow, deps, f"{refusal.code}: {refusal}", invoice_id)
 
 
 def _supersede(
@@ -410,7 +483,14 @@ def retry_payment(cmd: RetryPayment, uow: SqlUnitOfWork, deps: Deps) -> Upgrade:
         if upgrade.state not in (S.PAYMENT_FAILED, S.REQUIRES_ACTION):
             raise InvalidTransition(f"an upgrade that is {upgrade.state} cannot be paid again")
         _check_still_current(uow, org, upgrade)
-        if upgrade.discount_code:  # a failed upgrade released its redemption: take it again
+        reason = upgrade.failure_reason or ""
+        if failure_kind(reason) is FailureKind.RULE:  # the same charge would be refused again
+            raise EstimateStale(
+                f"this upgrade was refused ({reason.partition(':')[2].strip()}): "
+                "request a fresh estimate"
+            )
+        if upgrade.discount_code and not upgrade.promotion_code_id:
+            # A failed upgrade released its redemption of seatflow's own code: take it again.
             discount = uow.catalog.discount(upgrade.discount_code, lock=True)
             if discount is not None:
                 discount.check_usable(deps.clock.now(), uow.upgrades.reserved(discount.code))

@@ -21,7 +21,7 @@ from domain.commands import (
     RequestEstimate,
     SubmitUpgrade,
 )
-from domain.discounts import Discount, canonical_code
+from domain.discounts import Discount, Reduction, canonical_code
 from domain.errors import (
     EstimateAlreadyUsed,
     EstimateNotFound,
@@ -37,6 +37,7 @@ from domain.payment_methods import InvoiceFact
 from domain.upgrades import CANCELABLE, Estimate, Upgrade, UpgradeState, UpgradeTransition
 from services import messagebus
 from services.deps import Deps
+from services.upgrades import promotion
 from services.upgrades.steps import locked_upgrade, member_of, upgrade_paid
 
 log = logging.getLogger("seatflow.upgrades")
@@ -59,6 +60,10 @@ def usable_discount(
 
 
 def request_estimate(cmd: RequestEstimate, uow: SqlUnitOfWork, deps: Deps) -> Estimate:
+    """An estimate of the change, with the discount the code names: seatflow's own code, or
+    (when it has none of that text) Stripe's promotion code, read before the transaction."""
+    code = canonical_code(cmd.discount_code) if cmd.discount_code else None
+    stripe_code = promotion.look_up(code, cmd.organization_id, cmd.member_id, uow, deps)
     now = deps.clock.now()
     with uow:
         org = uow.organizations.get(cmd.organization_id)
@@ -70,8 +75,11 @@ def request_estimate(cmd: RequestEstimate, uow: SqlUnitOfWork, deps: Deps) -> Es
             member, cmd.license_type, cmd.seats, cmd.interval, now, cmd.tier, catalog
         )
         tier = cmd.tier or sub.tier
-        code = canonical_code(cmd.discount_code) if cmd.discount_code else None
-        discount = usable_discount(uow, code, now)
+        discount: Reduction | None = (
+            stripe_code.usable(now, org.stripe_customer_id)
+            if stripe_code
+            else usable_discount(uow, code, now)
+        )
         s = pricing.surcharge_for(catalog, sub, cmd.seats, cmd.interval, discount, now, tier)
         estimate = Estimate(
             id=_new_id("est"),
@@ -100,6 +108,7 @@ def request_estimate(cmd: RequestEstimate, uow: SqlUnitOfWork, deps: Deps) -> Es
             computed_at=now,
             expires_at=now + deps.estimate_ttl,
             discount_code=code,
+            promotion_code_id=stripe_code.promotion.id if stripe_code else None,
             from_tier=sub.tier,
             tier=tier,
         )
@@ -131,7 +140,8 @@ def submit_upgrade(cmd: SubmitUpgrade, uow: SqlUnitOfWork, deps: Deps) -> tuple[
             estimate.tier,
             uow.catalog.load(),
         )
-        usable_discount(uow, estimate.discount_code, now, lock=True)  # reserves it
+        if not estimate.promotion_code_id:  # Stripe counts its own codes' redemptions
+            usable_discount(uow, estimate.discount_code, now, lock=True)  # reserves it
         if uow.upgrades.open_for(org.id, estimate.license_type) is not None:
             raise UpgradeAlreadyOpen(
                 f"the {estimate.license_type} subscription has an open upgrade"
@@ -188,6 +198,7 @@ def _new_upgrade(estimate: Estimate, key: str | None, now: datetime, cause: str)
         created_at=now,
         updated_at=now,
         discount_code=estimate.discount_code,
+        promotion_code_id=estimate.promotion_code_id,
         idempotency_key=key,
         from_tier=estimate.from_tier,
         tier=estimate.tier,

@@ -12,7 +12,7 @@ from adapters.unit_of_work import SqlUnitOfWork
 from config.metrics import PAYMENT_DRIFT
 from config.tasks import PUSH_UPGRADE, REFUND_UPGRADE
 from domain import pricing
-from domain.discounts import Discount
+from domain.discounts import Reduction
 from domain.errors import NotOwnerOrAdmin
 from domain.model import Member, Organization, Subscription
 from domain.payment_methods import InvoiceFact
@@ -48,7 +48,7 @@ def apply_paid(
     upgrade.payment_url = None
     price = uow.catalog.load().price(upgrade.license_type, upgrade.interval, upgrade.tier)
     org.apply_upgrade(upgrade, price, version, now)
-    if upgrade.discount_code:
+    if upgrade.discount_code and not upgrade.promotion_code_id:  # Stripe counts its codes
         discount = uow.catalog.discount(upgrade.discount_code, lock=True)
         if discount is not None:
             discount.redeem()
@@ -221,7 +221,7 @@ def surcharge_for(
     sub: Subscription,
     seats: int,
     interval: str,
-    discount: Discount | None,
+    discount: Reduction | None,
     now: datetime,
     tier: str | None = None,
 ) -> Surcharge:

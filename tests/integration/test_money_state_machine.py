@@ -11,7 +11,11 @@ out of order. After every step the money stays right:
 - the organization keeps its one subscription: a second live one at Stripe, a thin event of
   another account, a price billed every 3 months change nothing;
 - an upgrade has at most one invoice, and the customer at most one open invoice at a time;
-- a discount code is never redeemed beyond its limit;
+- a discount code is never redeemed beyond its limit, and a Stripe promotion code never beyond
+  what Stripe allows (Stripe's count is the number of paid invoices that carry it);
+- an applied upgrade with a Stripe promotion code paid exactly the discounted amount: its
+  invoice's line is the amount before the discount, Stripe took off what the estimate's rule
+  takes off (half up, to the cent), and the total is what the upgrade charged;
 - every applied upgrade issued exactly one license version.
 """
 
@@ -21,6 +25,7 @@ import contextlib
 import json
 import os
 import random
+from fractions import Fraction
 from typing import Any
 
 import pytest
@@ -37,6 +42,7 @@ from hypothesis.stateful import (
 from sqlalchemy import Engine
 
 from config.database import make_engine
+from domain.discounts import percent_of
 from domain.errors import DomainError
 from domain.ports import ChargeUnavailable
 from domain.upgrades import UpgradeState
@@ -51,6 +57,7 @@ S = UpgradeState
 JAN_1 = 1640995200  # 2022-01-01T00:00:00Z
 JAN_11 = 1641859200
 CODE = "ONCE"
+STRIPE_CODE = "THIRD"  # a Stripe promotion code: 33.33 % off, two redemptions
 ENGINE: dict[str, Engine] = {}
 CARDS = st.sampled_from(["succeeds", "declines", "requires_action"])
 
@@ -58,14 +65,25 @@ CARDS = st.sampled_from(["succeeds", "declines", "requires_action"])
 class MoneyMachine(RuleBasedStateMachine):
     upgrades = Bundle("upgrades")
 
-    @initialize(target=upgrades, card=CARDS, seats=st.integers(1, 3), annual=st.booleans())
-    def start(self, card: str, seats: int, annual: bool) -> str:
-        """A customer whose card behaves so, and a first upgrade whose task ran."""
+    @initialize(
+        target=upgrades,
+        card=CARDS,
+        seats=st.integers(1, 3),
+        annual=st.booleans(),
+        stripe_code=st.booleans(),
+    )
+    def start(self, card: str, seats: int, annual: bool, stripe_code: bool) -> str:
+        """A customer whose card behaves so, and a first upgrade whose task ran (with the
+        local code, or with Stripe's promotion code)."""
         engine = ENGINE["engine"]
         clean(engine)
         self.server = StripeServer(StripeState(Clock(frozen=JAN_11))).start()
         self.world: MoneyWorld = money_world(engine, self.server, card=card, period_start=JAN_1)
         admin.create_discount(self.world.uow(), CODE, 10, None, None, None, 1)
+        coupon = self.server.state.create_coupon(percent_off=33.33)
+        self.promo = self.server.state.create_promotion_code(
+            coupon["id"], STRIPE_CODE, max_redemptions=2
+        )["id"]
         # Another customer of seatflow's, whose invoices may name this one's upgrades.
         self.other = self.server.state.create_customer("succeeds")["id"]
         admin.create_organization(self.world.uow(), "Beta", customer=self.other)
@@ -73,6 +91,8 @@ class MoneyMachine(RuleBasedStateMachine):
         self.late = False
         self.queue: list[dict[str, Any]] = []
         self.days = 0
+        if stripe_code:
+            return self.apply_a_stripe_code(seats, annual)
         return self.submit_and_charge(seats, annual, code=True)
 
     def teardown(self) -> None:
@@ -97,6 +117,39 @@ class MoneyMachine(RuleBasedStateMachine):
         if upgrade != "none":
             self.world.charge(upgrade)
         return upgrade
+
+    @rule(target=upgrades, seats=st.integers(1, 3), annual=st.booleans())
+    def apply_a_stripe_code(self, seats: int, annual: bool) -> str:
+        """Submitted with Stripe's promotion code, and the charge task ran at once."""
+        try:
+            sub = self.world.subscription()
+            interval = "year" if annual else sub.interval
+            estimate = self.world.estimate(sub.seats + seats, interval, STRIPE_CODE.lower())
+            upgrade = self.world.submit(estimate).id
+        except DomainError:
+            return "none"
+        self.world.charge(upgrade)
+        return upgrade
+
+    @rule()
+    def someone_else_redeems_the_stripe_code(self) -> None:
+        """Another Stripe customer pays an invoice carrying the code (not through seatflow)."""
+        state = self.world.state
+        with state.lock:
+            promo = state.get("promotion_code", self.promo)
+            if promo["times_redeemed"] >= promo["max_redemptions"]:
+                return
+            other = state.create_customer("succeeds")["id"]
+            invoice = state.invoices_create(
+                {"customer": other, "currency": "usd"}
+                | {"discounts": [{"promotion_code": self.promo}]}
+            )
+            state.invoiceitems_create(
+                {"customer": other, "invoice": invoice["id"], "amount": "7777"}
+                | {"currency": "usd"}
+            )
+            with contextlib.suppress(StripeApiError):
+                state.invoices_pay(invoice["id"], {})
 
     @rule(upgrade=upgrades)
     def charge(self, upgrade: str) -> None:
@@ -378,6 +431,36 @@ class MoneyMachine(RuleBasedStateMachine):
             discount = uow.catalog.discount(CODE)
             assert discount is not None
             assert discount.times_redeemed + uow.upgrades.reserved(CODE) <= 1
+
+    @invariant()
+    def stripe_code_redeemed_at_most_as_stripe_allows(self) -> None:
+        if not hasattr(self, "world"):
+            return
+        state = self.world.state
+        promo = state.get("promotion_code", self.promo)
+        carrying = [
+            i
+            for i in state.all("invoice")
+            if i["status"] == "paid"
+            and any(
+                state.get("discount", d)["promotion_code"] == self.promo for d in i["discounts"]
+            )
+        ]
+        assert promo["times_redeemed"] == len(carrying) <= promo["max_redemptions"]
+
+    @invariant()
+    def a_stripe_code_paid_exactly_the_discounted_amount(self) -> None:
+        for upgrade in self._all_upgrades():
+            if upgrade.state != UpgradeState.APPLIED or not upgrade.promotion_code_id:
+                continue
+            invoice = self.world.state.get("invoice", upgrade.stripe_invoice_id)
+            gross = upgrade.charged_amount + upgrade.discount_amount
+            assert invoice["subtotal"] == gross
+            assert upgrade.discount_amount == min(gross, percent_of(gross, Fraction("33.33")))
+            assert invoice["total"] == upgrade.charged_amount == upgrade.paid_amount
+            assert [t["amount"] for t in invoice["total_discount_amounts"]] == [
+                upgrade.discount_amount
+            ]
 
     @invariant()
     def one_license_version_per_applied_upgrade(self) -> None:

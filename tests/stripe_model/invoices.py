@@ -3,7 +3,7 @@
 An invoice's total is the sum of its lines (integer minor units). Invoice items created with
 `invoice=` land on that draft; without it they wait on the customer until an invoice is
 created with `pending_invoice_items_behavior=include` (Stripe's default since 2022-08-01 is
-`exclude`).
+`exclude`). Discounts (coupons, promotion codes) are in `promotions.py`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from __future__ import annotations
 import copy
 
 from tests.stripe_model import objects
-from tests.stripe_model.base import Json, Store, diff, invalid, malformed, new_id
+from tests.stripe_model.base import Json, diff, invalid, malformed, new_id
+from tests.stripe_model.promotions import Promotions
 
 INVOICE_HOST = "https://invoice.stripe.com"
 
@@ -20,7 +21,7 @@ INVOICE_HOST = "https://invoice.stripe.com"
 MINIMUM_CHARGE = {"usd": 50, "eur": 50, "gbp": 30, "jpy": 50}
 
 
-class Invoices(Store):
+class Invoices(Promotions):
     # -- invoice items ---------------------------------------------------------------------
     def invoiceitems_create(self, params: Json) -> Json:
         customer_id = params.get("customer")
@@ -58,7 +59,10 @@ class Invoices(Store):
         behaviour = params.get("pending_invoice_items_behavior", "exclude")
         if behaviour not in ("exclude", "include"):
             raise invalid("Invalid pending_invoice_items_behavior.", param=behaviour)
+        currency = params.get("currency") or customer.get("currency") or "usd"
+        discounts = self._discounts_for(customer_id, currency, params)
         invoice = self.put(objects.invoice(self.now(), customer, params))
+        self._attach_discounts(invoice, discounts)
         if behaviour == "include":
             for item in self.pending_items(customer_id):
                 item["invoice"] = invoice["id"]
@@ -71,8 +75,9 @@ class Invoices(Store):
         self._retotal(invoice)
 
     def _retotal(self, invoice: Json) -> None:
-        total = sum(line["amount"] for line in invoice["lines"]["data"])
-        invoice.update(subtotal=total, total=total, amount_due=max(total, 0))
+        subtotal = sum(line["amount"] for line in invoice["lines"]["data"])
+        total = subtotal - self._discount_lines(invoice)
+        invoice.update(subtotal=subtotal, total=total, amount_due=max(total, 0))
         invoice["amount_remaining"] = invoice["amount_due"] - invoice["amount_paid"]
         periods = [line["period"] for line in invoice["lines"]["data"]]
         if periods:
@@ -107,6 +112,7 @@ class Invoices(Store):
             raise invalid(
                 "This invoice is already finalized, you can't re-finalize a non-draft invoice."
             )
+        self._check_discounts(invoice, finalizing=True)
         customer = self.get("customer", invoice["customer"])
         sequence = customer["next_invoice_sequence"]
         customer["next_invoice_sequence"] = sequence + 1
@@ -152,6 +158,7 @@ class Invoices(Store):
     def _mark_paid(self, invoice: Json) -> None:
         invoice.update(status="paid", amount_remaining=0)
         invoice["status_transitions"]["paid_at"] = self.now()
+        self._redeem(invoice)
         self.emit("invoice.paid", invoice)
         self.emit("invoice.payment_succeeded", invoice)
         self._on_invoice_paid(invoice)

@@ -160,6 +160,7 @@ def invoice(now: int, customer_obj: Json, params: Json) -> Json:
         "customer_email": customer_obj.get("email"),
         "default_payment_method": params.get("default_payment_method"),
         "description": params.get("description"),
+        "discounts": [],
         "hosted_invoice_url": None,
         "invoice_pdf": None,
         "last_finalization_error": None,
@@ -181,6 +182,7 @@ def invoice(now: int, customer_obj: Json, params: Json) -> Json:
         },
         "subtotal": 0,
         "total": 0,
+        "total_discount_amounts": [],
     }
 
 
@@ -237,6 +239,8 @@ def line_item(invoice_id: str, source: Json, item_kind: str) -> Json:
         "amount": source["amount"],
         "currency": source["currency"],
         "description": source.get("description"),
+        "discount_amounts": [],
+        "discountable": not source.get("proration", False),
         "invoice": invoice_id,
         "livemode": False,
         "metadata": dict(source.get("metadata") or {}),

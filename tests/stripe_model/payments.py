@@ -71,6 +71,7 @@ class Payments(Invoices):
         if params.get("paid_out_of_band") == "true":
             self._mark_paid(invoice)
             return invoice
+        self._check_discounts(invoice, finalizing=False)
         pm_id = self._payment_method_for(invoice, params.get("payment_method"))
         self._attempt(invoice, pm_id, off_session=params.get("off_session") == "true")
         return invoice
@@ -208,6 +209,7 @@ class Payments(Invoices):
             if intent["status"] != "requires_action" or invoice["status"] != "open":
                 raise invalid(f"Invoice {invoice_id} is not waiting for authentication.")
             if succeed:
+                self._check_discounts(invoice, finalizing=False)  # a payment, like any other
                 self._capture(invoice, intent)
             else:
                 intent.update(status="requires_payment_method", next_action=None)
