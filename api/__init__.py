@@ -16,10 +16,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     from config.celery import make_celery
     from config.database import make_engine
     from config.logging import configure_logging, warn_at_start
-    from config.web import install_common
     from domain.catalog import feature_label
     from domain.money import format_money
     from services.deps import build_deps
+    from web.common import install_common
 
     settings = settings or Settings.from_env()
     configure_logging(settings)

@@ -30,7 +30,7 @@ from bench import events as bench_events
 from bench import results
 from bench.burst import _database, _drop
 from bench.pipeline import env_for
-from webhooks.inbox import IncomingEvent
+from inbox.events import IncomingEvent
 from webhooks.writer import Delivery, InboxWriter
 
 

@@ -26,10 +26,10 @@ import bootstrap
 from adapters import migrations
 from cli import processes, samples, startup
 from config.celery import prepare_broker
-from config.inbox import PENDING_STATES
 from config.logging import warn_at_start
 from config.settings import Settings
 from domain.cycles import cycle_end
+from inbox.events import PENDING_STATES
 from services import admin, directory
 
 DEMO_CUSTOMER = "cus_demo"

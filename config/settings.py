@@ -13,7 +13,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from config.checks import (
     DEVELOPMENT_API_KEY,
@@ -26,7 +26,9 @@ from config.checks import (
     webhook_secrets,
 )
 from config.environment import Reader, with_dotenv
-from config.inbox import Origin
+
+if TYPE_CHECKING:
+    from inbox.events import Origin
 
 
 class ConfigError(Exception):
@@ -127,6 +129,8 @@ class Settings:
 
     @property
     def origin(self) -> Origin:
+        from inbox.events import Origin  # the inbox imports config
+
         return Origin(self.livemode, self.stripe_account or None)
 
     @property

@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from adapters.license_signer import LicenseSigner
-from config.inbox import Origin
 from config.settings import Settings
 from domain.ports import BillingGateway, Clock
+from inbox.events import Origin
 
 
 class SystemClock:

@@ -12,7 +12,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from config.celery import make_celery
     from config.database import make_engine
     from config.logging import configure_logging, warn_at_start
-    from config.web import install_common
+    from web.common import install_common
     from webhooks.publisher import Publisher
     from webhooks.receiver import bp, enqueuer
     from webhooks.writer import InboxWriter

@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from config.events import is_handled
 from config.metrics import REJECTED, SIGNATURES, WEBHOOKS
 from config.tasks import PROCESS_STRIPE_EVENTS
-from webhooks import inbox
+from inbox.events import IncomingEvent, NotAnEvent
 from webhooks.signature import SignatureError, verify
 from webhooks.writer import Delivery
 
@@ -76,16 +76,16 @@ def receive() -> tuple[Any, int]:
         return _reject(400, f"signature_{exc.code}", str(exc))
     _count_signatures(len(secrets), secret_index)
     try:
-        event = inbox.IncomingEvent.parse(body)
-    except inbox.NotAnEvent as exc:
+        event = IncomingEvent.parse(body)
+    except NotAnEvent as exc:
         return _reject(400, "not_an_event", str(exc))
     return _store(event, body, secret_index, settings.origin.refuses(event))
 
 
 def _store(
-    event: inbox.IncomingEvent, body: bytes, secret_index: int, refused: str | None
+    event: IncomingEvent, body: bytes, secret_index: int, refused: str | None
 ) -> tuple[Any, int]:
-    """Store a verified event (its first state: config.inbox.inbox_row, ignored with the
+    """Store a verified event (its first state: inbox.events.inbox_row, ignored with the
     reason if `refused`), then answer."""
     try:
         new = current_app.extensions["seatflow.writer"].store(

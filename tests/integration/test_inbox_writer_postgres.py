@@ -11,7 +11,7 @@ from sqlalchemy import func, select, text
 from adapters.orm import inbox
 from cli import samples
 from config.database import make_engine
-from config.inbox import IncomingEvent
+from inbox.events import IncomingEvent
 from tests.support import wait_until
 from webhooks.writer import Delivery, InboxWriter
 
@@ -90,7 +90,7 @@ def test_a_connection_postgres_dropped_is_replaced_without_failing_a_delivery(
 def test_a_group_insert_on_postgres_stores_every_column_as_given(pg_settings) -> None:
     from datetime import UTC, datetime
 
-    from config.inbox import inbox_row
+    from inbox.events import inbox_row
 
     engine = make_engine(pg_settings, isolation_level="AUTOCOMMIT")
     writer = InboxWriter(engine, lambda _ids: None, max_wait=0.3)

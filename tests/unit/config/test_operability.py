@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from cli import samples
-from config.health import SCHEMA_REVISION
 from tests.conftest import SECRET
+from web.probes import SCHEMA_REVISION
 from webhooks import create_app
 
 

@@ -11,8 +11,8 @@ from flask.testing import FlaskClient
 
 from cli import samples
 from config.database import make_engine
-from config.inbox import IncomingEvent
 from config.settings import Settings
+from inbox.events import IncomingEvent
 from tests.conftest import SECRET
 from webhooks import create_app
 from webhooks.writer import Delivery, InboxWriter

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from adapters.orm import inbox
 from cli import samples
 from config.database import make_engine
+from inbox.events import IncomingEvent
 from tests.support import wait_until
-from webhooks.inbox import IncomingEvent
 from webhooks.writer import Delivery, InboxWriter
 
 

@@ -13,10 +13,10 @@ from flask.json.provider import DefaultJSONProvider
 from sqlalchemy import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from config import health
-from config.inbox import loads_json
 from config.metrics import observe_request
 from config.settings import Settings
+from inbox.events import loads_json
+from web import probes as health
 
 
 class GuardedJSON(DefaultJSONProvider):
