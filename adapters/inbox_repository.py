@@ -1,6 +1,6 @@
 """The inbox repository: every query on the table of stored Stripe events.
 
-Rows come in only as built by `inbox.events.inbox_row` (the receiver's writer inserts the
+Rows come in only as built by `inbox.table.inbox_row` (the receiver's writer inserts the
 same rows on its own fast path).
 """
 
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from adapters.orm import inbox
 from adapters.sql import among
-from inbox.events import DONE_STATES, PENDING_STATES, InboxState
+from inbox.states import DONE_STATES, PENDING_STATES, InboxState
 
 
 @dataclass(frozen=True)
@@ -141,7 +141,7 @@ class SqlInboxRepository:
     # -- receipt and recovery ------------------------------------------------------------
 
     def add(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Insert rows built by `inbox.events.inbox_row`."""
+        """Insert rows built by `inbox.table.inbox_row`."""
         if rows:
             self.session.execute(insert(inbox), list(rows))
 

@@ -36,7 +36,7 @@ from domain.licenses import (
 )
 from domain.model import Member, Organization
 from domain.upgrades import UpgradeState
-from inbox.events import DONE_STATES as DONE_STATES
+from inbox.states import DONE_STATES as DONE_STATES
 
 S = UpgradeState
 _LEDGER_COLUMNS = [c.name for c in seat_ledger.c if c.name not in ("id", "organization_id")]

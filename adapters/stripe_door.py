@@ -32,7 +32,8 @@ from domain.commands import (
 )
 from domain.model import SubscriptionSnapshot
 from domain.payment_methods import InvoiceFact
-from inbox.events import IncomingEvent, Origin, load_payload
+from inbox.events import IncomingEvent, load_payload
+from inbox.origin import Origin
 
 Fetch = Callable[[str, str], dict[str, Any]]
 

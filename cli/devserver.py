@@ -29,7 +29,7 @@ from config.celery import prepare_broker
 from config.logging import warn_at_start
 from config.settings import Settings
 from domain.cycles import cycle_end
-from inbox.events import PENDING_STATES
+from inbox.states import PENDING_STATES
 from services import admin, directory
 
 DEMO_CUSTOMER = "cus_demo"

@@ -9,7 +9,7 @@ from datetime import timedelta
 import bootstrap
 from cli.common import Subparsers, command, group, print_json
 from cli.surcharge import parse_time
-from inbox.events import PENDING_STATES, InboxState
+from inbox.states import PENDING_STATES, InboxState
 from services import admin
 
 

@@ -43,7 +43,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine, bindparam, text
 
-from inbox.events import PENDING_STATES, InboxState
+from inbox.states import PENDING_STATES, InboxState
 
 # prometheus_client reads PROMETHEUS_MULTIPROC_DIR itself; the folder must exist before the
 # first metric is created, which is now.

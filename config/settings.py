@@ -28,7 +28,7 @@ from config.checks import (
 from config.environment import Reader, with_dotenv
 
 if TYPE_CHECKING:
-    from inbox.events import Origin
+    from inbox.origin import Origin
 
 
 class ConfigError(Exception):
@@ -129,7 +129,7 @@ class Settings:
 
     @property
     def origin(self) -> Origin:
-        from inbox.events import Origin  # the inbox imports config
+        from inbox.origin import Origin  # the inbox imports config
 
         return Origin(self.livemode, self.stripe_account or None)
 

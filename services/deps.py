@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from adapters.license_signer import LicenseSigner
 from config.settings import Settings
 from domain.ports import BillingGateway, Clock
-from inbox.events import Origin
+from inbox.origin import Origin
 
 
 class SystemClock:

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from adapters.unit_of_work import SqlUnitOfWork
 from config.events import HANDLED_EVENT_TYPES, STRIPE_API_VERSION
 from config.settings import Settings
-from inbox.events import PENDING_STATES, InboxState
+from inbox.states import PENDING_STATES, InboxState
 
 
 class WebhookEndpoints(Protocol):

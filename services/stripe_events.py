@@ -29,7 +29,7 @@ from domain.commands import (
 )
 from domain.errors import DomainError, OrganizationNotFound, UnknownLicenseType
 from domain.model import SubscriptionSnapshot, SyncOutcome
-from inbox.events import DONE_STATES
+from inbox.states import DONE_STATES
 from services import messagebus, payment_methods
 from services.deps import Deps
 from services.ownership import NotOurs, Outcome, not_ours, owner_of_customer

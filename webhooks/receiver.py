@@ -85,7 +85,7 @@ def receive() -> tuple[Any, int]:
 def _store(
     event: IncomingEvent, body: bytes, secret_index: int, refused: str | None
 ) -> tuple[Any, int]:
-    """Store a verified event (its first state: inbox.events.inbox_row, ignored with the
+    """Store a verified event (its first state: inbox.table.inbox_row, ignored with the
     reason if `refused`), then answer."""
     try:
         new = current_app.extensions["seatflow.writer"].store(

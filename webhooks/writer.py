@@ -41,7 +41,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from inbox.events import InboxState, IncomingEvent, inbox_row
+from inbox.events import IncomingEvent
+from inbox.states import InboxState
+from inbox.table import inbox_row
 from webhooks.threads import ProcessThread
 
 log = logging.getLogger("seatflow.webhooks")
@@ -91,7 +93,7 @@ class Delivery:
     event: IncomingEvent
     body: bytes
     secret_index: int
-    # None: the event's first state (`inbox.events.inbox_row`); tools may store another.
+    # None: the event's first state (`inbox.table.inbox_row`); tools may store another.
     state: str | None = None
     # Why the event is not this service's (another mode or account): stored ignored.
     refused: str | None = None

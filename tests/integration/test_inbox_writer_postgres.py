@@ -90,7 +90,7 @@ def test_a_connection_postgres_dropped_is_replaced_without_failing_a_delivery(
 def test_a_group_insert_on_postgres_stores_every_column_as_given(pg_settings) -> None:
     from datetime import UTC, datetime
 
-    from inbox.events import inbox_row
+    from inbox.table import inbox_row
 
     engine = make_engine(pg_settings, isolation_level="AUTOCOMMIT")
     writer = InboxWriter(engine, lambda _ids: None, max_wait=0.3)
