@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from adapters.orm import inbox
 from adapters.sql import among
 from inbox.states import DONE_STATES, PENDING_STATES, InboxState
+from inbox.table import inbox
 
 
 @dataclass(frozen=True)

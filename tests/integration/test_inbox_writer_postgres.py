@@ -8,10 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import func, select, text
 
-from adapters.orm import inbox
 from cli import samples
 from config.database import make_engine
 from inbox.events import IncomingEvent
+from inbox.table import inbox
 from tests.support import wait_until
 from webhooks.writer import Delivery, InboxWriter
 

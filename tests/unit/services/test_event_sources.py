@@ -9,10 +9,10 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from adapters.orm import inbox
 from adapters.unit_of_work import SqlUnitOfWork
 from cli import samples
 from config.database import make_engine
+from inbox.table import inbox
 from services import stripe_events
 from tests.builders import build_world, store_event, subscription_event
 from tests.conftest import SECRET

@@ -114,7 +114,7 @@ def test_an_old_signed_delivery_replayed_with_a_fresh_t_is_400_and_not_stored(
 
     from sqlalchemy import func, select
 
-    from adapters.orm import inbox
+    from inbox.table import inbox
 
     app = create_app(sqlite_settings)
     old = int(time.time()) - 3600

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from adapters.orm import inbox
 from cli import samples
 from config.settings import Settings
+from inbox.table import inbox
 from tests.conftest import SECRET
 from webhooks import create_app
 

@@ -9,9 +9,9 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from adapters.orm import inbox
 from cli import samples
 from config.settings import Settings
+from inbox.table import inbox
 from tests.conftest import OLD_SECRET, SECRET, stripe_fixture
 from webhooks import create_app
 
