@@ -13,7 +13,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from config.checks import (
     DEVELOPMENT_API_KEY,
@@ -26,9 +26,6 @@ from config.checks import (
     webhook_secrets,
 )
 from config.environment import Reader, with_dotenv
-
-if TYPE_CHECKING:
-    from inbox.origin import Origin
 
 
 class ConfigError(Exception):
@@ -126,12 +123,6 @@ class Settings:
         """The Redis holding the Stripe read budget of every process, if there is one."""
         url = self.stripe_read_budget_url or self.broker_url
         return url if url.startswith(("redis://", "rediss://")) else None
-
-    @property
-    def origin(self) -> Origin:
-        from inbox.origin import Origin  # the inbox imports config
-
-        return Origin(self.livemode, self.stripe_account or None)
 
     @property
     def visibility_timeout(self) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from config.settings import Settings
 from inbox.events import IncomingEvent
 
 
@@ -18,6 +19,11 @@ class Origin:
 
     livemode: bool = False
     account: str | None = None
+
+    @classmethod
+    def of(cls, settings: Settings) -> Origin:
+        """The mode of the API key and the account of STRIPE_ACCOUNT."""
+        return cls(settings.livemode, settings.stripe_account or None)
 
     def refuses(self, event: IncomingEvent) -> str | None:
         """Why `event` is not ours, or None if it is."""

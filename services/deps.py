@@ -52,5 +52,5 @@ def build_deps(settings: Settings) -> Deps:
         license_grace=timedelta(days=settings.license_grace_days),
         verify_by_fetch=settings.stripe_verify_by_fetch,
         tie_break_by_fetch=bool(settings.stripe_api_base) or settings.stripe_verify_by_fetch,
-        origin=settings.origin,
+        origin=Origin.of(settings),
     )

@@ -17,6 +17,7 @@ from config.events import is_handled
 from config.metrics import REJECTED, SIGNATURES, WEBHOOKS
 from config.tasks import PROCESS_STRIPE_EVENTS
 from inbox.events import IncomingEvent, NotAnEvent
+from inbox.origin import Origin
 from webhooks.signature import SignatureError, verify
 from webhooks.writer import Delivery
 
@@ -79,7 +80,7 @@ def receive() -> tuple[Any, int]:
         event = IncomingEvent.parse(body)
     except NotAnEvent as exc:
         return _reject(400, "not_an_event", str(exc))
-    return _store(event, body, secret_index, settings.origin.refuses(event))
+    return _store(event, body, secret_index, Origin.of(settings).refuses(event))
 
 
 def _store(
