@@ -5,7 +5,7 @@ the server if the process dies), or, on the embedded SQLite default, an exclusiv
 file. A standby tries again every few seconds and takes over when the leader is gone.
 
 Every beat serves the database's state as metrics on `BEAT_METRICS_PORT`, but only the
-leader's scrapes carry it: one process exports it (see `config.metrics`).
+leader's scrapes carry it: one process exports it (see `adapters.gauges`).
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ class SingletonScheduler(PersistentScheduler):  # type: ignore[misc]
 
 
 def _serve_database_gauges(lock: BeatLock) -> None:
-    from config.metrics import serve_database_gauges
+    from adapters.gauges import serve_database_gauges
 
     settings = bootstrap.settings()
     port, host = settings.beat_metrics_port, settings.worker_metrics_host
