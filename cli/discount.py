@@ -14,7 +14,7 @@ def create(args: argparse.Namespace) -> int:
     expires = parse_time(args.expires_at) if args.expires_at else None
     print_json(
         admin.create_discount(
-            bootstrap.unit_of_work(),
+            bootstrap.runtime().unit_of_work(),
             args.code,
             args.percent_off,
             args.amount_off,
@@ -27,12 +27,12 @@ def create(args: argparse.Namespace) -> int:
 
 
 def list_codes(args: argparse.Namespace) -> int:
-    print_json(admin.list_discounts(bootstrap.unit_of_work()))
+    print_json(admin.list_discounts(bootstrap.runtime().unit_of_work()))
     return 0
 
 
 def disable(args: argparse.Namespace) -> int:
-    print_json(admin.disable_discount(bootstrap.unit_of_work(), args.code))
+    print_json(admin.disable_discount(bootstrap.runtime().unit_of_work(), args.code))
     return 0
 
 

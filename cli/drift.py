@@ -11,7 +11,7 @@ from cli.common import Subparsers, command, group
 def report(args: argparse.Namespace) -> int:
     from adapters import drift
 
-    print(drift.render(drift.rows(bootstrap.engine(), args.kind, args.limit), args.format))
+    print(drift.render(drift.rows(bootstrap.runtime().engine, args.kind, args.limit), args.format))
     return 0
 
 

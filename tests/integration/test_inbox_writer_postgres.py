@@ -144,9 +144,9 @@ def test_the_receivers_connections_are_its_pool_of_five_plus_five_and_the_writer
     from webhooks import create_app
 
     app = create_app(pg_settings)
-    engine = app.extensions["seatflow.engine"]
+    engine = app.extensions["seatflow"].engine
     assert (engine.pool.size(), engine.pool._max_overflow) == (5, 5)
-    writer = app.extensions["seatflow.writer"]
+    writer = app.extensions["seatflow"].writer
     before = set(_writer_backends(engine))  # other writers of this database, still open
     assert writer.store(_delivery("evt_counted", 1_700_000_000)) is True
     assert engine.pool.checkedout() == 0  # the writer's connection is not the pool's

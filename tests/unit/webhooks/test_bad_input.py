@@ -122,5 +122,5 @@ def test_an_old_signed_delivery_replayed_with_a_fresh_t_is_400_and_not_stored(
     signature = headers["Stripe-Signature"].split(",", 1)[1]  # v1=… of the old delivery
     headers["Stripe-Signature"] = f" t={int(time.time())},t={old},{signature}"
     assert app.test_client().post(URL, data=body, headers=headers).status_code == 400
-    with app.extensions["seatflow.engine"].connect() as conn:
+    with app.extensions["seatflow"].engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(inbox)) == 0

@@ -23,7 +23,7 @@ def deliver(settings: Settings, **fields: Any) -> dict[str, Any]:
     event = {**samples.event("customer.subscription.updated", obj, event_id="evt_o"), **fields}
     body, headers = samples.signed(event, SECRET)
     assert app.test_client().post(URL, data=body, headers=headers).status_code == 200
-    with app.extensions["seatflow.engine"].connect() as conn:
+    with app.extensions["seatflow"].engine.connect() as conn:
         [row] = conn.execute(select(inbox)).mappings().all()
     return dict(row)
 
