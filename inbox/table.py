@@ -35,6 +35,9 @@ metadata = MetaData()
 
 
 class UTCDateTime(TypeDecorator[datetime]):
+    """Every table's times: stored in UTC, always read back timezone-aware, on PostgreSQL
+    and SQLite alike."""
+
     impl = DateTime(timezone=True)
     cache_ok = True
 
