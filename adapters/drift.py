@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, case, func, insert, select
 from sqlalchemy.orm import Session
 
 from adapters.orm import drift_records
@@ -75,6 +75,17 @@ class SqlDriftRepository:
         if kind:
             query = query.where(drift_records.c.kind == kind)
         return [dict(r._mapping) for r in self.session.execute(query.limit(limit))]
+
+    def count_by_kind(self) -> dict[str, int]:
+        """Records ever written, by kind."""
+        query = select(drift_records.c.kind, func.count()).group_by(drift_records.c.kind)
+        return {str(kind): int(n) for kind, n in self.session.execute(query)}
+
+    def count_flagged_by_kind(self) -> dict[str, int]:
+        """Flagged records by kind, 0 for a kind that has records but none flagged."""
+        flagged = func.sum(case((drift_records.c.flagged, 1), else_=0))
+        query = select(drift_records.c.kind, flagged).group_by(drift_records.c.kind)
+        return {str(kind): int(n or 0) for kind, n in self.session.execute(query)}
 
 
 def rows(engine: Engine, kind: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:

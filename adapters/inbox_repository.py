@@ -1,6 +1,6 @@
 """The inbox repository: every query on the table of stored Stripe events.
 
-Rows come in only as built by `config.inbox.inbox_row` (the receiver's writer inserts the
+Rows come in only as built by `inbox.table.inbox_row` (the receiver's writer inserts the
 same rows on its own fast path).
 """
 
@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from adapters.orm import inbox
 from adapters.sql import among
-from config.inbox import DONE_STATES, PENDING_STATES, InboxState
+from inbox.states import DONE_STATES, PENDING_STATES, InboxState
+from inbox.table import inbox
 
 
 @dataclass(frozen=True)
@@ -141,7 +141,7 @@ class SqlInboxRepository:
     # -- receipt and recovery ------------------------------------------------------------
 
     def add(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Insert rows built by `config.inbox.inbox_row`."""
+        """Insert rows built by `inbox.table.inbox_row`."""
         if rows:
             self.session.execute(insert(inbox), list(rows))
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
@@ -12,9 +11,8 @@ import migrations
 
 
 def alembic_config(database_url: str | None = None) -> Config:
-    folder = Path(migrations.__file__).parent
-    config = Config(str(folder / "alembic.ini"))
-    config.set_main_option("script_location", str(folder))
+    config = Config(str(migrations.FOLDER / "alembic.ini"))
+    config.set_main_option("script_location", str(migrations.FOLDER))
     if database_url:
         config.attributes["database_url"] = database_url
     return config

@@ -1,24 +1,23 @@
 """The tables (the mapping of the domain dataclasses onto them is in adapters/mapping.py).
 
-The migrations create these tables; this module describes them to SQLAlchemy. Times are
-stored in UTC and always come back timezone-aware, on PostgreSQL and SQLite alike.
+The migrations create these tables; this module describes them to SQLAlchemy, all but the
+inbox, which inbox/table.py describes on the same metadata (the receiver writes it without the
+adapters). Times are stored in UTC and always come back timezone-aware (`UTCDateTime`), on
+PostgreSQL and SQLite alike.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Table,
     Text,
@@ -28,21 +27,10 @@ from sqlalchemy import (
 )
 
 from domain.upgrades import OPEN_STATES, UpgradeState
+from inbox.table import UTCDateTime
 
-
-class UTCDateTime(TypeDecorator[datetime]):
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("naive datetimes are not stored; use UTC-aware values")
-        return value.astimezone(UTC) if value is not None else None
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+# Every table's, the inbox's included: what the mapping and the migrations describe.
+from inbox.table import metadata as metadata
 
 
 class FeatureList(TypeDecorator[tuple[str, ...]]):
@@ -57,8 +45,6 @@ class FeatureList(TypeDecorator[tuple[str, ...]]):
     def process_result_value(self, value: str | None, dialect: Any) -> tuple[str, ...]:
         return tuple(json.loads(value or "[]"))
 
-
-metadata = MetaData()
 
 organizations = Table(
     "organizations",
@@ -85,29 +71,6 @@ subscriptions = Table(
     Column("stripe_version", BigInteger, nullable=False, default=0),
     Column("tier", String(64), nullable=False, default="standard", server_default="standard"),
     UniqueConstraint("organization_id", "license_type"),
-)
-
-inbox = Table(
-    "inbox",
-    metadata,
-    Column(
-        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
-    ),
-    Column("event_id", String(255), nullable=False, unique=True),
-    Column("type", String(255), nullable=False),
-    Column("api_version", String(64)),
-    Column("account", String(255)),
-    Column("livemode", Boolean, nullable=False),
-    Column("created", BigInteger, nullable=False),
-    Column("payload", Text, nullable=False),
-    Column("received_at", UTCDateTime, nullable=False),
-    Column("updated_at", UTCDateTime, nullable=False),
-    Column("secret_index", Integer),
-    Column("state", String(32), nullable=False),
-    Column("attempts", Integer, nullable=False, default=0),
-    Column("last_error", Text),
-    Column("applied_at", UTCDateTime),
-    Index("ix_inbox_state_updated", "state", "updated_at"),
 )
 
 members = Table(

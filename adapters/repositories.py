@@ -24,7 +24,6 @@ from adapters.orm import (
     seat_ledger,
 )
 from adapters.sql import among
-from config.inbox import DONE_STATES as DONE_STATES
 from domain.catalog import Catalog, CatalogPrice
 from domain.discounts import Discount, canonical_code
 from domain.errors import OrganizationNotFound
@@ -37,6 +36,7 @@ from domain.licenses import (
 )
 from domain.model import Member, Organization
 from domain.upgrades import UpgradeState
+from inbox.states import DONE_STATES as DONE_STATES
 
 S = UpgradeState
 _LEDGER_COLUMNS = [c.name for c in seat_ledger.c if c.name not in ("id", "organization_id")]

@@ -22,7 +22,6 @@ from adapters.stripe_parsing import (
     subscription_snapshot,
     to_command,
 )
-from config.inbox import IncomingEvent, Origin, load_payload
 from domain.commands import (
     AdoptPaymentMethod,
     Command,
@@ -33,6 +32,8 @@ from domain.commands import (
 )
 from domain.model import SubscriptionSnapshot
 from domain.payment_methods import InvoiceFact
+from inbox.events import IncomingEvent, load_payload
+from inbox.origin import Origin
 
 Fetch = Callable[[str, str], dict[str, Any]]
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from adapters.orm import estimates, upgrades
+from adapters.orm import estimates, upgrade_transitions, upgrades
 from domain.discounts import canonical_code
 from domain.upgrades import OPEN_STATES, Estimate, Upgrade, UpgradeState
 
@@ -170,3 +170,16 @@ class SqlUpgradeRepository:
             upgrades.c.id != (other_than or ""),
         )
         return int(self.session.scalar(query) or 0)
+
+    # -- the leading beat's gauges -------------------------------------------------------
+
+    def count_by_state(self) -> dict[str, int]:
+        """Upgrades in each state that has any."""
+        query = select(upgrades.c.state, func.count()).group_by(upgrades.c.state)
+        return {str(state): int(n) for state, n in self.session.execute(query)}
+
+    def count_transitions_by_state(self) -> dict[str, int]:
+        """State changes ever recorded, by the state entered."""
+        to_state = upgrade_transitions.c.to_state
+        query = select(to_state, func.count()).group_by(to_state)
+        return {str(state): int(n) for state, n in self.session.execute(query)}

@@ -14,27 +14,20 @@ def create_app(settings: Settings | None = None) -> Flask:
     from api.csrf import install_csrf
     from api.errors import register_error_handlers
     from api.security import install_security_headers
-    from config.celery import make_celery
-    from config.database import make_engine
-    from config.logging import configure_logging, warn_at_start
-    from config.web import install_common
+    from bootstrap import bootstrap
+    from config.logging import warn_at_start
     from domain.catalog import feature_label
     from domain.money import format_money
-    from services.deps import build_deps
+    from web.common import install_common
 
-    settings = settings or Settings.from_env()
-    configure_logging(settings)
+    runtime = bootstrap(settings)
+    settings = runtime.settings
     warn_at_start(settings)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
-    celery, engine = make_celery(settings), make_engine(settings)
-    app.extensions["seatflow.settings"] = settings
-    app.extensions["seatflow.engine"] = engine
-    app.extensions["seatflow.enqueue"] = lambda name, args: celery.send_task(
-        name, args=args, retry=False
-    )
-    app.extensions["seatflow.deps"] = build_deps(settings)
-    app.extensions["seatflow.celery"] = celery  # the operator pages' redrive
+    # Built now, not at the first request: a database URL, broker or signing key that cannot
+    # be used stops the start.
+    runtime.celery, runtime.engine, runtime.deps  # noqa: B018
     app.secret_key = settings.session_secret
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True,
@@ -48,5 +41,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     install_csrf(app)
     register_error_handlers(app)
     install_security_headers(app, settings)
-    install_common(app, settings, engine, celery, name="api")
+    install_common(app, runtime, name="api")
     return app

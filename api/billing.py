@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, redirect, request, url_for
 
 from api import context
 from api.pages import _member
@@ -20,6 +20,7 @@ from api.serializers import history as serializers
 from config.settings import Settings
 from domain.errors import DomainError, NotOwnerOrAdmin
 from services import payment_methods, receipts
+from web import runtime
 
 bp = Blueprint("billing", __name__)
 LOOPBACK = frozenset({"localhost", "127.0.0.1", "[::1]"})
@@ -67,7 +68,7 @@ def _public_base(settings: Settings) -> str:
 def update_payment_method(org_id: str) -> Any:
     member = _member(org_id)
     upgrade_id = request.form.get("upgrade_id") or None
-    settings = current_app.extensions["seatflow.settings"]
+    settings = runtime().settings
     base = _public_base(settings)
     done = url_for("billing.payment_method_done", org_id=org_id, upgrade_id=upgrade_id)
     try:

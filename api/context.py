@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import current_app, g, request
+from flask import g, request
 
 from adapters.tokens import token_hash
 from adapters.unit_of_work import SqlUnitOfWork
@@ -14,16 +14,15 @@ from api.errors import ApiError
 from domain.errors import OrganizationNotFound
 from domain.model import Member
 from services.deps import Deps
+from web import runtime
 
 
 def uow() -> SqlUnitOfWork:
-    ext = current_app.extensions
-    return SqlUnitOfWork(ext["seatflow.engine"], enqueue=ext["seatflow.enqueue"])
+    return runtime().unit_of_work()
 
 
 def deps() -> Deps:
-    deps: Deps = current_app.extensions["seatflow.deps"]
-    return deps
+    return runtime().deps
 
 
 def signed_in_by(token: str) -> tuple[Member, datetime | None] | None:

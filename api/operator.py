@@ -12,7 +12,6 @@ from typing import Any
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -25,6 +24,7 @@ from api.charts import drift_chart
 from api.pages import _member
 from domain.model import Member
 from services import admin, operations
+from web import runtime
 
 bp = Blueprint("operator", __name__, url_prefix="/operator", template_folder="templates")
 
@@ -61,8 +61,7 @@ def redrive() -> Any:
     event_id = request.form.get("event_id", "")
     if not event_id:
         abort(400, "which event? the form names none")
-    celery = current_app.extensions["seatflow.celery"]
-    sent = admin.redrive(context.uow(), celery, event_ids=[event_id])
+    sent = admin.redrive(context.uow(), runtime().celery, event_ids=[event_id])
     if sent:
         flash(f"{event_id} is received again; a worker applies it.", "ok")
     else:

@@ -7,6 +7,7 @@ how much of the gap to the bare app is the request path itself; never for real t
 
 from flask import Flask
 
+from web import runtime
 from webhooks import create_app as create_receiver
 
 
@@ -17,5 +18,5 @@ class _NoStore:
 
 def create_app() -> Flask:
     app = create_receiver()
-    app.extensions["seatflow.writer"] = _NoStore()
+    runtime(app).writer = _NoStore()
     return app

@@ -33,8 +33,8 @@ from adapters import migrations
 from bench import events as bench_events
 from bench import results
 from cli import samples
+from inbox.events import IncomingEvent
 from tests.support import free_port, start_gunicorn, start_worker, wait_until
-from webhooks.inbox import IncomingEvent
 from webhooks.writer import Delivery, InboxWriter
 
 ADMIN = "postgresql://postgres@127.0.0.1:5432/test"

@@ -30,7 +30,7 @@ from bench import events as bench_events
 from bench import results
 from bench.burst import _database, _drop
 from bench.pipeline import env_for
-from webhooks.inbox import IncomingEvent
+from inbox.events import IncomingEvent
 from webhooks.writer import Delivery, InboxWriter
 
 
@@ -66,12 +66,12 @@ def profile(
                 nonlocal statements
                 statements += 1
 
-            event.listen(bootstrap.engine(), "before_cursor_execute", count)
-            deps = bootstrap.deps()
+            event.listen(bootstrap.runtime().engine, "before_cursor_execute", count)
+            deps = bootstrap.runtime().deps
 
             def run(chunk: list[str]) -> dict[str, int]:
                 return stripe_events.process_stripe_events(
-                    chunk, bootstrap.unit_of_work, deps, retry_alone=lambda _: False
+                    chunk, bootstrap.runtime().unit_of_work, deps, retry_alone=lambda _: False
                 )
 
             for k in range(0, warmup, batch):  # imports, pools, caches

@@ -44,13 +44,10 @@ def populate(url: str, count: int) -> None:
 
 def run_job(url: str, api_base: str) -> dict:
     """In this (child) process: the reconciliation job, timed, with peak RSS."""
-    import dataclasses
-
     from adapters.unit_of_work import SqlUnitOfWork
-    from config.database import make_engine
+    from bootstrap import Runtime
     from config.settings import Settings
     from services import reconciliation as reconcile
-    from services.deps import build_deps
 
     settings = Settings(
         mode="test",
@@ -60,8 +57,8 @@ def run_job(url: str, api_base: str) -> dict:
         stripe_read_rate=10_000,
         license_signing_key=_key(),
     )
-    deps = dataclasses.replace(build_deps(settings))
-    uow = SqlUnitOfWork(make_engine(settings))
+    runtime = Runtime(settings)  # no broker: what the job would send is only logged
+    deps, uow = runtime.deps, SqlUnitOfWork(runtime.engine)
     started = time.perf_counter()
     summary = reconcile.run_all(uow, deps, jobs=["stripe_state"])
     elapsed = time.perf_counter() - started

@@ -27,7 +27,7 @@ from bench import results
 from bench.pipeline import database
 from config.celery import make_celery
 from config.settings import Settings
-from webhooks.inbox import IncomingEvent
+from inbox.events import IncomingEvent
 from webhooks.publisher import Publisher
 from webhooks.receiver import enqueuer
 from webhooks.writer import Delivery, InboxWriter

@@ -31,14 +31,14 @@ def import_prices(args: argparse.Namespace) -> int:
         return 2
     try:
         if args.from_stripe:
-            entries: object = admin.stripe_catalog_entries(bootstrap.deps().gateway)
+            entries: object = admin.stripe_catalog_entries(bootstrap.runtime().gateway)
         else:
             entries = read_file(args.file)
         if args.replace:
-            count, removed = admin.replace_catalog(bootstrap.unit_of_work(), entries)
+            count, removed = admin.replace_catalog(bootstrap.runtime().unit_of_work(), entries)
             print(f"{count} price(s) imported, replacing the {removed} stored")
             return 0
-        count = admin.import_catalog(bootstrap.unit_of_work(), entries)
+        count = admin.import_catalog(bootstrap.runtime().unit_of_work(), entries)
     except BadCatalogEntry as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -47,7 +47,7 @@ def import_prices(args: argparse.Namespace) -> int:
 
 
 def list_prices(args: argparse.Namespace) -> int:
-    for p in admin.list_catalog(bootstrap.unit_of_work()):
+    for p in admin.list_catalog(bootstrap.runtime().unit_of_work()):
         print(
             f"{p.license_type:<14} {p.tier:<14} {p.rank:>2} {p.interval:<6} "
             f"{format_money(p.unit_amount, p.currency):>16} {p.stripe_price_id} "
@@ -58,7 +58,7 @@ def list_prices(args: argparse.Namespace) -> int:
 
 def remove(args: argparse.Namespace) -> int:
     for price_id in args.stripe_price_ids:
-        p = admin.remove_catalog_price(bootstrap.unit_of_work(), price_id)
+        p = admin.remove_catalog_price(bootstrap.runtime().unit_of_work(), price_id)
         print(f"removed {p.license_type}/{p.tier}/{p.interval} ({p.stripe_price_id})")
     return 0
 

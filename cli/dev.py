@@ -13,7 +13,7 @@ from cli.common import Subparsers, command
 
 def dev(args: argparse.Namespace) -> int:
     code = devserver.run(
-        bootstrap.settings(), port=args.port, demo=args.demo, api_port=args.api_port
+        bootstrap.runtime().settings, port=args.port, demo=args.demo, api_port=args.api_port
     )
     # The children are gone; tearing down this interpreter's modules took seconds on a busy
     # machine, and Ctrl-C must return the prompt within 5.
@@ -30,7 +30,7 @@ def send_sample(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    settings = bootstrap.settings()
+    settings = bootstrap.runtime().settings
     status, body = devserver.send_sample(settings, args.url, args.customer, args.event_type)
     print(f"HTTP {status} {body.strip()}")
     return 0 if status == 200 else 1

@@ -26,10 +26,10 @@ import bootstrap
 from adapters import migrations
 from cli import processes, samples, startup
 from config.celery import prepare_broker
-from config.inbox import PENDING_STATES
 from config.logging import warn_at_start
 from config.settings import Settings
 from domain.cycles import cycle_end
+from inbox.states import PENDING_STATES
 from services import admin, directory
 
 DEMO_CUSTOMER = "cus_demo"
@@ -171,7 +171,7 @@ def _wait_for(url: str, seconds: float, alive: Callable[[], bool] = lambda: True
 def _demo_org() -> startup.Demo:
     """First run: a demo organization, its owner and a token. Later runs reuse them (the token
     is stored hashed, so they say how to make a new one)."""
-    uow = bootstrap.unit_of_work()
+    uow = bootstrap.runtime().unit_of_work()
     with uow:
         org = uow.organizations.get_by_customer(DEMO_CUSTOMER)
     if org is None:
@@ -208,12 +208,12 @@ def _demo(settings: Settings, port: int) -> startup.Demo:
 
 
 def _newest_event_id() -> str:
-    with bootstrap.unit_of_work() as uow:
+    with bootstrap.runtime().unit_of_work() as uow:
         return str(uow.inbox.newest_event_id())
 
 
 def _state(event_id: str) -> str:
-    with bootstrap.unit_of_work() as uow:
+    with bootstrap.runtime().unit_of_work() as uow:
         return str(uow.inbox.state_of(event_id))
 
 
@@ -264,7 +264,7 @@ def run(settings: Settings, port: int = 8000, demo: bool = False, api_port: int 
     try:
         settings.ensure_data_dir()
         migrations.upgrade()
-        prepare_broker(bootstrap.celery())
+        prepare_broker(bootstrap.runtime().celery)
         commands = process_commands(settings, sockets)
         fds = {name: (sock.fileno(),) for name, sock in sockets.items()}
         envs = {n: _env_for(n, settings) for n in commands}

@@ -15,7 +15,7 @@ def create(args: argparse.Namespace) -> int:
     expires = parse_time(args.expires_at) if args.expires_at else None
     print_json(
         admin.create_discount(
-            bootstrap.unit_of_work(),
+            bootstrap.runtime().unit_of_work(),
             args.code,
             args.percent_off,
             args.amount_off,
@@ -28,17 +28,18 @@ def create(args: argparse.Namespace) -> int:
 
 
 def list_codes(args: argparse.Namespace) -> int:
-    print_json(admin.list_discounts(bootstrap.unit_of_work()))
+    print_json(admin.list_discounts(bootstrap.runtime().unit_of_work()))
     return 0
 
 
 def disable(args: argparse.Namespace) -> int:
-    print_json(admin.disable_discount(bootstrap.unit_of_work(), args.code))
+    print_json(admin.disable_discount(bootstrap.runtime().unit_of_work(), args.code))
     return 0
 
 
 def check(args: argparse.Namespace) -> int:
-    uow, deps = bootstrap.unit_of_work(), bootstrap.deps()
+    found = bootstrap.runtime()
+    uow, deps = found.unit_of_work(), found.deps
     print_json(promotion.check(args.code, args.org, uow, deps, args.amount, args.currency))
     return 0
 

@@ -12,7 +12,7 @@ from domain.reconciliation_jobs import DRIFT_KINDS
 def report(args: argparse.Namespace) -> int:
     from adapters import drift
 
-    print(drift.render(drift.rows(bootstrap.engine(), args.kind, args.limit), args.format))
+    print(drift.render(drift.rows(bootstrap.runtime().engine, args.kind, args.limit), args.format))
     return 0
 
 

@@ -9,12 +9,12 @@ from datetime import timedelta
 import bootstrap
 from cli.common import Subparsers, command, group, print_json
 from cli.surcharge import parse_time
-from config.inbox import PENDING_STATES, InboxState
+from inbox.states import PENDING_STATES, InboxState
 from services import admin
 
 
 def list_events(args: argparse.Namespace) -> int:
-    rows = admin.list_events(bootstrap.engine(), args.state, args.limit)
+    rows = admin.list_events(bootstrap.runtime().engine, args.state, args.limit)
     for row in rows:
         print(
             f"{row['event_id']:<32} {row['type']:<40} {row['state']:<14} "
@@ -25,7 +25,7 @@ def list_events(args: argparse.Namespace) -> int:
 
 
 def show(args: argparse.Namespace) -> int:
-    row = admin.show_event(bootstrap.engine(), args.event_id)
+    row = admin.show_event(bootstrap.runtime().engine, args.event_id)
     if row is None:
         print(f"no event {args.event_id}", file=sys.stderr)
         return 1
@@ -35,7 +35,10 @@ def show(args: argparse.Namespace) -> int:
 
 def replay(args: argparse.Namespace) -> int:
     state = admin.replay_event(
-        bootstrap.engine(), bootstrap.unit_of_work(), bootstrap.deps(), args.event_id
+        bootstrap.runtime().engine,
+        bootstrap.runtime().unit_of_work(),
+        bootstrap.runtime().deps,
+        args.event_id,
     )
     print(f"{args.event_id}: {state}")
     return 0 if state != "missing" else 1
@@ -48,14 +51,14 @@ def dead(args: argparse.Namespace) -> int:
 
 def prune(args: argparse.Namespace) -> int:
     count = admin.prune_applied(
-        bootstrap.engine(), timedelta(days=args.older_than_days), dry_run=args.dry_run
+        bootstrap.runtime().engine, timedelta(days=args.older_than_days), dry_run=args.dry_run
     )
     print(f"{count} finished event(s) {'would be ' if args.dry_run else ''}pruned")
     return 0
 
 
 def purge(args: argparse.Namespace) -> int:
-    print(f"{admin.purge_dead(bootstrap.engine(), args.event_ids)} dead event(s) purged")
+    print(f"{admin.purge_dead(bootstrap.runtime().engine, args.event_ids)} dead event(s) purged")
     return 0
 
 
@@ -64,8 +67,8 @@ def redrive(args: argparse.Namespace) -> int:
         print("say which dead events: --dead (all), --id, --type, --since/--until", file=sys.stderr)
         return 2
     ids = admin.redrive(
-        bootstrap.engine(),
-        bootstrap.celery(),
+        bootstrap.runtime().engine,
+        bootstrap.runtime().celery,
         event_ids=args.id,
         types=args.type,
         since=parse_time(args.since) if args.since else None,
@@ -75,7 +78,7 @@ def redrive(args: argparse.Namespace) -> int:
     verb = "would redrive" if args.dry_run else "redriven"
     for event_id in ids:
         print(event_id)
-    states = admin.not_redriven(bootstrap.engine(), args.id, ids)
+    states = admin.not_redriven(bootstrap.runtime().engine, args.id, ids)
     for event_id, state in states.items():
         print(f"{event_id}: not redriven: {_why(event_id, state)}", file=sys.stderr)
     if not ids and not args.id:

@@ -38,7 +38,7 @@ def verify(args: argparse.Namespace) -> int:
 def public_key(args: argparse.Namespace) -> int:
     from adapters.license_signer import load_signer
 
-    print(load_signer(bootstrap.settings()).public_key)
+    print(load_signer(bootstrap.runtime().settings).public_key)
     return 0
 
 

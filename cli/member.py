@@ -11,16 +11,18 @@ from services import admin, directory
 
 
 def add(args: argparse.Namespace) -> int:
-    print_json(admin.add_member(bootstrap.unit_of_work(), args.org, args.email, args.role))
+    print_json(
+        admin.add_member(bootstrap.runtime().unit_of_work(), args.org, args.email, args.role)
+    )
     return 0
 
 
 def remove(args: argparse.Namespace) -> int:
-    return 0 if admin.remove_member(bootstrap.unit_of_work(), args.member_id) else 1
+    return 0 if admin.remove_member(bootstrap.runtime().unit_of_work(), args.member_id) else 1
 
 
 def list_members(args: argparse.Namespace) -> int:
-    print_json(directory.list_members(bootstrap.unit_of_work(), args.org))
+    print_json(directory.list_members(bootstrap.runtime().unit_of_work(), args.org))
     return 0
 
 

@@ -11,13 +11,15 @@ from services import admin, directory
 
 def create(args: argparse.Namespace) -> int:
     print_json(
-        admin.create_organization(bootstrap.unit_of_work(), args.name, args.id, args.customer)
+        admin.create_organization(
+            bootstrap.runtime().unit_of_work(), args.name, args.id, args.customer
+        )
     )
     return 0
 
 
 def list_organizations(args: argparse.Namespace) -> int:
-    print_json(directory.list_organizations(bootstrap.unit_of_work()))
+    print_json(directory.list_organizations(bootstrap.runtime().unit_of_work()))
     return 0
 
 

@@ -59,8 +59,8 @@ def reconcile(args: argparse.Namespace) -> int:
             bar.update(tasks[kind], completed=checked, total=total)  # None: not known yet
 
         summary = reconciliation.run_all(
-            bootstrap.unit_of_work(),
-            bootstrap.deps(),
+            bootstrap.runtime().unit_of_work(),
+            bootstrap.runtime().deps,
             dry_run=args.dry_run,
             org_id=args.org,
             since=parse_time(args.since) if args.since else None,

@@ -35,8 +35,7 @@ def setup_webhook(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    stripe = operations.stripe_webhooks(bootstrap.settings())
-    done = operations.setup_webhook(stripe, args.url)
+    done = operations.setup_webhook(bootstrap.runtime().gateway, args.url)
     if done.created:
         print(f"created webhook endpoint {done.endpoint_id} for {args.url}")
         print(f"signing secret (Stripe shows it only now): {done.secret}")

@@ -14,7 +14,9 @@ from services import directory
 def create(args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
     print_json(
-        directory.create_token(bootstrap.unit_of_work(), args.member, now, args.expires_in_days)
+        directory.create_token(
+            bootstrap.runtime().unit_of_work(), args.member, now, args.expires_in_days
+        )
     )
     print(
         "keep the token: it is shown once (send it as Authorization: Bearer <token>)",
@@ -24,12 +26,14 @@ def create(args: argparse.Namespace) -> int:
 
 
 def list_tokens(args: argparse.Namespace) -> int:
-    print_json(directory.list_tokens(bootstrap.unit_of_work(), args.org))
+    print_json(directory.list_tokens(bootstrap.runtime().unit_of_work(), args.org))
     return 0
 
 
 def revoke(args: argparse.Namespace) -> int:
-    if not directory.revoke_token(bootstrap.unit_of_work(), args.token_id, datetime.now(UTC)):
+    if not directory.revoke_token(
+        bootstrap.runtime().unit_of_work(), args.token_id, datetime.now(UTC)
+    ):
         print(f"no token {args.token_id} that is not revoked already", file=sys.stderr)
         return 1
     print(f"token {args.token_id} revoked; its member's page sessions ended")

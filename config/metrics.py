@@ -5,11 +5,8 @@ Counters and histograms are written by every process; under gunicorn or a prefor
 
 The state of the inbox and of upgrades is read from the database at scrape time instead, and
 by one process only: the beat that holds the beat lock serves it on its own port
-(`serve_database_gauges`). Every process reading the same rows would export the same value
-once per process, app and replica: a `sum()` over them counts the inbox several times, and
-every scrape of every process would query the database. The leader is already unique, and a
-standby that takes over the lock takes over these gauges with it. The web processes'
-`/metrics` carry only what that process group counted itself.
+(`adapters.gauges`). The web processes' `/metrics` carry only what that process group counted
+itself.
 
 No histogram records a negative value (`NonNegativeHistogram`): PromQL's `rate()` treats a
 histogram's `_sum` as a counter, and a negative lag only means that two clocks disagree.
@@ -23,11 +20,9 @@ from __future__ import annotations
 
 import functools
 import os
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
-from typing import Any, NamedTuple
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -39,11 +34,8 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import Engine, bindparam, text
-
-from config.inbox import PENDING_STATES, InboxState
 
 # prometheus_client reads PROMETHEUS_MULTIPROC_DIR itself; the folder must exist before the
 # first metric is created, which is now.
@@ -138,113 +130,6 @@ def observe_request(app: str, rule: str | None, method: str, status: int, second
     ).observe(seconds)
 
 
-class DatabaseCollector(Collector):
-    """Inbox rows by state, ages of the oldest unapplied and dead events, upgrades by state,
-    upgrade transitions and drift records (both append-only, hence counters).
-
-    Yields nothing unless `leading()`: one process exports these (see the module docstring).
-    """
-
-    def __init__(self, engine: Engine, leading: Callable[[], bool] = lambda: True) -> None:
-        self.engine, self.leading = engine, leading
-
-    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
-        if not self.leading():
-            return
-        now = time.time()
-        try:
-            with self.engine.connect() as conn:
-                counts: list[dict[Any, Any]] = [
-                    dict(conn.execute(text(c.query)).all()) for c in DATABASE_COUNTS
-                ]
-                oldest = {
-                    which: conn.execute(_OLDEST, {"states": sorted(states)}).scalar()
-                    for which, states in (
-                        ("unapplied", PENDING_STATES),
-                        ("dead", {InboxState.DEAD}),
-                    )
-                }
-        except Exception:  # a scrape must not fail because the database is away
-            return
-        for counted, found in zip(DATABASE_COUNTS, counts, strict=True):
-            family = counted.kind(counted.name, counted.doc, labels=[counted.label])
-            values = dict.fromkeys(map(str, counted.present), 0)
-            values |= {str(v): int(n) for v, n in found.items()}
-            for value, count in sorted(values.items()):
-                family.add_metric([value], count)
-            yield family
-        for which, first in oldest.items():
-            age = GaugeMetricFamily(
-                f"seatflow_inbox_oldest_{which}_age_seconds",
-                f"Age of the oldest {which} event (0 when there is none)",
-            )
-            age.add_metric([], max(0.0, now - _epoch(first)) if first else 0.0)
-            yield age
-
-
-class Counted(NamedTuple):
-    """One family of `DATABASE_COUNTS`: what the leading beat counts in the database."""
-
-    name: str
-    kind: type[GaugeMetricFamily] | type[CounterMetricFamily]
-    doc: str
-    label: str
-    query: str  # rows of (label value, count)
-    present: tuple[str, ...] = ()  # label values exported as 0 when no row has them
-
-
-_OLDEST = text("SELECT min(received_at) FROM inbox WHERE state IN :states").bindparams(
-    bindparam("states", expanding=True)
-)
-DATABASE_COUNTS = (
-    Counted(
-        "seatflow_inbox_rows",
-        GaugeMetricFamily,
-        "Inbox rows by state",
-        "state",
-        "SELECT state, count(*) FROM inbox GROUP BY state",
-        present=tuple(InboxState),
-    ),
-    Counted(
-        "seatflow_upgrades",
-        GaugeMetricFamily,
-        "Upgrades by state",
-        "state",
-        "SELECT state, count(*) FROM upgrades GROUP BY state",
-    ),
-    Counted(
-        "seatflow_upgrade_transitions",
-        CounterMetricFamily,
-        "Upgrade state changes ever recorded, by the state entered",
-        "to",
-        "SELECT to_state, count(*) FROM upgrade_transitions GROUP BY to_state",
-    ),
-    Counted(
-        "seatflow_drift_records",
-        CounterMetricFamily,
-        "Drift records ever written by reconciliation, by kind",
-        "kind",
-        "SELECT kind, count(*) FROM drift_records GROUP BY kind",
-    ),
-    Counted(  # 0 for a kind without any, so that the first one counts in increase()
-        "seatflow_drift_records_flagged",
-        CounterMetricFamily,
-        "Drift records where Stripe took another amount than was charged, by kind",
-        "kind",
-        "SELECT kind, sum(CASE WHEN flagged THEN 1 ELSE 0 END) FROM drift_records GROUP BY kind",
-    ),
-)
-
-
-def _epoch(value: Any) -> float:
-    if isinstance(value, str):  # SQLite returns text
-        from datetime import UTC, datetime
-
-        moment = datetime.fromisoformat(value)
-        value = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return float(value.timestamp())
-
-
 class BuildInfo(Collector):
     """`seatflow_build_info{version, commit} 1`: which seatflow answers the scrape."""
 
@@ -324,11 +209,9 @@ def serve(port: int, multiprocess_mode: bool, host: str = "127.0.0.1") -> bool:
     return _serve(port, host, registry(multiprocess_mode))
 
 
-def serve_database_gauges(
-    port: int, engine: Engine, leading: Callable[[], bool], host: str = "127.0.0.1"
-) -> bool:
-    """Expose the database's state on `port`, on every scrape for which `leading()` is true."""
-    return _serve(port, host, _scraped(DatabaseCollector(engine, leading)))
+def serve_collectors(port: int, host: str, *collectors: Collector) -> bool:
+    """Expose `collectors`, with the process's own metrics and the build, on `port`."""
+    return _serve(port, host, _scraped(*collectors))
 
 
 def _serve(port: int, host: str, scraped: CollectorRegistry) -> bool:

@@ -26,7 +26,6 @@ from config.checks import (
     webhook_secrets,
 )
 from config.environment import Reader, with_dotenv
-from config.inbox import Origin
 
 
 class ConfigError(Exception):
@@ -124,10 +123,6 @@ class Settings:
         """The Redis holding the Stripe read budget of every process, if there is one."""
         url = self.stripe_read_budget_url or self.broker_url
         return url if url.startswith(("redis://", "rediss://")) else None
-
-    @property
-    def origin(self) -> Origin:
-        return Origin(self.livemode, self.stripe_account or None)
 
     @property
     def visibility_timeout(self) -> int:

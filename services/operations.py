@@ -10,8 +10,7 @@ from typing import Any, Protocol
 
 from adapters.unit_of_work import SqlUnitOfWork
 from config.events import HANDLED_EVENT_TYPES, STRIPE_API_VERSION
-from config.inbox import PENDING_STATES, InboxState
-from config.settings import Settings
+from inbox.states import PENDING_STATES, InboxState
 
 
 class WebhookEndpoints(Protocol):
@@ -32,12 +31,6 @@ class WebhookSetup:
     created: bool
     secret: str | None  # shown by Stripe once, on creation
     api_version: str | None  # the version the endpoint renders events in
-
-
-def stripe_webhooks(settings: Settings) -> WebhookEndpoints:
-    from adapters.stripe_gateway import StripeGateway
-
-    return StripeGateway(settings.stripe_api_key, settings.stripe_api_base)
 
 
 def setup_webhook(stripe: WebhookEndpoints, url: str) -> WebhookSetup:

@@ -15,8 +15,9 @@ from typing import Any
 from adapters.drift import Summary
 from adapters.stripe_door import fetch_invoice
 from adapters.unit_of_work import SqlUnitOfWork
-from config.inbox import InboxState, inbox_row
 from config.tasks import PROCESS_STRIPE_EVENT
+from inbox.states import InboxState
+from inbox.table import inbox_row
 from services import messagebus
 from services.deps import Deps
 from services.upgrades import payment as upgrade_payment

@@ -17,7 +17,6 @@ from adapters import stripe_door
 from adapters.inbox_repository import InboxRow, Mark
 from adapters.stripe_door import Admitted, customer_of
 from adapters.unit_of_work import SqlUnitOfWork
-from config.inbox import DONE_STATES
 from config.metrics import EVENT_LAG, PROCESSED, RECEIPT_LAG
 from domain.catalog import Catalog
 from domain.commands import (
@@ -30,6 +29,7 @@ from domain.commands import (
 )
 from domain.errors import DomainError, OrganizationNotFound, UnknownLicenseType
 from domain.model import SubscriptionSnapshot, SyncOutcome
+from inbox.states import DONE_STATES
 from services import messagebus, payment_methods
 from services.deps import Deps
 from services.ownership import NotOurs, Outcome, not_ours, owner_of_customer

@@ -109,7 +109,7 @@ def build_world(
 def store_event(engine: Engine, event: dict[str, Any], state: str = "received") -> str:
     """Store an event the way the receiver does (without sending a task): one writer per
     engine, as one receiver process has."""
-    from webhooks.inbox import IncomingEvent
+    from inbox.events import IncomingEvent
     from webhooks.writer import Delivery, InboxWriter
 
     writer = engine.__dict__.get("_test_inbox_writer")

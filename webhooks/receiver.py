@@ -10,13 +10,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, g, jsonify, request
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from config.events import is_handled
 from config.metrics import REJECTED, SIGNATURES, WEBHOOKS
 from config.tasks import PROCESS_STRIPE_EVENTS
-from webhooks import inbox
+from inbox.events import IncomingEvent, NotAnEvent
+from web import runtime
 from webhooks.signature import SignatureError, verify
 from webhooks.writer import Delivery
 
@@ -56,7 +57,7 @@ def _count_signatures(secrets: int, matched: int | None) -> None:
 
 @bp.post("/webhooks/stripe")
 def receive() -> tuple[Any, int]:
-    settings = current_app.extensions["seatflow.settings"]
+    settings = runtime().settings
     body = _read_body(settings.webhook_max_body)
     if body is None:
         return _reject(413, "too_large", "body too large")
@@ -76,21 +77,21 @@ def receive() -> tuple[Any, int]:
         return _reject(400, f"signature_{exc.code}", str(exc))
     _count_signatures(len(secrets), secret_index)
     try:
-        event = inbox.IncomingEvent.parse(body)
-    except inbox.NotAnEvent as exc:
+        event = IncomingEvent.parse(body)
+    except NotAnEvent as exc:
         return _reject(400, "not_an_event", str(exc))
-    return _store(event, body, secret_index, settings.origin.refuses(event))
+    return _store(event, body, secret_index, runtime().origin.refuses(event))
 
 
 def _store(
-    event: inbox.IncomingEvent, body: bytes, secret_index: int, refused: str | None
+    event: IncomingEvent, body: bytes, secret_index: int, refused: str | None
 ) -> tuple[Any, int]:
-    """Store a verified event (its first state: config.inbox.inbox_row, ignored with the
+    """Store a verified event (its first state: inbox.table.inbox_row, ignored with the
     reason if `refused`), then answer."""
+    writer = runtime().writer
+    assert writer is not None, "the receiver's create_app sets its writer"
     try:
-        new = current_app.extensions["seatflow.writer"].store(
-            Delivery(event, body, secret_index, refused=refused)
-        )
+        new = writer.store(Delivery(event, body, secret_index, refused=refused))
     except (DBAPIError, SQLAlchemyError, TimeoutError) as exc:
         # Stripe retries non-2xx deliveries for up to three days: nothing is lost.
         REJECTED.labels("storage_unavailable").inc()

@@ -25,50 +25,19 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 import psycopg
-from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    Column,
-    DateTime,
-    Engine,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-)
+from sqlalchemy import Engine
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from config.inbox import InboxState, IncomingEvent, inbox_row
+from inbox.events import IncomingEvent
+from inbox.states import InboxState
+from inbox.table import ROW_COLUMNS, inbox, inbox_row
 from webhooks.threads import ProcessThread
 
 log = logging.getLogger("seatflow.webhooks")
 # Errors of the connection, not of a row: retrying the rows one by one would not help.
 _UNREACHABLE = (OperationalError, InterfaceError, PoolTimeout, TimeoutError)
-
-# The columns the receiver writes (the full table is described by the migrations).
-_inbox = Table(
-    "inbox",
-    MetaData(),
-    Column("event_id", String),
-    Column("type", String),
-    Column("api_version", String),
-    Column("account", String),
-    Column("livemode", Boolean),
-    Column("created", BigInteger),
-    Column("payload", Text),
-    Column("received_at", DateTime(timezone=True)),
-    Column("updated_at", DateTime(timezone=True)),
-    Column("secret_index", Integer),
-    Column("state", String),
-    Column("attempts", Integer),
-    Column("last_error", Text),
-)
-
-
-_COLUMNS = tuple(c.name for c in _inbox.c)
 
 
 @functools.cache
@@ -76,12 +45,12 @@ def postgres_insert(rows: int) -> str:
     """The group insert of `rows` rows in PostgreSQL's own numbered placeholders ($1, $2, …),
     for psycopg's raw cursor, which sends it as written: the usual cursor parses a statement
     of more than 50 parameters again on every execution."""
-    width = len(_COLUMNS)
+    width = len(ROW_COLUMNS)
     values = ", ".join(
         "(" + ", ".join(f"${r * width + c + 1}" for c in range(width)) + ")" for r in range(rows)
     )
     return (
-        f"INSERT INTO inbox ({', '.join(_COLUMNS)}) VALUES {values} "
+        f"INSERT INTO {inbox.name} ({', '.join(ROW_COLUMNS)}) VALUES {values} "
         "ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
     )
 
@@ -91,7 +60,7 @@ class Delivery:
     event: IncomingEvent
     body: bytes
     secret_index: int
-    # None: the event's first state (`config.inbox.inbox_row`); tools may store another.
+    # None: the event's first state (`inbox.table.inbox_row`); tools may store another.
     state: str | None = None
     # Why the event is not this service's (another mode or account): stored ignored.
     refused: str | None = None
@@ -132,9 +101,9 @@ class InboxWriter:
         self.max_batch, self.max_wait, self.idle = max_batch, max_wait, idle
         insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
         self._statement = (
-            insert(_inbox)
+            insert(inbox)
             .on_conflict_do_nothing(index_elements=["event_id"])
-            .returning(_inbox.c.event_id)
+            .returning(inbox.c.event_id)
         )
         self._on_postgres = engine.dialect.name == "postgresql"
         # On PostgreSQL: the writer's own connection and the process it belongs to (a fork
@@ -243,7 +212,7 @@ class InboxWriter:
         if not self._on_postgres:  # SQLite: SQLAlchemy's "insertmanyvalues"
             with self.engine.begin() as conn:
                 return list(conn.scalars(self._statement, params))
-        values = tuple(row[name] for row in params for name in _COLUMNS)
+        values = tuple(row[name] for row in params for name in ROW_COLUMNS)
         statement = postgres_insert(len(params))
         driver = None
         try:

@@ -5,7 +5,7 @@ the server if the process dies), or, on the embedded SQLite default, an exclusiv
 file. A standby tries again every few seconds and takes over when the leader is gone.
 
 Every beat serves the database's state as metrics on `BEAT_METRICS_PORT`, but only the
-leader's scrapes carry it: one process exports it (see `config.metrics`).
+leader's scrapes carry it: one process exports it (see `adapters.gauges`).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ class BeatLock:
         self._file: Any = None
 
     def held(self) -> bool:
-        settings = bootstrap.settings()
+        settings = bootstrap.runtime().settings
         if settings.database_url.startswith("sqlite"):
             return self._file_lock(settings.data_dir / "beat.lock")
         return self._advisory_lock()
@@ -42,7 +42,7 @@ class BeatLock:
 
     def _advisory_lock(self) -> bool:
         if self._advisory is None:
-            self._advisory = AdvisoryLock(bootstrap.engine(), LOCK_KEY)
+            self._advisory = AdvisoryLock(bootstrap.runtime().engine, LOCK_KEY)
         try:
             was_leader = self._advisory.holding
             if self._advisory.held():
@@ -79,7 +79,7 @@ class SingletonScheduler(PersistentScheduler):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         from config.logging import warn_at_start
 
-        warn_at_start(bootstrap.settings())
+        warn_at_start(bootstrap.runtime().settings)
         self._lock = BeatLock()
         self._announced = False
         super().__init__(*args, **kwargs)
@@ -101,9 +101,9 @@ class SingletonScheduler(PersistentScheduler):  # type: ignore[misc]
 
 
 def _serve_database_gauges(lock: BeatLock) -> None:
-    from config.metrics import serve_database_gauges
+    from adapters.gauges import serve_database_gauges
 
-    settings = bootstrap.settings()
+    settings = bootstrap.runtime().settings
     port, host = settings.beat_metrics_port, settings.worker_metrics_host
-    if port and not serve_database_gauges(port, bootstrap.engine(), lock.holding, host):
+    if port and not serve_database_gauges(port, bootstrap.runtime().engine, lock.holding, host):
         log.warning("metrics port busy", extra={"port": port})

@@ -25,7 +25,7 @@ _FORMAT = JsonFormatter()
 
 
 def _json_logging(loglevel: int | str | None = None, **_: Any) -> None:
-    bootstrap.settings()  # seatflow's own logger
+    bootstrap.runtime()  # configures seatflow's own logger
     json_root_logger(logging.getLevelName(loglevel) if isinstance(loglevel, str) else loglevel)
 
 
@@ -55,7 +55,7 @@ def _say(msg: str, f: Any = None) -> None:
 
 
 def install() -> None:
-    if not bootstrap.settings().production:
+    if not bootstrap.runtime().settings.production:
         return  # development keeps Celery's readable lines
     setup_logging.connect(_json_logging, weak=False)
     celeryd_after_setup.connect(_quiet_start, weak=False)

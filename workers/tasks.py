@@ -35,9 +35,10 @@ from services.upgrades import steps as upgrade_steps
 from services.upgrades.charge import RetryLater
 
 log = logging.getLogger("seatflow.workers")
-app = bootstrap.celery()
+_runtime = bootstrap.runtime()
+app = _runtime.celery
 app.conf.beat_scheduler = "workers.beat:SingletonScheduler"
-_settings = bootstrap.settings()
+_settings = _runtime.settings
 # Failures a later attempt may cure; anything else is a bug or a broken rule.
 TRANSIENT = (StripeUnavailable, *TRANSIENT_DB_ERRORS, ConnectionError, TimeoutError)
 RETRY = {
@@ -67,25 +68,25 @@ class InboxTask(Task):  # type: ignore[misc]
     def on_retry(
         self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any
     ) -> None:
-        stripe_events.record_failure(args[0], bootstrap.unit_of_work(), exc, final=False)
+        stripe_events.record_failure(args[0], _runtime.unit_of_work(), exc, final=False)
 
     def on_failure(
         self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any
     ) -> None:
-        stripe_events.record_failure(args[0], bootstrap.unit_of_work(), exc, final=True)
+        stripe_events.record_failure(args[0], _runtime.unit_of_work(), exc, final=True)
 
 
 @app.task(name=PROCESS_STRIPE_EVENT, base=InboxTask, autoretry_for=(Exception,), **RETRY)  # type: ignore[untyped-decorator]
 def process_stripe_event(event_id: str) -> str:
-    return stripe_events.process_stripe_event(event_id, bootstrap.unit_of_work(), bootstrap.deps())
+    return stripe_events.process_stripe_event(event_id, _runtime.unit_of_work(), _runtime.deps)
 
 
 @app.task(name=PROCESS_STRIPE_EVENTS, ignore_result=True)  # type: ignore[untyped-decorator]
 def process_stripe_events(event_ids: list[str]) -> dict[str, int]:
     return stripe_events.process_stripe_events(
         event_ids,
-        bootstrap.unit_of_work,
-        bootstrap.deps(),
+        _runtime.unit_of_work,
+        _runtime.deps,
         retry_alone=_retry_alone,
         out_of_time=(SoftTimeLimitExceeded,),  # the message is redelivered or swept
     )
@@ -106,42 +107,42 @@ def _retry_alone(event_id: str) -> bool:
 @app.task(bind=True, name=CHARGE_UPGRADE, autoretry_for=TRANSIENT, **RETRY)  # type: ignore[untyped-decorator]
 def charge_upgrade(self: Any, upgrade_id: str) -> str:
     try:
-        return upgrade_charge.charge_upgrade(upgrade_id, bootstrap.unit_of_work(), bootstrap.deps())
+        return upgrade_charge.charge_upgrade(upgrade_id, _runtime.unit_of_work(), _runtime.deps)
     except RetryLater as later:  # the service counts and bounds the attempts
         raise self.retry(countdown=later.seconds, max_retries=None) from None
 
 
 @app.task(name=PUSH_UPGRADE, autoretry_for=TRANSIENT, **RETRY)  # type: ignore[untyped-decorator]
 def push_upgrade_to_stripe(upgrade_id: str) -> bool:
-    return upgrade_payment.push_upgrade(upgrade_id, bootstrap.unit_of_work(), bootstrap.deps())
+    return upgrade_payment.push_upgrade(upgrade_id, _runtime.unit_of_work(), _runtime.deps)
 
 
 @app.task(name=REFUND_UPGRADE, autoretry_for=TRANSIENT, **RETRY)  # type: ignore[untyped-decorator]
 def refund_upgrade(upgrade_id: str) -> str:
-    return upgrade_steps.refund_upgrade(upgrade_id, bootstrap.unit_of_work(), bootstrap.deps())
+    return upgrade_steps.refund_upgrade(upgrade_id, _runtime.unit_of_work(), _runtime.deps)
 
 
 @app.task(name=PUSH_DEFAULT_CARD, autoretry_for=TRANSIENT, **RETRY)  # type: ignore[untyped-decorator]
 def push_default_card(organization_id: str) -> bool:
     return payment_methods.push_default_card(
-        organization_id, bootstrap.unit_of_work(), bootstrap.deps()
+        organization_id, _runtime.unit_of_work(), _runtime.deps
     )
 
 
 @app.task(name=EXPIRE_UNPAID_UPGRADES)  # type: ignore[untyped-decorator]
 def expire_unpaid_upgrades() -> int:
-    return len(upgrade_payment.expire_unpaid(bootstrap.unit_of_work(), bootstrap.deps()))
+    return len(upgrade_payment.expire_unpaid(_runtime.unit_of_work(), _runtime.deps))
 
 
 @app.task(name=RESUME_UPGRADES)  # type: ignore[untyped-decorator]
 def resume_upgrades() -> int:
-    return upgrade_charge.resume_stuck(bootstrap.unit_of_work(), bootstrap.deps())
+    return upgrade_charge.resume_stuck(_runtime.unit_of_work(), _runtime.deps)
 
 
 @app.task(name=SWEEP_INBOX, ignore_result=True)  # type: ignore[untyped-decorator]
 def sweep_inbox() -> int:
     swept = inbox_service.sweep(
-        bootstrap.unit_of_work(),
+        _runtime.unit_of_work(),
         now=datetime.now(UTC),
         older_than=timedelta(seconds=_settings.sweep_after_seconds),
         enqueue=lambda ids: process_stripe_events.apply_async(
@@ -154,19 +155,19 @@ def sweep_inbox() -> int:
 @app.task(name=PRUNE_INBOX, ignore_result=True)  # type: ignore[untyped-decorator]
 def prune_inbox() -> int:
     retention = timedelta(days=_settings.inbox_retention_days)
-    return admin.prune_applied(bootstrap.unit_of_work(), retention)
+    return admin.prune_applied(_runtime.unit_of_work(), retention)
 
 
 @app.task(name=PRUNE_OFFLINE_ACTIVATIONS, ignore_result=True)  # type: ignore[untyped-decorator]
 def prune_offline_activations() -> int:
     retention = timedelta(days=_settings.offline_released_retention_days)
-    return admin.prune_released_activations(bootstrap.unit_of_work(), retention)
+    return admin.prune_released_activations(_runtime.unit_of_work(), retention)
 
 
 @app.task(name=RECONCILE, ignore_result=True)  # type: ignore[untyped-decorator]
 def reconcile_all() -> dict[str, int]:
     from services import reconciliation
 
-    summary = reconciliation.run_all(bootstrap.unit_of_work(), bootstrap.deps())
+    summary = reconciliation.run_all(_runtime.unit_of_work(), _runtime.deps)
     failed = len(summary.failed)
     return {"drift": sum(summary.drift.values()), "flagged": summary.flagged, "failed": failed}

@@ -12,11 +12,12 @@ import pytest
 from sqlalchemy import create_engine, select
 
 from adapters import migrations
-from adapters.orm import inbox, subscriptions
+from adapters.orm import subscriptions
 from adapters.unit_of_work import SqlUnitOfWork
 from cli import samples
 from config.celery import make_celery, prepare_broker
 from config.settings import Settings
+from inbox.table import inbox
 from services import admin
 from tests.conftest import SECRET, env_for
 from tests.support import (

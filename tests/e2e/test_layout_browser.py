@@ -29,14 +29,14 @@ PHONE, LAPTOP = {"width": 390, "height": 844}, {"width": 1280, "height": 800}
 def served(site) -> Iterator[dict[str, Any]]:  # noqa: F811
     """A history with a paid upgrade (its invoice), a declined one and a tier change."""
     app, world, _, apply = site
-    engine = app.extensions["seatflow.engine"]
+    engine = app.extensions["seatflow"].engine
     from services import admin
 
     admin.import_catalog(SqlUnitOfWork(engine), TIERS)
     _failed_upgrade(app.test_client(), world, {"decline": "Your card was declined."})
-    app.extensions["seatflow.deps"].gateway.decline = None
+    app.extensions["seatflow"].deps.gateway.decline = None
     paid_upgrade(app, world, apply)
-    deps, uow = app.extensions["seatflow.deps"], SqlUnitOfWork(engine)
+    deps, uow = app.extensions["seatflow"].deps, SqlUnitOfWork(engine)
     cmd = RequestEstimate(
         world.org_id, world.owner["id"], "node_locked", 8, "year", tier="enterprise"
     )

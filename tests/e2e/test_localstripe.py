@@ -18,9 +18,10 @@ import pytest
 import stripe
 from sqlalchemy import select
 
-from adapters.orm import inbox, licenses, subscriptions
+from adapters.orm import licenses, subscriptions
 from adapters.unit_of_work import SqlUnitOfWork
 from config.database import make_engine
+from inbox.table import inbox
 from services import admin
 from tests.conftest import SECRET, env_for
 from tests.support import (

@@ -10,12 +10,13 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, func, select, text
 
-from adapters.orm import inbox, licenses, seat_ledger, subscriptions
+from adapters.orm import licenses, seat_ledger, subscriptions
 from cli import samples
 from config.celery import make_celery
 from config.database import make_engine
 from config.settings import Settings
 from config.tasks import PROCESS_STRIPE_EVENTS
+from inbox.table import inbox
 from tests.builders import World, build_world, subscription_event
 from tests.conftest import SECRET, env_for
 from tests.support import (

@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import text
 
-from adapters.orm import inbox
 from cli import samples
+from inbox.table import inbox
 from tests.builders import store_event
 from tests.conftest import SECRET
 from tests.faults.conftest import seats_event

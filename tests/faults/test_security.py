@@ -14,8 +14,8 @@ import stripe
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters.orm import inbox
 from cli import samples
+from inbox.table import inbox
 from tests.conftest import OLD_SECRET, SECRET
 from tests.faults.conftest import seats_event
 

@@ -11,7 +11,7 @@ from sqlalchemy import event as sa_event
 from adapters.inbox_repository import Mark
 from adapters.unit_of_work import SqlUnitOfWork
 from config.database import make_engine
-from config.inbox import inbox_row
+from inbox.table import inbox_row
 from tests.builders import subscription_event
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)

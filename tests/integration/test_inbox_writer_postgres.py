@@ -8,10 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import func, select, text
 
-from adapters.orm import inbox
 from cli import samples
 from config.database import make_engine
-from config.inbox import IncomingEvent
+from inbox.events import IncomingEvent
+from inbox.table import inbox
 from tests.support import wait_until
 from webhooks.writer import Delivery, InboxWriter
 
@@ -90,7 +90,7 @@ def test_a_connection_postgres_dropped_is_replaced_without_failing_a_delivery(
 def test_a_group_insert_on_postgres_stores_every_column_as_given(pg_settings) -> None:
     from datetime import UTC, datetime
 
-    from config.inbox import inbox_row
+    from inbox.table import inbox_row
 
     engine = make_engine(pg_settings, isolation_level="AUTOCOMMIT")
     writer = InboxWriter(engine, lambda _ids: None, max_wait=0.3)
@@ -144,9 +144,9 @@ def test_the_receivers_connections_are_its_pool_of_five_plus_five_and_the_writer
     from webhooks import create_app
 
     app = create_app(pg_settings)
-    engine = app.extensions["seatflow.engine"]
+    engine = app.extensions["seatflow"].engine
     assert (engine.pool.size(), engine.pool._max_overflow) == (5, 5)
-    writer = app.extensions["seatflow.writer"]
+    writer = app.extensions["seatflow"].writer
     before = set(_writer_backends(engine))  # other writers of this database, still open
     assert writer.store(_delivery("evt_counted", 1_700_000_000)) is True
     assert engine.pool.checkedout() == 0  # the writer's connection is not the pool's

@@ -7,11 +7,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from adapters.orm import inbox, subscriptions
+from adapters.orm import subscriptions
 from adapters.unit_of_work import SqlUnitOfWork
 from cli import samples
 from config.database import make_engine
 from config.settings import Settings
+from inbox.table import inbox
 from services import admin
 from tests.conftest import SECRET, env_for
 from tests.support import (

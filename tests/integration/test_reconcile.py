@@ -12,12 +12,13 @@ from pytest_httpserver import HTTPServer
 from sqlalchemy import func, select, update
 
 from adapters import drift
-from adapters.orm import drift_records, inbox, subscriptions, upgrades
+from adapters.orm import drift_records, subscriptions, upgrades
 from adapters.stripe_gateway import StripeGateway
 from adapters.unit_of_work import SqlUnitOfWork
 from cli import samples
 from config.database import make_engine
 from domain.commands import RequestEstimate, SubmitUpgrade
+from inbox.table import inbox
 from services import messagebus, reconciliation
 from services.upgrades import charge as upgrade_charge
 from services.upgrades import payment as upgrade_payment

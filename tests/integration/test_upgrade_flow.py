@@ -160,7 +160,7 @@ def test_the_full_flow_applies_only_after_a_signed_invoice_paid(system) -> None:
 
 
 def _states(system) -> set[str]:
-    from adapters.orm import inbox
+    from inbox.table import inbox
 
     with system["engine"].connect() as conn:
         return set(conn.scalars(select(inbox.c.state).where(inbox.c.type != "invoice.created")))

@@ -18,10 +18,11 @@ import pytest
 from sqlalchemy import select
 
 from adapters import migrations
-from adapters.orm import inbox, seat_ledger, subscriptions
+from adapters.orm import seat_ledger, subscriptions
 from adapters.unit_of_work import SqlUnitOfWork
 from cli import samples
 from config.database import make_engine
+from inbox.table import inbox
 from services import stripe_events
 from tests.builders import build_world, subscription_event
 from tests.conftest import SECRET, env_for

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import update
 
-from adapters.orm import inbox
 from adapters.unit_of_work import SqlUnitOfWork
 from config.database import make_engine
-from config.inbox import InboxState, inbox_row
+from inbox.states import InboxState
+from inbox.table import inbox, inbox_row
 from tests.builders import subscription_event
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)

@@ -13,10 +13,11 @@ import pytest
 from sqlalchemy import Engine, delete, select
 
 from adapters.drift import Summary
-from adapters.orm import inbox
 from adapters.unit_of_work import SqlUnitOfWork
 from config.database import make_engine
-from config.inbox import InboxState, IncomingEvent, NotAnEvent, inbox_row
+from inbox.events import IncomingEvent, NotAnEvent
+from inbox.states import InboxState
+from inbox.table import inbox, inbox_row
 from services import recovery
 from tests.builders import subscription_event
 from tests.fakes import FakeGateway, FixedClock, fake_deps

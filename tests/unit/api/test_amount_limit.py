@@ -49,9 +49,9 @@ def test_a_charge_that_grew_above_the_limit_is_refused_before_stripe(env) -> Non
     )
     assert submitted.status_code in (201, 202), submitted.json
     # The yearly price rises a hundredfold before the charge runs.
-    uow = SqlUnitOfWork(client.application.extensions["seatflow.engine"])
+    uow = SqlUnitOfWork(client.application.extensions["seatflow"].engine)
     admin.import_catalog(uow, [CATALOG[1] | {"unit_amount": 10_000_000}])
-    deps = client.application.extensions["seatflow.deps"]
+    deps = client.application.extensions["seatflow"].deps
     state = upgrade_charge.charge_upgrade(submitted.json["id"], uow, deps)
     assert state == "payment_failed"
     assert deps.gateway.charges == []

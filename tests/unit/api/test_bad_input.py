@@ -19,10 +19,10 @@ from tests.unit.api.test_pages import csrf, sign_in
 def site(sqlite_settings):
     app = create_app(sqlite_settings)
     gateway = FakeGateway()
-    app.extensions["seatflow.deps"] = fake_deps(
+    app.extensions["seatflow"].deps = fake_deps(
         FixedClock(datetime(2022, 1, 11, tzinfo=UTC)), gateway
     )
-    app.extensions["seatflow.enqueue"] = lambda name, args: None
+    app.extensions["seatflow"].enqueue = lambda name, args: None
     engine = make_engine(sqlite_settings)
     world = build_world(engine, interval="year")
     client = app.test_client()

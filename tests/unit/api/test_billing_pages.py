@@ -25,8 +25,8 @@ def site(sqlite_settings):
     app = create_app(sqlite_settings)
     gateway = FakeGateway()
     deps = fake_deps(FixedClock(datetime(2022, 1, 11, tzinfo=UTC)), gateway)
-    app.extensions["seatflow.deps"] = deps
-    app.extensions["seatflow.enqueue"] = lambda name, args: None
+    app.extensions["seatflow"].deps = deps
+    app.extensions["seatflow"].enqueue = lambda name, args: None
     engine = make_engine(sqlite_settings)
     world = build_world(engine)
 
@@ -64,7 +64,7 @@ def test_update_payment_method_sends_the_owner_to_stripe_with_return_urls(site) 
 def test_the_portal_is_used_when_configured(sqlite_settings) -> None:
     app = create_app(sqlite_settings.with_overrides(payment_method_update="portal"))
     gateway = FakeGateway()
-    app.extensions["seatflow.deps"] = fake_deps(gateway=gateway)
+    app.extensions["seatflow"].deps = fake_deps(gateway=gateway)
     world = build_world(make_engine(sqlite_settings))
     client = app.test_client()
     sign_in(client, world.tokens["admin"])
@@ -116,8 +116,8 @@ def paid_upgrade(app, world, apply) -> str:
 
     upgrade_charge.charge_upgrade(
         upgrade_id,
-        SqlUnitOfWork(app.extensions["seatflow.engine"]),
-        app.extensions["seatflow.deps"],
+        SqlUnitOfWork(app.extensions["seatflow"].engine),
+        app.extensions["seatflow"].deps,
     )
     event = invoice_event("invoice.paid", f"in_{upgrade_id}", upgrade_id, 90486)
     event["data"]["object"].update(
@@ -266,7 +266,7 @@ def test_the_return_urls_are_built_on_the_public_url_whatever_the_host(sqlite_se
     settings = sqlite_settings.with_overrides(public_url="https://billing.example.com")
     app = create_app(settings)
     gateway = FakeGateway()
-    app.extensions["seatflow.deps"] = fake_deps(gateway=gateway)
+    app.extensions["seatflow"].deps = fake_deps(gateway=gateway)
     world = build_world(make_engine(sqlite_settings))
     assert _card_update_from(app, world, "evil.example").status_code == 303
     sent = gateway.setups[0]
@@ -284,7 +284,7 @@ def test_the_scheme_a_trusted_proxy_forwards_is_used(sqlite_settings, proxies, s
     )
     app = create_app(settings)
     gateway = FakeGateway()
-    app.extensions["seatflow.deps"] = fake_deps(gateway=gateway)
+    app.extensions["seatflow"].deps = fake_deps(gateway=gateway)
     world = build_world(make_engine(sqlite_settings))
     response = _card_update_from(
         app, world, "billing.example.com", **{"X-Forwarded-Proto": "https"}

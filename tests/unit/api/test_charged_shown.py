@@ -23,9 +23,9 @@ def _rejected(**_: object) -> None:
 def _canceled(client, world) -> str:
     upgrade_id = _failed_upgrade(client, world, {})  # charged: awaiting the payment
     app = client.application
-    uow = SqlUnitOfWork(app.extensions["seatflow.engine"])
+    uow = SqlUnitOfWork(app.extensions["seatflow"].engine)
     cmd = CancelUpgrade(world.org_id, world.owner["id"], upgrade_id)
-    upgrade_request.cancel_upgrade(cmd, uow, app.extensions["seatflow.deps"])
+    upgrade_request.cancel_upgrade(cmd, uow, app.extensions["seatflow"].deps)
     return upgrade_id
 
 

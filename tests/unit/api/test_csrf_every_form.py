@@ -52,8 +52,8 @@ def shop(sqlite_settings) -> dict[str, Any]:
     gateway = FakeGateway()
     deps = fake_deps(FixedClock(NOW), gateway)
     sent: list[Any] = []
-    app.extensions["seatflow.deps"] = deps
-    app.extensions["seatflow.enqueue"] = lambda name, args: sent.append((name, args))
+    app.extensions["seatflow"].deps = deps
+    app.extensions["seatflow"].enqueue = lambda name, args: sent.append((name, args))
     engine = make_engine(sqlite_settings)
     uow = SqlUnitOfWork(engine)
     world = build_world(engine, with_subscription=False)

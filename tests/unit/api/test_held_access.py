@@ -27,8 +27,8 @@ SIGNED = b'"signature"'  # what a license file carries and an error never does
 def site(sqlite_settings):
     app = create_app(sqlite_settings)
     gateway = FakeGateway()
-    app.extensions["seatflow.deps"] = fake_deps(FixedClock(NOW), gateway)
-    app.extensions["seatflow.enqueue"] = lambda name, args: None
+    app.extensions["seatflow"].deps = fake_deps(FixedClock(NOW), gateway)
+    app.extensions["seatflow"].enqueue = lambda name, args: None
     engine = make_engine(sqlite_settings)
     return app, engine, gateway
 
@@ -89,7 +89,7 @@ def test_a_member_cannot_cancel_or_pay_again_from_the_pages(site) -> None:
     gateway.decline = "card_declined"
     assert (
         upgrade_charge.charge_upgrade(
-            upgrade_id, SqlUnitOfWork(engine), app.extensions["seatflow.deps"]
+            upgrade_id, SqlUnitOfWork(engine), app.extensions["seatflow"].deps
         )
         == "payment_failed"
     )
@@ -152,7 +152,7 @@ def test_a_member_marked_removed_loses_a_session_that_began_before(site) -> None
 def two_organizations(app, engine):
     """Organization A with an annual node-locked subscription (license v1 and one offline
     license issued), and organization B with its own."""
-    deps = app.extensions["seatflow.deps"]
+    deps = app.extensions["seatflow"].deps
     a = build_world(engine, customer="cus_a", with_subscription=False)
     event = subscription_event("cus_a", interval="year", sub_id="sub_a")
     stripe_events.process_stripe_event(store_event(engine, event), SqlUnitOfWork(engine), deps)

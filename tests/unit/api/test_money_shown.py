@@ -24,10 +24,10 @@ YEN = [entry | {"currency": "jpy"} for entry in builders.CATALOG]
 def yen_site(sqlite_settings, monkeypatch):
     monkeypatch.setattr(builders, "CATALOG", YEN)
     app = create_app(sqlite_settings)
-    app.extensions["seatflow.deps"] = fake_deps(
+    app.extensions["seatflow"].deps = fake_deps(
         FixedClock(datetime(2022, 1, 11, tzinfo=UTC)), FakeGateway()
     )
-    app.extensions["seatflow.enqueue"] = lambda name, args: None
+    app.extensions["seatflow"].enqueue = lambda name, args: None
     world = builders.build_world(make_engine(sqlite_settings))
     client = app.test_client()
     sign_in(client, world.tokens["owner"])

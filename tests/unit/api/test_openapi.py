@@ -39,8 +39,8 @@ def app_and_world(tmp_path_factory):
     migrations.upgrade(settings.database_url)
     app = create_app(settings)
     deps = fake_deps(FixedClock(datetime.now(UTC)), FakeGateway())
-    app.extensions["seatflow.deps"] = deps
-    app.extensions["seatflow.enqueue"] = lambda name, args: None
+    app.extensions["seatflow"].deps = deps
+    app.extensions["seatflow"].enqueue = lambda name, args: None
     engine = make_engine(settings)
     world = build_world(engine, with_subscription=False)
     event = subscription_event(

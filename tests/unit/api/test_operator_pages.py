@@ -22,8 +22,8 @@ PAGES = ("/operator", "/operator/reconciliation")
 @pytest.fixture
 def site(sqlite_settings):
     app = create_app(sqlite_settings)
-    app.extensions["seatflow.deps"] = fake_deps(FixedClock(NOW), FakeGateway())
-    app.extensions["seatflow.enqueue"] = lambda name, args: None
+    app.extensions["seatflow"].deps = fake_deps(FixedClock(NOW), FakeGateway())
+    app.extensions["seatflow"].enqueue = lambda name, args: None
     engine = make_engine(sqlite_settings)
     world = build_world(engine)
     uow = SqlUnitOfWork(engine)
@@ -84,7 +84,7 @@ def test_the_inbox_page_shows_counts_the_oldest_unapplied_age_and_dead_events(si
     waiting["id"] = "evt_waiting"
     store_event(engine, waiting)
     later = datetime.now(UTC) + timedelta(hours=2, minutes=5, seconds=30)
-    client.application.extensions["seatflow.deps"] = fake_deps(FixedClock(later), FakeGateway())
+    client.application.extensions["seatflow"].deps = fake_deps(FixedClock(later), FakeGateway())
     sign_in(client, world.tokens["operator"])
     page = client.get("/operator").get_data(as_text=True)
     assert re.search(r'id="oldest-unapplied">2 h 5 min<', page), "the waiting event's age"

@@ -18,11 +18,11 @@ from tests.fakes import FakeGateway, FixedClock, fake_deps
 @pytest.fixture
 def env(sqlite_settings):
     app = create_app(sqlite_settings)
-    app.extensions["seatflow.deps"] = fake_deps(
+    app.extensions["seatflow"].deps = fake_deps(
         FixedClock(datetime(2022, 1, 11, tzinfo=UTC)), FakeGateway()
     )
     sent: list = []
-    app.extensions["seatflow.enqueue"] = lambda name, args: sent.append((name, args))
+    app.extensions["seatflow"].enqueue = lambda name, args: sent.append((name, args))
     world = build_world(make_engine(sqlite_settings))
     return app.test_client(), world, sent, sqlite_settings
 
@@ -219,7 +219,7 @@ def test_offline_licenses_through_the_api(sqlite_settings) -> None:
 
     app = create_app(sqlite_settings)
     deps = fake_deps(FixedClock(datetime(2022, 1, 11, tzinfo=UTC)), FakeGateway())
-    app.extensions["seatflow.deps"] = deps
+    app.extensions["seatflow"].deps = deps
     engine = make_engine(sqlite_settings)
     world = build_world(engine, customer="cus_off", with_subscription=False)
     event = subscription_event("cus_off", seats=1, interval="year")
@@ -271,7 +271,7 @@ def test_cancel_while_stripe_is_down_is_503_and_the_upgrade_stays(env) -> None:
 
     client, world, _, _ = env
     headers = auth(world.tokens["owner"])
-    gateway = client.application.extensions["seatflow.deps"].gateway
+    gateway = client.application.extensions["seatflow"].deps.gateway
     gateway.decline = "Your card was declined."
     estimate = client.post(
         url(world, "/estimates"),
@@ -283,8 +283,8 @@ def test_cancel_while_stripe_is_down_is_503_and_the_upgrade_stays(env) -> None:
     ).json
     from adapters.unit_of_work import SqlUnitOfWork
 
-    deps = client.application.extensions["seatflow.deps"]
-    uow = SqlUnitOfWork(client.application.extensions["seatflow.engine"])
+    deps = client.application.extensions["seatflow"].deps
+    uow = SqlUnitOfWork(client.application.extensions["seatflow"].engine)
     assert upgrade_charge.charge_upgrade(upgrade["id"], uow, deps) == "payment_failed"
     gateway.void_error = StripeUnavailable("APIConnectionError: timed out", "network")
 
@@ -301,8 +301,8 @@ def test_3d_secure_offers_the_hosted_page_and_a_failed_payment_can_be_paid_again
 
     client, world, sent, _ = env
     headers = auth(world.tokens["owner"])
-    deps = client.application.extensions["seatflow.deps"]
-    uow = SqlUnitOfWork(client.application.extensions["seatflow.engine"])
+    deps = client.application.extensions["seatflow"].deps
+    uow = SqlUnitOfWork(client.application.extensions["seatflow"].engine)
     hosted = "https://invoice.stripe.com/i/in_x/test"
     deps.gateway.decline, deps.gateway.action_url = "authentication required", hosted
     estimate = client.post(

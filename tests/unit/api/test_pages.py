@@ -17,10 +17,10 @@ from tests.fakes import FakeGateway, FixedClock, fake_deps
 @pytest.fixture
 def site(sqlite_settings):
     app = create_app(sqlite_settings)
-    app.extensions["seatflow.deps"] = fake_deps(
+    app.extensions["seatflow"].deps = fake_deps(
         FixedClock(datetime(2022, 1, 11, tzinfo=UTC)), FakeGateway()
     )
-    app.extensions["seatflow.enqueue"] = lambda name, args: None
+    app.extensions["seatflow"].enqueue = lambda name, args: None
     world = build_world(make_engine(sqlite_settings))
     return app.test_client(), world
 
@@ -99,10 +99,10 @@ def _failed_upgrade(client, world, gateway_failure: dict) -> str:
     from services.upgrades import request as upgrade_service
 
     app = client.application
-    deps = app.extensions["seatflow.deps"]
+    deps = app.extensions["seatflow"].deps
     for name, value in gateway_failure.items():
         setattr(deps.gateway, name, value)
-    uow = SqlUnitOfWork(app.extensions["seatflow.engine"])
+    uow = SqlUnitOfWork(app.extensions["seatflow"].engine)
     owner = world.owner["id"]
     cmd = RequestEstimate(world.org_id, owner, "node_locked", 2, "month")
     estimate = upgrade_service.request_estimate(cmd, uow, deps)
@@ -147,7 +147,7 @@ def test_while_3d_secure_waits_the_owner_may_pay_again_with_a_new_card_or_cancel
     page = client.get(base).get_data(as_text=True)
     assert f'action="{base}/retry"' in page and f'action="{base}/cancel"' in page
 
-    gateway = client.application.extensions["seatflow.deps"].gateway
+    gateway = client.application.extensions["seatflow"].deps.gateway
     gateway.decline = gateway.action_url = None  # the new card pays
     again = client.post(f"{base}/retry", data={"csrf_token": csrf(page)})
     assert again.status_code == 302

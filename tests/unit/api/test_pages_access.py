@@ -22,8 +22,8 @@ def annual(sqlite_settings):
     """An annual node-locked subscription with one offline machine, and an operator."""
     app = create_app(sqlite_settings)
     deps = fake_deps(FixedClock(datetime(2022, 1, 11, tzinfo=UTC)), FakeGateway())
-    app.extensions["seatflow.deps"] = deps
-    app.extensions["seatflow.enqueue"] = lambda name, args: None
+    app.extensions["seatflow"].deps = deps
+    app.extensions["seatflow"].enqueue = lambda name, args: None
     engine = make_engine(sqlite_settings)
     world = build_world(engine, interval="year")
     uow = SqlUnitOfWork(engine)

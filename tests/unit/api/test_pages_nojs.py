@@ -52,7 +52,7 @@ def test_a_refused_choice_keeps_the_inputs_and_says_why(site) -> None:  # noqa: 
 
 def test_a_stale_estimate_is_replaced_by_a_fresh_one_with_the_same_inputs(site) -> None:  # noqa: F811
     client, world = site
-    app_deps = client.application.extensions["seatflow.deps"]
+    app_deps = client.application.extensions["seatflow"].deps
     sign_in(client, world.tokens["owner"])
     form = form_of(client, world)
     first = client.post(

@@ -16,7 +16,7 @@ def test_a_released_machine_is_shown_holding_its_seat_until_its_file_expires(
     sqlite_settings,
 ) -> None:
     app = create_app(sqlite_settings)
-    app.extensions["seatflow.deps"] = fake_deps(
+    app.extensions["seatflow"].deps = fake_deps(
         FixedClock(datetime(2022, 1, 11, tzinfo=UTC)), FakeGateway()
     )
     world = build_world(make_engine(sqlite_settings), interval="year")

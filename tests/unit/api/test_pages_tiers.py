@@ -20,10 +20,10 @@ from tests.unit.services.test_upgrade_tiers import TIERS
 @pytest.fixture
 def site(sqlite_settings):
     app = create_app(sqlite_settings)
-    app.extensions["seatflow.deps"] = fake_deps(
+    app.extensions["seatflow"].deps = fake_deps(
         FixedClock(datetime(2022, 1, 11, tzinfo=UTC)), FakeGateway()
     )
-    app.extensions["seatflow.enqueue"] = lambda name, args: None
+    app.extensions["seatflow"].enqueue = lambda name, args: None
     engine = make_engine(sqlite_settings)
     world = build_world(engine)
     admin.import_catalog(SqlUnitOfWork(engine), TIERS)
@@ -100,7 +100,7 @@ def test_the_history_shows_a_tier_change_with_the_seats(site) -> None:
 
     client, world = site
     app = client.application
-    deps, uow = app.extensions["seatflow.deps"], SqlUnitOfWork(app.extensions["seatflow.engine"])
+    deps, uow = app.extensions["seatflow"].deps, SqlUnitOfWork(app.extensions["seatflow"].engine)
     cmd = RequestEstimate(
         world.org_id, world.owner["id"], "node_locked", 8, "year", tier="enterprise"
     )

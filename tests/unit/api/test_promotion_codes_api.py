@@ -34,8 +34,8 @@ def env(sqlite_settings):
     )
     app = create_app(sqlite_settings)
     deps = fake_deps(FixedClock(datetime(2022, 1, 11, tzinfo=UTC)), gateway)
-    app.extensions["seatflow.deps"] = deps
-    app.extensions["seatflow.enqueue"] = lambda name, args: None
+    app.extensions["seatflow"].deps = deps
+    app.extensions["seatflow"].enqueue = lambda name, args: None
     engine = make_engine(sqlite_settings)
     world = build_world(engine)
     return app.test_client(), world, gateway, engine, deps

@@ -22,8 +22,8 @@ NOW = datetime(2022, 1, 11, tzinfo=UTC)
 @pytest.fixture
 def site(sqlite_settings):
     app = create_app(sqlite_settings)
-    app.extensions["seatflow.deps"] = fake_deps(FixedClock(NOW), FakeGateway())
-    app.extensions["seatflow.enqueue"] = lambda name, args: None
+    app.extensions["seatflow"].deps = fake_deps(FixedClock(NOW), FakeGateway())
+    app.extensions["seatflow"].enqueue = lambda name, args: None
     engine = make_engine(sqlite_settings)
     return app, build_world(engine), SqlUnitOfWork(engine)
 
@@ -102,7 +102,7 @@ def test_a_session_ends_when_its_token_expires(site) -> None:
     client = app.test_client()
     assert sign_in(client, short["token"]).status_code == 302
     assert _page(client, world) == 200
-    app.extensions["seatflow.deps"] = fake_deps(FixedClock(NOW + timedelta(hours=2)))
+    app.extensions["seatflow"].deps = fake_deps(FixedClock(NOW + timedelta(hours=2)))
     assert _page(client, world) == 302
 
 

@@ -34,9 +34,9 @@ def _bad_key(**_: object) -> None:
 def _charge_until_it_ends(client, world, charge) -> str:
     """Submit an upgrade and run its charge chain, as the worker would, until it stops."""
     app = client.application
-    deps = app.extensions["seatflow.deps"]
+    deps = app.extensions["seatflow"].deps
     deps.gateway.draft_invoice = charge
-    uow = SqlUnitOfWork(app.extensions["seatflow.engine"])
+    uow = SqlUnitOfWork(app.extensions["seatflow"].engine)
     owner = world.owner["id"]
     cmd = RequestEstimate(world.org_id, owner, "node_locked", 2, "month")
     estimate = upgrade_request.request_estimate(cmd, uow, deps)
@@ -108,9 +108,9 @@ def test_while_the_charge_is_retried_the_page_says_nothing_was_charged_yet(site)
     client, world = site
     sign_in(client, world.tokens["owner"])
     app = client.application
-    deps = app.extensions["seatflow.deps"]
+    deps = app.extensions["seatflow"].deps
     deps.gateway.draft_invoice = _unreachable
-    uow = SqlUnitOfWork(app.extensions["seatflow.engine"])
+    uow = SqlUnitOfWork(app.extensions["seatflow"].engine)
     owner = world.owner["id"]
     estimate = upgrade_request.request_estimate(
         RequestEstimate(world.org_id, owner, "node_locked", 2, "month"), uow, deps

@@ -17,14 +17,13 @@ from adapters.unit_of_work import SqlUnitOfWork
 from bench import events
 from cli import samples
 from config.database import make_engine
-from config.inbox import load_payload
 from domain.commands import SyncSubscription
 from domain.model import Interval
+from inbox.events import IncomingEvent, load_payload
 from services import admin, stripe_events
 from tests.builders import store_event
 from tests.conftest import stripe_fixture
 from tests.fakes import fake_deps
-from webhooks.inbox import IncomingEvent
 from webhooks.signature import verify
 
 BENCH = Path(events.__file__).parent

@@ -18,6 +18,7 @@ import pytest
 
 import api
 import webhooks
+from adapters import gauges
 from config import metrics
 from config.database import make_engine
 from config.settings import Settings
@@ -100,7 +101,7 @@ def test_the_workers_port_carries_process_and_build(
 @pytest.mark.parametrize("leading", [True, False])
 def test_the_beats_port_carries_process_and_build_leading_or_not(sqlite_settings, leading) -> None:
     port = free_port()
-    assert metrics.serve_database_gauges(port, make_engine(sqlite_settings), lambda: leading)
+    assert gauges.serve_database_gauges(port, make_engine(sqlite_settings), lambda: leading)
     text = fetch(port)
     assert_carries_process_and_build(text)
     assert ("seatflow_inbox_rows" in text) is leading

@@ -20,6 +20,7 @@ import yaml
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.metrics import MetricWrapperBase
 
+from adapters import gauges
 from config import metrics
 from config.database import make_engine
 from config.settings import Settings
@@ -120,8 +121,8 @@ def exported(settings: Settings) -> dict[str, frozenset[str]]:
             add(value._name, value._type, frozenset(value._labelnames))
     for family in metrics.BuildInfo().collect():
         add(family.name, family.type, frozenset({"version", "commit"}))
-    counted = {c.name: frozenset({c.label}) for c in metrics.DATABASE_COUNTS}
-    for family in metrics.DatabaseCollector(make_engine(settings)).collect():
+    counted = {c.name: frozenset({c.label}) for c in gauges.DATABASE_COUNTS}
+    for family in gauges.DatabaseCollector(make_engine(settings)).collect():
         kind = "counter" if isinstance(family, CounterMetricFamily) else family.type
         add(family.name, kind, counted.get(family.name, frozenset()))
     return series

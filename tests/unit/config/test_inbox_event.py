@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from cli import samples
-from config.inbox import IncomingEvent, NotAnEvent, load_payload
+from inbox.events import IncomingEvent, NotAnEvent, load_payload
 
 
 def event(**fields: Any) -> dict[str, Any]:

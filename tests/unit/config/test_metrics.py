@@ -11,6 +11,7 @@ from prometheus_client.registry import Collector
 
 import api
 import webhooks
+from adapters import gauges
 from config import metrics
 from config.database import make_engine
 from config.settings import Settings
@@ -149,7 +150,7 @@ def test_the_database_state_is_exported_only_while_leading(sqlite_settings: Sett
         )
     engine = make_engine(sqlite_settings)
     leading = {"now": True}
-    collector = metrics.DatabaseCollector(engine, lambda: leading["now"])
+    collector = gauges.DatabaseCollector(engine, lambda: leading["now"])
 
     found = collected(collector)
     leading["now"] = False

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from cli import samples
-from config.health import SCHEMA_REVISION
 from tests.conftest import SECRET
 from webhooks import create_app
 
@@ -57,9 +56,10 @@ def test_readiness_checks_database_schema_and_broker(sqlite_settings, tmp_path) 
 def test_the_schema_revision_the_app_expects_is_alembics_head() -> None:
     from alembic.script import ScriptDirectory
 
+    import migrations
     from adapters.migrations import alembic_config
 
-    assert ScriptDirectory.from_config(alembic_config()).get_current_head() == SCHEMA_REVISION
+    assert ScriptDirectory.from_config(alembic_config()).get_current_head() == migrations.head()
 
 
 def test_a_request_id_is_echoed_or_made(sqlite_settings) -> None:
@@ -69,3 +69,30 @@ def test_a_request_id_is_echoed_or_made(sqlite_settings) -> None:
         == "abc-123"
     )
     assert len(client.get("/healthz").headers["X-Request-Id"]) == 16
+
+
+def test_readiness_expects_the_revision_alembics_scripts_end_at(sqlite_settings, monkeypatch):
+    """A new migration in migrations/versions is what a ready database must be at: the app
+    reads the head from the scripts, never from a number written beside them."""
+    import migrations
+
+    monkeypatch.setattr(migrations, "head", lambda: "0999", raising=False)
+    answer = create_app(sqlite_settings).test_client().get("/readyz")
+    assert answer.status_code == 503
+    assert "expected 0999" in answer.json["database"]
+
+
+def test_a_database_one_migration_behind_the_head_is_not_ready(sqlite_settings) -> None:
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
+    from adapters.migrations import alembic_config
+
+    config = alembic_config(sqlite_settings.database_url)
+    head = ScriptDirectory.from_config(config).get_current_head()
+    command.downgrade(config, "-1")
+    answer = create_app(sqlite_settings).test_client().get("/readyz")
+    assert answer.status_code == 503
+    assert f"expected {head}" in answer.json["database"]
+    command.upgrade(config, "head")
+    assert create_app(sqlite_settings).test_client().get("/readyz").json == {"status": "ready"}

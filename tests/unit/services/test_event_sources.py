@@ -9,10 +9,10 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from adapters.orm import inbox
 from adapters.unit_of_work import SqlUnitOfWork
 from cli import samples
 from config.database import make_engine
+from inbox.table import inbox
 from services import stripe_events
 from tests.builders import build_world, store_event, subscription_event
 from tests.conftest import SECRET
@@ -52,7 +52,7 @@ def test_the_receiver_accepts_and_stores_a_signed_thin_event(sqlite_settings) ->
     client: FlaskClient = app.test_client()
     body, headers = samples.signed(thin_event(), SECRET)
     assert client.post("/webhooks/stripe", data=body, headers=headers).status_code == 200
-    with app.extensions["seatflow.engine"].connect() as conn:
+    with app.extensions["seatflow"].engine.connect() as conn:
         row = conn.execute(select(inbox.c.type, inbox.c.state, inbox.c.created)).one()
     assert tuple(row) == ("v1.customer.subscription.updated", "received", 1641376800)
     bad = thin_event()

@@ -8,7 +8,7 @@ import dataclasses
 from adapters.unit_of_work import SqlUnitOfWork
 from cli import samples
 from config.database import make_engine
-from config.inbox import Origin
+from inbox.origin import Origin
 from services import admin, stripe_events
 from tests.builders import store_event
 from tests.fakes import fake_deps

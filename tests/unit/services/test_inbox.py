@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from adapters.orm import inbox
 from config.celery import make_celery
 from config.database import make_engine
+from inbox.table import inbox
 from services import admin
 from tests.builders import store_event, subscription_event
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from adapters.orm import drift_records, inbox
+from adapters.orm import drift_records
 from adapters.stripe_parsing import MAPPERS, subscription_snapshot
 from adapters.unit_of_work import SqlUnitOfWork
 from cli import samples
@@ -16,6 +16,7 @@ from config.database import make_engine
 from config.events import HANDLED_EVENT_TYPES
 from config.settings import Settings
 from domain.model import Interval, Organization, SyncOutcome
+from inbox.table import inbox
 from services import admin, stripe_events
 from tests.conftest import stripe_fixture
 from tests.fakes import fake_deps

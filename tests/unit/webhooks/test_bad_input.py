@@ -11,8 +11,8 @@ from flask.testing import FlaskClient
 
 from cli import samples
 from config.database import make_engine
-from config.inbox import IncomingEvent
 from config.settings import Settings
+from inbox.events import IncomingEvent
 from tests.conftest import SECRET
 from webhooks import create_app
 from webhooks.writer import Delivery, InboxWriter
@@ -114,7 +114,7 @@ def test_an_old_signed_delivery_replayed_with_a_fresh_t_is_400_and_not_stored(
 
     from sqlalchemy import func, select
 
-    from adapters.orm import inbox
+    from inbox.table import inbox
 
     app = create_app(sqlite_settings)
     old = int(time.time()) - 3600
@@ -122,5 +122,5 @@ def test_an_old_signed_delivery_replayed_with_a_fresh_t_is_400_and_not_stored(
     signature = headers["Stripe-Signature"].split(",", 1)[1]  # v1=… of the old delivery
     headers["Stripe-Signature"] = f" t={int(time.time())},t={old},{signature}"
     assert app.test_client().post(URL, data=body, headers=headers).status_code == 400
-    with app.extensions["seatflow.engine"].connect() as conn:
+    with app.extensions["seatflow"].engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(inbox)) == 0

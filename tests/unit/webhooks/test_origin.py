@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from adapters.orm import inbox
 from cli import samples
 from config.settings import Settings
+from inbox.table import inbox
 from tests.conftest import SECRET
 from webhooks import create_app
 
@@ -23,7 +23,7 @@ def deliver(settings: Settings, **fields: Any) -> dict[str, Any]:
     event = {**samples.event("customer.subscription.updated", obj, event_id="evt_o"), **fields}
     body, headers = samples.signed(event, SECRET)
     assert app.test_client().post(URL, data=body, headers=headers).status_code == 200
-    with app.extensions["seatflow.engine"].connect() as conn:
+    with app.extensions["seatflow"].engine.connect() as conn:
         [row] = conn.execute(select(inbox)).mappings().all()
     return dict(row)
 

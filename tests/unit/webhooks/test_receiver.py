@@ -9,9 +9,9 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from adapters.orm import inbox
 from cli import samples
 from config.settings import Settings
+from inbox.table import inbox
 from tests.conftest import OLD_SECRET, SECRET, stripe_fixture
 from webhooks import create_app
 
@@ -30,7 +30,7 @@ def client(app_and_client) -> FlaskClient:
 
 
 def rows(app) -> list[dict[str, Any]]:
-    with app.extensions["seatflow.engine"].connect() as conn:
+    with app.extensions["seatflow"].engine.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(select(inbox))]
 
 
@@ -40,7 +40,7 @@ def queued(app, at_least: int = 0) -> int:
 
     if at_least:
         wait_until(lambda: queued(app) >= at_least, 5, interval=0.01)
-    celery = app.extensions["seatflow.celery"]
+    celery = app.extensions["seatflow"].celery
     with celery.connection_for_read() as conn:
         return conn.default_channel.queue_declare(
             queue=celery.conf.task_default_queue, passive=False
@@ -78,7 +78,7 @@ def test_concurrent_deliveries_go_out_as_messages_naming_their_events(app_and_cl
     with ThreadPoolExecutor(6) as pool:
         codes = list(pool.map(lambda i: post(client, subscription_event(event_id=i)), ids))
     assert [c.status_code for c in codes] == [200] * 12
-    celery = app.extensions["seatflow.celery"]
+    celery = app.extensions["seatflow"].celery
     sent: list[str] = []
     with celery.connection_for_read() as conn:
         queue = conn.SimpleQueue(celery.conf.task_default_queue)
@@ -93,7 +93,7 @@ def test_concurrent_deliveries_go_out_as_messages_naming_their_events(app_and_cl
 
 def _messages(app) -> list[list[str]]:
     """The task messages waiting, each as the event ids it names (taken off the queue)."""
-    celery = app.extensions["seatflow.celery"]
+    celery = app.extensions["seatflow"].celery
     found = []
     with celery.connection_for_read() as conn:
         queue = conn.SimpleQueue(celery.conf.task_default_queue)

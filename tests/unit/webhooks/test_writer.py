@@ -7,11 +7,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import func, select
 
-from adapters.orm import inbox
 from cli import samples
 from config.database import make_engine
+from inbox.events import IncomingEvent
+from inbox.table import inbox
 from tests.support import wait_until
-from webhooks.inbox import IncomingEvent
 from webhooks.writer import Delivery, InboxWriter
 
 

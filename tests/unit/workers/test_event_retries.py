@@ -57,8 +57,9 @@ def worker(sqlite_settings, monkeypatch):
     deps = replace(
         fake_deps(FixedClock(datetime(2022, 1, 11, tzinfo=UTC)), gateway), verify_by_fetch=True
     )
-    monkeypatch.setattr(bootstrap, "unit_of_work", lambda: SqlUnitOfWork(engine))
-    monkeypatch.setattr(bootstrap, "deps", lambda: deps)
+    runtime = bootstrap.runtime()  # the worker's
+    monkeypatch.setattr(runtime, "unit_of_work", lambda: SqlUnitOfWork(engine))
+    monkeypatch.setitem(vars(runtime), "deps", deps)
     return tasks, event_id, gateway, row
 
 

@@ -1,5 +1,5 @@
-"""What every seatflow web app has: request ids, request latency, JSON nested too deeply
-refused, /healthz, /readyz and (unless WEB_METRICS_PUBLIC=false) /metrics."""
+"""What every seatflow web app has: its runtime, request ids, request latency, JSON nested too
+deeply refused, and the probes (web/probes.py)."""
 
 from __future__ import annotations
 
@@ -7,16 +7,14 @@ import secrets
 import time
 from typing import Any
 
-from celery import Celery
 from flask import Flask, Response, g, request
 from flask.json.provider import DefaultJSONProvider
-from sqlalchemy import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from config import health
-from config.inbox import loads_json
+from bootstrap import Runtime
 from config.metrics import observe_request
-from config.settings import Settings
+from inbox.events import loads_json
+from web import EXTENSION, probes
 
 
 class GuardedJSON(DefaultJSONProvider):
@@ -39,10 +37,10 @@ class _LowerCaseHost:
         return self.wsgi_app(environ, start_response)
 
 
-def install_common(
-    app: Flask, settings: Settings, engine: Engine, celery: Celery, name: str
-) -> None:
+def install_common(app: Flask, runtime: Runtime, name: str) -> None:
     """`name` (receiver, api) is the `app` label of this app's request latency."""
+    app.extensions[EXTENSION] = runtime
+    settings = runtime.settings
     if settings.trusted_hosts:  # another Host header gets 400 (no poisoned absolute URLs)
         app.config["TRUSTED_HOSTS"] = [host.lower() for host in settings.trusted_hosts]
     app.wsgi_app = _LowerCaseHost(app.wsgi_app)  # type: ignore[method-assign]
@@ -75,20 +73,6 @@ def install_common(
         )
         return response
 
-    @app.get("/healthz")
-    def healthz() -> tuple[dict[str, str], int]:
-        return {"status": "ok"}, 200
-
-    @app.get("/readyz")
-    def readyz() -> tuple[dict[str, str], int]:
-        return health.readiness(engine, celery)
-
-    if not settings.web_metrics_public:
-        return  # scraped from the gunicorn master's private listener (WEB_METRICS_PORT)
-
-    @app.get("/metrics")
-    def metrics() -> Any:
-        from config.metrics import exposition
-
-        body, content_type = exposition(bool(settings.metrics_multiproc_dir))
-        return Response(body, content_type=content_type)
+    app.register_blueprint(probes.health)
+    if settings.web_metrics_public:  # else scraped from the gunicorn master's private listener
+        app.register_blueprint(probes.metrics)

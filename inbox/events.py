@@ -1,46 +1,17 @@
-"""The inbox's one way in: its states, the Stripe event it stores, and the row it writes.
+"""The Stripe event the inbox stores: what the receiver and the worker parse of its body.
 
-It lives in `config` because the receiver, which may import nothing but `config`, writes
-the first row of every event; reconciliation writes the same row for an event Stripe never
-delivered, from the same function.
+The receiver, which may import nothing of the business code, parses every delivery with it;
+reconciliation parses an event Stripe never delivered with it too.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
-from config.events import THIN_EVENT_OBJECT, is_handled
-
-
-class InboxState(StrEnum):
-    RECEIVED = "received"  # stored, to be applied
-    QUEUED = "queued"  # handed to the broker again by the sweeper
-    APPLIED = "applied"
-    IGNORED = "ignored"  # a type seatflow does not act on, or a no-op
-    SKIPPED_STALE = "skipped_stale"  # older than what is already applied
-    DEAD = "dead"  # retries exhausted or a broken rule: needs an operator
-
-    @property
-    def done(self) -> bool:
-        return self in DONE_STATES
-
-    @property
-    def pending(self) -> bool:
-        return self in PENDING_STATES
-
-
-DONE_STATES = frozenset({InboxState.APPLIED, InboxState.IGNORED, InboxState.SKIPPED_STALE})
-PENDING_STATES = frozenset({InboxState.RECEIVED, InboxState.QUEUED})
-
-
-def first_state(handled: bool) -> InboxState:
-    """A stored event is to be applied if seatflow acts on its type, else ignored at once."""
-    return InboxState.RECEIVED if handled else InboxState.IGNORED
+from config.events import THIN_EVENT_OBJECT
 
 
 class NotAnEvent(ValueError):
@@ -153,59 +124,3 @@ def _check_body(data: dict[str, Any], thin: bool) -> None:
         data_field = data.get("data")
         if not isinstance(data_field, dict) or not isinstance(data_field.get("object"), dict):
             raise NotAnEvent("event has no data.object")
-
-
-def _mode(live: bool) -> str:
-    return "live mode" if live else "test mode"
-
-
-@dataclass(frozen=True)
-class Origin:
-    """The Stripe mode (from the API key) and Connect account (STRIPE_ACCOUNT; None: the
-    platform's own) this service acts for; an event of any other is never applied."""
-
-    livemode: bool = False
-    account: str | None = None
-
-    def refuses(self, event: IncomingEvent) -> str | None:
-        """Why `event` is not ours, or None if it is."""
-        if event.livemode != self.livemode:
-            return (
-                f"not applied: a {_mode(event.livemode)} event, and this service runs in "
-                f"{_mode(self.livemode)} (from its API key)"
-            )
-        if event.account != self.account:
-            return (
-                f"not applied: an event of account {event.account or '(platform)'}, and this "
-                f"service acts for {self.account or 'the platform account'} (STRIPE_ACCOUNT)"
-            )
-        return None
-
-
-def inbox_row(
-    event: IncomingEvent | Mapping[str, Any],
-    payload: str,
-    received_at: datetime,
-    secret_index: int | None,
-    refused: str | None = None,
-) -> dict[str, Any]:
-    """The inbox row of one event, delivered (`secret_index` of the secret that signed it)
-    or fetched from Stripe (None): to be applied if seatflow acts on its type, else ignored;
-    ignored too, with the reason, if `refused` says why it is not this service's."""
-    parsed = event if isinstance(event, IncomingEvent) else IncomingEvent.from_dict(event)
-    handled = is_handled(parsed.type) and refused is None
-    return {
-        "event_id": parsed.event_id,
-        "type": parsed.type,
-        "api_version": parsed.api_version,
-        "account": parsed.account,
-        "livemode": parsed.livemode,
-        "created": parsed.created,
-        "payload": payload,
-        "received_at": received_at,
-        "updated_at": received_at,
-        "secret_index": secret_index,
-        "state": first_state(handled).value,
-        "attempts": 0,
-        "last_error": refused,
-    }
