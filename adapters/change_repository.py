@@ -49,8 +49,24 @@ class SqlScheduledChangeRepository:
         return self.session.scalars(query).first()
 
     def by_schedule(self, schedule_id: str) -> ScheduledChange | None:
-        query = select(ScheduledChange).where(table.c.stripe_schedule_id == schedule_id)
+        """The newest change seatflow recorded this schedule for."""
+        query = (
+            select(ScheduledChange)
+            .where(table.c.stripe_schedule_id == schedule_id)
+            .order_by(table.c.created_at.desc())
+        )
         return self.session.scalars(query).first()
+
+    def release_due(self, organization_id: str, license_type: str) -> list[str]:
+        """Ids of the subscription's ended changes whose schedule Stripe still holds."""
+        query = select(table.c.id).where(
+            table.c.organization_id == organization_id,
+            table.c.license_type == license_type,
+            table.c.state.in_([C.APPLIED.value, C.CANCELED.value]),
+            table.c.stripe_schedule_id.is_not(None),
+            table.c.stripe_released_at.is_(None),
+        )
+        return list(self.session.scalars(query))
 
     def waiting_for_stripe(self) -> list[tuple[str, str, str]]:
         """(id, organization id, schedule id) of changes Stripe holds a schedule for that is

@@ -382,7 +382,7 @@ scheduled_changes = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("requested_by", String(320), nullable=False),
-    Column("stripe_schedule_id", String(255), unique=True),
+    Column("stripe_schedule_id", String(255), index=True),
     Column("stripe_version", BigInteger, nullable=False, default=0, server_default="0"),
     Column("cause", String(200)),
     Column("applied_at", UTCDateTime),

@@ -28,6 +28,7 @@ JOB_LABELS = {
     "stripe_state": "Stripe subscriptions read",
     "events": "Stripe events",
     "saga": "stuck upgrades",
+    "scheduled_changes": "Stripe schedules of changes at renewal",
 }
 
 

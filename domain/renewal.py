@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from domain.catalog import Catalog, CatalogPrice
+from domain.commands import Command
 from domain.errors import (
     DomainError,
     InvalidTransition,
@@ -84,6 +85,82 @@ TRANSITIONS: dict[ChangeState, frozenset[ChangeState]] = {
     C.CANCELED: frozenset(),
     C.RELEASED: frozenset(),
 }
+
+
+@dataclass(frozen=True)
+class PhaseFact:
+    """One phase of a Stripe subscription schedule: from `start` to `end` (None: open), one
+    price and its quantity."""
+
+    start: int
+    end: int | None
+    price_id: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class ScheduleFact:
+    """A Stripe subscription schedule as seatflow knows it (never its metadata).
+    `subscription_id` is the subscription it manages, or the one it released."""
+
+    schedule_id: str
+    customer_id: str | None
+    subscription_id: str | None
+    status: str  # not_started, active, completed, released, canceled
+    current_start: int | None
+    current_end: int | None
+    phases: tuple[PhaseFact, ...]
+    ended_at: int | None = None  # when it was released, canceled or completed
+
+    @property
+    def live(self) -> bool:
+        return self.status in ("not_started", "active")
+
+    def phase_from(self, start: int) -> PhaseFact | None:
+        """The phase that starts at `start` (a change's renewal)."""
+        return next((p for p in self.phases if p.start == start), None)
+
+
+@dataclass(frozen=True)
+class ScheduleChange(Command):
+    """Schedule fewer seats, annual → monthly and/or a lower tier for the next renewal."""
+
+    organization_id: str
+    member_id: str
+    license_type: str
+    seats: int
+    interval: str
+    tier: str | None = None  # None: the subscription's own tier
+
+
+@dataclass(frozen=True)
+class CancelScheduledChange(Command):
+    organization_id: str
+    member_id: str
+    change_id: str
+
+
+@dataclass(frozen=True)
+class SyncSchedule(Command):
+    """Take Stripe's state of a subscription schedule (`subscription_schedule.*`)."""
+
+    schedule: ScheduleFact
+    version: int
+    event_id: str = ""
+
+
+@dataclass(frozen=True)
+class ScheduleRequest:
+    """What Stripe is asked to keep: the subscription's current phase until `effective_at`,
+    then `quantity` × `price_id` until `phase_end` (one cycle of the new price), nothing
+    prorated. Every request carries a key derived from `change_id`."""
+
+    change_id: str
+    subscription_id: str
+    effective_at: datetime
+    price_id: str
+    quantity: int
+    phase_end: datetime
 
 
 @dataclass(frozen=True)

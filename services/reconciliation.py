@@ -25,6 +25,7 @@ from config.tasks import PUSH_UPGRADE
 from domain.model import ENDED_STATUSES, SubscriptionSnapshot
 from services import messagebus, recovery, stripe_events
 from services.deps import Deps
+from services.upgrades import renewal_sync
 
 Progress = Callable[[str, int, "int | None"], None]  # (kind, checked so far, total if known)
 PageProgress = Callable[[str, int], None]
@@ -279,7 +280,8 @@ def _with_catalog_type(uow: SqlUnitOfWork, snapshot: Any, fallback: str) -> Any:
     return replace(snapshot, license_type=price.license_type if price else fallback)
 
 
-JOBS = ("estimate", "stripe_state", "missed_events", "sagas")
+# Scheduled changes before Stripe state: a renewal into a change applies as that change.
+JOBS = ("estimate", "scheduled_changes", "stripe_state", "missed_events", "sagas")
 
 
 def _job(
@@ -342,6 +344,11 @@ def run_all(
             lambda: recovery.missed_events(uow, deps, summary, dry_run, since),
         ),
         "sagas": ("saga", None, lambda: recovery.stuck_sagas(uow, deps, summary, dry_run)),
+        "scheduled_changes": (
+            renewal_sync.JOB,
+            None,
+            lambda: renewal_sync.schedule_drift(uow, deps, summary, dry_run),
+        ),
     }
     for name in (job for job in JOBS if job in chosen):
         kind, job_total, job = work[name]

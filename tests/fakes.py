@@ -17,6 +17,7 @@ from domain.errors import OrganizationNotFound
 from domain.licenses import License, LicenseStatus, LicenseTerms, OfflineActivation
 from domain.model import Member, Organization
 from domain.ports import ChargeResult, SubscriptionChange
+from domain.renewal import PhaseFact, ScheduleFact, ScheduleRequest
 from services.deps import Deps
 
 
@@ -47,6 +48,8 @@ GATEWAY_CALLS = frozenset(
         "list_prices",
         "payment_method_setup_url",
         "set_default_payment_method",
+        "schedule_change",
+        "release_schedule",
     }
 )
 # Calls made while a transaction was open; the suite's autouse fixture fails the test.
@@ -94,6 +97,8 @@ class FakeGateway:
     defaults: list[dict[str, Any]] = field(default_factory=list)
 
     payments: list[tuple[str, int]] = field(default_factory=list)  # (invoice, attempt)
+    schedules: list[ScheduleRequest] = field(default_factory=list)
+    released: list[str] = field(default_factory=list)  # schedule ids
 
     def open_invoice(self, **kwargs: Any) -> str:
         self.charges.append(kwargs)
@@ -133,6 +138,25 @@ class FakeGateway:
 
     def set_default_payment_method(self, **kwargs: Any) -> None:
         self.defaults.append(kwargs)
+
+    def schedule_change(self, request: ScheduleRequest) -> ScheduleFact:
+        """Stripe keeps the change as the phase after the current one."""
+        self.schedules.append(request)
+        renewal = int(request.effective_at.timestamp())
+        phases = (
+            PhaseFact(renewal - 86400, renewal, "price_current", request.quantity + 1),
+            PhaseFact(
+                renewal, int(request.phase_end.timestamp()), request.price_id, request.quantity
+            ),
+        )
+        return ScheduleFact(
+            f"sub_sched_{request.change_id}", None, request.subscription_id, "active",
+            renewal - 86400, renewal, phases,
+        )  # fmt: skip
+
+    def release_schedule(self, *, change_id: str, schedule_id: str) -> ScheduleFact:
+        self.released.append(schedule_id)
+        return ScheduleFact(schedule_id, None, None, "released", None, None, ())
 
 
 TEST_SIGNER = LicenseSigner(Ed25519PrivateKey.generate())

@@ -44,7 +44,11 @@ def upgrade() -> None:
         sa.Column("stripe_released_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["organization_id"], ["organizations.id"]),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("stripe_schedule_id"),
+    )
+    # Not unique: a schedule made in the dashboard, or one whose release failed, may be taken
+    # over by a later change (the newest change recorded for it owns its events).
+    op.create_index(
+        "ix_scheduled_changes_stripe_schedule_id", "scheduled_changes", ["stripe_schedule_id"]
     )
     op.create_index(
         "ix_scheduled_changes_organization_id", "scheduled_changes", ["organization_id"]
@@ -61,5 +65,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("uq_scheduled_changes_one_pending", table_name="scheduled_changes")
+    op.drop_index("ix_scheduled_changes_stripe_schedule_id", table_name="scheduled_changes")
     op.drop_index("ix_scheduled_changes_organization_id", table_name="scheduled_changes")
     op.drop_table("scheduled_changes")
