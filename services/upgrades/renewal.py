@@ -25,7 +25,7 @@ from adapters.stripe_door import fetch_schedule
 from adapters.unit_of_work import SqlUnitOfWork
 from config.tasks import RELEASE_SCHEDULE, SCHEDULE_CHANGE
 from domain.cycles import cycle_end
-from domain.errors import NotOwnerOrAdmin, SubscriptionNotUpgradable
+from domain.errors import NotOwnerOrAdmin, SubscriptionNotUpgradable, UpgradeAlreadyOpen
 from domain.model import Organization
 from domain.renewal import (
     CancelScheduledChange,
@@ -67,6 +67,14 @@ def schedule_change(cmd: ScheduleChange, uow: SqlUnitOfWork, deps: Deps) -> Sche
         )
         if not sub.stripe_subscription_id:
             raise SubscriptionNotUpgradable(f"the {sub.license_type} subscription is not Stripe's")
+        if uow.upgrades.open_for(org.id, sub.license_type) or uow.upgrades.unpushed_applied(
+            org.id, sub.license_type
+        ):
+            # Applied, it would cancel the change (the change's terms were priced before it).
+            raise UpgradeAlreadyOpen(
+                f"the {sub.license_type} subscription has an upgrade under way: schedule the "
+                "change once it is done"
+            )
         change = ScheduledChange(
             id=f"chg_{secrets.token_hex(10)}",
             organization_id=org.id,
@@ -136,7 +144,9 @@ def _took(uow: SqlUnitOfWork, change: ScheduledChange, fact: ScheduleFact, now: 
             change.move(C.SCHEDULED, now, "Stripe bills the new terms at the renewal")
         else:
             change.move(
-                C.CANCELED, now, "the period ended before Stripe took the change; schedule again"
+                C.CANCELED,
+                now,
+                "Stripe's period does not end on the change's date (it moved on): schedule again",
             )
     elif change.state == C.CANCELED and holds and change.stripe_schedule_id is None:
         # Canceled while Stripe was being told: what it made is released.

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 
 from adapters import drift
 from config.database import make_engine
-from domain.errors import NotOwnerOrAdmin
+from domain.errors import NotOwnerOrAdmin, UpgradeAlreadyOpen
 from domain.licenses import ActivationStatus
 from domain.model import Member
 from domain.renewal import ChangeNotCancelable, ChangeState, SeatsBelowOfflineLicenses
@@ -383,3 +383,17 @@ def test_stripe_unavailable_leaves_the_change_scheduling_and_the_resume_finishes
     assert renewal.resume(world.uow(), world.deps) == 1
     assert world.change(pending.id).state == C.SCHEDULED
     assert len(world.state.all("subscription_schedule")) == 1
+
+
+def test_no_change_is_scheduled_while_an_upgrade_is_under_way(engine, server) -> None:
+    world = annual(engine, server)
+    upgrade = world.submit(world.estimate(6, "year"))
+    with pytest.raises(UpgradeAlreadyOpen, match="upgrade under way"):
+        world.schedule(3, "year")
+    world.charge(upgrade.id)
+    world.deliver()  # applied; Stripe not yet given the new terms
+    with pytest.raises(UpgradeAlreadyOpen):
+        world.schedule(3, "year")
+    world.push(upgrade.id)
+    assert world.schedule(3, "year").state == C.SCHEDULED
+    assert schedule_requests(world)[1][2]["phases"][0]["items"][0]["quantity"] == "6"
