@@ -67,13 +67,12 @@ def schedule_change(cmd: ScheduleChange, uow: SqlUnitOfWork, deps: Deps) -> Sche
         )
         if not sub.stripe_subscription_id:
             raise SubscriptionNotUpgradable(f"the {sub.license_type} subscription is not Stripe's")
-        if uow.upgrades.open_for(org.id, sub.license_type) or uow.upgrades.unpushed_applied(
-            org.id, sub.license_type
-        ):
-            # Applied, it would cancel the change (the change's terms were priced before it).
+        if uow.upgrades.unpushed_applied(org.id, sub.license_type):
+            # Stripe's subscription does not have the upgrade's terms yet: its schedule would
+            # start from the old ones.
             raise UpgradeAlreadyOpen(
-                f"the {sub.license_type} subscription has an upgrade under way: schedule the "
-                "change once it is done"
+                f"the {sub.license_type} subscription's upgrade is being given to Stripe: "
+                "schedule the change in a moment"
             )
         change = ScheduledChange(
             id=f"chg_{secrets.token_hex(10)}",

@@ -67,7 +67,9 @@ class MoneyMachine(RuleBasedStateMachine):
         engine = ENGINE["engine"]
         clean(engine)
         self.server = StripeServer(StripeState(Clock(frozen=JAN_11))).start()
-        self.world: MoneyWorld = money_world(engine, self.server, card=card, period_start=JAN_1)
+        self.world: MoneyWorld = money_world(
+            engine, self.server, card=card, period_start=JAN_1, seats=2
+        )
         admin.create_discount(self.world.uow(), CODE, 10, None, None, None, 1)
         # Another customer of seatflow's, whose invoices may name this one's upgrades.
         self.other = self.server.state.create_customer("succeeds")["id"]
@@ -153,6 +155,13 @@ class MoneyMachine(RuleBasedStateMachine):
             with contextlib.suppress(DomainError, ChargeUnavailable):
                 self.world.cancel_change(pending[-1])
             assert self._money_moved() == before
+
+    @precondition(lambda self: self.renewals < 2)
+    @rule(fewer=st.integers(1, 2), monthly=st.booleans())
+    def a_change_then_the_renewal(self, fewer: int, monthly: bool) -> None:
+        """A change scheduled, then its renewal (so that changes often reach it)."""
+        self.schedule_a_change(fewer, monthly)
+        self.renew()
 
     @precondition(lambda self: self.renewals < 2)
     @rule()

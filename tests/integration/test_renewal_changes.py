@@ -385,15 +385,29 @@ def test_stripe_unavailable_leaves_the_change_scheduling_and_the_resume_finishes
     assert len(world.state.all("subscription_schedule")) == 1
 
 
-def test_no_change_is_scheduled_while_an_upgrade_is_under_way(engine, server) -> None:
+def test_no_change_is_scheduled_while_stripe_lacks_an_applied_upgrade(engine, server) -> None:
     world = annual(engine, server)
     upgrade = world.submit(world.estimate(6, "year"))
-    with pytest.raises(UpgradeAlreadyOpen, match="upgrade under way"):
-        world.schedule(3, "year")
     world.charge(upgrade.id)
     world.deliver()  # applied; Stripe not yet given the new terms
-    with pytest.raises(UpgradeAlreadyOpen):
+    with pytest.raises(UpgradeAlreadyOpen, match="being given to Stripe"):
         world.schedule(3, "year")
+    assert schedule_requests(world) == []
     world.push(upgrade.id)
     assert world.schedule(3, "year").state == C.SCHEDULED
     assert schedule_requests(world)[1][2]["phases"][0]["items"][0]["quantity"] == "6"
+
+
+def test_a_change_scheduled_while_an_upgrade_is_unpaid_is_canceled_when_it_applies(
+    engine, server
+) -> None:
+    world = annual(engine, server)
+    upgrade = world.submit(world.estimate(6, "year"))
+    change = world.schedule(3, "year")  # priced against today's five seats
+    assert change.state == C.SCHEDULED
+    world.charge(upgrade.id)
+    world.deliver()
+    assert world.change(change.id).state == C.CANCELED
+    world.push(upgrade.id)
+    renew(world)
+    assert world.subscription().seats == 6
