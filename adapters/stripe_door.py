@@ -96,9 +96,10 @@ def admit(payload: str, fetch: Fetch, verify_by_fetch: bool, origin: Origin) -> 
 def _schedule_command(cmd: SyncSchedule, fetch: Fetch) -> Admitted:
     """A schedule event carries the schedule as it was; its events of one second (made,
     then given its phases) cannot be told apart, so the schedule is read as it is now."""
-    current = fetch_schedule(fetch, cmd.schedule.schedule_id)
-    if current is None:
-        return Admitted(refused="the schedule has a phase of several prices")
+    try:
+        current = schedule_fact(fetch("subscription_schedule", cmd.schedule.schedule_id))
+    except UnrepresentableSchedule as exc:
+        return Admitted(refused=str(exc))
     return Admitted(replace(cmd, schedule=current))
 
 

@@ -352,17 +352,19 @@ def test_an_upgrade_while_a_change_is_pending_applies_now_and_cancels_the_change
     schedule_id = world.state.all("subscription_schedule")[0]["id"]
     upgrade = world.submit(world.estimate(6, "year"))
     world.charge(upgrade.id)
+    release = f"/v1/subscription_schedules/{schedule_id}/release"
+    server.fail_next(release, "api_error")  # the release task sent with the upgrade fails
     world.deliver()
     assert world.upgrade(upgrade.id).state == "applied"
 
     canceled = world.change(change.id)
     assert canceled.state == C.CANCELED
     assert canceled.cause is not None and f"upgrade {upgrade.id} was applied" in canceled.cause
-    assert world.push(upgrade.id) is True
-    posts = [r.path for r in world.server.requests("POST")]
-    release = f"/v1/subscription_schedules/{schedule_id}/release"
+    assert world.push(upgrade.id) is True  # releases the schedule first, then the upgrade
+    posts = [(r.path, r.status) for r in world.server.requests("POST")]
     update = f"/v1/subscriptions/{world.stripe_subscription()['id']}"
-    assert posts.index(release) < posts.index(update)
+    assert posts.index((release, 500)) < posts.index((release, 200)) < posts.index((update, 200))
+    assert world.change(change.id).stripe_released_at is not None
     charged = world.upgrade(upgrade.id).charged_amount
     assert charged is not None and world.state.captured(customer=world.customer) == charged
 
@@ -411,3 +413,18 @@ def test_a_change_scheduled_while_an_upgrade_is_unpaid_is_canceled_when_it_appli
     world.push(upgrade.id)
     renew(world)
     assert world.subscription().seats == 6
+
+
+def test_a_schedule_seatflow_did_not_make_changes_nothing_here(engine, server) -> None:
+    world = annual(engine, server)
+    with world.state.lock:  # someone attaches a schedule in the dashboard
+        world.state.subscription_schedules_create(
+            {"from_subscription": world.stripe_subscription()["id"]}
+        )
+    states = dict(world.deliver())
+    assert states["subscription_schedule.created"] == "ignored"
+    assert world.subscription().seats == 5
+    # seatflow's change then takes the schedule the subscription has
+    change = world.schedule(3, "year")
+    assert change.state == C.SCHEDULED
+    assert change.stripe_schedule_id == world.state.all("subscription_schedule")[0]["id"]
