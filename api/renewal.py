@@ -16,6 +16,7 @@ from api.pages import _member, _require_upgrader, _subscription
 from api.serializers import renewal as serializers
 from domain.errors import DomainError, OneLicenseTypePerUpgrade
 from domain.money import format_money
+from domain.ports import ChargeUnavailable
 from domain.renewal import CancelScheduledChange, ScheduleChange, ScheduledChangeNotFound
 from services.upgrades import renewal
 
@@ -150,6 +151,8 @@ def renewal_cancel(org_id: str, change_id: str) -> Any:
         renewal.cancel_change(cmd, context.uow(), context.deps())
     except DomainError as exc:
         flash(exc.message, "error")
+    except ChargeUnavailable:
+        flash("Stripe is briefly unavailable: nothing was canceled; try again.", "error")
     else:
         flash(
             "The change scheduled for the renewal was canceled: the renewal bills today's terms.",

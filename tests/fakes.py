@@ -99,6 +99,7 @@ class FakeGateway:
     payments: list[tuple[str, int]] = field(default_factory=list)  # (invoice, attempt)
     schedules: list[ScheduleRequest] = field(default_factory=list)
     released: list[str] = field(default_factory=list)  # schedule ids
+    release_error: Exception | None = None  # raised by release_schedule when set
 
     def open_invoice(self, **kwargs: Any) -> str:
         self.charges.append(kwargs)
@@ -155,6 +156,8 @@ class FakeGateway:
         )  # fmt: skip
 
     def release_schedule(self, *, change_id: str, schedule_id: str) -> ScheduleFact:
+        if self.release_error is not None:
+            raise self.release_error
         self.released.append(schedule_id)
         return ScheduleFact(schedule_id, None, None, "released", None, None, ())
 

@@ -27,6 +27,7 @@ from config.tasks import RELEASE_SCHEDULE, SCHEDULE_CHANGE
 from domain.cycles import cycle_end
 from domain.errors import NotOwnerOrAdmin, SubscriptionNotUpgradable, UpgradeAlreadyOpen
 from domain.model import Organization
+from domain.ports import ChargeRejected
 from domain.renewal import (
     CancelScheduledChange,
     ChangeAlreadyScheduled,
@@ -122,10 +123,18 @@ def push_change(change_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
             quantity=found.seats,
             phase_end=cycle_end(found.effective_at, found.interval),
         )
-    fact = deps.gateway.schedule_change(request)
+    try:
+        fact: ScheduleFact | ChargeRejected = deps.gateway.schedule_change(request)
+    except ChargeRejected as refused:  # retrying the same request cannot succeed
+        fact = refused
     with uow:
         _, change = _locked(uow, found.organization_id, change_id)
-        _took(uow, change, fact, deps.clock.now())
+        if isinstance(fact, ChargeRejected):
+            if change.pending:
+                change.move(C.CANCELED, deps.clock.now(), f"Stripe refused the schedule: {fact}")
+            log.warning("schedule refused", extra={"change_id": change_id, "error": fact.kind})
+        else:
+            _took(uow, change, fact, deps.clock.now())
         uow.commit()
     return change.state
 
@@ -212,13 +221,27 @@ def release_change(change_id: str, uow: SqlUnitOfWork, deps: Deps) -> bool:
             found.stripe_released_at = deps.clock.now()
             uow.commit()
             return False
-    deps.gateway.release_schedule(change_id=change_id, schedule_id=schedule_id)
+    refused: ChargeRejected | None = None
+    try:
+        deps.gateway.release_schedule(change_id=change_id, schedule_id=schedule_id)
+    except ChargeRejected as error:  # for good: a person looks at it, no retry forever
+        refused = error
     with uow:
         _, change = _locked(uow, found.organization_id, change_id)
         if change.release_due:
             change.stripe_released_at = deps.clock.now()
+        if refused is not None:
+            uow.drift.record(
+                deps.clock.now(),
+                kind="stripe_state",
+                organization_id=change.organization_id,
+                subject=schedule_id,
+                cause=f"Stripe refused to release the schedule of {change_id}: release it by hand",
+                flagged=True,
+                repaired=False,
+            )
         uow.commit()
-    return True
+    return refused is None
 
 
 def release_superseded(

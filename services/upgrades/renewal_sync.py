@@ -49,7 +49,8 @@ def on_subscription(
 ) -> None:
     """Before Stripe's snapshot is taken: a renewal into a pending change applies it (the
     snapshot then finds the subscription so). Terms other than the change's (the phase was
-    edited and the event missed) are taken as Stripe billed them."""
+    edited and the event missed) are taken as Stripe billed them; today's terms mean the
+    schedule no longer carried the change (released, and the event missed): it ended."""
     sub = org.subscription_by_stripe_id(snapshot.stripe_subscription_id)
     if (
         sub is None
@@ -59,6 +60,9 @@ def on_subscription(
         return  # no renewal: the common case costs no query
     change = _waiting(uow, org, sub, snapshot.current_period_start)
     if change is None:
+        return
+    if (snapshot.seats, snapshot.stripe_price_id) == (sub.seats, sub.stripe_price_id):
+        change.move(C.RELEASED, now, "Stripe renewed into today's terms: the change ended")
         return
     if (snapshot.seats, snapshot.stripe_price_id) != (change.seats, change.stripe_price_id):
         phase = PhaseFact(0, None, snapshot.stripe_price_id or "", snapshot.seats)

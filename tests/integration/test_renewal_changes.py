@@ -428,3 +428,28 @@ def test_a_schedule_seatflow_did_not_make_changes_nothing_here(engine, server) -
     change = world.schedule(3, "year")
     assert change.state == C.SCHEDULED
     assert change.stripe_schedule_id == world.state.all("subscription_schedule")[0]["id"]
+
+
+def test_a_renewal_into_todays_terms_ends_the_change_it_did_not_bill(engine, server) -> None:
+    world = annual(engine, server)
+    change = world.schedule(2, "year")
+    world.deliver()
+    world.state.dashboard_schedule_release(world.state.all("subscription_schedule")[0]["id"])
+    world.delivered = len(world.state.events)  # the release's events never arrive
+    renew(world)
+
+    assert world.change(change.id).state == C.RELEASED
+    assert world.subscription().seats == 5
+    assert [e for e in world.ledger() if e[2] == "scheduled_change"] == []
+    assert not world.licenses()[0].cause.startswith("scheduled_change")
+    assert world.state.captured(customer=world.customer) == 500000
+
+
+def test_a_schedule_stripe_refuses_ends_the_change_with_the_reason(engine, server) -> None:
+    world = annual(engine, server)
+    world.state.dashboard_update(world.stripe_subscription()["id"], status="canceled")
+    world.delivered = len(world.state.events)  # seatflow has not heard yet
+    change = world.schedule(2, "year")
+    assert change.state == C.CANCELED
+    assert change.cause is not None and change.cause.startswith("Stripe refused the schedule")
+    assert renewal.resume(world.uow(), world.deps) == 0

@@ -214,3 +214,33 @@ def test_a_member_sees_the_pending_change_but_no_form_and_gets_403(env) -> None:
         data={"csrf_token": csrf(page), "seats": "3", "interval": "month"},
     )
     assert response.status_code == 403
+
+
+def test_a_cancel_while_stripe_is_down_changes_nothing_and_says_so(env) -> None:
+    from domain.ports import ChargeUnavailable
+
+    client, world = env["client"], env["world"]
+    change = client.post(
+        url(world, "/scheduled-changes"), headers=auth(world.tokens["owner"]), json=CHANGE
+    ).json
+    run_tasks(env)
+    schedule_id = f"sub_sched_{change['id']}"
+    env["gateway"].objects[schedule_id] = {"id": schedule_id, "status": "active", "phases": []}
+    env["gateway"].release_error = ChargeUnavailable("network", "Stripe did not answer")
+    sign_in(client, world.tokens["owner"])
+    page = client.get(f"/orgs/{world.org_id}/subscriptions").get_data(as_text=True)
+    response = client.post(
+        f"/orgs/{world.org_id}/scheduled-changes/{change['id']}/cancel",
+        data={"csrf_token": csrf(page)},
+        follow_redirects=True,
+    )
+    assert "Stripe is briefly unavailable: nothing was canceled" in response.get_data(as_text=True)
+    api = client.post(
+        url(world, f"/scheduled-changes/{change['id']}/cancel"),
+        headers=auth(world.tokens["owner"]),
+    )
+    assert (api.status_code, api.json["error"]["code"]) == (503, "stripe_unavailable")
+    shown = client.get(
+        url(world, f"/scheduled-changes/{change['id']}"), headers=auth(world.tokens["owner"])
+    )
+    assert shown.json["state"] == "scheduled"
