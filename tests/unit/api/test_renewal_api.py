@@ -244,3 +244,12 @@ def test_a_cancel_while_stripe_is_down_changes_nothing_and_says_so(env) -> None:
         url(world, f"/scheduled-changes/{change['id']}"), headers=auth(world.tokens["owner"])
     )
     assert shown.json["state"] == "scheduled"
+
+
+def test_the_upgrade_form_says_an_upgrade_cancels_the_pending_change(env) -> None:
+    client, world = env["client"], env["world"]
+    client.post(url(world, "/scheduled-changes"), headers=auth(world.tokens["owner"]), json=CHANGE)
+    sign_in(client, world.tokens["owner"])
+    form = client.get(f"/orgs/{world.org_id}/upgrade/node_locked").get_data(as_text=True)
+    assert 'id="cancels-scheduled-change"' in form
+    assert "this upgrade applies now and cancels it" in form
