@@ -16,6 +16,7 @@ from adapters.orm import (
     metadata,
     offline_activations,
     organizations,
+    scheduled_changes,
     seat_ledger,
     subscriptions,
     upgrade_transitions,
@@ -24,6 +25,7 @@ from adapters.orm import (
 from domain import model
 from domain.discounts import Discount
 from domain.licenses import License, OfflineActivation
+from domain.renewal import ScheduledChange
 from domain.upgrades import Estimate, Upgrade, UpgradeTransition
 
 mapper_registry = registry(metadata=metadata)
@@ -64,6 +66,7 @@ def start_mappers() -> None:
     mapper_registry.map_imperatively(Discount, discount_codes)
     mapper_registry.map_imperatively(Estimate, estimates)
     mapper_registry.map_imperatively(UpgradeTransition, upgrade_transitions)
+    mapper_registry.map_imperatively(ScheduledChange, scheduled_changes)
     mapper_registry.map_imperatively(
         Upgrade,
         upgrades,

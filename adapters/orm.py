@@ -327,3 +327,43 @@ upgrade_receipts = Table(
     Column("hosted_invoice_url", Text),
     Column("invoice_pdf", Text),
 )
+
+PENDING_CHANGE = "state IN ('scheduling', 'scheduled')"
+
+# Changes scheduled for a subscription's renewal (domain/renewal.py): one pending per
+# subscription, even under concurrent requests.
+scheduled_changes = Table(
+    "scheduled_changes",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("organization_id", ForeignKey("organizations.id"), nullable=False, index=True),
+    Column("license_type", String(64), nullable=False),
+    Column("stripe_subscription_id", String(255), nullable=False),
+    Column("from_seats", Integer, nullable=False),
+    Column("from_interval", String(16), nullable=False),
+    Column("from_tier", String(64), nullable=False),
+    Column("seats", Integer, nullable=False),
+    Column("interval", String(16), nullable=False),
+    Column("tier", String(64), nullable=False),
+    Column("stripe_price_id", String(255), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("next_invoice_amount", BigInteger, nullable=False),
+    Column("effective_at", UTCDateTime, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("requested_by", String(320), nullable=False),
+    Column("stripe_schedule_id", String(255), index=True),
+    Column("stripe_version", BigInteger, nullable=False, default=0, server_default="0"),
+    Column("cause", String(200)),
+    Column("applied_at", UTCDateTime),
+    Column("stripe_released_at", UTCDateTime),
+    Index(
+        "uq_scheduled_changes_one_pending",
+        "organization_id",
+        "license_type",
+        unique=True,
+        postgresql_where=text(PENDING_CHANGE),
+        sqlite_where=text(PENDING_CHANGE),
+    ),
+)

@@ -15,6 +15,7 @@ from typing import Any
 
 from adapters import catalog_parsing
 from adapters.payment_method_parsing import card_of
+from adapters.schedule_parsing import UnrepresentableSchedule, schedule_fact
 from adapters.stripe_parsing import (
     Unrepresentable,
     invoice_fact,
@@ -32,6 +33,7 @@ from domain.commands import (
 )
 from domain.model import SubscriptionSnapshot
 from domain.payment_methods import InvoiceFact
+from domain.renewal import ScheduleFact, SyncSchedule
 from inbox.events import IncomingEvent, load_payload
 from inbox.origin import Origin
 
@@ -87,7 +89,19 @@ def admit(payload: str, fetch: Fetch, verify_by_fetch: bool, origin: Origin) -> 
         return Admitted(refused=str(exc))
     if isinstance(command, AdoptPaymentMethod):
         return _card_command(command, fetch)
+    if isinstance(command, SyncSchedule):
+        return _schedule_command(command, fetch)
     return Admitted(command)
+
+
+def _schedule_command(cmd: SyncSchedule, fetch: Fetch) -> Admitted:
+    """A schedule event carries the schedule as it was; its events of one second (made,
+    then given its phases) cannot be told apart, so the schedule is read as it is now."""
+    try:
+        current = schedule_fact(fetch("subscription_schedule", cmd.schedule.schedule_id))
+    except UnrepresentableSchedule as exc:
+        return Admitted(refused=str(exc))
+    return Admitted(replace(cmd, schedule=current))
 
 
 def fetch_snapshot(fetch: Fetch, subscription_id: str, version: int) -> SubscriptionSnapshot:
@@ -100,10 +114,21 @@ def fetch_invoice(fetch: Fetch, invoice_id: str) -> InvoiceFact:
     return invoice_fact(fetch("invoice", invoice_id))
 
 
+def fetch_schedule(fetch: Fetch, schedule_id: str) -> ScheduleFact | None:
+    """Stripe's current state of a subscription schedule; None if seatflow cannot represent
+    it (a phase of several prices)."""
+    try:
+        return schedule_fact(fetch("subscription_schedule", schedule_id))
+    except UnrepresentableSchedule:
+        return None
+
+
 def customer_of(command: Command | None) -> str | None:
     """The Stripe customer a command's object names (whose organization it may touch)."""
     if isinstance(command, SyncSubscription | AdoptPaymentMethod):
         return command.stripe_customer_id
+    if isinstance(command, SyncSchedule):
+        return command.schedule.customer_id
     if isinstance(command, ConfirmInvoicePaid | RecordPaymentFailed | RecordPaymentActionRequired):
         return command.invoice.customer_id
     return None

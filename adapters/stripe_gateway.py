@@ -39,6 +39,7 @@ from typing import Any, Protocol
 
 import stripe
 
+from adapters.schedule_parsing import schedule_fact
 from adapters.stripe_errors import ACTION_CODES
 from adapters.stripe_errors import StripeUnavailable as StripeUnavailable
 from adapters.stripe_errors import reason as _reason
@@ -49,6 +50,7 @@ from adapters.stripe_setup import StripeSetup
 from config.events import STRIPE_API_VERSION
 from domain.payment_methods import InvoiceFact
 from domain.ports import ChargeRejected, ChargeResult, SubscriptionChange
+from domain.renewal import ScheduleFact, ScheduleRequest
 
 # Seconds to connect, and to wait for an answer, in one try of one request.
 TIMEOUT = (5.0, 15.0)
@@ -56,6 +58,11 @@ TIMEOUT = (5.0, 15.0)
 
 def idempotency_key(upgrade_id: str, step: str) -> str:
     return f"seatflow-upgrade-{upgrade_id}-{step}"
+
+
+def change_key(change_id: str, step: str) -> str:
+    """A change at renewal's requests: each step once, whatever retries it."""
+    return f"seatflow-change-{change_id}-{step}"
 
 
 class Limiter(Protocol):
@@ -152,6 +159,7 @@ class StripeGateway(StripeSetup, StripePromotions):
             "setup_intent": self.client.v1.setup_intents,
             "payment_method": self.client.v1.payment_methods,
             "customer": self.client.v1.customers,
+            "subscription_schedule": self.client.v1.subscription_schedules,
         }
         if object_type not in services:
             raise ValueError(f"cannot fetch a {object_type!r}")
@@ -333,3 +341,88 @@ class StripeGateway(StripeSetup, StripePromotions):
                 {"idempotency_key": f"seatflow-credit-{upgrade_id}-{invoice_id}"},
             )
         return str(transaction.id)
+
+    def schedule_change(self, request: ScheduleRequest) -> ScheduleFact:
+        """The subscription's schedule (made from it, or the one it already has) with two
+        phases: the current one, unchanged, until the period's end, then the change's price
+        and quantity for one cycle; nothing prorated, released when done. If the current
+        phase no longer ends at the change's date (the period moved on), its phases are left
+        alone and the schedule is returned as it is."""
+        schedule = self._schedule_of(request)
+        current = _current_phase(schedule)
+        if current is None or int(current.get("end_date") or 0) != int(
+            request.effective_at.timestamp()
+        ):
+            return schedule_fact(schedule)
+        kept: Any = {
+            "items": [
+                {"price": _price_id(item["price"]), "quantity": int(item.get("quantity") or 1)}
+                for item in current["items"]
+            ],
+            "start_date": int(current["start_date"]),
+            "end_date": int(current["end_date"]),
+            "proration_behavior": "none",
+        }
+        if current.get("trial_end"):
+            kept["trial_end"] = int(current["trial_end"])
+        following = {
+            "items": [{"price": request.price_id, "quantity": request.quantity}],
+            "end_date": int(request.phase_end.timestamp()),
+            "proration_behavior": "none",
+        }
+        with _translate_errors("update_schedule"):
+            updated = self.client.v1.subscription_schedules.update(
+                str(schedule["id"]),
+                {
+                    "end_behavior": "release",
+                    "phases": [kept, following],
+                    "metadata": {"seatflow_change_id": request.change_id},
+                },
+                {"idempotency_key": change_key(request.change_id, "phases")},
+            )
+        return schedule_fact(updated.to_dict())
+
+    def _schedule_of(self, request: ScheduleRequest) -> dict[str, Any]:
+        try:
+            with _translate_errors("create_schedule"):
+                created = self.client.v1.subscription_schedules.create(
+                    {"from_subscription": request.subscription_id},
+                    {"idempotency_key": change_key(request.change_id, "schedule")},
+                )
+        except ChargeRejected:
+            # Attached to a schedule already (made in the dashboard, say): that one carries it.
+            attached = self.retrieve("subscription", request.subscription_id).get("schedule")
+            if not attached:
+                raise
+            return self.retrieve("subscription_schedule", str(_price_id(attached)))
+        result: dict[str, Any] = created.to_dict()
+        return result
+
+    def release_schedule(self, *, change_id: str, schedule_id: str) -> ScheduleFact:
+        """Release the schedule, once; one already released, completed or canceled (in the
+        dashboard, say) is returned as it is."""
+        try:
+            with _translate_errors("release_schedule"):
+                released = self.client.v1.subscription_schedules.release(
+                    schedule_id, options={"idempotency_key": change_key(change_id, "release")}
+                )
+        except ChargeRejected:
+            found = self.retrieve("subscription_schedule", schedule_id)
+            if found.get("status") in ("not_started", "active"):
+                raise
+            return schedule_fact(found)
+        return schedule_fact(released.to_dict())
+
+
+def _price_id(value: Any) -> str:
+    return str(value.get("id") if isinstance(value, dict) else value)
+
+
+def _current_phase(schedule: dict[str, Any]) -> dict[str, Any] | None:
+    """The phase Stripe is in now (`current_phase` names its bounds)."""
+    current = schedule.get("current_phase") or {}
+    for phase in schedule.get("phases") or []:
+        if phase.get("start_date") == current.get("start_date"):
+            found: dict[str, Any] = phase
+            return found
+    return None

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from adapters import payment_method_parsing
+from adapters import payment_method_parsing, schedule_parsing
 from config.events import THIN_EVENT_OBJECT, snapshot_type
 from domain.catalog import DEFAULT_TIER
 from domain.commands import (
@@ -25,6 +25,7 @@ from domain.errors import UnknownCurrency
 from domain.model import Interval, SubscriptionSnapshot
 from domain.money import exponent
 from domain.payment_methods import InvoiceFact
+from domain.renewal import SyncSchedule
 
 
 class Unrepresentable(ValueError):
@@ -158,6 +159,21 @@ def _line_period(invoice: dict[str, Any]) -> tuple[int | None, int | None]:
     return (int(start) if start else None), (int(end) if end else None)
 
 
+def _line_terms(invoice: dict[str, Any]) -> tuple[str | None, int | None]:
+    """The first line's price (`pricing.price_details.price` since 2025-03-31, `price`
+    before) and quantity."""
+    lines = (invoice.get("lines") or {}).get("data") or []
+    if not lines:
+        return None, None
+    line = lines[0]
+    details = (line.get("pricing") or {}).get("price_details") or {}
+    price = details.get("price") or line.get("price")
+    if isinstance(price, dict):
+        price = price.get("id")
+    quantity = line.get("quantity")
+    return (str(price) if price else None), (int(quantity) if quantity is not None else None)
+
+
 def invoice_fact(invoice: dict[str, Any]) -> InvoiceFact:
     """An invoice as seatflow knows it; its metadata is never read (anyone with dashboard
     access can write it)."""
@@ -167,6 +183,7 @@ def invoice_fact(invoice: dict[str, Any]) -> InvoiceFact:
         customer = customer.get("id")
     paid_at = (invoice.get("status_transitions") or {}).get("paid_at")
     total = invoice.get("total")
+    line_price, line_quantity = _line_terms(invoice)
     return InvoiceFact(
         invoice_id=str(invoice["id"]),
         customer_id=str(customer) if customer else None,
@@ -183,6 +200,8 @@ def invoice_fact(invoice: dict[str, Any]) -> InvoiceFact:
         number=invoice.get("number"),
         paid_at=_ts(paid_at) if paid_at else None,
         invoice_pdf=invoice.get("invoice_pdf"),
+        line_price_id=line_price,
+        line_quantity=line_quantity,
     )
 
 
@@ -208,6 +227,13 @@ def _invoice_action_required(event: dict[str, Any]) -> Command:
     return RecordPaymentActionRequired(invoice=_invoice(event))
 
 
+def _sync_schedule(event: dict[str, Any]) -> Command:
+    try:
+        return schedule_parsing.sync_schedule(event)
+    except schedule_parsing.UnrepresentableSchedule as exc:
+        raise Unrepresentable(str(exc)) from None
+
+
 Parser = Callable[[dict[str, Any]], Command | None]
 pm = payment_method_parsing
 # The one list of the Stripe event types seatflow acts on: each type's parser and the command
@@ -225,6 +251,11 @@ EVENTS: dict[str, tuple[Parser, type[Command]]] = {
     "setup_intent.succeeded": (pm.setup_intent_succeeded, AdoptPaymentMethod),
     "payment_method.attached": (pm.payment_method_attached, AdoptPaymentMethod),
     "customer.updated": (pm.customer_updated, AdoptPaymentMethod),
+    # Changes at renewal: the schedule seatflow made, and what Stripe or its dashboard did to it.
+    **{
+        f"subscription_schedule.{action}": (_sync_schedule, SyncSchedule)
+        for action in ("created", "updated", "released", "canceled", "completed", "aborted")
+    },
 }
 MAPPERS: dict[str, Parser] = {name: parser for name, (parser, _) in EVENTS.items()}
 
@@ -242,6 +273,7 @@ FETCHABLE = {
     "setup_intent": "setup_intent",
     "payment_method": "payment_method",
     "customer": "customer",
+    "subscription_schedule": "subscription_schedule",
 }
 
 

@@ -17,6 +17,7 @@ from adapters.billing_repository import (
     SqlReceiptRepository,
     SqlUpgradeHistoryRepository,
 )
+from adapters.change_repository import SqlScheduledChangeRepository
 from adapters.drift import SqlDriftRepository
 from adapters.inbox_repository import SqlInboxRepository
 from adapters.mapping import start_mappers
@@ -84,6 +85,7 @@ class SqlUnitOfWork:
         self.payment_methods = SqlPaymentMethodRepository(self.session)
         self.receipts = SqlReceiptRepository(self.session)
         self.history = SqlUpgradeHistoryRepository(self.session)
+        self.changes = SqlScheduledChangeRepository(self.session)
         _open_units().add(self)
         return self
 

@@ -10,7 +10,18 @@ from config.settings import Settings
 
 def create_app(settings: Settings | None = None) -> Flask:
     """Application factory used by gunicorn (`api:create_app()`) and by tests."""
-    from api import billing, history, licenses, openapi, operator, pages, subscriptions, upgrades
+
+    from api import (
+        billing,
+        history,
+        licenses,
+        openapi,
+        operator,
+        pages,
+        renewal,
+        subscriptions,
+        upgrades,
+    )
     from api.csrf import install_csrf
     from api.errors import register_error_handlers
     from api.security import install_security_headers
@@ -34,7 +45,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.production,
     )
-    for feature in (subscriptions, upgrades, licenses, openapi, pages, billing, history, operator):
+    features = (subscriptions, upgrades, licenses, openapi, pages, billing, history, operator)
+    for feature in (*features, renewal):
         app.register_blueprint(feature.bp)
     app.jinja_env.filters["money"] = format_money  # the one rule for showing amounts
     app.jinja_env.filters["feature"] = feature_label

@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Blueprint
 
+from api import openapi_renewal
 from domain.licenses import MACHINE_ID
 from domain.model import Interval
 
@@ -52,6 +53,9 @@ SCHEMAS: dict[str, Any] = {
             "next_invoice": NEXT_INVOICE,
             "upgradable": BOOL,
             "offline_licenses_allowed": BOOL,
+            "scheduled_change": {
+                "oneOf": [{"$ref": "#/components/schemas/ScheduledChange"}, {"type": "null"}]
+            },
         }
     ),
     "Subscriptions": obj(
@@ -287,6 +291,7 @@ SCHEMAS["UpgradeHistory"] = obj(
         }
     }
 )
+SCHEMAS.update(openapi_renewal.SCHEMAS)
 CARD = obj({"brand": STR, "last4": STR, "exp_month": INT, "exp_year": INT})
 SCHEMAS["PaymentMethod"] = obj({"card": {"oneOf": [CARD, {"type": "null"}]}})
 ERRORS = {
@@ -436,6 +441,7 @@ def paths() -> dict[str, Any]:
                 params=[*org, _id("activation_id")],
             )
         },
+        **openapi_renewal.paths(ORG, _op, _id),
     }
 
 

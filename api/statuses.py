@@ -10,6 +10,7 @@ from domain.licenses import (
     LicenseNotFound,
     OfflineSeatsExhausted,
 )
+from domain.renewal import ChangeAlreadyScheduled, ChangeNotCancelable, ScheduledChangeNotFound
 
 _BY_ERROR: dict[type[errors.DomainError], int] = {
     errors.OrganizationNotFound: 404,
@@ -28,6 +29,9 @@ _BY_ERROR: dict[type[errors.DomainError], int] = {
     errors.UpgradeAlreadyPaid: 409,
     errors.SubscriptionPeriodEnded: 409,
     OfflineSeatsExhausted: 409,
+    ScheduledChangeNotFound: 404,
+    ChangeAlreadyScheduled: 409,
+    ChangeNotCancelable: 409,
 }
 
 

@@ -18,13 +18,18 @@ def subscriptions_of(org_id: str) -> dict[str, Any]:
     with uow() as work:
         org = work.organizations.get(org_id)
         catalog = work.catalog.load()
+        pending = {c.license_type: c for c in work.changes.of_organization(org_id) if c.pending}
     if org is None:
         raise OrganizationNotFound(f"no organization {org_id!r}")
     rows = []
     for sub in org.subscriptions:
         price = catalog.by_stripe_price(sub.stripe_price_id)
         amount = price.unit_amount * sub.seats if price else None
-        rows.append(subscription(sub, amount, price.currency if price else None))
+        rows.append(
+            subscription(
+                sub, amount, price.currency if price else None, pending.get(sub.license_type)
+            )
+        )
     return {"organization": {"id": org.id, "name": org.name}, "subscriptions": rows}
 
 

@@ -11,6 +11,7 @@ from importlib import metadata
 
 from cli import (
     catalog,
+    change,
     db,
     dev,
     discount,
@@ -25,7 +26,21 @@ from cli import (
     token,
 )
 
-GROUPS = (dev, db, org, member, token, catalog, discount, events, reconcile, drift, license, stripe)
+GROUPS = (
+    dev,
+    db,
+    org,
+    member,
+    token,
+    catalog,
+    discount,
+    change,
+    events,
+    reconcile,
+    drift,
+    license,
+    stripe,
+)
 
 
 def _version() -> str:

@@ -163,6 +163,32 @@ def _setup_intent(customer: str, start: int, end: int) -> dict[str, Any]:
     }
 
 
+def _schedule(status: str) -> Callable[[str, int, int], dict[str, Any]]:
+    """A subscription schedule: the current period, then 2 seats from its end."""
+
+    def make(customer: str, start: int, end: int) -> dict[str, Any]:
+        live = status == "active"
+
+        def phase(begin: int, until: int, quantity: int) -> dict[str, Any]:
+            items = [{"price": "price_node_locked_month", "quantity": quantity}]
+            return {"start_date": begin, "end_date": until, "items": items}
+
+        return {
+            "id": "sub_sched_sample",
+            "object": "subscription_schedule",
+            "customer": customer,
+            "status": status,
+            "subscription": "sub_sample" if live else None,
+            "released_subscription": None if live else "sub_sample",
+            "current_phase": {"start_date": start, "end_date": end} if live else None,
+            "end_behavior": "release",
+            "phases": [phase(start, end, 3), phase(end, end + (end - start), 2)],
+            "metadata": {},
+        }
+
+    return make
+
+
 # One sample object for each event type seatflow acts on (config/events.py), as
 # `stripe trigger` sends them: (customer, period start, period end) -> the event's object.
 OBJECTS: dict[str, Callable[[str, int, int], dict[str, Any]]] = {
@@ -189,6 +215,12 @@ OBJECTS: dict[str, Callable[[str, int, int], dict[str, Any]]] = {
         "object": "customer",
         "invoice_settings": {"default_payment_method": "pm_sample"},
     },
+    "subscription_schedule.created": _schedule("active"),
+    "subscription_schedule.updated": _schedule("active"),
+    "subscription_schedule.released": _schedule("released"),
+    "subscription_schedule.canceled": _schedule("canceled"),
+    "subscription_schedule.completed": _schedule("completed"),
+    "subscription_schedule.aborted": _schedule("canceled"),
 }
 # What changed, for the types whose events say so.
 PREVIOUS = {"customer.updated": {"invoice_settings": {"default_payment_method": None}}}

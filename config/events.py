@@ -20,6 +20,14 @@ HANDLED_EVENT_TYPES: frozenset[str] = frozenset(
         "customer.updated",
         # 3-D Secure: the customer completes the payment on Stripe's hosted invoice page.
         "invoice.payment_action_required",
+        # Changes at renewal: Stripe's subscription schedules (seatflow's own, and what Stripe
+        # or its dashboard did to them).
+        "subscription_schedule.created",
+        "subscription_schedule.updated",
+        "subscription_schedule.released",
+        "subscription_schedule.canceled",
+        "subscription_schedule.completed",
+        "subscription_schedule.aborted",
     }
 )
 

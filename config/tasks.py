@@ -13,3 +13,6 @@ RESUME_UPGRADES = "seatflow.resume_upgrades"
 PRUNE_INBOX = "seatflow.prune_inbox"
 PRUNE_OFFLINE_ACTIVATIONS = "seatflow.prune_offline_activations"
 RECONCILE = "seatflow.reconcile"
+# Changes at renewal: Stripe's schedule made for a change, and released once it ended.
+SCHEDULE_CHANGE = "seatflow.schedule_change"
+RELEASE_SCHEDULE = "seatflow.release_schedule"

@@ -71,6 +71,9 @@ class InvoiceFact:
     number: str | None = None
     paid_at: datetime | None = None
     invoice_pdf: str | None = None
+    # The first line's price and quantity: what a renewal invoice bills.
+    line_price_id: str | None = None
+    line_quantity: int | None = None
 
     @property
     def paid(self) -> bool:

@@ -14,6 +14,7 @@ from domain.licenses import License, LicenseTerms, OfflineActivation
 from domain.model import Member, Organization
 from domain.payment_methods import InvoiceFact
 from domain.promotions import PromotionCode
+from domain.renewal import ScheduleFact, ScheduleRequest
 
 
 class Clock(Protocol):
@@ -263,3 +264,11 @@ class BillingGateway(Protocol):
     ) -> None: ...
 
     def list_prices(self, *, page_size: int = 100) -> Iterator[list[dict[str, Any]]]: ...
+
+    def schedule_change(self, request: ScheduleRequest) -> ScheduleFact:
+        """Make (or take) the subscription's schedule and give it the change's phase."""
+        ...
+
+    def release_schedule(self, *, change_id: str, schedule_id: str) -> ScheduleFact:
+        """Detach the schedule: the subscription keeps the terms it has now."""
+        ...

@@ -18,6 +18,14 @@ class ReconciliationJob:
 
 JOBS = (
     ReconciliationJob("estimate", "estimate", "estimate", "upgrades (estimate drift)"),
+    # Before the Stripe state: a renewal into a scheduled change applies as that change.
+    ReconciliationJob(
+        "scheduled_changes",
+        "scheduled_changes",
+        "stripe_state",
+        "Stripe schedules of changes at renewal",
+        "subscription_schedule",
+    ),
     ReconciliationJob(
         "stripe_state", "stripe_state", "stripe_state", "Stripe subscriptions read", "subscription"
     ),

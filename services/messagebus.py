@@ -18,6 +18,7 @@ from domain.events import (
     UpgradeApplied,
 )
 from domain.ports import UnitOfWork
+from domain.renewal import ScheduledChangeApplied
 from services import licenses
 from services.deps import Deps
 
@@ -27,6 +28,7 @@ HANDLERS: dict[type[Event], list[Handler]] = {
     SubscriptionSynced: [licenses.issue_for_change],
     UpgradeApplied: [licenses.issue_for_change],
     SubscriptionRenewed: [licenses.issue_for_change],
+    ScheduledChangeApplied: [licenses.issue_for_change],
 }
 
 

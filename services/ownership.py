@@ -16,6 +16,7 @@ from adapters.unit_of_work import SqlUnitOfWork
 from config.metrics import NOT_OURS
 from domain.model import Organization, Subscription
 from domain.payment_methods import InvoiceFact
+from domain.renewal import ScheduledChange, ScheduleFact
 from domain.upgrades import Upgrade
 
 log = logging.getLogger("seatflow.workers")
@@ -87,3 +88,29 @@ def owner_of_invoice(uow: SqlUnitOfWork, invoice: InvoiceFact) -> InvoiceOwner |
             invoice.invoice_id,
         )
     return InvoiceOwner(org, subscription=subscription)
+
+
+def owner_of_schedule(
+    uow: SqlUnitOfWork, schedule: ScheduleFact
+) -> tuple[Organization, ScheduledChange] | NotOurs:
+    """Whose a subscription schedule is: its customer's organization, and the change that
+    recorded the schedule's id when seatflow made it (of that organization's subscription).
+    A schedule seatflow did not record (one made in the dashboard) changes nothing here:
+    what it does to the subscription arrives as the subscription's own events."""
+    org = owner_of_customer(uow, schedule.customer_id)
+    if isinstance(org, NotOurs):
+        return org
+    change = uow.changes.by_schedule(schedule.schedule_id)
+    mine = (
+        change is not None
+        and change.organization_id == org.id
+        and schedule.subscription_id in (None, change.stripe_subscription_id)
+    )
+    if change is None or not mine:
+        return not_ours(
+            "schedule",
+            f"schedule {schedule.schedule_id} is no change seatflow scheduled for this customer",
+            schedule.schedule_id,
+        )
+    uow.changes.refresh(change)  # read again under the organization's lock
+    return org, change

@@ -26,6 +26,7 @@ from domain.model import ENDED_STATUSES, SubscriptionSnapshot
 from domain.reconciliation_jobs import JOBS as RECONCILIATION_JOBS
 from services import messagebus, recovery, stripe_events
 from services.deps import Deps
+from services.upgrades import renewal_sync
 
 Progress = Callable[[str, int, "int | None"], None]  # (kind, checked so far, total if known)
 PageProgress = Callable[[str, int], None]
@@ -331,6 +332,7 @@ def run_all(
 
     runs: dict[str, Callable[[], Any]] = {
         "estimate": lambda: estimate_drift(uow, deps, summary, dry_run),
+        "scheduled_changes": lambda: renewal_sync.schedule_drift(uow, deps, summary, dry_run),
         "stripe_state": lambda: stripe_drift(uow, deps, summary, dry_run, org_id, page_done),
         "missed_events": lambda: recovery.missed_events(uow, deps, summary, dry_run, since),
         "sagas": lambda: recovery.stuck_sagas(uow, deps, summary, dry_run),

@@ -29,11 +29,13 @@ from domain.commands import (
 )
 from domain.errors import DomainError, OrganizationNotFound, UnknownLicenseType
 from domain.model import SubscriptionSnapshot, SyncOutcome
+from domain.renewal import SyncSchedule
 from inbox.states import DONE_STATES
 from services import messagebus, payment_methods
 from services.deps import Deps
 from services.ownership import NotOurs, Outcome, not_ours, owner_of_customer
 from services.upgrades import payment as upgrade_payment
+from services.upgrades import renewal_sync
 
 log = logging.getLogger("seatflow.workers")
 
@@ -56,6 +58,7 @@ def sync_subscription(cmd: SyncSubscription, uow: SqlUnitOfWork, deps: Deps) -> 
                 "metadata.license_type"
             )
         snapshot = replace(snapshot, license_type=price.license_type)
+    renewal_sync.on_subscription(uow, org, snapshot, deps.clock.now())
     outcome = org.sync_subscription(snapshot, cmd.event_id or None).outcome
     if outcome is SyncOutcome.SECOND_LIVE:
         sub_id = snapshot.stripe_subscription_id
@@ -86,6 +89,7 @@ HANDLERS: dict[type[Command], Callable[[Any, SqlUnitOfWork, Deps], Outcome]] = {
     RecordPaymentFailed: upgrade_payment.record_payment_failed,
     AdoptPaymentMethod: payment_methods.adopt_payment_method,
     RecordPaymentActionRequired: upgrade_payment.record_action_required,
+    SyncSchedule: renewal_sync.sync_schedule,
 }
 
 

@@ -151,13 +151,17 @@ def invoice_event(
 
 def worker(engine: Engine, deps: Any, sent: list[tuple[str, list[Any]]] | None = None) -> Any:
     """An enqueue that runs the follow-up Stripe calls at once, as a worker would a moment
-    after the commit (refunds, the default card); other tasks are only recorded in `sent`."""
-    from config.tasks import PUSH_DEFAULT_CARD, REFUND_UPGRADE
+    after the commit (refunds, the default card, a change's schedule and its release); other
+    tasks are only recorded in `sent`."""
+    from config.tasks import PUSH_DEFAULT_CARD, REFUND_UPGRADE, RELEASE_SCHEDULE, SCHEDULE_CHANGE
     from services import payment_methods
+    from services.upgrades import renewal
 
     eager = {
         REFUND_UPGRADE: upgrade_steps.refund_upgrade,
         PUSH_DEFAULT_CARD: payment_methods.push_default_card,
+        SCHEDULE_CHANGE: renewal.push_change,
+        RELEASE_SCHEDULE: renewal.release_change,
     }
 
     def enqueue(name: str, args: list[Any]) -> None:

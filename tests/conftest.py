@@ -59,6 +59,7 @@ def shared_redis() -> str:
 
 
 TABLES = (
+    "scheduled_changes",
     "upgrade_receipts",
     "payment_methods",
     "drift_records",

@@ -19,6 +19,7 @@ from domain.model import Member, Organization
 from domain.payment_methods import InvoiceFact
 from domain.ports import ChargeResult, SubscriptionChange
 from domain.promotions import PromotionCode
+from domain.renewal import PhaseFact, ScheduleFact, ScheduleRequest
 from services.deps import Deps
 
 
@@ -53,6 +54,8 @@ GATEWAY_CALLS = frozenset(
         "find_promotion_code",
         "promotion_code",
         "customer_has_paid",
+        "schedule_change",
+        "release_schedule",
     }
 )
 # Calls made while a transaction was open; the suite's autouse fixture fails the test.
@@ -106,6 +109,9 @@ class FakeGateway:
     lookups: list[str] = field(default_factory=list)
     refuse_code: Exception | None = None  # raised by draft_invoice for a promotion code
     refuse_pay: Exception | None = None  # raised by pay_invoice
+    schedules: list[ScheduleRequest] = field(default_factory=list)
+    released: list[str] = field(default_factory=list)  # schedule ids
+    release_error: Exception | None = None  # raised by release_schedule when set
 
     def find_promotion_code(self, *, code: str, customer_id: str | None) -> PromotionCode | None:
         self.lookups.append(code)
@@ -186,6 +192,27 @@ class FakeGateway:
 
     def set_default_payment_method(self, **kwargs: Any) -> None:
         self.defaults.append(kwargs)
+
+    def schedule_change(self, request: ScheduleRequest) -> ScheduleFact:
+        """Stripe keeps the change as the phase after the current one."""
+        self.schedules.append(request)
+        renewal = int(request.effective_at.timestamp())
+        phases = (
+            PhaseFact(renewal - 86400, renewal, "price_current", request.quantity + 1),
+            PhaseFact(
+                renewal, int(request.phase_end.timestamp()), request.price_id, request.quantity
+            ),
+        )
+        return ScheduleFact(
+            f"sub_sched_{request.change_id}", None, request.subscription_id, "active",
+            renewal - 86400, renewal, phases,
+        )  # fmt: skip
+
+    def release_schedule(self, *, change_id: str, schedule_id: str) -> ScheduleFact:
+        if self.release_error is not None:
+            raise self.release_error
+        self.released.append(schedule_id)
+        return ScheduleFact(schedule_id, None, None, "released", None, None, ())
 
 
 TEST_SIGNER = LicenseSigner(Ed25519PrivateKey.generate())

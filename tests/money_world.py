@@ -18,11 +18,13 @@ from sqlalchemy import Engine
 from adapters.stripe_gateway import StripeGateway
 from adapters.unit_of_work import SqlUnitOfWork
 from domain.commands import CancelUpgrade, RequestEstimate, SubmitUpgrade
+from domain.renewal import CancelScheduledChange, ScheduleChange, ScheduledChange
 from domain.upgrades import Estimate, Upgrade
 from services import admin, stripe_events
 from services.deps import Deps
 from services.upgrades import charge as upgrade_charge
 from services.upgrades import payment as upgrade_payment
+from services.upgrades import renewal
 from services.upgrades import request as upgrade_request
 from tests.builders import CATALOG, store_event, worker
 from tests.fakes import TEST_SIGNER, GuardedGateway
@@ -95,6 +97,34 @@ class MoneyWorld:
 
     def push(self, upgrade_id: str) -> bool:
         return upgrade_payment.push_upgrade(upgrade_id, self.uow(), self.deps)
+
+    def schedule(
+        self, seats: int, interval: str, tier: str | None = None, role: str = "owner"
+    ) -> ScheduledChange:
+        """A change for the renewal; its Stripe step (a task) runs at once, as a worker would."""
+        cmd = ScheduleChange(self.org_id, self.members[role], "node_locked", seats, interval, tier)
+        return self.change(renewal.schedule_change(cmd, self.uow(), self.deps).id)
+
+    def cancel_change(self, change_id: str, role: str = "owner") -> ScheduledChange:
+        cmd = CancelScheduledChange(self.org_id, self.members[role], change_id)
+        return renewal.cancel_change(cmd, self.uow(), self.deps)
+
+    def change(self, change_id: str) -> ScheduledChange:
+        with self.uow() as uow:
+            found = uow.changes.get(change_id)
+            assert found is not None
+            return found
+
+    def ledger(self) -> list[tuple[int, str, str, str]]:
+        """The seat ledger, oldest first: (seats, interval, cause, reference)."""
+        from sqlalchemy import select
+
+        from adapters.orm import seat_ledger as t
+
+        query = select(t.c.seats, t.c.interval, t.c.cause, t.c.reference).order_by(t.c.id)
+        query = query.where(t.c.organization_id == self.org_id)
+        with self.engine.connect() as conn:
+            return [(r[0], r[1], r[2], r[3]) for r in conn.execute(query)]
 
     def deliver(self) -> list[tuple[str, str]]:
         """Every event emitted since the last delivery, in order: (type, inbox state)."""

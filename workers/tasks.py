@@ -24,13 +24,16 @@ from config.tasks import (
     PUSH_UPGRADE,
     RECONCILE,
     REFUND_UPGRADE,
+    RELEASE_SCHEDULE,
     RESUME_UPGRADES,
+    SCHEDULE_CHANGE,
     SWEEP_INBOX,
 )
 from services import admin, payment_methods, stripe_events
 from services import inbox as inbox_service
 from services.upgrades import charge as upgrade_charge
 from services.upgrades import payment as upgrade_payment
+from services.upgrades import renewal
 from services.upgrades import steps as upgrade_steps
 from services.upgrades.charge import RetryLater
 
@@ -134,9 +137,20 @@ def expire_unpaid_upgrades() -> int:
     return len(upgrade_payment.expire_unpaid(_runtime.unit_of_work(), _runtime.deps))
 
 
+@app.task(name=SCHEDULE_CHANGE, autoretry_for=TRANSIENT, **RETRY)  # type: ignore[untyped-decorator]
+def schedule_change(change_id: str) -> str:
+    return renewal.push_change(change_id, _runtime.unit_of_work(), _runtime.deps)
+
+
+@app.task(name=RELEASE_SCHEDULE, autoretry_for=TRANSIENT, **RETRY)  # type: ignore[untyped-decorator]
+def release_schedule(change_id: str) -> bool:
+    return renewal.release_change(change_id, _runtime.unit_of_work(), _runtime.deps)
+
+
 @app.task(name=RESUME_UPGRADES)  # type: ignore[untyped-decorator]
 def resume_upgrades() -> int:
-    return upgrade_charge.resume_stuck(_runtime.unit_of_work(), _runtime.deps)
+    resumed = upgrade_charge.resume_stuck(_runtime.unit_of_work(), _runtime.deps)
+    return resumed + renewal.resume(_runtime.unit_of_work(), _runtime.deps)
 
 
 @app.task(name=SWEEP_INBOX, ignore_result=True)  # type: ignore[untyped-decorator]

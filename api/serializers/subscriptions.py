@@ -5,12 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from api.serializers import timestamp as _ts
+from api.serializers.renewal import change
 from domain.model import Subscription
+from domain.renewal import ScheduledChange
 
 
 def subscription(
-    sub: Subscription, next_amount: int | None, currency: str | None
+    sub: Subscription,
+    next_amount: int | None,
+    currency: str | None,
+    scheduled: ScheduledChange | None = None,
 ) -> dict[str, Any]:
+    if scheduled is not None:  # the renewal bills the change's terms
+        next_amount, currency = scheduled.next_invoice_amount, scheduled.currency
     return {
         "license_type": sub.license_type,
         "tier": sub.tier,
@@ -26,4 +33,5 @@ def subscription(
         },
         "upgradable": sub.upgradable,
         "offline_licenses_allowed": sub.offline_allowed,
+        "scheduled_change": change(scheduled) if scheduled is not None else None,
     }

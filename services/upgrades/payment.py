@@ -20,6 +20,7 @@ from domain.upgrades import UNPAID_STATES, Upgrade, UpgradeState
 from services import messagebus
 from services.deps import Deps
 from services.ownership import NotOurs, Outcome, owner_of_invoice
+from services.upgrades import renewal, renewal_sync
 from services.upgrades.steps import locked_upgrade, upgrade_paid
 
 log = logging.getLogger("seatflow.upgrades")
@@ -35,7 +36,7 @@ def confirm_invoice_paid(cmd: ConfirmInvoicePaid, uow: SqlUnitOfWork, deps: Deps
     if isinstance(owner, NotOurs):
         return owner
     if owner.upgrade is None:
-        return _renewal_paid(cmd, owner.organization, owner.subscription, deps)
+        return _renewal_paid(cmd, uow, owner.organization, owner.subscription, deps)
     return upgrade_paid(uow, owner.organization, owner.upgrade, cmd.invoice, cmd.version, deps)
 
 
@@ -97,6 +98,9 @@ def push_upgrade(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps) -> bool:
             if upgrade.interval != upgrade.from_interval and not sub.in_trial
             else None,
         )
+    # A change the upgrade canceled: Stripe's schedule goes first, or its renewal would put
+    # the change's terms back.
+    renewal.release_superseded(upgrade.organization_id, upgrade.license_type, uow, deps)
     deps.gateway.update_subscription(change)
     with uow:
         upgrade = uow.upgrades.get(upgrade_id, lock=True)
@@ -137,7 +141,11 @@ def expire_unpaid(uow: SqlUnitOfWork, deps: Deps) -> list[str]:
 
 
 def _renewal_paid(
-    cmd: ConfirmInvoicePaid, org: Organization, sub: Subscription | None, deps: Deps
+    cmd: ConfirmInvoicePaid,
+    uow: SqlUnitOfWork,
+    org: Organization,
+    sub: Subscription | None,
+    deps: Deps,
 ) -> Outcome:
     """A paid subscription cycle: the period moves on and the license is re-issued."""
     invoice = cmd.invoice
@@ -151,6 +159,7 @@ def _renewal_paid(
         if invoice.period_start and invoice.period_end
         else (None, None)
     )
+    renewal_sync.on_renewal_invoice(uow, org, sub, invoice, cmd.version, deps.clock.now())
     org.renew(sub, start, end, invoice.invoice_id)
     return "applied"
 

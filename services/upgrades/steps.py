@@ -10,8 +10,8 @@ from datetime import datetime
 from adapters.stripe_door import fetch_invoice
 from adapters.unit_of_work import SqlUnitOfWork
 from config.metrics import PAYMENT_DRIFT
-from config.tasks import PUSH_UPGRADE, REFUND_UPGRADE
-from domain import pricing
+from config.tasks import PUSH_UPGRADE, REFUND_UPGRADE, RELEASE_SCHEDULE
+from domain import pricing, renewal
 from domain.discounts import Reduction
 from domain.errors import NotOwnerOrAdmin
 from domain.model import Member, Organization, Subscription
@@ -48,6 +48,11 @@ def apply_paid(
     upgrade.payment_url = None
     price = uow.catalog.load().price(upgrade.license_type, upgrade.interval, upgrade.tier)
     org.apply_upgrade(upgrade, price, version, now)
+    pending = uow.changes.pending(org.id, upgrade.license_type)
+    superseded = pending is not None and renewal.supersede(pending, upgrade.id, now)
+    if pending is not None and superseded and pending.stripe_schedule_id:
+        # Priced against terms that no longer hold: Stripe's schedule is released.
+        uow.enqueue_after_commit(RELEASE_SCHEDULE, [pending.id])
     if upgrade.discount_code and not upgrade.promotion_code_id:  # Stripe counts its codes
         discount = uow.catalog.discount(upgrade.discount_code, lock=True)
         if discount is not None:

@@ -70,6 +70,7 @@ def test_no_page_scrolls_sideways_on_a_phone(browser, served) -> None:  # noqa: 
         ("history", f"/orgs/{org}/history"),
         ("upgrade", f"/orgs/{org}/upgrade/node_locked"),
         ("offline", f"/orgs/{org}/offline/node_locked"),
+        ("renewal", f"/orgs/{org}/renewal/node_locked"),
     ):
         page.goto(served["base"] + path)
         shoot(page, f"layout-390-{name}")

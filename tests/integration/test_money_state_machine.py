@@ -16,7 +16,10 @@ out of order. After every step the money stays right:
 - an applied upgrade with a Stripe promotion code paid exactly the discounted amount: its
   invoice's line is the amount before the discount, Stripe took off what the estimate's rule
   takes off (half up, to the cent), and the total is what the upgrade charged;
-- every applied upgrade issued exactly one license version.
+- every applied upgrade issued exactly one license version;
+- changes scheduled for the renewal (fewer seats, annual → monthly) and their cancellation
+  charge and refund nothing, nothing is invoiced but upgrades and renewals, and the first
+  invoice after a renewal into a change bills exactly its terms.
 """
 
 from __future__ import annotations
@@ -78,7 +81,9 @@ class MoneyMachine(RuleBasedStateMachine):
         engine = ENGINE["engine"]
         clean(engine)
         self.server = StripeServer(StripeState(Clock(frozen=JAN_11))).start()
-        self.world: MoneyWorld = money_world(engine, self.server, card=card, period_start=JAN_1)
+        self.world: MoneyWorld = money_world(
+            engine, self.server, card=card, period_start=JAN_1, seats=2
+        )
         admin.create_discount(self.world.uow(), CODE, 10, None, None, None, 1)
         coupon = self.server.state.create_coupon(percent_off=33.33)
         self.promo = self.server.state.create_promotion_code(
@@ -91,6 +96,8 @@ class MoneyMachine(RuleBasedStateMachine):
         self.late = False
         self.queue: list[dict[str, Any]] = []
         self.days = 0
+        self.changes: list[str] = []
+        self.renewals = 0
         if stripe_code:
             return self.apply_a_stripe_code(seats, annual)
         return self.submit_and_charge(seats, annual, code=True)
@@ -178,6 +185,49 @@ class MoneyMachine(RuleBasedStateMachine):
         if invoice:
             with contextlib.suppress(StripeApiError):  # nothing waits for authentication
                 self.world.state.complete_3ds(invoice)
+
+    @rule(fewer=st.integers(0, 2), monthly=st.booleans())
+    def schedule_a_change(self, fewer: int, monthly: bool) -> None:
+        """The owner schedules fewer seats and/or monthly billing for the renewal."""
+        sub = self.world.subscription()
+        interval = "month" if monthly else sub.interval
+        before = self._money_moved()
+        try:
+            change = self.world.schedule(max(1, sub.seats - fewer), interval)
+        except (DomainError, ChargeUnavailable):
+            return
+        finally:
+            assert self._money_moved() == before  # nothing charged or refunded for it
+        self.changes.append(change.id)
+
+    @rule()
+    def cancel_the_change(self) -> None:
+        pending = [c for c in self.changes if self.world.change(c).pending]
+        if pending:
+            before = self._money_moved()
+            with contextlib.suppress(DomainError, ChargeUnavailable):
+                self.world.cancel_change(pending[-1])
+            assert self._money_moved() == before
+
+    @precondition(lambda self: self.renewals < 2)
+    @rule(fewer=st.integers(1, 2), monthly=st.booleans())
+    def a_change_then_the_renewal(self, fewer: int, monthly: bool) -> None:
+        """A change scheduled, then its renewal (so that changes often reach it)."""
+        self.schedule_a_change(fewer, monthly)
+        self.renew()
+
+    @precondition(lambda self: self.renewals < 2)
+    @rule()
+    def renew(self) -> None:
+        """Time reaches the period's end: Stripe renews, into a scheduled change's phase if
+        one is pending, and its events arrive."""
+        self._let_chains_finish()
+        self._deliver_all()
+        self.renewals += 1
+        left = int(self.world.subscription().current_period_end.timestamp())
+        left -= self.world.state.now()
+        self.world.advance(max(left, 0) + 3600)
+        self._deliver_all()
 
     @rule(card=CARDS)
     def change_card(self, card: str) -> None:
@@ -424,6 +474,36 @@ class MoneyMachine(RuleBasedStateMachine):
         return {r["subject"] for r in drift.rows(self.world.engine, "saga") if r["flagged"]}
 
     @invariant()
+    def nothing_invoiced_but_upgrades_and_renewals(self) -> None:
+        """A scheduled change (and its cancellation) invoices nothing now: the customer's
+        invoices are upgrades' own and the subscription's renewals."""
+        if hasattr(self, "world"):
+            for invoice in self.world.invoices():
+                assert invoice["metadata"].get("upgrade_id") or (
+                    invoice["billing_reason"] == "subscription_cycle"
+                ), invoice["billing_reason"]
+
+    @invariant()
+    def the_renewal_into_a_change_bills_exactly_its_terms(self) -> None:
+        for change_id in getattr(self, "changes", []):
+            change = self.world.change(change_id)
+            if change.state != "applied":
+                continue
+            at = int(change.effective_at.timestamp())
+            [first] = [
+                i
+                for i in self.world.invoices()
+                if i["billing_reason"] == "subscription_cycle"
+                and i["lines"]["data"][0]["period"]["start"] == at
+            ]
+            line = first["lines"]["data"][0]
+            assert first["total"] == change.next_invoice_amount
+            assert (line["quantity"], line["pricing"]["price_details"]["price"]) == (
+                change.seats,
+                change.stripe_price_id,
+            )
+
+    @invariant()
     def discount_within_its_limit(self) -> None:
         if not hasattr(self, "world"):
             return
@@ -510,6 +590,11 @@ class MoneyMachine(RuleBasedStateMachine):
             if t["customer"] == self.world.customer and t["metadata"].get("upgrade_id") in upgrades
         )
         return moved + not_captured - credited
+
+    def _money_moved(self) -> tuple[int, int]:
+        """What Stripe captured and refunded (its ledger), and how many invoices it made."""
+        state = self.world.state
+        return len(state.ledger), len(self.world.invoices())
 
     def _applied_charged(self) -> int:
         return sum(

@@ -7,7 +7,7 @@ import copy
 from typing import Any
 
 from tests.stripe_model.base import Json, add_interval, invalid, new_id
-from tests.stripe_model.subscriptions import Subscriptions
+from tests.stripe_model.subscriptions import Subscriptions, refuse_if_scheduled
 
 STATUSES = ("active", "trialing", "past_due", "unpaid", "canceled", "paused", "incomplete")
 
@@ -39,6 +39,7 @@ class Cycles(Subscriptions):
             return
         if sub["status"] == "trialing":
             sub["status"] = "active"
+        self._phase_change(sub, end)
         anchor, count = sub["billing_cycle_anchor"], 1
         while add_interval(anchor, self._interval(sub), count) <= end:
             count += 1
@@ -46,10 +47,14 @@ class Cycles(Subscriptions):
         self.emit_updated(sub, before)
         self._invoice_period(sub, "subscription_cycle", self._pending_for(sub))
 
+    def _phase_change(self, sub: Json, end: int) -> None:
+        """The period ending at `end` may start another phase of a schedule (schedules.py)."""
+
     def subscriptions_cancel(self, sub_id: str, params: Json) -> Json:
         sub = self.get("subscription", sub_id)
         if sub["status"] == "canceled":
             raise invalid(f"No such subscription: '{sub_id}' (it is canceled).")
+        refuse_if_scheduled(sub)
         before = copy.deepcopy(sub)
         sub.update(status="canceled", canceled_at=self.now(), ended_at=self.now())
         self.emit_updated(sub, before)

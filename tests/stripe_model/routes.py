@@ -126,6 +126,32 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", f"/v1/subscriptions/{ID}", _get("subscription")),
     ("POST", f"/v1/subscriptions/{ID}", _by_id(StripeState.subscriptions_update)),
     ("DELETE", f"/v1/subscriptions/{ID}", _by_id(StripeState.subscriptions_cancel)),
+    (
+        "POST",
+        "/v1/subscription_schedules",
+        lambda s, ids, q: s.subscription_schedules_create(q),
+    ),
+    (
+        "GET",
+        "/v1/subscription_schedules",
+        _list("subscription_schedule", "/v1/subscription_schedules", "customer"),
+    ),
+    ("GET", f"/v1/subscription_schedules/{ID}", _get("subscription_schedule")),
+    (
+        "POST",
+        f"/v1/subscription_schedules/{ID}",
+        _by_id(StripeState.subscription_schedules_update),
+    ),
+    (
+        "POST",
+        f"/v1/subscription_schedules/{ID}/release",
+        _by_id(StripeState.subscription_schedules_release),
+    ),
+    (
+        "POST",
+        f"/v1/subscription_schedules/{ID}/cancel",
+        _by_id(StripeState.subscription_schedules_cancel),
+    ),
     ("GET", f"/v1/payment_intents/{ID}", _get("payment_intent")),
     ("GET", f"/v1/charges/{ID}", _get("charge")),
     ("POST", "/v1/refunds", lambda s, ids, q: s.refunds_create(q)),

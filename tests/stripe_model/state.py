@@ -3,12 +3,12 @@
 Tests drive it through `StripeServer`, which speaks Stripe's HTTP protocol to the real
 `stripe` SDK, and with its helpers, which stand for what happens outside the API: a
 customer's card (`create_customer`, `set_card`, `complete_3ds`, `complete_checkout`), time
-(`advance`), the dashboard (`dashboard_update`), existing objects (`create_price`,
-`create_subscription`), and assertions (`captured`, `refunded`, `events_of`,
-`pending_items`, `invoice_intent`). The helpers take the state's lock, so a test and the
-server's threads see one order of events. The API operations (`invoices_pay`, …) are what the
-server calls under that lock; a test that calls one directly while the server runs holds
-`state.lock` around it.
+(`advance`), the dashboard (`dashboard_update`, `dashboard_schedule_update`), existing
+objects (`create_price`, `create_subscription`), and assertions (`captured`, `refunded`,
+`events_of`, `pending_items`, `invoice_intent`). The helpers take the state's lock, so a
+test and the server's threads see one order of events. The API operations (`invoices_pay`,
+…) are what the server calls under that lock; a test that calls one directly while the
+server runs holds `state.lock` around it.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ import fnmatch
 from typing import Any
 
 from tests.stripe_model.base import Json, invalid, missing
-from tests.stripe_model.cycles import Cycles
 from tests.stripe_model.objects import listing
+from tests.stripe_model.schedules import Schedules
 
 
-class StripeState(Cycles):
+class StripeState(Schedules):
     """One Stripe account in test mode. `StripeState(Clock(frozen=ts))` fixes Stripe's now."""
 
     # -- reading ---------------------------------------------------------------------------

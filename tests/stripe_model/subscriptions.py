@@ -79,6 +79,7 @@ class Subscriptions(SubscriptionBilling):
             "livemode": False,
             "metadata": dict(metadata),
             "pending_update": None,
+            "schedule": None,
             "start_date": start,
             "status": "active",
             "trial_end": None,
@@ -142,6 +143,8 @@ class Subscriptions(SubscriptionBilling):
         sub = self.get("subscription", sub_id)
         if sub["status"] == "canceled":
             raise invalid("A canceled subscription can only update its metadata.")
+        if {"cancel_at_period_end", "cancel_at"} & set(params):
+            refuse_if_scheduled(sub)
         proration = params.get("proration_behavior", "create_prorations")
         if proration not in PRORATIONS:
             raise invalid("Invalid proration_behavior.", param="proration_behavior")
@@ -234,6 +237,16 @@ class Subscriptions(SubscriptionBilling):
         if proration == "always_invoice":
             return partial(self._invoice_pending_only, sub)
         return None
+
+
+def refuse_if_scheduled(sub: Json) -> None:
+    """A subscription managed by a schedule takes its cancellation from the schedule."""
+    if sub.get("schedule"):
+        raise invalid(
+            f"The subscription is managed by the subscription schedule `{sub['schedule']}`, "
+            "and updating any cancelation behavior directly is not allowed. Please update "
+            "the schedule instead."
+        )
 
 
 def _charges(sub: Json) -> list[tuple[str, int]]:

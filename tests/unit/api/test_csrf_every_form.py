@@ -19,9 +19,11 @@ from adapters.unit_of_work import SqlUnitOfWork
 from api import create_app
 from config.database import make_engine
 from domain.commands import RequestEstimate, SubmitUpgrade
+from domain.renewal import ScheduleChange
 from services import admin, stripe_events
 from services import licenses as license_service
 from services.upgrades import charge as upgrade_charge
+from services.upgrades import renewal
 from services.upgrades import request as upgrade_request
 from tests.builders import build_world, store_event, subscription_event
 from tests.fakes import FakeGateway, FixedClock, fake_deps
@@ -47,7 +49,8 @@ def page_routes(app: Flask) -> list[tuple[str, str, str]]:
 @pytest.fixture
 def shop(sqlite_settings) -> dict[str, Any]:
     """An organization with an annual node-locked subscription, its license and one offline
-    license, an open estimate, a failed upgrade, a dead event, and an operator."""
+    license, an open estimate, a failed upgrade, a dead event, an operator, and a change
+    scheduled for the renewal."""
     app = create_app(sqlite_settings)
     gateway = FakeGateway()
     deps = fake_deps(FixedClock(NOW), gateway)
@@ -70,6 +73,9 @@ def shop(sqlite_settings) -> dict[str, Any]:
     activation, _ = license_service.activate_offline(
         uow, deps, world.org_id, member, "node_locked", "m-1"
     )
+    change = renewal.schedule_change(
+        ScheduleChange(world.org_id, owner, "node_locked", 2, "year"), uow, deps
+    )
     operator = admin.add_member(uow, world.org_id, "ops@acme.example", "operator")
     world.tokens["operator"] = admin.create_token(uow, operator["id"])["token"]
     gateway.charges.clear()
@@ -87,6 +93,7 @@ def shop(sqlite_settings) -> dict[str, Any]:
             "upgrade_id": failed,
             "activation_id": activation.id,
             "event_id": dead_event(engine),
+            "change_id": change.id,
         },
         # what each form would act on, were it let through
         "form": {
@@ -139,7 +146,9 @@ def _state(shop: dict[str, Any]) -> dict[str, Any]:
             (a.machine_id, a.active) for a in uow.licenses.activations(world.org_id, "node_locked")
         ]
         owner = uow.members.get(world.owner["id"])
+        changes = [(c.id, c.state) for c in uow.changes.of_organization(world.org_id)]
     return {
+        "changes": changes,
         "estimate": estimate.status if estimate else None,
         "failed_upgrade": failed.state if failed else None,
         "offline": activations,
@@ -224,6 +233,7 @@ def test_every_form_on_the_pages_posts_to_a_held_route_with_the_token(
             f"/orgs/{org}/upgrades/{values['upgrade_id']}",
             f"/orgs/{org}/offline/{lt}",
             f"/orgs/{org}/history",
+            f"/orgs/{org}/renewal/{lt}",
         ],
         "operator": ["/operator", "/operator/reconciliation"],
     }
