@@ -38,7 +38,7 @@ from tests.support import free_port, start_gunicorn, start_worker, wait_until
 from webhooks.writer import Delivery, InboxWriter
 
 ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
-SECRET = "whsec_bench_secret"
+SECRET = "whsec_bench_secret_for_signing_deliveries"
 ORGS = 50
 
 
@@ -63,8 +63,15 @@ def database() -> Iterator[str]:
 
 
 def env_for(url: str, queue: str, data: Path) -> dict[str, str]:
+    """The settings of a deployment (production mode: JSON logs, no development defaults) on
+    this database and queue."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "CELERY_"))}
     return env | {
+        "SEATFLOW_ENV": "production",
+        "STRIPE_API_KEY": "sk_test_" + secrets.token_urlsafe(24),
+        "SEATFLOW_ALLOW_TEST_KEYS": "true",
+        "SEATFLOW_SECRET_KEY": secrets.token_hex(32),
+        "SEATFLOW_PUBLIC_URL": "https://billing.example.com",
         "DATABASE_URL": url,
         "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
         "SEATFLOW_QUEUE": queue,

@@ -69,8 +69,11 @@ def make_events(path: Path, count: int, small: bool = False) -> int:
     return size
 
 
-def wrk(port: int, events: Path, seconds: int, connections: int, rate: float = 0) -> dict:
-    """Run wrk (2 threads); `rate` 0 is as fast as it goes, else an open loop at `rate`/s."""
+def wrk(
+    port: int, events: Path, seconds: int, connections: int, rate: float = 0, once: bool = False
+) -> dict:
+    """Run wrk (2 threads); `rate` 0 is as fast as it goes, else an open loop at `rate`/s;
+    `once`: each event of `events` is sent once at most (it stops when they run out)."""
     out = subprocess.run(
         [
             "wrk",
@@ -85,6 +88,7 @@ def wrk(port: int, events: Path, seconds: int, connections: int, rate: float = 0
             "--",
             str(events),
             str(rate / 2),
+            *(["once"] if once else []),
         ],
         capture_output=True,
         text=True,

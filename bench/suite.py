@@ -20,7 +20,7 @@ from bench.results import ROOT
 SUITE: list[tuple[str, list[str]]] = [
     ("receiver", ["--duration", "10"]),
     ("writer", ["--events", "6000"]),
-    ("burst", ["--events", "3000", "--orgs", "200", "--runs", "3"]),
+    ("burst", ["--duration", "10", "--connections", "16", "--orgs", "200", "--runs", "3"]),
     ("pipeline", ["throughput", "--events", "6000"]),
     ("pipeline", ["latency", "--rate", "100", "--seconds", "30"]),
     ("pipeline", ["memory", "--events", "100000"]),

@@ -98,7 +98,7 @@ def test_the_report_has_a_table_per_benchmark_with_the_newest_runs(tmp_path: Pat
     text = report.render(report.load(out), runs=5)
     burst = text[text.index("### burst") : text.index("### pipeline-latency")]
     assert "Command: `python -m bench.burst`" in burst
-    assert [line.split(" | ")[5] for line in burst.splitlines() if "| 2026" in line] == [
+    assert [line.split(" | ")[6] for line in burst.splitlines() if "| 2026" in line] == [
         "1,002",
         "1,003",
         "1,004",

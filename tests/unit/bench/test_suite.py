@@ -23,7 +23,7 @@ def test_the_suite_runs_each_benchmark_with_its_documented_parameters() -> None:
     assert lines == [
         "bench.receiver --duration 10",
         "bench.writer --events 6000",
-        "bench.burst --events 3000 --orgs 200 --runs 3",
+        "bench.burst --duration 10 --connections 16 --orgs 200 --runs 3",
         "bench.pipeline throughput --events 6000",
         "bench.pipeline latency --rate 100 --seconds 30",
         "bench.pipeline memory --events 100000",
@@ -41,7 +41,7 @@ def test_a_label_goes_to_every_benchmark_and_small_events_only_to_those_that_sen
     assert [c[2:] for c in chosen] == [
         [
             "bench.burst",
-            *("--events", "3000", "--orgs", "200", "--runs", "3"),
+            *("--duration", "10", "--connections", "16", "--orgs", "200", "--runs", "3"),
             *("--label", "smoke", "--small-events"),
         ],
         ["bench.reconcile", "--count", "100000", "--label", "smoke"],
