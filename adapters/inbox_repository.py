@@ -52,6 +52,14 @@ _ROW_COLUMNS = (
     inbox.c.last_error,
     inbox.c.received_at,
 )
+# What a caller that has the payload already needs of a row (the same fields, in order).
+_HEAD_COLUMNS = tuple(c for c in _ROW_COLUMNS if c.name != "payload")
+
+
+def _row(values: Any, payload: bool) -> InboxRow:
+    return InboxRow(**values._mapping) if payload else InboxRow(payload="", **values._mapping)
+
+
 _LISTED_COLUMNS = (
     inbox.c.event_id,
     inbox.c.type,
@@ -77,17 +85,45 @@ class SqlInboxRepository:
         found = self.session.execute(query).first()
         return InboxRow(**found._mapping) if found else None
 
-    def lock_all(self, event_ids: Sequence[str], *, lock: bool = True) -> dict[str, InboxRow]:
+    def lock_all(
+        self,
+        event_ids: Sequence[str],
+        *,
+        lock: bool = True,
+        payload: bool = True,
+        skip_locked: bool = False,
+    ) -> dict[str, InboxRow]:
         """The rows of these events, locked in one statement (in the order they arrived);
-        with `lock` False, read without locking them."""
+        with `lock` False, read without locking them. `payload` False leaves the payload
+        unread (empty): a caller that admitted the events already has what it said.
+        `skip_locked`: rows another transaction holds are left out, not waited for."""
+        if not event_ids:
+            return {}
+        columns = _ROW_COLUMNS if payload else _HEAD_COLUMNS
         query = (
-            select(*_ROW_COLUMNS)
+            select(*columns)
             .where(among(self.session, inbox.c.event_id, event_ids))
             .order_by(inbox.c.id)
         )
         if lock:
-            query = query.with_for_update()
-        return {row.event_id: InboxRow(**row._mapping) for row in self.session.execute(query)}
+            query = query.with_for_update(skip_locked=skip_locked)
+        return {row[1]: _row(row, payload) for row in self.session.execute(query)}
+
+    def fresh(self, limit: int, exclude: Iterable[str] = ()) -> dict[str, InboxRow]:
+        """Up to `limit` stored events never tried yet (state `received`, no attempt), the
+        oldest first, read without locking them: a backlog a message may take on."""
+        if limit <= 0:
+            return {}
+        query = (
+            select(*_ROW_COLUMNS)
+            .where(inbox.c.state == InboxState.RECEIVED.value, inbox.c.attempts == 0)
+            .order_by(inbox.c.updated_at)  # the (state, updated_at) index: no sort
+            .limit(limit + len(set(exclude)))
+        )
+        skip = set(exclude)
+        found = (InboxRow(**row._mapping) for row in self.session.execute(query))
+        rows = [row for row in found if row.event_id not in skip][:limit]
+        return {row.event_id: row for row in sorted(rows, key=lambda row: row.id)}
 
     def full_row(self, event_id: str) -> dict[str, Any] | None:
         """Every column of the event's row, as stored."""

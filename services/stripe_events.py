@@ -101,6 +101,10 @@ def admit_stored(event_ids: list[str], uow: SqlUnitOfWork, deps: Deps) -> dict[s
     now, before any row is locked (a slow Stripe answer then holds no lock)."""
     with uow:
         rows = uow.inbox.lock_all(event_ids, lock=False)
+    return _admit(rows, uow, deps)
+
+
+def _admit(rows: dict[str, InboxRow], uow: SqlUnitOfWork, deps: Deps) -> dict[str, Admitted]:
     admitted = {
         event_id: stripe_door.admit(
             row.payload, deps.gateway.retrieve, deps.verify_by_fetch, deps.origin
@@ -209,17 +213,24 @@ def process_stripe_events(
     deps: Deps,
     retry_alone: Callable[[str], bool],
     out_of_time: tuple[type[BaseException], ...] = (),
+    backlog: int = 0,
 ) -> dict[str, int]:
     """The events of one receiver commit, in order: together in one transaction (one commit,
     one fsync, each organization loaded once), each with the outcome it would have alone.
 
+    `backlog`: up to that many other stored events never tried yet are taken on too, in the
+    same transaction (under load a message's fixed cost is then shared by more events; the
+    messages naming them later find them done). One that would need Stripe, or that another
+    worker holds, is left to its own message.
+
     If anything goes wrong in the shared transaction (a broken rule, a lost race, a
-    deadlock), it is rolled back whole and the events are applied one by one, each in its own
-    transaction, as `process_stripe_event` does. Returns a count of the final states.
+    deadlock), it is rolled back whole and the message's own events are applied one by one,
+    each in its own transaction, as `process_stripe_event` does. Returns a count of the final
+    states of the message's events (and of those taken on, under their states).
     """
-    if len(event_ids) > 1:
+    if len(event_ids) > 1 or (backlog > 0 and not deps.verify_by_fetch):
         try:
-            return _apply_together(event_ids, unit_of_work(), deps)
+            return _apply_together(event_ids, unit_of_work(), deps, backlog)
         except out_of_time:
             raise  # out of time: the batch is redelivered or swept
         except Exception as exc:
@@ -230,14 +241,20 @@ def process_stripe_events(
     return _apply_one_by_one(event_ids, unit_of_work, deps, retry_alone, out_of_time)
 
 
-def _apply_together(event_ids: list[str], uow: SqlUnitOfWork, deps: Deps) -> dict[str, int]:
+def _apply_together(
+    event_ids: list[str], uow: SqlUnitOfWork, deps: Deps, backlog: int = 0
+) -> dict[str, int]:
     """One transaction, read as a set: the inbox rows in one statement, the organizations the
     events name locked in one (in id order) with their subscriptions and current licenses in
-    one each; each event is then applied in order, and the writes go out with the commit,
-    one statement per table and kind of write."""
-    pending = admit_stored(event_ids, uow, deps)
+    one each; each event is then applied in the order it arrived, and the writes go out with
+    the commit, one statement per table and kind of write."""
+    read, pending, taken = _admit_with_backlog(event_ids, uow, deps, backlog)
+    if not pending:  # all done already (a redelivery, or taken on by an earlier message)
+        return _already_done(event_ids, read)
     with uow:
-        rows = uow.inbox.lock_all(event_ids)
+        # The payloads were read and admitted above: only the rows' states are read again.
+        rows = uow.inbox.lock_all(event_ids, payload=False)
+        rows |= uow.inbox.lock_all(taken, payload=False, skip_locked=True)
         admitted = {
             event_id: found
             for event_id, found in pending.items()
@@ -249,7 +266,8 @@ def _apply_together(event_ids: list[str], uow: SqlUnitOfWork, deps: Deps) -> dic
         uow.licenses.load_current(org.id for org in uow.organizations.seen)
         applied: list[tuple[InboxRow | None, str]] = []
         marks: list[Mark] = []
-        for event_id in event_ids:
+        named = [*event_ids, *(e for e in taken if e in rows)]
+        for event_id in sorted(named, key=lambda e: rows[e].id if e in rows else _LAST):
             row, found = rows.get(event_id), admitted.pop(event_id, None)
             if row is None:
                 log.warning("event not in inbox", extra={"event_id": event_id})
@@ -264,10 +282,62 @@ def _apply_together(event_ids: list[str], uow: SqlUnitOfWork, deps: Deps) -> dic
                 applied.append((row, state))
         uow.inbox.mark_all(marks, _now())
         uow.commit()
-    now = _now()
-    for row, state in applied:
-        _done(row, state, now)
+    _all_done(applied, _now())
     return dict(Counter(state for _, state in applied))
+
+
+_LAST = float("inf")
+
+
+def _all_done(applied: list[tuple[InboxRow | None, str]], now: datetime) -> None:
+    """Each event's metrics; one log line for the message (a lone event's own line)."""
+    done = [(row, state) for row, state in applied if row is not None]
+    if len(done) == 1:
+        _done(*done[0], now)
+        return
+    for row, state in done:
+        _observe(row, state, now)
+    if done:
+        states = Counter(state for _, state in done)
+        log.info("events processed", extra={"events": len(done), "states": dict(states)})
+
+
+def _admit_with_backlog(
+    event_ids: list[str], uow: SqlUnitOfWork, deps: Deps, backlog: int
+) -> tuple[dict[str, InboxRow], dict[str, Admitted], list[str]]:
+    """The message's rows as read (unlocked), what its events and up to `backlog` other events
+    never tried yet ask for (`admit_stored`), and the ids of those taken on: only events that
+    need no Stripe read, and none when Stripe is asked about every event or tie."""
+    if deps.verify_by_fetch or deps.tie_break_by_fetch:
+        backlog = 0
+    with uow:
+        read = uow.inbox.lock_all(event_ids, lock=False)
+        fresh = uow.inbox.fresh(backlog, exclude=event_ids)
+    admitted = _admit(read, uow, deps)
+    taken = []
+    for event_id, row in fresh.items():
+        try:
+            admitted[event_id] = stripe_door.admit(row.payload, _no_stripe, False, deps.origin)
+        except Exception:  # its own message reads Stripe, or records why it fails
+            continue
+        taken.append(event_id)
+    return read, admitted, taken
+
+
+class _NeedsStripe(Exception):
+    """An event taken on from the backlog would need a Stripe read: it is left alone."""
+
+
+def _no_stripe(object_type: str, object_id: str) -> dict[str, Any]:
+    raise _NeedsStripe(f"{object_type} {object_id}")
+
+
+def _already_done(event_ids: list[str], read: dict[str, InboxRow]) -> dict[str, int]:
+    """A message whose events are all done or missing: their states, no lock taken."""
+    for event_id in event_ids:
+        if event_id not in read:
+            log.warning("event not in inbox", extra={"event_id": event_id})
+    return dict(Counter(read[e].state if e in read else "missing" for e in event_ids))
 
 
 def _apply_one_by_one(
