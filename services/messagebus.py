@@ -35,7 +35,9 @@ HANDLERS: dict[type[Event], list[Handler]] = {
 def handle(uow: UnitOfWork, deps: Deps) -> int:
     """Handle every event the aggregates of `uow` recorded, including ones handlers record."""
     handled = 0
-    while events := [e for org in uow.organizations.seen for e in org.collect_events()]:
+    while events := [
+        e for org in uow.organizations.seen if org.events for e in org.collect_events()
+    ]:
         for event in events:
             for handler in HANDLERS[type(event)]:
                 handler(event, uow, deps)
