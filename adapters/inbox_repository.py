@@ -109,20 +109,22 @@ class SqlInboxRepository:
             query = query.with_for_update(skip_locked=skip_locked)
         return {row[1]: _row(row, payload) for row in self.session.execute(query)}
 
-    def fresh(self, limit: int, exclude: Iterable[str] = ()) -> dict[str, InboxRow]:
-        """Up to `limit` stored events never tried yet (state `received`, no attempt), the
-        oldest first, read without locking them: a backlog a message may take on."""
+    def claim(self, limit: int, exclude: Sequence[str] = ()) -> dict[str, InboxRow]:
+        """Lock up to `limit` stored events never tried yet (state `received`, no attempt),
+        the oldest first, other than `exclude`; rows another transaction holds are skipped,
+        not waited for. In the order they arrived."""
         if limit <= 0:
             return {}
         query = (
             select(*_ROW_COLUMNS)
             .where(inbox.c.state == InboxState.RECEIVED.value, inbox.c.attempts == 0)
             .order_by(inbox.c.updated_at)  # the (state, updated_at) index: no sort
-            .limit(limit + len(set(exclude)))
+            .limit(limit)
+            .with_for_update(skip_locked=True)
         )
-        skip = set(exclude)
-        found = (InboxRow(**row._mapping) for row in self.session.execute(query))
-        rows = [row for row in found if row.event_id not in skip][:limit]
+        if exclude:
+            query = query.where(inbox.c.event_id.not_in(list(exclude)))
+        rows = [InboxRow(**row._mapping) for row in self.session.execute(query)]
         return {row.event_id: row for row in sorted(rows, key=lambda row: row.id)}
 
     def full_row(self, event_id: str) -> dict[str, Any] | None:

@@ -76,8 +76,8 @@ def _drop(url: str) -> None:
 
 
 def cpu_by_group(groups: dict[str, int]) -> dict[str, float]:
-    """CPU seconds (user + system) so far of each process group (a pid and its children),
-    and of PostgreSQL's and Redis's processes."""
+    """CPU seconds (user + system) so far of each process group (a pid and its children;
+    `<group>_main`: its main process alone), and of PostgreSQL's and Redis's processes."""
     tick = os.sysconf("SC_CLK_TCK")
     used = dict.fromkeys([*groups, "postgres", "redis"], 0.0)
     for pid in filter(str.isdigit, os.listdir("/proc")):
@@ -91,6 +91,8 @@ def cpu_by_group(groups: dict[str, int]) -> dict[str, float]:
         owner = next((g for g, root in groups.items() if root in (int(pid), int(fields[1]))), None)
         if owner:
             used[owner] += seconds
+            if int(pid) == groups[owner]:  # the group's main process alone
+                used[f"{owner}_main"] = used.get(f"{owner}_main", 0.0) + seconds
         elif name == "postgres" or name.startswith("redis-server"):
             used["postgres" if name == "postgres" else "redis"] += seconds
     return used

@@ -248,13 +248,19 @@ def _apply_together(
     events name locked in one (in id order) with their subscriptions and current licenses in
     one each; each event is then applied in the order it arrived, and the writes go out with
     the commit, one statement per table and kind of write."""
-    read, pending, taken = _admit_with_backlog(event_ids, uow, deps, backlog)
-    if not pending:  # all done already (a redelivery, or taken on by an earlier message)
+    if deps.verify_by_fetch or deps.tie_break_by_fetch:
+        backlog = 0  # every event's Stripe reads come before its locks: none is taken on
+    with uow:
+        read = uow.inbox.lock_all(event_ids, lock=False)
+    if backlog <= 0 and all(row.state in DONE_STATES for row in read.values()):
         return _already_done(event_ids, read)
+    pending = _admit(read, uow, deps)
     with uow:
         # The payloads were read and admitted above: only the rows' states are read again.
         rows = uow.inbox.lock_all(event_ids, payload=False)
-        rows |= uow.inbox.lock_all(taken, payload=False, skip_locked=True)
+        taken = _take_on(uow, deps, backlog, event_ids)
+        rows |= {event_id: row for event_id, (row, _) in taken.items()}
+        pending |= {event_id: found for event_id, (_, found) in taken.items()}
         admitted = {
             event_id: found
             for event_id, found in pending.items()
@@ -266,8 +272,7 @@ def _apply_together(
         uow.licenses.load_current(org.id for org in uow.organizations.seen)
         applied: list[tuple[InboxRow | None, str]] = []
         marks: list[Mark] = []
-        named = [*event_ids, *(e for e in taken if e in rows)]
-        for event_id in sorted(named, key=lambda e: rows[e].id if e in rows else _LAST):
+        for event_id in sorted([*event_ids, *taken], key=lambda e: _arrival(rows, e)):
             row, found = rows.get(event_id), admitted.pop(event_id, None)
             if row is None:
                 log.warning("event not in inbox", extra={"event_id": event_id})
@@ -286,6 +291,27 @@ def _apply_together(
     return dict(Counter(state for _, state in applied))
 
 
+def _arrival(rows: dict[str, InboxRow], event_id: str) -> float:
+    row = rows.get(event_id)
+    return row.id if row is not None else _LAST
+
+
+def _take_on(
+    uow: SqlUnitOfWork, deps: Deps, backlog: int, event_ids: list[str]
+) -> dict[str, tuple[InboxRow, Admitted]]:
+    """Up to `backlog` stored events never tried yet, locked in this transaction (none that
+    another one holds) and admitted without Stripe: one that would need a Stripe read, or
+    cannot be read, is left to its own message, which reads Stripe first or records why."""
+    taken = {}
+    for event_id, row in uow.inbox.claim(backlog, exclude=event_ids).items():
+        try:
+            found = stripe_door.admit(row.payload, _no_stripe, False, deps.origin)
+        except Exception:  # its own message reads Stripe, or records why it fails
+            continue
+        taken[event_id] = (row, found)
+    return taken
+
+
 _LAST = float("inf")
 
 
@@ -300,28 +326,6 @@ def _all_done(applied: list[tuple[InboxRow | None, str]], now: datetime) -> None
     if done:
         states = Counter(state for _, state in done)
         log.info("events processed", extra={"events": len(done), "states": dict(states)})
-
-
-def _admit_with_backlog(
-    event_ids: list[str], uow: SqlUnitOfWork, deps: Deps, backlog: int
-) -> tuple[dict[str, InboxRow], dict[str, Admitted], list[str]]:
-    """The message's rows as read (unlocked), what its events and up to `backlog` other events
-    never tried yet ask for (`admit_stored`), and the ids of those taken on: only events that
-    need no Stripe read, and none when Stripe is asked about every event or tie."""
-    if deps.verify_by_fetch or deps.tie_break_by_fetch:
-        backlog = 0
-    with uow:
-        read = uow.inbox.lock_all(event_ids, lock=False)
-        fresh = uow.inbox.fresh(backlog, exclude=event_ids)
-    admitted = _admit(read, uow, deps)
-    taken = []
-    for event_id, row in fresh.items():
-        try:
-            admitted[event_id] = stripe_door.admit(row.payload, _no_stripe, False, deps.origin)
-        except Exception:  # its own message reads Stripe, or records why it fails
-            continue
-        taken.append(event_id)
-    return read, admitted, taken
 
 
 class _NeedsStripe(Exception):
