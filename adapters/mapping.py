@@ -11,7 +11,6 @@ from sqlalchemy.orm import registry, relationship
 from adapters.orm import (
     discount_codes,
     estimates,
-    licenses,
     members,
     metadata,
     offline_activations,
@@ -23,7 +22,7 @@ from adapters.orm import (
 )
 from domain import model
 from domain.discounts import Discount
-from domain.licenses import License, OfflineActivation
+from domain.licenses import OfflineActivation
 from domain.renewal import ScheduledChange
 from domain.upgrades import Estimate, Upgrade, UpgradeTransition
 
@@ -62,7 +61,9 @@ def start_mappers() -> None:
     # added in this unit of work (the repository saves them); history is read with a query.
     # Its events are not stored at all: the unit of work hands them on before it commits.
     event.listen(model.Organization, "load", _fresh_aggregate)
-    mapper_registry.map_imperatively(License, licenses)
+    # License is not mapped either: versions are only ever inserted and marked superseded
+    # (SqlLicenseRepository.write) and read with queries on the table, so a new version (one
+    # for every seat change) costs no instrumentation.
     mapper_registry.map_imperatively(OfflineActivation, offline_activations)
     mapper_registry.map_imperatively(Discount, discount_codes)
     mapper_registry.map_imperatively(Estimate, estimates)

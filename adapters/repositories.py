@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import ScalarResult, delete, func, insert, or_, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 # InboxRow and DONE_STATES are re-exported for services.stripe_events, which imports them here.
@@ -294,6 +294,12 @@ _HEAD_COLUMNS = [
 ]
 
 
+def _license(row: Any) -> License:
+    fields = dict(row)
+    fields["features"] = tuple(fields["features"] or ())
+    return License(**fields)
+
+
 class SqlLicenseRepository:
     """License versions and offline activations.
 
@@ -410,7 +416,7 @@ class SqlLicenseRepository:
         if issued is not None:
             return issued
         query = (
-            select(License)
+            select(licenses)
             .where(
                 licenses.c.organization_id == organization_id,
                 licenses.c.license_type == license_type,
@@ -418,7 +424,7 @@ class SqlLicenseRepository:
             .order_by(licenses.c.version.desc())
             .limit(1)
         )
-        return self._read(query).first()
+        return next(iter(self._read(query)), None)
 
     def forget(self) -> None:
         """The transaction was rolled back: what was remembered is no longer true, and what
@@ -429,24 +435,24 @@ class SqlLicenseRepository:
         self._superseded.clear()
         self._new.clear()
 
-    def _read(self, query: Any) -> ScalarResult[License]:
+    def _read(self, query: Any) -> list[License]:
         """Licenses read after this transaction's versions are written (and the organizations
-        they belong to before them), as they now are."""
+        they belong to before them), as they now are: plain values, not mapped objects."""
         self.session.flush()
         self.write()
-        return self.session.scalars(query.execution_options(populate_existing=True))
+        return [_license(row._mapping) for row in self.session.execute(query)]
 
     def history(self, organization_id: str) -> list[License]:
         query = (
-            select(License)
+            select(licenses)
             .where(licenses.c.organization_id == organization_id)
             .order_by(licenses.c.license_type, licenses.c.version.desc())
         )
-        return list(self._read(query))
+        return self._read(query)
 
     def get(self, organization_id: str, license_id: str) -> License | None:
-        query = select(License).where(licenses.c.id == license_id)
-        found = self._read(query).first()
+        query = select(licenses).where(licenses.c.id == license_id)
+        found = next(iter(self._read(query)), None)
         return found if found and found.organization_id == organization_id else None
 
     def activations(

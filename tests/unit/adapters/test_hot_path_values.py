@@ -1,6 +1,7 @@
-"""What every applied event makes costs no more than it must: a seat-ledger entry is a plain
-value (only inserted, never loaded through the mapping), and the message bus asks only the
-organizations that recorded something."""
+"""What every applied event makes costs no more than it must: a seat-ledger entry and a
+license version are plain values (only inserted, and read back by queries on their tables,
+never through the mapping), and the message bus asks only the organizations that recorded
+something."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from adapters.mapping import start_mappers
+from domain.licenses import License
 from domain.model import LedgerEntry
 from services import messagebus
 from tests.fakes import fake_deps
@@ -18,6 +20,14 @@ def test_a_seat_ledger_entry_is_a_plain_value_not_a_mapped_one() -> None:
     entry = LedgerEntry("node_locked", 2, "month", "stripe_sync", "evt_1", datetime.now(UTC))
     assert "_sa_instance_state" not in vars(entry)
     assert entry.seats == 2
+
+
+def test_a_license_version_is_a_plain_value_not_a_mapped_one() -> None:
+    start_mappers()
+    now = datetime.now(UTC)
+    version = License("lic_1", "org_1", "node_locked", 3, "month", now, 1, now, "stripe_sync:e")
+    assert "_sa_instance_state" not in vars(version)
+    assert version.claims()["seats"] == 3
 
 
 class _Quiet:
