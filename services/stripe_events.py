@@ -252,7 +252,9 @@ def _apply_together(
         backlog = 0  # every event's Stripe reads come before its locks: none is taken on
     with uow:
         read = uow.inbox.lock_all(event_ids, lock=False)
-    if backlog <= 0 and all(row.state in DONE_STATES for row in read.values()):
+    if all(row.state in DONE_STATES for row in read.values()):
+        # A redelivery, or its events were taken on by an earlier message: that one, or the
+        # next message with work of its own, takes on what is left of the backlog.
         return _already_done(event_ids, read)
     pending = _admit(read, uow, deps)
     with uow:
