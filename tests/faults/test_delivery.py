@@ -59,16 +59,18 @@ def test_an_older_update_racing_a_newer_one_waits_for_the_organization_then_is_s
 ) -> None:
     stack = stack_factory()
     stack.worker(concurrency=2)
-    older = store_event(stack.engine, seats_event(seats=6, created=1_700_005_000))
     newer = store_event(stack.engine, seats_event(seats=7, created=1_700_005_010))
     # Hold the subscription's row, so the newer event stops while it writes, inside its
-    # transaction; the older one, sent next, must then wait for the organization's row lock
-    # rather than read the state the newer one is about to replace.
+    # transaction; the older one, delivered late and sent next, must then wait for the
+    # organization's row lock rather than read the state the newer one is about to replace.
+    # (Stored before, the older one would be taken on by the newer one's message and applied
+    # first, in the order they arrived.)
     holder = stack.engine.connect()
     holder.execute(text("SELECT id FROM subscriptions FOR NO KEY UPDATE"))
     try:
         stack.send([newer])
         wait_until(lambda: stack.waiting_for_locks() == 1, 20)
+        older = store_event(stack.engine, seats_event(seats=6, created=1_700_005_000))
         stack.send([older])
         wait_until(lambda: stack.waiting_for_locks() == 2, 20)
     finally:
