@@ -56,8 +56,12 @@ _ROW_COLUMNS = (
 _HEAD_COLUMNS = tuple(c for c in _ROW_COLUMNS if c.name != "payload")
 
 
+_ROW: Any = InboxRow  # built from a result row's values in column order, not by name
+
+
 def _row(values: Any, payload: bool) -> InboxRow:
-    return InboxRow(**values._mapping) if payload else InboxRow(payload="", **values._mapping)
+    row: InboxRow = _ROW(*values) if payload else _ROW(*values[:4], "", *values[4:])
+    return row
 
 
 _LISTED_COLUMNS = (
@@ -124,7 +128,7 @@ class SqlInboxRepository:
         )
         if exclude:
             query = query.where(inbox.c.event_id.not_in(list(exclude)))
-        rows = [InboxRow(**row._mapping) for row in self.session.execute(query)]
+        rows = [_row(row, True) for row in self.session.execute(query)]
         return {row.event_id: row for row in sorted(rows, key=lambda row: row.id)}
 
     def full_row(self, event_id: str) -> dict[str, Any] | None:
