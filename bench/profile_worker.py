@@ -2,12 +2,15 @@
 messages of `--batch` events, on PostgreSQL, with the CPU time and SQL statements counted and
 the top entries of a CPU-time profile printed.
 
-    python -m bench.profile_worker [--events 2000 --orgs 200 --batch 5 --top 30 --no-profile]
+    python -m bench.profile_worker [--events 2000 --orgs 200 --batch 5 --backlog 64 --top 30
+                                    --no-profile]
 
 The events are the burst benchmark's: full-size subscription updates (bench/events.py;
 `--small-events` for the small samples), each a real seat change of one of `--orgs`
 organizations; they are stored first, then applied by `process_stripe_events`, as a Celery
-child would, without Celery around it (its cost per message is measured by bench.pipeline).
+child would (each message also taking on up to `--backlog` stored events never tried, as the
+worker's task does), without Celery around it (its cost per message is measured by
+bench.pipeline).
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ def profile(
     warmup: int,
     profiled: bool = True,
     small: bool = False,
+    backlog: int = 0,
 ) -> dict[str, Any]:
     url = _database(orgs)
     try:
@@ -69,13 +73,17 @@ def profile(
             event.listen(bootstrap.runtime().engine, "before_cursor_execute", count)
             deps = bootstrap.runtime().deps
 
-            def run(chunk: list[str]) -> dict[str, int]:
+            def run(chunk: list[str], backlog: int = backlog) -> dict[str, int]:
                 return stripe_events.process_stripe_events(
-                    chunk, bootstrap.runtime().unit_of_work, deps, retry_alone=lambda _: False
+                    chunk,
+                    bootstrap.runtime().unit_of_work,
+                    deps,
+                    retry_alone=lambda _: False,
+                    backlog=backlog,
                 )
 
-            for k in range(0, warmup, batch):  # imports, pools, caches
-                run(ids[k : min(k + batch, warmup)])
+            for k in range(0, warmup, batch):  # imports, pools, caches (none taken on)
+                run(ids[k : min(k + batch, warmup)], backlog=0)
             statements = 0
             profiler = cProfile.Profile(time.process_time)
             cpu, wall = time.process_time(), time.perf_counter()
@@ -102,6 +110,7 @@ def profile(
     result = {
         "events": events,
         "batch": batch,
+        "backlog": backlog,
         "states": states,
         "cpu_us_per_event": round(cpu / events * 1e6),
         "wall_us_per_event": round(wall / events * 1e6),
@@ -114,6 +123,9 @@ def profile(
         "profile_total_s": round(total, 4),
     }
 
+
+# What workers.tasks passes (importing it here would start the worker's runtime).
+BACKLOG = 64
 
 # seatflow's own code, whose cumulative times say which step of the worker costs what.
 PROJECT = ("services/", "adapters/", "domain/", "config/", "workers/")
@@ -158,6 +170,12 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=2000)
     parser.add_argument("--orgs", type=int, default=200)
     parser.add_argument("--batch", type=int, default=5, help="events per task message")
+    parser.add_argument(
+        "--backlog",
+        type=int,
+        default=BACKLOG,
+        help="stored events a message may take on besides its own (the worker's: 64)",
+    )
     parser.add_argument("--top", type=int, default=30, help="profile entries printed")
     parser.add_argument("--warmup", type=int, default=200)
     parser.add_argument(
@@ -175,6 +193,7 @@ def main() -> None:
         args.warmup,
         not args.no_profile,
         args.small_events,
+        args.backlog,
     )
     extra = {k: result.pop(k) for k in ("profile", "profile_cumulative", "profile_total_s")}
     results.write(run, [result], **extra)

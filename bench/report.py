@@ -59,6 +59,7 @@ COLUMNS: dict[str, list[str]] = {
     "profile_worker": [
         "events",
         "batch",
+        "backlog",
         "cpu_us_per_event",
         "wall_us_per_event",
         "statements_per_event",
