@@ -29,9 +29,10 @@ log = logging.getLogger("seatflow.webhooks")
 
 # Under heavy load a message's events pay for it together: after a message of `full` events
 # or more, the next one waits longer, in proportion, up to `stretch` times the interval. With
-# the Procfile's 2 processes and a 50 ms interval that starts above about 640 events/s (a
-# burst beyond what the worker applies as it comes); below, latency keeps the interval.
-FULL = 16
+# the Procfile's 2 processes and a 50 ms interval that starts above about 320 events/s, near
+# what the worker applies on a shared 2-core machine (a backlog then waits seconds anyway);
+# below, where latency counts (100 events/s; 70 % of the maximum), the interval is kept.
+FULL = 8
 STRETCH = 4.0
 
 
