@@ -76,6 +76,7 @@ class Runtime:
     @cached_property
     def deps(self) -> Deps:
         """What the handlers need besides the unit of work."""
+        from adapters.errors import explain
         from adapters.license_signer import load_signer
         from services.deps import Deps, SystemClock
 
@@ -90,6 +91,7 @@ class Runtime:
             verify_by_fetch=settings.stripe_verify_by_fetch,
             tie_break_by_fetch=bool(settings.stripe_api_base) or settings.stripe_verify_by_fetch,
             origin=self.origin,
+            explain=explain,
         )
 
     def enqueue(self, name: str, args: list[Any]) -> None:

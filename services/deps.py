@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from adapters.license_signer import LicenseSigner
-from domain.ports import BillingGateway, Clock
+from domain.ports import BillingGateway, Clock, Signer
 from inbox.origin import Origin
 
 
@@ -20,7 +20,7 @@ class SystemClock:
 class Deps:
     gateway: BillingGateway
     clock: Clock
-    signer: LicenseSigner
+    signer: Signer
     estimate_ttl: timedelta = timedelta(minutes=15)
     unpaid_after: timedelta = timedelta(hours=23)
     license_grace: timedelta = timedelta(days=7)
@@ -30,3 +30,6 @@ class Deps:
     tie_break_by_fetch: bool = False
     # The Stripe mode and account whose events are applied; any other's are ignored.
     origin: Origin = field(default_factory=Origin)
+    # One line saying what failed in the outside world (the database, the broker, Stripe),
+    # or None when the error is not such a failure (`adapters.errors.explain`).
+    explain: Callable[[BaseException], str | None] = lambda _error: None

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from adapters.unit_of_work import SqlUnitOfWork
 from config.events import HANDLED_EVENT_TYPES, STRIPE_API_VERSION
+from domain.ports import UnitOfWork
 from inbox.states import PENDING_STATES, InboxState
 
 
@@ -55,7 +55,7 @@ class InboxView:
     dead: list[dict[str, Any]]  # newest first, with their last error
 
 
-def inbox_view(uow: SqlUnitOfWork, now: datetime, dead_limit: int = 200) -> InboxView:
+def inbox_view(uow: UnitOfWork, now: datetime, dead_limit: int = 200) -> InboxView:
     with uow:
         counts = uow.inbox.counts_by_state()
         oldest = uow.inbox.oldest_received(s.value for s in PENDING_STATES)
@@ -109,9 +109,7 @@ class ReconciliationView:
     runs: list[Run]
 
 
-def reconciliation_view(
-    uow: SqlUnitOfWork, runs: int = 10, points: int = 500
-) -> ReconciliationView:
+def reconciliation_view(uow: UnitOfWork, runs: int = 10, points: int = 500) -> ReconciliationView:
     with uow:
         estimates = uow.drift.rows("estimate", points)
         records = uow.drift.rows(None, 2000)

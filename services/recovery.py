@@ -12,10 +12,10 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from adapters.drift import Summary
 from adapters.stripe_door import fetch_invoice
-from adapters.unit_of_work import SqlUnitOfWork
 from config.tasks import PROCESS_STRIPE_EVENT
+from domain.ports import UnitOfWork
+from domain.reconciliation_jobs import Summary
 from inbox.states import InboxState
 from inbox.table import inbox_row
 from services import messagebus
@@ -30,7 +30,7 @@ WINDOW_MARGIN = timedelta(minutes=5)
 
 
 def missed_events(
-    uow: SqlUnitOfWork, deps: Deps, summary: Summary, dry_run: bool, since: datetime | None = None
+    uow: UnitOfWork, deps: Deps, summary: Summary, dry_run: bool, since: datetime | None = None
 ) -> list[str]:
     """Put events Stripe failed to deliver, or newer than the newest one seen, in the inbox."""
     with uow:
@@ -51,7 +51,7 @@ def missed_events(
 
 
 def _insert_missing(
-    uow: SqlUnitOfWork, deps: Deps, summary: Summary, dry_run: bool, page: list[dict[str, Any]]
+    uow: UnitOfWork, deps: Deps, summary: Summary, dry_run: bool, page: list[dict[str, Any]]
 ) -> list[str]:
     now = deps.clock.now()
     with uow:
@@ -83,7 +83,7 @@ def _insert_missing(
 
 
 def stuck_sagas(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     deps: Deps,
     summary: Summary,
     dry_run: bool,

@@ -14,9 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from adapters import stripe_door
-from adapters.inbox_repository import InboxRow, Mark
 from adapters.stripe_door import Admitted, customer_of
-from adapters.unit_of_work import SqlUnitOfWork
 from config.metrics import EVENT_LAG, PROCESSED, RECEIPT_LAG
 from domain.catalog import Catalog
 from domain.commands import (
@@ -29,6 +27,7 @@ from domain.commands import (
 )
 from domain.errors import DomainError, OrganizationNotFound, UnknownLicenseType
 from domain.model import SubscriptionSnapshot, SyncOutcome
+from domain.ports import InboxRow, Mark, UnitOfWork
 from domain.renewal import SyncSchedule
 from inbox.states import DONE_STATES
 from services import messagebus, payment_methods
@@ -44,7 +43,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def sync_subscription(cmd: SyncSubscription, uow: SqlUnitOfWork, deps: Deps) -> Outcome:
+def sync_subscription(cmd: SyncSubscription, uow: UnitOfWork, deps: Deps) -> Outcome:
     org = owner_of_customer(uow, cmd.stripe_customer_id)
     if isinstance(org, NotOurs):
         raise OrganizationNotFound(f"no organization for customer {cmd.stripe_customer_id!r}")
@@ -83,7 +82,7 @@ def with_catalog_tier(snapshot: SubscriptionSnapshot, catalog: Catalog) -> Subsc
     return replace(snapshot, tier=known.tier) if known else snapshot
 
 
-HANDLERS: dict[type[Command], Callable[[Any, SqlUnitOfWork, Deps], Outcome]] = {
+HANDLERS: dict[type[Command], Callable[[Any, UnitOfWork, Deps], Outcome]] = {
     SyncSubscription: sync_subscription,
     ConfirmInvoicePaid: upgrade_payment.confirm_invoice_paid,
     RecordPaymentFailed: upgrade_payment.record_payment_failed,
@@ -96,7 +95,7 @@ HANDLERS: dict[type[Command], Callable[[Any, SqlUnitOfWork, Deps], Outcome]] = {
 STALE_NOTE = "a newer state of this Stripe object was already applied"
 
 
-def admit_stored(event_ids: list[str], uow: SqlUnitOfWork, deps: Deps) -> dict[str, Admitted]:
+def admit_stored(event_ids: list[str], uow: UnitOfWork, deps: Deps) -> dict[str, Admitted]:
     """What each stored, not yet done event asks for, with every Stripe read it needs done
     now, before any row is locked (a slow Stripe answer then holds no lock)."""
     with uow:
@@ -111,9 +110,7 @@ def admit_stored(event_ids: list[str], uow: SqlUnitOfWork, deps: Deps) -> dict[s
     return _break_ties(admitted, uow, deps)
 
 
-def _break_ties(
-    admitted: dict[str, Admitted], uow: SqlUnitOfWork, deps: Deps
-) -> dict[str, Admitted]:
+def _break_ties(admitted: dict[str, Admitted], uow: UnitOfWork, deps: Deps) -> dict[str, Admitted]:
     """Two events of a subscription in the same second: their order is unknown, so Stripe is
     asked for the truth (before the locks are taken)."""
     syncs = {
@@ -138,7 +135,7 @@ def _break_ties(
 
 
 def _apply_row(
-    row: InboxRow, admitted: Admitted, uow: SqlUnitOfWork, deps: Deps
+    row: InboxRow, admitted: Admitted, uow: UnitOfWork, deps: Deps
 ) -> tuple[str, str | None]:
     """Apply a locked, not yet done event inside `uow`'s transaction: its final state and the
     note its row keeps. No Stripe call: what Stripe had to say was read when it was admitted."""
@@ -161,7 +158,7 @@ def _apply_row(
 
 
 def _apply(
-    event_id: str, admitted: Admitted | None, uow: SqlUnitOfWork, deps: Deps
+    event_id: str, admitted: Admitted | None, uow: UnitOfWork, deps: Deps
 ) -> tuple[InboxRow | None, str]:
     """Apply one admitted event inside `uow`'s transaction (not committed): its row and final
     state. A broken rule raises its DomainError; the caller decides what that costs."""
@@ -185,7 +182,7 @@ def _done(row: InboxRow | None, state: str, now: datetime) -> None:
     )
 
 
-def process_stripe_event(event_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
+def process_stripe_event(event_id: str, uow: UnitOfWork, deps: Deps) -> str:
     """Apply one stored event; return the row's final state. Safe to call any number of times."""
     admitted = admit_stored([event_id], uow, deps).get(event_id)
     with uow:
@@ -205,7 +202,7 @@ def process_stripe_event(event_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
 
 def process_stripe_events(
     event_ids: list[str],
-    unit_of_work: Callable[[], SqlUnitOfWork],
+    unit_of_work: Callable[[], UnitOfWork],
     deps: Deps,
     retry_alone: Callable[[str], bool],
     out_of_time: tuple[type[BaseException], ...] = (),
@@ -230,7 +227,7 @@ def process_stripe_events(
     return _apply_one_by_one(event_ids, unit_of_work, deps, retry_alone, out_of_time)
 
 
-def _apply_together(event_ids: list[str], uow: SqlUnitOfWork, deps: Deps) -> dict[str, int]:
+def _apply_together(event_ids: list[str], uow: UnitOfWork, deps: Deps) -> dict[str, int]:
     """One transaction, read as a set: the inbox rows in one statement, the organizations the
     events name locked in one (in id order) with their subscriptions and current licenses in
     one each; each event is then applied in order, and the writes go out with the commit,
@@ -272,7 +269,7 @@ def _apply_together(event_ids: list[str], uow: SqlUnitOfWork, deps: Deps) -> dic
 
 def _apply_one_by_one(
     event_ids: list[str],
-    unit_of_work: Callable[[], SqlUnitOfWork],
+    unit_of_work: Callable[[], UnitOfWork],
     deps: Deps,
     retry_alone: Callable[[str], bool],
     out_of_time: tuple[type[BaseException], ...],
@@ -305,7 +302,7 @@ def _observe(row: InboxRow, state: str, now: datetime) -> None:
         RECEIPT_LAG.observe(max(0.0, (now - row.received_at).total_seconds()))
 
 
-def record_failure(event_id: str, uow: SqlUnitOfWork, error: BaseException, final: bool) -> None:
+def record_failure(event_id: str, uow: UnitOfWork, error: BaseException, final: bool) -> None:
     """Note a failed attempt; after the last retry the event becomes `dead`."""
     with uow:
         row = uow.inbox.get(event_id, lock=True)

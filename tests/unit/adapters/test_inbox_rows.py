@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, delete, select
 
-from adapters.drift import Summary
 from adapters.unit_of_work import SqlUnitOfWork
 from config.database import make_engine
+from domain.reconciliation_jobs import Summary
 from inbox.events import IncomingEvent, NotAnEvent
 from inbox.states import InboxState
 from inbox.table import inbox, inbox_row

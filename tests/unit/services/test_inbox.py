@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
+from adapters.unit_of_work import SqlUnitOfWork
 from config.celery import make_celery
 from config.database import make_engine
 from inbox.table import inbox
@@ -48,13 +49,14 @@ def test_redrive_by_id_type_and_time_with_dry_run(engine, sqlite_settings) -> No
     b = add(engine, "dead", "invoice.paid", received=feb)
     c = add(engine, "dead", received=feb)
     done = add(engine, "applied")
-    assert admin.redrive(engine, celery, event_ids=[a], dry_run=True) == [a]
+    uow = SqlUnitOfWork(engine)
+    assert admin.redrive(uow, celery, event_ids=[a], dry_run=True) == [a]
     assert states(engine)[a] == "dead"
-    assert admin.redrive(engine, celery, types=["invoice.paid"]) == [b]
-    assert admin.redrive(engine, celery, since=datetime(2026, 2, 1, tzinfo=UTC)) == [c]
-    assert admin.redrive(engine, celery, event_ids=[done]) == []
+    assert admin.redrive(uow, celery, types=["invoice.paid"]) == [b]
+    assert admin.redrive(uow, celery, since=datetime(2026, 2, 1, tzinfo=UTC)) == [c]
+    assert admin.redrive(uow, celery, event_ids=[done]) == []
     assert states(engine) == {a: "dead", b: "received", c: "received", done: "applied"}
-    assert admin.purge_dead(engine, [a, done]) == 1
+    assert admin.purge_dead(uow, [a, done]) == 1
     assert a not in states(engine)
 
 
@@ -69,7 +71,7 @@ def test_retention_prunes_finished_rows_in_batches_and_keeps_dead_ones(engine) -
         add(engine, "received", received=old),
         add(engine, "applied"),
     ]
-    assert admin.prune_applied(engine, timedelta(days=30), dry_run=True) == 5
-    assert admin.prune_applied(engine, timedelta(days=30), batch=2) == 5
+    assert admin.prune_applied(SqlUnitOfWork(engine), timedelta(days=30), dry_run=True) == 5
+    assert admin.prune_applied(SqlUnitOfWork(engine), timedelta(days=30), batch=2) == 5
     assert set(states(engine)) == set(kept)
     assert not set(finished) & set(states(engine))

@@ -66,7 +66,7 @@ def test_a_new_subscription_gets_a_signed_license_and_a_replay_issues_nothing(
 ) -> None:
     world = world_with(engine, uow, deps, seats=2)
     assert versions(uow, world) == [(1, "current", "created", 2)]
-    assert admin.replay_event(engine, uow, deps, world.event["id"]) == "applied"
+    assert admin.replay_event(uow, deps, world.event["id"]) == "applied"
     assert versions(uow, world) == [(1, "current", "created", 2)]
     with uow:
         [lic] = uow.licenses.history(world.org_id)

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import insert, select
 
 from adapters.orm import offline_activations, organizations
+from adapters.unit_of_work import SqlUnitOfWork
 from config.celery import make_celery
 from config.database import make_engine
 from config.settings import Settings
@@ -64,10 +65,11 @@ def prunes_only_long_expired_released_ones(engine) -> None:
         activation(engine, "revoked", "revoked", 200),
     }
     retention = timedelta(days=90)
+    uow = SqlUnitOfWork(engine)
 
-    assert admin.prune_released_activations(engine, retention, dry_run=True, now=NOW) == 5
+    assert admin.prune_released_activations(uow, retention, dry_run=True, now=NOW) == 5
     assert remaining(engine) == pruned | kept
-    assert admin.prune_released_activations(engine, retention, batch=2, now=NOW) == 5
+    assert admin.prune_released_activations(uow, retention, batch=2, now=NOW) == 5
     assert remaining(engine) == kept
 
 

@@ -155,8 +155,8 @@ def test_replay_reruns_the_stored_payload(uow) -> None:
     event_id = store(uow, sub_event(seats=6, created=50))
     stripe_events.process_stripe_event(event_id, uow, DEPS)
     engine = uow.engine
-    assert admin.replay_event(engine, uow, DEPS, event_id) == "applied"
-    assert admin.replay_event(engine, uow, DEPS, "evt_missing") == "missing"
+    assert admin.replay_event(uow, DEPS, event_id) == "applied"
+    assert admin.replay_event(uow, DEPS, "evt_missing") == "missing"
     with engine.connect() as conn:
         assert conn.scalar(select(inbox.c.attempts).where(inbox.c.event_id == event_id)) == 2
 
