@@ -9,7 +9,7 @@ from __future__ import annotations
 import kombu.exceptions
 from sqlalchemy import exc as sa
 
-from adapters.stripe_gateway import StripeUnavailable
+from adapters.stripe_errors import StripeUnavailable
 from domain.ports import DuplicateRow
 
 SCHEMA_HINT = "hint: run `seatflow db upgrade`"

@@ -33,9 +33,7 @@ from domain.licenses import (
     OfflineActivation,
 )
 from domain.model import Member, Organization
-from domain.upgrades import UpgradeState
 
-S = UpgradeState
 _LEDGER_COLUMNS = [c.name for c in seat_ledger.c if c.name not in ("id", "organization_id")]
 
 

@@ -41,7 +41,6 @@ import stripe
 
 from adapters.schedule_parsing import schedule_fact
 from adapters.stripe_errors import ACTION_CODES
-from adapters.stripe_errors import StripeUnavailable as StripeUnavailable
 from adapters.stripe_errors import reason as _reason
 from adapters.stripe_errors import translate_errors as _translate_errors
 from adapters.stripe_parsing import CYCLE_START, PREPAID_UNTIL, invoice_fact

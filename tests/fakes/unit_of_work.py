@@ -8,6 +8,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from adapters.errors import explain
 from adapters.license_signer import LicenseSigner
 from domain.catalog import CatalogPrice
 from domain.model import Member, Organization
@@ -48,10 +49,12 @@ TEST_SIGNER = LicenseSigner(Ed25519PrivateKey.generate())
 
 
 def fake_deps(clock: FixedClock | None = None, gateway: FakeGateway | None = None) -> Deps:
+    """The handlers' dependencies as bootstrap builds them, with the fake gateway and clock."""
     return Deps(
         gateway=GuardedGateway(gateway or FakeGateway()),
         clock=clock or FixedClock(),
         signer=TEST_SIGNER,
+        explain=explain,
     )
 
 
