@@ -11,7 +11,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from adapters.stripe_door import catalog_entries_of
 from adapters.tokens import new_token, token_hash
 from adapters.unit_of_work import SqlUnitOfWork, UnitOfWorkSource, as_unit_of_work
 from config.tasks import PROCESS_STRIPE_EVENT
@@ -25,7 +24,7 @@ from domain.errors import (
     DiscountCodeInvalid,
 )
 from domain.model import Member, Organization, Role
-from domain.ports import BillingGateway
+from domain.ports import StripeDoor
 from services import stripe_events
 from services.deps import Deps
 
@@ -212,16 +211,12 @@ def replace_catalog(uow: SqlUnitOfWork, entries: object) -> tuple[int, int]:
     return len(prices), removed
 
 
-def stripe_catalog_entries(gateway: BillingGateway) -> list[dict[str, Any]]:
+def stripe_catalog_entries(door: StripeDoor) -> list[dict[str, Any]]:
     """The catalog from Stripe's prices and their metadata, so that the two cannot disagree."""
-    entries = catalog_entries_of(gateway.list_prices())
+    entries = door.catalog_entries()
     if not entries:
         raise BadCatalogEntry("no active recurring Stripe price has metadata.license_type")
     return entries
-
-
-def import_catalog_from_stripe(uow: SqlUnitOfWork, gateway: BillingGateway) -> int:
-    return import_catalog(uow, stripe_catalog_entries(gateway))
 
 
 def list_catalog(uow: SqlUnitOfWork) -> list[CatalogPrice]:

@@ -19,9 +19,9 @@ from typing import Any
 
 from adapters.drift import Summary
 from adapters.errors import explain
-from adapters.stripe_door import ListedSubscription, listed_subscriptions
 from adapters.unit_of_work import SqlUnitOfWork
 from config.tasks import PUSH_UPGRADE
+from domain.admission import ListedSubscription
 from domain.model import ENDED_STATUSES, SubscriptionSnapshot
 from domain.reconciliation_jobs import JOBS as RECONCILIATION_JOBS
 from services import messagebus, recovery, stripe_events
@@ -95,7 +95,7 @@ def stripe_drift(
                 return
     seen: set[str] = set()
     version = int(deps.clock.now().timestamp())
-    pages = listed_subscriptions(deps.gateway.list_subscriptions(customer=customer), version)
+    pages = deps.door.subscriptions(customer=customer, version=version)
     for page in pages:
         summary.add(summary.read, "stripe_state", len(page))
         summary.add(summary.pages, "stripe_state")

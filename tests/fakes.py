@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from adapters.license_signer import LicenseSigner
+from adapters.stripe_door import StripeReads
 from adapters.unit_of_work import transaction_open
 from domain.catalog import Catalog, CatalogPrice
 from domain.discounts import Discount
@@ -17,9 +18,10 @@ from domain.errors import OrganizationNotFound
 from domain.licenses import License, LicenseStatus, LicenseTerms, OfflineActivation
 from domain.model import Member, Organization
 from domain.payment_methods import InvoiceFact
-from domain.ports import ChargeResult, SubscriptionChange
+from domain.ports import ChargeResult, Clock, SubscriptionChange
 from domain.promotions import PromotionCode
 from domain.renewal import PhaseFact, ScheduleFact, ScheduleRequest
+from inbox.origin import Origin
 from services.deps import Deps
 
 
@@ -218,11 +220,45 @@ class FakeGateway:
 TEST_SIGNER = LicenseSigner(Ed25519PrivateKey.generate())
 
 
-def fake_deps(clock: FixedClock | None = None, gateway: FakeGateway | None = None) -> Deps:
+def deps_on(
+    gateway: Any,
+    clock: Clock,
+    *,
+    origin: Origin | None = None,
+    verify_by_fetch: bool = False,
+) -> Deps:
+    """The handlers' dependencies over `gateway` (guarded: no call under a transaction),
+    Stripe's objects read through the door over the same gateway."""
+    guarded = GuardedGateway(gateway)
+    origin = origin or Origin()
     return Deps(
-        gateway=GuardedGateway(gateway or FakeGateway()),
-        clock=clock or FixedClock(),
+        gateway=guarded,
+        door=StripeReads(guarded, origin, verify_by_fetch),
+        clock=clock,
         signer=TEST_SIGNER,
+        origin=origin,
+    )
+
+
+def with_gateway(deps: Deps, gateway: Any) -> Deps:
+    """`deps` with another gateway, its door reading through it."""
+    guarded = GuardedGateway(gateway)
+    verify = deps.door.verify_by_fetch if isinstance(deps.door, StripeReads) else False
+    return replace(deps, gateway=guarded, door=StripeReads(guarded, deps.origin, verify))
+
+
+def fake_deps(
+    clock: FixedClock | None = None,
+    gateway: FakeGateway | None = None,
+    *,
+    origin: Origin | None = None,
+    verify_by_fetch: bool = False,
+) -> Deps:
+    return deps_on(
+        gateway or FakeGateway(),
+        clock or FixedClock(),
+        origin=origin,
+        verify_by_fetch=verify_by_fetch,
     )
 
 

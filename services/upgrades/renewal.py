@@ -21,7 +21,6 @@ import secrets
 from datetime import datetime, timedelta
 
 from adapters.database import DuplicateRow
-from adapters.stripe_door import fetch_schedule
 from adapters.unit_of_work import SqlUnitOfWork
 from config.tasks import RELEASE_SCHEDULE, SCHEDULE_CHANGE
 from domain.cycles import cycle_end
@@ -177,7 +176,7 @@ def cancel_change(cmd: CancelScheduledChange, uow: SqlUnitOfWork, deps: Deps) ->
             change.move(C.CANCELED, now, f"canceled by {member.email}")
             uow.commit()
             return change
-    current = fetch_schedule(deps.gateway.retrieve, schedule_id)
+    current = deps.door.schedule(schedule_id)
     renewal_at = int(change.effective_at.timestamp())
     if current is not None and (current.current_start or 0) >= renewal_at:
         raise ChangeNotCancelable("Stripe renewed into the new terms already: the change applies")

@@ -21,7 +21,6 @@ from datetime import datetime
 from typing import Any
 
 from adapters.drift import Summary
-from adapters.stripe_door import fetch_schedule
 from adapters.unit_of_work import SqlUnitOfWork
 from config.tasks import RELEASE_SCHEDULE
 from domain.model import Organization, Subscription, SubscriptionSnapshot
@@ -201,7 +200,7 @@ def schedule_drift(uow: SqlUnitOfWork, deps: Deps, summary: Summary, dry_run: bo
     with uow:
         waiting = uow.changes.waiting_for_stripe()
     for change_id, org_id, schedule_id in waiting:
-        fact = fetch_schedule(deps.gateway.retrieve, schedule_id)
+        fact = deps.door.schedule(schedule_id)
         summary.add(summary.read, JOB)
         summary.add(summary.checked, JOB)
         if fact is None:

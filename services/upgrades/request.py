@@ -12,7 +12,6 @@ import secrets
 from datetime import datetime
 
 from adapters.database import DuplicateRow
-from adapters.stripe_door import fetch_invoice
 from adapters.unit_of_work import SqlUnitOfWork
 from config.tasks import CHARGE_UPGRADE
 from domain import pricing
@@ -226,7 +225,7 @@ def cancel_upgrade(cmd: CancelUpgrade, uow: SqlUnitOfWork, deps: Deps) -> Upgrad
             uow.commit()
             return upgrade
     if deps.gateway.void_invoice(upgrade_id=upgrade.id, invoice_id=invoice_id) == "paid":
-        _apply_paid_invoice(upgrade.id, fetch_invoice(deps.gateway.retrieve, invoice_id), uow, deps)
+        _apply_paid_invoice(upgrade.id, deps.door.invoice(invoice_id), uow, deps)
         raise UpgradeAlreadyPaid(f"invoice {invoice_id} was already paid; the upgrade applies")
     with uow:
         org = uow.organizations.locked(cmd.organization_id)

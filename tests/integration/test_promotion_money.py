@@ -10,7 +10,6 @@ The documents' example throughout: $100 monthly from 2022-01-01 to $1,000 yearly
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -19,7 +18,7 @@ from sqlalchemy import Engine
 from config.database import make_engine
 from domain import errors
 from services import admin
-from tests.fakes import GuardedGateway
+from tests.fakes import with_gateway
 from tests.money_world import MoneyWorld, money_world
 from tests.stripe_model import Clock, StripeServer, StripeState
 
@@ -85,7 +84,7 @@ class Meddling:
 
 def meddle(world: MoneyWorld, call: str, before: Callable[[], object]) -> None:
     inner = world.deps.gateway.inner  # type: ignore[attr-defined]
-    world.deps = replace(world.deps, gateway=GuardedGateway(Meddling(inner, call, before)))
+    world.deps = with_gateway(world.deps, Meddling(inner, call, before))
 
 
 def someone_else_redeems(world: MoneyWorld, promo_id: str) -> Callable[[], object]:

@@ -80,7 +80,7 @@ def test_verify_by_fetch_applies_stripes_state_not_the_payload(engine) -> None:
     forged = subscription_event("cus_acme", seats=500, created=1_700_000_000)
     forged["type"] = "customer.subscription.updated"
     uow = SqlUnitOfWork(engine)
-    deps = dataclasses.replace(fake_deps(gateway=gateway), verify_by_fetch=True)
+    deps = fake_deps(gateway=gateway, verify_by_fetch=True)
     assert stripe_events.process_stripe_event(store_event(engine, forged), uow, deps) == "applied"
     assert seats(uow, world.org_id) == 2
 
