@@ -297,3 +297,28 @@ class StripeDoor(Protocol):
         """The catalog entries (seatflow's catalog-file form) of Stripe's active recurring
         prices that name a license type."""
         ...
+
+
+@dataclass(frozen=True)
+class WebhookEndpoint:
+    """A webhook endpoint of the Stripe account: where Stripe sends events, and in which API
+    version it renders them; its signing secret only in the answer that created it."""
+
+    id: str
+    url: str
+    api_version: str | None
+    secret: str | None = None
+
+
+class WebhookEndpoints(Protocol):
+    """The account's webhook endpoints (`seatflow stripe setup-webhook`)."""
+
+    def webhook_endpoints(self) -> list[WebhookEndpoint]: ...
+
+    def create_webhook_endpoint(
+        self, url: str, events: list[str], api_version: str
+    ) -> WebhookEndpoint: ...
+
+    def update_webhook_endpoint(
+        self, endpoint_id: str, url: str, events: list[str]
+    ) -> WebhookEndpoint: ...

@@ -8,7 +8,7 @@ import inspect
 
 import pytest
 
-from domain.ports import BillingGateway, StripeDoor
+from domain.ports import BillingGateway, StripeDoor, WebhookEndpoints
 
 # seatflow's own catalog-file form (what `seatflow catalog import FILE` reads), not Stripe's.
 OWN_FORMS = {"StripeDoor.catalog_entries"}
@@ -23,7 +23,9 @@ def methods(port: type) -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize(
-    ("method", "answer"), methods(BillingGateway) + methods(StripeDoor), ids=lambda v: str(v)
+    ("method", "answer"),
+    methods(BillingGateway) + methods(StripeDoor) + methods(WebhookEndpoints),
+    ids=lambda v: str(v),
 )
 def test_no_port_answers_with_stripes_json(method: str, answer: str) -> None:
     if method in OWN_FORMS:
