@@ -8,10 +8,11 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from domain.admission import Admitted, ListedEvent, ListedSubscription
 from domain.catalog import Catalog, CatalogPrice
 from domain.discounts import Discount
 from domain.licenses import License, LicenseTerms, OfflineActivation
-from domain.model import Member, Organization
+from domain.model import Member, Organization, SubscriptionSnapshot
 from domain.payment_methods import CardOnFile, InvoiceFact, Receipt
 from domain.promotions import PromotionCode
 from domain.renewal import ScheduledChange, ScheduleFact, ScheduleRequest
@@ -608,20 +609,6 @@ class BillingGateway(Protocol):
         """Give `amount` back to the customer's credit balance, once: the transaction's id."""
         ...
 
-    def retrieve(self, object_type: str, object_id: str) -> dict[str, Any]: ...
-
-    def list_subscriptions(
-        self, *, customer: str | None = None, page_size: int = 100
-    ) -> Iterator[list[dict[str, Any]]]: ...
-
-    def list_events(
-        self,
-        *,
-        created_gte: int | None = None,
-        delivery_success: bool | None = None,
-        page_size: int = 100,
-    ) -> Iterator[list[dict[str, Any]]]: ...
-
     def payment_method_setup_url(
         self,
         *,
@@ -641,8 +628,6 @@ class BillingGateway(Protocol):
         version: int,
     ) -> None: ...
 
-    def list_prices(self, *, page_size: int = 100) -> Iterator[list[dict[str, Any]]]: ...
-
     def schedule_change(self, request: ScheduleRequest) -> ScheduleFact:
         """Make (or take) the subscription's schedule and give it the change's phase."""
         ...
@@ -650,3 +635,68 @@ class BillingGateway(Protocol):
     def release_schedule(self, *, change_id: str, schedule_id: str) -> ScheduleFact:
         """Detach the schedule: the subscription keeps the terms it has now."""
         ...
+
+
+class StripeDoor(Protocol):
+    """Everything seatflow reads from Stripe, by webhook or by API, as typed domain values:
+    the adapters parse Stripe's JSON, refuse what seatflow cannot represent with a named
+    reason, and never hand a dict to a service."""
+
+    def admit(self, payload: str) -> Admitted:
+        """The command a stored event's payload asks for, every Stripe read it needs done;
+        refused if the event is of another Stripe mode or account, or unrepresentable."""
+        ...
+
+    def subscription(self, subscription_id: str, version: int) -> SubscriptionSnapshot:
+        """Stripe's current state of a subscription, as a snapshot of `version`."""
+        ...
+
+    def invoice(self, invoice_id: str) -> InvoiceFact:
+        """Stripe's current state of an invoice."""
+        ...
+
+    def schedule(self, schedule_id: str) -> ScheduleFact | None:
+        """Stripe's current state of a subscription schedule (None: unrepresentable)."""
+        ...
+
+    def subscriptions(
+        self, *, customer: str | None, version: int
+    ) -> Iterator[list[ListedSubscription]]:
+        """Every subscription (of one customer, or all), one page at a time."""
+        ...
+
+    def events(
+        self, *, created_gte: int | None = None, delivery_success: bool | None = None
+    ) -> Iterator[list[ListedEvent]]:
+        """Stripe's events (undelivered ones, or those created since), one page at a time."""
+        ...
+
+    def catalog_entries(self) -> list[dict[str, Any]]:
+        """The catalog entries (seatflow's catalog-file form) of Stripe's active recurring
+        prices that name a license type."""
+        ...
+
+
+@dataclass(frozen=True)
+class WebhookEndpoint:
+    """A webhook endpoint of the Stripe account: where Stripe sends events, and in which API
+    version it renders them; its signing secret only in the answer that created it."""
+
+    id: str
+    url: str
+    api_version: str | None
+    secret: str | None = None
+
+
+class WebhookEndpoints(Protocol):
+    """The account's webhook endpoints (`seatflow stripe setup-webhook`)."""
+
+    def webhook_endpoints(self) -> list[WebhookEndpoint]: ...
+
+    def create_webhook_endpoint(
+        self, url: str, events: list[str], api_version: str
+    ) -> WebhookEndpoint: ...
+
+    def update_webhook_endpoint(
+        self, endpoint_id: str, url: str, events: list[str]
+    ) -> WebhookEndpoint: ...

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from adapters.stripe_door import catalog_entries_of
 from config.tasks import PROCESS_STRIPE_EVENT
 from domain.catalog import CatalogPrice
 from domain.catalog_entries import merge_conflicts, parse_catalog
@@ -20,7 +19,7 @@ from domain.errors import (
     DiscountCodeInvalid,
 )
 from domain.model import Member, Organization, Role
-from domain.ports import BillingGateway, UnitOfWork
+from domain.ports import StripeDoor, UnitOfWork
 from domain.tokens import new_token, token_hash
 from services import stripe_events
 from services.deps import Deps
@@ -207,16 +206,12 @@ def replace_catalog(uow: UnitOfWork, entries: object) -> tuple[int, int]:
     return len(prices), removed
 
 
-def stripe_catalog_entries(gateway: BillingGateway) -> list[dict[str, Any]]:
+def stripe_catalog_entries(door: StripeDoor) -> list[dict[str, Any]]:
     """The catalog from Stripe's prices and their metadata, so that the two cannot disagree."""
-    entries = catalog_entries_of(gateway.list_prices())
+    entries = door.catalog_entries()
     if not entries:
         raise BadCatalogEntry("no active recurring Stripe price has metadata.license_type")
     return entries
-
-
-def import_catalog_from_stripe(uow: UnitOfWork, gateway: BillingGateway) -> int:
-    return import_catalog(uow, stripe_catalog_entries(gateway))
 
 
 def list_catalog(uow: UnitOfWork) -> list[CatalogPrice]:

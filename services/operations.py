@@ -6,23 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from config.events import HANDLED_EVENT_TYPES, STRIPE_API_VERSION
-from domain.ports import UnitOfWork
+from domain.ports import UnitOfWork, WebhookEndpoints
 from inbox.states import PENDING_STATES, InboxState
-
-
-class WebhookEndpoints(Protocol):
-    def webhook_endpoints(self) -> list[dict[str, Any]]: ...
-
-    def create_webhook_endpoint(
-        self, url: str, events: list[str], api_version: str
-    ) -> dict[str, Any]: ...
-
-    def update_webhook_endpoint(
-        self, endpoint_id: str, url: str, events: list[str]
-    ) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -37,12 +25,12 @@ def setup_webhook(stripe: WebhookEndpoints, url: str) -> WebhookSetup:
     """Create the endpoint for `url`, or bring the one Stripe has for it up to date: exactly
     the event types seatflow handles, in the API version it parses."""
     events = sorted(HANDLED_EVENT_TYPES)
-    found = next((e for e in stripe.webhook_endpoints() if e.get("url") == url), None)
+    found = next((e for e in stripe.webhook_endpoints() if e.url == url), None)
     if found is None:
         made = stripe.create_webhook_endpoint(url, events, STRIPE_API_VERSION)
-        return WebhookSetup(str(made["id"]), True, made.get("secret"), made.get("api_version"))
-    stripe.update_webhook_endpoint(str(found["id"]), url, events)
-    return WebhookSetup(str(found["id"]), False, None, found.get("api_version"))
+        return WebhookSetup(made.id, True, made.secret, made.api_version)
+    stripe.update_webhook_endpoint(found.id, url, events)
+    return WebhookSetup(found.id, False, None, found.api_version)
 
 
 # -- the operator pages ------------------------------------------------------------------

@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from adapters.stripe_door import ListedSubscription, listed_subscriptions
 from config.tasks import PUSH_UPGRADE
+from domain.admission import ListedSubscription
 from domain.model import ENDED_STATUSES, SubscriptionSnapshot
 from domain.ports import UnitOfWork
 from domain.reconciliation_jobs import JOBS as RECONCILIATION_JOBS
@@ -94,7 +94,7 @@ def stripe_drift(
                 return
     seen: set[str] = set()
     version = int(deps.clock.now().timestamp())
-    pages = listed_subscriptions(deps.gateway.list_subscriptions(customer=customer), version)
+    pages = deps.door.subscriptions(customer=customer, version=version)
     for page in pages:
         summary.add(summary.read, "stripe_state", len(page))
         summary.add(summary.pages, "stripe_state")

@@ -13,9 +13,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from adapters import stripe_door
-from adapters.stripe_door import Admitted, customer_of
 from config.metrics import EVENT_LAG, PROCESSED, RECEIPT_LAG
+from domain.admission import Admitted, customer_of
 from domain.catalog import Catalog
 from domain.commands import (
     AdoptPaymentMethod,
@@ -101,9 +100,7 @@ def admit_stored(event_ids: list[str], uow: UnitOfWork, deps: Deps) -> dict[str,
     with uow:
         rows = uow.inbox.lock_all(event_ids, lock=False)
     admitted = {
-        event_id: stripe_door.admit(
-            row.payload, deps.gateway.retrieve, deps.verify_by_fetch, deps.origin
-        )
+        event_id: deps.door.admit(row.payload)
         for event_id, row in rows.items()
         if row.state not in DONE_STATES
     }
@@ -127,9 +124,7 @@ def _break_ties(admitted: dict[str, Admitted], uow: UnitOfWork, deps: Deps) -> d
     for event_id, cmd in syncs.items():
         sub_id = cmd.snapshot.stripe_subscription_id
         if versions.get(sub_id) == cmd.snapshot.version:
-            fetched = stripe_door.fetch_snapshot(
-                deps.gateway.retrieve, sub_id, cmd.snapshot.version
-            )
+            fetched = deps.door.subscription(sub_id, cmd.snapshot.version)
             admitted[event_id] = Admitted(replace(cmd, snapshot=fetched))
     return admitted
 

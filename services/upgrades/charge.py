@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 from datetime import datetime, timedelta
 
-from adapters.stripe_door import fetch_invoice
 from config.metrics import observe_estimate_drift
 from config.tasks import CHARGE_UPGRADE, PUSH_UPGRADE, REFUND_UPGRADE
 from domain.commands import RetryPayment
@@ -395,7 +394,7 @@ def _record(upgrade_id: str, result: ChargeResult, uow: UnitOfWork, deps: Deps) 
     now = deps.clock.now()
     # Paid before seatflow asked: its invoice.paid may have come before seatflow knew the
     # invoice, so Stripe's invoice is read now and verified as that event would be.
-    paid = fetch_invoice(deps.gateway.retrieve, result.invoice_id) if result.already_paid else None
+    paid = deps.door.invoice(result.invoice_id) if result.already_paid else None
     with uow:
         found = locked_upgrade(uow, upgrade_id)
         assert found is not None

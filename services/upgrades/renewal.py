@@ -20,7 +20,6 @@ import logging
 import secrets
 from datetime import datetime, timedelta
 
-from adapters.stripe_door import fetch_schedule
 from config.tasks import RELEASE_SCHEDULE, SCHEDULE_CHANGE
 from domain.cycles import cycle_end
 from domain.errors import NotOwnerOrAdmin, SubscriptionNotUpgradable, UpgradeAlreadyOpen
@@ -175,7 +174,7 @@ def cancel_change(cmd: CancelScheduledChange, uow: UnitOfWork, deps: Deps) -> Sc
             change.move(C.CANCELED, now, f"canceled by {member.email}")
             uow.commit()
             return change
-    current = fetch_schedule(deps.gateway.retrieve, schedule_id)
+    current = deps.door.schedule(schedule_id)
     renewal_at = int(change.effective_at.timestamp())
     if current is not None and (current.current_start or 0) >= renewal_at:
         raise ChangeNotCancelable("Stripe renewed into the new terms already: the change applies")

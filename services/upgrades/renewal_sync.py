@@ -20,7 +20,6 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from adapters.stripe_door import fetch_schedule
 from config.tasks import RELEASE_SCHEDULE
 from domain.model import Organization, Subscription, SubscriptionSnapshot
 from domain.payment_methods import InvoiceFact
@@ -201,7 +200,7 @@ def schedule_drift(uow: UnitOfWork, deps: Deps, summary: Summary, dry_run: bool)
     with uow:
         waiting = uow.changes.waiting_for_stripe()
     for change_id, org_id, schedule_id in waiting:
-        fact = fetch_schedule(deps.gateway.retrieve, schedule_id)
+        fact = deps.door.schedule(schedule_id)
         summary.add(summary.read, JOB)
         summary.add(summary.checked, JOB)
         if fact is None:

@@ -11,7 +11,6 @@ import logging
 import secrets
 from datetime import datetime
 
-from adapters.stripe_door import fetch_invoice
 from config.tasks import CHARGE_UPGRADE
 from domain import pricing
 from domain.commands import (
@@ -225,7 +224,7 @@ def cancel_upgrade(cmd: CancelUpgrade, uow: UnitOfWork, deps: Deps) -> Upgrade:
             uow.commit()
             return upgrade
     if deps.gateway.void_invoice(upgrade_id=upgrade.id, invoice_id=invoice_id) == "paid":
-        _apply_paid_invoice(upgrade.id, fetch_invoice(deps.gateway.retrieve, invoice_id), uow, deps)
+        _apply_paid_invoice(upgrade.id, deps.door.invoice(invoice_id), uow, deps)
         raise UpgradeAlreadyPaid(f"invoice {invoice_id} was already paid; the upgrade applies")
     with uow:
         org = uow.organizations.locked(cmd.organization_id)

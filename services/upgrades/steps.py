@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from adapters.stripe_door import fetch_invoice
 from config.metrics import PAYMENT_DRIFT
 from config.tasks import PUSH_UPGRADE, REFUND_UPGRADE, RELEASE_SCHEDULE
 from domain import pricing, renewal
@@ -79,7 +78,7 @@ def give_back(upgrade_id: str, invoice_id: str, uow: UnitOfWork, deps: Deps) -> 
     the card gave and refund it (each Stripe call outside any transaction)."""
     if deps.gateway.void_invoice(upgrade_id=upgrade_id, invoice_id=invoice_id) == "void":
         return "void"
-    invoice = fetch_invoice(deps.gateway.retrieve, invoice_id)
+    invoice = deps.door.invoice(invoice_id)
     with uow:
         found = locked_upgrade(uow, upgrade_id)
         if found is not None and found[1].state == S.CANCELED and found[1].paid_amount is None:

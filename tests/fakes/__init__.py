@@ -10,7 +10,14 @@ from tests.fakes.gateway import (
     open_invoice,
 )
 from tests.fakes.inbox import FakeInbox
-from tests.fakes.unit_of_work import TEST_SIGNER, FakeUnitOfWork, FixedClock, fake_deps
+from tests.fakes.unit_of_work import (
+    TEST_SIGNER,
+    FakeUnitOfWork,
+    FixedClock,
+    deps_on,
+    fake_deps,
+    with_gateway,
+)
 
 __all__ = [
     "CALLS_UNDER_LOCK",
@@ -21,7 +28,9 @@ __all__ = [
     "FakeUnitOfWork",
     "FixedClock",
     "GuardedGateway",
+    "deps_on",
     "fake_deps",
     "open_and_pay",
     "open_invoice",
+    "with_gateway",
 ]

@@ -3,7 +3,9 @@ method missing, a parameter renamed) fails `mypy`, not a test run later."""
 
 from __future__ import annotations
 
+from adapters.stripe_door import StripeReads
 from domain import ports
+from inbox.origin import Origin
 from tests.fakes import repositories as fakes
 from tests.fakes.gateway import FakeGateway
 from tests.fakes.inbox import FakeInbox
@@ -11,6 +13,8 @@ from tests.fakes.unit_of_work import TEST_SIGNER, FakeUnitOfWork, FixedClock
 
 _uow: ports.UnitOfWork = FakeUnitOfWork()
 _gateway: ports.BillingGateway = FakeGateway()
+# Stripe's reads in the tests: the door's adapter over the fake gateway's raw reads.
+_door: ports.StripeDoor = StripeReads(FakeGateway(), Origin(), False)
 _clock: ports.Clock = FixedClock()
 _signer: ports.Signer = TEST_SIGNER
 _organizations: ports.OrganizationRepository = fakes.FakeOrganizations()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -10,11 +11,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from adapters.errors import explain
 from adapters.license_signer import LicenseSigner
+from adapters.stripe_door import StripeReads
 from domain.catalog import CatalogPrice
 from domain.model import Member, Organization
-from domain.ports import DuplicateRow
+from domain.ports import Clock, DuplicateRow
 from domain.renewal import PENDING
 from domain.upgrades import OPEN_STATES
+from inbox.origin import Origin
 from services.deps import Deps
 from tests.fakes.gateway import FAKE_TRANSACTION_OPEN, FakeGateway, GuardedGateway
 from tests.fakes.inbox import FakeInbox
@@ -48,13 +51,47 @@ class FixedClock:
 TEST_SIGNER = LicenseSigner(Ed25519PrivateKey.generate())
 
 
-def fake_deps(clock: FixedClock | None = None, gateway: FakeGateway | None = None) -> Deps:
-    """The handlers' dependencies as bootstrap builds them, with the fake gateway and clock."""
+def deps_on(
+    gateway: Any,
+    clock: Clock,
+    *,
+    origin: Origin | None = None,
+    verify_by_fetch: bool = False,
+) -> Deps:
+    """The handlers' dependencies as bootstrap builds them, over `gateway` (guarded: no call
+    under a transaction), Stripe's objects read through the door over the same gateway."""
+    guarded = GuardedGateway(gateway)
+    origin = origin or Origin()
     return Deps(
-        gateway=GuardedGateway(gateway or FakeGateway()),
-        clock=clock or FixedClock(),
+        gateway=guarded,
+        door=StripeReads(guarded, origin, verify_by_fetch),
+        clock=clock,
         signer=TEST_SIGNER,
+        origin=origin,
         explain=explain,
+    )
+
+
+def with_gateway(deps: Deps, gateway: Any) -> Deps:
+    """`deps` with another gateway, its door reading through it."""
+    guarded = GuardedGateway(gateway)
+    verify = deps.door.verify_by_fetch if isinstance(deps.door, StripeReads) else False
+    return replace(deps, gateway=guarded, door=StripeReads(guarded, deps.origin, verify))
+
+
+def fake_deps(
+    clock: FixedClock | None = None,
+    gateway: FakeGateway | None = None,
+    *,
+    origin: Origin | None = None,
+    verify_by_fetch: bool = False,
+) -> Deps:
+    """`deps_on` the fake gateway and a fixed clock."""
+    return deps_on(
+        gateway or FakeGateway(),
+        clock or FixedClock(),
+        origin=origin,
+        verify_by_fetch=verify_by_fetch,
     )
 
 

@@ -61,7 +61,7 @@ def test_the_receiver_and_recovery_store_the_same_row(sqlite_settings, event_typ
     InboxWriter(engine, lambda _ids: None).store(Delivery(IncomingEvent.parse(body), body, 1))
     delivered = stored(engine, missed["id"])
 
-    deps = dataclasses.replace(fake_deps(FixedClock(NOW)), gateway=ListingGateway(listed=[missed]))
+    deps = fake_deps(FixedClock(NOW), ListingGateway(listed=[missed]))
     found = recovery.missed_events(SqlUnitOfWork(engine), deps, Summary(), dry_run=False)
     recovered = stored(engine, missed["id"])
 

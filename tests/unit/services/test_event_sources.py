@@ -50,7 +50,7 @@ def test_verify_by_fetch_applies_stripes_state_not_the_payload(uow) -> None:
     gateway.objects["sub_acme_nl"] = subscription_event("cus_acme", seats=2)["data"]["object"]
     forged = subscription_event("cus_acme", seats=500, created=1_700_000_000)
     forged["type"] = "customer.subscription.updated"
-    deps = dataclasses.replace(fake_deps(gateway=gateway), verify_by_fetch=True)
+    deps = fake_deps(gateway=gateway, verify_by_fetch=True)
     assert stripe_events.process_stripe_event(store_event(uow, forged), uow, deps) == "applied"
     assert seats(uow, world.org_id) == 2
 

@@ -3,8 +3,6 @@ configuration changed, or by a tool) is ignored by the worker with the reason, n
 
 from __future__ import annotations
 
-import dataclasses
-
 from cli import samples
 from inbox.origin import Origin
 from services import admin, stripe_events
@@ -17,7 +15,7 @@ def test_the_worker_ignores_an_event_of_another_mode_with_the_reason(uow) -> Non
     obj = samples.subscription_object(customer="cus_acme", seats=9)
     event = {**samples.event("customer.subscription.updated", obj), "livemode": True}
     event_id = store_event(uow, event)
-    deps = dataclasses.replace(fake_deps(), origin=Origin(livemode=False))
+    deps = fake_deps(origin=Origin(livemode=False))
     assert stripe_events.process_stripe_event(event_id, uow, deps) == "ignored"
     with uow:
         row = uow.inbox.get(event_id)

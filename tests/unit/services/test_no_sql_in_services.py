@@ -9,8 +9,6 @@ from pathlib import Path
 
 SERVICES = Path(__file__).resolve().parents[3] / "services"
 MODULES = sorted(SERVICES.rglob("*.py"))
-# Stripe's typed values still come in through the door module (to be a port of its own).
-ADAPTERS_ALLOWED = {"adapters.stripe_door"}
 
 
 def _imported(path: Path) -> list[tuple[int, str]]:
@@ -43,10 +41,6 @@ def test_no_service_imports_the_sql_unit_of_work_or_an_adapter() -> None:
         f"{path.relative_to(SERVICES)}:{line}: {name}"
         for path in MODULES
         for line, name in _imported(path)
-        if "SqlUnitOfWork" in name
-        or (
-            name.split(".")[0] == "adapters"
-            and not any(name == a or name.startswith(f"{a}.") for a in ADAPTERS_ALLOWED)
-        )
+        if "SqlUnitOfWork" in name or name.split(".")[0] == "adapters"
     ]
     assert offenders == []

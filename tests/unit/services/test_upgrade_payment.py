@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 import pytest
@@ -132,7 +133,7 @@ def test_the_charged_amount_is_recomputed_at_submission_and_drift_recorded(
     uow, deps, world, clock, gateway
 ) -> None:
     deps = fake_deps(clock, gateway)
-    deps = type(deps)(gateway, clock, deps.signer, estimate_ttl=deps.estimate_ttl * 40)
+    deps = dataclasses.replace(deps, estimate_ttl=deps.estimate_ttl * 40)
     e = estimate(uow, deps, world)
     clock.advance(hours=5)  # the customer waited before paying
     upgrade, _ = submit(uow, deps, world, e.id)
