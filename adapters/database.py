@@ -3,11 +3,8 @@ without importing SQLAlchemy themselves."""
 
 from __future__ import annotations
 
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import OperationalError
 
 # The database is unreachable or went away mid-statement: a later attempt may succeed.
 DatabaseUnavailable = OperationalError
 TRANSIENT_DB_ERRORS: tuple[type[Exception], ...] = (OperationalError,)
-
-# A unique index refused a row: another transaction stored the same thing first.
-DuplicateRow = IntegrityError

@@ -6,7 +6,6 @@ import csv
 import io
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -14,22 +13,7 @@ from sqlalchemy import Engine, case, func, insert, select
 from sqlalchemy.orm import Session
 
 from adapters.orm import drift_records
-from domain.reconciliation_jobs import JOBS
-
-
-@dataclass
-class Summary:
-    checked: dict[str, int] = field(default_factory=dict)
-    drift: dict[str, int] = field(default_factory=dict)
-    repaired: dict[str, int] = field(default_factory=dict)
-    flagged: int = 0
-    failed: dict[str, str] = field(default_factory=dict)  # job -> why it failed
-    read: dict[str, int] = field(default_factory=dict)  # objects read from Stripe, by job
-    pages: dict[str, int] = field(default_factory=dict)  # pages of them
-
-    def add(self, table: dict[str, int], kind: str, n: int = 1) -> None:
-        table[kind] = table.get(kind, 0) + n
-
+from domain.reconciliation_jobs import JOBS, Summary
 
 COLUMNS = (
     "created_at",

@@ -9,7 +9,8 @@ from __future__ import annotations
 import kombu.exceptions
 from sqlalchemy import exc as sa
 
-from adapters.stripe_gateway import StripeUnavailable
+from adapters.stripe_errors import StripeUnavailable
+from domain.ports import DuplicateRow
 
 SCHEMA_HINT = "hint: run `seatflow db upgrade`"
 DATABASE_HINT = "hint: is the database running and reachable? check DATABASE_URL"
@@ -38,6 +39,8 @@ def _database(error: sa.DBAPIError) -> str:
 
 def explain(error: BaseException) -> str | None:
     """One line with a hint for a failure of the outside world, or None if it is not one."""
+    if isinstance(error, DuplicateRow) and isinstance(error.__cause__, sa.DBAPIError):
+        return _database(error.__cause__)
     if isinstance(error, sa.DBAPIError):
         return _database(error)
     if isinstance(error, sa.NoSuchModuleError | sa.ArgumentError):

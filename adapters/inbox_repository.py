@@ -7,7 +7,6 @@ same rows on its own fast path).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -15,31 +14,9 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from adapters.sql import among
+from domain.ports import InboxRow, Mark
 from inbox.states import DONE_STATES, PENDING_STATES, InboxState
 from inbox.table import inbox
-
-
-@dataclass(frozen=True)
-class InboxRow:
-    id: int
-    event_id: str
-    type: str
-    created: int
-    payload: str
-    state: str
-    attempts: int
-    last_error: str | None
-    received_at: datetime
-
-
-@dataclass(frozen=True)
-class Mark:
-    """An event's final state after an attempt, to be written with others (`mark_all`)."""
-
-    event_id: str
-    state: str
-    error: str | None = None
-
 
 _ROW_COLUMNS = (
     inbox.c.id,

@@ -282,7 +282,7 @@ drift_records = Table(
     "drift_records",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("kind", String(32), nullable=False),  # estimate, stripe_state, missed_event, saga
+    Column("kind", String(32), nullable=False),  # domain.reconciliation_jobs.DRIFT_KINDS
     Column("organization_id", String(64)),
     Column("subject", String(255), nullable=False),  # upgrade, subscription or event id
     Column("cause", String(255), nullable=False),

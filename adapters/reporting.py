@@ -4,42 +4,15 @@ columns of local subscriptions that Stripe also knows."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
-from datetime import datetime
+from dataclasses import fields
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from adapters.orm import drift_records, estimates, organizations, subscriptions, upgrades
 from domain.model import ENDED_STATUSES
+from domain.ports import AppliedEstimate, ComparedSubscription
 from domain.upgrades import UpgradeState
-
-
-@dataclass(frozen=True)
-class AppliedEstimate:
-    """An applied upgrade, with what it was estimated, charged and paid."""
-
-    id: str
-    organization_id: str
-    estimate_amount: int
-    charged_amount: int | None
-    paid_amount: int | None
-    currency: str
-    computed_at: datetime
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class ComparedSubscription:
-    """The columns of a local subscription that reconciliation compares with Stripe's."""
-
-    stripe_subscription_id: str
-    organization_id: str
-    seats: int
-    interval: str
-    status: str
-    stripe_price_id: str | None
-    current_period_end: datetime
 
 
 class SqlReconciliationRepository:

@@ -11,8 +11,6 @@ from typing import Any, NamedTuple
 from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-# InboxRow and DONE_STATES are re-exported for services.stripe_events, which imports them here.
-from adapters.inbox_repository import InboxRow as InboxRow
 from adapters.orm import (
     api_tokens,
     catalog_prices,
@@ -35,10 +33,7 @@ from domain.licenses import (
     OfflineActivation,
 )
 from domain.model import Member, Organization
-from domain.upgrades import UpgradeState
-from inbox.states import DONE_STATES as DONE_STATES
 
-S = UpgradeState
 _LEDGER_COLUMNS = [c.name for c in seat_ledger.c if c.name not in ("id", "organization_id")]
 
 
@@ -205,14 +200,6 @@ class SqlMemberRepository:
 
     def get(self, member_id: str) -> Member | None:
         return self.session.get(Member, member_id)
-
-    def by_token_hash(self, token_hash: str) -> Member | None:
-        query = (
-            select(Member)
-            .join(api_tokens, api_tokens.c.member_id == members.c.id)
-            .where(api_tokens.c.token_hash == token_hash, api_tokens.c.revoked_at.is_(None))
-        )
-        return self.session.scalars(query).first()
 
     def add_token(self, member_id: str, token_hash: str, now: datetime) -> None:
         self.session.execute(

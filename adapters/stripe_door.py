@@ -5,13 +5,16 @@ first (a thin event's object, a verified object, the setup intent a Checkout ses
 the card a payment method is): the services apply the command inside their transaction and
 never call Stripe while they hold its row locks. What seatflow cannot represent, or what
 contradicts itself (a setup intent of another customer), is refused with a named reason.
+Every other read (an invoice, a subscription, a schedule, Stripe's listings) is typed here
+too: the services see only `domain.ports.StripeDoor`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, replace
-from typing import Any
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from typing import Any, Protocol
 
 from adapters import catalog_parsing
 from adapters.payment_method_parsing import card_of
@@ -23,14 +26,8 @@ from adapters.stripe_parsing import (
     subscription_snapshot,
     to_command,
 )
-from domain.commands import (
-    AdoptPaymentMethod,
-    Command,
-    ConfirmInvoicePaid,
-    RecordPaymentActionRequired,
-    RecordPaymentFailed,
-    SyncSubscription,
-)
+from domain.admission import Admitted, ListedEvent, ListedSubscription
+from domain.commands import AdoptPaymentMethod
 from domain.model import SubscriptionSnapshot
 from domain.payment_methods import InvoiceFact
 from domain.renewal import ScheduleFact, SyncSchedule
@@ -38,14 +35,6 @@ from inbox.events import IncomingEvent, load_payload
 from inbox.origin import Origin
 
 Fetch = Callable[[str, str], dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class Admitted:
-    """What an event asks for (None: a type seatflow does not act on), or why it is refused."""
-
-    command: Command | None = None
-    refused: str | None = None
 
 
 def _id(value: Any) -> str | None:
@@ -104,59 +93,82 @@ def _schedule_command(cmd: SyncSchedule, fetch: Fetch) -> Admitted:
     return Admitted(replace(cmd, schedule=current))
 
 
-def fetch_snapshot(fetch: Fetch, subscription_id: str, version: int) -> SubscriptionSnapshot:
-    """Stripe's current state of a subscription, as a snapshot of `version`."""
-    return subscription_snapshot(fetch("subscription", subscription_id), version)
+class _WouldRead(Exception):
+    """Admitting the event would read Stripe."""
 
 
-def fetch_invoice(fetch: Fetch, invoice_id: str) -> InvoiceFact:
-    """Stripe's current state of an invoice."""
-    return invoice_fact(fetch("invoice", invoice_id))
+def _no_reads(object_type: str, object_id: str) -> dict[str, Any]:
+    raise _WouldRead(f"{object_type} {object_id}")
 
 
-def fetch_schedule(fetch: Fetch, schedule_id: str) -> ScheduleFact | None:
-    """Stripe's current state of a subscription schedule; None if seatflow cannot represent
-    it (a phase of several prices)."""
-    try:
-        return schedule_fact(fetch("subscription_schedule", schedule_id))
-    except UnrepresentableSchedule:
-        return None
+class StripeApi(Protocol):
+    """Stripe's raw answers, as the gateway gives them (dicts): only this module reads them."""
+
+    def retrieve(self, object_type: str, object_id: str) -> dict[str, Any]: ...
+
+    def list_subscriptions(
+        self, *, customer: str | None = None, page_size: int = 100
+    ) -> Iterator[list[dict[str, Any]]]: ...
+
+    def list_events(
+        self,
+        *,
+        created_gte: int | None = None,
+        delivery_success: bool | None = None,
+        page_size: int = 100,
+    ) -> Iterator[list[dict[str, Any]]]: ...
+
+    def list_prices(self, *, page_size: int = 100) -> Iterator[list[dict[str, Any]]]: ...
 
 
-def customer_of(command: Command | None) -> str | None:
-    """The Stripe customer a command's object names (whose organization it may touch)."""
-    if isinstance(command, SyncSubscription | AdoptPaymentMethod):
-        return command.stripe_customer_id
-    if isinstance(command, SyncSchedule):
-        return command.schedule.customer_id
-    if isinstance(command, ConfirmInvoicePaid | RecordPaymentFailed | RecordPaymentActionRequired):
-        return command.invoice.customer_id
-    return None
+class StripeReads:
+    """`domain.ports.StripeDoor` over the gateway's raw reads: `origin` is the Stripe mode
+    and account whose events are applied; with `verify_by_fetch`, each event's object is
+    re-read from Stripe (a leaked signing secret then cannot forge state)."""
 
+    def __init__(self, api: StripeApi, origin: Origin, verify_by_fetch: bool = False) -> None:
+        self.api = api
+        self.origin = origin
+        self.verify_by_fetch = verify_by_fetch
 
-def catalog_entries_of(pages: Iterable[list[dict[str, Any]]]) -> list[dict[str, Any]]:
-    """The catalog entries of Stripe's prices (`seatflow catalog import --from-stripe`)."""
-    return catalog_parsing.catalog_entries(pages)
+    def admit(self, payload: str) -> Admitted:
+        return admit(payload, self.api.retrieve, self.verify_by_fetch, self.origin)
 
+    def admit_without_reads(self, payload: str) -> Admitted | None:
+        if self.verify_by_fetch:
+            return None
+        try:
+            return admit(payload, _no_reads, False, self.origin)
+        except _WouldRead:
+            return None
 
-@dataclass(frozen=True)
-class ListedSubscription:
-    """A subscription Stripe listed: whose it is, its status, and its snapshot (None, with
-    the reason, when seatflow cannot represent it)."""
+    def subscription(self, subscription_id: str, version: int) -> SubscriptionSnapshot:
+        return subscription_snapshot(self.api.retrieve("subscription", subscription_id), version)
 
-    id: str
-    customer_id: str | None
-    status: str
-    snapshot: SubscriptionSnapshot | None
-    refused: str | None = None
+    def invoice(self, invoice_id: str) -> InvoiceFact:
+        return invoice_fact(self.api.retrieve("invoice", invoice_id))
 
+    def schedule(self, schedule_id: str) -> ScheduleFact | None:
+        try:
+            return schedule_fact(self.api.retrieve("subscription_schedule", schedule_id))
+        except UnrepresentableSchedule:
+            return None
 
-def listed_subscriptions(
-    pages: Iterable[list[dict[str, Any]]], version: int
-) -> Iterator[list[ListedSubscription]]:
-    """Stripe's pages of subscriptions (reconciliation), each item typed."""
-    for page in pages:
-        yield [_listed(item, version) for item in page]
+    def subscriptions(
+        self, *, customer: str | None, version: int
+    ) -> Iterator[list[ListedSubscription]]:
+        for page in self.api.list_subscriptions(customer=customer):
+            yield [_listed(item, version) for item in page]
+
+    def events(
+        self, *, created_gte: int | None = None, delivery_success: bool | None = None
+    ) -> Iterator[list[ListedEvent]]:
+        pages = self.api.list_events(created_gte=created_gte, delivery_success=delivery_success)
+        for page in pages:
+            yield [ListedEvent(str(event["id"]), json.dumps(event)) for event in page]
+
+    def catalog_entries(self) -> list[dict[str, Any]]:
+        return catalog_parsing.catalog_entries(self.api.list_prices())
 
 
 def _listed(item: dict[str, Any], version: int) -> ListedSubscription:

@@ -41,7 +41,6 @@ import stripe
 
 from adapters.schedule_parsing import schedule_fact
 from adapters.stripe_errors import ACTION_CODES
-from adapters.stripe_errors import StripeUnavailable as StripeUnavailable
 from adapters.stripe_errors import reason as _reason
 from adapters.stripe_errors import translate_errors as _translate_errors
 from adapters.stripe_parsing import CYCLE_START, PREPAID_UNTIL, invoice_fact
@@ -184,7 +183,9 @@ class StripeGateway(StripeSetup, StripePromotions):
         upgrade by that id, however long Stripe is away. A retry replays Stripe's answer.
         With `promotion_code` (Stripe's id) the invoice carries it (Stripe takes its discount
         off and counts the redemption when the invoice is paid); PromotionCodeRefused if
-        Stripe refuses it."""
+        Stripe refuses it. Without one it carries no discount at all (`discounts=""`): a
+        discount standing on the customer in Stripe would otherwise be inherited, and the
+        invoice would bill another amount than the customer was shown."""
         params: Any = {
             "customer": customer_id,
             "currency": currency,
@@ -194,8 +195,7 @@ class StripeGateway(StripeSetup, StripePromotions):
             "description": description,
             "metadata": metadata,
         }
-        if promotion_code:
-            params["discounts"] = [{"promotion_code": promotion_code}]
+        params["discounts"] = [{"promotion_code": promotion_code}] if promotion_code else ""
         with promotion_refusals(), _translate_errors("create_invoice"):
             invoice = self.client.v1.invoices.create(
                 params, {"idempotency_key": idempotency_key(upgrade_id, "invoice")}

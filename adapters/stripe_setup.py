@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from adapters.stripe_errors import translate_errors as _translate_errors
+from domain.ports import WebhookEndpoint
 
 
 class StripeSetup:
@@ -73,34 +74,41 @@ class StripeSetup:
                     {"idempotency_key": f"{key}-{subscription_id}"},
                 )
 
-    def webhook_endpoints(self) -> list[dict[str, Any]]:
+    def webhook_endpoints(self) -> list[WebhookEndpoint]:
         """Every webhook endpoint of the account (without their secrets)."""
-        found: list[dict[str, Any]] = []
+        found: list[WebhookEndpoint] = []
         for page in self._pages(self.client.v1.webhook_endpoints.list, {"limit": 100}):
-            found.extend(page)
+            found.extend(map(_endpoint, page))
         return found
 
     def create_webhook_endpoint(
         self, url: str, events: list[str], api_version: str
-    ) -> dict[str, Any]:
+    ) -> WebhookEndpoint:
         """A new endpoint; Stripe shows its signing secret in this answer only."""
         params: Any = {"url": url, "enabled_events": events, "api_version": api_version}
         with _translate_errors("create_webhook_endpoint"):
             created = self.client.v1.webhook_endpoints.create(params)
-        result: dict[str, Any] = created.to_dict()
-        return result
+        return _endpoint(created.to_dict())
 
     def update_webhook_endpoint(
         self, endpoint_id: str, url: str, events: list[str]
-    ) -> dict[str, Any]:
+    ) -> WebhookEndpoint:
         """Its URL and event types (Stripe keeps the secret, and the API version it was
         created with)."""
         params: Any = {"url": url, "enabled_events": events, "disabled": False}
         with _translate_errors("update_webhook_endpoint"):
             updated = self.client.v1.webhook_endpoints.update(endpoint_id, params)
-        result: dict[str, Any] = updated.to_dict()
-        return result
+        return _endpoint(updated.to_dict())
 
     def list_prices(self, *, page_size: int = 100) -> Iterator[list[dict[str, Any]]]:
         """Every price with its metadata, one page at a time (the catalog reads its own)."""
         yield from self._pages(self.client.v1.prices.list, {"limit": page_size})
+
+
+def _endpoint(data: dict[str, Any]) -> WebhookEndpoint:
+    return WebhookEndpoint(
+        id=str(data["id"]),
+        url=str(data.get("url") or ""),
+        api_version=data.get("api_version"),
+        secret=data.get("secret"),
+    )

@@ -10,6 +10,7 @@ from types import TracebackType
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from adapters.billing_repository import (
@@ -30,6 +31,7 @@ from adapters.repositories import (
 )
 from adapters.upgrade_repository import SqlUpgradeRepository
 from config import faults
+from domain.ports import DuplicateRow
 
 
 class UnhandledEvents(RuntimeError):
@@ -121,9 +123,12 @@ class SqlUnitOfWork:
             # What the aggregate recorded must be handled in this transaction (the services'
             # message bus does it); committing without would lose, say, a license version.
             raise UnhandledEvents(f"commit with unhandled events: {unhandled!r}")
-        self.flush()  # what commit would flush, written before the fault point
-        faults.reached(faults.AFTER_EFFECT)
-        self.session.commit()
+        try:
+            self.flush()  # what commit would flush, written before the fault point
+            faults.reached(faults.AFTER_EFFECT)
+            self.session.commit()
+        except IntegrityError as exc:  # a unique index refused a row
+            raise DuplicateRow(str(exc.orig)) from exc
         faults.reached(faults.AFTER_COMMIT)
         pending, self._pending = self._pending, []
         for name, args in pending:
@@ -141,12 +146,3 @@ class SqlUnitOfWork:
         self.organizations.release()
         self.licenses.forget()
         self.catalog.forget()
-
-
-UnitOfWorkSource = SqlUnitOfWork | Engine
-
-
-def as_unit_of_work(source: UnitOfWorkSource) -> SqlUnitOfWork:
-    """A unit of work as given, or a new one on an engine (operator commands still given
-    an engine)."""
-    return source if isinstance(source, SqlUnitOfWork) else SqlUnitOfWork(source)

@@ -89,18 +89,6 @@ class SqlUpgradeRepository:
         )
         return [(row[0], row[1], row[2]) for row in self.session.execute(query)]
 
-    def stalled_steps(self, cutoff: datetime) -> list[tuple[str, str]]:
-        """(id, state) of upgrades untouched since `cutoff` whose next saga step is unsent:
-        requested or charging (charge), or applied and not yet pushed to Stripe (push)."""
-        query = select(upgrades.c.id, upgrades.c.state).where(
-            upgrades.c.updated_at < cutoff,
-            or_(
-                upgrades.c.state.in_([S.REQUESTED.value, S.CHARGING.value]),
-                (upgrades.c.state == S.APPLIED.value) & upgrades.c.stripe_synced_at.is_(None),
-            ),
-        )
-        return [(row[0], row[1]) for row in self.session.execute(query)]
-
     def unpushed_applied(self, organization_id: str, license_type: str) -> str | None:
         """The applied upgrade of this license type that Stripe has not been told about."""
         query = select(upgrades.c.id).where(

@@ -7,12 +7,12 @@ from typing import Any
 
 from flask import g, request
 
-from adapters.tokens import token_hash
 from adapters.unit_of_work import SqlUnitOfWork
 from api import validation
 from api.errors import ApiError
 from domain.errors import OrganizationNotFound
 from domain.model import Member
+from domain.tokens import token_hash
 from services.deps import Deps
 from web import runtime
 

@@ -26,6 +26,7 @@ from config.settings import Settings
 from inbox.origin import Origin
 
 if TYPE_CHECKING:
+    from adapters.stripe_door import StripeReads
     from adapters.stripe_gateway import StripeGateway
     from adapters.unit_of_work import SqlUnitOfWork
     from services.deps import Deps
@@ -74,22 +75,31 @@ class Runtime:
         )
 
     @cached_property
+    def door(self) -> StripeReads:
+        """Stripe's events and objects, typed: every read goes through the one gateway."""
+        from adapters.stripe_door import StripeReads
+
+        return StripeReads(self.gateway, self.origin, self.settings.stripe_verify_by_fetch)
+
+    @cached_property
     def deps(self) -> Deps:
         """What the handlers need besides the unit of work."""
+        from adapters.errors import explain
         from adapters.license_signer import load_signer
         from services.deps import Deps, SystemClock
 
         settings = self.settings
         return Deps(
             gateway=self.gateway,
+            door=self.door,
             clock=SystemClock(),
             estimate_ttl=timedelta(seconds=settings.estimate_ttl_seconds),
             unpaid_after=timedelta(hours=settings.unpaid_upgrade_hours),
             signer=load_signer(settings),
             license_grace=timedelta(days=settings.license_grace_days),
-            verify_by_fetch=settings.stripe_verify_by_fetch,
             tie_break_by_fetch=bool(settings.stripe_api_base) or settings.stripe_verify_by_fetch,
             origin=self.origin,
+            explain=explain,
         )
 
     def enqueue(self, name: str, args: list[Any]) -> None:

@@ -31,7 +31,7 @@ def import_prices(args: argparse.Namespace) -> int:
         return 2
     try:
         if args.from_stripe:
-            entries: object = admin.stripe_catalog_entries(bootstrap.runtime().gateway)
+            entries: object = admin.stripe_catalog_entries(bootstrap.runtime().door)
         else:
             entries = read_file(args.file)
         if args.replace:

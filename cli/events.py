@@ -14,7 +14,7 @@ from services import admin
 
 
 def list_events(args: argparse.Namespace) -> int:
-    rows = admin.list_events(bootstrap.runtime().engine, args.state, args.limit)
+    rows = admin.list_events(bootstrap.runtime().unit_of_work(), args.state, args.limit)
     for row in rows:
         print(
             f"{row['event_id']:<32} {row['type']:<40} {row['state']:<14} "
@@ -25,7 +25,7 @@ def list_events(args: argparse.Namespace) -> int:
 
 
 def show(args: argparse.Namespace) -> int:
-    row = admin.show_event(bootstrap.runtime().engine, args.event_id)
+    row = admin.show_event(bootstrap.runtime().unit_of_work(), args.event_id)
     if row is None:
         print(f"no event {args.event_id}", file=sys.stderr)
         return 1
@@ -34,12 +34,8 @@ def show(args: argparse.Namespace) -> int:
 
 
 def replay(args: argparse.Namespace) -> int:
-    state = admin.replay_event(
-        bootstrap.runtime().engine,
-        bootstrap.runtime().unit_of_work(),
-        bootstrap.runtime().deps,
-        args.event_id,
-    )
+    runtime = bootstrap.runtime()
+    state = admin.replay_event(runtime.unit_of_work(), runtime.deps, args.event_id)
     print(f"{args.event_id}: {state}")
     return 0 if state != "missing" else 1
 
@@ -51,14 +47,17 @@ def dead(args: argparse.Namespace) -> int:
 
 def prune(args: argparse.Namespace) -> int:
     count = admin.prune_applied(
-        bootstrap.runtime().engine, timedelta(days=args.older_than_days), dry_run=args.dry_run
+        bootstrap.runtime().unit_of_work(),
+        timedelta(days=args.older_than_days),
+        dry_run=args.dry_run,
     )
     print(f"{count} finished event(s) {'would be ' if args.dry_run else ''}pruned")
     return 0
 
 
 def purge(args: argparse.Namespace) -> int:
-    print(f"{admin.purge_dead(bootstrap.runtime().engine, args.event_ids)} dead event(s) purged")
+    purged = admin.purge_dead(bootstrap.runtime().unit_of_work(), args.event_ids)
+    print(f"{purged} dead event(s) purged")
     return 0
 
 
@@ -67,7 +66,7 @@ def redrive(args: argparse.Namespace) -> int:
         print("say which dead events: --dead (all), --id, --type, --since/--until", file=sys.stderr)
         return 2
     ids = admin.redrive(
-        bootstrap.runtime().engine,
+        bootstrap.runtime().unit_of_work(),
         bootstrap.runtime().celery,
         event_ids=args.id,
         types=args.type,
@@ -78,7 +77,7 @@ def redrive(args: argparse.Namespace) -> int:
     verb = "would redrive" if args.dry_run else "redriven"
     for event_id in ids:
         print(event_id)
-    states = admin.not_redriven(bootstrap.runtime().engine, args.id, ids)
+    states = admin.not_redriven(bootstrap.runtime().unit_of_work(), args.id, ids)
     for event_id, state in states.items():
         print(f"{event_id}: not redriven: {_why(event_id, state)}", file=sys.stderr)
     if not ids and not args.id:

@@ -139,11 +139,10 @@ ENDED_STATUSES = frozenset({SubscriptionStatus.CANCELED, SubscriptionStatus.INCO
 
 @dataclass(frozen=True)
 class SyncResult:
-    """What syncing changed; `license_reason` names why the license must be re-issued."""
+    """What syncing did (why the license must be re-issued, if it must, is the cause of the
+    `SubscriptionSynced` event the organization recorded)."""
 
     outcome: SyncOutcome
-    subscription: Subscription | None = None
-    license_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -283,7 +282,7 @@ class Organization:
             held = self.subscription_for(snapshot.license_type)
             other = _another_subscription(held, snapshot)
             if other is not None:
-                return SyncResult(other, held)
+                return SyncResult(other)
             current = held
         created = current is None
         if current is None:
@@ -307,7 +306,7 @@ class Organization:
         if reason:
             cause = f"{reason}:{reference or snapshot.version}"
             self.events.append(SubscriptionSynced(self.id, current.license_type, cause))
-        return SyncResult(SyncOutcome.APPLIED, current, reason)
+        return SyncResult(SyncOutcome.APPLIED)
 
     def check_upgrade(
         self,

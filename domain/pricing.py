@@ -1,4 +1,5 @@
-"""The surcharge of an upgrade, priced from the catalog: business rule 6 for a subscription.
+"""The surcharge of an upgrade, priced from the catalog (the README's rule under "Upgrades":
+new price × unused part of the new cycle − old price × unused part of the current one).
 
 `domain.proration` holds the formula for explicit plans; this module says which plans an
 upgrade compares (today's price of the subscription's cycle, the catalog's price of the new

@@ -4,7 +4,7 @@ runs them, in this order)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -39,3 +39,19 @@ DRIFT_KINDS = tuple(dict.fromkeys([*(job.drift for job in JOBS), PAYMENT_DRIFT])
 
 def job_named(name: str) -> ReconciliationJob:
     return next(job for job in JOBS if job.name == name)
+
+
+@dataclass
+class Summary:
+    """What one reconciliation run did, by job (its `progress` key)."""
+
+    checked: dict[str, int] = field(default_factory=dict)
+    drift: dict[str, int] = field(default_factory=dict)
+    repaired: dict[str, int] = field(default_factory=dict)
+    flagged: int = 0
+    failed: dict[str, str] = field(default_factory=dict)  # job -> why it failed
+    read: dict[str, int] = field(default_factory=dict)  # objects read from Stripe, by job
+    pages: dict[str, int] = field(default_factory=dict)  # pages of them
+
+    def add(self, table: dict[str, int], kind: str, n: int = 1) -> None:
+        table[kind] = table.get(kind, 0) + n

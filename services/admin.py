@@ -1,7 +1,4 @@
-"""Operator actions behind the CLI: organizations, inbox listing, replay and redrive.
-
-The inbox commands take a unit of work, or (as the CLI still passes) an engine to open one on.
-"""
+"""Operator actions behind the CLI: organizations, inbox listing, replay and redrive."""
 
 from __future__ import annotations
 
@@ -11,9 +8,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from adapters.stripe_door import catalog_entries_of
-from adapters.tokens import new_token, token_hash
-from adapters.unit_of_work import SqlUnitOfWork, UnitOfWorkSource, as_unit_of_work
 from config.tasks import PROCESS_STRIPE_EVENT
 from domain.catalog import CatalogPrice
 from domain.catalog_entries import merge_conflicts, parse_catalog
@@ -25,13 +19,14 @@ from domain.errors import (
     DiscountCodeInvalid,
 )
 from domain.model import Member, Organization, Role
-from domain.ports import BillingGateway
+from domain.ports import StripeDoor, UnitOfWork
+from domain.tokens import new_token, token_hash
 from services import stripe_events
 from services.deps import Deps
 
 
 def create_organization(
-    uow: SqlUnitOfWork, name: str, org_id: str | None = None, customer: str | None = None
+    uow: UnitOfWork, name: str, org_id: str | None = None, customer: str | None = None
 ) -> dict[str, Any]:
     org = Organization(
         id=org_id or f"org_{secrets.token_hex(8)}", name=name, stripe_customer_id=customer
@@ -42,13 +37,13 @@ def create_organization(
     return {"id": org.id, "name": org.name, "stripe_customer_id": org.stripe_customer_id}
 
 
-def list_events(source: UnitOfWorkSource, state: str | None, limit: int) -> list[dict[str, Any]]:
-    with as_unit_of_work(source) as uow:
+def list_events(uow: UnitOfWork, state: str | None, limit: int) -> list[dict[str, Any]]:
+    with uow:
         return uow.inbox.listing(state, limit)
 
 
-def show_event(source: UnitOfWorkSource, event_id: str) -> dict[str, Any] | None:
-    with as_unit_of_work(source) as uow:
+def show_event(uow: UnitOfWork, event_id: str) -> dict[str, Any] | None:
+    with uow:
         data = uow.inbox.full_row(event_id)
     if data is None:
         return None
@@ -56,7 +51,7 @@ def show_event(source: UnitOfWorkSource, event_id: str) -> dict[str, Any] | None
     return data
 
 
-def _reset(uow: SqlUnitOfWork, find: Callable[[SqlUnitOfWork], list[str]]) -> list[str]:
+def _reset(uow: UnitOfWork, find: Callable[[UnitOfWork], list[str]]) -> list[str]:
     """In one transaction, the events `find` names are to be applied again: `received`,
     their last error forgotten."""
     with uow:
@@ -67,9 +62,9 @@ def _reset(uow: SqlUnitOfWork, find: Callable[[SqlUnitOfWork], list[str]]) -> li
     return event_ids
 
 
-def replay_event(source: UnitOfWorkSource, uow: SqlUnitOfWork, deps: Deps, event_id: str) -> str:
+def replay_event(uow: UnitOfWork, deps: Deps, event_id: str) -> str:
     """Process the stored payload again, here and now (the version guard still applies)."""
-    if not _reset(as_unit_of_work(source), lambda u: sorted(u.inbox.known_ids([event_id]))):
+    if not _reset(uow, lambda u: sorted(u.inbox.known_ids([event_id]))):
         return "missing"
     return stripe_events.process_stripe_event(event_id, uow, deps)
 
@@ -81,7 +76,7 @@ class TaskSender(Protocol):
 
 
 def redrive(
-    source: UnitOfWorkSource,
+    uow: UnitOfWork,
     celery: TaskSender,
     *,
     event_ids: list[str] | None = None,
@@ -91,9 +86,8 @@ def redrive(
     dry_run: bool = False,
 ) -> list[str]:
     """Send dead events (all, or by id, type, receipt time) back to the workers."""
-    uow = as_unit_of_work(source)
 
-    def dead(u: SqlUnitOfWork) -> list[str]:
+    def dead(u: UnitOfWork) -> list[str]:
         return u.inbox.dead_ids(event_ids or [], types or [], since, until)
 
     if dry_run:
@@ -109,24 +103,24 @@ def redrive(
 
 
 def not_redriven(
-    source: UnitOfWorkSource, event_ids: list[str], redriven: list[str]
+    uow: UnitOfWork, event_ids: list[str], redriven: list[str]
 ) -> dict[str, str | None]:
     """The state of each of `event_ids` left out of `redriven` (None: no such event), so
     that an operator learns why."""
-    with as_unit_of_work(source) as uow:
+    with uow:
         return {i: uow.inbox.state_of(i) for i in event_ids if i not in redriven}
 
 
-def purge_dead(source: UnitOfWorkSource, event_ids: list[str]) -> int:
+def purge_dead(uow: UnitOfWork, event_ids: list[str]) -> int:
     """Delete dead events for good (they are otherwise kept until redriven)."""
-    with as_unit_of_work(source) as uow:
+    with uow:
         purged = uow.inbox.purge_dead(event_ids)
         uow.commit()
     return purged
 
 
 def prune_applied(
-    source: UnitOfWorkSource,
+    uow: UnitOfWork,
     older_than: timedelta,
     batch: int = 1000,
     dry_run: bool = False,
@@ -135,7 +129,7 @@ def prune_applied(
     """Delete finished events older than `older_than`, in batches; dead rows are kept."""
     cutoff = (now or datetime.now(UTC)) - older_than
     return _prune(
-        as_unit_of_work(source),
+        uow,
         lambda uow: uow.inbox.count_done_before(cutoff),
         lambda uow: uow.inbox.delete_done_before(cutoff, batch),
         batch,
@@ -143,7 +137,7 @@ def prune_applied(
     )
 
 
-def add_member(uow: SqlUnitOfWork, org_id: str, email: str, role: str) -> dict[str, Any]:
+def add_member(uow: UnitOfWork, org_id: str, email: str, role: str) -> dict[str, Any]:
     if role not in {r.value for r in Role}:
         raise ValueError(f"role must be one of {', '.join(r.value for r in Role)}")
     member = Member(
@@ -157,7 +151,7 @@ def add_member(uow: SqlUnitOfWork, org_id: str, email: str, role: str) -> dict[s
     return {"id": member.id, "organization_id": org_id, "email": email, "role": role}
 
 
-def remove_member(uow: SqlUnitOfWork, member_id: str) -> bool:
+def remove_member(uow: UnitOfWork, member_id: str) -> bool:
     with uow:
         member = uow.members.get(member_id)
         if member is None:
@@ -167,7 +161,7 @@ def remove_member(uow: SqlUnitOfWork, member_id: str) -> bool:
     return True
 
 
-def create_token(uow: SqlUnitOfWork, member_id: str) -> dict[str, Any]:
+def create_token(uow: UnitOfWork, member_id: str) -> dict[str, Any]:
     token = new_token()
     with uow:
         member = uow.members.get(member_id)
@@ -183,7 +177,7 @@ def create_token(uow: SqlUnitOfWork, member_id: str) -> dict[str, Any]:
     }
 
 
-def import_catalog(uow: SqlUnitOfWork, entries: object) -> int:
+def import_catalog(uow: UnitOfWork, entries: object) -> int:
     """Check every entry (BadCatalogEntry names the first bad one) and the catalog they and
     the stored prices make (CatalogConflict lists every conflict), then store them all."""
     prices = parse_catalog(entries)
@@ -201,7 +195,7 @@ def import_catalog(uow: SqlUnitOfWork, entries: object) -> int:
     return len(prices)
 
 
-def replace_catalog(uow: SqlUnitOfWork, entries: object) -> tuple[int, int]:
+def replace_catalog(uow: UnitOfWork, entries: object) -> tuple[int, int]:
     """The catalog becomes exactly `entries`: (prices imported, stored prices replaced)."""
     prices = parse_catalog(entries)
     with uow:
@@ -212,25 +206,21 @@ def replace_catalog(uow: SqlUnitOfWork, entries: object) -> tuple[int, int]:
     return len(prices), removed
 
 
-def stripe_catalog_entries(gateway: BillingGateway) -> list[dict[str, Any]]:
+def stripe_catalog_entries(door: StripeDoor) -> list[dict[str, Any]]:
     """The catalog from Stripe's prices and their metadata, so that the two cannot disagree."""
-    entries = catalog_entries_of(gateway.list_prices())
+    entries = door.catalog_entries()
     if not entries:
         raise BadCatalogEntry("no active recurring Stripe price has metadata.license_type")
     return entries
 
 
-def import_catalog_from_stripe(uow: SqlUnitOfWork, gateway: BillingGateway) -> int:
-    return import_catalog(uow, stripe_catalog_entries(gateway))
-
-
-def list_catalog(uow: SqlUnitOfWork) -> list[CatalogPrice]:
+def list_catalog(uow: UnitOfWork) -> list[CatalogPrice]:
     with uow:
         return list(uow.catalog.load())
 
 
 def create_discount(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     code: str,
     percent_off: int | None,
     amount_off: int | None,
@@ -271,7 +261,7 @@ def create_discount(
 
 
 def prune_released_activations(
-    source: UnitOfWorkSource,
+    uow: UnitOfWork,
     older_than: timedelta,
     batch: int = 1000,
     dry_run: bool = False,
@@ -281,7 +271,7 @@ def prune_released_activations(
     batches (they hold no seat any more); active and revoked ones are kept."""
     cutoff = (now or datetime.now(UTC)) - older_than
     return _prune(
-        as_unit_of_work(source),
+        uow,
         lambda uow: uow.licenses.count_released_expired_before(cutoff),
         lambda uow: uow.licenses.delete_released_expired_before(cutoff, batch),
         batch,
@@ -290,9 +280,9 @@ def prune_released_activations(
 
 
 def _prune(
-    uow: SqlUnitOfWork,
-    count: Callable[[SqlUnitOfWork], int],
-    delete: Callable[[SqlUnitOfWork], int],
+    uow: UnitOfWork,
+    count: Callable[[UnitOfWork], int],
+    delete: Callable[[UnitOfWork], int],
     batch: int,
     dry_run: bool,
 ) -> int:
@@ -316,12 +306,12 @@ def _discount_row(d: Discount) -> dict[str, Any]:
     return {f: getattr(d, f) for f in (*fields, "max_redemptions", "times_redeemed")}
 
 
-def list_discounts(uow: SqlUnitOfWork) -> list[dict[str, Any]]:
+def list_discounts(uow: UnitOfWork) -> list[dict[str, Any]]:
     with uow:
         return [_discount_row(d) for d in uow.catalog.all_discounts()]
 
 
-def disable_discount(uow: SqlUnitOfWork, code: str) -> dict[str, Any]:
+def disable_discount(uow: UnitOfWork, code: str) -> dict[str, Any]:
     """The code is refused from now on; upgrades that already hold it keep it."""
     with uow:
         discount = uow.catalog.discount(code, lock=True)
@@ -332,7 +322,7 @@ def disable_discount(uow: SqlUnitOfWork, code: str) -> dict[str, Any]:
         return _discount_row(discount)
 
 
-def remove_catalog_price(uow: SqlUnitOfWork, stripe_price_id: str) -> CatalogPrice:
+def remove_catalog_price(uow: UnitOfWork, stripe_price_id: str) -> CatalogPrice:
     with uow:
         removed = uow.catalog.remove(stripe_price_id)
         if removed is None:

@@ -1,13 +1,14 @@
-"""What handlers need besides the unit of work: a clock, the billing gateway, policy values
-(built from the settings by the composition root, `bootstrap`)."""
+"""What handlers need besides the unit of work: a clock, the billing gateway, the door
+Stripe's objects come in through, policy values (built from the settings by the composition
+root, `bootstrap`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from adapters.license_signer import LicenseSigner
-from domain.ports import BillingGateway, Clock
+from domain.ports import BillingGateway, Clock, Signer, StripeDoor
 from inbox.origin import Origin
 
 
@@ -19,14 +20,16 @@ class SystemClock:
 @dataclass(frozen=True)
 class Deps:
     gateway: BillingGateway
+    door: StripeDoor
     clock: Clock
-    signer: LicenseSigner
+    signer: Signer
     estimate_ttl: timedelta = timedelta(minutes=15)
     unpaid_after: timedelta = timedelta(hours=23)
     license_grace: timedelta = timedelta(days=7)
-    # Re-read each object from Stripe before applying it (a leaked signing secret then
-    # cannot forge state), and break same-second ties between events the same way.
-    verify_by_fetch: bool = False
+    # Break same-second ties between subscription events by reading Stripe's current state.
     tie_break_by_fetch: bool = False
     # The Stripe mode and account whose events are applied; any other's are ignored.
     origin: Origin = field(default_factory=Origin)
+    # One line saying what failed in the outside world (the database, the broker, Stripe),
+    # or None when the error is not such a failure (`adapters.errors.explain`).
+    explain: Callable[[BaseException], str | None] = lambda _error: None

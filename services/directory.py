@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from adapters.tokens import new_token, token_hash
-from adapters.unit_of_work import SqlUnitOfWork
+from domain.ports import UnitOfWork
+from domain.tokens import new_token, token_hash
 
 
-def list_organizations(uow: SqlUnitOfWork) -> list[dict[str, Any]]:
+def list_organizations(uow: UnitOfWork) -> list[dict[str, Any]]:
     with uow:
         return [
             {"id": o.id, "name": o.name, "stripe_customer_id": o.stripe_customer_id}
@@ -18,7 +18,7 @@ def list_organizations(uow: SqlUnitOfWork) -> list[dict[str, Any]]:
         ]
 
 
-def list_members(uow: SqlUnitOfWork, org_id: str) -> list[dict[str, Any]]:
+def list_members(uow: UnitOfWork, org_id: str) -> list[dict[str, Any]]:
     with uow:
         return [
             {"id": m.id, "email": m.email, "role": m.role, "removed_at": m.removed_at}
@@ -26,13 +26,13 @@ def list_members(uow: SqlUnitOfWork, org_id: str) -> list[dict[str, Any]]:
         ]
 
 
-def list_tokens(uow: SqlUnitOfWork, org_id: str) -> list[dict[str, Any]]:
+def list_tokens(uow: UnitOfWork, org_id: str) -> list[dict[str, Any]]:
     with uow:
         return uow.members.tokens(org_id)
 
 
 def create_token(
-    uow: SqlUnitOfWork, member_id: str, now: datetime, expires_in_days: int | None = None
+    uow: UnitOfWork, member_id: str, now: datetime, expires_in_days: int | None = None
 ) -> dict[str, Any]:
     """A new bearer token, shown once; it expires after `expires_in_days` (None: never)."""
     if expires_in_days is not None and expires_in_days < 1:
@@ -55,7 +55,7 @@ def create_token(
     }
 
 
-def revoke_token(uow: SqlUnitOfWork, token_id: int, now: datetime) -> bool:
+def revoke_token(uow: UnitOfWork, token_id: int, now: datetime) -> bool:
     """Refuse the token from now on and end its member's page sessions; False if there is
     no such token or it was revoked already."""
     with uow:
@@ -68,7 +68,7 @@ def revoke_token(uow: SqlUnitOfWork, token_id: int, now: datetime) -> bool:
     return True
 
 
-def end_sessions(uow: SqlUnitOfWork, member_id: str) -> None:
+def end_sessions(uow: UnitOfWork, member_id: str) -> None:
     """Sign-out: every page session of the member ends, the cookie of this one included."""
     with uow:
         member = uow.members.get(member_id)

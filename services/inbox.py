@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from adapters.unit_of_work import SqlUnitOfWork
+from domain.ports import UnitOfWork
 
 
 def sweep(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     now: datetime,
     older_than: timedelta,
     enqueue: Callable[[list[str]], None],

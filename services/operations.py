@@ -6,23 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
-from adapters.unit_of_work import SqlUnitOfWork
 from config.events import HANDLED_EVENT_TYPES, STRIPE_API_VERSION
+from domain.ports import UnitOfWork, WebhookEndpoints
 from inbox.states import PENDING_STATES, InboxState
-
-
-class WebhookEndpoints(Protocol):
-    def webhook_endpoints(self) -> list[dict[str, Any]]: ...
-
-    def create_webhook_endpoint(
-        self, url: str, events: list[str], api_version: str
-    ) -> dict[str, Any]: ...
-
-    def update_webhook_endpoint(
-        self, endpoint_id: str, url: str, events: list[str]
-    ) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -37,12 +25,12 @@ def setup_webhook(stripe: WebhookEndpoints, url: str) -> WebhookSetup:
     """Create the endpoint for `url`, or bring the one Stripe has for it up to date: exactly
     the event types seatflow handles, in the API version it parses."""
     events = sorted(HANDLED_EVENT_TYPES)
-    found = next((e for e in stripe.webhook_endpoints() if e.get("url") == url), None)
+    found = next((e for e in stripe.webhook_endpoints() if e.url == url), None)
     if found is None:
         made = stripe.create_webhook_endpoint(url, events, STRIPE_API_VERSION)
-        return WebhookSetup(str(made["id"]), True, made.get("secret"), made.get("api_version"))
-    stripe.update_webhook_endpoint(str(found["id"]), url, events)
-    return WebhookSetup(str(found["id"]), False, None, found.get("api_version"))
+        return WebhookSetup(made.id, True, made.secret, made.api_version)
+    stripe.update_webhook_endpoint(found.id, url, events)
+    return WebhookSetup(found.id, False, None, found.api_version)
 
 
 # -- the operator pages ------------------------------------------------------------------
@@ -55,7 +43,7 @@ class InboxView:
     dead: list[dict[str, Any]]  # newest first, with their last error
 
 
-def inbox_view(uow: SqlUnitOfWork, now: datetime, dead_limit: int = 200) -> InboxView:
+def inbox_view(uow: UnitOfWork, now: datetime, dead_limit: int = 200) -> InboxView:
     with uow:
         counts = uow.inbox.counts_by_state()
         oldest = uow.inbox.oldest_received(s.value for s in PENDING_STATES)
@@ -109,9 +97,7 @@ class ReconciliationView:
     runs: list[Run]
 
 
-def reconciliation_view(
-    uow: SqlUnitOfWork, runs: int = 10, points: int = 500
-) -> ReconciliationView:
+def reconciliation_view(uow: UnitOfWork, runs: int = 10, points: int = 500) -> ReconciliationView:
     with uow:
         estimates = uow.drift.rows("estimate", points)
         records = uow.drift.rows(None, 2000)

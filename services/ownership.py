@@ -12,10 +12,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from adapters.unit_of_work import SqlUnitOfWork
 from config.metrics import NOT_OURS
 from domain.model import Organization, Subscription
 from domain.payment_methods import InvoiceFact
+from domain.ports import UnitOfWork
 from domain.renewal import ScheduledChange, ScheduleFact
 from domain.upgrades import Upgrade
 
@@ -54,7 +54,7 @@ def not_ours(kind: str, reason: str, object_id: str) -> NotOurs:
     return NotOurs(kind, reason)
 
 
-def owner_of_customer(uow: SqlUnitOfWork, customer_id: str | None) -> Organization | NotOurs:
+def owner_of_customer(uow: UnitOfWork, customer_id: str | None) -> Organization | NotOurs:
     """The organization of a Stripe customer, locked for this transaction."""
     org = uow.organizations.get_by_customer(customer_id, lock=True) if customer_id else None
     if org is None:
@@ -62,7 +62,7 @@ def owner_of_customer(uow: SqlUnitOfWork, customer_id: str | None) -> Organizati
     return org
 
 
-def owner_of_invoice(uow: SqlUnitOfWork, invoice: InvoiceFact) -> InvoiceOwner | NotOurs:
+def owner_of_invoice(uow: UnitOfWork, invoice: InvoiceFact) -> InvoiceOwner | NotOurs:
     """Whose `invoice` is: its customer's organization, and the upgrade that recorded the
     invoice's id or the subscription it renews."""
     org = owner_of_customer(uow, invoice.customer_id)
@@ -91,7 +91,7 @@ def owner_of_invoice(uow: SqlUnitOfWork, invoice: InvoiceFact) -> InvoiceOwner |
 
 
 def owner_of_schedule(
-    uow: SqlUnitOfWork, schedule: ScheduleFact
+    uow: UnitOfWork, schedule: ScheduleFact
 ) -> tuple[Organization, ScheduledChange] | NotOurs:
     """Whose a subscription schedule is: its customer's organization, and the change that
     recorded the schedule's id when seatflow made it (of that organization's subscription).

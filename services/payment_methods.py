@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import logging
 
-from adapters.unit_of_work import SqlUnitOfWork
 from config.tasks import PUSH_DEFAULT_CARD
 from domain.commands import AdoptPaymentMethod
 from domain.errors import OrganizationNotFound
 from domain.model import ENDED_STATUSES, Member, Organization
 from domain.payment_methods import CardOnFile
+from domain.ports import UnitOfWork
 from services.deps import Deps
 from services.ownership import NotOurs, Outcome, owner_of_customer
 
@@ -23,7 +23,7 @@ log = logging.getLogger("seatflow.payment_methods")
 
 
 def setup_url(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     deps: Deps,
     member: Member,
     return_url: str,
@@ -45,7 +45,7 @@ def setup_url(
     )
 
 
-def card_on_file(uow: SqlUnitOfWork, organization_id: str) -> CardOnFile | None:
+def card_on_file(uow: UnitOfWork, organization_id: str) -> CardOnFile | None:
     with uow:
         return uow.payment_methods.get(organization_id)
 
@@ -58,7 +58,7 @@ def _subscription_ids(org: Organization) -> list[str]:
     ]
 
 
-def adopt_payment_method(cmd: AdoptPaymentMethod, uow: SqlUnitOfWork, deps: Deps) -> Outcome:
+def adopt_payment_method(cmd: AdoptPaymentMethod, uow: UnitOfWork, deps: Deps) -> Outcome:
     """Keep the customer's new card as the organization's card on file; Stripe is told to
     make it the default after the commit (`push_default_card`), never under the lock."""
     org = owner_of_customer(uow, cmd.stripe_customer_id)
@@ -85,7 +85,7 @@ def adopt_payment_method(cmd: AdoptPaymentMethod, uow: SqlUnitOfWork, deps: Deps
     return "applied"
 
 
-def push_default_card(organization_id: str, uow: SqlUnitOfWork, deps: Deps) -> bool:
+def push_default_card(organization_id: str, uow: UnitOfWork, deps: Deps) -> bool:
     """Make the card on file the default of the customer and of its live subscriptions at
     Stripe (the newest card, whatever order the tasks run in); False if there is none."""
     with uow:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from adapters.unit_of_work import SqlUnitOfWork
 from domain.payment_methods import Receipt
+from domain.ports import UnitOfWork
 from domain.upgrades import Upgrade
 
 
@@ -20,12 +20,12 @@ class HistoryEntry:
     receipt: Receipt | None
 
 
-def receipt_of(uow: SqlUnitOfWork, upgrade_id: str) -> Receipt | None:
+def receipt_of(uow: UnitOfWork, upgrade_id: str) -> Receipt | None:
     with uow:
         return uow.receipts.for_upgrade(upgrade_id)
 
 
-def history(uow: SqlUnitOfWork, organization_id: str) -> list[HistoryEntry]:
+def history(uow: UnitOfWork, organization_id: str) -> list[HistoryEntry]:
     """Every upgrade of the organization, newest first, with its receipt if paid."""
     with uow:
         upgrades = uow.history.upgrades(organization_id)

@@ -17,13 +17,12 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from adapters.drift import Summary
-from adapters.errors import explain
-from adapters.stripe_door import ListedSubscription, listed_subscriptions
-from adapters.unit_of_work import SqlUnitOfWork
 from config.tasks import PUSH_UPGRADE
+from domain.admission import ListedSubscription
 from domain.model import ENDED_STATUSES, SubscriptionSnapshot
+from domain.ports import UnitOfWork
 from domain.reconciliation_jobs import JOBS as RECONCILIATION_JOBS
+from domain.reconciliation_jobs import Summary
 from services import messagebus, recovery, stripe_events
 from services.deps import Deps
 from services.upgrades import renewal_sync
@@ -36,7 +35,7 @@ log = logging.getLogger(__name__)
 # -- estimate drift ------------------------------------------------------------------------
 
 
-def estimate_drift(uow: SqlUnitOfWork, deps: Deps, summary: Summary, dry_run: bool) -> None:
+def estimate_drift(uow: UnitOfWork, deps: Deps, summary: Summary, dry_run: bool) -> None:
     now = deps.clock.now()
     with uow:
         for row in uow.reconciliation.unrecorded_estimate_drift():
@@ -77,7 +76,7 @@ def estimate_drift(uow: SqlUnitOfWork, deps: Deps, summary: Summary, dry_run: bo
 
 
 def stripe_drift(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     deps: Deps,
     summary: Summary,
     dry_run: bool,
@@ -95,7 +94,7 @@ def stripe_drift(
                 return
     seen: set[str] = set()
     version = int(deps.clock.now().timestamp())
-    pages = listed_subscriptions(deps.gateway.list_subscriptions(customer=customer), version)
+    pages = deps.door.subscriptions(customer=customer, version=version)
     for page in pages:
         summary.add(summary.read, "stripe_state", len(page))
         summary.add(summary.pages, "stripe_state")
@@ -109,7 +108,7 @@ def stripe_drift(
 
 
 def _flag(
-    uow: SqlUnitOfWork, deps: Deps, summary: Summary, dry_run: bool, found: dict[str, str], why: str
+    uow: UnitOfWork, deps: Deps, summary: Summary, dry_run: bool, found: dict[str, str], why: str
 ) -> None:
     """Flag each subject (Stripe subscription id → organization id) once: a person decides
     what it should be; nothing is changed for it."""
@@ -132,7 +131,7 @@ def _flag(
 
 
 def _flag_unknown(
-    uow: SqlUnitOfWork, deps: Deps, summary: Summary, dry_run: bool, page: list[ListedSubscription]
+    uow: UnitOfWork, deps: Deps, summary: Summary, dry_run: bool, page: list[ListedSubscription]
 ) -> None:
     """Live Stripe subscriptions of a known customer that seatflow has no row for."""
     live = {
@@ -159,7 +158,7 @@ def _flag_unknown(
 
 
 def _flag_unrepresentable(
-    uow: SqlUnitOfWork, deps: Deps, summary: Summary, dry_run: bool, page: list[ListedSubscription]
+    uow: UnitOfWork, deps: Deps, summary: Summary, dry_run: bool, page: list[ListedSubscription]
 ) -> None:
     """Local subscriptions that Stripe now bills in a way seatflow cannot represent (a price
     every 3 months): flagged, never taken as something else."""
@@ -176,7 +175,7 @@ def _flag_unrepresentable(
 
 
 def _flag_gone(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     deps: Deps,
     summary: Summary,
     dry_run: bool,
@@ -202,7 +201,7 @@ def _stripe_view(snap: SubscriptionSnapshot) -> dict[str, Any]:
 
 
 def _compare_page(
-    uow: SqlUnitOfWork, deps: Deps, summary: Summary, dry_run: bool, page: list[ListedSubscription]
+    uow: UnitOfWork, deps: Deps, summary: Summary, dry_run: bool, page: list[ListedSubscription]
 ) -> None:
     """One query reads the page's local rows; only drifted ones load (and lock) their
     organization, so 100,000 subscriptions cost 1,000 reads plus the repairs."""
@@ -238,7 +237,7 @@ def _compare_page(
 
 
 def _repair(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     now: datetime,
     summary: Summary,
     organization_id: str,
@@ -274,7 +273,7 @@ def _repair(
     )
 
 
-def _with_catalog_type(uow: SqlUnitOfWork, snapshot: Any, fallback: str) -> Any:
+def _with_catalog_type(uow: UnitOfWork, snapshot: Any, fallback: str) -> Any:
     from dataclasses import replace
 
     price = uow.catalog.load().by_stripe_price(snapshot.stripe_price_id)
@@ -290,6 +289,7 @@ def _job(
     work: Callable[[], Any],
     progress: Progress | None,
     kind: str,
+    explain: Callable[[BaseException], str | None],
 ) -> None:
     """One job; its failure is recorded in the summary and the next job still runs. A job
     that found nothing still has its row (of zeros)."""
@@ -311,7 +311,7 @@ def _done(summary: Summary, kind: str) -> int:
 
 
 def run_all(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     deps: Deps,
     *,
     dry_run: bool = False,
@@ -339,5 +339,5 @@ def run_all(
     }
     for job in RECONCILIATION_JOBS:
         if job.name in chosen:
-            _job(job.name, summary, runs[job.name], progress, job.progress)
+            _job(job.name, summary, runs[job.name], progress, job.progress, deps.explain)
     return summary

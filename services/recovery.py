@@ -8,14 +8,13 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
-from typing import Any
 
-from adapters.drift import Summary
-from adapters.stripe_door import fetch_invoice
-from adapters.unit_of_work import SqlUnitOfWork
 from config.tasks import PROCESS_STRIPE_EVENT
+from domain.admission import ListedEvent
+from domain.ports import UnitOfWork
+from domain.reconciliation_jobs import Summary
+from inbox.events import load_payload
 from inbox.states import InboxState
 from inbox.table import inbox_row
 from services import messagebus
@@ -30,7 +29,7 @@ WINDOW_MARGIN = timedelta(minutes=5)
 
 
 def missed_events(
-    uow: SqlUnitOfWork, deps: Deps, summary: Summary, dry_run: bool, since: datetime | None = None
+    uow: UnitOfWork, deps: Deps, summary: Summary, dry_run: bool, since: datetime | None = None
 ) -> list[str]:
     """Put events Stripe failed to deliver, or newer than the newest one seen, in the inbox."""
     with uow:
@@ -40,9 +39,9 @@ def missed_events(
         if since
         else (newest - int(WINDOW_MARGIN.total_seconds()) if newest else None)
     )
-    sources = [deps.gateway.list_events(delivery_success=False)]
+    sources = [deps.door.events(delivery_success=False)]
     if start is not None:
-        sources.append(deps.gateway.list_events(created_gte=start))
+        sources.append(deps.door.events(created_gte=start))
     found: list[str] = []
     for source in sources:
         for page in source:
@@ -51,18 +50,18 @@ def missed_events(
 
 
 def _insert_missing(
-    uow: SqlUnitOfWork, deps: Deps, summary: Summary, dry_run: bool, page: list[dict[str, Any]]
+    uow: UnitOfWork, deps: Deps, summary: Summary, dry_run: bool, page: list[ListedEvent]
 ) -> list[str]:
     now = deps.clock.now()
     with uow:
-        seen = uow.inbox.known_ids(event["id"] for event in page)
-        missing = [event for event in page if event["id"] not in seen]
+        seen = uow.inbox.known_ids(event.event_id for event in page)
+        missing = [event for event in page if event.event_id not in seen]
         summary.add(summary.checked, "events", len(page))
         if missing:
             summary.add(summary.drift, "missed_event", len(missing))
         if dry_run or not missing:
-            return [event["id"] for event in missing]
-        rows = [inbox_row(event, json.dumps(event), now, None) for event in missing]
+            return [event.event_id for event in missing]
+        rows = [inbox_row(load_payload(e.payload), e.payload, now, None) for e in missing]
         uow.inbox.add(rows)
         for row in rows:
             uow.drift.record(
@@ -76,14 +75,14 @@ def _insert_missing(
                 uow.enqueue_after_commit(PROCESS_STRIPE_EVENT, [row["event_id"]])
         summary.add(summary.repaired, "missed_event", len(missing))
         uow.commit()
-    return [event["id"] for event in missing]
+    return [event.event_id for event in missing]
 
 
 # -- stuck sagas ---------------------------------------------------------------------------
 
 
 def stuck_sagas(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     deps: Deps,
     summary: Summary,
     dry_run: bool,
@@ -95,7 +94,7 @@ def stuck_sagas(
         stuck = uow.upgrades.stuck_since(cutoff)
     for upgrade_id, invoice_id, organization_id in stuck:
         summary.add(summary.checked, "saga")
-        invoice = fetch_invoice(deps.gateway.retrieve, invoice_id)
+        invoice = deps.door.invoice(invoice_id)
         status = invoice.status
         if status not in ("paid", "void", "uncollectible"):
             continue

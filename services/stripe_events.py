@@ -13,11 +13,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from adapters import stripe_door
-from adapters.inbox_repository import InboxRow, Mark
-from adapters.stripe_door import Admitted, customer_of
-from adapters.unit_of_work import SqlUnitOfWork
 from config.metrics import EVENT_LAG, PROCESSED, RECEIPT_LAG
+from domain.admission import Admitted, customer_of
 from domain.catalog import Catalog
 from domain.commands import (
     AdoptPaymentMethod,
@@ -29,6 +26,7 @@ from domain.commands import (
 )
 from domain.errors import DomainError, OrganizationNotFound, UnknownLicenseType
 from domain.model import SubscriptionSnapshot, SyncOutcome
+from domain.ports import InboxRow, Mark, UnitOfWork
 from domain.renewal import SyncSchedule
 from inbox.states import DONE_STATES
 from services import messagebus, payment_methods
@@ -44,7 +42,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def sync_subscription(cmd: SyncSubscription, uow: SqlUnitOfWork, deps: Deps) -> Outcome:
+def sync_subscription(cmd: SyncSubscription, uow: UnitOfWork, deps: Deps) -> Outcome:
     org = owner_of_customer(uow, cmd.stripe_customer_id)
     if isinstance(org, NotOurs):
         raise OrganizationNotFound(f"no organization for customer {cmd.stripe_customer_id!r}")
@@ -83,7 +81,7 @@ def with_catalog_tier(snapshot: SubscriptionSnapshot, catalog: Catalog) -> Subsc
     return replace(snapshot, tier=known.tier) if known else snapshot
 
 
-HANDLERS: dict[type[Command], Callable[[Any, SqlUnitOfWork, Deps], Outcome]] = {
+HANDLERS: dict[type[Command], Callable[[Any, UnitOfWork, Deps], Outcome]] = {
     SyncSubscription: sync_subscription,
     ConfirmInvoicePaid: upgrade_payment.confirm_invoice_paid,
     RecordPaymentFailed: upgrade_payment.record_payment_failed,
@@ -96,7 +94,7 @@ HANDLERS: dict[type[Command], Callable[[Any, SqlUnitOfWork, Deps], Outcome]] = {
 STALE_NOTE = "a newer state of this Stripe object was already applied"
 
 
-def admit_stored(event_ids: list[str], uow: SqlUnitOfWork, deps: Deps) -> dict[str, Admitted]:
+def admit_stored(event_ids: list[str], uow: UnitOfWork, deps: Deps) -> dict[str, Admitted]:
     """What each stored, not yet done event asks for, with every Stripe read it needs done
     now, before any row is locked (a slow Stripe answer then holds no lock)."""
     with uow:
@@ -104,20 +102,16 @@ def admit_stored(event_ids: list[str], uow: SqlUnitOfWork, deps: Deps) -> dict[s
     return _admit(rows, uow, deps)
 
 
-def _admit(rows: dict[str, InboxRow], uow: SqlUnitOfWork, deps: Deps) -> dict[str, Admitted]:
+def _admit(rows: dict[str, InboxRow], uow: UnitOfWork, deps: Deps) -> dict[str, Admitted]:
     admitted = {
-        event_id: stripe_door.admit(
-            row.payload, deps.gateway.retrieve, deps.verify_by_fetch, deps.origin
-        )
+        event_id: deps.door.admit(row.payload)
         for event_id, row in rows.items()
         if row.state not in DONE_STATES
     }
     return _break_ties(admitted, uow, deps)
 
 
-def _break_ties(
-    admitted: dict[str, Admitted], uow: SqlUnitOfWork, deps: Deps
-) -> dict[str, Admitted]:
+def _break_ties(admitted: dict[str, Admitted], uow: UnitOfWork, deps: Deps) -> dict[str, Admitted]:
     """Two events of a subscription in the same second: their order is unknown, so Stripe is
     asked for the truth (before the locks are taken)."""
     syncs = {
@@ -134,15 +128,13 @@ def _break_ties(
     for event_id, cmd in syncs.items():
         sub_id = cmd.snapshot.stripe_subscription_id
         if versions.get(sub_id) == cmd.snapshot.version:
-            fetched = stripe_door.fetch_snapshot(
-                deps.gateway.retrieve, sub_id, cmd.snapshot.version
-            )
+            fetched = deps.door.subscription(sub_id, cmd.snapshot.version)
             admitted[event_id] = Admitted(replace(cmd, snapshot=fetched))
     return admitted
 
 
 def _apply_row(
-    row: InboxRow, admitted: Admitted, uow: SqlUnitOfWork, deps: Deps
+    row: InboxRow, admitted: Admitted, uow: UnitOfWork, deps: Deps
 ) -> tuple[str, str | None]:
     """Apply a locked, not yet done event inside `uow`'s transaction: its final state and the
     note its row keeps. No Stripe call: what Stripe had to say was read when it was admitted."""
@@ -165,7 +157,7 @@ def _apply_row(
 
 
 def _apply(
-    event_id: str, admitted: Admitted | None, uow: SqlUnitOfWork, deps: Deps
+    event_id: str, admitted: Admitted | None, uow: UnitOfWork, deps: Deps
 ) -> tuple[InboxRow | None, str]:
     """Apply one admitted event inside `uow`'s transaction (not committed): its row and final
     state. A broken rule raises its DomainError; the caller decides what that costs."""
@@ -189,7 +181,7 @@ def _done(row: InboxRow | None, state: str, now: datetime) -> None:
     )
 
 
-def process_stripe_event(event_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
+def process_stripe_event(event_id: str, uow: UnitOfWork, deps: Deps) -> str:
     """Apply one stored event; return the row's final state. Safe to call any number of times."""
     admitted = admit_stored([event_id], uow, deps).get(event_id)
     with uow:
@@ -209,7 +201,7 @@ def process_stripe_event(event_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
 
 def process_stripe_events(
     event_ids: list[str],
-    unit_of_work: Callable[[], SqlUnitOfWork],
+    unit_of_work: Callable[[], UnitOfWork],
     deps: Deps,
     retry_alone: Callable[[str], bool],
     out_of_time: tuple[type[BaseException], ...] = (),
@@ -228,7 +220,7 @@ def process_stripe_events(
     each in its own transaction, as `process_stripe_event` does. Returns a count of the final
     states of the message's events (and of those taken on, under their states).
     """
-    if len(event_ids) > 1 or (backlog > 0 and not deps.verify_by_fetch):
+    if len(event_ids) > 1 or backlog > 0:
         try:
             return _apply_together(event_ids, unit_of_work(), deps, backlog)
         except out_of_time:
@@ -242,14 +234,14 @@ def process_stripe_events(
 
 
 def _apply_together(
-    event_ids: list[str], uow: SqlUnitOfWork, deps: Deps, backlog: int = 0
+    event_ids: list[str], uow: UnitOfWork, deps: Deps, backlog: int = 0
 ) -> dict[str, int]:
     """One transaction, read as a set: the inbox rows in one statement, the organizations the
     events name locked in one (in id order) with their subscriptions and current licenses in
     one each; each event is then applied in the order it arrived, and the writes go out with
     the commit, one statement per table and kind of write."""
-    if deps.verify_by_fetch or deps.tie_break_by_fetch:
-        backlog = 0  # every event's Stripe reads come before its locks: none is taken on
+    if deps.tie_break_by_fetch:
+        backlog = 0  # a tie's Stripe read comes before the locks: none is taken on
     with uow:
         read = uow.inbox.lock_all(event_ids, lock=False)
     if all(row.state in DONE_STATES for row in read.values()):
@@ -299,7 +291,7 @@ def _arrival(rows: dict[str, InboxRow], event_id: str) -> float:
 
 
 def _take_on(
-    uow: SqlUnitOfWork, deps: Deps, backlog: int, event_ids: list[str]
+    uow: UnitOfWork, deps: Deps, backlog: int, event_ids: list[str]
 ) -> dict[str, tuple[InboxRow, Admitted]]:
     """Up to `backlog` stored events never tried yet, locked in this transaction (none that
     another one holds) and admitted without Stripe: one that would need a Stripe read, or
@@ -307,10 +299,11 @@ def _take_on(
     taken = {}
     for event_id, row in uow.inbox.claim(backlog, exclude=event_ids).items():
         try:
-            found = stripe_door.admit(row.payload, _no_stripe, False, deps.origin)
-        except Exception:  # its own message reads Stripe, or records why it fails
+            found = deps.door.admit_without_reads(row.payload)
+        except Exception:  # its own message records why it fails
             continue
-        taken[event_id] = (row, found)
+        if found is not None:
+            taken[event_id] = (row, found)
     return taken
 
 
@@ -330,14 +323,6 @@ def _all_done(applied: list[tuple[InboxRow | None, str]], now: datetime) -> None
         log.info("events processed", extra={"events": len(done), "states": dict(states)})
 
 
-class _NeedsStripe(Exception):
-    """An event taken on from the backlog would need a Stripe read: it is left alone."""
-
-
-def _no_stripe(object_type: str, object_id: str) -> dict[str, Any]:
-    raise _NeedsStripe(f"{object_type} {object_id}")
-
-
 def _already_done(event_ids: list[str], read: dict[str, InboxRow]) -> dict[str, int]:
     """A message whose events are all done or missing: their states, no lock taken."""
     for event_id in event_ids:
@@ -348,7 +333,7 @@ def _already_done(event_ids: list[str], read: dict[str, InboxRow]) -> dict[str, 
 
 def _apply_one_by_one(
     event_ids: list[str],
-    unit_of_work: Callable[[], SqlUnitOfWork],
+    unit_of_work: Callable[[], UnitOfWork],
     deps: Deps,
     retry_alone: Callable[[str], bool],
     out_of_time: tuple[type[BaseException], ...],
@@ -381,7 +366,7 @@ def _observe(row: InboxRow, state: str, now: datetime) -> None:
         RECEIPT_LAG.observe(max(0.0, (now - row.received_at).total_seconds()))
 
 
-def record_failure(event_id: str, uow: SqlUnitOfWork, error: BaseException, final: bool) -> None:
+def record_failure(event_id: str, uow: UnitOfWork, error: BaseException, final: bool) -> None:
     """Note a failed attempt; after the last retry the event becomes `dead`."""
     with uow:
         row = uow.inbox.get(event_id, lock=True)

@@ -13,6 +13,7 @@ from adapters.stripe_parsing import subscription_snapshot
 from adapters.unit_of_work import SqlUnitOfWork
 from cli import samples
 from domain.cycles import cycle_end
+from domain.ports import UnitOfWork
 from services import admin
 from services.upgrades import steps as upgrade_steps
 
@@ -83,9 +84,14 @@ def subscription_event(
 
 
 def build_world(
-    engine: Engine, customer: str = "cus_acme", with_subscription: bool = True, **subscription: Any
+    store: Engine | UnitOfWork,
+    customer: str = "cus_acme",
+    with_subscription: bool = True,
+    **subscription: Any,
 ) -> World:
-    uow = SqlUnitOfWork(engine)
+    """The organization, built through the services on a database (an engine) or on the
+    fakes (a `tests.fakes.FakeUnitOfWork`)."""
+    uow = SqlUnitOfWork(store) if isinstance(store, Engine) else store
     org = admin.create_organization(uow, "Acme", customer=customer)
     admin.import_catalog(uow, CATALOG)
     people = {
@@ -106,11 +112,18 @@ def build_world(
     return World(org["id"], people["owner"], people["admin"], people["member"], tokens)
 
 
-def store_event(engine: Engine, event: dict[str, Any], state: str = "received") -> str:
-    """Store an event the way the receiver does (without sending a task): one writer per
-    engine, as one receiver process has."""
+def store_event(store: Engine | UnitOfWork, event: dict[str, Any], state: str = "received") -> str:
+    """Store an event the way the receiver does (without sending a task): in the database
+    (an engine, or a SQL unit of work's) with one writer per engine, as one receiver process
+    has; or in the fake inbox of a fake unit of work."""
     from inbox.events import IncomingEvent
+    from tests.fakes import FakeUnitOfWork
     from webhooks.writer import Delivery, InboxWriter
+
+    if isinstance(store, FakeUnitOfWork):
+        return store.inbox.store(event, state)
+    engine = store.engine if isinstance(store, SqlUnitOfWork) else store
+    assert isinstance(engine, Engine)
 
     writer = engine.__dict__.get("_test_inbox_writer")
     if writer is None:  # kept on the engine: both go together
@@ -149,10 +162,13 @@ def invoice_event(
     return samples.event(event_type, invoice, created=created)
 
 
-def worker(engine: Engine, deps: Any, sent: list[tuple[str, list[Any]]] | None = None) -> Any:
+def worker(
+    store: Engine | UnitOfWork, deps: Any, sent: list[tuple[str, list[Any]]] | None = None
+) -> Any:
     """An enqueue that runs the follow-up Stripe calls at once, as a worker would a moment
     after the commit (refunds, the default card, a change's schedule and its release); other
-    tasks are only recorded in `sent`."""
+    tasks are only recorded in `sent`. On the fakes (`store` a fake unit of work), set it as
+    the unit of work's `enqueue`."""
     from config.tasks import PUSH_DEFAULT_CARD, REFUND_UPGRADE, RELEASE_SCHEDULE, SCHEDULE_CHANGE
     from services import payment_methods
     from services.upgrades import renewal
@@ -168,6 +184,7 @@ def worker(engine: Engine, deps: Any, sent: list[tuple[str, list[Any]]] | None =
         if sent is not None:
             sent.append((name, args))
         if name in eager:
-            eager[name](args[0], SqlUnitOfWork(engine, enqueue=enqueue), deps)
+            uow = SqlUnitOfWork(store, enqueue=enqueue) if isinstance(store, Engine) else store
+            eager[name](args[0], uow, deps)
 
     return enqueue

@@ -27,7 +27,7 @@ from services.upgrades import payment as upgrade_payment
 from services.upgrades import renewal
 from services.upgrades import request as upgrade_request
 from tests.builders import CATALOG, store_event, worker
-from tests.fakes import TEST_SIGNER, GuardedGateway
+from tests.fakes import deps_on
 from tests.stripe_model import StripeServer, StripeState
 
 DAY = 86400
@@ -206,7 +206,7 @@ def money_world(
         for role in ("owner", "admin", "member")
     }
     gateway = StripeGateway("sk_test_seatflow", server.url, max_network_retries=0)
-    deps = Deps(gateway=GuardedGateway(gateway), clock=StripeTime(state), signer=TEST_SIGNER)
+    deps = deps_on(gateway, StripeTime(state))
     world = MoneyWorld(engine, server, org["id"], customer, members, deps)
     world.deliver()
     return world

@@ -18,6 +18,4 @@ from workers import logs
 
 logs.install()
 
-celery_app = app
-
-__all__ = ["app", "celery_app"]
+__all__ = ["app"]  # what `celery -A workers.app` looks for

@@ -12,7 +12,7 @@ from celery.signals import worker_init
 
 import bootstrap
 from adapters.database import TRANSIENT_DB_ERRORS
-from adapters.stripe_gateway import StripeUnavailable
+from adapters.stripe_errors import StripeUnavailable
 from config.tasks import (
     CHARGE_UPGRADE,
     EXPIRE_UNPAID_UPGRADES,

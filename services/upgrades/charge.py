@@ -16,8 +16,6 @@ from __future__ import annotations
 import contextlib
 from datetime import datetime, timedelta
 
-from adapters.stripe_door import fetch_invoice
-from adapters.unit_of_work import SqlUnitOfWork
 from config.metrics import observe_estimate_drift
 from config.tasks import CHARGE_UPGRADE, PUSH_UPGRADE, REFUND_UPGRADE
 from domain.commands import RetryPayment
@@ -34,7 +32,7 @@ from domain.errors import (
 )
 from domain.model import Organization
 from domain.payment_methods import InvoiceFact
-from domain.ports import ChargeRejected, ChargeResult, ChargeUnavailable
+from domain.ports import ChargeRejected, ChargeResult, ChargeUnavailable, UnitOfWork
 from domain.upgrades import (
     MAX_CHARGE_ATTEMPTS,
     STRIPE_UNAVAILABLE,
@@ -78,7 +76,7 @@ def backoff(attempts: int) -> timedelta:
 
 
 def _discount(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     org: Organization,
     upgrade: Upgrade,
     now: datetime,
@@ -94,7 +92,7 @@ def _discount(
 
 
 def _price(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     org: Organization,
     upgrade: Upgrade,
     now: datetime,
@@ -116,7 +114,7 @@ def _price(
     upgrade.move(S.CHARGING, now, f"amount due {charged.amount}")
 
 
-def charge_upgrade(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
+def charge_upgrade(upgrade_id: str, uow: UnitOfWork, deps: Deps) -> str:
     """Charge the surcharge. Safe to run again at any point: it resumes where it stopped."""
     try:  # read from Stripe before the locks are taken
         stripe_code = promotion.for_charge(upgrade_id, uow, deps)
@@ -195,7 +193,7 @@ def _keys_forgotten(upgrade: Upgrade, now: datetime) -> bool:
     return now - began > REPLAYABLE
 
 
-def _flag_forgotten(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
+def _flag_forgotten(upgrade_id: str, uow: UnitOfWork, deps: Deps) -> str:
     """The upgrade fails (its owner may pay again, a fresh start) and a person is asked to
     delete the draft Stripe may hold from the first attempt (whose answer was lost: nothing
     was billed on it, since a line is added only to a recorded draft)."""
@@ -209,7 +207,7 @@ def _flag_forgotten(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
     return state
 
 
-def _flag(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps, cause: str) -> None:
+def _flag(upgrade_id: str, uow: UnitOfWork, deps: Deps, cause: str) -> None:
     """Ask a person to look at what Stripe holds for this upgrade (a flagged `saga` drift)."""
     with uow:
         upgrade = uow.upgrades.get(upgrade_id)
@@ -233,7 +231,7 @@ def _unsettled(upgrade: Upgrade) -> bool:
     return upgrade.state == S.CANCELED and upgrade.retry_at is not None
 
 
-def settle_canceled(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
+def settle_canceled(upgrade_id: str, uow: UnitOfWork, deps: Deps) -> str:
     """Learn the invoice a canceled upgrade's charge may have made (the same request again:
     Stripe answers a replayed idempotency key with its stored answer), record it and void it
     (or give back what it took). If Stripe is unavailable meanwhile, the claim stays and the
@@ -273,7 +271,7 @@ def settle_canceled(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
     return _state(upgrade_id, uow)
 
 
-def _claim(upgrade_id: str, uow: SqlUnitOfWork, until: datetime | None) -> None:
+def _claim(upgrade_id: str, uow: UnitOfWork, until: datetime | None) -> None:
     with uow:
         found = locked_upgrade(uow, upgrade_id)
         assert found is not None
@@ -281,7 +279,7 @@ def _claim(upgrade_id: str, uow: SqlUnitOfWork, until: datetime | None) -> None:
         uow.commit()
 
 
-def _canceled_unsettled(uow: SqlUnitOfWork, upgrade_id: str) -> bool:
+def _canceled_unsettled(uow: UnitOfWork, upgrade_id: str) -> bool:
     found = uow.upgrades.get(upgrade_id)
     return found is not None and _unsettled(found)
 
@@ -315,7 +313,7 @@ def _description(upgrade: Upgrade) -> str:
     )
 
 
-def _keep_invoice(upgrade_id: str, invoice_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
+def _keep_invoice(upgrade_id: str, invoice_id: str, uow: UnitOfWork, deps: Deps) -> str:
     """Record the upgrade's invoice before Stripe is asked to pay it: every event of that
     invoice then finds its upgrade, and a cancel voids it. The upgrade's state after."""
     with uow:
@@ -329,7 +327,7 @@ def _keep_invoice(upgrade_id: str, invoice_id: str, uow: SqlUnitOfWork, deps: De
 
 
 def _not_the_surcharge(
-    upgrade_id: str, invoice: InvoiceFact, amount: int, uow: SqlUnitOfWork, deps: Deps
+    upgrade_id: str, invoice: InvoiceFact, amount: int, uow: UnitOfWork, deps: Deps
 ) -> str:
     """The recorded invoice bills something else than the surcharge (a line added in Stripe's
     dashboard, say): it is voided, never paid, and the upgrade fails with the reason. Had
@@ -345,7 +343,7 @@ def _not_the_surcharge(
     return state
 
 
-def _refuse(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps, reason: str) -> str:
+def _refuse(upgrade_id: str, uow: UnitOfWork, deps: Deps, reason: str) -> str:
     """The upgrade cannot be charged as submitted: it fails with the reason (inside `uow`,
     whose failed work was rolled back)."""
     found = locked_upgrade(uow, upgrade_id)
@@ -361,7 +359,7 @@ def _refuse(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps, reason: str) -> str
 
 def _code_refused(
     upgrade_id: str,
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     deps: Deps,
     refusal: PromotionCodeRefused,
     invoice_id: str | None,
@@ -377,7 +375,7 @@ def _code_refused(
 
 
 def _supersede(
-    earlier: list[tuple[str, str]], upgrade_id: str, uow: SqlUnitOfWork, deps: Deps
+    earlier: list[tuple[str, str]], upgrade_id: str, uow: UnitOfWork, deps: Deps
 ) -> bool:
     """Void the open invoices of earlier failed upgrades of the same subscription, so that
     only one can ever be paid; True if one of them was paid meanwhile."""
@@ -392,11 +390,11 @@ def _supersede(
     return False
 
 
-def _record(upgrade_id: str, result: ChargeResult, uow: SqlUnitOfWork, deps: Deps) -> str:
+def _record(upgrade_id: str, result: ChargeResult, uow: UnitOfWork, deps: Deps) -> str:
     now = deps.clock.now()
     # Paid before seatflow asked: its invoice.paid may have come before seatflow knew the
     # invoice, so Stripe's invoice is read now and verified as that event would be.
-    paid = fetch_invoice(deps.gateway.retrieve, result.invoice_id) if result.already_paid else None
+    paid = deps.door.invoice(result.invoice_id) if result.already_paid else None
     with uow:
         found = locked_upgrade(uow, upgrade_id)
         assert found is not None
@@ -424,13 +422,13 @@ def _record(upgrade_id: str, result: ChargeResult, uow: SqlUnitOfWork, deps: Dep
     return state
 
 
-def _state(upgrade_id: str, uow: SqlUnitOfWork) -> str:
+def _state(upgrade_id: str, uow: UnitOfWork) -> str:
     with uow:
         found = uow.upgrades.get(upgrade_id)
         return found.state if found else "missing"
 
 
-def _transient(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps, reason: str) -> str:
+def _transient(upgrade_id: str, uow: UnitOfWork, deps: Deps, reason: str) -> str:
     """Count the attempt; RetryLater (the chain comes back after the backoff), or it fails."""
     now = deps.clock.now()
     with uow:
@@ -454,7 +452,7 @@ def _transient(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps, reason: str) -> 
 
 
 def _fail(
-    upgrade_id: str, uow: SqlUnitOfWork, deps: Deps, reason: str, invoice_id: str | None = None
+    upgrade_id: str, uow: UnitOfWork, deps: Deps, reason: str, invoice_id: str | None = None
 ) -> str:
     """A permanent failure: the upgrade ends in payment_failed with the reason."""
     with uow:
@@ -471,7 +469,7 @@ def _fail(
         return upgrade.state
 
 
-def retry_payment(cmd: RetryPayment, uow: SqlUnitOfWork, deps: Deps) -> Upgrade:
+def retry_payment(cmd: RetryPayment, uow: UnitOfWork, deps: Deps) -> Upgrade:
     """Pay a failed upgrade again: the same invoice, never a second one."""
     with uow:
         org = uow.organizations.locked(cmd.organization_id)
@@ -501,7 +499,7 @@ def retry_payment(cmd: RetryPayment, uow: SqlUnitOfWork, deps: Deps) -> Upgrade:
     return upgrade
 
 
-def _check_still_current(uow: SqlUnitOfWork, org: Organization, upgrade: Upgrade) -> None:
+def _check_still_current(uow: UnitOfWork, org: Organization, upgrade: Upgrade) -> None:
     """Its invoice still prices the subscription as it is, and nothing else is open for it."""
     open_one = uow.upgrades.open_for(org.id, upgrade.license_type)
     if open_one is not None and open_one.id != upgrade.id:
@@ -511,7 +509,7 @@ def _check_still_current(uow: SqlUnitOfWork, org: Organization, upgrade: Upgrade
         raise EstimateStale("the subscription changed since; request a fresh estimate")
 
 
-def resume_stuck(uow: SqlUnitOfWork, deps: Deps, older_than_seconds: int = 120) -> int:
+def resume_stuck(uow: UnitOfWork, deps: Deps, older_than_seconds: int = 120) -> int:
     """Re-enqueue saga steps whose message was lost: a charge chain that did not come back
     `older_than_seconds` after its claim or backoff ended, an unpushed change, a refund due,
     the invoice of an upgrade canceled while it was charged."""

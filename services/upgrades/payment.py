@@ -11,11 +11,10 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from adapters.unit_of_work import SqlUnitOfWork
 from domain.commands import ConfirmInvoicePaid, RecordPaymentActionRequired, RecordPaymentFailed
 from domain.model import Organization, Subscription
 from domain.payment_methods import InvoiceFact
-from domain.ports import ChargeUnavailable, SubscriptionChange
+from domain.ports import ChargeUnavailable, SubscriptionChange, UnitOfWork
 from domain.upgrades import UNPAID_STATES, Upgrade, UpgradeState
 from services import messagebus
 from services.deps import Deps
@@ -28,7 +27,7 @@ S = UpgradeState
 UNPAID = UNPAID_STATES
 
 
-def confirm_invoice_paid(cmd: ConfirmInvoicePaid, uow: SqlUnitOfWork, deps: Deps) -> Outcome:
+def confirm_invoice_paid(cmd: ConfirmInvoicePaid, uow: UnitOfWork, deps: Deps) -> Outcome:
     """`invoice.paid`: the only cause that applies an upgrade that costs money, and only for
     the invoice seatflow recorded for it, paid in full for its exact total, in its currency
     and mode. The receipt is kept only for such a payment."""
@@ -40,7 +39,7 @@ def confirm_invoice_paid(cmd: ConfirmInvoicePaid, uow: SqlUnitOfWork, deps: Deps
     return upgrade_paid(uow, owner.organization, owner.upgrade, cmd.invoice, cmd.version, deps)
 
 
-def _unpaid_upgrade(uow: SqlUnitOfWork, invoice: InvoiceFact) -> Upgrade | NotOurs:
+def _unpaid_upgrade(uow: UnitOfWork, invoice: InvoiceFact) -> Upgrade | NotOurs:
     owner = owner_of_invoice(uow, invoice)
     if isinstance(owner, NotOurs):
         return owner
@@ -49,7 +48,7 @@ def _unpaid_upgrade(uow: SqlUnitOfWork, invoice: InvoiceFact) -> Upgrade | NotOu
     return owner.upgrade
 
 
-def record_payment_failed(cmd: RecordPaymentFailed, uow: SqlUnitOfWork, deps: Deps) -> Outcome:
+def record_payment_failed(cmd: RecordPaymentFailed, uow: UnitOfWork, deps: Deps) -> Outcome:
     upgrade = _unpaid_upgrade(uow, cmd.invoice)
     if isinstance(upgrade, NotOurs):
         return upgrade
@@ -61,7 +60,7 @@ def record_payment_failed(cmd: RecordPaymentFailed, uow: SqlUnitOfWork, deps: De
 
 
 def record_action_required(
-    cmd: RecordPaymentActionRequired, uow: SqlUnitOfWork, deps: Deps
+    cmd: RecordPaymentActionRequired, uow: UnitOfWork, deps: Deps
 ) -> Outcome:
     """`invoice.payment_action_required`: the customer completes 3-D Secure on Stripe's page."""
     upgrade = _unpaid_upgrade(uow, cmd.invoice)
@@ -73,7 +72,7 @@ def record_action_required(
     return "applied"
 
 
-def push_upgrade(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps) -> bool:
+def push_upgrade(upgrade_id: str, uow: UnitOfWork, deps: Deps) -> bool:
     """Give Stripe the new price and quantity (no second charge); True once done."""
     with uow:
         upgrade = uow.upgrades.get(upgrade_id)
@@ -110,7 +109,7 @@ def push_upgrade(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps) -> bool:
     return True
 
 
-def expire_unpaid(uow: SqlUnitOfWork, deps: Deps) -> list[str]:
+def expire_unpaid(uow: UnitOfWork, deps: Deps) -> list[str]:
     """Void invoices left unpaid too long and expire their upgrades."""
     now = deps.clock.now()
     with uow:
@@ -142,7 +141,7 @@ def expire_unpaid(uow: SqlUnitOfWork, deps: Deps) -> list[str]:
 
 def _renewal_paid(
     cmd: ConfirmInvoicePaid,
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     org: Organization,
     sub: Subscription | None,
     deps: Deps,
@@ -164,7 +163,7 @@ def _renewal_paid(
     return "applied"
 
 
-def close_unpaid(uow: SqlUnitOfWork, upgrade_id: str, cause: str, deps: Deps) -> None:
+def close_unpaid(uow: UnitOfWork, upgrade_id: str, cause: str, deps: Deps) -> None:
     """Stripe says the invoice will never be paid: the upgrade expires (inside `uow`)."""
     found = locked_upgrade(uow, upgrade_id)
     if found and found[1].state in (S.CHARGING, *UNPAID):

@@ -17,10 +17,10 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from adapters.unit_of_work import SqlUnitOfWork
 from domain import pricing
 from domain.discounts import Discount, Reduction, canonical_code
 from domain.errors import NotOwnerOrAdmin, OrganizationNotFound
+from domain.ports import UnitOfWork
 from domain.promotions import PromotionCode
 from domain.upgrades import UpgradeState
 from services.deps import Deps
@@ -50,7 +50,7 @@ def _read(
 
 
 def look_up(
-    code: str | None, organization_id: str, member_id: str, uow: SqlUnitOfWork, deps: Deps
+    code: str | None, organization_id: str, member_id: str, uow: UnitOfWork, deps: Deps
 ) -> StripeCode | None:
     """Stripe's promotion code for `code` (canonical) and the organization's customer; None
     without a code, when seatflow has its own code of that text (it wins), or when Stripe
@@ -66,9 +66,7 @@ def look_up(
     return _stripe_code(code, organization_id, uow, deps)
 
 
-def _stripe_code(
-    code: str, organization_id: str, uow: SqlUnitOfWork, deps: Deps
-) -> StripeCode | None:
+def _stripe_code(code: str, organization_id: str, uow: UnitOfWork, deps: Deps) -> StripeCode | None:
     with uow:
         if uow.catalog.discount(code) is not None:
             return None
@@ -81,7 +79,7 @@ def _stripe_code(
 def check(
     raw: str,
     organization_id: str,
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     deps: Deps,
     amount: int | None = None,
     currency: str = "usd",
@@ -147,7 +145,7 @@ def _stripe(found: PromotionCode) -> dict[str, Any]:
     }
 
 
-def for_charge(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps) -> StripeCode | None:
+def for_charge(upgrade_id: str, uow: UnitOfWork, deps: Deps) -> StripeCode | None:
     """The Stripe promotion code of an upgrade about to be priced, as Stripe has it now."""
     with uow:
         upgrade = uow.upgrades.get(upgrade_id)

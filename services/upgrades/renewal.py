@@ -20,14 +20,11 @@ import logging
 import secrets
 from datetime import datetime, timedelta
 
-from adapters.database import DuplicateRow
-from adapters.stripe_door import fetch_schedule
-from adapters.unit_of_work import SqlUnitOfWork
 from config.tasks import RELEASE_SCHEDULE, SCHEDULE_CHANGE
 from domain.cycles import cycle_end
 from domain.errors import NotOwnerOrAdmin, SubscriptionNotUpgradable, UpgradeAlreadyOpen
 from domain.model import Organization
-from domain.ports import ChargeRejected
+from domain.ports import ChargeRejected, DuplicateRow, UnitOfWork
 from domain.renewal import (
     CancelScheduledChange,
     ChangeAlreadyScheduled,
@@ -48,7 +45,7 @@ log = logging.getLogger("seatflow.upgrades")
 C = ChangeState
 
 
-def schedule_change(cmd: ScheduleChange, uow: SqlUnitOfWork, deps: Deps) -> ScheduledChange:
+def schedule_change(cmd: ScheduleChange, uow: UnitOfWork, deps: Deps) -> ScheduledChange:
     """Record the change for the renewal and send the task that tells Stripe (202)."""
     now = deps.clock.now()
     with uow:
@@ -109,7 +106,7 @@ def schedule_change(cmd: ScheduleChange, uow: SqlUnitOfWork, deps: Deps) -> Sche
     return change
 
 
-def push_change(change_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
+def push_change(change_id: str, uow: UnitOfWork, deps: Deps) -> str:
     """The task: Stripe's schedule gets the change's phase; the change's state after."""
     with uow:
         found = uow.changes.get(change_id)
@@ -139,7 +136,7 @@ def push_change(change_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
     return change.state
 
 
-def _took(uow: SqlUnitOfWork, change: ScheduledChange, fact: ScheduleFact, now: datetime) -> None:
+def _took(uow: UnitOfWork, change: ScheduledChange, fact: ScheduleFact, now: datetime) -> None:
     """What Stripe's schedule holds now, recorded on the change."""
     phase = fact.phase_from(int(change.effective_at.timestamp()))
     holds = phase is not None and (phase.price_id, phase.quantity) == (
@@ -162,7 +159,7 @@ def _took(uow: SqlUnitOfWork, change: ScheduledChange, fact: ScheduleFact, now: 
         uow.enqueue_after_commit(RELEASE_SCHEDULE, [change.id])
 
 
-def cancel_change(cmd: CancelScheduledChange, uow: SqlUnitOfWork, deps: Deps) -> ScheduledChange:
+def cancel_change(cmd: CancelScheduledChange, uow: UnitOfWork, deps: Deps) -> ScheduledChange:
     """Cancel a pending change before its period ends: Stripe's schedule is released first
     (the subscription keeps today's terms), then the change is canceled."""
     now = deps.clock.now()
@@ -177,7 +174,7 @@ def cancel_change(cmd: CancelScheduledChange, uow: SqlUnitOfWork, deps: Deps) ->
             change.move(C.CANCELED, now, f"canceled by {member.email}")
             uow.commit()
             return change
-    current = fetch_schedule(deps.gateway.retrieve, schedule_id)
+    current = deps.door.schedule(schedule_id)
     renewal_at = int(change.effective_at.timestamp())
     if current is not None and (current.current_start or 0) >= renewal_at:
         raise ChangeNotCancelable("Stripe renewed into the new terms already: the change applies")
@@ -193,7 +190,7 @@ def cancel_change(cmd: CancelScheduledChange, uow: SqlUnitOfWork, deps: Deps) ->
 
 
 def _cancelable(
-    uow: SqlUnitOfWork, org: Organization, change_id: str, now: datetime
+    uow: UnitOfWork, org: Organization, change_id: str, now: datetime
 ) -> ScheduledChange:
     change = uow.changes.for_organization(org.id, change_id)
     if change is None:
@@ -208,7 +205,7 @@ def _cancelable(
     return change
 
 
-def release_change(change_id: str, uow: SqlUnitOfWork, deps: Deps) -> bool:
+def release_change(change_id: str, uow: UnitOfWork, deps: Deps) -> bool:
     """The task after a change ended: Stripe's schedule is released, once; True if Stripe
     was asked. A schedule a newer change took over is left to that change."""
     with uow:
@@ -245,7 +242,7 @@ def release_change(change_id: str, uow: SqlUnitOfWork, deps: Deps) -> bool:
 
 
 def release_superseded(
-    organization_id: str, license_type: str, uow: SqlUnitOfWork, deps: Deps
+    organization_id: str, license_type: str, uow: UnitOfWork, deps: Deps
 ) -> None:
     """Before an upgrade's new terms go to Stripe: the schedule of the change it canceled is
     released first, or Stripe's renewal would put the change's terms back."""
@@ -255,7 +252,7 @@ def release_superseded(
         release_change(change_id, uow, deps)
 
 
-def resume(uow: SqlUnitOfWork, deps: Deps, older_than: timedelta = timedelta(minutes=2)) -> int:
+def resume(uow: UnitOfWork, deps: Deps, older_than: timedelta = timedelta(minutes=2)) -> int:
     """Re-send the Stripe steps whose task was lost or failed for good: a change never
     scheduled at Stripe, a schedule not released after its change ended."""
     with uow:
@@ -267,14 +264,14 @@ def resume(uow: SqlUnitOfWork, deps: Deps, older_than: timedelta = timedelta(min
     return len(stuck)
 
 
-def changes_of(uow: SqlUnitOfWork, organization_id: str) -> list[ScheduledChange]:
+def changes_of(uow: UnitOfWork, organization_id: str) -> list[ScheduledChange]:
     """Every change of the organization, newest first (pages, API, CLI)."""
     with uow:
         return uow.changes.of_organization(organization_id)
 
 
 def _locked(
-    uow: SqlUnitOfWork, organization_id: str, change_id: str
+    uow: UnitOfWork, organization_id: str, change_id: str
 ) -> tuple[Organization, ScheduledChange]:
     org = uow.organizations.locked(organization_id)  # lock first, then read under it
     change = uow.changes.get(change_id)

@@ -20,12 +20,11 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from adapters.drift import Summary
-from adapters.stripe_door import fetch_schedule
-from adapters.unit_of_work import SqlUnitOfWork
 from config.tasks import RELEASE_SCHEDULE
 from domain.model import Organization, Subscription, SubscriptionSnapshot
 from domain.payment_methods import InvoiceFact
+from domain.ports import UnitOfWork
+from domain.reconciliation_jobs import Summary
 from domain.renewal import (
     ChangeState,
     PhaseFact,
@@ -45,7 +44,7 @@ JOB = "scheduled_changes"
 
 
 def on_subscription(
-    uow: SqlUnitOfWork, org: Organization, snapshot: SubscriptionSnapshot, now: datetime
+    uow: UnitOfWork, org: Organization, snapshot: SubscriptionSnapshot, now: datetime
 ) -> None:
     """Before Stripe's snapshot is taken: a renewal into a pending change applies it (the
     snapshot then finds the subscription so). Terms other than the change's (the phase was
@@ -80,7 +79,7 @@ def on_subscription(
 
 
 def on_renewal_invoice(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     org: Organization,
     sub: Subscription,
     invoice: InvoiceFact,
@@ -102,7 +101,7 @@ def on_renewal_invoice(
     _apply(uow, org, change, start, at(invoice.period_end), version, now)
 
 
-def sync_schedule(cmd: SyncSchedule, uow: SqlUnitOfWork, deps: Deps) -> Outcome:
+def sync_schedule(cmd: SyncSchedule, uow: UnitOfWork, deps: Deps) -> Outcome:
     """`subscription_schedule.*` of a schedule seatflow made for a change."""
     owner = owner_of_schedule(uow, cmd.schedule)
     if isinstance(owner, NotOurs):
@@ -115,7 +114,7 @@ def sync_schedule(cmd: SyncSchedule, uow: SqlUnitOfWork, deps: Deps) -> Outcome:
 
 
 def take_schedule(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     org: Organization,
     change: ScheduledChange,
     fact: ScheduleFact,
@@ -152,7 +151,7 @@ def take_schedule(
 
 
 def _waiting(
-    uow: SqlUnitOfWork, org: Organization, sub: Subscription, renewed_at: datetime
+    uow: UnitOfWork, org: Organization, sub: Subscription, renewed_at: datetime
 ) -> ScheduledChange | None:
     """The subscription's change that Stripe's renewal at `renewed_at` takes, if any."""
     uow.flush()  # what earlier events of this transaction changed, visible to the query
@@ -163,7 +162,7 @@ def _waiting(
 
 
 def _take_phase(
-    uow: SqlUnitOfWork, change: ScheduledChange, phase: PhaseFact, now: datetime, cause: str
+    uow: UnitOfWork, change: ScheduledChange, phase: PhaseFact, now: datetime, cause: str
 ) -> bool | None:
     """The phase's terms are the change's (True if they differed); None if the catalog does
     not know its price for this license type."""
@@ -174,7 +173,7 @@ def _take_phase(
 
 
 def _apply(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     org: Organization,
     change: ScheduledChange,
     start: datetime | None,
@@ -194,14 +193,14 @@ def _view(change: ScheduledChange) -> dict[str, Any]:
     return {"state": change.state, "seats": change.seats, "price": change.stripe_price_id}
 
 
-def schedule_drift(uow: SqlUnitOfWork, deps: Deps, summary: Summary, dry_run: bool) -> None:
+def schedule_drift(uow: UnitOfWork, deps: Deps, summary: Summary, dry_run: bool) -> None:
     """Each schedule Stripe should still renew into a change, read from Stripe (before any
     lock) and taken as the events would have: edited, released or renewed meanwhile."""
     summary.add(summary.checked, JOB, 0)
     with uow:
         waiting = uow.changes.waiting_for_stripe()
     for change_id, org_id, schedule_id in waiting:
-        fact = fetch_schedule(deps.gateway.retrieve, schedule_id)
+        fact = deps.door.schedule(schedule_id)
         summary.add(summary.read, JOB)
         summary.add(summary.checked, JOB)
         if fact is None:

@@ -11,9 +11,6 @@ import logging
 import secrets
 from datetime import datetime
 
-from adapters.database import DuplicateRow
-from adapters.stripe_door import fetch_invoice
-from adapters.unit_of_work import SqlUnitOfWork
 from config.tasks import CHARGE_UPGRADE
 from domain import pricing
 from domain.commands import (
@@ -34,6 +31,7 @@ from domain.errors import (
     UpgradeNotFound,
 )
 from domain.payment_methods import InvoiceFact
+from domain.ports import DuplicateRow, UnitOfWork
 from domain.upgrades import CANCELABLE, Estimate, Upgrade, UpgradeState, UpgradeTransition
 from services import messagebus
 from services.deps import Deps
@@ -49,7 +47,7 @@ def _new_id(prefix: str) -> str:
 
 
 def usable_discount(
-    uow: SqlUnitOfWork, code: str | None, now: datetime, lock: bool = False
+    uow: UnitOfWork, code: str | None, now: datetime, lock: bool = False
 ) -> Discount | None:
     """The code's discount if a redemption is free now, counting the ones reserved by
     upgrades not yet paid; with `lock`, the code's row stays locked until the commit, so
@@ -59,7 +57,7 @@ def usable_discount(
     return pricing.usable_discount(found, code, now, reserved)
 
 
-def request_estimate(cmd: RequestEstimate, uow: SqlUnitOfWork, deps: Deps) -> Estimate:
+def request_estimate(cmd: RequestEstimate, uow: UnitOfWork, deps: Deps) -> Estimate:
     """An estimate of the change, with the discount the code names: seatflow's own code, or
     (when it has none of that text) Stripe's promotion code, read before the transaction."""
     code = canonical_code(cmd.discount_code) if cmd.discount_code else None
@@ -117,7 +115,7 @@ def request_estimate(cmd: RequestEstimate, uow: SqlUnitOfWork, deps: Deps) -> Es
     return estimate
 
 
-def submit_upgrade(cmd: SubmitUpgrade, uow: SqlUnitOfWork, deps: Deps) -> tuple[Upgrade, bool]:
+def submit_upgrade(cmd: SubmitUpgrade, uow: UnitOfWork, deps: Deps) -> tuple[Upgrade, bool]:
     """Accept an upgrade for charging; (upgrade, created). The same key gives the same one."""
     now = deps.clock.now()
     with uow:
@@ -169,7 +167,7 @@ def submit_upgrade(cmd: SubmitUpgrade, uow: SqlUnitOfWork, deps: Deps) -> tuple[
 
 
 def _submittable(
-    uow: SqlUnitOfWork, organization_id: str, estimate_id: str, now: datetime
+    uow: UnitOfWork, organization_id: str, estimate_id: str, now: datetime
 ) -> Estimate:
     """The estimate, if it exists, was never submitted and has not expired."""
     estimate = uow.upgrades.estimate(organization_id, estimate_id)
@@ -207,7 +205,7 @@ def _new_upgrade(estimate: Estimate, key: str | None, now: datetime, cause: str)
     return upgrade
 
 
-def cancel_upgrade(cmd: CancelUpgrade, uow: SqlUnitOfWork, deps: Deps) -> Upgrade:
+def cancel_upgrade(cmd: CancelUpgrade, uow: UnitOfWork, deps: Deps) -> Upgrade:
     """Cancel an unpaid upgrade. Its invoice is voided first, and only then is it canceled;
     if Stripe says the invoice was paid, the upgrade is applied and UpgradeAlreadyPaid says so.
     An upgrade whose charge is under way is canceled at once: the charge step voids (or
@@ -226,7 +224,7 @@ def cancel_upgrade(cmd: CancelUpgrade, uow: SqlUnitOfWork, deps: Deps) -> Upgrad
             uow.commit()
             return upgrade
     if deps.gateway.void_invoice(upgrade_id=upgrade.id, invoice_id=invoice_id) == "paid":
-        _apply_paid_invoice(upgrade.id, fetch_invoice(deps.gateway.retrieve, invoice_id), uow, deps)
+        _apply_paid_invoice(upgrade.id, deps.door.invoice(invoice_id), uow, deps)
         raise UpgradeAlreadyPaid(f"invoice {invoice_id} was already paid; the upgrade applies")
     with uow:
         org = uow.organizations.locked(cmd.organization_id)
@@ -237,7 +235,7 @@ def cancel_upgrade(cmd: CancelUpgrade, uow: SqlUnitOfWork, deps: Deps) -> Upgrad
     return upgrade
 
 
-def _cancelable(uow: SqlUnitOfWork, organization_id: str, upgrade_id: str) -> Upgrade:
+def _cancelable(uow: UnitOfWork, organization_id: str, upgrade_id: str) -> Upgrade:
     upgrade = uow.upgrades.for_organization(organization_id, upgrade_id)
     if upgrade is None:
         raise UpgradeNotFound(f"no upgrade {upgrade_id!r}")
@@ -248,9 +246,7 @@ def _cancelable(uow: SqlUnitOfWork, organization_id: str, upgrade_id: str) -> Up
     return upgrade
 
 
-def _apply_paid_invoice(
-    upgrade_id: str, invoice: InvoiceFact, uow: SqlUnitOfWork, deps: Deps
-) -> None:
+def _apply_paid_invoice(upgrade_id: str, invoice: InvoiceFact, uow: UnitOfWork, deps: Deps) -> None:
     """Stripe's paid invoice, applied as its `invoice.paid` would be (which then is a no-op)."""
     with uow:
         found = locked_upgrade(uow, upgrade_id)

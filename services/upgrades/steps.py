@@ -7,8 +7,6 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from adapters.stripe_door import fetch_invoice
-from adapters.unit_of_work import SqlUnitOfWork
 from config.metrics import PAYMENT_DRIFT
 from config.tasks import PUSH_UPGRADE, REFUND_UPGRADE, RELEASE_SCHEDULE
 from domain import pricing, renewal
@@ -16,6 +14,7 @@ from domain.discounts import Reduction
 from domain.errors import NotOwnerOrAdmin
 from domain.model import Member, Organization, Subscription
 from domain.payment_methods import InvoiceFact
+from domain.ports import UnitOfWork
 from domain.proration import Surcharge
 from domain.reconciliation_jobs import PAYMENT_DRIFT as PAYMENT_KIND
 from domain.upgrades import Upgrade, UpgradeState, refund_due
@@ -27,7 +26,7 @@ log = logging.getLogger("seatflow.upgrades")
 S = UpgradeState
 
 
-def locked_upgrade(uow: SqlUnitOfWork, upgrade_id: str) -> tuple[Organization, Upgrade] | None:
+def locked_upgrade(uow: UnitOfWork, upgrade_id: str) -> tuple[Organization, Upgrade] | None:
     found = uow.upgrades.get(upgrade_id)
     if found is None:
         return None
@@ -37,7 +36,7 @@ def locked_upgrade(uow: SqlUnitOfWork, upgrade_id: str) -> tuple[Organization, U
 
 
 def apply_paid(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     org: Organization,
     upgrade: Upgrade,
     version: int,
@@ -74,12 +73,12 @@ def log_upgrade(message: str, upgrade: Upgrade, **extra: object) -> None:
     )
 
 
-def give_back(upgrade_id: str, invoice_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
+def give_back(upgrade_id: str, invoice_id: str, uow: UnitOfWork, deps: Deps) -> str:
     """A canceled upgrade's invoice: void it, or, if Stripe says it was paid, record what
     the card gave and refund it (each Stripe call outside any transaction)."""
     if deps.gateway.void_invoice(upgrade_id=upgrade_id, invoice_id=invoice_id) == "void":
         return "void"
-    invoice = fetch_invoice(deps.gateway.retrieve, invoice_id)
+    invoice = deps.door.invoice(invoice_id)
     with uow:
         found = locked_upgrade(uow, upgrade_id)
         if found is not None and found[1].state == S.CANCELED and found[1].paid_amount is None:
@@ -90,7 +89,7 @@ def give_back(upgrade_id: str, invoice_id: str, uow: SqlUnitOfWork, deps: Deps) 
     return refund_upgrade(upgrade_id, uow, deps)
 
 
-def refund_upgrade(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
+def refund_upgrade(upgrade_id: str, uow: UnitOfWork, deps: Deps) -> str:
     """Give back what an upgrade no longer wanted (canceled, superseded) was paid: what the
     card paid as a refund, what the customer's balance paid (or, below the minimum charge,
     was owed on it) back to the balance, as Stripe would with a credit note. The Stripe calls
@@ -134,7 +133,7 @@ def refund_upgrade(upgrade_id: str, uow: SqlUnitOfWork, deps: Deps) -> str:
 
 
 def upgrade_paid(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     org: Organization,
     upgrade: Upgrade,
     invoice: InvoiceFact,
@@ -179,7 +178,7 @@ def _mismatch(invoice: InvoiceFact, upgrade: Upgrade, deps: Deps) -> str | None:
 
 
 def _record_drift(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     org: Organization,
     upgrade: Upgrade,
     invoice: InvoiceFact,
@@ -214,7 +213,7 @@ def _no_longer_paid_for(upgrade: Upgrade) -> bool:
     return upgrade.state == S.EXPIRED and last.startswith("superseded by")
 
 
-def member_of(uow: SqlUnitOfWork, org: Organization, member_id: str) -> Member:
+def member_of(uow: UnitOfWork, org: Organization, member_id: str) -> Member:
     member = uow.members.get(member_id)
     if member is None or member.organization_id != org.id:
         raise NotOwnerOrAdmin("not a member of this organization")
@@ -222,7 +221,7 @@ def member_of(uow: SqlUnitOfWork, org: Organization, member_id: str) -> Member:
 
 
 def surcharge_for(
-    uow: SqlUnitOfWork,
+    uow: UnitOfWork,
     sub: Subscription,
     seats: int,
     interval: str,

@@ -25,7 +25,7 @@ from config.database import make_engine
 from services import payment_methods, stripe_events
 from services.deps import Deps
 from tests.builders import build_world, store_event, worker
-from tests.fakes import TEST_SIGNER, FixedClock, GuardedGateway, open_and_pay
+from tests.fakes import FixedClock, deps_on, open_and_pay
 from tests.stripe_model import Clock, StripeServer, StripeState
 
 JAN_1 = 1640995200  # 2022-01-01T00:00:00Z
@@ -46,11 +46,7 @@ def engine(sqlite_settings) -> Engine:
 @pytest.fixture
 def deps(stripe_fake: StripeServer) -> Deps:
     gateway = StripeGateway("sk_test_seatflow", stripe_fake.url, max_network_retries=0)
-    return Deps(
-        gateway=GuardedGateway(gateway),
-        clock=FixedClock(datetime(2022, 1, 11, tzinfo=UTC)),
-        signer=TEST_SIGNER,
-    )
+    return deps_on(gateway, FixedClock(datetime(2022, 1, 11, tzinfo=UTC)))
 
 
 def deliver_all(state: StripeState, engine: Engine, deps: Deps, since: int) -> dict[str, str]:

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import event as sa_event
 
-from adapters.inbox_repository import Mark
 from adapters.unit_of_work import SqlUnitOfWork
 from config.database import make_engine
+from domain.ports import Mark
 from inbox.table import inbox_row
 from tests.builders import subscription_event
 

@@ -10,7 +10,6 @@ The documents' example throughout: $100 monthly from 2022-01-01 to $1,000 yearly
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -19,7 +18,7 @@ from sqlalchemy import Engine
 from config.database import make_engine
 from domain import errors
 from services import admin
-from tests.fakes import GuardedGateway
+from tests.fakes import with_gateway
 from tests.money_world import MoneyWorld, money_world
 from tests.stripe_model import Clock, StripeServer, StripeState
 
@@ -85,7 +84,7 @@ class Meddling:
 
 def meddle(world: MoneyWorld, call: str, before: Callable[[], object]) -> None:
     inner = world.deps.gateway.inner  # type: ignore[attr-defined]
-    world.deps = replace(world.deps, gateway=GuardedGateway(Meddling(inner, call, before)))
+    world.deps = with_gateway(world.deps, Meddling(inner, call, before))
 
 
 def someone_else_redeems(world: MoneyWorld, promo_id: str) -> Callable[[], object]:
@@ -156,7 +155,7 @@ def test_the_local_code_wins_over_a_stripe_code_of_the_same_text(world, server) 
     [invoice] = paid_invoices(world)
     assert invoice["discounts"] == [] and invoice["total"] == GROSS - 9049
     assert world.state.captured(customer=world.customer) == GROSS - 9049
-    assert "discounts" not in server.requests("POST", "/v1/invoices")[0].params
+    assert server.requests("POST", "/v1/invoices")[0].params["discounts"] == ""
     assert server.requests("GET", "/v1/promotion_codes") == []
     with world.uow() as uow:
         assert uow.catalog.discount("SAME").times_redeemed == 1
@@ -253,3 +252,33 @@ def test_a_canceled_upgrade_redeems_nothing(world) -> None:
     assert invoice["status"] == "void"
     assert world.state.get("promotion_code", promo["id"])["times_redeemed"] == 0
     assert world.estimate(1, "year", "KEEP").discount_amount == 9049  # still redeemable
+
+
+def test_a_customers_standing_stripe_discount_is_not_inherited_by_the_upgrade(world, server):
+    """A discount set on the customer in Stripe's dashboard would be inherited by every new
+    invoice: the upgrade's invoice says it carries none (`discounts=""`), so Stripe bills
+    exactly the surcharge the customer was shown, and the upgrade is paid, not voided."""
+    coupon = world.state.create_coupon(percent_off=50)
+    world.state.dashboard_customer_discount(world.customer, coupon["id"])
+
+    upgrade = world.submit(world.estimate(1, "year", None))
+    assert world.charge(upgrade.id) == "awaiting_payment"
+    world.deliver()
+
+    assert world.upgrade(upgrade.id).state == "applied"
+    [invoice] = paid_invoices(world)
+    assert (invoice["subtotal"], invoice["total"], invoice["amount_paid"]) == (GROSS, GROSS, GROSS)
+    assert world.state.captured(customer=world.customer) == GROSS
+    [create] = server.requests("POST", "/v1/invoices")
+    assert create.params["discounts"] == ""
+
+
+def test_the_model_gives_a_new_invoice_the_customers_standing_discount(world) -> None:
+    """Stripe's rule the test above relies on: without `discounts`, a new invoice inherits
+    the customer's discount."""
+    coupon = world.state.create_coupon(percent_off=50)
+    world.state.dashboard_customer_discount(world.customer, coupon["id"])
+    inherited = world.state.invoices_create({"customer": world.customer})
+    declined = world.state.invoices_create({"customer": world.customer, "discounts": ""})
+    assert len(inherited["discounts"]) == 1
+    assert declined["discounts"] == []

@@ -25,7 +25,7 @@ from services.upgrades import payment as upgrade_payment
 from services.upgrades import request as upgrade_request
 from tests.builders import build_world, subscription_event
 from tests.fake_stripe import FakeStripe
-from tests.fakes import FixedClock, fake_deps
+from tests.fakes import FixedClock, fake_deps, with_gateway
 
 pytestmark = pytest.mark.slow
 NOW = datetime(2022, 1, 11, tzinfo=UTC)
@@ -39,7 +39,7 @@ def env(pg_settings, httpserver: HTTPServer):
     sent: list = []
     uow = SqlUnitOfWork(engine, enqueue=lambda name, args: sent.append((name, args)))
     gateway = StripeGateway("sk_test", stripe.url, max_network_retries=0, read_rate=1000)
-    deps = dataclasses.replace(fake_deps(FixedClock(NOW)), gateway=gateway)
+    deps = with_gateway(fake_deps(FixedClock(NOW)), gateway)
     yield engine, world, stripe, uow, deps, sent
     engine.dispose()
 

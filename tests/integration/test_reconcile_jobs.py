@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import create_engine
 
 from adapters import drift, migrations
-from adapters.stripe_gateway import StripeUnavailable
+from adapters.stripe_errors import StripeUnavailable
 from adapters.unit_of_work import SqlUnitOfWork
 from services import reconciliation
 from tests.builders import build_world, subscription_event

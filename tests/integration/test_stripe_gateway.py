@@ -8,7 +8,8 @@ from urllib.parse import parse_qsl
 import pytest
 from pytest_httpserver import HTTPServer
 
-from adapters.stripe_gateway import StripeGateway, StripeUnavailable
+from adapters.stripe_errors import StripeUnavailable
+from adapters.stripe_gateway import StripeGateway
 from domain.ports import SubscriptionChange
 from tests.conftest import stripe_fixture
 from tests.fakes import open_and_pay

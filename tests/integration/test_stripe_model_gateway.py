@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from adapters.stripe_gateway import StripeGateway, StripeUnavailable
+from adapters.stripe_errors import StripeUnavailable
+from adapters.stripe_gateway import StripeGateway
 from domain.ports import ChargeResult, SubscriptionChange
 from tests.fakes import open_and_pay
 from tests.stripe_model import Clock, StripeServer, StripeState

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from adapters.tokens import token_hash
 from adapters.unit_of_work import SqlUnitOfWork
 from config.database import make_engine
+from domain.tokens import token_hash
 from services import directory
 from tests.builders import build_world
 

@@ -205,6 +205,24 @@ class Promotions(Store):
         with self.lock:
             return self.promotion_codes_update(promo_id, {"active": "true" if active else "false"})
 
+    def dashboard_customer_discount(self, customer_id: str, coupon_id: str) -> Json:
+        """Someone gives the customer a standing discount in Stripe's dashboard: every new
+        invoice of the customer inherits it unless it is created with `discounts`."""
+        with self.lock:
+            customer = self.get("customer", customer_id)
+            coupon = self.get("coupon", coupon_id)
+            customer["discount"] = {
+                "id": new_id("di"),
+                "object": "discount",
+                "customer": customer_id,
+                "promotion_code": None,
+                "source": {"coupon": coupon["id"], "type": "coupon"},
+                "start": self.now(),
+                "end": None,
+            }
+            self.emit("customer.discount.created", customer["discount"])
+            return customer
+
     def promotion_codes_list(self, query: Json) -> Json:
         with self.lock:
             code = str(query.get("code") or "").upper()
@@ -236,7 +254,15 @@ class Promotions(Store):
 
     # -- discounts on invoices -------------------------------------------------------------
     def _discounts_for(self, customer: str, currency: str, params: Json) -> list[Json]:
-        """The promotion codes and coupons an invoice is created with, checked."""
+        """The promotion codes and coupons an invoice is created with, checked. Without
+        `discounts` the invoice inherits the customer's standing discount; `discounts=""`
+        (an empty list) creates it with none."""
+        if "discounts" not in params:
+            standing = self.get("customer", customer).get("discount")
+            if standing is None:
+                return []
+            coupon = self.get("coupon", standing["source"]["coupon"])
+            return [{"promotion_code": standing["promotion_code"], "coupon": coupon}]
         chosen = []
         for index, entry in enumerate(params.get("discounts") or []):
             if entry.get("promotion_code"):

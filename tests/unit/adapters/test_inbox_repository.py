@@ -116,7 +116,7 @@ def test_finished_rows_are_counted_and_deleted_in_batches_before_a_cutoff(uow) -
 
 
 def test_marks_of_many_events_give_each_its_own_state_note_and_one_attempt(uow) -> None:
-    from adapters.inbox_repository import Mark
+    from domain.ports import Mark
 
     ids = [add(uow, n) for n in range(1, 6)]
     put(uow, ids[4], attempts=2)

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, delete, select
 
-from adapters.drift import Summary
 from adapters.unit_of_work import SqlUnitOfWork
 from config.database import make_engine
+from domain.reconciliation_jobs import Summary
 from inbox.events import IncomingEvent, NotAnEvent
 from inbox.states import InboxState
 from inbox.table import inbox, inbox_row
@@ -61,7 +61,7 @@ def test_the_receiver_and_recovery_store_the_same_row(sqlite_settings, event_typ
     InboxWriter(engine, lambda _ids: None).store(Delivery(IncomingEvent.parse(body), body, 1))
     delivered = stored(engine, missed["id"])
 
-    deps = dataclasses.replace(fake_deps(FixedClock(NOW)), gateway=ListingGateway(listed=[missed]))
+    deps = fake_deps(FixedClock(NOW), ListingGateway(listed=[missed]))
     found = recovery.missed_events(SqlUnitOfWork(engine), deps, Summary(), dry_run=False)
     recovered = stored(engine, missed["id"])
 

@@ -52,17 +52,14 @@ def put(engine, upgrade_id: str, **values: object) -> None:
         conn.execute(update(upgrades).where(upgrades.c.id == upgrade_id).values(**values))
 
 
-def test_stuck_and_stalled_upgrades_are_found_by_state_and_age(engine, uow, world) -> None:
+def test_upgrades_stuck_awaiting_payment_are_found_by_state_and_age(engine, uow, world) -> None:
     upgrade_id = submitted(uow, world)
     with uow:
-        assert uow.upgrades.stalled_steps(LATER) == [(upgrade_id, "requested")]
-        assert uow.upgrades.stalled_steps(NOW - timedelta(hours=1)) == []
         assert uow.upgrades.stuck_since(LATER) == []
     put(engine, upgrade_id, state="awaiting_payment", stripe_invoice_id="in_1")
     with uow:
         assert uow.upgrades.stuck_since(LATER) == [(upgrade_id, "in_1", world.org_id)]
         assert uow.upgrades.stuck_since(NOW - timedelta(hours=1)) == []
-        assert uow.upgrades.stalled_steps(LATER) == []
 
 
 def test_an_applied_upgrade_stripe_was_not_told_about_is_unpushed(engine, uow, world) -> None:
@@ -73,7 +70,6 @@ def test_an_applied_upgrade_stripe_was_not_told_about_is_unpushed(engine, uow, w
     with uow:
         assert uow.upgrades.unpushed_applied(world.org_id, "node_locked") == upgrade_id
         assert uow.upgrades.unpushed_applied(world.org_id, "floating") is None
-        assert uow.upgrades.stalled_steps(LATER) == [(upgrade_id, "applied")]
     put(engine, upgrade_id, stripe_synced_at=NOW)
     with uow:
         assert uow.upgrades.unpushed_applied(world.org_id, "node_locked") is None

@@ -267,7 +267,7 @@ def test_a_monthly_subscription_gets_422_for_offline_licenses(env) -> None:
 
 
 def test_cancel_while_stripe_is_down_is_503_and_the_upgrade_stays(env) -> None:
-    from adapters.stripe_gateway import StripeUnavailable
+    from adapters.stripe_errors import StripeUnavailable
 
     client, world, _, _ = env
     headers = auth(world.tokens["owner"])

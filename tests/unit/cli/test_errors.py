@@ -123,7 +123,7 @@ def test_version_names_the_installed_version(tmp_path: Path) -> None:
 
 
 def test_stripe_unreachable_is_one_line_with_a_hint() -> None:
-    from adapters.stripe_gateway import StripeUnavailable
+    from adapters.stripe_errors import StripeUnavailable
     from cli.main import _one_line
 
     error = StripeUnavailable(

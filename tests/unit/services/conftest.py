@@ -1,23 +1,16 @@
-"""Fixtures of the upgrade saga's tests: a real (SQLite) database, a fake Stripe gateway."""
+"""Fixtures of the service tests: the fakes of the ports (`tests.fakes`), in memory. What only
+a database does (transactions, statements, SQL) is tested in tests/unit/adapters."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Engine
 
-from adapters.unit_of_work import SqlUnitOfWork
-from config.database import make_engine
-from tests.builders import build_world
-from tests.fakes import FakeGateway, FixedClock, fake_deps
+from tests.builders import World, build_world
+from tests.fakes import FakeGateway, FakeUnitOfWork, FixedClock, fake_deps
 
 SEED_AS_OF = datetime(2022, 1, 11, tzinfo=UTC)
-
-
-@pytest.fixture
-def engine(sqlite_settings) -> Engine:
-    return make_engine(sqlite_settings)
 
 
 @pytest.fixture
@@ -36,15 +29,16 @@ def deps(clock, gateway):
 
 
 @pytest.fixture
-def sent() -> list:
-    return []
+def uow() -> FakeUnitOfWork:
+    return FakeUnitOfWork()
 
 
 @pytest.fixture
-def uow(engine, sent) -> SqlUnitOfWork:
-    return SqlUnitOfWork(engine, enqueue=lambda name, args: sent.append((name, args)))
+def sent(uow: FakeUnitOfWork) -> list:
+    """The tasks the unit of work sent, after its commits."""
+    return uow.sent
 
 
 @pytest.fixture
-def world(engine):
-    return build_world(engine)
+def world(uow: FakeUnitOfWork) -> World:
+    return build_world(uow)

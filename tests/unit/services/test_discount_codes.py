@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.unit_of_work import SqlUnitOfWork
 from domain.discounts import canonical_code
 from domain.errors import DiscountCodeExhausted, InvalidDiscountCode
 from services import admin
@@ -27,20 +26,20 @@ def test_a_code_outside_the_canonical_alphabet_is_refused_by_name(bad) -> None:
         canonical_code(bad)
 
 
-def test_a_single_use_code_is_redeemed_once_whatever_the_spelling(engine, deps) -> None:
-    acme = build_world(engine)
-    beta = build_world(engine, customer="cus_beta", sub_id="sub_beta_nl")
-    admin.create_discount(SqlUnitOfWork(engine), "FIRSTONE", 10, None, None, None, 1)
+def test_a_single_use_code_is_redeemed_once_whatever_the_spelling(uow, deps) -> None:
+    acme = build_world(uow)
+    beta = build_world(uow, customer="cus_beta", sub_id="sub_beta_nl")
+    admin.create_discount(uow, "FIRSTONE", 10, None, None, None, 1)
 
-    first = estimate(SqlUnitOfWork(engine), deps, acme, discount_code="ﬁrstone")
-    submit(SqlUnitOfWork(engine), deps, acme, first.id)
+    first = estimate(uow, deps, acme, discount_code="ﬁrstone")
+    submit(uow, deps, acme, first.id)
 
     with pytest.raises(DiscountCodeExhausted):
-        estimate(SqlUnitOfWork(engine), deps, beta, discount_code="FIRSTONE")
+        estimate(uow, deps, beta, discount_code="FIRSTONE")
 
 
-def test_a_code_created_in_another_spelling_is_stored_canonical(engine) -> None:
-    admin.create_discount(SqlUnitOfWork(engine), "ﬁrst-one", 10, None, None, None, 1)
-    with SqlUnitOfWork(engine) as uow:
+def test_a_code_created_in_another_spelling_is_stored_canonical(uow) -> None:
+    admin.create_discount(uow, "ﬁrst-one", 10, None, None, None, 1)
+    with uow:
         found = uow.catalog.discount("FIRST-ONE")
         assert found is not None and found.code == "FIRST-ONE"

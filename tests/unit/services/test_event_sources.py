@@ -5,19 +5,9 @@ from __future__ import annotations
 import dataclasses
 import json
 
-import pytest
-from flask.testing import FlaskClient
-from sqlalchemy import select
-
-from adapters.unit_of_work import SqlUnitOfWork
-from cli import samples
-from config.database import make_engine
-from inbox.table import inbox
 from services import stripe_events
 from tests.builders import build_world, store_event, subscription_event
-from tests.conftest import SECRET
 from tests.fakes import FakeGateway, fake_deps
-from webhooks import create_app
 
 
 def thin_event(sub_id: str = "sub_acme_nl", event_type: str = "v1.customer.subscription.updated"):
@@ -37,89 +27,66 @@ def thin_event(sub_id: str = "sub_acme_nl", event_type: str = "v1.customer.subsc
     }
 
 
-@pytest.fixture
-def engine(sqlite_settings):
-    return make_engine(sqlite_settings)
-
-
 def seats(uow, org_id: str) -> int:
     with uow:
         return uow.organizations.get(org_id).subscriptions[0].seats
 
 
-def test_the_receiver_accepts_and_stores_a_signed_thin_event(sqlite_settings) -> None:
-    app = create_app(sqlite_settings)
-    client: FlaskClient = app.test_client()
-    body, headers = samples.signed(thin_event(), SECRET)
-    assert client.post("/webhooks/stripe", data=body, headers=headers).status_code == 200
-    with app.extensions["seatflow"].engine.connect() as conn:
-        row = conn.execute(select(inbox.c.type, inbox.c.state, inbox.c.created)).one()
-    assert tuple(row) == ("v1.customer.subscription.updated", "received", 1641376800)
-    bad = thin_event()
-    del bad["related_object"]
-    body, headers = samples.signed(bad, SECRET)
-    assert client.post("/webhooks/stripe", data=body, headers=headers).status_code == 400
-
-
-def test_a_thin_event_is_processed_from_the_fetched_object(engine) -> None:
-    world = build_world(engine)
+def test_a_thin_event_is_processed_from_the_fetched_object(uow) -> None:
+    world = build_world(uow)
     gateway = FakeGateway()
     current = subscription_event("cus_acme", seats=9)["data"]["object"]
     gateway.objects["sub_acme_nl"] = current
-    uow, deps = SqlUnitOfWork(engine), fake_deps(gateway=gateway)
-    event_id = store_event(engine, thin_event())
+    deps = fake_deps(gateway=gateway)
+    event_id = store_event(uow, thin_event())
     assert stripe_events.process_stripe_event(event_id, uow, deps) == "applied"
     assert gateway.fetched == [("subscription", "sub_acme_nl")]
     assert seats(uow, world.org_id) == 9
 
 
-def test_verify_by_fetch_applies_stripes_state_not_the_payload(engine) -> None:
-    world = build_world(engine)
+def test_verify_by_fetch_applies_stripes_state_not_the_payload(uow) -> None:
+    world = build_world(uow)
     gateway = FakeGateway()
     gateway.objects["sub_acme_nl"] = subscription_event("cus_acme", seats=2)["data"]["object"]
     forged = subscription_event("cus_acme", seats=500, created=1_700_000_000)
     forged["type"] = "customer.subscription.updated"
-    uow = SqlUnitOfWork(engine)
-    deps = dataclasses.replace(fake_deps(gateway=gateway), verify_by_fetch=True)
-    assert stripe_events.process_stripe_event(store_event(engine, forged), uow, deps) == "applied"
+    deps = fake_deps(gateway=gateway, verify_by_fetch=True)
+    assert stripe_events.process_stripe_event(store_event(uow, forged), uow, deps) == "applied"
     assert seats(uow, world.org_id) == 2
 
 
-def test_a_same_second_tie_is_broken_by_asking_stripe(engine) -> None:
-    world = build_world(engine)  # the subscription was applied at version 1_640_995_200
+def test_a_same_second_tie_is_broken_by_asking_stripe(uow) -> None:
+    world = build_world(uow)  # the subscription was applied at version 1_640_995_200
     gateway = FakeGateway()
     gateway.objects["sub_acme_nl"] = subscription_event("cus_acme", seats=4)["data"]["object"]
     tie = subscription_event("cus_acme", seats=3, created=1_640_995_200)
     tie["type"] = "customer.subscription.updated"
-    uow = SqlUnitOfWork(engine)
     deps = dataclasses.replace(fake_deps(gateway=gateway), tie_break_by_fetch=True)
-    assert stripe_events.process_stripe_event(store_event(engine, tie), uow, deps) == "applied"
+    assert stripe_events.process_stripe_event(store_event(uow, tie), uow, deps) == "applied"
     assert seats(uow, world.org_id) == 4
 
 
-def test_a_stale_event_is_recorded_with_its_reason(engine) -> None:
-    build_world(engine)
+def test_a_stale_event_is_recorded_with_its_reason(uow) -> None:
+    build_world(uow)
     old = subscription_event("cus_acme", seats=7, created=1_600_000_000)
     old["type"] = "customer.subscription.updated"
-    event_id = store_event(engine, old)
-    assert stripe_events.process_stripe_event(event_id, SqlUnitOfWork(engine), fake_deps()) == (
-        "skipped_stale"
-    )
-    with engine.connect() as conn:
-        note = conn.scalar(select(inbox.c.last_error).where(inbox.c.event_id == event_id))
+    event_id = store_event(uow, old)
+    assert stripe_events.process_stripe_event(event_id, uow, fake_deps()) == ("skipped_stale")
+    with uow:
+        note = uow.inbox.full_row(event_id)["last_error"]
     assert note == stripe_events.STALE_NOTE
     assert json.loads(json.dumps(old))["id"] == event_id
 
 
-def test_a_thin_event_of_another_account_is_ignored_and_nothing_is_fetched(engine) -> None:
+def test_a_thin_event_of_another_account_is_ignored_and_nothing_is_fetched(uow) -> None:
     """A thin event names its account in `context`: one of a connected account this service
     does not act for is stored ignored with the reason, never applied."""
-    world = build_world(engine)
+    world = build_world(uow)
     gateway = FakeGateway()
     gateway.objects["sub_acme_nl"] = subscription_event("cus_acme", seats=9)["data"]["object"]
-    uow, deps = SqlUnitOfWork(engine), fake_deps(gateway=gateway)
+    deps = fake_deps(gateway=gateway)
     foreign = thin_event() | {"context": "acct_foreign"}
-    event_id = store_event(engine, foreign)
+    event_id = store_event(uow, foreign)
     assert stripe_events.process_stripe_event(event_id, uow, deps) == "ignored"
     assert gateway.fetched == []
     assert seats(uow, world.org_id) != 9

@@ -3,24 +3,19 @@ configuration changed, or by a tool) is ignored by the worker with the reason, n
 
 from __future__ import annotations
 
-import dataclasses
-
-from adapters.unit_of_work import SqlUnitOfWork
 from cli import samples
-from config.database import make_engine
 from inbox.origin import Origin
 from services import admin, stripe_events
 from tests.builders import store_event
 from tests.fakes import fake_deps
 
 
-def test_the_worker_ignores_an_event_of_another_mode_with_the_reason(sqlite_settings) -> None:
-    uow = SqlUnitOfWork(make_engine(sqlite_settings))
+def test_the_worker_ignores_an_event_of_another_mode_with_the_reason(uow) -> None:
     admin.create_organization(uow, "Acme", "org_acme", "cus_acme")
     obj = samples.subscription_object(customer="cus_acme", seats=9)
     event = {**samples.event("customer.subscription.updated", obj), "livemode": True}
-    event_id = store_event(uow.engine, event)
-    deps = dataclasses.replace(fake_deps(), origin=Origin(livemode=False))
+    event_id = store_event(uow, event)
+    deps = fake_deps(origin=Origin(livemode=False))
     assert stripe_events.process_stripe_event(event_id, uow, deps) == "ignored"
     with uow:
         row = uow.inbox.get(event_id)

@@ -14,7 +14,7 @@ from services.upgrades import charge as upgrade_charge
 from services.upgrades import payment as upgrade_payment
 from services.upgrades import request as upgrade_request
 from services.upgrades import steps as upgrade_steps
-from tests.builders import build_world, subscription_event
+from tests.builders import build_world, store_event, subscription_event
 from tests.unit.services.test_licenses import process, versions, world_with
 from tests.unit.services.test_upgrade_payment import (
     estimate,
@@ -52,7 +52,7 @@ def test_a_removed_admin_cannot_cancel_an_upgrade(uow, deps, world, gateway) -> 
 
 
 def test_a_payment_for_an_upgrade_canceled_meanwhile_is_refunded_after_invoice_paid(
-    engine, uow, deps, world, gateway, sent
+    uow, deps, world, gateway, sent
 ) -> None:
     """Stripe voided the canceled upgrade's invoice as asked, yet its invoice.paid arrives
     (a payment on the hosted page that crossed the void): nothing is applied, the payment is
@@ -64,7 +64,7 @@ def test_a_payment_for_an_upgrade_canceled_meanwhile_is_refunded_after_invoice_p
     assert upgrade_request.cancel_upgrade(cancel, uow, deps).state == "canceled"
     assert gateway.voided == [f"in_{upgrade.id}"]
 
-    assert pay(engine, uow, deps, upgrade.id, 90486) == "applied"
+    assert pay(uow, deps, upgrade.id, 90486) == "applied"
     assert gateway.refunds == []  # no Stripe call under the lock
     assert ("seatflow.refund_upgrade", [upgrade.id]) in sent
     assert upgrade_steps.refund_upgrade(upgrade.id, uow, deps) == "refunded"
@@ -74,13 +74,13 @@ def test_a_payment_for_an_upgrade_canceled_meanwhile_is_refunded_after_invoice_p
     assert (done.state, done.refunded_amount, done.paid_amount) == ("refunded", 90486, 90486)
     sub = subscription(uow, world)
     assert (sub.seats, sub.interval) == (1, "month")  # nothing applied
-    assert pay(engine, uow, deps, upgrade.id, 90486) == "applied"  # a replay refunds nothing more
+    assert pay(uow, deps, upgrade.id, 90486) == "applied"  # a replay refunds nothing more
     assert upgrade_steps.refund_upgrade(upgrade.id, uow, deps) == "refunded"
     assert gateway.refunds == [(f"in_{upgrade.id}", 90486)]
 
 
-def test_in_trial_monthly_to_annual_keeps_the_trials_end(engine, uow, deps, gateway) -> None:
-    world = build_world(engine, customer="cus_trial", status="trialing")
+def test_in_trial_monthly_to_annual_keeps_the_trials_end(uow, deps, gateway) -> None:
+    world = build_world(uow, customer="cus_trial", status="trialing")
     e = estimate(uow, deps, world, seats=1, interval="year")
     assert (e.amount, e.trial) == (0, True)
     upgrade, _ = submit(uow, deps, world, e.id)
@@ -95,15 +95,13 @@ def test_in_trial_monthly_to_annual_keeps_the_trials_end(engine, uow, deps, gate
     assert gateway.changes[0].prepaid_until is None
 
 
-def test_a_snapshot_that_changes_only_the_tier_issues_a_new_license_version(
-    engine, uow, deps
-) -> None:
+def test_a_snapshot_that_changes_only_the_tier_issues_a_new_license_version(uow, deps) -> None:
     admin.import_catalog(uow, TIERS)
-    world = world_with(engine, uow, deps, seats=2)
+    world = world_with(uow, deps, seats=2)
     event = subscription_event("cus_lic", seats=2, created=1_641_000_000)
     event["type"] = "customer.subscription.updated"
     event["data"]["object"]["items"]["data"][0]["price"]["id"] = "price_node_locked_pro_month"
-    assert process(engine, uow, deps, event) == "applied"
+    assert process(uow, deps, event) == "applied"
     assert versions(uow, world) == [
         (1, "superseded", "created", 2),
         (2, "current", "stripe_sync", 2),
@@ -114,11 +112,11 @@ def test_a_snapshot_that_changes_only_the_tier_issues_a_new_license_version(
 
 
 def test_a_refund_gives_back_the_card_part_and_credits_back_the_balance_part(
-    engine, uow, deps, world, gateway, sent
+    uow, deps, world, gateway, sent
 ) -> None:
     """Paid partly from the customer's credit balance, for an upgrade no longer wanted:
     Stripe refunds only what the card paid, so the rest goes back to the balance."""
-    from tests.builders import invoice_event, store_event
+    from tests.builders import invoice_event
 
     upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world).id)
     assert upgrade_charge.charge_upgrade(upgrade.id, uow, deps) == "awaiting_payment"
@@ -128,7 +126,7 @@ def test_a_refund_gives_back_the_card_part_and_credits_back_the_balance_part(
     event["data"]["object"]["amount_paid"] = 40486  # 500.00 came from the balance
     from services import stripe_events
 
-    assert stripe_events.process_stripe_event(store_event(engine, event), uow, deps) == "applied"
+    assert stripe_events.process_stripe_event(store_event(uow, event), uow, deps) == "applied"
     assert upgrade_steps.refund_upgrade(upgrade.id, uow, deps) == "refunded"
     assert upgrade_steps.refund_upgrade(upgrade.id, uow, deps) == "refunded"  # once
     assert gateway.refunds == [(f"in_{upgrade.id}", 40486)]

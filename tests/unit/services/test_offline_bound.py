@@ -9,8 +9,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from adapters.license_signer import verify_file
-from adapters.unit_of_work import SqlUnitOfWork
-from config.database import make_engine
 from domain.licenses import OfflineSeatsExhausted
 from domain.model import Member
 from services import licenses as license_service
@@ -22,14 +20,8 @@ CYCLE_END = datetime(2023, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture
-def uow(sqlite_settings) -> SqlUnitOfWork:
-    return SqlUnitOfWork(make_engine(sqlite_settings))
-
-
-@pytest.fixture
-def world(sqlite_settings, uow):
-    engine = make_engine(sqlite_settings)
-    return world_with(engine, uow, fake_deps(FixedClock(NOW)), seats=1, interval="year")
+def world(uow):
+    return world_with(uow, fake_deps(FixedClock(NOW)), seats=1, interval="year")
 
 
 def _admin(world) -> Member:

@@ -7,68 +7,54 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import insert, select
-
-from adapters.orm import offline_activations, organizations
 from config.celery import make_celery
-from config.database import make_engine
 from config.settings import Settings
 from config.tasks import PRUNE_OFFLINE_ACTIVATIONS
+from domain.licenses import OfflineActivation
 from services import admin
+from tests.fakes import FakeUnitOfWork
 
 NOW = datetime(2027, 6, 1, tzinfo=UTC)
 
 
-def activation(engine, key: str, status: str, expired_days_ago: int) -> str:
+def activation(uow: FakeUnitOfWork, key: str, status: str, expired_days_ago: int) -> str:
     expires = NOW - timedelta(days=expired_days_ago)
-    with engine.begin() as conn:
-        conn.execute(
-            insert(offline_activations).values(
-                id=f"off_{key}",
-                organization_id="org_retention",
-                license_type="build-agent",
-                machine_id=f"machine-{key}",
-                issued_at=expires - timedelta(days=30),
-                expires_at=expires,
-                status=status,
-                version=1,
-                signature="sig",
-            )
+    uow.licenses.add(
+        OfflineActivation(
+            id=f"off_{key}",
+            organization_id="org_retention",
+            license_type="build-agent",
+            machine_id=f"machine-{key}",
+            issued_at=expires - timedelta(days=30),
+            expires_at=expires,
+            status=status,
+            version=1,
+            signature="sig",
         )
+    )
     return f"off_{key}"
 
 
-def remaining(engine) -> set[str]:
-    with engine.connect() as conn:
-        return set(conn.execute(select(offline_activations.c.id)).scalars())
+def remaining(uow: FakeUnitOfWork) -> set[str]:
+    return {a.id for a in uow.licenses.offline}
 
 
-def test_released_activations_expired_beyond_the_retention_are_pruned_in_batches(
-    engine,
-) -> None:
-    prunes_only_long_expired_released_ones(engine)
-
-
-def test_the_same_on_postgresql(pg_settings) -> None:
-    prunes_only_long_expired_released_ones(make_engine(pg_settings))
-
-
-def prunes_only_long_expired_released_ones(engine) -> None:
-    with engine.begin() as conn:
-        conn.execute(insert(organizations).values(id="org_retention", name="Retention"))
-    pruned = {activation(engine, f"old{n}", "released", 100 + n) for n in range(5)}
+def test_released_activations_expired_beyond_the_retention_are_pruned_in_batches(uow) -> None:
+    pruned = {activation(uow, f"old{n}", "released", 100 + n) for n in range(5)}
     kept = {
-        activation(engine, "recent", "released", 10),  # expired, within the retention
-        activation(engine, "holding", "released", -5),  # its file still valid: holds a seat
-        activation(engine, "active", "active", 200),
-        activation(engine, "revoked", "revoked", 200),
+        activation(uow, "recent", "released", 10),  # expired, within the retention
+        activation(uow, "holding", "released", -5),  # its file still valid: holds a seat
+        activation(uow, "active", "active", 200),
+        activation(uow, "revoked", "revoked", 200),
     }
     retention = timedelta(days=90)
 
-    assert admin.prune_released_activations(engine, retention, dry_run=True, now=NOW) == 5
-    assert remaining(engine) == pruned | kept
-    assert admin.prune_released_activations(engine, retention, batch=2, now=NOW) == 5
-    assert remaining(engine) == kept
+    assert admin.prune_released_activations(uow, retention, dry_run=True, now=NOW) == 5
+    assert remaining(uow) == pruned | kept
+    commits = uow.committed
+    assert admin.prune_released_activations(uow, retention, batch=2, now=NOW) == 5
+    assert uow.committed - commits == 3  # 2 + 2 + 1, one transaction each
+    assert remaining(uow) == kept
 
 
 def test_the_retention_is_a_setting_and_beat_prunes_hourly(tmp_path) -> None:

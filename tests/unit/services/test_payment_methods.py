@@ -1,4 +1,4 @@
-"""The card-update handler and receipts on a real (SQLite) database with a fake gateway:
+"""The card-update handler and receipts on the fakes of the ports:
 what would be sent to Stripe, once, in order."""
 
 from __future__ import annotations
@@ -7,11 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
 
-from adapters.unit_of_work import SqlUnitOfWork
 from cli import samples
-from config.database import make_engine
 from domain import errors
 from domain.commands import RequestEstimate, SubmitUpgrade
 from domain.ports import ChargeUnavailable
@@ -19,35 +16,14 @@ from services import payment_methods, receipts, stripe_events
 from services.upgrades import charge as upgrade_charge
 from services.upgrades import request as upgrade_request
 from services.upgrades.charge import RetryLater
-from tests.builders import build_world, invoice_event, store_event, worker
+from tests.builders import invoice_event, store_event, worker
 from tests.conftest import stripe_fixture
-from tests.fakes import FakeGateway, FixedClock, fake_deps
+from tests.fakes import FakeUnitOfWork
 
 
-@pytest.fixture
-def engine(sqlite_settings) -> Engine:
-    return make_engine(sqlite_settings)
-
-
-@pytest.fixture
-def gateway() -> FakeGateway:
-    return FakeGateway()
-
-
-@pytest.fixture
-def deps(gateway):
-    return fake_deps(FixedClock(datetime(2022, 1, 11, tzinfo=UTC)), gateway)
-
-
-@pytest.fixture
-def world(engine):
-    return build_world(engine)
-
-
-def apply(engine: Engine, deps: Any, event: dict[str, Any]) -> str:
-    return stripe_events.process_stripe_event(
-        store_event(engine, event), SqlUnitOfWork(engine, enqueue=worker(engine, deps)), deps
-    )
+def apply(uow: FakeUnitOfWork, deps: Any, event: dict[str, Any]) -> str:
+    uow.enqueue = worker(uow, deps)  # the card pushed to Stripe at once, after the commit
+    return stripe_events.process_stripe_event(store_event(uow, event), uow, deps)
 
 
 def attached(pm_id: str, created: int, customer: str = "cus_acme") -> dict[str, Any]:
@@ -64,9 +40,9 @@ def customer_updated(pm_id: str, created: int) -> dict[str, Any]:
 
 
 def test_a_new_card_becomes_the_default_of_the_customer_and_its_subscription(
-    engine, deps, gateway, world
+    uow, deps, gateway, world
 ) -> None:
-    assert apply(engine, deps, attached("pm_new", 100)) == "applied"
+    assert apply(uow, deps, attached("pm_new", 100)) == "applied"
 
     assert gateway.defaults == [
         {
@@ -76,7 +52,7 @@ def test_a_new_card_becomes_the_default_of_the_customer_and_its_subscription(
             "version": 100,
         }
     ]
-    found = payment_methods.card_on_file(SqlUnitOfWork(engine), world.org_id)
+    found = payment_methods.card_on_file(uow, world.org_id)
     assert found is not None and found.card is not None
     assert (found.card.brand, found.card.last4, found.card.exp_month, found.card.exp_year) == (
         "visa",
@@ -87,31 +63,31 @@ def test_a_new_card_becomes_the_default_of_the_customer_and_its_subscription(
 
 
 def test_the_echo_of_seatflows_own_update_and_a_replay_send_nothing_more(
-    engine, deps, gateway, world
+    uow, deps, gateway, world
 ) -> None:
     gateway.objects["pm_new"] = stripe_fixture("payment_method") | {
         "id": "pm_new",
         "customer": "cus_acme",
     }
     first = attached("pm_new", 100)
-    apply(engine, deps, first)
-    assert apply(engine, deps, customer_updated("pm_new", 101)) == "applied"
-    assert apply(engine, deps, first) == "applied"  # the same event again: already done
+    apply(uow, deps, first)
+    assert apply(uow, deps, customer_updated("pm_new", 101)) == "applied"
+    assert apply(uow, deps, first) == "applied"  # the same event again: already done
     assert len(gateway.defaults) == 1
 
 
 def test_an_older_card_event_is_stale_and_does_not_undo_a_newer_card(
-    engine, deps, gateway, world
+    uow, deps, gateway, world
 ) -> None:
-    apply(engine, deps, attached("pm_new", 200))
-    assert apply(engine, deps, attached("pm_old", 100)) == "skipped_stale"
+    apply(uow, deps, attached("pm_new", 200))
+    assert apply(uow, deps, attached("pm_old", 100)) == "skipped_stale"
     assert [d["payment_method_id"] for d in gateway.defaults] == ["pm_new"]
-    found = payment_methods.card_on_file(SqlUnitOfWork(engine), world.org_id)
+    found = payment_methods.card_on_file(uow, world.org_id)
     assert found is not None and found.payment_method_id == "pm_new"
 
 
 def test_a_checkout_in_setup_mode_reads_the_card_through_the_setup_intent(
-    engine, deps, gateway, world
+    uow, deps, gateway, world
 ) -> None:
     gateway.objects["seti_1"] = {"id": "seti_1", "payment_method": "pm_from_checkout"}
     gateway.objects["pm_from_checkout"] = stripe_fixture("payment_method") | {
@@ -122,27 +98,25 @@ def test_a_checkout_in_setup_mode_reads_the_card_through_the_setup_intent(
         "customer": "cus_acme",
         "setup_intent": "seti_1",
     }
-    state = apply(engine, deps, samples.event("checkout.session.completed", session, created=5))
+    state = apply(uow, deps, samples.event("checkout.session.completed", session, created=5))
 
     assert state == "applied"
     assert gateway.fetched == [("setup_intent", "seti_1"), ("payment_method", "pm_from_checkout")]
     assert [d["payment_method_id"] for d in gateway.defaults] == ["pm_from_checkout"]
 
 
-def test_another_customers_card_is_ignored(engine, deps, gateway, world) -> None:
-    assert apply(engine, deps, attached("pm_x", 100, customer="cus_stranger")) == "ignored"
+def test_another_customers_card_is_ignored(uow, deps, gateway, world) -> None:
+    assert apply(uow, deps, attached("pm_x", 100, customer="cus_stranger")) == "ignored"
     assert gateway.defaults == []
 
 
-def test_only_the_owner_or_an_admin_may_open_the_card_page(engine, deps, gateway, world) -> None:
-    with SqlUnitOfWork(engine) as uow:
+def test_only_the_owner_or_an_admin_may_open_the_card_page(uow, deps, gateway, world) -> None:
+    with uow:
         member, admin = uow.members.get(world.member["id"]), uow.members.get(world.admin["id"])
     assert member is not None and admin is not None
     with pytest.raises(errors.NotOwnerOrAdmin):
-        payment_methods.setup_url(SqlUnitOfWork(engine), deps, member, "https://a/", "https://b/")
-    url = payment_methods.setup_url(
-        SqlUnitOfWork(engine), deps, admin, "https://a/", "https://b/", portal=True
-    )
+        payment_methods.setup_url(uow, deps, member, "https://a/", "https://b/")
+    url = payment_methods.setup_url(uow, deps, admin, "https://a/", "https://b/", portal=True)
     assert url.startswith("https://stripe.example/portal/")
     assert gateway.setups == [
         {
@@ -155,22 +129,22 @@ def test_only_the_owner_or_an_admin_may_open_the_card_page(engine, deps, gateway
     ]
 
 
-def submitted_upgrade(engine: Engine, deps: Any, world: Any) -> Any:
+def submitted_upgrade(uow: FakeUnitOfWork, deps: Any, world: Any) -> Any:
     """The owner's upgrade to a yearly node-locked subscription, submitted, not yet charged."""
     est = upgrade_request.request_estimate(
         RequestEstimate(world.org_id, world.owner["id"], "node_locked", 1, "year"),
-        SqlUnitOfWork(engine),
+        uow,
         deps,
     )
     upgrade, _ = upgrade_request.submit_upgrade(
-        SubmitUpgrade(world.org_id, world.owner["id"], est.id), SqlUnitOfWork(engine), deps
+        SubmitUpgrade(world.org_id, world.owner["id"], est.id), uow, deps
     )
     return upgrade
 
 
-def paid_upgrade(engine: Engine, deps: Any, world: Any) -> tuple[str, dict[str, Any]]:
-    upgrade = submitted_upgrade(engine, deps, world)
-    upgrade_charge.charge_upgrade(upgrade.id, SqlUnitOfWork(engine), deps)
+def paid_upgrade(uow: FakeUnitOfWork, deps: Any, world: Any) -> tuple[str, dict[str, Any]]:
+    upgrade = submitted_upgrade(uow, deps, world)
+    upgrade_charge.charge_upgrade(upgrade.id, uow, deps)
     event = invoice_event("invoice.paid", f"in_{upgrade.id}", upgrade.id, 90486)
     event["data"]["object"].update(
         number="ACME-0007",
@@ -181,14 +155,14 @@ def paid_upgrade(engine: Engine, deps: Any, world: Any) -> tuple[str, dict[str, 
     return upgrade.id, event
 
 
-def test_invoice_paid_keeps_the_upgrades_receipt_once(engine, deps, gateway, world) -> None:
-    upgrade_id, event = paid_upgrade(engine, deps, world)
+def test_invoice_paid_keeps_the_upgrades_receipt_once(uow, deps, gateway, world) -> None:
+    upgrade_id, event = paid_upgrade(uow, deps, world)
     assert gateway.charges[0]["amount"] == 90486
 
-    assert apply(engine, deps, event) == "applied"
-    assert apply(engine, deps, dict(event, id="evt_redelivered_as_new")) == "applied"
+    assert apply(uow, deps, event) == "applied"
+    assert apply(uow, deps, dict(event, id="evt_redelivered_as_new")) == "applied"
 
-    history = receipts.history(SqlUnitOfWork(engine), world.org_id)
+    history = receipts.history(uow, world.org_id)
     assert [(h.upgrade.id, h.upgrade.state) for h in history] == [(upgrade_id, "applied")]
     r = history[0].receipt
     assert r is not None
@@ -199,30 +173,28 @@ def test_invoice_paid_keeps_the_upgrades_receipt_once(engine, deps, gateway, wor
 
 
 def test_a_lost_pay_answer_leaves_the_recorded_invoice_and_3d_secure_survives_its_failure(
-    engine, deps, gateway, world
+    uow, deps, gateway, world
 ) -> None:
     """The pay answer was lost: the upgrade knows its invoice all the same (recorded before
     paying); Stripe says action required and payment failed for that attempt, in one
     message: the customer can still complete the payment on the hosted page."""
-    upgrade = submitted_upgrade(engine, deps, world)
+    upgrade = submitted_upgrade(uow, deps, world)
 
     def answer_lost(**kwargs: Any) -> None:
         raise ChargeUnavailable("connection", "the answer was lost")
 
     gateway.pay_invoice = answer_lost  # type: ignore[method-assign]
     with pytest.raises(RetryLater):  # the upgrade stays charging
-        upgrade_charge.charge_upgrade(upgrade.id, SqlUnitOfWork(engine), deps)
+        upgrade_charge.charge_upgrade(upgrade.id, uow, deps)
     assert gateway.charges[0]["amount"] == 90486
     invoice_id = f"in_{upgrade.id}"
     action = invoice_event("invoice.payment_action_required", invoice_id, None, 90486, 10)
     action["data"]["object"]["hosted_invoice_url"] = "https://invoice.stripe.example/pay"
     failed = invoice_event("invoice.payment_failed", invoice_id, None, 90486, 20)
-    ids = [store_event(engine, event) for event in (action, failed)]
-    states = stripe_events.process_stripe_events(
-        ids, lambda: SqlUnitOfWork(engine), deps, lambda _: False
-    )
+    ids = [store_event(uow, event) for event in (action, failed)]
+    states = stripe_events.process_stripe_events(ids, lambda: uow, deps, lambda _: False)
     assert states == {"applied": 2}
-    with SqlUnitOfWork(engine) as uow:
+    with uow:
         found = uow.upgrades.get(upgrade.id)
         assert found is not None
         assert (found.stripe_invoice_id, found.state) == (invoice_id, "requires_action")
@@ -230,7 +202,7 @@ def test_a_lost_pay_answer_leaves_the_recorded_invoice_and_3d_secure_survives_it
 
 
 def test_a_checkout_naming_another_customers_setup_intent_sets_no_default(
-    engine, deps, gateway, world
+    uow, deps, gateway, world
 ) -> None:
     """Customer A's Checkout session names B's setup intent: B's card never becomes A's
     default (seatflow refuses before it asks Stripe anything)."""
@@ -245,15 +217,15 @@ def test_a_checkout_naming_another_customers_setup_intent_sets_no_default(
         "setup_intent": "seti_beta",
     }
     event = samples.event("checkout.session.completed", session, created=5)
-    assert apply(engine, deps, event) == "ignored"
+    assert apply(uow, deps, event) == "ignored"
     assert gateway.defaults == []
-    assert payment_methods.card_on_file(SqlUnitOfWork(engine), world.org_id) is None
+    assert payment_methods.card_on_file(uow, world.org_id) is None
 
 
-def test_a_payment_method_of_another_customer_sets_no_default(engine, deps, gateway, world) -> None:
+def test_a_payment_method_of_another_customer_sets_no_default(uow, deps, gateway, world) -> None:
     gateway.objects["pm_beta"] = stripe_fixture("payment_method") | {
         "id": "pm_beta",
         "customer": "cus_beta",
     }
-    assert apply(engine, deps, customer_updated("pm_beta", 101)) == "ignored"
+    assert apply(uow, deps, customer_updated("pm_beta", 101)) == "ignored"
     assert gateway.defaults == []

@@ -6,10 +6,7 @@ reason, counted); a paid invoice of the upgrade that does not pay it in full is 
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
 
-from adapters.orm import drift_records
-from adapters.unit_of_work import SqlUnitOfWork
 from config.metrics import NOT_OURS, PAYMENT_DRIFT
 from services import stripe_events
 from services.upgrades import charge as upgrade_charge
@@ -37,28 +34,27 @@ def paid_event(upgrade, **changes):
     ],
 )
 def test_an_invoice_paid_that_is_not_the_upgrades_own_is_drift(
-    engine, uow, deps, world, changes, reason
+    uow, deps, world, changes, reason
 ) -> None:
     upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world).id)
     assert upgrade_charge.charge_upgrade(upgrade.id, uow, deps) == "awaiting_payment"
     before = PAYMENT_DRIFT.labels(reason)._value.get()
 
     event = paid_event(upgrade, **changes)
-    assert stripe_events.process_stripe_event(store_event(engine, event), uow, deps) == "ignored"
+    assert stripe_events.process_stripe_event(store_event(uow, event), uow, deps) == "ignored"
 
     with uow:
         assert uow.upgrades.get(upgrade.id).state == "awaiting_payment"
     assert subscription(uow, world).interval == "month"
     assert PAYMENT_DRIFT.labels(reason)._value.get() == before + 1
-    with engine.connect() as conn:
-        rows = conn.execute(select(drift_records.c.kind, drift_records.c.subject)).all()
+    rows = [(r["kind"], r["subject"]) for r in uow.drift.records]
     assert rows == [("payment", upgrade.id)]
 
 
-def test_an_invoice_paid_before_any_invoice_exists_is_drift(engine, uow, deps, world) -> None:
+def test_an_invoice_paid_before_any_invoice_exists_is_drift(uow, deps, world) -> None:
     upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world).id)
     event = paid_event(upgrade)
-    assert stripe_events.process_stripe_event(store_event(engine, event), uow, deps) == "ignored"
+    assert stripe_events.process_stripe_event(store_event(uow, event), uow, deps) == "ignored"
     assert subscription(uow, world).interval == "month"
 
 
@@ -67,14 +63,14 @@ def test_an_invoice_paid_before_any_invoice_exists_is_drift(engine, uow, deps, w
     [({"customer": "cus_other"}, "customer"), ({"id": "in_other"}, "invoice")],
 )
 def test_an_invoice_that_is_not_the_upgrades_is_not_ours_and_touches_nothing(
-    engine, uow, deps, world, changes, kind
+    uow, deps, world, changes, kind
 ) -> None:
     upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world).id)
     assert upgrade_charge.charge_upgrade(upgrade.id, uow, deps) == "awaiting_payment"
     before = NOT_OURS.labels(kind)._value.get()
 
     event = paid_event(upgrade, **changes)
-    event_id = store_event(engine, event)
+    event_id = store_event(uow, event)
     assert stripe_events.process_stripe_event(event_id, uow, deps) == "ignored"
 
     with uow:
@@ -86,7 +82,7 @@ def test_an_invoice_that_is_not_the_upgrades_is_not_ours_and_touches_nothing(
 
 
 def test_the_invoice_is_recorded_before_stripe_is_asked_to_pay_it(
-    engine, uow, deps, world, gateway
+    uow, deps, world, gateway
 ) -> None:
     """Every payment event of the invoice then finds its upgrade by the recorded id."""
     upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world).id)
@@ -104,14 +100,14 @@ def test_the_invoice_is_recorded_before_stripe_is_asked_to_pay_it(
 
 
 def test_a_credit_balance_or_a_sub_minimum_invoice_paid_for_its_total_applies_it(
-    engine, uow, deps, world
+    uow, deps, world
 ) -> None:
     """Stripe took the balance first, or marked a small invoice paid with nothing captured:
     the invoice says paid for its total, so the upgrade applies."""
     upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world).id)
     upgrade_charge.charge_upgrade(upgrade.id, uow, deps)
     event = paid_event(upgrade, amount_paid=0)
-    assert stripe_events.process_stripe_event(store_event(engine, event), uow, deps) == "applied"
+    assert stripe_events.process_stripe_event(store_event(uow, event), uow, deps) == "applied"
     assert subscription(uow, world).interval == "year"
 
 
@@ -120,19 +116,19 @@ def test_a_credit_balance_or_a_sub_minimum_invoice_paid_for_its_total_applies_it
     ["invoice.paid", "invoice.payment_failed", "invoice.payment_action_required"],
 )
 def test_another_customers_invoice_naming_this_upgrade_in_metadata_changes_nothing(
-    engine, uow, deps, world, event_type
+    uow, deps, world, event_type
 ) -> None:
     """Customer B's invoice event whose metadata names A's upgrade (forged by content, or a
     dashboard edit): A's upgrade keeps its state, invoice, payment link and receipt."""
     from services import admin
 
-    admin.create_organization(SqlUnitOfWork(engine), "Beta", customer="cus_beta")
+    admin.create_organization(uow, "Beta", customer="cus_beta")
     upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world).id)
     assert upgrade_charge.charge_upgrade(upgrade.id, uow, deps) == "awaiting_payment"
 
     forged = invoice_event(event_type, "in_beta", upgrade.id, 90486, customer="cus_beta")
     forged["data"]["object"]["hosted_invoice_url"] = "https://invoice.stripe.example/beta"
-    assert stripe_events.process_stripe_event(store_event(engine, forged), uow, deps) == "ignored"
+    assert stripe_events.process_stripe_event(store_event(uow, forged), uow, deps) == "ignored"
 
     with uow:
         found = uow.upgrades.get(upgrade.id)
@@ -145,6 +141,6 @@ def test_another_customers_invoice_naming_this_upgrade_in_metadata_changes_nothi
         assert uow.receipts.for_upgrade(upgrade.id) is None
     # A's own payment still applies it, and keeps its own receipt.
     own = paid_event(upgrade)
-    assert stripe_events.process_stripe_event(store_event(engine, own), uow, deps) == "applied"
+    assert stripe_events.process_stripe_event(store_event(uow, own), uow, deps) == "applied"
     with uow:
         assert uow.receipts.for_upgrade(upgrade.id).invoice_id == f"in_{upgrade.id}"

@@ -85,7 +85,7 @@ def test_an_expired_code_is_refused(uow, deps, world, gateway, clock) -> None:
 
 
 def test_the_invoice_carries_the_code_and_the_amount_before_its_discount(
-    engine, uow, deps, world, gateway
+    uow, deps, world, gateway
 ) -> None:
     promo = stripe_code(gateway)
     e = estimate(uow, deps, world, discount_code="SPRING33")
@@ -97,7 +97,7 @@ def test_the_invoice_carries_the_code_and_the_amount_before_its_discount(
         found = uow.upgrades.get(upgrade.id)
         assert (found.charged_amount, found.discount_amount) == (e.amount, e.discount_amount)
         assert found.promotion_code_id == promo.id
-    pay(engine, uow, deps, upgrade.id, e.amount)
+    pay(uow, deps, upgrade.id, e.amount)
     with uow:
         assert uow.upgrades.get(upgrade.id).state == "applied"
 
@@ -181,7 +181,7 @@ def test_a_code_that_takes_everything_still_makes_the_invoice_stripe_counts(
 
 
 def test_a_stripe_code_reserves_and_redeems_no_local_code_of_its_text(
-    engine, uow, deps, world, gateway
+    uow, deps, world, gateway
 ) -> None:
     stripe_code(gateway)
     e = estimate(uow, deps, world, discount_code="SPRING33")
@@ -190,7 +190,7 @@ def test_a_stripe_code_reserves_and_redeems_no_local_code_of_its_text(
     with uow:
         assert uow.upgrades.reserved("SPRING33") == 0
     upgrade_charge.charge_upgrade(upgrade.id, uow, deps)
-    pay(engine, uow, deps, upgrade.id, e.amount)
+    pay(uow, deps, upgrade.id, e.amount)
     with uow:
         assert uow.upgrades.get(upgrade.id).state == "applied"
         assert uow.catalog.discount("SPRING33").times_redeemed == 0

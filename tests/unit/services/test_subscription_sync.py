@@ -6,20 +6,15 @@ import copy
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select
 
-from adapters.orm import drift_records
 from adapters.stripe_parsing import MAPPERS, subscription_snapshot
-from adapters.unit_of_work import SqlUnitOfWork
 from cli import samples
-from config.database import make_engine
 from config.events import HANDLED_EVENT_TYPES
-from config.settings import Settings
 from domain.model import Interval, Organization, SyncOutcome
-from inbox.table import inbox
+from domain.ports import UnitOfWork
 from services import admin, stripe_events
 from tests.conftest import stripe_fixture
-from tests.fakes import fake_deps
+from tests.fakes import FakeUnitOfWork, fake_deps
 
 DEPS = fake_deps()
 
@@ -73,20 +68,25 @@ def test_an_older_snapshot_never_overwrites_a_newer_one() -> None:
     assert len(org.subscriptions) == 1
 
 
-# The processor on a real (SQLite) database.
+# The processor, on the fakes of the ports (what only SQL does, in
+# tests/unit/adapters/test_unit_of_work_transactions.py).
 
 
 @pytest.fixture
-def uow(sqlite_settings: Settings) -> SqlUnitOfWork:
-    unit = SqlUnitOfWork(make_engine(sqlite_settings))
-    admin.create_organization(unit, "Acme", "org_acme", "cus_acme")
-    return unit
+def uow(uow: FakeUnitOfWork) -> FakeUnitOfWork:
+    admin.create_organization(uow, "Acme", "org_acme", "cus_acme")
+    return uow
 
 
-def store(uow: SqlUnitOfWork, event: dict) -> str:
+def store(uow: UnitOfWork, event: dict) -> str:
     from tests.builders import store_event
 
-    return store_event(uow.engine, event)
+    return store_event(uow, event)
+
+
+def corrupt(uow: FakeUnitOfWork, event_id: str) -> None:
+    """A payload that cannot be read: it fails like a bug would."""
+    next(r for r in uow.inbox.rows if r["event_id"] == event_id)["payload"] = "{"
 
 
 def sub_event(
@@ -96,12 +96,12 @@ def sub_event(
     return samples.event("customer.subscription.updated", obj, created=created, event_id=event_id)
 
 
-def seats_of(uow: SqlUnitOfWork) -> int:
+def seats_of(uow: UnitOfWork) -> int:
     with uow:
         return uow.organizations.get("org_acme").subscriptions[0].seats
 
 
-def state_of(uow: SqlUnitOfWork, event_id: str) -> tuple[str, int, str | None]:
+def state_of(uow: UnitOfWork, event_id: str) -> tuple[str, int, str | None]:
     with uow:
         row = uow.inbox.get(event_id)
         return row.state, row.attempts, row.last_error
@@ -154,11 +154,10 @@ def test_a_deleted_subscription_is_marked_canceled(uow) -> None:
 def test_replay_reruns_the_stored_payload(uow) -> None:
     event_id = store(uow, sub_event(seats=6, created=50))
     stripe_events.process_stripe_event(event_id, uow, DEPS)
-    engine = uow.engine
-    assert admin.replay_event(engine, uow, DEPS, event_id) == "applied"
-    assert admin.replay_event(engine, uow, DEPS, "evt_missing") == "missing"
-    with engine.connect() as conn:
-        assert conn.scalar(select(inbox.c.attempts).where(inbox.c.event_id == event_id)) == 2
+    assert admin.replay_event(uow, DEPS, event_id) == "applied"
+    assert admin.replay_event(uow, DEPS, "evt_missing") == "missing"
+    with uow:
+        assert uow.inbox.full_row(event_id)["attempts"] == 2
 
 
 def test_failures_are_counted_and_the_last_one_makes_the_event_dead(uow) -> None:
@@ -173,8 +172,7 @@ def test_a_batch_applies_each_event_and_hands_a_failing_one_to_its_own_retries(u
     first = store(uow, sub_event(seats=2, created=10))
     broken = store(uow, sub_event(seats=3, created=20))
     last = store(uow, sub_event(seats=5, created=30))
-    with uow.engine.begin() as conn:  # a payload that cannot be read fails like a bug would
-        conn.execute(inbox.update().where(inbox.c.event_id == broken).values(payload="{"))
+    corrupt(uow, broken)
     retried: list[str] = []
 
     def retry_alone(event_id: str) -> bool:
@@ -182,7 +180,7 @@ def test_a_batch_applies_each_event_and_hands_a_failing_one_to_its_own_retries(u
         return True
 
     states = stripe_events.process_stripe_events(
-        [first, broken, last, first], lambda: SqlUnitOfWork(uow.engine), DEPS, retry_alone
+        [first, broken, last, first], lambda: uow, DEPS, retry_alone
     )
     assert states == {"applied": 3, "retrying": 1}
     assert retried == [broken]
@@ -194,11 +192,8 @@ def test_a_batch_applies_each_event_and_hands_a_failing_one_to_its_own_retries(u
 
 def test_a_failed_hand_over_leaves_the_event_pending_for_the_sweeper(uow) -> None:
     broken = store(uow, sub_event(seats=3, created=20))
-    with uow.engine.begin() as conn:
-        conn.execute(inbox.update().where(inbox.c.event_id == broken).values(payload="{"))
-    states = stripe_events.process_stripe_events(
-        [broken], lambda: SqlUnitOfWork(uow.engine), DEPS, lambda _: False
-    )
+    corrupt(uow, broken)
+    states = stripe_events.process_stripe_events([broken], lambda: uow, DEPS, lambda _: False)
     assert states == {"pending": 1}
     assert state_of(uow, broken)[0] in ("received", "queued")
 
@@ -206,10 +201,10 @@ def test_a_failed_hand_over_leaves_the_event_pending_for_the_sweeper(uow) -> Non
 def test_a_batch_in_one_transaction_gives_each_change_its_own_license_version(uow) -> None:
     ids = [store(uow, sub_event(seats=n, created=10 * n)) for n in (1, 2, 3)]
     replayed = [*ids, ids[0]]  # a duplicate in the same message is a no-op
-    transactions: list[SqlUnitOfWork] = []
+    transactions: list[UnitOfWork] = []
 
-    def unit_of_work() -> SqlUnitOfWork:
-        transactions.append(SqlUnitOfWork(uow.engine))
+    def unit_of_work() -> UnitOfWork:
+        transactions.append(uow)
         return transactions[-1]
 
     states = stripe_events.process_stripe_events(replayed, unit_of_work, DEPS, lambda _: False)
@@ -230,39 +225,11 @@ def test_a_broken_rule_in_a_batch_costs_only_its_own_event(uow) -> None:
     stranger = store(uow, sub_event(seats=9, created=20, customer="cus_nobody"))
     later = store(uow, sub_event(seats=4, created=30))
     states = stripe_events.process_stripe_events(
-        [good, stranger, later], lambda: SqlUnitOfWork(uow.engine), DEPS, lambda _: False
+        [good, stranger, later], lambda: uow, DEPS, lambda _: False
     )
     assert states == {"applied": 2, "dead": 1}
     assert state_of(uow, stranger)[0] == "dead"
     assert seats_of(uow) == 4
-
-
-def _statements_of_one_message(uow: SqlUnitOfWork, ids: list[str]) -> list[str]:
-    """The SQL statements of one task message naming `ids`, each of which gets applied."""
-    from sqlalchemy import event
-
-    statements: list[str] = []
-
-    def seen(conn, cursor, statement, *args) -> None:
-        statements.append(statement)
-
-    event.listen(uow.engine, "before_cursor_execute", seen)
-    try:
-        states = stripe_events.process_stripe_events(
-            ids, lambda: SqlUnitOfWork(uow.engine), DEPS, lambda _: False
-        )
-    finally:
-        event.remove(uow.engine, "before_cursor_execute", seen)
-    assert states == {"applied": len(ids)}
-    return statements
-
-
-def test_a_batch_locks_and_loads_each_organization_once(uow) -> None:
-    ids = [store(uow, sub_event(seats=n, created=10 * n)) for n in (1, 2, 3, 4)]
-    statements = _statements_of_one_message(uow, ids)
-    loads = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
-    assert sum("FROM organizations" in s for s in loads) == 1
-    assert sum("FROM subscriptions" in s for s in loads) == 1
 
 
 def test_an_unknown_customer_cannot_change_another_organizations_seats(uow) -> None:
@@ -275,51 +242,19 @@ def test_an_unknown_customer_cannot_change_another_organizations_seats(uow) -> N
         assert uow.organizations.get("org_acme").stripe_customer_id == "cus_acme"
 
 
-def _statements_for_one_change_each(uow: SqlUnitOfWork, customers: list[str]) -> list[str]:
-    """The SQL statements of one task message that changes each customer's seats once."""
-    ids = [
-        store(uow, sub_event(seats=7, created=500 + i, customer=customer, subscription_id=customer))
-        for i, customer in enumerate(customers)
-    ]
-    return _statements_of_one_message(uow, ids)
-
-
-def test_a_batch_costs_the_same_statements_for_two_organizations_or_eight(uow) -> None:
-    customers = [f"cus_{n}" for n in range(8)]
-    for n, customer in enumerate(customers):
-        admin.create_organization(uow, f"Org {n}", f"org_{n}", customer)
-    # Each gets its subscription and first license, then one change each is measured.
-    stripe_events.process_stripe_events(
-        [store(uow, sub_event(1, 1, customer=c, subscription_id=c)) for c in customers],
-        lambda: SqlUnitOfWork(uow.engine),
-        DEPS,
-        lambda _: False,
-    )
-    two = _statements_for_one_change_each(uow, customers[:2])
-    eight = _statements_for_one_change_each(uow, customers)
-    # Read as a set, written with one flush: the inbox rows, the organizations (locked), their
-    # subscriptions, the catalog, the current licenses; then one statement per table written.
-    assert len(eight) == len(two) <= 11, "\n".join(s[:90] for s in eight)
-    with uow:
-        for n in range(8):
-            versions = [(x.version, x.seats, x.status) for x in uow.licenses.history(f"org_{n}")]
-            assert versions == [(2, 7, "current"), (1, 1, "superseded")]
-
-
-def test_a_second_live_subscription_of_a_license_type_is_drift_and_never_cancels_the_first(
-    sqlite_settings,
-) -> None:
+def test_a_second_live_subscription_of_a_license_type_is_drift_and_never_cancels_the_first() -> (
+    None
+):
     """Two live Stripe subscriptions of one license type for one customer: the second is
     flagged as drift, not taken; the deletion of a subscription that is not the current one
     never cancels the current one nor revokes its license."""
     from tests.builders import build_world, store_event, subscription_event
 
-    engine = make_engine(sqlite_settings)
-    world = build_world(engine, sub_id="sub_first", seats=3)
-    uow = SqlUnitOfWork(engine)
+    uow = FakeUnitOfWork()
+    world = build_world(uow, sub_id="sub_first", seats=3)
 
     def apply(event):
-        return stripe_events.process_stripe_event(store_event(engine, event), uow, DEPS)
+        return stripe_events.process_stripe_event(store_event(uow, event), uow, DEPS)
 
     first = subscription_event("cus_acme", sub_id="sub_first", seats=3, created=1_640_999_000)
     first["type"] = "customer.subscription.updated"
@@ -341,31 +276,25 @@ def test_a_second_live_subscription_of_a_license_type_is_drift_and_never_cancels
         assert (sub.stripe_subscription_id, sub.status, sub.seats) == ("sub_first", "active", 4)
         license = uow.licenses.current(world.org_id, "node_locked")
         assert (license.status, license.seats) == ("current", 4)
-    with engine.connect() as conn:
-        flagged = conn.execute(
-            select(drift_records.c.kind, drift_records.c.subject, drift_records.c.flagged)
-        ).all()
+    flagged = [(r["kind"], r["subject"], r["flagged"]) for r in uow.drift.records]
     assert flagged == [("stripe_state", "sub_second", True)]
 
 
 @pytest.mark.parametrize(
     "recurring", [{"interval": "month", "interval_count": 3}, {"interval": "week"}]
 )
-def test_a_price_seatflow_cannot_represent_is_refused_at_the_door_by_name(
-    sqlite_settings, recurring
-) -> None:
+def test_a_price_seatflow_cannot_represent_is_refused_at_the_door_by_name(recurring) -> None:
     """A subscription billed every 3 months (or weekly) is not imported as monthly: its event
     is stored ignored, naming the price and why, and the subscription is left as it was."""
     from tests.builders import build_world, store_event, subscription_event
 
-    engine = make_engine(sqlite_settings)
-    world = build_world(engine)
+    uow = FakeUnitOfWork()
+    world = build_world(uow)
     event = subscription_event("cus_acme", seats=5, created=1_641_000_000)
     event["type"] = "customer.subscription.updated"
     price = event["data"]["object"]["items"]["data"][0]["price"]
     price["recurring"] = {**price["recurring"], "interval_count": 1, **recurring}
-    uow = SqlUnitOfWork(engine)
-    event_id = store_event(engine, event)
+    event_id = store_event(uow, event)
     assert stripe_events.process_stripe_event(event_id, uow, DEPS) == "ignored"
     with uow:
         note = uow.inbox.full_row(event_id)["last_error"]

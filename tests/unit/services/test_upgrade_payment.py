@@ -1,14 +1,12 @@
-"""The upgrade saga on a real (SQLite) database with a fake Stripe gateway."""
+"""The upgrade saga on the fakes of the ports: the unit of work and Stripe in memory."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select
 
-from adapters.orm import seat_ledger
-from adapters.unit_of_work import SqlUnitOfWork
 from domain import errors
 from domain.commands import CancelUpgrade, RequestEstimate, SubmitUpgrade
 from services import admin, stripe_events
@@ -41,20 +39,16 @@ def subscription(uow, world):
         return uow.organizations.get(world.org_id).subscriptions[0]
 
 
-def ledger(engine) -> list[tuple]:
-    with engine.connect() as conn:
-        return conn.execute(
-            select(seat_ledger.c.seats, seat_ledger.c.interval, seat_ledger.c.cause).order_by(
-                seat_ledger.c.id
-            )
-        ).all()
+def ledger(uow) -> list[tuple]:
+    """(seats, interval, cause) of the seat ledger, oldest first."""
+    return [(e.seats, e.interval, e.cause) for _, e in uow.organizations.ledger]
 
 
-def pay(engine, uow, deps, upgrade_id, amount, invoice_id=None, created=1_641_900_000):
+def pay(uow, deps, upgrade_id, amount, invoice_id=None, created=1_641_900_000):
     event = invoice_event(
         "invoice.paid", invoice_id or f"in_{upgrade_id}", upgrade_id, amount, created=created
     )
-    return stripe_events.process_stripe_event(store_event(engine, event), uow, deps)
+    return stripe_events.process_stripe_event(store_event(uow, event), uow, deps)
 
 
 def test_the_seed_example_estimate(uow, deps, world) -> None:
@@ -66,7 +60,7 @@ def test_the_seed_example_estimate(uow, deps, world) -> None:
     assert e.expires_at > e.computed_at == SEED_AS_OF
 
 
-def test_upgrade_applies_only_after_invoice_paid(engine, uow, deps, world, gateway, sent) -> None:
+def test_upgrade_applies_only_after_invoice_paid(uow, deps, world, gateway, sent) -> None:
     e = estimate(uow, deps, world)
     upgrade, created = submit(uow, deps, world, e.id)
     assert created and upgrade.state == "requested"
@@ -84,14 +78,14 @@ def test_upgrade_applies_only_after_invoice_paid(engine, uow, deps, world, gatew
     created_event = invoice_event("invoice.created", f"in_{upgrade.id}", upgrade.id, 90486)
     finalized = invoice_event("invoice.finalized", f"in_{upgrade.id}", upgrade.id, 90486)
     for ev in (created_event, finalized):
-        assert stripe_events.process_stripe_event(store_event(engine, ev), uow, deps) == "ignored"
+        assert stripe_events.process_stripe_event(store_event(uow, ev), uow, deps) == "ignored"
     assert subscription(uow, world).interval == "month"
 
-    assert pay(engine, uow, deps, upgrade.id, 90486) == "applied"
+    assert pay(uow, deps, upgrade.id, 90486) == "applied"
     sub = subscription(uow, world)
     assert (sub.seats, sub.interval, sub.stripe_price_id) == (1, "year", "price_node_locked_year")
     assert sub.current_period_end == datetime(2023, 1, 1, tzinfo=UTC)
-    assert ledger(engine)[-1] == (1, "year", "upgrade")
+    assert ledger(uow)[-1] == (1, "year", "upgrade")
     assert sent[-1] == ("seatflow.push_upgrade_to_stripe", [upgrade.id])
     with uow:
         done = uow.upgrades.get(upgrade.id)
@@ -110,12 +104,10 @@ def test_upgrade_applies_only_after_invoice_paid(engine, uow, deps, world, gatew
     )
 
 
-def test_push_gives_stripe_the_new_price_and_the_prepaid_cycle(
-    engine, uow, deps, world, gateway
-) -> None:
+def test_push_gives_stripe_the_new_price_and_the_prepaid_cycle(uow, deps, world, gateway) -> None:
     upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world).id)
     upgrade_charge.charge_upgrade(upgrade.id, uow, deps)
-    pay(engine, uow, deps, upgrade.id, 90486)
+    pay(uow, deps, upgrade.id, 90486)
     assert upgrade_payment.push_upgrade(upgrade.id, uow, deps) is True
     assert upgrade_payment.push_upgrade(upgrade.id, uow, deps) is False  # already synced
     [change] = gateway.changes
@@ -124,13 +116,13 @@ def test_push_gives_stripe_the_new_price_and_the_prepaid_cycle(
     assert change.prepaid_until == datetime(2023, 1, 1, tzinfo=UTC)
 
 
-def test_a_seat_increase_keeps_the_cycle(engine, uow, deps, world, gateway) -> None:
+def test_a_seat_increase_keeps_the_cycle(uow, deps, world, gateway) -> None:
     e = estimate(uow, deps, world, seats=4, interval="month")
     # 21 of 31 days left: 40000×21/31 − 10000×21/31 = 27096.77 − 6774.19 → 27097 − 6774
     assert e.amount == 20323
     upgrade, _ = submit(uow, deps, world, e.id)
     upgrade_charge.charge_upgrade(upgrade.id, uow, deps)
-    pay(engine, uow, deps, upgrade.id, 20323)
+    pay(uow, deps, upgrade.id, 20323)
     upgrade_payment.push_upgrade(upgrade.id, uow, deps)
     assert gateway.changes[0].prepaid_until is None
     assert gateway.changes[0].quantity == 4
@@ -138,10 +130,10 @@ def test_a_seat_increase_keeps_the_cycle(engine, uow, deps, world, gateway) -> N
 
 
 def test_the_charged_amount_is_recomputed_at_submission_and_drift_recorded(
-    engine, uow, deps, world, clock, gateway
+    uow, deps, world, clock, gateway
 ) -> None:
     deps = fake_deps(clock, gateway)
-    deps = type(deps)(gateway, clock, deps.signer, estimate_ttl=deps.estimate_ttl * 40)
+    deps = dataclasses.replace(deps, estimate_ttl=deps.estimate_ttl * 40)
     e = estimate(uow, deps, world)
     clock.advance(hours=5)  # the customer waited before paying
     upgrade, _ = submit(uow, deps, world, e.id)
@@ -162,34 +154,33 @@ def test_a_declined_payment_leaves_seats_unchanged(uow, deps, world, gateway) ->
     assert subscription(uow, world).interval == "month"
 
 
-def test_payment_failed_event_marks_the_upgrade(engine, uow, deps, world) -> None:
+def test_payment_failed_event_marks_the_upgrade(uow, deps, world) -> None:
     upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world).id)
     upgrade_charge.charge_upgrade(upgrade.id, uow, deps)
     ev = invoice_event("invoice.payment_failed", f"in_{upgrade.id}", upgrade.id, 90486)
-    assert stripe_events.process_stripe_event(store_event(engine, ev), uow, deps) == "applied"
+    assert stripe_events.process_stripe_event(store_event(uow, ev), uow, deps) == "applied"
     with uow:
         assert uow.upgrades.get(upgrade.id).state == "payment_failed"
     assert subscription(uow, world).interval == "month"
 
 
-def test_duplicated_and_early_invoice_paid_apply_once(engine, uow, deps, world, sent) -> None:
+def test_duplicated_and_early_invoice_paid_apply_once(uow, deps, world, sent) -> None:
     upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world).id)
     # invoice.paid before anything was invoiced cannot be the upgrade's own payment
-    assert pay(engine, uow, deps, upgrade.id, 90486, invoice_id="in_early") == "ignored"
+    assert pay(uow, deps, upgrade.id, 90486, invoice_id="in_early") == "ignored"
     assert upgrade_charge.charge_upgrade(upgrade.id, uow, deps) == "awaiting_payment"
-    assert pay(engine, uow, deps, upgrade.id, 90486) == "applied"
-    assert pay(engine, uow, deps, upgrade.id, 90486) == "applied"
+    assert pay(uow, deps, upgrade.id, 90486) == "applied"
+    assert pay(uow, deps, upgrade.id, 90486) == "applied"
     assert upgrade_charge.charge_upgrade(upgrade.id, uow, deps) == "applied"
-    assert [row[2] for row in ledger(engine)].count("upgrade") == 1
+    assert [row[2] for row in ledger(uow)].count("upgrade") == 1
     assert [s for s in sent if s[0] == "seatflow.push_upgrade_to_stripe"] == [
         ("seatflow.push_upgrade_to_stripe", [upgrade.id])
     ]
 
 
-def test_in_trial_the_change_is_free_and_applies_at_once(engine, gateway) -> None:
-    world = build_world(engine, customer="cus_trial", status="trialing")
+def test_in_trial_the_change_is_free_and_applies_at_once(uow, gateway) -> None:
+    world = build_world(uow, customer="cus_trial", status="trialing")
     deps = fake_deps(FixedClock(SEED_AS_OF), gateway)
-    uow = SqlUnitOfWork(engine)
     e = estimate(uow, deps, world, seats=3)
     assert (e.amount, e.trial) == (0, True)
     upgrade, _ = submit(uow, deps, world, e.id)
@@ -234,8 +225,8 @@ def test_each_rule_is_a_named_error(uow, deps, world, params, role, error) -> No
     assert err.value.code == error.code
 
 
-def test_annual_cannot_go_back_to_monthly(engine, uow, deps) -> None:
-    world = build_world(engine, customer="cus_year", interval="year")
+def test_annual_cannot_go_back_to_monthly(uow, deps) -> None:
+    world = build_world(uow, customer="cus_year", interval="year")
     with pytest.raises(errors.OnlyMonthlyToAnnual):
         estimate(uow, deps, world, seats=2, interval="month")
 
@@ -261,13 +252,13 @@ def test_discount_codes_are_checked(uow, deps, world, kwargs, error) -> None:
         estimate(uow, deps, world, discount_code="CODE")
 
 
-def test_a_discount_is_applied_and_redeemed_on_payment(engine, uow, deps, world) -> None:
+def test_a_discount_is_applied_and_redeemed_on_payment(uow, deps, world) -> None:
     admin.create_discount(uow, "SAVE15", 15, None, None, None, 1)
     e = estimate(uow, deps, world, discount_code="SAVE15")
     assert (e.before_discount, e.discount_amount, e.amount) == (90486, 13573, 76913)
     upgrade, _ = submit(uow, deps, world, e.id)
     upgrade_charge.charge_upgrade(upgrade.id, uow, deps)
-    pay(engine, uow, deps, upgrade.id, 76913)
+    pay(uow, deps, upgrade.id, 76913)
     with uow:
         assert uow.catalog.discount("SAVE15").times_redeemed == 1
     with pytest.raises(errors.DiscountCodeExhausted):
@@ -296,26 +287,24 @@ def test_unpaid_invoices_expire_after_23_hours(uow, deps, world, clock, gateway)
         assert uow.upgrades.get(upgrade.id).state == "expired"
 
 
-def test_a_late_payment_still_applies_an_expired_upgrade(engine, uow, deps, world, clock) -> None:
+def test_a_late_payment_still_applies_an_expired_upgrade(uow, deps, world, clock) -> None:
     upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world).id)
     upgrade_charge.charge_upgrade(upgrade.id, uow, deps)
     clock.advance(hours=24)
     upgrade_payment.expire_unpaid(uow, deps)
-    assert pay(engine, uow, deps, upgrade.id, 90486) == "applied"
+    assert pay(uow, deps, upgrade.id, 90486) == "applied"
     assert subscription(uow, world).interval == "year"
 
 
-def test_an_older_subscription_event_does_not_undo_a_paid_upgrade(engine, uow, deps, world) -> None:
+def test_an_older_subscription_event_does_not_undo_a_paid_upgrade(uow, deps, world) -> None:
     from tests.builders import subscription_event
 
     upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world).id)
     upgrade_charge.charge_upgrade(upgrade.id, uow, deps)
-    pay(engine, uow, deps, upgrade.id, 90486, created=1_641_900_000)
+    pay(uow, deps, upgrade.id, 90486, created=1_641_900_000)
     late = subscription_event("cus_acme", seats=1, interval="month", created=1_641_800_000)
     late["type"] = "customer.subscription.updated"
-    assert (
-        stripe_events.process_stripe_event(store_event(engine, late), uow, deps) == "skipped_stale"
-    )
+    assert stripe_events.process_stripe_event(store_event(uow, late), uow, deps) == "skipped_stale"
     assert subscription(uow, world).interval == "year"
 
 
@@ -348,8 +337,8 @@ def test_an_estimate_is_used_once_even_after_cancel(uow, deps, world) -> None:
     assert refused.value.code == "estimate_already_used"
 
 
-def test_a_seat_decrease_from_more_than_one_seat_is_refused(engine, uow, deps) -> None:
-    world = build_world(engine, customer="cus_five", seats=5)
+def test_a_seat_decrease_from_more_than_one_seat_is_refused(uow, deps) -> None:
+    world = build_world(uow, customer="cus_five", seats=5)
     for seats in (4, 1):
         with pytest.raises(errors.SeatsCannotDecrease):
             estimate(uow, deps, world, seats=seats, interval="month")
@@ -357,10 +346,8 @@ def test_a_seat_decrease_from_more_than_one_seat_is_refused(engine, uow, deps) -
             estimate(uow, deps, world, seats=seats, interval="year")
 
 
-def test_no_upgrade_while_the_period_has_ended_and_stripe_reported_no_new_one(
-    engine, uow, deps
-) -> None:
-    world = build_world(engine, customer="cus_late", start=datetime(2021, 12, 1, tzinfo=UTC))
+def test_no_upgrade_while_the_period_has_ended_and_stripe_reported_no_new_one(uow, deps) -> None:
+    world = build_world(uow, customer="cus_late", start=datetime(2021, 12, 1, tzinfo=UTC))
     with pytest.raises(errors.DomainError) as refused:
         estimate(uow, deps, world, seats=2, interval="month")
     assert refused.value.code == "subscription_period_ended"
@@ -374,21 +361,21 @@ def test_a_discount_must_take_something_off(uow, percent_off, amount_off) -> Non
         admin.create_discount(uow, "BAD", percent_off, amount_off, "usd", None, None)
 
 
-def test_discount_codes_compare_case_insensitively(engine, uow, deps, world) -> None:
+def test_discount_codes_compare_case_insensitively(uow, deps, world) -> None:
     admin.create_discount(uow, "Save15", 15, None, None, None, 1)
     e = estimate(uow, deps, world, discount_code="save15")
     assert e.discount_amount == 13573
     upgrade, _ = submit(uow, deps, world, e.id)
     upgrade_charge.charge_upgrade(upgrade.id, uow, deps)
-    pay(engine, uow, deps, upgrade.id, 76913)
+    pay(uow, deps, upgrade.id, 76913)
     with pytest.raises(errors.DiscountCodeExhausted):
         estimate(uow, deps, world, seats=2, discount_code="SAVE15")
 
 
 def test_a_single_use_code_is_reserved_at_submission_and_released_on_cancel(
-    engine, uow, deps, world
+    uow, deps, world
 ) -> None:
-    other = build_world(engine, customer="cus_other", sub_id="sub_other")
+    other = build_world(uow, customer="cus_other", sub_id="sub_other")
     admin.create_discount(uow, "ONCE", 10, None, None, None, 1)
     mine = estimate(uow, deps, world, discount_code="ONCE")
     theirs = estimate(uow, deps, other, discount_code="ONCE")
@@ -436,9 +423,7 @@ def test_paying_again_while_another_upgrade_is_open_is_refused(uow, deps, world,
         )
 
 
-def test_paying_again_after_the_subscription_changed_is_refused(
-    engine, uow, deps, world, gateway
-) -> None:
+def test_paying_again_after_the_subscription_changed_is_refused(uow, deps, world, gateway) -> None:
     from domain.commands import RetryPayment
     from services.upgrades import charge as upgrade_charge
     from tests.builders import subscription_event
@@ -446,7 +431,7 @@ def test_paying_again_after_the_subscription_changed_is_refused(
     failed = _failed(uow, deps, world, gateway)
     changed = subscription_event("cus_acme", seats=5, created=1_641_900_000)
     changed["type"] = "customer.subscription.updated"
-    stripe_events.process_stripe_event(store_event(engine, changed), uow, deps)
+    stripe_events.process_stripe_event(store_event(uow, changed), uow, deps)
     with pytest.raises(errors.EstimateStale):
         upgrade_charge.retry_payment(
             RetryPayment(world.org_id, world.owner["id"], failed.id), uow, deps

@@ -1,4 +1,4 @@
-"""Upgrades to a higher tier of the same license type, on a real (SQLite) database."""
+"""Upgrades to a higher tier of the same license type, on the fakes of the ports."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ TIERS = [
 
 
 @pytest.fixture
-def tiered(engine, uow, world):
+def tiered(uow, world):
     admin.import_catalog(uow, TIERS)
     return world
 
@@ -72,10 +72,10 @@ def test_a_tier_upgrade_is_priced_with_the_new_tier(uow, deps, tiered) -> None:
     assert e.amount == 13548 - 6774
 
 
-def test_moving_to_a_lower_tier_is_a_named_error(engine, uow, deps, tiered) -> None:
+def test_moving_to_a_lower_tier_is_a_named_error(uow, deps, tiered) -> None:
     upgrade, _ = submit(uow, deps, tiered, estimate(uow, deps, tiered, tier="professional").id)
     upgrade_charge.charge_upgrade(upgrade.id, uow, deps)
-    pay(engine, uow, deps, upgrade.id, 187747)
+    pay(uow, deps, upgrade.id, 187747)
     with pytest.raises(errors.TierCannotDecrease):
         estimate(uow, deps, tiered, seats=2, tier="standard")
 
@@ -91,13 +91,13 @@ def test_the_same_seats_interval_and_tier_is_nothing_to_change(uow, deps, tiered
 
 
 def test_a_paid_tier_upgrade_charges_and_pushes_the_new_tiers_price(
-    engine, uow, deps, tiered, gateway
+    uow, deps, tiered, gateway
 ) -> None:
     upgrade, _ = submit(uow, deps, tiered, estimate(uow, deps, tiered, tier="professional").id)
     assert (upgrade.from_tier, upgrade.tier) == ("standard", "professional")
     upgrade_charge.charge_upgrade(upgrade.id, uow, deps)
     assert gateway.charges[0]["amount"] == 187747
-    assert pay(engine, uow, deps, upgrade.id, 187747) == "applied"
+    assert pay(uow, deps, upgrade.id, 187747) == "applied"
     sub = subscription(uow, tiered)
     assert (sub.tier, sub.interval, sub.stripe_price_id) == (
         "professional",
@@ -109,17 +109,17 @@ def test_a_paid_tier_upgrade_charges_and_pushes_the_new_tiers_price(
     assert (change.price_id, change.quantity) == ("price_node_locked_pro_year", 1)
 
 
-def upgrade_to(engine, uow, deps, world, gateway, **kw):
+def upgrade_to(uow, deps, world, gateway, **kw):
     upgrade, _ = submit(uow, deps, world, estimate(uow, deps, world, **kw).id)
     upgrade_charge.charge_upgrade(upgrade.id, uow, deps)
-    assert pay(engine, uow, deps, upgrade.id, gateway.charges[-1]["amount"]) == "applied"
+    assert pay(uow, deps, upgrade.id, gateway.charges[-1]["amount"]) == "applied"
     return upgrade
 
 
 def test_a_tier_change_issues_a_license_and_offline_license_with_its_features(
-    engine, uow, deps, tiered, gateway
+    uow, deps, tiered, gateway
 ) -> None:
-    first = upgrade_to(engine, uow, deps, tiered, gateway, tier="professional")
+    first = upgrade_to(uow, deps, tiered, gateway, tier="professional")
     with uow:
         license = uow.licenses.current(tiered.org_id, "node_locked")
     assert (license.cause, license.tier, license.features) == (
@@ -139,7 +139,7 @@ def test_a_tier_change_issues_a_license_and_offline_license_with_its_features(
         1,
     )
 
-    upgrade_to(engine, uow, deps, tiered, gateway, tier="enterprise")
+    upgrade_to(uow, deps, tiered, gateway, tier="enterprise")
     with uow:
         license = uow.licenses.current(tiered.org_id, "node_locked")
         [offline] = uow.licenses.activations(tiered.org_id, "node_locked", active_only=True)
@@ -153,25 +153,21 @@ def test_a_tier_change_issues_a_license_and_offline_license_with_its_features(
     assert (claims["tier"], claims["features"]) == ("enterprise", ["priority_support", "audit_log"])
 
 
-def _synced_tier(engine, uow, deps, world, price_id: str, metadata: dict) -> str:
+def _synced_tier(uow, deps, world, price_id: str, metadata: dict) -> str:
     event = subscription_event("cus_acme", created=1_641_000_000)
     price = event["data"]["object"]["items"]["data"][0]["price"]
     price["id"], price["metadata"] = price_id, {"license_type": "node_locked", **metadata}
     event["type"] = "customer.subscription.updated"
-    assert stripe_events.process_stripe_event(store_event(engine, event), uow, deps) == "applied"
+    assert stripe_events.process_stripe_event(store_event(uow, event), uow, deps) == "applied"
     return subscription(uow, world).tier
 
 
-def test_a_synced_subscription_takes_the_catalogs_tier_of_its_price(
-    engine, uow, deps, tiered
-) -> None:
+def test_a_synced_subscription_takes_the_catalogs_tier_of_its_price(uow, deps, tiered) -> None:
     # the catalog wins over the price's metadata
     price = "price_node_locked_pro_month"
-    assert _synced_tier(engine, uow, deps, tiered, price, {"tier": "x"}) == "professional"
+    assert _synced_tier(uow, deps, tiered, price, {"tier": "x"}) == "professional"
 
 
-def test_a_price_outside_the_catalog_gives_its_metadata_tier_or_standard(
-    engine, uow, deps, tiered
-) -> None:
-    assert _synced_tier(engine, uow, deps, tiered, "price_new", {"tier": "team"}) == "team"
-    assert _synced_tier(engine, uow, deps, tiered, "price_newer", {}) == "standard"
+def test_a_price_outside_the_catalog_gives_its_metadata_tier_or_standard(uow, deps, tiered) -> None:
+    assert _synced_tier(uow, deps, tiered, "price_new", {"tier": "team"}) == "team"
+    assert _synced_tier(uow, deps, tiered, "price_newer", {}) == "standard"

@@ -4,7 +4,7 @@ stays pending meanwhile, and only the last failure makes it `dead`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -54,9 +54,7 @@ def worker(sqlite_settings, monkeypatch):
 
     gateway = DownGateway(state_of=lambda: row()[0])
     gateway.objects[event["data"]["object"]["id"]] = event["data"]["object"]
-    deps = replace(
-        fake_deps(FixedClock(datetime(2022, 1, 11, tzinfo=UTC)), gateway), verify_by_fetch=True
-    )
+    deps = fake_deps(FixedClock(datetime(2022, 1, 11, tzinfo=UTC)), gateway, verify_by_fetch=True)
     runtime = bootstrap.runtime()  # the worker's
     monkeypatch.setattr(runtime, "unit_of_work", lambda: SqlUnitOfWork(engine))
     monkeypatch.setitem(vars(runtime), "deps", deps)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -17,7 +16,7 @@ from config.database import make_engine
 from inbox.table import inbox
 from services import stripe_events
 from tests.builders import build_world, store_event, subscription_event
-from tests.fakes import fake_deps
+from tests.fakes import FakeGateway, fake_deps
 
 DEPS = fake_deps()
 
@@ -126,9 +125,9 @@ def test_a_broken_event_in_the_backlog_costs_the_message_nothing(
 def test_stripe_asked_about_every_event_means_no_backlog_is_taken_on(engine: Engine) -> None:
     first = subscription_event("cus_acme", seats=1, created=101)
     first_id, waiting = store_event(engine, first), _stored(engine, 2)
-    deps = fake_deps()
-    deps.gateway.objects[first["data"]["object"]["id"]] = first["data"]["object"]
-    checked = replace(deps, verify_by_fetch=True)
+    gateway = FakeGateway()
+    gateway.objects[first["data"]["object"]["id"]] = first["data"]["object"]
+    checked = fake_deps(gateway=gateway, verify_by_fetch=True)
     states = stripe_events.process_stripe_events(
         [first_id], lambda: SqlUnitOfWork(engine), checked, lambda _: False, backlog=10
     )
