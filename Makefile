@@ -1,10 +1,11 @@
-# Two commands: `make run` (the service, with a demo event) and `make test` (checks + tests).
+# Two commands: `make run` (the service, with a demo event) and `make test` (checks + tests);
+# `make check` (checks + the unit tests that start no process) is the inner loop's.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint install services soak bench bench-reconcile lock audit
+.PHONY: run test check lint install services soak bench bench-reconcile lock audit
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,8 +31,20 @@ services:
 	scripts/ensure-nginx
 	scripts/ensure-promtool
 
+# The suite on pytest-xdist workers (TEST_WORKERS: how many; auto, one per core), each with a
+# database, a Redis database, queues and a block of ports of its own (tests/conftest.py,
+# tests/support.py). `--dist load` hands a worker its next tests as it finishes, two at a
+# time, in the order tests/conftest.py sets: the longest first.
+TEST_WORKERS ?= auto
+PYTEST_PARALLEL = $(BIN)/pytest -n $(TEST_WORKERS) --dist load --maxschedchunk 2
+
 test: $(STAMP) services lint
-	$(BIN)/pytest
+	$(PYTEST_PARALLEL)
+
+# The inner loop: the checks and the unit tests that start no process (those are `slow`).
+check: $(STAMP) lint
+	scripts/ensure-services
+	$(PYTEST_PARALLEL) tests/unit -m 'not slow and not soak' --durations=5
 
 # The locked versions: a fresh venv of '.[dev]', frozen (run after changing dependencies).
 lock:

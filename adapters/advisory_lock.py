@@ -38,6 +38,11 @@ class AdvisoryLock:
 
     def release(self) -> None:
         if self._conn is not None:
+            # Unlocked at once: a closed connection alone frees the lock only once the server
+            # has noticed it gone, a moment later, and another session asking meanwhile is
+            # refused. (On a connection already gone the lock went with it.)
+            with contextlib.suppress(Exception):
+                self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
             # Closed for good, not returned to the pool: a pooled session would keep the lock.
             with contextlib.suppress(Exception):
                 self._conn.invalidate()

@@ -4,9 +4,11 @@ when they are missing: CI starts them, and a missing service must not pass as gr
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import shutil
 import sqlite3
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,10 +21,15 @@ from sqlalchemy import Engine, event, text
 from adapters import migrations
 from config.database import make_engine
 from config.settings import Settings
+from tests.support import worker_count, worker_index
 
-FIXTURES = Path(__file__).parent / "fixtures"
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures"
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
-REDIS_URL = "redis://127.0.0.1:6379/0"
+# Each pytest-xdist worker its own Redis database (gw0: 1, gw1: 2, …; 0 without workers), so
+# the broker's shared keys (bindings, unacked messages, mailboxes) are never another
+# worker's. Nothing flushes it: every test's queue has a name of its own.
+REDIS_URL = f"redis://127.0.0.1:6379/{(worker_index() + 1) % 16 if worker_count() > 1 else 0}"
 SECRET = "whsec_test_secret_primary"
 OLD_SECRET = "whsec_test_secret_previous"
 
@@ -34,7 +41,9 @@ def stripe_fixture(name: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    name = f"seatflow_t_{secrets.token_hex(4)}"
+    # The worker's name in the database's (gw1: seatflow_t_gw1_…): one database a worker.
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = f"seatflow_t_{worker}_{secrets.token_hex(4)}"
     try:
         with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
@@ -162,3 +171,48 @@ def env_for(settings: Settings, **extra: str) -> dict[str, str]:
         SEATFLOW_QUEUE=settings.queue_name,
         **extra,
     )
+
+
+# The groups of tests in the order a run starts them: the longest first, so that with several
+# workers (`make test`: pytest-xdist) the run does not end waiting on one long test started
+# last. Within a group, the order of collection.
+FIRST = (
+    ("tests/soak/",),
+    ("tests/e2e/test_dev_server.py", "tests/integration/test_stripe_gateway.py"),
+    ("tests/e2e/",),
+)
+
+
+def start_group(item: pytest.Item) -> int:
+    path = Path(item.path).relative_to(ROOT).as_posix()
+    for rank, prefixes in enumerate(FIRST):
+        if path.startswith(prefixes):
+            return rank
+    if item.get_closest_marker("slow"):
+        return len(FIRST)
+    return len(FIRST) + (0 if path.startswith(("tests/faults/", "tests/integration/")) else 1)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=start_group)
+
+
+@pytest.fixture(autouse=True)
+def _unit_tests_start_no_process(request: pytest.FixtureRequest, monkeypatch) -> None:
+    """`make check` runs the unit tests not marked `slow` in a minute: a unit test that starts
+    a process (a `seatflow` command, gunicorn, promtool; `git`, a few milliseconds, aside) is
+    marked `slow`, and this holds it."""
+    path = Path(request.node.path).relative_to(ROOT).as_posix()
+    if not path.startswith("tests/unit/") or request.node.get_closest_marker("slow"):
+        return
+
+    execute_child = subprocess.Popen._execute_child  # type: ignore[attr-defined]
+
+    def refused(popen: subprocess.Popen[Any], args: Any, *rest: Any) -> None:
+        if (args if isinstance(args, str) else str(args[0])).split()[0] == "git":
+            return execute_child(popen, args, *rest)  # type: ignore[no-any-return]
+        raise AssertionError(
+            f"a unit test that starts a process is marked `slow` (pytest.mark.slow): {args!r}"
+        )
+
+    monkeypatch.setattr(subprocess.Popen, "_execute_child", refused)

@@ -22,10 +22,74 @@ ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
 
 
-def free_port() -> int:
+# The ports tests hand to the processes they start: SEATFLOW_TEST_PORTS ("low-high"), by
+# default a range below the kernel's ephemeral ports, so that an outgoing connection never
+# takes a port between the moment it is chosen and the moment a server binds it.
+DEFAULT_TEST_PORTS = "20000-29999"
+
+
+def worker_index() -> int:
+    """This pytest-xdist worker's number (gw3: 3), 0 in a run without workers."""
+    name = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    return int(name.removeprefix("gw") or 0)
+
+
+def worker_count() -> int:
+    return int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+
+
+def worker_ports(
+    spec: str | None = None, index: int | None = None, count: int | None = None
+) -> range:
+    """This worker's own block of the test port range: workers never hand out the same port."""
+    low, high = map(
+        int, (spec or os.environ.get("SEATFLOW_TEST_PORTS") or DEFAULT_TEST_PORTS).split("-")
+    )
+    index = worker_index() if index is None else index
+    count = max(worker_count() if count is None else count, 1)
+    size = (high - low + 1) // count
+    if size < 1:
+        raise ValueError(f"port range {low}-{high} is too small for {count} workers")
+    start = low + index * size
+    return range(start, start + size)
+
+
+class _PortCycle:
+    """Hands out the ports of this worker's block in turn, from a random place (so that two
+    runs at once rarely start on the same port), each one free when handed out."""
+
+    def __init__(self) -> None:
+        self._block: range | None = None
+        self._next = 0
+
+    def take(self) -> int:
+        if self._block is None:
+            self._block = worker_ports()
+            self._next = int.from_bytes(os.urandom(2), "big") % len(self._block)
+        block = self._block
+        for _ in range(len(block)):
+            port = block[self._next % len(block)]
+            self._next += 1
+            if _bindable(port):
+                return port
+        raise AssertionError(f"no free port in {block.start}-{block.stop - 1}")
+
+
+def _bindable(port: int) -> bool:
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+_PORTS = _PortCycle()
+
+
+def free_port() -> int:
+    """A free port of this worker's own block (see `worker_ports`)."""
+    return _PORTS.take()
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 30, interval: float = 0.1) -> Any:
@@ -132,6 +196,9 @@ def start_all(*launched: Process, timeout: float = 30) -> list[Process]:
 
 def service_env(**values: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "CELERY_"))}
+    # No metrics listener on the fixed default ports (9808, 9809) unless a test asks for one:
+    # tests run side by side, and a port is each one's own.
+    env.update(WORKER_METRICS_PORT="0", BEAT_METRICS_PORT="0")
     env.update(values)
     env["PYTHONUNBUFFERED"] = "1"
     return env

@@ -140,7 +140,7 @@ def test_a_quiet_writer_closes_its_connection_and_commits_on_any_engine(pg_setti
 def test_the_receivers_connections_are_its_pool_of_five_plus_five_and_the_writers_own(
     pg_settings,
 ) -> None:
-    """What the README tells operators to count per receiver process."""
+    """What docs/deployment.md tells operators to count per receiver process."""
     from webhooks import create_app
 
     app = create_app(pg_settings)

@@ -8,6 +8,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from adapters.license_signer import LicenseSigner, new_private_key_b64, verify_file
 from domain.licenses import License
 from tests.unit.cli.test_commands import seatflow
@@ -31,6 +33,7 @@ def test_files_of_the_old_and_the_new_key_verify_against_both_public_keys() -> N
     assert not verify_file(signed_by(OLD), [NEW.public_key], now=NOW).ok
 
 
+@pytest.mark.slow  # starts a process
 def test_the_command_takes_several_public_keys_or_a_file_of_them(tmp_path: Path) -> None:
     old, new = tmp_path / "old.json", tmp_path / "new.json"
     old.write_text(signed_by(OLD))

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from adapters.license_signer import verify_file
 from domain.licenses import License, OfflineActivation
 from tests.fakes import TEST_SIGNER
@@ -46,6 +48,7 @@ def test_the_kind_asked_for_must_be_the_kind_of_the_file() -> None:
     assert not both.ok and "bound to no machine" in both.reason
 
 
+@pytest.mark.slow  # starts a process
 def test_the_command_refuses_a_subscription_license_given_a_machine_id(tmp_path: Path) -> None:
     path = tmp_path / "license.json"
     path.write_text(subscription_file())

@@ -58,6 +58,7 @@ def test_the_upgrade_form_and_its_estimate_show_yen_without_decimals(yen_site) -
     assert '<span class="amount" id="amount">90,486 JPY</span>' in shown
 
 
+@pytest.mark.slow  # starts a process
 def test_the_catalog_list_shows_yen_without_decimals(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "CELERY_"))}
     env["SEATFLOW_DATA_DIR"] = str(tmp_path)

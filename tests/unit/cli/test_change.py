@@ -7,6 +7,8 @@ import json
 from dataclasses import replace
 from datetime import UTC, datetime
 
+import pytest
+
 from adapters.stripe_parsing import subscription_snapshot
 from adapters.unit_of_work import SqlUnitOfWork
 from config.database import make_engine
@@ -16,6 +18,8 @@ from tests.conftest import env_for
 from tests.money_world import stripe_prices
 from tests.stripe_model import StripeServer, StripeState, add_interval
 from tests.unit.cli.test_commands import seatflow
+
+pytestmark = pytest.mark.slow  # every test here starts a process
 
 
 def test_an_owner_schedules_lists_and_cancels_a_change_from_the_command_line(

@@ -1,4 +1,5 @@
-"""What the README promises of `seatflow dev`'s ports and `seatflow reconcile`'s progress."""
+"""What docs/development.md promises of `seatflow dev`'s ports, and docs/operations.md of
+`seatflow reconcile`'s progress."""
 
 from __future__ import annotations
 

@@ -6,7 +6,11 @@ import json
 import os
 from pathlib import Path
 
+import pytest
+
 from tests.unit.cli.test_commands import seatflow
+
+pytestmark = pytest.mark.slow  # every test here starts a process
 
 
 def test_an_operator_lists_organizations_members_and_tokens_and_revokes_one(

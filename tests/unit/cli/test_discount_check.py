@@ -17,6 +17,8 @@ from tests.conftest import env_for
 from tests.stripe_model import StripeServer, StripeState
 from tests.unit.cli.test_operator_messages import run
 
+pytestmark = pytest.mark.slow  # every test here starts a process
+
 
 @pytest.fixture
 def stripe_fake() -> Iterator[StripeServer]:

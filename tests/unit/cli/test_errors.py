@@ -37,6 +37,7 @@ def one_line_with_hint(done: subprocess.CompletedProcess[str]) -> str:
     return lines[0]
 
 
+@pytest.mark.slow  # starts a process
 def test_an_unreachable_database_is_one_line_with_a_hint(tmp_path: Path) -> None:
     line = one_line_with_hint(
         seatflow("catalog", "list", data_dir=tmp_path, DATABASE_URL=UNREACHABLE_DB)
@@ -45,6 +46,7 @@ def test_an_unreachable_database_is_one_line_with_a_hint(tmp_path: Path) -> None
     assert "DATABASE_URL" in line
 
 
+@pytest.mark.slow  # starts a process
 def test_a_database_without_tables_says_to_run_the_migrations(tmp_path: Path) -> None:
     line = one_line_with_hint(seatflow("catalog", "list", data_dir=tmp_path))
     assert "no seatflow tables" in line
@@ -61,6 +63,7 @@ def the_problem_with_a_hint(done: subprocess.CompletedProcess[str]) -> str:
     return lines[1].removeprefix("  - ")
 
 
+@pytest.mark.slow  # starts a process
 def test_a_database_url_of_another_kind_is_named_with_a_hint(tmp_path: Path) -> None:
     done = seatflow("catalog", "list", data_dir=tmp_path, DATABASE_URL="mysql://a@b/c")
     line = the_problem_with_a_hint(done)
@@ -68,6 +71,7 @@ def test_a_database_url_of_another_kind_is_named_with_a_hint(tmp_path: Path) -> 
     assert "'mysql'" in line
 
 
+@pytest.mark.slow  # starts a process
 def test_an_unreachable_broker_is_one_line_with_a_hint(tmp_path: Path) -> None:
     done = seatflow(
         "dev", "--port", "9", data_dir=tmp_path, CELERY_BROKER_URL="redis://127.0.0.1:9/0"
@@ -77,6 +81,7 @@ def test_an_unreachable_broker_is_one_line_with_a_hint(tmp_path: Path) -> None:
     assert "CELERY_BROKER_URL" in line
 
 
+@pytest.mark.slow  # starts a process
 @pytest.mark.parametrize("scheme", ["nats", "kafka", "sqs"])
 def test_a_broker_url_of_an_unknown_kind_is_named_with_a_hint(tmp_path: Path, scheme) -> None:
     # nats is no kombu transport; kafka and sqs are, but not brokers seatflow runs on.
@@ -87,6 +92,7 @@ def test_a_broker_url_of_an_unknown_kind_is_named_with_a_hint(tmp_path: Path, sc
     assert f"not {scheme!r}" in line
 
 
+@pytest.mark.slow  # starts a process
 def test_a_bad_catalog_entry_is_named_with_its_field(tmp_path: Path) -> None:
     assert seatflow("db", "upgrade", data_dir=tmp_path).returncode == 0
     entry = {"license_type": "floating", "interval": "month", "currency": "usd"}
@@ -107,6 +113,7 @@ def test_a_bad_catalog_entry_is_named_with_its_field(tmp_path: Path) -> None:
     assert "catalog entry 1 (floating/year): field 'unit_amount' is missing" in done.stderr
 
 
+@pytest.mark.slow  # starts a process
 def test_debug_shows_the_traceback(tmp_path: Path) -> None:
     done = seatflow("--debug", "catalog", "list", data_dir=tmp_path, DATABASE_URL=UNREACHABLE_DB)
     assert done.returncode != 0
@@ -114,6 +121,7 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
     assert "OperationalError" in done.stderr
 
 
+@pytest.mark.slow  # starts a process
 def test_version_names_the_installed_version(tmp_path: Path) -> None:
     from importlib import metadata
 
@@ -138,6 +146,7 @@ def test_stripe_unreachable_is_one_line_with_a_hint() -> None:
     )
 
 
+@pytest.mark.slow  # starts a process
 def test_a_dotenv_file_saying_production_is_refused_not_run_on(tmp_path: Path) -> None:
     """The shell does not set SEATFLOW_ENV: the command must not take production, nor the
     live key, from the working directory's .env."""
@@ -160,6 +169,7 @@ def test_a_dotenv_file_saying_production_is_refused_not_run_on(tmp_path: Path) -
     assert ".env" in done.stderr and "sk_live_" not in done.stderr
 
 
+@pytest.mark.slow  # starts a process
 def test_the_configuration_problems_are_printed_one_a_line(tmp_path: Path) -> None:
     done = seatflow(
         "org",
@@ -179,6 +189,7 @@ def test_the_configuration_problems_are_printed_one_a_line(tmp_path: Path) -> No
         assert name in named, lines
 
 
+@pytest.mark.slow  # starts a process
 def test_the_command_refuses_a_broker_the_processes_refuse(tmp_path: Path) -> None:
     done = seatflow("org", "list", data_dir=tmp_path, CELERY_BROKER_URL="kafka://k:9092")
     assert done.returncode == 2, done.stdout + done.stderr

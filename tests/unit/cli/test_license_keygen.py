@@ -5,8 +5,12 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from adapters.license_signer import LicenseSigner
 from tests.support import ROOT
+
+pytestmark = pytest.mark.slow  # every test here starts a process
 
 
 def keygen() -> subprocess.CompletedProcess[str]:

@@ -26,6 +26,8 @@ from tests.builders import store_event, subscription_event
 from tests.conftest import env_for
 from tests.support import ROOT
 
+pytestmark = pytest.mark.slow  # every test here starts a process
+
 
 def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(

@@ -57,12 +57,14 @@ def dashboard_queries() -> list[str]:
     return [target["expr"] for panel in panels for target in panel.get("targets", [])]
 
 
+@pytest.mark.slow  # starts a process
 def test_the_alert_rules_are_valid(promtool: str) -> None:
     result = run(promtool, "check", "rules", str(RULES))
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"SUCCESS: {len(alerts())} rules found" in result.stdout
 
 
+@pytest.mark.slow  # starts a process
 def test_every_alert_fires_on_its_fault_and_not_without_it(promtool: str) -> None:
     result = run(promtool, "test", "rules", str(RULE_TESTS))
     assert result.returncode == 0, result.stdout + result.stderr
@@ -78,11 +80,13 @@ def test_every_alert_fires_on_its_fault_and_not_without_it(promtool: str) -> Non
     assert names == quiet, "every alert needs a test where it does not fire"
 
 
+@pytest.mark.slow  # starts a process
 def test_the_example_scrape_config_is_valid(promtool: str) -> None:
     result = run(promtool, "check", "config", str(SCRAPE_CONFIG))
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.slow  # starts a process
 def test_every_dashboard_query_is_promql(promtool: str, tmp_path: Path) -> None:
     as_rules = {
         "groups": [

@@ -71,6 +71,7 @@ def test_each_unit_runs_an_installed_command_on_shipped_files(name: str) -> None
     assert "/etc/seatflow/seatflow.env" in service["EnvironmentFile"]
 
 
+@pytest.mark.slow  # starts a process
 @pytest.mark.parametrize("name", ["worker", "beat", "release"])
 def test_the_celery_and_seatflow_units_parse_with_help(name: str) -> None:
     args = [str(BIN / Path(exec_start(name)[0]).name), *exec_start(name)[1:], "--help"]

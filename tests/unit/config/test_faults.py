@@ -7,7 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from config import faults
+
+pytestmark = pytest.mark.slow  # every test here starts a process
 
 REACH = "from config import faults; faults.reached(faults.AFTER_COMMIT); print('went on')"
 

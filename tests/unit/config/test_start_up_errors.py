@@ -12,6 +12,8 @@ import pytest
 
 from tests.support import ROOT
 
+pytestmark = pytest.mark.slow  # every test here starts a process
+
 CELERY = str(Path(sys.executable).with_name("celery"))
 BROKEN = {
     "SEATFLOW_ENV": "production",

@@ -31,7 +31,8 @@ def upgrade(state: UpgradeState) -> Upgrade:
     )
 
 
-ALLOWED = [(a, b) for a, targets in TRANSITIONS.items() for b in targets]
+# In the enum's order, not a set's (which changes from one process to the next).
+ALLOWED = [(a, b) for a in S for b in S if b in TRANSITIONS[a]]
 FORBIDDEN = [(a, b) for a in S for b in S if a is not b and b not in TRANSITIONS[a]]
 
 

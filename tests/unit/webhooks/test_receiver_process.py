@@ -8,9 +8,13 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from cli import samples
 from tests.conftest import SECRET, env_for
 from tests.support import ROOT
+
+pytestmark = pytest.mark.slow  # every test here starts a process
 
 CHILD = """
 import json, sys
