@@ -66,11 +66,13 @@ def load_average() -> list[float]:
 
 
 def machine() -> dict[str, Any]:
+    # From os.uname(): platform.platform() runs `uname -p` in a process of its own.
+    system = os.uname()
     return {
         "cores": os.cpu_count(),
         "cpus_usable": len(os.sched_getaffinity(0)),
         "python": platform.python_version(),
-        "platform": platform.platform(terse=True),
+        "platform": f"{system.sysname}-{system.release}-{system.machine}",
     }
 
 
