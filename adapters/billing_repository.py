@@ -29,7 +29,12 @@ class SqlPaymentMethodRepository:
         if row is None:
             return None
         return CardOnFile(
-            row.organization_id, row.payment_method_id, _card(row), row.version, row.updated_at
+            row.organization_id,
+            row.payment_method_id,
+            _card(row),
+            row.version,
+            row.updated_at,
+            row.default_at_stripe,
         )
 
     def put(self, found: CardOnFile) -> None:
@@ -42,6 +47,7 @@ class SqlPaymentMethodRepository:
             "card_exp_year": card.exp_year if card else None,
             "version": found.version,
             "updated_at": found.updated_at,
+            "default_at_stripe": found.default_at_stripe,
         }
         changed = self.session.execute(
             update(payment_methods)

@@ -311,6 +311,7 @@ payment_methods = Table(
     Column("card_exp_year", Integer),
     Column("version", BigInteger, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("default_at_stripe", Boolean, nullable=False, default=True, server_default=text("true")),
 )
 
 # What `invoice.paid` said about an upgrade's invoice: number, amount, time, hosted pages.

@@ -235,16 +235,26 @@ class StripeGateway(StripeSetup, StripePromotions):
                 )
         return invoice_fact(finalized.to_dict())
 
-    def pay_invoice(self, *, upgrade_id: str, invoice_id: str, attempt: int = 1) -> ChargeResult:
-        """Pay an upgrade's invoice with the customer's default card. A later `attempt` pays
-        the same invoice again (a new key: Stripe keeps a decline as the stored answer of
-        the previous one)."""
+    def pay_invoice(
+        self,
+        *,
+        upgrade_id: str,
+        invoice_id: str,
+        attempt: int = 1,
+        payment_method_id: str | None = None,
+    ) -> ChargeResult:
+        """Pay an upgrade's invoice with the card on file (`payment_method_id`), else the
+        customer's default card. A later `attempt` pays the same invoice again (a new key:
+        Stripe keeps a decline as the stored answer of the previous one)."""
         step = "pay" if attempt <= 1 else f"pay-{attempt}"
+        params: Any = {"off_session": True}
+        if payment_method_id:
+            params["payment_method"] = payment_method_id
         try:
             with _translate_errors("pay_invoice", invoice_id):
                 paid = self.client.v1.invoices.pay(
                     invoice_id,
-                    {"off_session": True},
+                    params,
                     {"idempotency_key": idempotency_key(upgrade_id, step)},
                 )
         except stripe.CardError as exc:

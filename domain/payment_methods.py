@@ -26,6 +26,14 @@ class CardOnFile:
     card: Card | None
     version: int
     updated_at: datetime
+    # False from the moment seatflow keeps a new card until Stripe has been told to make it
+    # the customer's default (push_default_card): meanwhile a charge names the card itself.
+    default_at_stripe: bool = True
+
+    def pay_with(self) -> str | None:
+        """The card a charge names, or None to let Stripe use the customer's default: that is
+        this card, or a newer one set in Stripe that seatflow has not heard of yet."""
+        return None if self.default_at_stripe else self.payment_method_id
 
     def is_newer_than(self, other: CardOnFile | None) -> bool:
         """A later event wins; an equal second is a tie that the later delivery settles."""

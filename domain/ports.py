@@ -590,8 +590,16 @@ class BillingGateway(Protocol):
         which Stripe takes off; `PromotionCodeRefused` if Stripe refuses it."""
         ...
 
-    def pay_invoice(self, *, upgrade_id: str, invoice_id: str, attempt: int = 1) -> ChargeResult:
-        """Ask Stripe to pay the invoice with the customer's default card
+    def pay_invoice(
+        self,
+        *,
+        upgrade_id: str,
+        invoice_id: str,
+        attempt: int = 1,
+        payment_method_id: str | None = None,
+    ) -> ChargeResult:
+        """Ask Stripe to pay the invoice with `payment_method_id` (the card on file, which
+        may not be Stripe's default yet), or else the customer's default card
         (`PromotionCodeRefused` if Stripe no longer redeems the code the invoice carries)."""
         ...
 

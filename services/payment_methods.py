@@ -9,6 +9,7 @@ the setup intent and Checkout events of the same card) change nothing and call S
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from config.tasks import PUSH_DEFAULT_CARD
 from domain.commands import AdoptPaymentMethod
@@ -73,8 +74,9 @@ def adopt_payment_method(cmd: AdoptPaymentMethod, uow: UnitOfWork, deps: Deps) -
     same = current is not None and current.payment_method_id == cmd.payment_method_id
     if current is not None and same and (card is None or card == current.card):
         return "applied"  # already the default: nothing to tell Stripe
+    told = same and current is not None and current.default_at_stripe
     uow.payment_methods.put(
-        CardOnFile(org.id, cmd.payment_method_id, card, cmd.version, deps.clock.now())
+        CardOnFile(org.id, cmd.payment_method_id, card, cmd.version, deps.clock.now(), told)
     )
     if not same:
         uow.enqueue_after_commit(PUSH_DEFAULT_CARD, [org.id])
@@ -100,4 +102,9 @@ def push_default_card(organization_id: str, uow: UnitOfWork, deps: Deps) -> bool
         subscription_ids=subscription_ids,
         version=card.version,
     )
+    with uow:
+        now_on_file = uow.payment_methods.get(organization_id)
+        if now_on_file is not None and now_on_file.payment_method_id == card.payment_method_id:
+            uow.payment_methods.put(replace(now_on_file, default_at_stripe=True))
+            uow.commit()
     return True

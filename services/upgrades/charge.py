@@ -152,6 +152,7 @@ def charge_upgrade(upgrade_id: str, uow: UnitOfWork, deps: Deps) -> str:
             upgrade.pay_attempt,
         )
         invoice_id = upgrade.stripe_invoice_id
+        card = uow.payment_methods.get(org.id)  # what the pages show as the card on file
         messagebus.commit(uow, deps)
     if not customer or amount is None:
         raise OrganizationNotFound(f"organization {org.id} has no Stripe customer")
@@ -174,7 +175,10 @@ def charge_upgrade(upgrade_id: str, uow: UnitOfWork, deps: Deps) -> str:
         if invoice.total != amount:
             return _not_the_surcharge(upgrade_id, invoice, amount, uow, deps)
         result = deps.gateway.pay_invoice(
-            upgrade_id=upgrade.id, invoice_id=invoice_id, attempt=attempt
+            upgrade_id=upgrade.id,
+            invoice_id=invoice_id,
+            attempt=attempt,
+            payment_method_id=card.pay_with() if card else None,
         )
     except PromotionCodeRefused as refusal:
         return _code_refused(upgrade_id, uow, deps, refusal, invoice_id)

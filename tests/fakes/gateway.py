@@ -91,6 +91,7 @@ class FakeGateway:
     defaults: list[dict[str, Any]] = field(default_factory=list)
 
     payments: list[tuple[str, int]] = field(default_factory=list)  # (invoice, attempt)
+    paid_with: list[str | None] = field(default_factory=list)  # the card named, if any
     # Stripe's promotion codes by id; customers who paid before; lookups made.
     promotion_codes: dict[str, PromotionCode] = field(default_factory=dict)
     paid_customers: set[str] = field(default_factory=set)
@@ -165,8 +166,16 @@ class FakeGateway:
             invoice_id, draft["customer_id"], "open", total, amount_paid=0, currency=currency
         )
 
-    def pay_invoice(self, *, upgrade_id: str, invoice_id: str, attempt: int = 1) -> ChargeResult:
+    def pay_invoice(
+        self,
+        *,
+        upgrade_id: str,
+        invoice_id: str,
+        attempt: int = 1,
+        payment_method_id: str | None = None,
+    ) -> ChargeResult:
         self.payments.append((invoice_id, attempt))
+        self.paid_with.append(payment_method_id)
         if self.refuse_pay is not None:
             raise self.refuse_pay
         return ChargeResult(

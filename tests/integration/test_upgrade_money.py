@@ -3,6 +3,7 @@ holds open, in exact cents, after seatflow's real services handled Stripe's own 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -11,7 +12,9 @@ from sqlalchemy import Engine
 
 from config.database import make_engine
 from domain.errors import DomainError
+from services import stripe_events
 from services.upgrades import charge as upgrade_charge
+from tests.builders import store_event
 from tests.money_world import DAY, MoneyWorld, money_world
 from tests.stripe_model import Clock, StripeServer, StripeState
 
@@ -540,3 +543,53 @@ def test_a_charge_that_could_not_finish_within_a_day_makes_no_second_invoice(
     assert len(world.invoices()) == 1
     [record] = drift.rows(engine, "saga")
     assert (record["subject"], record["flagged"]) == (upgrade.id, True)
+
+
+def test_an_upgrade_paid_before_stripe_is_told_of_the_new_card_pays_with_the_card_shown(
+    engine, server
+) -> None:
+    """The owner enters a new card on Stripe's page, seatflow shows it as the card on file,
+    and the owner pays at once: the task that makes it Stripe's default has not run yet.
+    The invoice is paid with the card the page showed, not the declining card Stripe still
+    has as the customer's default."""
+    from adapters.unit_of_work import SqlUnitOfWork
+    from services import payment_methods
+
+    world = money_world(engine, server, card="declines", period_start=JAN_1)
+    old_default = world.state.get("customer", world.customer)["invoice_settings"][
+        "default_payment_method"
+    ]
+    with world.uow() as uow:
+        owner = uow.members.get(world.members["owner"])
+    assert owner is not None
+    payment_methods.setup_url(
+        world.uow(), world.deps, owner, "https://s.test/ok", "https://s.test/x"
+    )
+    session = world.state.all("checkout.session")[-1]
+    world.state.complete_checkout(session["id"], "succeeds")
+    new_card = world.state.get("setup_intent", session["setup_intent"])["payment_method"]
+    held: list[tuple[str, list[str]]] = []
+    with world.state.lock:
+        events = world.state.events[world.delivered :]
+        world.delivered = len(world.state.events)
+    for event in events:  # the default-card task is held back: it has not run yet
+        stored = store_event(engine, json.loads(json.dumps(event)))
+        stripe_events.process_stripe_event(
+            stored, SqlUnitOfWork(engine, enqueue=lambda n, a: held.append((n, a))), world.deps
+        )
+    on_file = payment_methods.card_on_file(world.uow(), world.org_id)
+    assert on_file is not None and on_file.payment_method_id == new_card
+    stripe_default = world.state.get("customer", world.customer)["invoice_settings"]
+    assert stripe_default["default_payment_method"] == old_default
+
+    upgrade = world.submit(world.estimate(1, "year"))
+    world.charge(upgrade.id)
+    world.deliver()
+
+    paid = world.upgrade(upgrade.id)
+    assert paid.state == "applied"
+    assert paid.charged_amount == 90486
+    assert world.state.captured(customer=world.customer) == 90486
+    invoice = world.state.get("invoice", paid.stripe_invoice_id)
+    intent = world.state.invoice_intent(invoice["id"])
+    assert intent["payment_method"] == new_card

@@ -155,6 +155,22 @@ def paid_upgrade(uow: FakeUnitOfWork, deps: Any, world: Any) -> tuple[str, dict[
     return upgrade.id, event
 
 
+def test_a_charge_names_a_new_card_until_stripe_has_made_it_the_default(
+    uow, deps, gateway, world
+) -> None:
+    held: list[tuple[str, list[Any]]] = []
+    uow.enqueue = lambda name, args: held.append((name, args))  # the push has not run yet
+    stripe_events.process_stripe_event(store_event(uow, attached("pm_new", 100)), uow, deps)
+    found = payment_methods.card_on_file(uow, world.org_id)
+    assert found is not None and (found.default_at_stripe, found.pay_with()) == (False, "pm_new")
+    upgrade_charge.charge_upgrade(submitted_upgrade(uow, deps, world).id, uow, deps)
+    assert gateway.paid_with == ["pm_new"]
+
+    assert payment_methods.push_default_card(world.org_id, uow, deps) is True
+    found = payment_methods.card_on_file(uow, world.org_id)
+    assert found is not None and (found.default_at_stripe, found.pay_with()) == (True, None)
+
+
 def test_invoice_paid_keeps_the_upgrades_receipt_once(uow, deps, gateway, world) -> None:
     upgrade_id, event = paid_upgrade(uow, deps, world)
     assert gateway.charges[0]["amount"] == 90486
