@@ -96,6 +96,7 @@ class StripeGateway(StripeSetup, StripePromotions):
         max_network_retries: int = 2,
         read_rate: float = 20.0,
         reads: Limiter | None = None,
+        timeout: tuple[float, float] = TIMEOUT,
     ) -> None:
         addresses: Any = {"api": api_base} if api_base else None
         # The SDK retries connection errors, 409 lock timeouts and 429s with backoff. Each
@@ -108,7 +109,7 @@ class StripeGateway(StripeSetup, StripePromotions):
             base_addresses=addresses,
             max_network_retries=max_network_retries,
             stripe_version=STRIPE_API_VERSION,
-            http_client=stripe.RequestsClient(timeout=TIMEOUT),
+            http_client=stripe.RequestsClient(timeout=timeout),
         )
         # Reads (fetch-back, thin events, reconciliation) spend a budget: this process's own,
         # or, given one, a budget shared by every process on every host.

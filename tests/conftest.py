@@ -178,7 +178,7 @@ def env_for(settings: Settings, **extra: str) -> dict[str, str]:
 # last. Within a group, the order of collection.
 FIRST = (
     ("tests/soak/",),
-    ("tests/e2e/test_dev_server.py", "tests/integration/test_stripe_gateway.py"),
+    ("tests/e2e/test_dev_server.py",),
     ("tests/e2e/",),
 )
 

@@ -220,10 +220,10 @@ def test_first_run_serves_the_pages_and_org_api_and_its_token_signs_in(tmp_path:
 
 
 def test_ctrl_c_stops_everything_within_5_seconds_and_frees_both_ports(tmp_path: Path) -> None:
-    """Twice after the worker applied an event (as under `make run`), else once ready."""
+    """Twice after the worker applied an event (as under `make run`), twice once ready."""
     port, api_port = two_ports()
-    for attempt in range(10):
-        demo = attempt in (0, 5)
+    for attempt in range(4):
+        demo = attempt in (0, 2)
         dev = Dev(tmp_path, port, api_port, *(["--demo"] if demo else []))
         dev.wait_for_line("demo: event" if demo else "seatflow dev: webhooks on")
         seconds = dev.ctrl_c()

@@ -1,5 +1,5 @@
 """Soak: signed events from several organizations while workers are killed and restarted at
-random and Redis restarts empty once. It runs for SOAK_SECONDS: 60 by default, in every test
+random and Redis restarts empty once. It runs for SOAK_SECONDS: 30 by default, in every test
 run; `make soak` runs it for 300. It asserts: 0 lost, 0 applied twice, and a final state equal
 to a replay of the same events on a clean database."""
 
@@ -40,7 +40,7 @@ from tests.support import (
     wait_until,
 )
 
-SECONDS = int(os.environ.get("SOAK_SECONDS", "60"))
+SECONDS = int(os.environ.get("SOAK_SECONDS", "30"))
 pytestmark = [pytest.mark.slow, pytest.mark.chaos, pytest.mark.timeout(SECONDS + 900)]
 ORGS = 6
 # Seconds between two blows: 8 to 20 in a long run, shorter in a short one so it gets several.
