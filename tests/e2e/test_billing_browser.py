@@ -98,8 +98,12 @@ def card_shown(page, base: str, org_id: str, last4: str) -> bool:
     return f"ending in {last4}" in page.locator("#card-on-file").inner_text()
 
 
-def wait_for_state(page, state: str) -> None:
-    page.locator(f"#state-name[data-state='{state}']").wait_for(timeout=30000)
+def wait_for_state(page, state: str, timeout: float = 60) -> None:
+    try:
+        page.locator(f"#state-name[data-state='{state}']").wait_for(timeout=timeout * 1000)
+    except Exception as exc:  # say where the page stood instead
+        shown = page.locator("#state-name").get_attribute("data-state", timeout=1000)
+        raise AssertionError(f"state {shown!r}, not {state!r}, after {timeout:.0f} s") from exc
 
 
 def test_a_declined_upgrade_then_a_new_card_then_a_paid_upgrade_with_its_receipt(

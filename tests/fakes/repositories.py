@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from adapters import drift as drift_export
 from domain.catalog import Catalog, CatalogPrice
 from domain.discounts import Discount, canonical_code
 from domain.errors import OrganizationNotFound
@@ -466,22 +467,8 @@ class FakeSubscriptions:
         ]
 
 
-DRIFT_COLUMNS = (
-    "created_at",
-    "kind",
-    "organization_id",
-    "subject",
-    "cause",
-    "estimate_amount",
-    "charged_amount",
-    "paid_amount",
-    "currency",
-    "minutes_between",
-    "flagged",
-    "repaired",
-    "before",
-    "after",
-)
+# The drift record's columns, as the drift export writes them.
+DRIFT_COLUMNS = drift_export.COLUMNS
 
 
 class FakeDrift:
