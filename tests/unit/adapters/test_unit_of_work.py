@@ -27,3 +27,16 @@ def test_commit_with_unhandled_events_is_refused_and_rollback_forgets_them(
         uow.rollback()
         assert org.events == []
         uow.commit()
+
+
+def test_units_of_work_on_one_engine_share_one_session_factory(sqlite_settings: Settings) -> None:
+    """`sessionmaker` makes a Session class of its own, whose event dispatch SQLAlchemy sets
+    up on first use: one factory a unit of work paid that on every task message and request."""
+    engine, other = make_engine(sqlite_settings), make_engine(sqlite_settings)
+    sessions = []
+    for uow in (SqlUnitOfWork(engine), SqlUnitOfWork(engine), SqlUnitOfWork(other)):
+        with uow:
+            sessions.append(uow.session)
+    first, second, elsewhere = (type(s) for s in sessions)
+    assert first is second
+    assert elsewhere is not first and sessions[2].get_bind() is other
