@@ -14,6 +14,11 @@ from typing import Any
 from domain.commands import AdoptPaymentMethod
 from domain.payment_methods import Card
 
+# The idempotency keys of seatflow's requests that make a card the customer's default
+# (adapters/stripe_setup.set_default_payment_method); Stripe names the key in the events
+# such a request causes.
+DEFAULT_CARD_KEY_PREFIX = "seatflow-pm-"
+
 
 def _id(value: Any) -> str | None:
     if isinstance(value, dict):
@@ -49,6 +54,9 @@ def _command(
         event_id=str(event.get("id", "")),
         setup_intent_id=_id(setup_intent),
         card=card_of(payment_method),
+        by_seatflow=str((event.get("request") or {}).get("idempotency_key") or "").startswith(
+            DEFAULT_CARD_KEY_PREFIX
+        ),
     )
 
 

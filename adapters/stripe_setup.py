@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from adapters.payment_method_parsing import DEFAULT_CARD_KEY_PREFIX
 from adapters.stripe_errors import translate_errors as _translate_errors
 from domain.ports import WebhookEndpoint
 
@@ -60,7 +61,7 @@ class StripeSetup:
 
         Keys name the event's time too: A → B → A within Stripe's 24 h key window must set
         A again rather than replay the first answer."""
-        key = f"seatflow-pm-{customer_id}-{payment_method_id}-{version}"
+        key = f"{DEFAULT_CARD_KEY_PREFIX}{customer_id}-{payment_method_id}-{version}"
         with _translate_errors("set_default_payment_method"):
             self.client.v1.customers.update(
                 customer_id,

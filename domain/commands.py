@@ -77,6 +77,8 @@ class AdoptPaymentMethod(Command):
     customer's default changed): make it the default of the customer and its subscriptions.
 
     `payment_method_id` is None when only the setup intent (`setup_intent_id`) is known.
+    `by_seatflow`: the event answers seatflow's own request to make that card the default
+    (its idempotency key), not a choice the customer made.
     """
 
     stripe_customer_id: str
@@ -85,6 +87,7 @@ class AdoptPaymentMethod(Command):
     event_id: str = ""
     setup_intent_id: str | None = None
     card: Card | None = None
+    by_seatflow: bool = False
 
 
 @dataclass(frozen=True)

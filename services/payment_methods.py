@@ -72,6 +72,13 @@ def adopt_payment_method(cmd: AdoptPaymentMethod, uow: UnitOfWork, deps: Deps) -
         return NotOurs("payment_method", "the event names no payment method")
     card = cmd.card
     same = current is not None and current.payment_method_id == cmd.payment_method_id
+    if cmd.by_seatflow and current is not None and not same:
+        # The answer to seatflow's own push of an older card, landed after a newer card was
+        # kept: Stripe's default is that older card now, so it is told the current one again
+        # (and until then a charge names the current card itself).
+        uow.payment_methods.put(replace(current, default_at_stripe=False))
+        uow.enqueue_after_commit(PUSH_DEFAULT_CARD, [org.id])
+        return "skipped_stale"
     if current is not None and same and (card is None or card == current.card):
         return "applied"  # already the default: nothing to tell Stripe
     told = same and current is not None and current.default_at_stripe

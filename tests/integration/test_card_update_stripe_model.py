@@ -159,3 +159,44 @@ def test_a_replayed_or_older_card_event_sends_nothing_to_stripe(
     assert (
         state.get("customer", customer)["invoice_settings"]["default_payment_method"] == newer["id"]
     )
+
+
+def test_seatflows_late_push_of_an_older_card_is_undone_not_adopted(
+    stripe_fake: StripeServer, engine: Engine, deps: Deps
+) -> None:
+    """The customer adds card B while seatflow's request to make card A the default is still
+    on its way; A's request lands last. Stripe's customer.updated for it names seatflow's
+    idempotency key: seatflow keeps B and tells Stripe B again."""
+    state = stripe_fake.state
+    customer = state.create_customer("declines")["id"]
+    card_a = state.get("customer", customer)["invoice_settings"]["default_payment_method"]
+    sub = state.create_subscription(
+        customer, "price_node_locked_month", unit_amount=10000, period_start=JAN_1
+    )
+    world = build_world(engine, customer=customer, sub_id=sub["id"])
+    state.advance(60)
+    mark = len(state.events)
+    card_b = state.set_card(customer, "succeeds")["id"]  # in the portal
+    held: list[tuple[str, list[str]]] = []
+    for event in state.events[mark:]:
+        stripe_events.process_stripe_event(
+            store_event(engine, event),
+            SqlUnitOfWork(engine, enqueue=lambda n, a: held.append((n, a))),
+            deps,
+        )
+    state.advance(60)
+    mark = len(state.events)
+    deps.gateway.set_default_payment_method(  # A's push, landing last
+        customer_id=customer, payment_method_id=card_a, subscription_ids=[sub["id"]], version=1
+    )
+    echo = next(e for e in state.events[mark:] if e["type"] == "customer.updated")
+
+    outcome = stripe_events.process_stripe_event(
+        store_event(engine, echo), SqlUnitOfWork(engine, enqueue=worker(engine, deps)), deps
+    )
+
+    assert outcome == "skipped_stale"
+    on_file = payment_methods.card_on_file(SqlUnitOfWork(engine), world.org_id)
+    assert on_file is not None and on_file.payment_method_id == card_b
+    assert state.get("customer", customer)["invoice_settings"]["default_payment_method"] == card_b
+    assert state.get("subscription", sub["id"])["default_payment_method"] == card_b

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from cli import samples
+from config.tasks import PUSH_DEFAULT_CARD
 from domain import errors
 from domain.commands import RequestEstimate, SubmitUpgrade
 from domain.ports import ChargeUnavailable
@@ -74,6 +75,52 @@ def test_the_echo_of_seatflows_own_update_and_a_replay_send_nothing_more(
     assert apply(uow, deps, customer_updated("pm_new", 101)) == "applied"
     assert apply(uow, deps, first) == "applied"  # the same event again: already done
     assert len(gateway.defaults) == 1
+
+
+def test_the_late_echo_of_seatflows_push_of_an_older_card_does_not_undo_a_newer_one(
+    uow, deps, gateway, world
+) -> None:
+    """seatflow tells Stripe to make card A the default; meanwhile the customer adds card B,
+    which seatflow keeps; then A's request lands and Stripe says "the default is now A" in a
+    newer customer.updated. That event is seatflow's own echo (its idempotency key), not the
+    customer's choice: B stays the card on file and Stripe is told B again."""
+    gateway.objects["pm_a"] = stripe_fixture("payment_method") | {
+        "id": "pm_a",
+        "customer": "cus_acme",
+    }
+    apply(uow, deps, attached("pm_b", 200))
+    echo = customer_updated("pm_a", 300)
+    echo["request"] = {"id": "req_1", "idempotency_key": "seatflow-pm-cus_acme-pm_a-100-customer"}
+
+    held: list[tuple[str, list[Any]]] = []
+    uow.enqueue = lambda name, args: held.append((name, args))
+    assert stripe_events.process_stripe_event(store_event(uow, echo), uow, deps) == (
+        "skipped_stale"
+    )
+
+    found = payment_methods.card_on_file(uow, world.org_id)
+    assert found is not None and found.payment_method_id == "pm_b"
+    assert found.pay_with() == "pm_b"  # Stripe's default is A until it is told B again
+    assert held == [(PUSH_DEFAULT_CARD, [world.org_id])]
+    assert payment_methods.push_default_card(world.org_id, uow, deps) is True
+    assert [d["payment_method_id"] for d in gateway.defaults] == ["pm_b", "pm_b"]
+
+
+def test_the_customer_choosing_an_older_card_again_in_stripe_is_their_choice(
+    uow, deps, gateway, world
+) -> None:
+    gateway.objects["pm_a"] = stripe_fixture("payment_method") | {
+        "id": "pm_a",
+        "customer": "cus_acme",
+    }
+    apply(uow, deps, attached("pm_b", 200))
+    chosen = customer_updated("pm_a", 300)
+    chosen["request"] = {"id": "req_2", "idempotency_key": None}  # the customer portal
+
+    assert apply(uow, deps, chosen) == "applied"
+
+    found = payment_methods.card_on_file(uow, world.org_id)
+    assert found is not None and found.payment_method_id == "pm_a"
 
 
 def test_an_older_card_event_is_stale_and_does_not_undo_a_newer_card(
