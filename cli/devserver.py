@@ -23,7 +23,6 @@ from importlib import resources
 from typing import Any
 
 import bootstrap
-from adapters import migrations
 from cli import processes, samples, startup
 from config.celery import prepare_broker
 from config.logging import warn_at_start
@@ -263,6 +262,8 @@ def run(settings: Settings, port: int = 8000, demo: bool = False, api_port: int 
     children: dict[str, subprocess.Popen[bytes]] = {}
     try:
         settings.ensure_data_dir()
+        from adapters import migrations  # Alembic: loaded by the commands that migrate
+
         migrations.upgrade()
         prepare_broker(bootstrap.runtime().celery)
         commands = process_commands(settings, sockets)

@@ -14,8 +14,6 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
-import stripe
-
 from config.events import STRIPE_API_VERSION
 
 API_VERSION = STRIPE_API_VERSION  # samples are rendered as the webhook endpoints render events
@@ -92,6 +90,8 @@ def signed(
     payload: dict[str, Any], secret: str, timestamp: int | None = None
 ) -> tuple[bytes, dict[str, str]]:
     """The body and headers of a delivery, signed the way Stripe signs it."""
+    import stripe  # loaded when a sample is signed: other commands start without the SDK
+
     body = json.dumps(payload, separators=(",", ":"))
     header = stripe.WebhookSignature.generate_signature_header(body, secret, timestamp=timestamp)
     headers = {"Content-Type": "application/json; charset=utf-8", "Stripe-Signature": header}
