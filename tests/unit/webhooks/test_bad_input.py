@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+import stripe
 from flask.testing import FlaskClient
 
 from cli import samples
@@ -31,7 +32,7 @@ def event(event_id: str, **fields: Any) -> dict[str, Any]:
 
 
 def post_body(client: FlaskClient, body: bytes) -> int:
-    header = samples.stripe.WebhookSignature.generate_signature_header(body.decode(), SECRET)
+    header = stripe.WebhookSignature.generate_signature_header(body.decode(), SECRET)
     headers = {"Content-Type": "application/json", "Stripe-Signature": header}
     return client.post(URL, data=body, headers=headers).status_code
 
