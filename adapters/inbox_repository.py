@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from adapters.sql import among
+from adapters.sql import among, not_among
 from domain.ports import InboxRow, Mark
 from inbox.states import DONE_STATES, PENDING_STATES, InboxState
 from inbox.table import inbox
@@ -104,7 +104,7 @@ class SqlInboxRepository:
             .with_for_update(skip_locked=True)
         )
         if exclude:
-            query = query.where(inbox.c.event_id.not_in(list(exclude)))
+            query = query.where(not_among(self.session, inbox.c.event_id, exclude))
         rows = [_row(row, True) for row in self.session.execute(query)]
         return {row.event_id: row for row in sorted(rows, key=lambda row: row.id)}
 

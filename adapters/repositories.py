@@ -9,7 +9,8 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import delete, func, insert, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from adapters.orm import (
     api_tokens,
@@ -20,8 +21,9 @@ from adapters.orm import (
     offline_activations,
     organizations,
     seat_ledger,
+    subscriptions,
 )
-from adapters.sql import among
+from adapters.sql import among, insert_all
 from domain.catalog import Catalog, CatalogPrice
 from domain.discounts import Discount, canonical_code
 from domain.errors import OrganizationNotFound
@@ -32,7 +34,7 @@ from domain.licenses import (
     LicenseTerms,
     OfflineActivation,
 )
-from domain.model import Member, Organization
+from domain.model import Member, Organization, Subscription
 
 _LEDGER_COLUMNS = [c.name for c in seat_ledger.c if c.name not in ("id", "organization_id")]
 
@@ -67,8 +69,7 @@ class SqlOrganizationRepository:
                     {c: fields[c] for c in _LEDGER_COLUMNS} | {"organization_id": organization.id}
                 )
             organization.ledger = []
-        if rows:
-            self.session.execute(insert(seat_ledger), rows)
+        insert_all(self.session, seat_ledger, rows)
 
     def get(self, organization_id: str, *, lock: bool = False) -> Organization | None:
         held = self._locked.get(organization_id)
@@ -103,9 +104,31 @@ class SqlOrganizationRepository:
             .where(among(self.session, organizations.c.stripe_customer_id, wanted))
             .order_by(organizations.c.id)
             .with_for_update()
+            .options(lazyload(Organization.subscriptions))  # type: ignore[arg-type]
         )
-        for found in self.session.scalars(query).all():
-            self._hold(found)
+        found = self.session.scalars(query).all()
+        self._load_subscriptions(found)
+        for organization in found:
+            self._hold(organization)
+
+    def _load_subscriptions(self, found: Sequence[Organization]) -> None:
+        """The subscriptions of organizations just locked, in one statement read after the
+        locks were granted (as the mapping's select-in load would, but with one array
+        parameter: its IN of one parameter per organization is a new statement for the
+        driver at every size). Those whose subscriptions are already loaded keep them."""
+        unloaded = {o.id: o for o in found if "subscriptions" not in vars(o)}
+        if not unloaded:
+            return
+        query = (
+            select(Subscription, subscriptions.c.organization_id)
+            .where(among(self.session, subscriptions.c.organization_id, unloaded))
+            .order_by(subscriptions.c.id)
+        )
+        held: dict[str, list[Subscription]] = {key: [] for key in unloaded}
+        for subscription, organization_id in self.session.execute(query):
+            held[organization_id].append(subscription)
+        for key, organization in unloaded.items():
+            set_committed_value(organization, "subscriptions", held[key])
 
     def list(self) -> Sequence[Organization]:
         return self.session.scalars(select(Organization).order_by("id")).all()
@@ -344,7 +367,7 @@ class SqlLicenseRepository:
             # A mapped dataclass keeps its fields in its __dict__: read there, not through the
             # mapping's instrumented attributes, one lookup per column and row.
             rows = [{c: fields[c] for c in _LICENSE_COLUMNS} for fields in map(vars, new)]
-            self.session.execute(insert(licenses), rows)
+            insert_all(self.session, licenses, rows)
 
     def load_current(self, organization_ids: Iterable[str]) -> None:
         """Read the current licenses of these organizations in one query (a batch's)."""

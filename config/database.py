@@ -20,6 +20,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _binary_arrays(dbapi_connection: Any, _record: Any) -> None:
+    """Lists (the `= ANY(array)` parameters of adapters/sql.py) are sent in PostgreSQL's
+    binary format: psycopg's text format quotes each element in Python, about three times
+    the client's time for an array of a batch's event ids."""
+    from psycopg.types.array import ListBinaryDumper
+
+    dbapi_connection.adapters.register_dumper(list, ListBinaryDumper)
+
+
 def make_engine(settings: Settings, **overrides: Any) -> Engine:
     url = settings.database_url
     problem = database_problem(url)
@@ -39,4 +48,7 @@ def make_engine(settings: Settings, **overrides: Any) -> Engine:
         "connect_args": {"connect_timeout": 3},
     }
     options.update(overrides)
-    return create_engine(url, **options)
+    engine = create_engine(url, **options)
+    if engine.dialect.driver == "psycopg":
+        event.listen(engine, "connect", _binary_arrays)
+    return engine
