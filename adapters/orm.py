@@ -8,6 +8,7 @@ PostgreSQL and SQLite alike.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -43,7 +44,13 @@ class FeatureList(TypeDecorator[tuple[str, ...]]):
         return json.dumps(list(value or ()))
 
     def process_result_value(self, value: str | None, dialect: Any) -> tuple[str, ...]:
-        return tuple(json.loads(value or "[]"))
+        return _features(value or "[]")
+
+
+@functools.lru_cache(maxsize=1024)
+def _features(text: str) -> tuple[str, ...]:
+    """A stored feature list, parsed once per distinct text (a catalog has a few)."""
+    return tuple(json.loads(text))
 
 
 organizations = Table(

@@ -7,6 +7,7 @@ are stored together or not at all, and a replayed event finds both done.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -32,12 +33,17 @@ HANDLERS: dict[type[Event], list[Handler]] = {
 }
 
 
+_events_of = operator.attrgetter("events")
+
+
 def handle(uow: UnitOfWork, deps: Deps) -> int:
     """Handle every event the aggregates of `uow` recorded, including ones handlers record."""
     handled = 0
-    while events := [
-        e for org in uow.organizations.seen if org.events for e in org.collect_events()
-    ]:
+    seen = uow.organizations.seen
+    # A batch's unit of work holds hundreds of aggregates, one or two with events: looked
+    # for at C speed before any is collected.
+    while any(map(_events_of, seen)):
+        events = [e for org in seen if org.events for e in org.collect_events()]
         for event in events:
             for handler in HANDLERS[type(event)]:
                 handler(event, uow, deps)

@@ -316,8 +316,11 @@ def _all_done(applied: list[tuple[InboxRow | None, str]], now: datetime) -> None
     if len(done) == 1:
         _done(*done[0], now)
         return
+    for (event_type, state), count in Counter((row.type, state) for row, state in done).items():
+        PROCESSED.labels(event_type, state).inc(count)  # one write for the message's alike
     for row, state in done:
-        _observe(row, state, now)
+        if state == "applied":
+            _observe_lag(row, now)
     if done:
         states = Counter(state for _, state in done)
         log.info("events processed", extra={"events": len(done), "states": dict(states)})
@@ -362,8 +365,12 @@ def _apply_one_by_one(
 def _observe(row: InboxRow, state: str, now: datetime) -> None:
     PROCESSED.labels(row.type, state).inc()
     if state == "applied":
-        EVENT_LAG.observe(max(0.0, now.timestamp() - row.created))
-        RECEIPT_LAG.observe(max(0.0, (now - row.received_at).total_seconds()))
+        _observe_lag(row, now)
+
+
+def _observe_lag(row: InboxRow, now: datetime) -> None:
+    EVENT_LAG.observe(max(0.0, now.timestamp() - row.created))
+    RECEIPT_LAG.observe(max(0.0, (now - row.received_at).total_seconds()))
 
 
 def record_failure(event_id: str, uow: UnitOfWork, error: BaseException, final: bool) -> None:

@@ -182,3 +182,30 @@ def test_the_worker_takes_on_a_backlog() -> None:
     from workers import tasks
 
     assert tasks.BACKLOG >= 16
+
+
+def _metric(name: str, **labels: str) -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def test_a_messages_events_are_counted_by_type_and_state_and_each_applied_ones_lag(
+    engine: Engine,
+) -> None:
+    applied = "seatflow_events_processed_total"
+    labels = {"type": "customer.subscription.created", "state": "applied"}
+    stale = labels | {"state": "skipped_stale"}
+    lags = (
+        "seatflow_event_created_to_applied_seconds_count",
+        "seatflow_event_received_to_applied_seconds_count",
+    )
+    before = (_metric(applied, **labels), _metric(applied, **stale), *map(_metric, lags))
+    ids = [_stored(engine, seats) for seats in (2, 3, 4)]
+    older = store_event(engine, subscription_event("cus_acme", seats=9, created=50))
+
+    assert _run(engine, [*ids, older]) == {"applied": 3, "skipped_stale": 1}
+    assert _run(engine, [_stored(engine, 5)]) == {"applied": 1}  # a lone event: the same
+
+    after = (_metric(applied, **labels), _metric(applied, **stale), *map(_metric, lags))
+    assert [a - b for a, b in zip(after, before, strict=True)] == [4, 1, 4, 4]
