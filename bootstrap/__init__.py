@@ -16,16 +16,16 @@ from datetime import timedelta
 from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
-from celery import Celery
 from sqlalchemy import Engine
 
-from config.celery import make_celery
 from config.database import make_engine
 from config.logging import configure_logging
 from config.settings import Settings
 from inbox.origin import Origin
 
 if TYPE_CHECKING:
+    from celery import Celery
+
     from adapters.stripe_door import StripeReads
     from adapters.stripe_gateway import StripeGateway
     from adapters.unit_of_work import SqlUnitOfWork
@@ -53,6 +53,8 @@ class Runtime:
 
     @cached_property
     def celery(self) -> Celery:
+        from config.celery import make_celery  # Celery is loaded by the processes that send
+
         return make_celery(self.settings)
 
     @cached_property

@@ -24,7 +24,6 @@ from typing import Any
 
 import bootstrap
 from cli import processes, samples, startup
-from config.celery import prepare_broker
 from config.logging import warn_at_start
 from config.settings import Settings
 from domain.cycles import cycle_end
@@ -263,6 +262,7 @@ def run(settings: Settings, port: int = 8000, demo: bool = False, api_port: int 
     try:
         settings.ensure_data_dir()
         from adapters import migrations  # Alembic: loaded by the commands that migrate
+        from config.celery import prepare_broker  # Celery: by the commands that send
 
         migrations.upgrade()
         prepare_broker(bootstrap.runtime().celery)
