@@ -24,7 +24,7 @@ SUITE: list[tuple[str, list[str]]] = [
     ("pipeline", ["throughput", "--events", "6000"]),
     ("pipeline", ["latency", "--rate", "100", "--seconds", "30"]),
     ("pipeline", ["memory", "--events", "100000"]),
-    ("profile_worker", ["--events", "2000", "--batch", "5"]),
+    ("profile_worker", ["--events", "4000", "--batch", "150"]),
     ("reconcile", ["--count", "100000"]),
 ]
 TAKES_EVENTS = {"receiver", "writer", "burst", "pipeline", "profile_worker"}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -37,6 +36,7 @@ from services.upgrades import payment as upgrade_payment
 from services.upgrades import renewal
 from services.upgrades import steps as upgrade_steps
 from services.upgrades.charge import RetryLater
+from workers import garbage
 
 log = logging.getLogger("seatflow.workers")
 _runtime = bootstrap.runtime()
@@ -66,20 +66,8 @@ def _serve_metrics(**_: Any) -> None:
         log.warning("metrics port busy", extra={"port": port})
 
 
-# A message's events are applied in one transaction holding a few hundred aggregates, their
-# subscriptions and licenses at once: at Python's default threshold (700 allocations) the
-# collector runs about once an event and walks them all each time, about a tenth of the
-# worker's CPU on full-size events. Collected every 10,000 allocations instead, with what
-# was loaded at start (modules, mappings, the app) frozen out of every collection; memory
-# stays flat (bench.pipeline memory).
-GC_THRESHOLD = (10_000, 10, 10)
-
-
-@worker_init.connect  # type: ignore[untyped-decorator]
-def _collect_garbage_less_often(**_: Any) -> None:
-    """Before the pool's processes are forked, so each inherits it."""
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLD)
+# Before the pool's processes are forked, so each inherits it (workers/garbage.py).
+worker_init.connect(garbage.collect_less_often, weak=False)
 
 
 class InboxTask(Task):  # type: ignore[misc]

@@ -27,7 +27,7 @@ def test_the_suite_runs_each_benchmark_with_its_documented_parameters() -> None:
         "bench.pipeline throughput --events 6000",
         "bench.pipeline latency --rate 100 --seconds 30",
         "bench.pipeline memory --events 100000",
-        "bench.profile_worker --events 2000 --batch 5",
+        "bench.profile_worker --events 4000 --batch 150",
         "bench.reconcile --count 100000",
     ]
     assert all(c[0] == sys.executable for c in suite.commands())
