@@ -131,3 +131,15 @@ def test_a_set_of_values_in_or_out_is_one_parameter_whatever_it_holds(engine: En
         assert sorted(session.scalars(everything)) == sorted(causes)
     if engine.dialect.name == "postgresql":
         assert all(s.count("%(") == 1 for s in statements if s.startswith("SELECT licenses.cause"))
+
+
+def test_on_postgresql_a_list_is_sent_in_binary(pg_settings) -> None:
+    from psycopg.adapt import PyFormat
+    from psycopg.types.array import ListBinaryDumper
+
+    engine = make_engine(pg_settings)
+    with engine.connect() as conn:
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        assert driver.adapters.get_dumper(list, PyFormat.AUTO) is ListBinaryDumper
+    engine.dispose()
