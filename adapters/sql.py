@@ -37,10 +37,10 @@ def insert_all(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -
     time of a batch's few arrays."""
     if not rows:
         return
-    if session.get_bind().dialect.name != "postgresql":
+    dialect = session.get_bind().dialect
+    if dialect.name != "postgresql":
         session.execute(insert(table), rows)
         return
-    dialect = session.get_bind().dialect
     names = list(rows[0])
     columns = [
         _unnest(table.c[name].type, [row[name] for row in rows], name, dialect) for name in names
