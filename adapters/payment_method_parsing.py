@@ -54,10 +54,16 @@ def _command(
         event_id=str(event.get("id", "")),
         setup_intent_id=_id(setup_intent),
         card=card_of(payment_method),
-        by_seatflow=str((event.get("request") or {}).get("idempotency_key") or "").startswith(
-            DEFAULT_CARD_KEY_PREFIX
-        ),
+        by_seatflow=_idempotency_key(event).startswith(DEFAULT_CARD_KEY_PREFIX),
     )
+
+
+def _idempotency_key(event: dict[str, Any]) -> str:
+    """The key of the request that caused the event, or "" (none, a dashboard or automatic
+    change, or an older API version's `request`: the request's id alone)."""
+    request = event.get("request")
+    key = request.get("idempotency_key") if isinstance(request, dict) else None
+    return key if isinstance(key, str) else ""
 
 
 def checkout_completed(event: dict[str, Any]) -> AdoptPaymentMethod | None:

@@ -83,3 +83,22 @@ def test_a_paid_invoice_carries_its_receipt() -> None:
     assert r.paid_at == datetime(2022, 1, 11, tzinfo=UTC)
     assert r.hosted_invoice_url == invoice["hosted_invoice_url"]
     assert r.invoice_pdf == invoice["invoice_pdf"]
+
+
+def test_only_seatflows_own_idempotency_key_marks_a_card_event_as_its_request() -> None:
+    pm = stripe_fixture("payment_method") | {"id": "pm_new", "customer": "cus_acme"}
+
+    def by_seatflow(request: object) -> bool:
+        event = samples.event("payment_method.attached", pm, created=7) | {"request": request}
+        cmd = to_command(event)
+        assert isinstance(cmd, AdoptPaymentMethod)
+        return cmd.by_seatflow
+
+    assert by_seatflow({"id": "req_1", "idempotency_key": "seatflow-pm-cus_acme-pm_new-7"})
+    # The customer's or the dashboard's requests, and every other shape Stripe has used.
+    assert not by_seatflow({"id": "req_2", "idempotency_key": "dashboard-1"})
+    assert not by_seatflow({"id": "req_3", "idempotency_key": None})
+    assert not by_seatflow({"id": None})
+    assert not by_seatflow(None)
+    assert not by_seatflow("req_4")  # older API versions: the request's id alone
+    assert not by_seatflow({"idempotency_key": ["seatflow-pm-"]})
