@@ -175,7 +175,7 @@ def _apply(
 def _done(row: InboxRow | None, state: str, now: datetime) -> None:
     if row is None:
         return
-    _observe(row, state, now)
+    _observe([(row, state)], now)
     log.info(
         "event processed", extra={"event_id": row.event_id, "event_type": row.type, "state": state}
     )
@@ -316,11 +316,7 @@ def _all_done(applied: list[tuple[InboxRow | None, str]], now: datetime) -> None
     if len(done) == 1:
         _done(*done[0], now)
         return
-    for (event_type, state), count in Counter((row.type, state) for row, state in done).items():
-        PROCESSED.labels(event_type, state).inc(count)  # one write for the message's alike
-    for row, state in done:
-        if state == "applied":
-            _observe_lag(row, now)
+    _observe(done, now)
     if done:
         states = Counter(state for _, state in done)
         log.info("events processed", extra={"events": len(done), "states": dict(states)})
@@ -362,15 +358,15 @@ def _apply_one_by_one(
     return dict(states)
 
 
-def _observe(row: InboxRow, state: str, now: datetime) -> None:
-    PROCESSED.labels(row.type, state).inc()
-    if state == "applied":
-        _observe_lag(row, now)
-
-
-def _observe_lag(row: InboxRow, now: datetime) -> None:
-    EVENT_LAG.observe(max(0.0, now.timestamp() - row.created))
-    RECEIPT_LAG.observe(max(0.0, (now - row.received_at).total_seconds()))
+def _observe(done: list[tuple[InboxRow, str]], now: datetime) -> None:
+    """The events' metrics: the processed counter written once per type and state, the lags
+    of each one applied."""
+    for (event_type, state), count in Counter((row.type, state) for row, state in done).items():
+        PROCESSED.labels(event_type, state).inc(count)
+    for row, state in done:
+        if state == "applied":
+            EVENT_LAG.observe(max(0.0, now.timestamp() - row.created))
+            RECEIPT_LAG.observe(max(0.0, (now - row.received_at).total_seconds()))
 
 
 def record_failure(event_id: str, uow: UnitOfWork, error: BaseException, final: bool) -> None:
